@@ -1,0 +1,58 @@
+# dmvpnlab: the two commands are `make lab` and `make test` (see README.md).
+# Every target needs root: the lab creates network namespaces, veth pairs and bridges.
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.dmvpnlab-installed
+TOPOLOGY ?= topologies/default.yaml
+
+# Debian packages the lab needs: mnexec (mininet), captures (tcpdump, dumpcap from tshark),
+# addressing/NAT/bridges (iproute2, nftables, bridge-utils), traffic (iperf3, ping), FRR.
+APT_PACKAGES := mininet tcpdump tshark iproute2 nftables iperf3 iputils-ping bridge-utils frr python3-venv
+
+.PHONY: setup lab demo test clean _root _apt
+
+_root:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "dmvpnlab: 'make $(or $(MAKECMDGOALS),setup)' must run as root (try: sudo make $(or $(MAKECMDGOALS),setup)):" \
+	       "the lab creates network namespaces, veth pairs and bridges." >&2; exit 1; fi
+
+# Installs only what dpkg says is missing, so a ready machine spends no time here.
+_apt: _root
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing Debian packages:$$missing"; \
+	  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(PY):
+	@echo "setup: creating $(VENV)"
+	@python3 -m venv $(VENV)
+
+# Re-installs the package (editable) only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(PY)
+	@echo "setup: installing Python dependencies into $(VENV)"
+	@$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+setup: _apt $(STAMP)
+
+lab: setup
+	$(VENV)/bin/dmvpnlab up $(TOPOLOGY)
+
+demo: setup
+	$(VENV)/bin/dmvpnlab demo $(TOPOLOGY)
+
+# pytest exits 5 when it collected no tests; that is reported, not failed (make would turn
+# every non-zero code into 2, so the distinction has to be made here).
+test: setup
+	@rc=0; $(PY) -m pytest tests scenarios || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "test: pytest collected no tests (exit 5): nothing to fail"; exit 0; fi; \
+	exit $$rc
+
+clean: _root
+	@if [ -x $(VENV)/bin/dmvpnlab ]; then $(VENV)/bin/dmvpnlab clean; else echo "clean: no $(VENV) yet, nothing was created"; fi
