@@ -1,0 +1,567 @@
+"""The NHRP state machine of one tunnel interface: NHC (spoke) and NHS (hub) in one.
+
+Sans-I/O: the engine takes bytes, the time and local events, and leaves what to send in
+`outbox` (NBMA destination, NHRP bytes) and what changed in `events`. It never opens a
+socket or sleeps, so every rule below is tested with plain bytes and a fake clock, and
+the same engine serves the live agent and the load generators.
+
+What it does, as Cisco does it (shared/captures/cisco):
+- NHC: Registration Request to every NHS at start, every holdtime/3 (or `ip nhrp
+  registration timeout`), retries with exponential backoff while unanswered; NHS state
+  E (expecting replies) / R (responding) / W (waiting, not tried yet).
+- NHS: registrations with holdtime expiry; a unique registration of an address already
+  held by another NBMA is refused with CIE code 14; `map multicast dynamic`.
+- Resolution: a request is answered by the router that owns the target (its own tunnel
+  address or a route that does not point back into the tunnel), else forwarded to the
+  tunnel next hop that the routing table names (hop count - 1, Forward Transit record).
+  The owner answers the requester directly, NBMA to NBMA.
+- Phase 2: a packet whose tunnel next hop has no mapping goes via the NHS while a
+  Resolution Request is in flight.
+- Phase 3: the hub sends a rate-limited Traffic Indication to the source of a packet it
+  forwards back out the tunnel; a spoke with `ip nhrp shortcut` resolves the original
+  destination and installs the prefix the owner returned as a shortcut (event).
+- Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Callable, Protocol
+
+from dmvpnlab.nhrp import messages
+from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
+from dmvpnlab.nhrp.codec import Cie, NhrpDecodeError, NhrpPacket, PacketType, decode, encode
+
+CIE_SUCCESS = 0
+CIE_NO_BINDING = 12
+CIE_UNIQUE_ALREADY_REGISTERED = 14
+RESOLUTION_TIMEOUT = 5.0
+REDIRECT_INTERVAL = 2.0
+REGISTRATION_RETRY_MAX = 64.0
+
+PACKET_NAMES = {
+    PacketType.RESOLUTION_REQUEST: "Resolution Request",
+    PacketType.RESOLUTION_REPLY: "Resolution Reply",
+    PacketType.REGISTRATION_REQUEST: "Registration Request",
+    PacketType.REGISTRATION_REPLY: "Registration Reply",
+    PacketType.PURGE_REQUEST: "Purge Request",
+    PacketType.PURGE_REPLY: "Purge Reply",
+    PacketType.ERROR_INDICATION: "Error Indication",
+    PacketType.TRAFFIC_INDICATION: "Traffic Indication",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the routing table says about an address (the agent asks the kernel)."""
+
+    prefix: IPv4Network
+    next_hop: IPv4Address | None  # None: directly connected
+    via_tunnel: bool
+    local: bool = False  # the address is one of this router's own
+
+
+class RouteOracle(Protocol):
+    def __call__(self, address: IPv4Address) -> Route | None: ...
+
+
+@dataclass
+class NhsConfig:
+    proto: IPv4Address
+    nbma: IPv4Address | None = None
+    multicast: bool = False
+
+
+@dataclass
+class NhrpConfig:
+    interface: str
+    tunnel_address: IPv4Interface
+    nbma_address: IPv4Address
+    holdtime: int = 7200
+    authentication: bytes | None = None
+    network_id: int | None = None
+    nhs: list[NhsConfig] = field(default_factory=list)
+    static_maps: list[tuple[IPv4Address, IPv4Address]] = field(default_factory=list)
+    multicast_static: list[IPv4Address] = field(default_factory=list)
+    multicast_dynamic: bool = False
+    redirect: bool = False
+    shortcut: bool = False
+    unique: bool = True
+    registration_timeout: int | None = None
+    mtu: int = messages.DEFAULT_CIE_MTU
+
+
+# --- events the agent acts on -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShortcutAdded:
+    prefix: IPv4Network
+    next_hop: IPv4Address
+
+
+@dataclass(frozen=True)
+class ShortcutRemoved:
+    prefix: IPv4Network
+    next_hop: IPv4Address
+
+
+@dataclass(frozen=True)
+class PeerChanged:
+    """A peer mapping appeared, changed or went: the dataplane's view may be stale."""
+
+    proto: IPv4Address
+
+
+@dataclass
+class NhsState:
+    config: NhsConfig
+    request_id: int
+    state: str = "W"  # W waiting, E expecting replies, R responding
+    next_send: float = 0.0
+    backoff: float = 1.0
+    last_reply: float | None = None
+    sent: int = 0
+    replies: int = 0
+    up_since: float | None = None
+
+
+@dataclass
+class PendingResolution:
+    target: IPv4Address
+    request_id: int
+    sent_at: float
+    for_shortcut: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where the dataplane sends a packet for a tunnel next hop."""
+
+    nbma: IPv4Address | None
+    direct: bool
+
+
+class NhrpEngine:
+    """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
+
+    def __init__(self, config: NhrpConfig, routes: RouteOracle, now: float,
+                 debug: Callable[[str, str], None] | None = None) -> None:
+        self.config = config
+        self.routes = routes
+        self.cache = NhrpCache()
+        self.outbox: list[tuple[IPv4Address, bytes]] = []
+        self.events: list[object] = []
+        self.sent: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+        self.multicast_dynamic: set[IPv4Address] = set()
+        self._debug = debug
+        self._ids = itertools.count(1)
+        self._pending: dict[int, PendingResolution] = {}
+        self._redirects: dict[tuple[IPv4Address, IPv4Address], float] = {}
+        self.nhs: list[NhsState] = []
+        self.me = self._identity()
+        self._install_static(now)
+        for nhs in config.nhs:
+            self.nhs.append(NhsState(config=nhs, request_id=next(self._ids)))
+
+    # --- configuration ------------------------------------------------------------
+
+    def _identity(self) -> messages.Identity:
+        return messages.Identity(
+            nbma=self.config.nbma_address,
+            proto=self.config.tunnel_address.ip,
+            holdtime=self.config.holdtime,
+            mtu=self.config.mtu,
+            auth=self.config.authentication,
+        )
+
+    def _install_static(self, now: float) -> None:
+        for proto, nbma in self.config.static_maps:
+            self.cache.put(CacheEntry(prefix=host(proto), next_hop=proto, nbma=nbma, type=EntryType.STATIC,
+                                      created=now, expires=None))
+        for nhs in self.config.nhs:
+            if nhs.nbma is not None and self.cache.peer(nhs.proto) is None:
+                self.cache.put(CacheEntry(prefix=host(nhs.proto), next_hop=nhs.proto, nbma=nhs.nbma,
+                                          type=EntryType.STATIC, created=now, expires=None))
+
+    def reconfigure(self, config: NhrpConfig, now: float) -> None:
+        """Apply a changed config live (configure terminal): keep learned state that still fits."""
+        nbma_changed = config.nbma_address != self.config.nbma_address
+        self.config = config
+        self.me = self._identity()
+        for entry in list(self.cache):
+            if entry.type is EntryType.STATIC:
+                self.cache.remove(entry.prefix)
+        self._install_static(now)
+        known = {s.config.proto: s for s in self.nhs}
+        self.nhs = [known.get(n.proto) or NhsState(config=n, request_id=next(self._ids)) for n in config.nhs]
+        for state in self.nhs:
+            state.config = next(n for n in config.nhs if n.proto == state.config.proto)
+        if nbma_changed:
+            self.nbma_changed(config.nbma_address, now)
+
+    def nbma_changed(self, new_nbma: IPv4Address, now: float) -> None:
+        """Our WAN address changed: purge what peers taught us and register again at once."""
+        self.config.nbma_address = new_nbma
+        self.me = self._identity()
+        for entry in self.cache.clear_dynamic():
+            self._forget(entry)
+        for state in self.nhs:
+            state.next_send = now
+            state.backoff = 1.0
+        self.tick(now)
+
+    # --- output helpers -------------------------------------------------------------
+
+    def _send(self, nbma: IPv4Address, packet: NhrpPacket) -> None:
+        data = encode(packet)
+        self.outbox.append((nbma, data))
+        name = PACKET_NAMES.get(packet.type, str(packet.type))
+        self.sent[name] += 1
+        self._log("packet", f"NHRP: Send {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
+        self._log("packet", f" src: {self.me.proto}, dst: {packet.dst_proto if packet.type != PacketType.RESOLUTION_REPLY else packet.src_proto}")
+
+    def _log(self, category: str, line: str) -> None:
+        if self._debug is not None:
+            self._debug(category, line)
+
+    def _forget(self, entry: CacheEntry) -> None:
+        if "shortcut" in entry.flags:
+            self.events.append(ShortcutRemoved(entry.prefix, entry.next_hop))
+        if entry.is_host:
+            self.events.append(PeerChanged(entry.next_hop))
+            if entry.nbma is not None and "registered" in entry.flags:
+                self.multicast_dynamic.discard(entry.nbma)
+        self._log("cache", f"NHRP: Deleting cache entry for {entry.prefix} via {entry.next_hop}")
+
+    # --- timers ---------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        for state in self.nhs:
+            state.next_send = now
+        self.tick(now)
+
+    def tick(self, now: float) -> None:
+        for state in self.nhs:
+            if now >= state.next_send:
+                self._register(state, now)
+        for entry in self.cache.expired(now):
+            self._forget(entry)
+            for dependent in self.cache.via(entry.next_hop) if entry.is_host else []:
+                self.cache.remove(dependent.prefix)
+                self._forget(dependent)
+        for request_id, pending in list(self._pending.items()):
+            if now - pending.sent_at >= RESOLUTION_TIMEOUT:
+                del self._pending[request_id]
+                entry = self.cache.get(host(pending.target))
+                if entry is not None and entry.type is EntryType.INCOMPLETE:
+                    self.cache.remove(entry.prefix)
+        self._refresh_used(now)
+        for key, sent_at in list(self._redirects.items()):
+            if now - sent_at > REDIRECT_INTERVAL:
+                del self._redirects[key]
+
+    def _refresh_used(self, now: float) -> None:
+        """Resolve again, before expiry, the entries that carried traffic lately."""
+        for entry in list(self.cache):
+            if entry.type is not EntryType.DYNAMIC or "registered" in entry.flags or entry.expires is None:
+                continue
+            window = max(2.0, min(120.0, entry.holdtime / 3))
+            remaining = entry.expires - now
+            used = self._last_used(entry)
+            if remaining <= window and used is not None and now - used <= window and "refreshing" not in entry.flags:
+                entry.flags.add("refreshing")
+                target = entry.prefix.network_address if not entry.is_host else entry.next_hop
+                self._resolve(target, now, for_shortcut="shortcut" in entry.flags)
+
+    def _last_used(self, entry: CacheEntry) -> float | None:
+        peer = self.cache.peer(entry.next_hop)
+        times = [t for t in (entry.last_used, peer.last_used if peer else None) if t is not None]
+        return max(times) if times else None
+
+    def _register(self, state: NhsState, now: float) -> None:
+        nbma = state.config.nbma or self._nbma_of(state.config.proto)
+        if nbma is None:
+            state.next_send = now + 1.0
+            return
+        packet = messages.registration_request(self.me, state.config.proto, nbma, state.request_id,
+                                               self.config.unique)
+        self._send(nbma, packet)
+        state.sent += 1
+        if state.state == "R" and state.last_reply is not None and now - state.last_reply < self._registration_interval() * 1.5:
+            state.next_send = now + self._registration_interval()
+        else:
+            state.state = "E"
+            state.next_send = now + state.backoff
+            state.backoff = min(state.backoff * 2, self._retry_cap())
+
+    def _registration_interval(self) -> float:
+        if self.config.registration_timeout:
+            return float(self.config.registration_timeout)
+        return max(1.0, self.config.holdtime / 3)
+
+    def _retry_cap(self) -> float:
+        return min(REGISTRATION_RETRY_MAX, self._registration_interval())
+
+    def _nbma_of(self, proto: IPv4Address) -> IPv4Address | None:
+        entry = self.cache.peer(proto)
+        return entry.nbma if entry is not None and entry.usable else None
+
+    # --- dataplane questions --------------------------------------------------------
+
+    def next_hop_nbma(self, next_hop: IPv4Address, now: float) -> Decision:
+        """The NBMA address for a tunnel next hop; on a miss go via the NHS and resolve (Phase 2)."""
+        entry = self.cache.peer(next_hop)
+        if entry is not None and entry.usable:
+            entry.last_used = now
+            entry.flags.add("used")
+            return Decision(entry.nbma, True)
+        nhs_nbma = self._active_nhs_nbma()
+        if entry is None or entry.type is not EntryType.INCOMPLETE:
+            self._resolve(next_hop, now, for_shortcut=False)
+        return Decision(nhs_nbma, False)
+
+    def _active_nhs_nbma(self) -> IPv4Address | None:
+        for state in self.nhs:
+            nbma = state.config.nbma or self._nbma_of(state.config.proto)
+            if nbma is not None:
+                return nbma
+        return None
+
+    def multicast_targets(self) -> list[IPv4Address]:
+        targets = list(self.config.multicast_static)
+        targets += [s.config.nbma or self._nbma_of(s.config.proto) for s in self.nhs if s.config.multicast]
+        if self.config.multicast_dynamic:
+            targets += sorted(self.multicast_dynamic)
+        seen: dict[IPv4Address, None] = {}
+        for target in targets:
+            if target is not None:
+                seen.setdefault(target)
+        return list(seen)
+
+    def hairpin(self, packet: bytes, from_nbma: IPv4Address, now: float) -> None:
+        """The hub forwarded `packet` back out the tunnel it came in on: redirect (Phase 3)."""
+        if not self.config.redirect or len(packet) < 20:
+            return
+        source, destination = IPv4Address(packet[12:16]), IPv4Address(packet[16:20])
+        key = (source, destination)
+        last = self._redirects.get(key)
+        if last is not None and now - last < REDIRECT_INTERVAL:
+            return
+        self._redirects[key] = now
+        self._send(from_nbma, messages.traffic_indication(self.me, packet))
+
+    # --- receive ----------------------------------------------------------------------
+
+    def receive(self, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        """An NHRP packet arrived in GRE (protocol 0x2001) from NBMA `outer_src`."""
+        try:
+            packet = decode(data)
+        except NhrpDecodeError as error:
+            self.dropped["malformed"] += 1
+            self._log("packet", f"NHRP: Dropping malformed packet from {outer_src}: {error}")
+            return
+        name = PACKET_NAMES.get(packet.type, str(packet.type))
+        self.received[name] += 1
+        self._log("packet", f"NHRP: Receive {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
+        if packet.hop_count == 0:
+            self.dropped["hop count 0"] += 1
+            return
+        if self.config.authentication is not None and packet.auth_password() != self.config.authentication:
+            self.dropped["authentication"] += 1
+            self._log("packet", f"NHRP: Authentication failure for {name} from {outer_src}")
+            return
+        handler = {
+            PacketType.REGISTRATION_REQUEST: self._on_registration_request,
+            PacketType.REGISTRATION_REPLY: self._on_registration_reply,
+            PacketType.RESOLUTION_REQUEST: self._on_resolution_request,
+            PacketType.RESOLUTION_REPLY: self._on_resolution_reply,
+            PacketType.TRAFFIC_INDICATION: self._on_traffic_indication,
+            PacketType.PURGE_REQUEST: self._on_purge_request,
+        }.get(packet.type)
+        if handler is not None:
+            handler(packet, outer_src, now)
+
+    # NHS side ---------------------------------------------------------------------------
+
+    def _on_registration_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        cie = packet.cies[0] if packet.cies else Cie(holdtime=self.config.holdtime)
+        proto = packet.src_proto
+        unique = bool(packet.flags & messages.REGISTRATION_FLAGS_UNIQUE)
+        existing = self.cache.peer(proto)
+        if (existing is not None and existing.type is EntryType.DYNAMIC and existing.nbma != outer_src
+                and "unique" in existing.flags and (existing.expires or 0) > now):
+            self._log("cache", f"NHRP: Unique address {proto} already registered by {existing.nbma}")
+            self._send(outer_src, messages.registration_reply(self.me, packet, CIE_UNIQUE_ALREADY_REGISTERED, outer_src))
+            return
+        if existing is not None and existing.nbma != outer_src and existing.nbma is not None:
+            self.multicast_dynamic.discard(existing.nbma)
+        flags = {"registered", "used"} | ({"unique"} if unique else set())
+        claimed = packet.src_nbma if packet.src_nbma != outer_src else None
+        if claimed is not None:
+            flags.add("nat")
+        self.cache.put(CacheEntry(
+            prefix=host(proto), next_hop=proto, nbma=outer_src, type=EntryType.DYNAMIC, created=now,
+            expires=now + cie.holdtime, holdtime=cie.holdtime, flags=flags, claimed_nbma=claimed,
+            request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
+        if self.config.multicast_dynamic:
+            self.multicast_dynamic.add(outer_src)
+        self.events.append(PeerChanged(proto))
+        self._log("cache", f"NHRP: Adding registration for {proto} -> {outer_src}, holdtime {cie.holdtime}")
+        self._send(outer_src, messages.registration_reply(self.me, packet, CIE_SUCCESS, outer_src))
+
+    # NHC side ---------------------------------------------------------------------------
+
+    def _on_registration_reply(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        state = next((s for s in self.nhs if s.request_id == packet.request_id), None)
+        if state is None:
+            self.dropped["unexpected reply"] += 1
+            return
+        code = packet.cies[0].code if packet.cies else CIE_SUCCESS
+        if code != CIE_SUCCESS:
+            self._log("packet", f"NHRP: Registration with {state.config.proto} refused, code {code}")
+            state.state = "E"
+            return
+        if state.state != "R":
+            state.up_since = now
+        state.state = "R"
+        state.replies += 1
+        state.last_reply = now
+        state.backoff = 1.0
+        state.next_send = now + self._registration_interval()
+
+    # Resolution -------------------------------------------------------------------------
+
+    def _resolve(self, target: IPv4Address, now: float, for_shortcut: bool) -> None:
+        """Send a Resolution Request for `target` along the routed path (via the NHS on a miss)."""
+        if any(p.target == target for p in self._pending.values()):
+            return
+        route = self.routes(target)
+        nbma: IPv4Address | None = None
+        if route is not None and route.via_tunnel:
+            hop = route.next_hop or target
+            if hop != target:
+                nbma = self._nbma_of(hop)
+        if nbma is None:
+            nbma = self._active_nhs_nbma()
+        if nbma is None:
+            self.dropped["no route for resolution"] += 1
+            return
+        request_id = next(self._ids)
+        self._pending[request_id] = PendingResolution(target, request_id, now, for_shortcut)
+        if self.cache.peer(target) is None and not for_shortcut:
+            self.cache.put(CacheEntry(prefix=host(target), next_hop=target, nbma=None, type=EntryType.INCOMPLETE,
+                                      created=now, expires=now + RESOLUTION_TIMEOUT * 36, flags={"negative"}))
+        self._send(nbma, messages.resolution_request(self.me, target, request_id))
+
+    def _owner_prefix(self, target: IPv4Address) -> int | None:
+        """The prefix length to answer with when this router owns `target`, else None."""
+        if target == self.me.proto:
+            return 32
+        route = self.routes(target)
+        if route is None:
+            return None
+        if route.local:
+            return 32
+        if not route.via_tunnel:
+            return route.prefix.prefixlen
+        return None
+
+    def _on_resolution_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        prefix_len = self._owner_prefix(packet.dst_proto)
+        if prefix_len is not None:
+            self._learn_requester(packet, now)
+            reply = messages.resolution_reply(self.me, packet, prefix_len)
+            self._send(packet.src_nbma, reply)
+            return
+        route = self.routes(packet.dst_proto)
+        hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
+        nbma = self._nbma_of(hop) if hop is not None else None
+        if nbma is None or nbma == outer_src or packet.hop_count <= 1:
+            if nbma is None and hop is not None and self.nhs and hop not in (s.config.proto for s in self.nhs):
+                nbma = self._active_nhs_nbma()
+            if nbma is None or nbma == outer_src or packet.hop_count <= 1:
+                self.dropped["resolution: no binding"] += 1
+                self._send(packet.src_nbma, messages.resolution_reply(self.me, packet, 32, CIE_NO_BINDING))
+                return
+        self._log("packet", f"NHRP: Forwarding Resolution Request for {packet.dst_proto} to {hop} ({nbma})")
+        self._send(nbma, messages.forwarded(self.me, packet))
+
+    def _learn_requester(self, packet: NhrpPacket, now: float) -> None:
+        """The owner learns the requester's mapping from the request, as Cisco does."""
+        holdtime = packet.cies[0].holdtime if packet.cies else self.config.holdtime
+        existing = self.cache.peer(packet.src_proto)
+        if existing is not None and existing.type is EntryType.STATIC:
+            return
+        self.cache.put(CacheEntry(
+            prefix=host(packet.src_proto), next_hop=packet.src_proto, nbma=packet.src_nbma, type=EntryType.DYNAMIC,
+            created=now, expires=now + holdtime, holdtime=holdtime, flags={"router", "nhop", "rib"},
+            request_id=packet.request_id, requester=packet.src_proto))
+        self.events.append(PeerChanged(packet.src_proto))
+
+    def _on_resolution_reply(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        pending = self._pending.pop(packet.request_id, None)
+        if pending is None or not packet.cies:
+            self.dropped["unexpected reply"] += 1
+            return
+        cie = packet.cies[0]
+        if cie.code != CIE_SUCCESS or cie.nbma is None or cie.proto is None:
+            entry = self.cache.peer(pending.target)
+            if entry is not None and entry.type is EntryType.INCOMPLETE:
+                entry.type = EntryType.NEGATIVE
+            return
+        peer = cie.proto
+        existing = self.cache.peer(peer)
+        if existing is None or existing.type is not EntryType.STATIC:
+            self.cache.put(CacheEntry(
+                prefix=host(peer), next_hop=peer, nbma=cie.nbma, type=EntryType.DYNAMIC, created=now,
+                expires=now + cie.holdtime, holdtime=cie.holdtime, flags={"router", "nhop", "rib"},
+                request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
+            self.events.append(PeerChanged(peer))
+        target_prefix = IPv4Network(f"{packet.dst_proto}/{cie.prefix_len}", strict=False)
+        if self.config.shortcut and target_prefix != host(peer):
+            old = self.cache.get(target_prefix)
+            self.cache.put(CacheEntry(
+                prefix=target_prefix, next_hop=peer, nbma=cie.nbma, type=EntryType.DYNAMIC, created=now,
+                expires=now + cie.holdtime, holdtime=cie.holdtime, flags={"router", "rib", "nho", "shortcut"},
+                request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
+            if old is None or old.next_hop != peer:
+                self.events.append(ShortcutAdded(target_prefix, peer))
+        self._log("cache", f"NHRP: Adding cache entry for {target_prefix} via {peer} NBMA {cie.nbma}")
+
+    def _on_traffic_indication(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        if not self.config.shortcut or len(packet.payload) < 20:
+            return
+        destination = IPv4Address(packet.payload[16:20])
+        entry = self.cache.longest_match(destination)
+        if entry is not None and "shortcut" in entry.flags and entry.type is EntryType.DYNAMIC:
+            return
+        self._log("packet", f"NHRP: Traffic Indication from {outer_src} for {destination}: resolving")
+        self._resolve(destination, now, for_shortcut=True)
+
+    def _on_purge_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        for cie in packet.cies:
+            target = cie.proto or packet.src_proto
+            prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
+            for entry in list(self.cache):
+                if entry.type is not EntryType.STATIC and (entry.prefix.overlaps(prefix) or entry.next_hop == target):
+                    self.cache.remove(entry.prefix)
+                    self._forget(entry)
+        if not packet.flags & messages.PURGE_NO_REPLY:
+            self._send(outer_src, messages.purge_reply(self.me, packet))
+
+    # --- operator actions ---------------------------------------------------------------
+
+    def clear(self, address: IPv4Address | None, now: float) -> int:
+        """`clear ip nhrp [ADDR]`: drop learned entries (and their shortcuts)."""
+        gone = self.cache.clear_dynamic(address)
+        for entry in gone:
+            self._forget(entry)
+            if entry.nbma is not None:
+                self.multicast_dynamic.discard(entry.nbma)
+        return len(gone)

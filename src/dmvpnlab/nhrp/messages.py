@@ -1,0 +1,218 @@
+"""What a Cisco router puts in each NHRP message (shared/captures/cisco is the reference).
+
+The engine decides *when* to send; this module decides *what the bytes say*: flags
+0x8002 on registrations, 0xc802/0xf802 on resolutions, hop count 255, MTU 17916, CIE
+preference 255 on registrations and 0 on resolutions, and the extension list in Cisco's
+order (Responder Address, Forward/Reverse Transit NHS Record, Authentication, Cisco
+NAT, End).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address
+
+from dmvpnlab.nhrp.codec import Cie, Extension, ExtensionType, NhrpPacket, PacketType
+
+REGISTRATION_FLAGS_UNIQUE = 0x8000
+FLAG_NAT = 0x0002
+RESOLUTION_REQUEST_FLAGS = 0xC802
+RESOLUTION_REPLY_FLAGS = 0xF802
+PURGE_NO_REPLY = 0x8000
+DEFAULT_CIE_MTU = 17916
+HOP_COUNT = 255
+
+
+@dataclass(frozen=True)
+class Identity:
+    """This router on one tunnel: the addresses every message it originates carries."""
+
+    nbma: IPv4Address
+    proto: IPv4Address
+    holdtime: int
+    mtu: int = DEFAULT_CIE_MTU
+    auth: bytes | None = None
+
+    def cie(self, *, prefix_len: int = 32, preference: int = 0, holdtime: int | None = None) -> Cie:
+        return Cie(
+            code=0,
+            prefix_len=prefix_len,
+            mtu=self.mtu,
+            holdtime=self.holdtime if holdtime is None else holdtime,
+            preference=preference,
+            nbma=self.nbma,
+            proto=self.proto,
+        )
+
+
+def _tail(identity: Identity, nat_cies: list[Cie] | None = None) -> list[Extension]:
+    """Authentication (when configured), Cisco NAT (not compulsory), End."""
+    tail: list[Extension] = []
+    if identity.auth is not None:
+        tail.append(Extension.authentication(identity.auth))
+    tail.append(Extension.from_cies(ExtensionType.CISCO_NAT, nat_cies or [], compulsory=False))
+    tail.append(Extension(type=ExtensionType.END, compulsory=True, payload=b""))
+    return tail
+
+
+def _empty(ext_type: ExtensionType) -> Extension:
+    return Extension(type=ext_type, compulsory=True, payload=b"")
+
+
+def registration_request(
+    me: Identity, nhs_proto: IPv4Address, nhs_nbma: IPv4Address, request_id: int, unique: bool
+) -> NhrpPacket:
+    flags = FLAG_NAT | (REGISTRATION_FLAGS_UNIQUE if unique else 0)
+    nat = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=nhs_nbma, proto=nhs_proto)
+    return NhrpPacket(
+        type=PacketType.REGISTRATION_REQUEST,
+        src_nbma=me.nbma,
+        src_proto=me.proto,
+        dst_proto=nhs_proto,
+        flags=flags,
+        request_id=request_id,
+        hop_count=HOP_COUNT,
+        cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=255, nbma=None, proto=None)],
+        extensions=[
+            _empty(ExtensionType.RESPONDER_ADDRESS),
+            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+            *_tail(me, [nat]),
+        ],
+    )
+
+
+def registration_reply(
+    me: Identity, request: NhrpPacket, code: int, seen_nbma: IPv4Address | None = None
+) -> NhrpPacket:
+    """Cisco echoes the request's mandatory part and CIE, sets the code, adds itself as responder.
+
+    When the outer source differs from the claimed NBMA (the spoke is behind NAT), the
+    NAT extension tells the spoke the address the hub saw.
+    """
+    cies = [replace(c, code=code) for c in request.cies] or [
+        Cie(code=code, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=255, nbma=None, proto=None)
+    ]
+    request_nat = request.extension(ExtensionType.CISCO_NAT)
+    nat_cies = request_nat.cies() if request_nat is not None else []
+    if seen_nbma is not None and seen_nbma != request.src_nbma:
+        nat_cies = nat_cies + [
+            Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=seen_nbma, proto=request.src_proto)
+        ]
+    return NhrpPacket(
+        type=PacketType.REGISTRATION_REPLY,
+        src_nbma=request.src_nbma,
+        src_proto=request.src_proto,
+        dst_proto=request.dst_proto,
+        flags=request.flags,
+        request_id=request.request_id,
+        hop_count=HOP_COUNT,
+        cies=cies,
+        extensions=[
+            Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie(preference=255)]),
+            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+            *_tail(me, nat_cies),
+        ],
+    )
+
+
+def resolution_request(me: Identity, target: IPv4Address, request_id: int) -> NhrpPacket:
+    return NhrpPacket(
+        type=PacketType.RESOLUTION_REQUEST,
+        src_nbma=me.nbma,
+        src_proto=me.proto,
+        dst_proto=target,
+        flags=RESOLUTION_REQUEST_FLAGS,
+        request_id=request_id,
+        hop_count=HOP_COUNT,
+        cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=0, nbma=None, proto=None)],
+        extensions=[
+            _empty(ExtensionType.RESPONDER_ADDRESS),
+            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+            *_tail(me),
+        ],
+    )
+
+
+def forwarded(me: Identity, packet: NhrpPacket) -> NhrpPacket:
+    """A request relayed by an NHS: hop count decremented, the NHS appended to Forward Transit."""
+    extensions: list[Extension] = []
+    for ext in packet.extensions:
+        if ext.type == ExtensionType.FORWARD_TRANSIT_NHS:
+            ext = Extension.from_cies(ext.type, ext.cies() + [me.cie()], compulsory=ext.compulsory)
+        extensions.append(ext)
+    return replace(packet, hop_count=packet.hop_count - 1, extensions=extensions)
+
+
+def resolution_reply(me: Identity, request: NhrpPacket, prefix_len: int, code: int = 0) -> NhrpPacket:
+    forward = request.extension(ExtensionType.FORWARD_TRANSIT_NHS)
+    return NhrpPacket(
+        type=PacketType.RESOLUTION_REPLY,
+        src_nbma=request.src_nbma,
+        src_proto=request.src_proto,
+        dst_proto=request.dst_proto,
+        flags=RESOLUTION_REPLY_FLAGS,
+        request_id=request.request_id,
+        hop_count=HOP_COUNT,
+        cies=[replace(me.cie(prefix_len=prefix_len), code=code)],
+        extensions=[
+            Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie()]),
+            forward if forward is not None else _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+            *_tail(me),
+        ],
+    )
+
+
+def traffic_indication(me: Identity, triggering_packet: bytes) -> NhrpPacket:
+    """The Phase 3 redirect: addressed to the *source* of the packet that hairpinned."""
+    header_len = (triggering_packet[0] & 0x0F) * 4 if triggering_packet else 20
+    source = IPv4Address(triggering_packet[12:16])
+    return NhrpPacket(
+        type=PacketType.TRAFFIC_INDICATION,
+        src_nbma=me.nbma,
+        src_proto=me.proto,
+        dst_proto=source,
+        traffic_code=0,
+        hop_count=HOP_COUNT,
+        payload=triggering_packet[: header_len + 8],
+        extensions=[
+            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+            *_tail(me),
+        ],
+    )
+
+
+def purge_request(me: Identity, dst_proto: IPv4Address, purged: list[Cie], request_id: int, want_reply: bool) -> NhrpPacket:
+    return NhrpPacket(
+        type=PacketType.PURGE_REQUEST,
+        src_nbma=me.nbma,
+        src_proto=me.proto,
+        dst_proto=dst_proto,
+        flags=0 if want_reply else PURGE_NO_REPLY,
+        request_id=request_id,
+        hop_count=HOP_COUNT,
+        cies=purged,
+        extensions=[*_tail(me)],
+    )
+
+
+def purge_reply(me: Identity, request: NhrpPacket) -> NhrpPacket:
+    return replace(request, type=PacketType.PURGE_REPLY, hop_count=HOP_COUNT, extensions=[*_tail(me)])
+
+
+def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto: IPv4Address) -> NhrpPacket:
+    return NhrpPacket(
+        type=PacketType.ERROR_INDICATION,
+        src_nbma=me.nbma,
+        src_proto=me.proto,
+        dst_proto=dst_proto,
+        error_code=error_code,
+        error_offset=0,
+        hop_count=HOP_COUNT,
+        payload=offending,
+        extensions=[Extension(type=ExtensionType.END, compulsory=True, payload=b"")],
+    )
