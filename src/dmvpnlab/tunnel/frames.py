@@ -153,7 +153,8 @@ def arp_reply_for(frame: bytes, our_tap_mac: bytes,
         return None
     target = IPv4Address(tpa)
     if tunnel is not None:
-        if target == tunnel.ip:
+        if target == tunnel.ip or (tunnel.network.prefixlen < 31
+                                   and target == tunnel.network.broadcast_address):
             return None
         if not any_target and target not in tunnel.network:
             return None
