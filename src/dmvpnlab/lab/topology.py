@@ -522,6 +522,11 @@ class TopologySpec(_Spec):
     def _segment_list(cls, v: Any) -> Any:
         return _named_list_to_mapping(v, "segment")
 
+    @field_validator("hub", mode="before")
+    @classmethod
+    def _hub_empty(cls, v: Any) -> Any:
+        return {} if v is None else v  # `hub:` alone = a hub with all defaults
+
     @field_validator("routers", mode="before")
     @classmethod
     def _routers_none(cls, v: Any) -> Any:
@@ -704,6 +709,7 @@ class _Resolver:
         self.nodes_dir = nodes_dir
         self.tunnel = spec.tunnel.network
         self._templates_ok: set[str] = set()
+        self.explicit_paths = {("routers", n) for n in spec.routers} | {("hub",)}
 
     # -- routers: which exist, role, index
     def entries(self) -> list[_Entry]:
@@ -714,14 +720,14 @@ class _Resolver:
                 raise _Problem(("routers", "hub"), "expected the hub once, got it under both `hub:` and `routers:`")
             entries["hub"] = _Entry("hub", ("hub",), spec.hub, None)
         for n in range(1, spec.spokes + 1):
-            entries[f"spoke{n}"] = _Entry(f"spoke{n}", ("spokes",), RouterSpec(), spec.spoke_defaults)
+            # Generated: the logical path is routers.spokeN; errors point at the `spokes:` line.
+            entries[f"spoke{n}"] = _Entry(f"spoke{n}", ("routers", f"spoke{n}"), RouterSpec(), spec.spoke_defaults)
         for name, rspec in spec.routers.items():
             path: Path_ = ("routers", name)
             _check_name(name, path, "router")
             rspec = rspec or RouterSpec()
-            if name in entries and entries[name].path == ("spokes",):
+            if name in entries and entries[name].defaults is not None:
                 entries[name].spec = rspec
-                entries[name].path = path
             else:
                 entries[name] = _Entry(name, path, rspec, None)
         out = list(entries.values())
@@ -984,6 +990,7 @@ class _Resolver:
                 seg_of[member] = seg
 
         # Routers.
+        seg_names = {seg.name for seg in segments}
         routers: list[Router] = []
         nat_of_router = {e.name: nat for nat, e in nat_users.items()}
         for e in entries:
@@ -1005,6 +1012,15 @@ class _Resolver:
             ios = (routers[-1].wan.ios_name, lan.ios_name if lan else None)
             if ios[0] == ios[1]:
                 raise _Problem(e.path + ("lan", "ios_name"), f"expected a LAN interface other than the WAN's, got {ios[1]}")
+
+        # Explicit addresses may collide on a shared segment.
+        on_segment: dict[IPv4Address, str] = {}
+        paths = {e.name: e.path for e in entries}
+        for r in routers:
+            if r.wan.peer in seg_names:
+                if r.wan.address.ip in on_segment:
+                    raise _Problem(paths[r.name] + ("wan", "address"), f"expected an address not used by {on_segment[r.wan.address.ip]} on segment {r.wan.peer}, got {r.wan.address.ip}")
+                on_segment[r.wan.address.ip] = r.name
 
         # NAT boxes' outside, from the router behind each.
         boxes: list[NatBox] = []
@@ -1041,10 +1057,15 @@ class _Resolver:
         return topo
 
     def check_unique_names(self, topo: Topology, entries: list[_Entry]) -> None:
+        """Routers, NAT boxes and hosts share one namespace (Mininet node names)."""
         owner: dict[str, str] = {ISP_NAME: "the ISP router"}
         paths = {e.name: e.path for e in entries}
         for r in topo.routers:
             owner[r.name] = f"router {r.name}"
+        host_owner = {h.name: r for r in topo.routers if r.lan for h in r.lan.hosts}
+        for name, r in host_owner.items():
+            if name in paths and paths[name] in self.explicit_paths:
+                raise _Problem(paths[name], f"expected a unique name, got router {name!r}, already a LAN host of {r.name}")
         for box in topo.nat_boxes:
             if box.name in owner:
                 raise _Problem(("nat_boxes", box.name), f"expected a unique name, got {box.name!r}, already {owner[box.name]}")
@@ -1127,7 +1148,10 @@ def topology_from_data(
     nodes = Path(nodes_dir) if nodes_dir is not None else default_nodes_dir(source)
 
     def fail(problem: _Problem) -> TopologyError:
-        return TopologyError(file, _format_path(problem.path), problem.message, line=_line_for(lines, problem.path))
+        line = _line_for(lines, problem.path)
+        if problem.path[:1] == ("routers",) and problem.path[:2] not in lines:
+            line = lines.get(("spokes",))  # a generated spoke: point at `spokes: N`
+        return TopologyError(file, _format_path(problem.path), problem.message, line=line)
 
     if not isinstance(data, dict):
         raise TopologyError(file, None, f"expected a mapping with keys such as `hub:` and `spokes:`, got {_show(data) if data is not None else 'an empty file'}")
