@@ -1,0 +1,251 @@
+"""Typed model of an IOS router configuration.
+
+The parser (`parser.py`) fills these dataclasses from IOS text, the renderer
+(`render.py`) turns them back into a `show running-config`, and the agent reads them to
+decide what to do. Only lines that take effect are modelled as fields; everything else a
+user's config holds (banners, `line vty`, policy-maps, ...) is kept verbatim so that
+`show running-config` gives it back as the user wrote it.
+
+Dataclass equality is the contract of the round trip: `parse(render(cfg)) == cfg`.
+Nothing here knows about Linux, the lab or Mininet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+DEFAULT_VERSION = "15.9"
+DEFAULT_HOSTNAME = "Router"
+
+TunnelMode = Literal["gre multipoint", "gre ip"]
+
+
+@dataclass
+class NhrpNhs:
+    """`ip nhrp nhs A [nbma B] [multicast] [priority N] [cluster N]` or `ip nhrp nhs dynamic nbma B`.
+
+    `address` is None for `dynamic` (the NHS's tunnel address is learnt from its reply).
+    """
+
+    address: IPv4Address | None
+    nbma: IPv4Address | None = None
+    multicast: bool = False
+    priority: int | None = None
+    cluster: int | None = None
+
+
+@dataclass
+class NhrpMap:
+    """`ip nhrp map TUNNEL-ADDR NBMA-ADDR`: a static NHRP cache entry."""
+
+    address: IPv4Address
+    nbma: IPv4Address
+
+
+@dataclass
+class NhrpConfig:
+    """The `ip nhrp ...` lines of one tunnel interface."""
+
+    network_id: int | None = None
+    maps: list[NhrpMap] = field(default_factory=list)
+    # `ip nhrp map multicast dynamic` is the string "dynamic", otherwise an NBMA address.
+    multicast_maps: list[IPv4Address | Literal["dynamic"]] = field(default_factory=list)
+    nhs: list[NhrpNhs] = field(default_factory=list)
+    holdtime: int | None = None
+    authentication: str | None = None
+    redirect: bool = False
+    redirect_timeout: int | None = None
+    shortcut: bool = False
+    registration_no_unique: bool = False
+    registration_timeout: int | None = None
+
+    @property
+    def effective_holdtime(self) -> int:
+        """The holdtime IOS uses when none is configured (7200 s)."""
+        return self.holdtime if self.holdtime is not None else 7200
+
+
+@dataclass
+class TunnelProtection:
+    """`tunnel protection ipsec profile NAME [shared]`."""
+
+    profile: str
+    shared: bool = False
+
+
+@dataclass
+class Interface:
+    """One `interface X` section; tunnel and NHRP fields only matter on TunnelN."""
+
+    name: str
+    description: str | None = None
+    address: IPv4Interface | None = None
+    secondary_addresses: list[IPv4Interface] = field(default_factory=list)
+    shutdown: bool = False
+    bandwidth: int | None = None
+    ip_mtu: int | None = None
+    tcp_adjust_mss: int | None = None
+    # Tunnel: source is a canonical interface name or an address.
+    tunnel_source: str | IPv4Address | None = None
+    tunnel_mode: TunnelMode | None = None
+    tunnel_destination: IPv4Address | None = None
+    tunnel_key: int | None = None
+    tunnel_protection: TunnelProtection | None = None
+    nhrp: NhrpConfig = field(default_factory=NhrpConfig)
+    # Interface-level routing protocol lines (`ip ospf network ...`, `no ip next-hop-self
+    # eigrp 1`...) kept verbatim for the FRR translator.
+    routing_lines: list[str] = field(default_factory=list)
+    # Lines we do not model, verbatim (without the section indent), in input order.
+    extra_lines: list[str] = field(default_factory=list)
+
+    @property
+    def is_tunnel(self) -> bool:
+        return self.name.startswith("Tunnel")
+
+    @property
+    def effective_tunnel_mode(self) -> TunnelMode:
+        """IOS's default tunnel mode is point-to-point GRE."""
+        return self.tunnel_mode or "gre ip"
+
+
+@dataclass
+class StaticRoute:
+    """`ip route PREFIX MASK {NEXT-HOP | INTERFACE [NEXT-HOP]} [DISTANCE] [tag N] [permanent] [name X] [track N]`."""
+
+    prefix: IPv4Network
+    next_hop: IPv4Address | None = None
+    interface: str | None = None
+    distance: int | None = None
+    tag: int | None = None
+    permanent: bool = False
+    name: str | None = None
+    track: int | None = None
+
+
+@dataclass
+class IsakmpPolicy:
+    """`crypto isakmp policy N`; defaults are IOS's (shown only when changed)."""
+
+    priority: int
+    encryption: str = "des"
+    hash: str = "sha"
+    authentication: str = "rsa-sig"
+    group: int = 1
+    lifetime: int = 86400
+    extra_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IsakmpKey:
+    """`crypto isakmp key [0|6] KEY address A [M] [no-xauth]`."""
+
+    key: str
+    peer: IPv4Network
+    encryption_type: int | None = None
+    no_xauth: bool = False
+
+
+@dataclass
+class IsakmpKeepalive:
+    """`crypto isakmp keepalive SECONDS [RETRY] [periodic|on-demand]`."""
+
+    seconds: int
+    retry: int | None = None
+    mode: Literal["periodic", "on-demand"] | None = None
+
+
+@dataclass
+class TransformSet:
+    """`crypto ipsec transform-set NAME T1 [T2 [T3]]` + `mode transport|tunnel`."""
+
+    name: str
+    transforms: list[str]
+    mode: Literal["transport", "tunnel"] = "tunnel"
+    extra_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IpsecProfile:
+    """`crypto ipsec profile NAME` + `set transform-set`, `set pfs`, `set security-association lifetime`."""
+
+    name: str
+    transform_sets: list[str] = field(default_factory=list)
+    pfs: str | None = None
+    lifetime_seconds: int | None = None
+    lifetime_kilobytes: int | None = None
+    extra_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RouterSection:
+    """`router ospf|eigrp|bgp|rip ...` kept as text for the FRR translator.
+
+    `lines` are the body lines with the section's one-space indent removed (deeper
+    indents, e.g. BGP address families, are kept relative to it).
+    """
+
+    header: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def protocol(self) -> str:
+        return self.header.split()[1]
+
+
+@dataclass
+class Username:
+    """`username NAME ...`: the rest of the line is kept as given."""
+
+    name: str
+    args: str
+
+
+@dataclass
+class RawBlock:
+    """Global lines we do not model (a line and its indented sub-lines, or a banner)."""
+
+    lines: list[str]
+
+
+@dataclass
+class RouterConfig:
+    """A whole router configuration."""
+
+    hostname: str = DEFAULT_HOSTNAME
+    version: str = DEFAULT_VERSION
+    enable_secret: str | None = None
+    usernames: list[Username] = field(default_factory=list)
+    isakmp_policies: list[IsakmpPolicy] = field(default_factory=list)
+    isakmp_keys: list[IsakmpKey] = field(default_factory=list)
+    isakmp_keepalive: IsakmpKeepalive | None = None
+    transform_sets: list[TransformSet] = field(default_factory=list)
+    ipsec_profiles: list[IpsecProfile] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+    router_sections: list[RouterSection] = field(default_factory=list)
+    static_routes: list[StaticRoute] = field(default_factory=list)
+    # Unknown global blocks seen before the first interface/crypto/router/route line,
+    # and after it: rendered at those two places of `show running-config`.
+    extra_head: list[RawBlock] = field(default_factory=list)
+    extra_tail: list[RawBlock] = field(default_factory=list)
+
+    def interface(self, name: str) -> Interface | None:
+        """The interface called `name` (canonical IOS name), or None."""
+        for itf in self.interfaces:
+            if itf.name == name:
+                return itf
+        return None
+
+    @property
+    def tunnels(self) -> list[Interface]:
+        return [i for i in self.interfaces if i.is_tunnel]
+
+    def isakmp_policy(self, priority: int) -> IsakmpPolicy | None:
+        return next((p for p in self.isakmp_policies if p.priority == priority), None)
+
+    def transform_set(self, name: str) -> TransformSet | None:
+        return next((t for t in self.transform_sets if t.name == name), None)
+
+    def ipsec_profile(self, name: str) -> IpsecProfile | None:
+        return next((p for p in self.ipsec_profiles if p.name == name), None)
