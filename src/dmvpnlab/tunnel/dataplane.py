@@ -134,6 +134,7 @@ class TunnelDataplane:
         self._own_ip = tunnel_address.ip
         self._subnet_broadcast = tunnel_address.network.broadcast_address.packed
         self._eth_to_kernel = tap_mac + ANONYMOUS_MAC + b"\x08\x00"
+        self._next_hops: dict[bytes, IPv4Address] = {}  # dst MAC -> next hop, memoized
 
     # ---- kernel -> tunnel -------------------------------------------------------
     def from_tap(self, frame: bytes) -> list[Action]:
@@ -158,31 +159,41 @@ class TunnelDataplane:
         return [c.drop(DROP_NON_IP)]
 
     def _ipv4_from_tap(self, frame: bytes) -> list[Action]:
+        # Hand-inlined header checks (no Ipv4Header/IPv4Address objects): this is the
+        # per-packet path; ipv4.parse_header applies the same rules.
         c = self.counters
         packet = frame[ETH_HEADER_LEN:]
-        try:
-            hdr = ipv4.parse_header(packet)
-        except ipv4.Ipv4Error:
+        plen = len(packet)
+        if plen < ipv4.IPV4_MIN_HEADER:
             return [c.drop(DROP_MALFORMED_IPV4)]
-        if hdr.total_length != len(packet):
-            packet = packet[:hdr.total_length]  # strip Ethernet padding
+        vihl = packet[0]
+        ihl = (vihl & 0x0F) << 2
+        total = (packet[2] << 8) | packet[3]
+        if vihl >> 4 != 4 or ihl < ipv4.IPV4_MIN_HEADER or total < ihl or total > plen:
+            return [c.drop(DROP_MALFORMED_IPV4)]
+        if total != plen:
+            packet = packet[:total]  # strip Ethernet padding
         dst_mac = frame[0:6]
         multicast = bool(dst_mac[0] & 0x01)
         next_hop: IPv4Address | None = None
         if not multicast:
-            if dst_mac[:2] != TUNNEL_MAC_PREFIX or dst_mac == ANONYMOUS_MAC:
-                return [c.drop(DROP_UNKNOWN_NEXT_HOP)]
-            if dst_mac == self._own_mac:
-                return [c.drop(DROP_NEXT_HOP_SELF)]
-            next_hop = IPv4Address(dst_mac[2:])
-        if self.tcp_mss is not None and hdr.proto == ipv4.PROTO_TCP:
+            next_hop = self._next_hops.get(dst_mac)
+            if next_hop is None:
+                if dst_mac[:2] != TUNNEL_MAC_PREFIX or dst_mac == ANONYMOUS_MAC:
+                    return [c.drop(DROP_UNKNOWN_NEXT_HOP)]
+                if dst_mac == self._own_mac:
+                    return [c.drop(DROP_NEXT_HOP_SELF)]
+                next_hop = IPv4Address(dst_mac[2:])
+                if len(self._next_hops) < 4096:
+                    self._next_hops[dst_mac] = next_hop
+        if self.tcp_mss is not None and packet[9] == ipv4.PROTO_TCP:
             clamped = ipv4.clamp_tcp_mss(packet, self.tcp_mss)
             if clamped is not packet:
                 c.mss_clamped += 1
                 packet = clamped
-        if len(packet) <= self.mtu:
+        if total <= self.mtu:
             pieces = [packet]
-        elif hdr.df:
+        elif packet[6] & 0x40:  # DF
             return self._too_big(packet)
         else:
             try:
@@ -194,8 +205,7 @@ class TunnelDataplane:
             c.multicast_packets += len(pieces)
             return [Multicast(p) for p in pieces]
         c.unicast_packets += len(pieces)
-        assert next_hop is not None
-        return [Unicast(next_hop, p) for p in pieces]
+        return [Unicast(next_hop, p) for p in pieces]  # type: ignore[arg-type]
 
     def _too_big(self, packet: bytes) -> list[Action]:
         """DF set and bigger than ip mtu: drop, and tell the sender (RFC 1191)."""
