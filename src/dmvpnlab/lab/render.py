@@ -1,0 +1,112 @@
+"""Render a router's IOS startup config from its Jinja2 template in `nodes/`.
+
+Templates see what team.md promises (`router`, `topology`, `hub`, `spokes`, and the
+router's vars at top level) plus two helpers that keep address arithmetic out of Jinja:
+`lan_summaries` (the summary routes a Phase 1/3 spoke points at the hub) and
+`public_nbma(router)` (a router's NBMA address as its peers reach it, i.e. after NAT).
+Templates are strict: an undefined name is an error, reported as a `RenderError` naming
+the template and the router rather than a Jinja traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any, Iterable, NoReturn
+
+import jinja2
+
+# src/dmvpnlab/lab/render.py -> repository root / nodes
+DEFAULT_NODES_DIR = Path(__file__).resolve().parents[3] / "nodes"
+
+
+class RenderError(ValueError):
+    """A template that cannot be rendered for a router (missing file, bad variable...)."""
+
+
+def summarize_lans(networks: Iterable[IPv4Network]) -> list[IPv4Network]:
+    """Summary routes covering `networks`, each widened to an octet boundary.
+
+    Rounding out to octets (192.168.1.0/24 -> 192.168.0.0/16) is what a designer writes on
+    spokes: the summary then still covers the LAN of the next spoke added, so spoke
+    configs do not change when the network grows (the point of DMVPN).
+    """
+    wide = []
+    for net in networks:
+        plen = max(8, (net.prefixlen - 1) // 8 * 8) if net.prefixlen > 8 else net.prefixlen
+        wide.append(net.supernet(new_prefix=plen) if plen < net.prefixlen else net)
+    return list(ipaddress.collapse_addresses(wide))
+
+
+def _lan_summaries(topology: Any, router: Any, variables: dict[str, Any]) -> list[IPv4Network]:
+    given = variables.get("lan_summary")
+    if given is not None:
+        items = given if isinstance(given, (list, tuple)) else [given]
+        try:
+            return [IPv4Network(str(item)) for item in items]
+        except ValueError as exc:
+            raise RenderError(f"{router.name}: lan_summary: {exc}") from None
+    return summarize_lans(r.lan.network for r in topology.routers if r.lan is not None)
+
+
+def _public_nbma(topology: Any, router: Any) -> IPv4Address:
+    """The address peers send to: the NAT box's outside address if the router is behind one."""
+    if getattr(router, "nat", None):
+        return topology.nat_box(router.nat).outside.ip
+    return router.nbma_address
+
+
+def _fail(message: str) -> NoReturn:
+    raise RenderError(message)
+
+
+def _environment(nodes_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(nodes_dir)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.globals["fail"] = _fail
+    return env
+
+
+def nodes_dir_for(topology: Any) -> Path:
+    """The topology's own nodes directory if it names one, else the repository's."""
+    given = getattr(topology, "nodes_dir", None)
+    return Path(given) if given else DEFAULT_NODES_DIR
+
+
+def render_router_config(topology: Any, router: Any, nodes_dir: Path | None = None) -> str:
+    """The IOS startup config of `router`, from `nodes/<router.template>`.
+
+    A router without a template has none (underlay only): RenderError.
+    """
+    if not router.template:
+        raise RenderError(f"{router.name}: no config template (router.template is empty)")
+    directory = nodes_dir or nodes_dir_for(topology)
+    env = _environment(directory)
+    variables = dict(router.vars or {})
+    context: dict[str, Any] = {
+        **variables,
+        "router": router,
+        "topology": topology,
+        "hub": topology.hub,
+        "spokes": topology.spokes,
+        "lan_summaries": _lan_summaries(topology, router, variables),
+        "public_nbma": lambda r: _public_nbma(topology, r),
+    }
+    try:
+        template = env.get_template(router.template)
+        return template.render(context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"{router.name}: template {router.template!r} not found in {directory}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{router.name}: {exc.filename or router.template} line {exc.lineno}: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{router.name}: template {router.template}: {exc.message}") from None
+    except RenderError as exc:
+        raise RenderError(f"{router.name}: template {router.template}: {exc}") from None
