@@ -1,0 +1,7 @@
+"""`python -m dmvpnlab ...` is the `dmvpnlab` command (the lab starts agents this way)."""
+
+import sys
+
+from dmvpnlab.command import main
+
+sys.exit(main())

@@ -1,0 +1,317 @@
+"""One DMVPN router: config -> kernel, the mGRE tunnel, NHRP, the control socket, one loop.
+
+The agent runs inside the router's network namespace (the lab starts it there with the
+router's startup config). It applies the IOS config to the kernel (addresses, shutdown,
+static routes), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
+installs NHRP shortcut routes, and answers the control socket (JSON state API, clear,
+exec-mode CLI). Everything happens on one asyncio loop: the TAP fd and the GRE socket
+are readers, NHRP timers are a periodic tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Callable
+
+from dmvpnlab.config.model import Interface, RouterConfig
+from dmvpnlab.ifnames import linux_ifname
+from dmvpnlab.nhrp.engine import NhrpConfig, NhrpEngine, NhsConfig, PeerChanged, ShortcutAdded, ShortcutRemoved
+from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
+from dmvpnlab.tunnel.mgre import MgreTunnel
+
+TICK_SECONDS = 0.25
+SOURCE_CHECK_SECONDS = 2.0  # how often a DHCP-like change of the tunnel source is noticed
+DEFAULT_TUNNEL_IP_MTU = 1476
+
+log = logging.getLogger("dmvpnlab.agent")
+
+
+class AgentConfigError(RuntimeError):
+    """The config cannot be applied (missing interface, no tunnel source address...)."""
+
+
+@dataclass
+class DebugSink:
+    """A session that asked for `debug nhrp [packet|cache|extension]`."""
+
+    categories: set[str]
+    write: Callable[[str], None]
+
+
+@dataclass
+class RouterAgent:
+    """The live router. The CLI and the control socket read these attributes."""
+
+    node: str
+    config: RouterConfig
+    state_dir: Path
+    config_path: Path | None = None
+    kernel: Kernel = field(default_factory=Kernel)
+    tunnel: MgreTunnel | None = None
+    started_wall: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.monotonic)
+    debug_sinks: list[DebugSink] = field(default_factory=list)
+    installed_shortcuts: dict[str, str] = field(default_factory=dict)
+    ignored_lines: list[str] = field(default_factory=list)
+    peer_up_since: dict[IPv4Address, float] = field(default_factory=dict)
+    _source_checked: float = 0.0
+
+    @property
+    def hostname(self) -> str:
+        return self.config.hostname
+
+    def clock(self) -> float:
+        return time.monotonic()
+
+    # --- config -> kernel -------------------------------------------------------------
+
+    def apply(self) -> None:
+        """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
+        set_sysctl("net.ipv4.ip_forward", "1")
+        for itf in self.config.interfaces:
+            if not itf.is_tunnel:
+                self._apply_physical(itf)
+        before = self.tunnel
+        tunnels = self.config.tunnels
+        if tunnels:
+            self._apply_tunnel(tunnels[0])
+        elif self.tunnel is not None:
+            self._unwatch(self.tunnel)
+            self.tunnel.close()
+            self.tunnel = None
+        if self.tunnel is not before and self.tunnel is not None:
+            self._watch(self.tunnel)
+        self._apply_static_routes()
+
+    def _apply_physical(self, itf: Interface) -> None:
+        ifname = linux_ifname(self.node, itf.name)
+        if self.kernel.ifindex(ifname) is None:
+            log.warning("interface %s (%s) does not exist in this namespace: ignored", itf.name, ifname)
+            return
+        if itf.address is not None:
+            self.kernel.ensure_address(ifname, itf.address)
+        self.kernel.set_link(ifname, not itf.shutdown)
+
+    def tunnel_source_address(self, itf: Interface) -> IPv4Address:
+        source = itf.tunnel_source
+        if source is None:
+            raise AgentConfigError(f"{itf.name}: no 'tunnel source' configured")
+        if isinstance(source, IPv4Address):
+            return source
+        addresses = self.kernel.addresses(linux_ifname(self.node, source))
+        if not addresses:
+            raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
+        return addresses[0].ip
+
+    def nhrp_config(self, itf: Interface, nbma: IPv4Address) -> NhrpConfig:
+        nhrp = itf.nhrp
+        static = [(m.address, m.nbma) for m in nhrp.maps]
+        multicast_static = [m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)]
+        return NhrpConfig(
+            interface=itf.name,
+            tunnel_address=itf.address,
+            nbma_address=nbma,
+            holdtime=nhrp.effective_holdtime,
+            authentication=nhrp.authentication.encode() if nhrp.authentication else None,
+            network_id=nhrp.network_id,
+            nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
+            static_maps=static,
+            multicast_static=multicast_static,
+            multicast_dynamic="dynamic" in nhrp.multicast_maps,
+            redirect=nhrp.redirect,
+            shortcut=nhrp.shortcut,
+            unique=not nhrp.registration_no_unique,
+            registration_timeout=nhrp.registration_timeout,
+            mtu=itf.ip_mtu or 17916,
+        )
+
+    def _apply_tunnel(self, itf: Interface) -> None:
+        if itf.address is None:
+            raise AgentConfigError(f"{itf.name}: no 'ip address' configured")
+        nbma = self.tunnel_source_address(itf)
+        nhrp_config = self.nhrp_config(itf, nbma)
+        destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
+        mtu = itf.ip_mtu or DEFAULT_TUNNEL_IP_MTU
+        now = self.clock()
+        current = self.tunnel
+        if current is not None and (current.name != itf.name or current.address != itf.address
+                                    or current.dataplane.mtu != mtu):
+            self._unwatch(current)
+            current.close()
+            current = self.tunnel = None
+        if current is None:
+            engine = NhrpEngine(nhrp_config, self._route_lookup, now, debug=self._debug)
+            self.tunnel = MgreTunnel(itf.name, itf.address, nbma, itf.tunnel_key, mtu, itf.tcp_adjust_mss,
+                                     engine, destination, clock=self.clock)
+            self.tunnel.on_engine_output = self.flush_engine
+            for suffix, value in (("send_redirects", "0"), ("accept_redirects", "0"), ("rp_filter", "0")):
+                set_sysctl(f"net.ipv4.conf.{itf.name}.{suffix}", value)
+            self.kernel.set_link(itf.name, not itf.shutdown)
+            engine.start(now)
+        else:
+            current.destination = destination
+            current.set_key(itf.tunnel_key)
+            current.dataplane.tcp_mss = itf.tcp_adjust_mss
+            current.engine.reconfigure(nhrp_config, now)
+            current.nbma = nbma
+            self.kernel.set_link(itf.name, not itf.shutdown)
+        self.flush_engine()
+
+    def _apply_static_routes(self) -> None:
+        for route in self.config.static_routes:
+            ifname = linux_ifname(self.node, route.interface) if route.interface else None
+            try:
+                self.kernel.replace_route(route.prefix, route.next_hop, ifname, STATIC_ROUTE_PROTO,
+                                          metric=route.distance or 0)
+            except Exception as error:  # netlink says why (unreachable next hop...)
+                log.warning("ip route %s %s: not installed: %s", route.prefix, route.next_hop or ifname, error)
+        wanted = {(r.prefix, r.next_hop) for r in self.config.static_routes}
+        for route in self.kernel.routes():
+            if route.proto == STATIC_ROUTE_PROTO and (route.prefix, route.gateway) not in wanted:
+                self.kernel.delete_route(route.prefix, route.gateway, STATIC_ROUTE_PROTO)
+
+    def _route_lookup(self, address: IPv4Address):
+        name = self.tunnel.name if self.tunnel is not None else "Tunnel0"
+        return self.kernel.lookup(address, name)
+
+    # --- NHRP output --------------------------------------------------------------------
+
+    def flush_engine(self) -> None:
+        """Send what NHRP queued and act on its events (shortcut routes)."""
+        tunnel = self.tunnel
+        if tunnel is None:
+            return
+        engine = tunnel.engine
+        while engine.outbox or engine.events:
+            outbox, engine.outbox = engine.outbox, []
+            for nbma, data in outbox:
+                tunnel.send_nhrp(nbma, data)
+            events, engine.events = engine.events, []
+            for event in events:
+                self._on_event(event)
+
+    def _on_event(self, event: object) -> None:
+        tunnel = self.tunnel
+        assert tunnel is not None
+        if isinstance(event, ShortcutAdded):
+            try:
+                self.kernel.replace_route(event.prefix, event.next_hop, tunnel.name, NHRP_ROUTE_PROTO)
+                self.installed_shortcuts[str(event.prefix)] = str(event.next_hop)
+                self._debug("cache", f"NHRP: Installed shortcut route {event.prefix} via {event.next_hop}")
+            except Exception as error:
+                log.warning("shortcut %s via %s not installed: %s", event.prefix, event.next_hop, error)
+        elif isinstance(event, ShortcutRemoved):
+            self.kernel.delete_route(event.prefix, event.next_hop, NHRP_ROUTE_PROTO)
+            self.installed_shortcuts.pop(str(event.prefix), None)
+        elif isinstance(event, PeerChanged):
+            entry = tunnel.engine.cache.peer(event.proto)
+            if entry is None:
+                self.peer_up_since.pop(event.proto, None)
+            else:
+                self.peer_up_since.setdefault(event.proto, self.clock())
+
+    def _debug(self, category: str, line: str) -> None:
+        log.debug("%s", line)
+        for sink in list(self.debug_sinks):
+            if "all" in sink.categories or category in sink.categories:
+                try:
+                    sink.write(line)
+                except Exception:
+                    self.debug_sinks.remove(sink)
+
+    # --- operator actions ------------------------------------------------------------
+
+    def clear_nhrp(self, address: IPv4Address | None = None) -> int:
+        if self.tunnel is None:
+            return 0
+        count = self.tunnel.engine.clear(address, self.clock())
+        self.flush_engine()
+        return count
+
+    def tick(self) -> None:
+        tunnel = self.tunnel
+        if tunnel is None:
+            return
+        itf = self.config.interface(tunnel.name)
+        now = self.clock()
+        if now - self._source_checked >= SOURCE_CHECK_SECONDS and itf is not None and itf.tunnel_source is not None and not isinstance(itf.tunnel_source, IPv4Address):
+            self._source_checked = now
+            try:
+                nbma = self.tunnel_source_address(itf)
+            except AgentConfigError:
+                nbma = tunnel.nbma
+            if nbma != tunnel.nbma:
+                log.info("tunnel source address changed %s -> %s: re-registering", tunnel.nbma, nbma)
+                tunnel.nbma = nbma
+                tunnel.engine.nbma_changed(nbma, self.clock())
+        tunnel.engine.tick(self.clock())
+        self.flush_engine()
+
+    def remove_own_routes(self) -> None:
+        for prefix, next_hop in list(self.installed_shortcuts.items()):
+            self.kernel.delete_route(IPv4Network(prefix), IPv4Address(next_hop), NHRP_ROUTE_PROTO)
+        self.installed_shortcuts.clear()
+
+    # --- loop -----------------------------------------------------------------------------
+
+    async def run(self, ready: Callable[[], None]) -> None:
+        from dmvpnlab.control import ControlServer
+
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        self.apply()
+        server = ControlServer(self, self.state_dir / "control.sock")
+        await server.start()
+        ready()
+        ticker = asyncio.create_task(self._ticker())
+        try:
+            await stop.wait()
+        finally:
+            ticker.cancel()
+            await server.stop()
+            self.remove_own_routes()
+            if self.tunnel is not None:
+                self._unwatch(self.tunnel)
+                self.tunnel.close()
+            self.kernel.close()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                self.tick()
+            except Exception:
+                log.exception("tick failed")
+
+    @staticmethod
+    def _watch(tunnel: MgreTunnel) -> None:
+        """Read the tunnel's TAP and GRE socket on the running loop (none at unit-test time)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
+        loop.add_reader(tunnel.sock.fileno(), tunnel.drain_socket)
+
+    @staticmethod
+    def _unwatch(tunnel: MgreTunnel) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.remove_reader(tunnel.tap.fileno())
+        loop.remove_reader(tunnel.sock.fileno())
+
+
+def write_ready(state_dir: Path) -> None:
+    ready = state_dir / "ready"
+    ready.write_text(f"{os.getpid()}\n")

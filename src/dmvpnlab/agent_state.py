@@ -1,0 +1,103 @@
+"""The agent's state as plain JSON-able data: the control socket's `state` answer.
+
+Scenarios, `dmvpnlab status`, `| json` CLI twins and benchmarks read this instead of
+parsing show output. Times are relative (seconds since / until) so the data means the
+same thing in any process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dmvpnlab.agent import RouterAgent
+
+
+def _seconds(value: float | None, now: float) -> float | None:
+    return None if value is None else round(value - now, 3)
+
+
+def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
+    tunnel = agent.tunnel
+    if tunnel is None:
+        return {}
+    engine, now = tunnel.engine, agent.clock()
+    cfg = engine.config
+    return {
+        "interface": tunnel.name,
+        "tunnel_address": str(tunnel.address),
+        "nbma_address": str(tunnel.nbma),
+        "mode": "point-to-point" if tunnel.destination is not None else "multipoint",
+        "destination": str(tunnel.destination) if tunnel.destination else None,
+        "key": tunnel.key,
+        "role": "hub" if not cfg.nhs else "spoke",
+        "holdtime": cfg.holdtime,
+        "redirect": cfg.redirect,
+        "shortcut": cfg.shortcut,
+        "cache": [
+            {
+                "prefix": str(e.prefix),
+                "next_hop": str(e.next_hop),
+                "nbma": str(e.nbma) if e.nbma else None,
+                "claimed_nbma": str(e.claimed_nbma) if e.claimed_nbma else None,
+                "type": e.type.value,
+                "flags": sorted(e.flags - {"refreshing"}),
+                "created_ago": round(now - e.created, 3),
+                "expires_in": _seconds(e.expires, now),
+                "holdtime": e.holdtime,
+                "request_id": e.request_id,
+            }
+            for e in engine.cache
+        ],
+        "nhs": [
+            {
+                "address": str(s.config.proto),
+                "nbma": str(s.config.nbma or engine._nbma_of(s.config.proto) or ""),
+                "state": s.state,
+                "requests_sent": s.sent,
+                "replies": s.replies,
+                "up_for": None if s.up_since is None or s.state != "R" else round(now - s.up_since, 3),
+                "request_id": s.request_id,
+            }
+            for s in engine.nhs
+        ],
+        "multicast": [str(a) for a in engine.multicast_targets()],
+        "traffic": {"sent": dict(engine.sent), "received": dict(engine.received), "dropped": dict(engine.dropped)},
+        "peer_up_for": {str(k): round(now - v, 3) for k, v in agent.peer_up_since.items()},
+    }
+
+
+def interface_state(agent: "RouterAgent") -> dict[str, Any]:
+    tunnel = agent.tunnel
+    if tunnel is None:
+        return {}
+    c = tunnel.counters
+    return {
+        "name": tunnel.name,
+        "gre_in": c.gre_in, "gre_out": c.gre_out, "bytes_in": c.bytes_in, "bytes_out": c.bytes_out,
+        "nhrp_in": c.nhrp_in, "nhrp_out": c.nhrp_out, "drops": dict(c.drops),
+        "dataplane": tunnel.dataplane.counters.as_dict(),
+        "ip_mtu": tunnel.dataplane.mtu,
+    }
+
+
+def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
+    return [
+        {"prefix": str(r.prefix), "gateway": str(r.gateway) if r.gateway else None, "ifname": r.ifname,
+         "proto": r.proto, "metric": r.metric, "scope": r.scope, "type": r.type}
+        for r in agent.kernel.routes()
+    ]
+
+
+def agent_state(agent: "RouterAgent") -> dict[str, Any]:
+    return {
+        "node": agent.node,
+        "hostname": agent.hostname,
+        "uptime": round(agent.clock() - agent.started, 3),
+        "pid": __import__("os").getpid(),
+        "nhrp": nhrp_state(agent),
+        "tunnel": interface_state(agent),
+        "routes": routes_state(agent),
+        "shortcuts": dict(agent.installed_shortcuts),
+        "ignored_config_lines": list(agent.ignored_lines),
+    }

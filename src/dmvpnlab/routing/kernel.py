@@ -1,0 +1,201 @@
+"""The router's kernel: addresses, static routes, NHRP shortcut routes, route lookups.
+
+The agent runs inside the router's network namespace, so netlink (pyroute2) talks to
+that namespace's kernel. Static routes carry protocol `static`; NHRP shortcut routes
+carry their own protocol number (NHRP_ROUTE_PROTO) so `show ip route` can print them
+as `H` and the agent can remove exactly its own routes. Lookups answer the question
+NHRP asks (who owns this address, and is the way there through the tunnel?) from a
+short-lived snapshot of the main table: resolutions are rare next to data packets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from dmvpnlab.nhrp.engine import Route
+
+# 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
+# prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
+NHRP_ROUTE_PROTO = 191
+STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
+KERNEL_PROTO = 2
+RT_TABLE_MAIN = 254
+SNAPSHOT_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KernelRoute:
+    prefix: IPv4Network
+    gateway: IPv4Address | None
+    ifname: str | None
+    proto: int
+    metric: int
+    scope: int
+    type: int
+
+
+class _NetlinkThread:
+    """pyroute2's sync API drives an asyncio loop of its own, which cannot run inside the
+    agent's loop; so every netlink call runs on one worker thread and the caller waits
+    for it (a round trip of well under a millisecond)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink")
+        self._ipr: IPRoute = self._pool.submit(IPRoute).result()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._ipr, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._pool.submit(lambda: _materialise(method(*args, **kwargs))).result()
+
+        return call
+
+    def close(self) -> None:
+        self._pool.submit(self._ipr.close).result()
+        self._pool.shutdown()
+
+
+def _materialise(result: Any) -> Any:
+    """Generators from pyroute2 must be consumed on the netlink thread."""
+    if hasattr(result, "__next__"):
+        return list(result)
+    return result
+
+
+class Kernel:
+    """Netlink access for one namespace (the agent's own)."""
+
+    def __init__(self) -> None:
+        self.ipr = _NetlinkThread()
+        self._snapshot: list[KernelRoute] = []
+        self._snapshot_at = 0.0
+        self._local: set[IPv4Address] = set()
+        self._ifnames: dict[int, str] = {}
+
+    def close(self) -> None:
+        self.ipr.close()
+
+    # --- interfaces ------------------------------------------------------------------
+
+    def ifindex(self, ifname: str) -> int | None:
+        found = self.ipr.link_lookup(ifname=ifname)
+        return found[0] if found else None
+
+    def addresses(self, ifname: str) -> list[IPv4Interface]:
+        index = self.ifindex(ifname)
+        if index is None:
+            return []
+        return [
+            IPv4Interface(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+            for a in self.ipr.get_addr(family=2, index=index)
+        ]
+
+    def ensure_address(self, ifname: str, address: IPv4Interface) -> None:
+        index = self.ifindex(ifname)
+        if index is None:
+            raise LookupError(f"interface {ifname} does not exist")
+        if address not in self.addresses(ifname):
+            self.ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+
+    def set_link(self, ifname: str, up: bool) -> None:
+        index = self.ifindex(ifname)
+        if index is not None:
+            self.ipr.link("set", index=index, state="up" if up else "down")
+
+    def link_stats(self, ifname: str) -> dict[str, int]:
+        index = self.ifindex(ifname)
+        if index is None:
+            return {}
+        link = self.ipr.get_links(index)[0]
+        stats = link.get_attr("IFLA_STATS64") or {}
+        state = link.get_attr("IFLA_OPERSTATE")
+        return {"up": int(state in ("UP", "UNKNOWN")), **{k: int(v) for k, v in dict(stats).items()}}
+
+    # --- routes ----------------------------------------------------------------------
+
+    def replace_route(self, prefix: IPv4Network, gateway: IPv4Address | None, ifname: str | None,
+                      proto: int, metric: int = 0) -> None:
+        kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN}
+        if metric:
+            kwargs["priority"] = metric
+        if gateway is not None:
+            kwargs["gateway"] = str(gateway)
+        if ifname is not None:
+            index = self.ifindex(ifname)
+            if index is None:
+                raise LookupError(f"interface {ifname} does not exist")
+            kwargs["oif"] = index
+        self.ipr.route("replace", **kwargs)
+        self._snapshot_at = 0.0
+
+    def delete_route(self, prefix: IPv4Network, gateway: IPv4Address | None, proto: int) -> bool:
+        kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN}
+        if gateway is not None:
+            kwargs["gateway"] = str(gateway)
+        try:
+            self.ipr.route("del", **kwargs)
+        except NetlinkError:
+            return False
+        finally:
+            self._snapshot_at = 0.0
+        return True
+
+    def routes(self) -> list[KernelRoute]:
+        """The main table, fresh if older than SNAPSHOT_SECONDS."""
+        now = time.monotonic()
+        if now - self._snapshot_at > SNAPSHOT_SECONDS:
+            self._refresh()
+            self._snapshot_at = now
+        return self._snapshot
+
+    def _refresh(self) -> None:
+        self._ifnames = {link["index"]: link.get_attr("IFLA_IFNAME") for link in self.ipr.get_links()}
+        routes: list[KernelRoute] = []
+        for msg in self.ipr.get_routes(family=2, table=RT_TABLE_MAIN):
+            dst = msg.get_attr("RTA_DST") or "0.0.0.0"
+            gateway = msg.get_attr("RTA_GATEWAY")
+            oif = msg.get_attr("RTA_OIF")
+            routes.append(KernelRoute(
+                prefix=IPv4Network(f"{dst}/{msg['dst_len']}", strict=False),
+                gateway=IPv4Address(gateway) if gateway else None,
+                ifname=self._ifnames.get(oif) if oif is not None else None,
+                proto=msg["proto"], metric=msg.get_attr("RTA_PRIORITY") or 0,
+                scope=msg["scope"], type=msg["type"]))
+        self._snapshot = routes
+        self._local = {IPv4Address(a.get_attr("IFA_ADDRESS")) for a in self.ipr.get_addr(family=2)}
+
+    def lookup(self, address: IPv4Address, tunnel_ifname: str) -> Route | None:
+        """Longest match in the main table, in the shape the NHRP engine asks for."""
+        routes = self.routes()
+        if address in self._local:
+            return Route(IPv4Network(f"{address}/32"), None, False, local=True)
+        best: KernelRoute | None = None
+        for route in routes:
+            if address in route.prefix and (
+                best is None or route.prefix.prefixlen > best.prefix.prefixlen
+                or (route.prefix.prefixlen == best.prefix.prefixlen and route.metric < best.metric)
+            ):
+                best = route
+        if best is None:
+            return None
+        return Route(best.prefix, best.gateway, best.ifname == tunnel_ifname)
+
+
+def set_sysctl(key: str, value: str) -> None:
+    path = "/proc/sys/" + key.replace(".", "/")
+    try:
+        with open(path, "w") as handle:
+            handle.write(value)
+    except OSError as error:
+        log.warning("sysctl %s=%s failed: %s", key, value, error)
