@@ -214,5 +214,5 @@ def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto:
         error_offset=0,
         hop_count=HOP_COUNT,
         payload=offending,
-        extensions=[Extension(type=ExtensionType.END, compulsory=True, payload=b"")],
+        extensions=[],  # RFC 2332 5.2.7: an Error Indication carries no extensions
     )
