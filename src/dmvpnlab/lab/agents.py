@@ -1,0 +1,152 @@
+"""Starting the router agents: the one place where the lab hands a router to its agent.
+
+After the underlay is up, every router that has a config template gets:
+
+1. its config rendered by `dmvpnlab.lab.render.render_router_config(topology, router)`,
+   written to `<run dir>/<router>/startup-config`;
+2. an agent process inside the router's namespace (Mininet `node.popen`):
+   `<venv python> -m dmvpnlab.command agent --node R --config FILE --state-dir <run dir>/<router>`,
+   recorded (PID + start time) in the lab records;
+3. a wait for `<state dir>/ready`; if the agent exits or the file does not appear in time,
+   the error carries the tail of `<state dir>/agent.log`.
+
+While the agent subcommand (module `dmvpnlab.agent_command`) or the renderer does not
+exist yet, agents are skipped with a one-line note, so the underlay lab still works.
+Everything the agent contract needs is in this module, so it can change in one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from dmvpnlab.lab.records import LabRecords, record_process
+
+AGENT_MODULE = "dmvpnlab.agent_command"
+RENDER_MODULE = "dmvpnlab.lab.render"
+READY_FILE = "ready"
+LOG_FILE = "agent.log"
+CONFIG_FILE = "startup-config"
+READY_TIMEOUT = 20.0
+
+
+class AgentError(RuntimeError):
+    """An agent that did not come up; the message ends with its log tail."""
+
+
+@dataclass
+class AgentHandle:
+    node: str
+    state_dir: Path
+    config: Path
+    popen: subprocess.Popen[Any]
+
+    @property
+    def ready_file(self) -> Path:
+        return self.state_dir / READY_FILE
+
+    @property
+    def log(self) -> Path:
+        return self.state_dir / LOG_FILE
+
+
+def missing_parts() -> str | None:
+    """Why agents cannot be started yet (None if they can)."""
+    for module in (AGENT_MODULE, RENDER_MODULE):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} does not exist yet"
+    return None
+
+
+def agent_command(node: str, config: Path, state_dir: Path) -> list[str]:
+    """The command line of one agent (the interpreter is the venv's, like ours).
+
+    `-m dmvpnlab.command` is the console script's module (the package has no __main__).
+    """
+    return [sys.executable, "-m", "dmvpnlab.command", "agent", "--node", node,
+            "--config", str(config), "--state-dir", str(state_dir)]
+
+
+def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: LabRecords | None,
+                 note: Callable[[str], None] = print) -> list[AgentHandle]:
+    """Render configs and start one agent per templated router; returns the handles (not yet ready)."""
+    routers = [r for r in topology.routers if r.template]
+    if not routers:
+        return []
+    why = missing_parts()
+    if why:
+        note(f"agents: not started ({why}); the lab runs the underlay only")
+        return []
+    render = importlib.import_module(RENDER_MODULE).render_router_config
+    handles: list[AgentHandle] = []
+    for router in routers:
+        state_dir = run_dir / router.name
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / READY_FILE).unlink(missing_ok=True)
+        config = state_dir / CONFIG_FILE
+        config.write_text(render(topology, router))
+        with open(state_dir / LOG_FILE, "ab") as log:
+            popen = nodes[router.name].popen(
+                agent_command(router.name, config, state_dir),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
+            )
+        handle = AgentHandle(node=router.name, state_dir=state_dir, config=config, popen=popen)
+        handles.append(handle)
+        if records is not None:
+            try:
+                records.add_process(record_process(popen.pid, "agent", node=router.name))
+            except ProcessLookupError:
+                pass  # exited at once: wait_ready reports its log
+    return handles
+
+
+def wait_ready(handles: list[AgentHandle], timeout: float = READY_TIMEOUT) -> None:
+    """Wait until every agent wrote its ready file; AgentError with the log tail otherwise."""
+    deadline = time.monotonic() + timeout
+    pending = list(handles)
+    while pending:
+        for h in list(pending):
+            if h.ready_file.exists():
+                pending.remove(h)
+            elif h.popen.poll() is not None:
+                raise AgentError(f"agent on {h.node} exited with code {h.popen.returncode}; "
+                                 f"last lines of {h.log}:\n{log_tail(h.log)}")
+        if pending and time.monotonic() > deadline:
+            h = pending[0]
+            raise AgentError(f"agent on {h.node} not ready after {timeout:.0f} s (no {h.ready_file}); "
+                             f"last lines of {h.log}:\n{log_tail(h.log)}")
+        if pending:
+            time.sleep(0.05)
+
+
+def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:
+    """SIGTERM every agent, wait, then SIGKILL what is left."""
+    for h in handles:
+        if h.popen.poll() is None:
+            try:
+                h.popen.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for h in handles:
+        try:
+            h.popen.wait(max(0.05, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            h.popen.kill()
+            h.popen.wait()
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no log written)"
+    return "\n".join(text[-lines:]) or "(empty log)"

@@ -1,0 +1,320 @@
+"""`Lab`: one running lab, the Python API that the CLI, the controller and the tests share.
+
+    with Lab.up("topologies/underlay.yaml") as lab:
+        assert lab.ping("spoke1", "203.0.113.1").returncode == 0
+        lab.flush_captures()
+        packets = rdpcap(lab.capture_path("spoke1", "isp"))
+
+Bring-up order, each step recorded before the next relies on it (see records.py):
+records file (with this process as the lab's owner) -> namespaces and links (builder.py)
+-> captures on every underlay link (captures.py) -> agents for templated routers
+(agents.py) and their Tunnel0 captures. Tear-down runs the other way and ends with the
+same record-driven clean that `dmvpnlab clean` uses, so what `down` leaves behind is
+exactly what `clean` would: nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from dmvpnlab.lab import agents as agents_mod
+from dmvpnlab.lab.captures import CaptureSet
+from dmvpnlab.lab.records import (
+    CleanOps,
+    LabRecords,
+    clean_records,
+    lab_dir,
+    owner_alive,
+    record_process,
+    remove_records,
+)
+from dmvpnlab.lab.table import node_rows
+from dmvpnlab.lab.topology import Topology, load_topology
+
+MNEXEC = "mnexec"
+
+
+class LabError(RuntimeError):
+    """A lab that cannot be brought up or used; str() is a sentence for the user."""
+
+
+@dataclass
+class ExecResult:
+    """What `Lab.exec` returns: like subprocess.CompletedProcess, plus `ok`."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def rc(self) -> int:
+        return self.returncode
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class _Reporter:
+    """Bring-up progress: a rich progress bar on a terminal, nothing when quiet."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self._progress: Any = None
+        self._task: Any = None
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), transient=False)
+            self._progress.start()
+
+    def phase(self, description: str, total: int) -> None:
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.update(self._task, completed=self._progress.tasks[-1].total)
+        self._task = self._progress.add_task(description, total=max(total, 1))
+
+    def tick(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text)
+        elif not self.quiet:
+            print(text)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            if self._task is not None:
+                self._progress.update(self._task, completed=self._progress.tasks[-1].total)
+            self._progress.stop()
+            self._progress = None
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab must run as root (it creates network namespaces and veth pairs); try sudo")
+
+
+@dataclass
+class Lab:
+    """A running lab. Build it with `Lab.up(...)`; always end it with `down()` (or `with`)."""
+
+    topology: Topology
+    records: LabRecords
+    nodes: dict[str, Any] = field(default_factory=dict)
+    net: Any = None
+    captures: CaptureSet | None = None
+    agents: list[agents_mod.AgentHandle] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, dict[str, str]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    _down: bool = False
+
+    # ------------------------------------------------------------------ bring-up
+
+    @classmethod
+    def up(cls, topology: str | Path | Topology, *, captures: bool = True, quiet: bool = False,
+           captures_root: Path | None = None, detached: bool = False,
+           note: Callable[[str], None] | None = None) -> "Lab":
+        """Build and start a lab; on any failure everything created so far is removed."""
+        started = time.monotonic()
+        topo = topology if isinstance(topology, Topology) else load_topology(topology)
+        require_root()
+        reporter = _Reporter(quiet)
+        say = note or reporter.note
+        prepare_lab_dir(topo.name, say)
+        records = LabRecords.create(topo.name, str(topo.source.resolve()) if topo.source else "",
+                                    cwd=os.getcwd(), detached=detached)
+        # The owner first: a detached controller is killed by `clean`, an in-process owner
+        # (foreground `up`, pytest) is not.
+        records.add_process(record_process(os.getpid(), "controller", kill_on_clean=detached))
+        lab = cls(topology=topo, records=records)
+        try:
+            lab._bring_up(reporter, say, captures, captures_root)
+        except BaseException:
+            reporter.stop()
+            lab.down()
+            raise
+        reporter.stop()
+        lab.timings["up"] = time.monotonic() - started
+        return lab
+
+    def _bring_up(self, reporter: _Reporter, say: Callable[[str], None], captures: bool,
+                  captures_root: Path | None) -> None:
+        from dmvpnlab.lab.builder import Builder  # Mininet import only when a lab is built
+
+        builder = Builder(self.topology, self.records, progress=reporter.phase, tick=reporter.tick)
+        self.net = builder.net
+        self.nodes = builder.nodes  # filled as nodes appear, so a failed build still tears down
+        underlay = builder.build()
+        self.roles, self.addresses = underlay.roles, underlay.addresses
+        if captures:
+            self.captures = CaptureSet.prepare(self.topology.name, captures_root, self.records)
+            reporter.phase("starting captures", len(underlay.captures))
+            for point in underlay.captures:
+                self.captures.start(self.nodes[point.owner], point.ifname, point.owner, point.peer)
+                reporter.tick()
+            self.captures.save_records()
+            self.captures.wait_ready()
+        self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
+                                              self.records, note=say)
+        if self.agents:
+            reporter.phase("waiting for agents", len(self.agents))
+            agents_mod.wait_ready(self.agents)
+            if self.captures is not None:
+                keys = []
+                for handle in self.agents:
+                    if self.exec(handle.node, ["ip", "link", "show", "Tunnel0"]).ok:
+                        keys.append(self.captures.start(self.nodes[handle.node], "Tunnel0", handle.node, "Tunnel0").key)
+                self.captures.save_records()
+                self.captures.wait_ready(keys=keys)
+        self.records.update(state="up", nodes=self.node_info(), table=node_rows(self.topology),
+                            captures=str(self.captures.directory) if self.captures else None)
+
+    # ------------------------------------------------------------------ use
+
+    @property
+    def name(self) -> str:
+        return self.topology.name
+
+    def node(self, name: str) -> Any:
+        """The Mininet node object (router, host, NAT box, isp, bridge) called `name`."""
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise LabError(f"no node {name!r} in lab {self.name!r} (nodes: {', '.join(sorted(self.nodes))})") from None
+
+    def node_info(self) -> list[dict[str, Any]]:
+        """Per node: name, role, shell PID, addresses by Linux interface (for status --json)."""
+        return [{"name": n, "role": self.roles.get(n, "?"), "pid": node.pid,
+                 "addresses": self.addresses.get(n, {})} for n, node in self.nodes.items()]
+
+    def address_of(self, name: str) -> str:
+        """The address a bare node name stands for: a router's NBMA, a host's, a box's outside."""
+        if name in self.nodes:
+            try:
+                router = self.topology.router(name)
+                return str(router.nbma_address)
+            except KeyError:
+                pass
+            addrs = list(self.addresses.get(name, {}).values())
+            if name.startswith("nat"):
+                addrs = addrs[-1:]  # the outside address
+            if addrs:
+                return addrs[0].split("/")[0]
+        return name
+
+    def exec(self, node: str, cmd: str | Sequence[str], timeout: float | None = 60, input: str | None = None) -> ExecResult:
+        """Run `cmd` in `node`'s namespace (a string runs through bash -c); never raises on rc."""
+        argv = ["bash", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        return exec_in(self.node(node).pid, argv, timeout=timeout, input=input)
+
+    def ping(self, src: str, dst: str, count: int = 1, timeout: float = 2.0, interval: float = 0.2) -> ExecResult:
+        """ping from node `src` to an address or node name (routers: their NBMA address)."""
+        target = self.address_of(dst)
+        return self.exec(src, ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", str(timeout), target],
+                         timeout=timeout * count + 5)
+
+    def capture_path(self, owner: str, peer: str) -> Path:
+        if self.captures is None:
+            raise LabError("this lab was started without captures")
+        return self.captures.path(owner, peer)
+
+    def capture_files(self) -> list[Path]:
+        return [c.path for c in self.captures.captures.values()] if self.captures else []
+
+    def flush_captures(self) -> None:
+        """Wait until everything captured so far is in the pcapng files (about 0.5 s)."""
+        if self.captures is not None:
+            self.captures.flush()
+
+    # ------------------------------------------------------------------ tear-down
+
+    def down(self) -> None:
+        """Stop agents, close captures, remove namespaces; idempotent."""
+        if self._down:
+            return
+        self._down = True
+        started = time.monotonic()
+        try:
+            self.records.update(state="stopping")
+        except OSError:
+            pass
+        try:
+            agents_mod.stop_agents(self.agents)
+        finally:
+            try:
+                if self.captures is not None:
+                    self.captures.stop()
+            finally:
+                clean_records(self.records, CleanOps(), exclude=frozenset({os.getpid()}))
+                for node in self.nodes.values():
+                    _close_node(node)
+                remove_records(self.records)
+        self.timings["down"] = time.monotonic() - started
+
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+
+def _close_node(node: Any) -> None:
+    """Close the pty Mininet holds for a node whose shell is already gone, and reap it."""
+    shell = getattr(node, "shell", None)
+    if shell is None:
+        return
+    try:
+        node.stdin.close()
+        os.close(node.slave)
+    except OSError:
+        pass
+    try:
+        shell.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
+    node.shell = None
+
+
+def exec_in(pid: int, argv: list[str], timeout: float | None = 60, input: str | None = None,
+            capture: bool = True) -> ExecResult:
+    """Run argv in the namespaces of process `pid` via `mnexec -a` (what `dmvpnlab exec` uses)."""
+    full = [MNEXEC, "-a", str(pid), *argv]
+    try:
+        done = subprocess.run(full, capture_output=capture, text=True, timeout=timeout, input=input)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return ExecResult(full, 124, out, f"timed out after {timeout} s: {shlex.join(argv)}")
+    return ExecResult(full, done.returncode, done.stdout or "", done.stderr or "")
+
+
+def prepare_lab_dir(lab: str, say: Callable[[str], None] = print) -> None:
+    """Refuse a lab that is already up; clean leftovers of one whose owner died."""
+    path = lab_dir(lab) / "records.json"
+    if not path.exists():
+        return
+    try:
+        records = LabRecords.load(path)
+    except (OSError, ValueError, KeyError):
+        path.unlink(missing_ok=True)
+        return
+    owner = owner_alive(records)
+    if owner is not None:
+        raise LabError(f"lab {lab!r} is already up (held by PID {owner.pid}); "
+                       f"run `dmvpnlab down {lab}` first")
+    report = clean_records(records)
+    remove_records(records)
+    say(f"cleaned leftovers of an earlier run of lab {lab!r}: {report.summary()}")
+

@@ -1,0 +1,116 @@
+"""Mininet node classes for the lab's roles: router, LAN host, ISP router, NAT box.
+
+Why subclasses of Mininet's Host rather than plain Hosts with ad-hoc commands: each role's
+kernel settings (forwarding, reverse-path filter, NAT) then live in one place and are
+applied in a single shell round trip per node, which is what keeps bring-up of a few
+hundred nodes fast. Everything here runs inside the node's own network namespace (sysctls
+under net.ipv4 and nftables rulesets are per namespace), so nothing touches the root one.
+"""
+
+from __future__ import annotations
+
+import shlex
+from ipaddress import IPv4Address, IPv4Interface
+
+from mininet.node import Host
+
+# Keep each line sent to a node's shell well below the pty's 4095-byte canonical limit.
+MAX_LINE = 3000
+
+
+class LabNode(Host):
+    """A Mininet Host that knows its lab role and batches its configuration commands."""
+
+    role = "node"
+    forwarding = False
+
+    def __init__(self, name: str, **params):
+        super().__init__(name, inNamespace=True, **params)
+        self._pending: list[str] = []
+
+    # Configuration is queued and then run as one `cmd` (one pty round trip per node).
+
+    def queue(self, command: str) -> None:
+        self._pending.append(command)
+
+    def flush(self) -> str:
+        """Run the queued commands; returns their combined output (errors show up here).
+
+        Commands go to the node's shell through a pty in canonical mode, which truncates a
+        line at 4095 bytes, so they are sent in chunks of joined commands below that.
+        """
+        output: list[str] = []
+        chunk: list[str] = []
+        size = 0
+        for command in self._pending + [""]:
+            if (not command or size + len(command) > MAX_LINE) and chunk:
+                output.append(self.cmd(" ; ".join(chunk)))
+                chunk, size = [], 0
+            if command:
+                chunk.append(command)
+                size += len(command) + 3
+        self._pending.clear()
+        return "".join(output).strip()
+
+    def base_config(self) -> None:
+        self.queue("ip link set lo up")
+        # An IPv4 lab: without IPv6, captures hold no router solicitations or MLD reports,
+        # only the traffic a scenario is asserting about.
+        self.queue("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+        forward = 1 if self.forwarding else 0
+        self.queue(f"sysctl -qw net.ipv4.ip_forward={forward}")
+        if self.forwarding:
+            # Asymmetric paths are normal in a DMVPN lab (tunnel in, underlay out): a strict
+            # reverse-path filter would drop them.
+            self.queue("sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0")
+
+    def add_address(self, ifname: str, address: IPv4Interface) -> None:
+        """Address an interface and bring it up; also tell Mininet (its CLI uses node.IP())."""
+        self.queue(f"ip addr add {address.with_prefixlen} dev {shlex.quote(ifname)}")
+        self.queue(f"ip link set {shlex.quote(ifname)} up")
+        if self.forwarding:
+            self.queue(f"sysctl -qw net.ipv4.conf.{ifname.replace('.', '/')}.rp_filter=0")
+        intf = self.nameToIntf.get(ifname)
+        if intf is not None:
+            intf.ip = str(address.ip)
+            intf.prefixLen = address.network.prefixlen
+
+    def default_route(self, gateway: IPv4Address) -> None:
+        self.queue(f"ip route replace default via {gateway}")
+
+
+class RouterNode(LabNode):
+    """A DMVPN router's namespace: forwards, no rp_filter; its agent is started later."""
+
+    role = "router"
+    forwarding = True
+
+
+class LanHost(LabNode):
+    """A host on a router's LAN: default route to its router, no forwarding."""
+
+    role = "host"
+
+
+class IspNode(LabNode):
+    """The ISP: routes between every WAN /30 through its connected routes, nothing else.
+
+    It has no default route, so lab traffic to any other address dies here and never
+    reaches the machine's real network.
+    """
+
+    role = "isp"
+    forwarding = True
+
+
+class NatNode(LabNode):
+    """A NAT box in front of a spoke: masquerade on the outside interface (in its namespace)."""
+
+    role = "nat"
+    forwarding = True
+
+    def masquerade(self, outside_ifname: str) -> None:
+        table = "dmvpnlab_nat"
+        self.queue(f"nft add table ip {table}")
+        self.queue(f"nft 'add chain ip {table} post {{ type nat hook postrouting priority srcnat ; policy accept ; }}'")
+        self.queue(f"nft add rule ip {table} post oifname {shlex.quote(outside_ifname)} masquerade")

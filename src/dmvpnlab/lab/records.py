@@ -1,0 +1,394 @@
+"""What a lab created, written down before the lab relies on it, and how to undo exactly that.
+
+Why: a lab is namespaces (held open by processes), veth pairs and bridges. If the process
+holding the Mininet object dies (Ctrl-C at a bad moment, SIGKILL, OOM), nothing in memory
+says what to remove, and the usual escape hatch, `mn -c`, kills processes *by name* on the
+whole machine. So every process (PID + kernel start time + cmdline) and every link or
+bridge the lab creates in the root namespace is appended to a JSON file under
+`/run/dmvpnlab/<lab>/records.json` (fsync'd) as it is created. `clean` removes exactly
+what that file names:
+
+- a process is signalled only if the PID still has the *recorded start time* (field 22 of
+  /proc/PID/stat), so a recycled PID is never hit;
+- a node's namespace is swept (every process inside it killed) only through a verified
+  node shell: the namespace inode is read from that live shell, never trusted alone;
+- a link is deleted only if it still exists with the recorded name *and* ifindex.
+
+Veth pairs inside node namespaces need no record: they vanish with their namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+RUN_ROOT_ENV = "DMVPNLAB_RUN_DIR"
+DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
+RECORDS_NAME = "records.json"
+
+# Process kinds, in the order clean stops them: the controller first (so it does not
+# act while we clean), then what runs inside namespaces, then the namespace anchors.
+KIND_ORDER = ("controller", "agent", "capture", "helper", "node")
+
+
+def run_root() -> Path:
+    """The directory that holds one sub-directory per lab (overridable for tests)."""
+    return Path(os.environ.get(RUN_ROOT_ENV, str(DEFAULT_RUN_ROOT)))
+
+
+def lab_dir(lab: str, root: Path | None = None) -> Path:
+    return (root or run_root()) / lab
+
+
+# ---------------------------------------------------------------- /proc reading
+
+
+def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """Start time of `pid` in clock ticks since boot (stat field 22), None if gone or a zombie.
+
+    The comm field (2) may contain spaces and ')' so we split after the *last* ')'.
+    """
+    try:
+        raw = (proc / str(pid) / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+        return None
+    rest = raw[raw.rfind(")") + 2 :].split()
+    # rest[0] is field 3 (state); field 22 is rest[19].
+    if len(rest) < 20 or rest[0] in ("Z", "X"):
+        return None
+    return int(rest[19])
+
+
+def proc_cmdline(pid: int, proc: Path = Path("/proc")) -> list[str]:
+    try:
+        raw = (proc / str(pid) / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def proc_netns(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """Inode of the network namespace of `pid` (from the `net:[INODE]` link), None if gone."""
+    try:
+        target = os.readlink(proc / str(pid) / "ns" / "net")
+    except OSError:
+        return None
+    if target.startswith("net:[") and target.endswith("]"):
+        return int(target[5:-1])
+    return None
+
+
+def list_pids(proc: Path = Path("/proc")) -> list[int]:
+    try:
+        return sorted(int(p.name) for p in proc.iterdir() if p.name.isdigit())
+    except FileNotFoundError:
+        return []
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass
+class ProcessRecord:
+    """One process the lab started (or, for the controller, the one that holds the lab)."""
+
+    pid: int
+    start_time: int
+    cmdline: list[str]
+    kind: str  # one of KIND_ORDER
+    node: str | None = None
+    netns: int | None = None
+    # An in-process owner (foreground `up`, pytest) is not killed by `clean` unless forced.
+    kill_on_clean: bool = True
+
+    def alive(self, proc: Path = Path("/proc")) -> bool:
+        """True only if the PID exists *and* is still the process we recorded."""
+        return proc_start_time(self.pid, proc) == self.start_time
+
+
+@dataclass
+class LinkRecord:
+    """A link or bridge in the root namespace (namespaced links die with their namespace)."""
+
+    name: str
+    kind: str  # "bridge" | "veth"
+    ifindex: int | None = None
+
+
+@dataclass
+class LabRecords:
+    """The records file of one lab; every mutation is written and fsync'd before returning."""
+
+    path: Path
+    lab: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    # -- creation / loading
+
+    @classmethod
+    def create(cls, lab: str, topology: str, root: Path | None = None, **meta: Any) -> "LabRecords":
+        directory = lab_dir(lab, root)
+        directory.mkdir(parents=True, exist_ok=True)
+        records = cls(
+            path=directory / RECORDS_NAME,
+            lab=lab,
+            data={
+                "lab": lab,
+                "topology": topology,
+                "created": time.time(),
+                "state": "starting",
+                "processes": [],
+                "links": [],
+                "nodes": [],
+                **meta,
+            },
+        )
+        records.save()
+        return records
+
+    @classmethod
+    def load(cls, path: Path) -> "LabRecords":
+        data = json.loads(path.read_text())
+        return cls(path=path, lab=data["lab"], data=data)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    # -- mutation
+
+    def save(self) -> None:
+        """Atomic replace + fsync of file and directory: a crash leaves the old or new file."""
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def add_process(self, record: ProcessRecord, save: bool = True) -> ProcessRecord:
+        self.data["processes"].append(asdict(record))
+        if save:
+            self.save()
+        return record
+
+    def add_link(self, record: LinkRecord, save: bool = True) -> LinkRecord:
+        self.data["links"].append(asdict(record))
+        if save:
+            self.save()
+        return record
+
+    def update(self, **values: Any) -> None:
+        self.data.update(values)
+        self.save()
+
+    # -- reading
+
+    @property
+    def state(self) -> str:
+        return str(self.data.get("state", "unknown"))
+
+    def processes(self) -> list[ProcessRecord]:
+        return [ProcessRecord(**p) for p in self.data.get("processes", [])]
+
+    def links(self) -> list[LinkRecord]:
+        return [LinkRecord(**link) for link in self.data.get("links", [])]
+
+    def controller(self) -> ProcessRecord | None:
+        for p in self.processes():
+            if p.kind == "controller":
+                return p
+        return None
+
+
+def record_process(pid: int, kind: str, node: str | None = None, *, kill_on_clean: bool = True,
+                   proc: Path = Path("/proc")) -> ProcessRecord:
+    """Build a record for a live PID, reading its start time, cmdline and namespace now."""
+    start = proc_start_time(pid, proc)
+    if start is None:
+        raise ProcessLookupError(f"process {pid} exited before it could be recorded")
+    return ProcessRecord(pid=pid, start_time=start, cmdline=proc_cmdline(pid, proc), kind=kind,
+                         node=node, netns=proc_netns(pid, proc), kill_on_clean=kill_on_clean)
+
+
+def all_records(root: Path | None = None) -> list[LabRecords]:
+    """Every lab with a records file, sorted by name; unreadable files are skipped."""
+    base = root or run_root()
+    out: list[LabRecords] = []
+    if not base.is_dir():
+        return out
+    for path in sorted(base.glob(f"*/{RECORDS_NAME}")):
+        try:
+            out.append(LabRecords.load(path))
+        except (OSError, ValueError, KeyError):
+            continue
+    return out
+
+
+# ---------------------------------------------------------------- clean
+
+
+def link_ifindex(name: str, sys_class_net: Path = Path("/sys/class/net")) -> int | None:
+    """ifindex of a root-namespace link, None if there is none by that name."""
+    try:
+        return int((sys_class_net / name / "ifindex").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def delete_link(name: str) -> None:
+    subprocess.run(["ip", "link", "del", "dev", name], check=False, capture_output=True)
+
+
+@dataclass
+class CleanOps:
+    """The side effects of clean, injectable so its decisions can be unit-tested without root."""
+
+    proc: Path = Path("/proc")
+    kill: Callable[[int, int], None] = os.kill
+    link_ifindex: Callable[[str], int | None] = link_ifindex
+    delete_link: Callable[[str], None] = delete_link
+    sleep: Callable[[float], None] = time.sleep
+    grace: float = 2.0  # seconds a capture gets to close its file after SIGINT
+
+
+@dataclass
+class CleanReport:
+    killed: list[int] = field(default_factory=list)
+    skipped_recycled: list[int] = field(default_factory=list)  # PID alive, start time differs
+    links_deleted: list[str] = field(default_factory=list)
+    links_skipped: list[str] = field(default_factory=list)  # same name, other ifindex
+
+    def summary(self) -> str:
+        parts = [f"{len(self.killed)} processes stopped", f"{len(self.links_deleted)} links deleted"]
+        if self.skipped_recycled:
+            parts.append(f"{len(self.skipped_recycled)} recorded PIDs now belong to other processes (left alone)")
+        if self.links_skipped:
+            parts.append(f"{len(self.links_skipped)} link names now belong to other links (left alone)")
+        return ", ".join(parts)
+
+
+def _signal(pid: int, sig: int, ops: CleanOps) -> bool:
+    try:
+        ops.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _wait_gone(records: Iterable[ProcessRecord], ops: CleanOps, timeout: float) -> list[ProcessRecord]:
+    """Wait until the recorded processes are gone; return those still alive."""
+    pending = [r for r in records if r.alive(ops.proc)]
+    deadline = timeout
+    while pending and deadline > 0:
+        ops.sleep(0.05)
+        deadline -= 0.05
+        pending = [r for r in pending if r.alive(ops.proc)]
+    return pending
+
+
+def namespace_members(netns: int, ops: CleanOps) -> list[int]:
+    """PIDs whose network namespace inode is `netns` (processes left in a node's namespace)."""
+    return [pid for pid in list_pids(ops.proc) if proc_netns(pid, ops.proc) == netns]
+
+
+def _protected_netns(ops: CleanOps) -> set[int]:
+    """Namespaces never swept: PID 1's (the root namespace) and our own."""
+    out = set()
+    for pid in (1, os.getpid()):
+        ns = proc_netns(pid, ops.proc)
+        if ns is not None:
+            out.add(ns)
+    return out
+
+
+def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bool = False,
+                  exclude: frozenset[int] = frozenset()) -> CleanReport:
+    """Stop the recorded processes and delete the recorded links that are still ours.
+
+    Order: controller (SIGKILL: it must not act while we clean), agents (SIGTERM),
+    captures (SIGINT, so dumpcap closes the pcapng cleanly, then wait), then node shells:
+    for each verified shell, everything in its namespace is killed so the namespace and its
+    veths disappear. Finally root-namespace links, checked by name and ifindex.
+    `exclude` names PIDs never to signal (the caller itself, when a controller cleans up).
+    A namespace is swept only if it is not the caller's own (a root-namespace shell, such
+    as a bridge without a namespace, must never cause a sweep of the root namespace).
+    """
+    ops = ops or CleanOps()
+    report = CleanReport()
+    procs = [p for p in records.processes() if p.pid not in exclude]
+    by_kind = {kind: [p for p in procs if p.kind == kind] for kind in KIND_ORDER}
+
+    def stop(group: list[ProcessRecord], sig: int, wait: float) -> None:
+        for rec in group:
+            if not rec.kill_on_clean and not force:
+                continue
+            if rec.alive(ops.proc):
+                if _signal(rec.pid, sig, ops):
+                    report.killed.append(rec.pid)
+            elif proc_start_time(rec.pid, ops.proc) is not None:
+                report.skipped_recycled.append(rec.pid)
+        for rec in _wait_gone([r for r in group if r.kill_on_clean or force], ops, wait):
+            _signal(rec.pid, signal.SIGKILL, ops)
+
+    stop(by_kind["controller"], signal.SIGKILL, 1.0)
+    stop(by_kind["agent"], signal.SIGTERM, ops.grace)
+    stop(by_kind["capture"], signal.SIGINT, ops.grace)
+    stop(by_kind["helper"], signal.SIGTERM, 1.0)
+
+    # Namespace sweep through verified shells only; then the shells themselves.
+    for rec in by_kind["node"]:
+        if not rec.alive(ops.proc):
+            if proc_start_time(rec.pid, ops.proc) is not None:
+                report.skipped_recycled.append(rec.pid)
+            continue
+        netns = proc_netns(rec.pid, ops.proc)
+        sweep = netns is not None and netns == rec.netns and netns not in _protected_netns(ops)
+        members = namespace_members(netns, ops) if sweep else []
+        for pid in members:
+            if pid != rec.pid and _signal(pid, signal.SIGKILL, ops):
+                report.killed.append(pid)
+        if _signal(rec.pid, signal.SIGKILL, ops):
+            report.killed.append(rec.pid)
+    _wait_gone(by_kind["node"], ops, 5.0)
+
+    for link in records.links():
+        index = ops.link_ifindex(link.name)
+        if index is None:
+            continue
+        if link.ifindex is not None and index != link.ifindex:
+            report.links_skipped.append(link.name)
+            continue
+        ops.delete_link(link.name)
+        report.links_deleted.append(link.name)
+    return report
+
+
+def owner_alive(records: LabRecords, proc: Path = Path("/proc")) -> ProcessRecord | None:
+    """The live process holding this lab (detached controller or in-process owner), if any."""
+    ctl = records.controller()
+    if ctl is not None and ctl.alive(proc):
+        return ctl
+    return None
+
+
+def remove_records(records: LabRecords) -> None:
+    """Forget a lab after it was torn down or cleaned (its directory holds nothing else we need)."""
+    for child in records.directory.iterdir():
+        if child.is_file() or child.is_socket():
+            child.unlink(missing_ok=True)
+    try:
+        records.directory.rmdir()
+    except OSError:
+        pass
