@@ -421,9 +421,20 @@ class ConfigSession:
         if (cur.peek() or "").lower() in ("vrf", "static", "profile"):
             raise Unknown()
         self._body_seen = True
-        prefix = cur.network()
+        addr_col = cur.column()
+        addr, plen = cur.ipv4(), cur.mask()
+
+        def network() -> IPv4Network:
+            # IOS checks consistency once the whole command parsed (so a missing next
+            # hop is `% Incomplete command.` first).
+            try:
+                return IPv4Network(f"{addr}/{plen}")
+            except ValueError:
+                raise Invalid(addr_col, "%Inconsistent address and mask") from None
+
         cfg = self.config
         if neg:
+            prefix = network()
             nh: IPv4Address | None = None
             ifname: str | None = None
             if cur.more():
@@ -436,7 +447,7 @@ class ConfigSession:
             ]
             return
         next_hop, interface = self._route_target(cur)
-        route = StaticRoute(prefix, next_hop=next_hop, interface=interface)
+        route = StaticRoute(IPv4Network("0.0.0.0/0"), next_hop=next_hop, interface=interface)
         while cur.more():
             tok = cur.tokens[cur.pos]
             if tok.text.isdigit() and route.distance is None:
@@ -451,6 +462,7 @@ class ConfigSession:
                 route.track = cur.integer(1, 1000)
             else:
                 raise Invalid(tok.column)
+        route.prefix = network()
         # Replace a route to the same prefix via the same next hop (IOS updates it).
         cfg.static_routes = [
             r for r in cfg.static_routes
@@ -468,10 +480,8 @@ class ConfigSession:
             return addr, None
         # interface [next-hop]; `Null0` is the discard interface of summary routes.
         name = tok.text
-        if cur.more() and cur.peek().isdigit() and not looks_like_address(cur.peek() or ""):
-            # `Tunnel 0` typed with a space
-            if re.fullmatch(r"[A-Za-z]+", name):
-                name += cur.next().text
+        if cur.more() and re.fullmatch(r"[A-Za-z]+", name) and re.fullmatch(r"[0-9/]+", cur.peek() or ""):
+            name += cur.next().text  # `Tunnel 0` typed with a space
         if re.fullmatch(r"(?i)null\s*0", name):
             ifname = "Null0"
         else:
@@ -480,7 +490,7 @@ class ConfigSession:
             except InterfaceNameError:
                 raise Invalid(tok.column) from None
         nh = None
-        if cur.more() and looks_like_address(cur.peek() or ""):
+        if cur.more() and "." in (cur.peek() or "") and looks_like_address(cur.peek() or ""):
             nh = cur.ipv4()
         return nh, ifname
 
