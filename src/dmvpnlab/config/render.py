@@ -173,8 +173,13 @@ def _route_line(route: StaticRoute) -> str:
 
 
 def _raw_lines(blocks: list[RawBlock]) -> list[str]:
-    out = [line for block in blocks for line in block.lines]
-    return out + ["!"] if out else []
+    """Kept blocks, a `!` after each multi-line one (a section) and after the group, as IOS prints."""
+    out: list[str] = []
+    for block in blocks:
+        out += block.lines
+        if len(block.lines) > 1:
+            out.append("!")
+    return out + ["!"] if out and out[-1] != "!" else out
 
 
 def render_config_body(config: RouterConfig) -> list[str]:
