@@ -61,6 +61,7 @@ class RouterAgent:
     installed_shortcuts: dict[str, str] = field(default_factory=dict)
     ignored_lines: list[str] = field(default_factory=list)
     peer_up_since: dict[IPv4Address, float] = field(default_factory=dict)
+    shortcut_latencies: list[float] = field(default_factory=list)
     _source_checked: float = 0.0
 
     @property
@@ -204,6 +205,7 @@ class RouterAgent:
             try:
                 self.kernel.replace_route(event.prefix, event.next_hop, tunnel.name, NHRP_ROUTE_PROTO)
                 self.installed_shortcuts[str(event.prefix)] = str(event.next_hop)
+                self._note_redirect_latency(event.prefix)
                 self._debug("cache", f"NHRP: Installed shortcut route {event.prefix} via {event.next_hop}")
             except Exception as error:
                 log.warning("shortcut %s via %s not installed: %s", event.prefix, event.next_hop, error)
@@ -216,6 +218,14 @@ class RouterAgent:
                 self.peer_up_since.pop(event.proto, None)
             else:
                 self.peer_up_since.setdefault(event.proto, self.clock())
+
+    def _note_redirect_latency(self, prefix: IPv4Network) -> None:
+        """Redirect received -> shortcut route in the kernel, for `bench/`."""
+        assert self.tunnel is not None
+        received = self.tunnel.engine.redirect_received
+        for destination in [d for d in received if d in prefix]:
+            self.shortcut_latencies.append(self.clock() - received.pop(destination))
+        del self.shortcut_latencies[:-100]
 
     def _debug(self, category: str, line: str) -> None:
         log.debug("%s", line)

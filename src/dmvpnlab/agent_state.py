@@ -100,4 +100,5 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "routes": routes_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
         "ignored_config_lines": list(agent.ignored_lines),
+        "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }

@@ -163,6 +163,9 @@ class NhrpEngine:
         self._ids = itertools.count(1)
         self._pending: dict[int, PendingResolution] = {}
         self._redirects: dict[tuple[IPv4Address, IPv4Address], float] = {}
+        # When a Traffic Indication for a destination arrived: the benchmarks measure
+        # redirect -> shortcut installed from it.
+        self.redirect_received: dict[IPv4Address, float] = {}
         self.nhs: list[NhsState] = []
         self.me = self._identity()
         self._install_static(now)
@@ -542,6 +545,7 @@ class NhrpEngine:
         if entry is not None and "shortcut" in entry.flags and entry.type is EntryType.DYNAMIC:
             return
         self._log("packet", f"NHRP: Traffic Indication from {outer_src} for {destination}: resolving")
+        self.redirect_received[destination] = now
         self._resolve(destination, now, for_shortcut=True)
 
     def _on_purge_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:

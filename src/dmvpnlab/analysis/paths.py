@@ -1,0 +1,193 @@
+"""Which links did a packet cross? Answers from the lab's captures, not from logs.
+
+Every underlay link is captured into `captures/<lab>/<owner>-<peer>.pcapng`. A packet
+from a LAN host shows up plain on LAN links and inside GRE (protocol 47, maybe keyed)
+on WAN links; this module looks through both and reports, per link, every sighting of
+the flows a scenario asks about, with absolute timestamps so sightings on different
+links can be ordered. NHRP messages are reported the same way.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import defaultdict
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from scapy.utils import RawPcapNgReader, RawPcapReader
+
+from dmvpnlab.nhrp.codec import NhrpDecodeError, NhrpPacket, decode
+from dmvpnlab.tunnel.gre import GreDecodeError, decode_gre
+
+ETH_IPV4 = 0x0800
+ETH_VLAN = 0x8100
+IPPROTO_ICMP = 1
+IPPROTO_GRE = 47
+GRE_IPV4 = 0x0800
+GRE_NHRP = 0x2001
+ICMP_ECHO_REPLY = 0
+ICMP_ECHO_REQUEST = 8
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+@dataclass(frozen=True)
+class IcmpSighting:
+    """One ICMP packet seen on one link."""
+
+    link: str
+    time: float
+    src: IPv4Address
+    dst: IPv4Address
+    icmp_type: int
+    ident: int
+    seq: int
+    outer_src: IPv4Address | None = None  # set when the packet was inside GRE
+    outer_dst: IPv4Address | None = None
+
+    @property
+    def encapsulated(self) -> bool:
+        return self.outer_src is not None
+
+
+@dataclass(frozen=True)
+class NhrpSighting:
+    link: str
+    time: float
+    outer_src: IPv4Address
+    outer_dst: IPv4Address
+    packet: NhrpPacket
+
+
+def link_name(path: Path) -> str:
+    """`captures/default/hub-isp.pcapng` -> `hub-isp`."""
+    return path.name.removesuffix(".pcapng").removesuffix(".pcap")
+
+
+def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    reader_class = RawPcapNgReader if magic == PCAPNG_MAGIC else RawPcapReader
+    try:
+        reader = reader_class(str(path))
+    except Exception:  # an empty or half-written file: nothing seen yet
+        return
+    with reader:
+        while True:
+            try:
+                item = reader.read_packet()
+            except EOFError:
+                return
+            except Exception:
+                return  # a truncated last block while the capture is still running
+            if item is None:
+                return
+            data, meta = item
+            yield _timestamp(meta), data
+
+
+def _timestamp(meta: object) -> float:
+    if hasattr(meta, "tshigh"):  # pcapng
+        raw = (meta.tshigh << 32) | meta.tslow
+        return raw / (getattr(meta, "tsresol", 1_000_000) or 1_000_000)
+    return meta.sec + meta.usec / 1_000_000  # pcap
+
+
+def _ipv4_of_frame(frame: bytes) -> bytes | None:
+    if len(frame) < 34:
+        return None
+    ethertype = struct.unpack_from("!H", frame, 12)[0]
+    offset = 14
+    if ethertype == ETH_VLAN:
+        ethertype = struct.unpack_from("!H", frame, 16)[0]
+        offset = 18
+    if ethertype != ETH_IPV4:
+        return None
+    return frame[offset:]
+
+
+def _split_ipv4(ip: bytes) -> tuple[IPv4Address, IPv4Address, int, bytes] | None:
+    if len(ip) < 20 or ip[0] >> 4 != 4:
+        return None
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack_from("!H", ip, 2)[0]
+    if struct.unpack_from("!H", ip, 6)[0] & 0x1FFF:  # a non-first fragment has no L4 header
+        return None
+    return IPv4Address(ip[12:16]), IPv4Address(ip[16:20]), ip[9], ip[ihl:max(ihl, min(total, len(ip)))]
+
+
+def read_link(path: Path) -> Iterator[IcmpSighting | NhrpSighting]:
+    """Every ICMP echo/reply (plain or in GRE) and every NHRP message of one capture."""
+    link = link_name(path)
+    for when, frame in _frames(path):
+        ip = _ipv4_of_frame(frame)
+        parts = _split_ipv4(ip) if ip is not None else None
+        if parts is None:
+            continue
+        src, dst, proto, body = parts
+        if proto == IPPROTO_ICMP:
+            sighting = _icmp(link, when, src, dst, body)
+            if sighting is not None:
+                yield sighting
+        elif proto == IPPROTO_GRE:
+            try:
+                gre = decode_gre(body, verify_checksum=False)
+            except GreDecodeError:
+                continue
+            if gre.proto == GRE_NHRP:
+                try:
+                    yield NhrpSighting(link, when, src, dst, decode(gre.payload))
+                except NhrpDecodeError:
+                    continue
+            elif gre.proto == GRE_IPV4:
+                inner = _split_ipv4(gre.payload)
+                if inner is not None and inner[2] == IPPROTO_ICMP:
+                    sighting = _icmp(link, when, inner[0], inner[1], inner[3], src, dst)
+                    if sighting is not None:
+                        yield sighting
+
+
+def _icmp(link: str, when: float, src: IPv4Address, dst: IPv4Address, body: bytes,
+          outer_src: IPv4Address | None = None, outer_dst: IPv4Address | None = None) -> IcmpSighting | None:
+    if len(body) < 8 or body[0] not in (ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY):
+        return None
+    ident, seq = struct.unpack_from("!HH", body, 4)
+    return IcmpSighting(link, when, src, dst, body[0], ident, seq, outer_src, outer_dst)
+
+
+class CaptureSet:
+    """All captures of a lab directory, read once and queried many ways."""
+
+    def __init__(self, directory: Path, include_tunnels: bool = False) -> None:
+        self.directory = directory
+        self.icmp: list[IcmpSighting] = []
+        self.nhrp: list[NhrpSighting] = []
+        for path in sorted(directory.glob("*.pcap*")):
+            if not include_tunnels and link_name(path).endswith("Tunnel0"):
+                continue
+            for sighting in read_link(path):
+                (self.icmp if isinstance(sighting, IcmpSighting) else self.nhrp).append(sighting)
+        self.icmp.sort(key=lambda s: s.time)
+        self.nhrp.sort(key=lambda s: s.time)
+
+    def echo(self, src: str, dst: str, *, reply: bool = False, since: float = 0.0) -> list[IcmpSighting]:
+        """Echo requests src->dst (or the replies dst->src when reply=True)."""
+        a, b = (IPv4Address(dst), IPv4Address(src)) if reply else (IPv4Address(src), IPv4Address(dst))
+        wanted = ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST
+        return [s for s in self.icmp if s.src == a and s.dst == b and s.icmp_type == wanted and s.time >= since]
+
+    def links_per_seq(self, sightings: Iterable[IcmpSighting]) -> dict[int, set[str]]:
+        """For each ICMP sequence number, the set of links it was seen on."""
+        links: dict[int, set[str]] = defaultdict(set)
+        for s in sightings:
+            links[s.seq].add(s.link)
+        return dict(links)
+
+    def links(self, sightings: Iterable[IcmpSighting]) -> set[str]:
+        return {s.link for s in sightings}
+
+    def messages(self, packet_type: int, *, link: str | None = None, since: float = 0.0) -> list[NhrpSighting]:
+        """NHRP messages of one type (on one link), deduplicated per link."""
+        return [m for m in self.nhrp if int(m.packet.type) == packet_type and m.time >= since
+                and (link is None or m.link == link)]
