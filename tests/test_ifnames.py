@@ -80,7 +80,6 @@ def test_no_linux_name_contains_a_slash() -> None:
         assert "/" not in linux_ifname("hub", ios)
 
 
-@pytest.mark.xfail(strict=True, reason="ifnames keeps leading zeros: Gi0/01 -> hub-eth01 (reported, not mine to change)")
 def test_leading_zeros_name_the_same_interface() -> None:
     assert linux_ifname("hub", "Gi0/01") == "hub-eth1"
     assert canonical_ios_ifname("Gi0/01") == "GigabitEthernet0/1"

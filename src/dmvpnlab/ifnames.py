@@ -28,11 +28,11 @@ class InterfaceNameError(ValueError):
 def canonical_ios_ifname(name: str) -> str:
     """Expand IOS abbreviations (Gi0/0, tu0) to the full name IOS shows."""
     if m := _ETHERNET.match(name.strip()):
-        return f"GigabitEthernet0/{m.group(1)}"
+        return f"GigabitEthernet0/{int(m.group(1))}"
     if m := _TUNNEL.match(name.strip()):
-        return f"Tunnel{m.group(1)}"
+        return f"Tunnel{int(m.group(1))}"
     if m := _LOOPBACK.match(name.strip()):
-        return f"Loopback{m.group(1)}"
+        return f"Loopback{int(m.group(1))}"
     raise InterfaceNameError(f"unknown interface name {name!r}")
 
 
@@ -54,7 +54,7 @@ def ios_ifname(node: str, linux: str) -> str:
     """The IOS name of Linux interface `linux` on router `node`."""
     if m := _LINUX_ETH.match(linux):
         if m.group("node") == node:
-            return f"GigabitEthernet0/{m.group('port')}"
+            return f"GigabitEthernet0/{int(m.group('port'))}"
     if m := _LINUX_TUNNEL.match(linux):
         return f"Tunnel{m.group(1)}"
     if linux == "lo":
