@@ -387,7 +387,8 @@ def test_flat_input_keeps_unknown_interface_lines_in_the_interface_but_global_on
 
 def test_abbreviations_and_interface_name_forms_are_canonicalised() -> None:
     cfg = load_config("int gi0/1\n ip add 192.168.1.1 255.255.255.0\n no shut\ninterface Tunnel 0\n tunnel source Gi0/0\n")
-    assert [i.name for i in cfg.interfaces] == ["GigabitEthernet0/1", "Tunnel0"]
+    # the model keeps interfaces in IOS running-config order (Tunnels before Ethernets)
+    assert [i.name for i in cfg.interfaces] == ["Tunnel0", "GigabitEthernet0/1"]
     tun = cfg.interface("Tunnel0")
     assert tun is not None and tun.tunnel_source == "GigabitEthernet0/0"
 

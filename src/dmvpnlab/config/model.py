@@ -12,6 +12,7 @@ Nothing here knows about Linux, the lab or Mininet.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
@@ -20,6 +21,18 @@ DEFAULT_VERSION = "15.9"
 DEFAULT_HOSTNAME = "Router"
 
 TunnelMode = Literal["gre multipoint", "gre ip"]
+
+# IOS lists interfaces by type in this order, then by number.
+_IF_TYPE_ORDER = ("Loopback", "Tunnel", "GigabitEthernet")
+
+
+def interface_sort_key(name: str) -> tuple[int, list[int], str]:
+    """IOS order: Loopbacks, Tunnels, then Ethernets; numerically within a type."""
+    kind = re.match(r"[A-Za-z-]+", name)
+    prefix = kind.group(0) if kind else name
+    rank = _IF_TYPE_ORDER.index(prefix) if prefix in _IF_TYPE_ORDER else len(_IF_TYPE_ORDER)
+    numbers = [int(n) for n in re.findall(r"\d+", name)]
+    return rank, numbers, name
 
 
 @dataclass
@@ -236,6 +249,12 @@ class RouterConfig:
             if itf.name == name:
                 return itf
         return None
+
+    def add_interface(self, itf: Interface) -> Interface:
+        """Insert `itf` where IOS lists it, so the model is always in running-config order."""
+        self.interfaces.append(itf)
+        self.interfaces.sort(key=lambda i: interface_sort_key(i.name))
+        return itf
 
     @property
     def tunnels(self) -> list[Interface]:

@@ -162,9 +162,7 @@ class ConfigSession:
         self._router: RouterSection | None = None
         self._raw: RawBlock | None = None
         self._banner_delim = ""
-        c = self.config
-        self._body_seen = bool(c.interfaces or c.router_sections or c.static_routes
-                               or c.isakmp_policies or c.transform_sets or c.ipsec_profiles)
+        self._banner_line_no = 0
 
     # -- public --------------------------------------------------------------------
     @property
@@ -203,6 +201,16 @@ class ConfigSession:
             return self._error(text, str(exc), None)
         return []
 
+    def finish(self) -> list[ConfigError]:
+        """End of input: a banner still waiting for its delimiter swallowed the rest."""
+        if self._mode is Mode.BANNER and self._raw is not None:
+            first = self._raw.lines[0]
+            self._line_no = self._banner_line_no
+            self._enter_global()
+            return self._error(first, f"% Banner text never ended: no closing delimiter "
+                                      f"{self._banner_delim!r} after this line", None)
+        return []
+
     def apply_text(self, text: str) -> list[ConfigError]:
         """Apply several lines (numbered from 1); all their errors."""
         errors: list[ConfigError] = []
@@ -221,6 +229,16 @@ class ConfigSession:
             pos = len(raw) - len(raw.lstrip())
             raise Invalid(pos)
         self.ignored.append(IgnoredLine(self.source, self._line_no, raw))
+
+    def _has_body(self) -> bool:
+        """Are there sections that print between the kept head and tail blocks?
+
+        Decided from the model (not from what lines came before) so that reading the
+        running-config back puts every kept block on the same side.
+        """
+        c = self.config
+        return bool(c.interfaces or c.router_sections or c.static_routes or c.isakmp_policies
+                    or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles)
 
     def _enter_global(self) -> None:
         self._mode = Mode.GLOBAL
@@ -306,7 +324,7 @@ class ConfigSession:
         """Keep an unknown global line; in indented input its indented lines follow it."""
         self._ignore(text)
         block = RawBlock([text])
-        (self.config.extra_tail if self._body_seen else self.config.extra_head).append(block)
+        (self.config.extra_tail if self._has_body() else self.config.extra_head).append(block)
         if self.indented_input:
             self._raw = block
             self._mode = Mode.RAW
@@ -316,8 +334,13 @@ class ConfigSession:
             self._ignore(text)
             self._raw.lines.append(text)
             return
+        if indented:
+            # A stray indented line (its section header was refused or missing) is read,
+            # and kept, unindented: from the running-config it must not join the block above.
+            text = text.lstrip()
         cur = Cursor(text)
         neg = cur.accept("no")
+        self._raw = None  # a new global line ends the kept block above it
         try:
             self._global_command(cur, neg, text)
         except Unknown:
@@ -377,11 +400,12 @@ class ConfigSession:
         delim = "^C" if rest.startswith("^C") else rest[0]
         self._ignore(text)
         block = RawBlock([text])
-        (self.config.extra_tail if self._body_seen else self.config.extra_head).append(block)
+        (self.config.extra_tail if self._has_body() else self.config.extra_head).append(block)
         if delim in rest[len(delim):]:
             return
         self._raw = block
         self._banner_delim = delim
+        self._banner_line_no = self._line_no
         self._mode = Mode.BANNER
 
     def _banner_line(self, raw: str) -> None:
@@ -411,16 +435,13 @@ class ConfigSession:
             return
         itf = cfg.interface(name)
         if itf is None:
-            itf = Interface(name)
-            cfg.interfaces.append(itf)
-        self._body_seen = True
+            itf = cfg.add_interface(Interface(name))
         self._interface = itf
         self._mode = Mode.INTERFACE
 
     def _ip_route(self, cur: Cursor, neg: bool) -> None:
         if (cur.peek() or "").lower() in ("vrf", "static", "profile"):
             raise Unknown()
-        self._body_seen = True
         addr_col = cur.column()
         addr, plen = cur.ipv4(), cur.mask()
 
@@ -499,7 +520,6 @@ class ConfigSession:
         kind = cur.choice("isakmp", "ipsec", unknown=True)
         if kind == "isakmp":
             sub = cur.choice("policy", "key", "keepalive", unknown=True)
-            self._body_seen = True
             if sub == "policy":
                 prio = cur.integer(1, 10000)
                 cur.end()
@@ -528,7 +548,6 @@ class ConfigSession:
                 cfg.isakmp_keepalive = ka
         else:
             sub = cur.choice("transform-set", "profile", unknown=True)
-            self._body_seen = True
             name = cur.word()
             if sub == "transform-set":
                 if neg:
@@ -609,7 +628,6 @@ class ConfigSession:
                 cur.integer(1, 4294967295)
         header = " ".join(["router", proto, *args])
         cfg = self.config
-        self._body_seen = True
         if neg:
             cfg.router_sections = [s for s in cfg.router_sections if s.header != header]
             return
@@ -968,6 +986,7 @@ def parse_config(text: str, source: str = "startup-config") -> ParseResult:
     """Read a whole IOS configuration; never raises for bad lines (see `ParseResult`)."""
     session = ConfigSession(source=source, indented_input=is_indented(text))
     session.apply_text(text)
+    session.finish()
     return ParseResult(session.config, session.ignored, session.errors)
 
 

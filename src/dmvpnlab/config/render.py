@@ -8,7 +8,6 @@ does not model come back where the user had them relative to the modelled sectio
 
 from __future__ import annotations
 
-import re
 from ipaddress import IPv4Interface, IPv4Network
 
 from dmvpnlab.config.model import (
@@ -20,20 +19,8 @@ from dmvpnlab.config.model import (
     RouterConfig,
     StaticRoute,
     TransformSet,
+    interface_sort_key,
 )
-
-# IOS lists interfaces by type in this order, then by number.
-_IF_TYPE_ORDER = ("Loopback", "Tunnel", "GigabitEthernet")
-
-
-def interface_sort_key(name: str) -> tuple[int, list[int], str]:
-    """IOS order: Loopbacks, Tunnels, then Ethernets; numerically within a type."""
-    kind = re.match(r"[A-Za-z-]+", name)
-    prefix = kind.group(0) if kind else name
-    rank = _IF_TYPE_ORDER.index(prefix) if prefix in _IF_TYPE_ORDER else len(_IF_TYPE_ORDER)
-    numbers = [int(n) for n in re.findall(r"\d+", name)]
-    return rank, numbers, name
-
 
 def _addr_mask(addr: IPv4Interface) -> str:
     return f"{addr.ip} {addr.netmask}"
