@@ -431,3 +431,15 @@ def test_static_route_options() -> None:
 def test_removing_a_physical_interface_is_refused() -> None:
     result = parse_config("no interface GigabitEthernet0/0\n")
     assert [e.message for e in result.errors] == ["% Removal of physical interfaces is not permitted"]
+
+
+def test_banner_without_closing_delimiter_is_an_error_naming_its_first_line() -> None:
+    result = parse_config("hostname R1\nbanner motd #\nWelcome\ninterface Tunnel0\n tunnel key 5\n")
+    assert [(e.line_no, e.text) for e in result.errors] == [(2, "banner motd #")]
+    assert "no closing delimiter '#'" in result.errors[0].message
+
+
+def test_one_line_banner_and_a_control_c_delimiter() -> None:
+    cfg = load_config("banner login #Authorised only#\nbanner motd \x03\nhi\n\x03\nhostname R2\n")
+    assert cfg.hostname == "R2"
+    assert [b.lines for b in cfg.extra_head] == [["banner login #Authorised only#"], ["banner motd \x03", "hi", "\x03"]]

@@ -149,3 +149,18 @@ def test_multi_line_banner_in_a_session() -> None:
     s.apply("hostname R9")
     assert s.config.hostname == "R9"
     assert s.config.extra_head[0].lines == ["banner motd #", "Lab router", "#"]
+
+
+def test_a_hundred_garbage_lines_leave_the_session_answering() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["ip", "nhrp", "no", "tunnel", "key", "interface", "Tunnel0", "route", "abc", "300", "^C",
+             "crypto", "isakmp", "policy", "exit", "router", "ospf", "shutdown", "#", "1.2.3.999"]
+    s = _session()
+    for _ in range(100):
+        s.apply(" ".join(rng.choice(words) for _ in range(rng.randint(0, 6))))
+    s.apply("end")
+    s.apply("hostname alive")
+    assert s.errors  # the garbage was answered with IOS errors ...
+    assert s.config.hostname == "alive"  # ... and the session still configures
