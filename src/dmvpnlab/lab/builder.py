@@ -113,7 +113,9 @@ class Builder:
         self.nodes[name] = node
         self.roles[name] = role
         if self.records is not None:
-            self.records.add_process(record_process(node.pid, "node", node=name))
+            record = self.records.add_process(record_process(node.pid, "node", node=name))
+            if record.netns is not None:
+                self.records.pin_namespace(name, node.pid, record.netns)
         self._tick()
         return node
 

@@ -14,11 +14,18 @@ what that file names:
   node shell: the namespace inode is read from that live shell, never trusted alone;
 - a link is deleted only if it still exists with the recorded name *and* ifindex.
 
-Veth pairs inside node namespaces need no record: they vanish with their namespace.
+Namespaces are pinned: each node's network namespace is bind-mounted on
+`/run/dmvpnlab/<lab>/netns/<node>` (as `ip netns` does under /run/netns). Why: when the
+controller dies, Mininet's node shells die with their pty, and a process left inside a
+namespace (an agent, an iperf3 server) would otherwise keep it alive with no verified
+anchor to find it by. A pinned namespace cannot be freed, so its inode cannot be reused by
+someone else's namespace: every process found in it is ours. Clean kills those processes
+and unmounts the pin; the namespace and its veth pairs then disappear.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -31,6 +38,9 @@ from typing import Any, Callable, Iterable
 RUN_ROOT_ENV = "DMVPNLAB_RUN_DIR"
 DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
 RECORDS_NAME = "records.json"
+NETNS_DIR = "netns"
+_MS_BIND = 4096
+_MNT_DETACH = 2
 
 # Process kinds, in the order clean stops them: the controller first (so it does not
 # act while we clean), then what runs inside namespaces, then the namespace anchors.
@@ -122,6 +132,47 @@ class LinkRecord:
 
 
 @dataclass
+class NamespaceRecord:
+    """A node's network namespace, pinned by a bind mount of its nsfs file at `path`."""
+
+    node: str
+    path: str
+    inode: int
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def pin_netns(pid: int, path: Path) -> None:
+    """Bind-mount /proc/PID/ns/net on `path` (created empty), keeping the namespace alive."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    if _libc().mount(f"/proc/{pid}/ns/net".encode(), str(path).encode(), None, _MS_BIND, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"cannot pin the namespace of {pid} on {path}: {os.strerror(err)}")
+
+
+def unpin_netns(path: Path) -> None:
+    """Lazy-unmount a pin and remove its file (a missing or unmounted pin is fine)."""
+    _libc().umount2(str(path).encode(), _MNT_DETACH)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def pinned_inode(path: Path) -> int | None:
+    """The namespace inode a pin holds, None if the path is not a live nsfs pin."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    # An unmounted pin is an empty regular file on tmpfs; a mounted one is an nsfs inode.
+    return st.st_ino if st.st_size == 0 and st.st_dev != os.stat(path.parent).st_dev else None
+
+
+@dataclass
 class LabRecords:
     """The records file of one lab; every mutation is written and fsync'd before returning."""
 
@@ -145,6 +196,7 @@ class LabRecords:
                 "state": "starting",
                 "processes": [],
                 "links": [],
+                "namespaces": [],
                 "nodes": [],
                 **meta,
             },
@@ -189,6 +241,14 @@ class LabRecords:
             self.save()
         return record
 
+    def pin_namespace(self, node: str, pid: int, inode: int) -> NamespaceRecord:
+        """Record, then pin, the namespace of node shell `pid` (see the module docstring)."""
+        record = NamespaceRecord(node=node, path=str(self.directory / NETNS_DIR / node), inode=inode)
+        self.data.setdefault("namespaces", []).append(asdict(record))
+        self.save()
+        pin_netns(pid, Path(record.path))
+        return record
+
     def update(self, **values: Any) -> None:
         self.data.update(values)
         self.save()
@@ -201,6 +261,9 @@ class LabRecords:
 
     def processes(self) -> list[ProcessRecord]:
         return [ProcessRecord(**p) for p in self.data.get("processes", [])]
+
+    def namespaces(self) -> list[NamespaceRecord]:
+        return [NamespaceRecord(**n) for n in self.data.get("namespaces", [])]
 
     def links(self) -> list[LinkRecord]:
         return [LinkRecord(**link) for link in self.data.get("links", [])]
@@ -258,6 +321,8 @@ class CleanOps:
     proc: Path = Path("/proc")
     kill: Callable[[int, int], None] = os.kill
     link_ifindex: Callable[[str], int | None] = link_ifindex
+    pinned_inode: Callable[[Path], int | None] = pinned_inode
+    unpin: Callable[[Path], None] = unpin_netns
     delete_link: Callable[[str], None] = delete_link
     sleep: Callable[[float], None] = time.sleep
     grace: float = 2.0  # seconds a capture gets to close its file after SIGINT
@@ -363,6 +428,16 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
             report.killed.append(rec.pid)
     _wait_gone(by_kind["node"], ops, 5.0)
 
+    # Pinned namespaces: a live pin means the inode is still ours, so all inside is ours.
+    protected = _protected_netns(ops)
+    for ns in records.namespaces():
+        path = Path(ns.path)
+        if ops.pinned_inode(path) == ns.inode and ns.inode not in protected:
+            for pid in namespace_members(ns.inode, ops):
+                if _signal(pid, signal.SIGKILL, ops):
+                    report.killed.append(pid)
+        ops.unpin(path)
+
     for link in records.links():
         index = ops.link_ifindex(link.name)
         if index is None:
@@ -388,7 +463,8 @@ def remove_records(records: LabRecords) -> None:
     for child in records.directory.iterdir():
         if child.is_file() or child.is_socket():
             child.unlink(missing_ok=True)
-    try:
-        records.directory.rmdir()
-    except OSError:
-        pass
+    for directory in (records.directory / NETNS_DIR, records.directory):
+        try:
+            directory.rmdir()  # only if empty: pins that failed to unmount stay visible
+        except OSError:
+            pass
