@@ -127,6 +127,7 @@ class NhsState:
     sent: int = 0
     replies: int = 0
     up_since: float | None = None
+    awaiting: bool = False  # the last request sent has not been answered yet
 
 
 @dataclass
@@ -296,12 +297,14 @@ class NhrpEngine:
                                                self.config.unique)
         self._send(nbma, packet)
         state.sent += 1
-        if state.state == "R" and state.last_reply is not None and now - state.last_reply < self._registration_interval() * 1.5:
-            state.next_send = now + self._registration_interval()
-        else:
+        # Every request arms a retransmission (1, 2, 4 .. s, capped); a reply disarms it and
+        # schedules the next periodic registration. An NHS whose last request went
+        # unanswered is no longer "responding".
+        if state.awaiting or state.state == "W":
             state.state = "E"
-            state.next_send = now + state.backoff
-            state.backoff = min(state.backoff * 2, self._retry_cap())
+        state.awaiting = True
+        state.next_send = now + state.backoff
+        state.backoff = min(state.backoff * 2, self._retry_cap())
 
     def _registration_interval(self) -> float:
         if self.config.registration_timeout:
@@ -429,7 +432,8 @@ class NhrpEngine:
         if code != CIE_SUCCESS:
             self._log("packet", f"NHRP: Registration with {state.config.proto} refused, code {code}")
             state.state = "E"
-            return
+            return  # the armed retransmission tries again, backing off
+        state.awaiting = False
         if state.state != "R":
             state.up_since = now
         state.state = "R"
