@@ -146,6 +146,26 @@ class Decision:
     direct: bool
 
 
+_NEEDS_ADDRESSES = {
+    PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY, PacketType.REGISTRATION_REQUEST,
+    PacketType.REGISTRATION_REPLY, PacketType.PURGE_REQUEST, PacketType.TRAFFIC_INDICATION,
+}
+
+
+def _unusable(packet: NhrpPacket) -> str | None:
+    """Why a packet that decodes still cannot be acted on, or None.
+
+    The codec accepts zero-length addresses and any CIE prefix length (they are legal
+    bytes); the handlers need the addresses their type implies and prefixes that are
+    IPv4 prefixes. Checked once here so no handler raises on what a peer sends.
+    """
+    if packet.type in _NEEDS_ADDRESSES and None in (packet.src_nbma, packet.src_proto, packet.dst_proto):
+        return "missing source NBMA, source or destination protocol address"
+    if any(cie.prefix_len > 32 for cie in packet.cies):
+        return "CIE prefix length above 32"
+    return None
+
+
 class NhrpEngine:
     """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
 
@@ -377,6 +397,11 @@ class NhrpEngine:
         self._log("packet", f"NHRP: Receive {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
         if packet.hop_count == 0:
             self.dropped["hop count 0"] += 1
+            return
+        problem = _unusable(packet)
+        if problem is not None:
+            self.dropped["malformed"] += 1
+            self._log("packet", f"NHRP: Dropping {name} from {outer_src}: {problem}")
             return
         if self.config.authentication is not None and packet.auth_password() != self.config.authentication:
             self.dropped["authentication"] += 1
