@@ -348,7 +348,9 @@ class NhrpEngine:
             entry.flags.add("used")
             return Decision(entry.nbma, True)
         nhs_nbma = self._active_nhs_nbma()
-        if entry is None or entry.type is not EntryType.INCOMPLETE:
+        # incomplete: a request is in flight; negative: the NHS said no binding, so keep
+        # going via the NHS until that entry expires instead of asking once per packet.
+        if entry is None:
             self._resolve(next_hop, now, for_shortcut=False)
         return Decision(nhs_nbma, False)
 
