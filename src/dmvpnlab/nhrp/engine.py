@@ -530,8 +530,8 @@ class NhrpEngine:
         """The owner learns the requester's mapping from the request, as Cisco does."""
         holdtime = packet.cies[0].holdtime if packet.cies else self.config.holdtime
         existing = self.cache.peer(packet.src_proto)
-        if existing is not None and existing.type is EntryType.STATIC:
-            return
+        if existing is not None and (existing.type is EntryType.STATIC or "registered" in existing.flags):
+            return  # a registration (unique flag, holdtime, multicast target) outranks what a request implies
         self.cache.put(CacheEntry(
             prefix=host(packet.src_proto), next_hop=packet.src_proto, nbma=packet.src_nbma, type=EntryType.DYNAMIC,
             created=now, expires=now + holdtime, holdtime=holdtime, flags={"router", "nhop", "rib"},
