@@ -764,6 +764,11 @@ def test_nbma_change_re_registers_at_once_with_the_new_nbma_and_the_hub_takes_it
     net.flush()
     [request] = net.since(mark, PacketType.REGISTRATION_REQUEST, src="spoke1")
     assert request.packet.src_nbma == new and request.src_nbma == new
+    sent = net.since(mark, src="spoke1")
+    purges = [w for w in sent if w.packet.type == PacketType.PURGE_REQUEST]
+    assert sent.index(request) > max(sent.index(w) for w in purges)  # stale bindings go first
+    assert sorted(w.dst for w in purges) == ["hub", "spoke2"]
+    assert all(w.packet.flags == 0x8000 and w.packet.cies[0].proto == SPOKE1 for w in purges)
     assert spoke1.engine.cache.peer(SPOKE2) is None  # what peers taught us about the old address is gone
     hub = net.nodes["hub"].engine
     assert hub.cache.peer(SPOKE1).nbma == new

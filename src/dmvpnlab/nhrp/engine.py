@@ -230,11 +230,29 @@ class NhrpEngine:
             self.nbma_changed(config.nbma_address, now)
 
     def nbma_changed(self, new_nbma: IPv4Address, now: float) -> None:
-        """Our WAN address changed: purge what peers taught us and register again at once."""
+        """Our WAN address changed: purge stale bindings and register again at once.
+
+        Peers hold our old NBMA: the NHS as a (unique) registration, which would refuse
+        the new one with code 14 until it expired, and spokes that resolved us. Each of
+        them gets a Purge Request (N flag: no reply wanted) for our address before the
+        new Registration Request, so the NHS takes it and spokes resolve us again.
+        """
+        old_nbma = self.config.nbma_address
         self.config.nbma_address = new_nbma
         self.me = self._identity()
+        stale = Cie(code=0, prefix_len=32, mtu=self.me.mtu, holdtime=0, preference=255,
+                    nbma=old_nbma, proto=self.me.proto)
+        peers: dict[IPv4Address, IPv4Address] = {}
         for entry in self.cache.clear_dynamic():
             self._forget(entry)
+            if entry.is_host and entry.nbma is not None:
+                peers.setdefault(entry.nbma, entry.next_hop)
+        for state in self.nhs:
+            nbma = state.config.nbma or self._nbma_of(state.config.proto)
+            if nbma is not None:
+                peers[nbma] = state.config.proto
+        for nbma, proto in peers.items():
+            self._send(nbma, messages.purge_request(self.me, proto, [stale], next(self._ids), want_reply=False))
         for state in self.nhs:
             state.next_send = now
             state.backoff = 1.0
