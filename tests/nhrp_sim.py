@@ -148,8 +148,9 @@ class Net:
         return old
 
     def by_nbma(self, nbma: IPv4Address) -> Node | None:
+        """The node reachable at `nbma`: a NAT'd node only at its public address."""
         for node in self.nodes.values():
-            if node.nbma == nbma or node.public == nbma:
+            if node.public == nbma:
                 return node
         return None
 

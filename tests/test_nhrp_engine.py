@@ -17,13 +17,12 @@ import pytest
 from cisco_captures import capture, nhrp_packets
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import EntryType
-from dmvpnlab.nhrp.codec import Cie, Extension, ExtensionType, NhrpPacket, PacketType, decode, encode
+from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpPacket, PacketType, decode, encode
 from dmvpnlab.nhrp.engine import (
     Decision,
     NhrpConfig,
     NhrpEngine,
     NhsConfig,
-    Route,
     ShortcutAdded,
     ShortcutRemoved,
 )
@@ -778,3 +777,42 @@ def test_nbma_change_re_registers_at_once_with_the_new_nbma_and_the_hub_takes_it
     assert net.nodes["spoke2"].engine.cache.peer(SPOKE1) is None
     assert net.ping("spoke2", lan_host(2), lan_host(1)) == ["spoke2", "hub", "spoke1"]
     assert net.ping("spoke2", lan_host(2), lan_host(1)) == ["spoke2", "spoke1"]
+
+
+# =====================================================================================
+# Spokes behind NAT
+# =====================================================================================
+
+
+def _natted_lab() -> Net:
+    """spoke1's WAN is 172.16.1.1 behind a NAT whose outside address is spoke1's normal NBMA."""
+    net = Net()
+    net.add("hub", hub_config(), hub_table(2), {lan(0)[1]})
+    spoke1 = net.add("spoke1", spoke_config(1, nbma_address=A("172.16.1.1")), spoke_table(1, 2, 2), {lan(1)[1]},
+                     start=False)
+    spoke1.seen_nbma = SPOKE1_NBMA
+    spoke1.engine.start(net.now)
+    net.flush()
+    net.add("spoke2", spoke_config(2), spoke_table(2, 2, 2), {lan(2)[1]})
+    return net
+
+
+def test_hub_registers_a_natted_spoke_at_the_address_it_saw_and_keeps_the_claimed_one():
+    net = _natted_lab()
+    entry = net.nodes["hub"].engine.cache.peer(SPOKE1)
+    assert (entry.nbma, entry.claimed_nbma) == (SPOKE1_NBMA, A("172.16.1.1"))
+    assert "nat" in entry.flags
+    [reply] = net.since(0, PacketType.REGISTRATION_REPLY, dst="spoke1")
+    assert reply.dst_nbma == SPOKE1_NBMA
+    assert SPOKE1_NBMA in [c.nbma for c in reply.packet.extension(ExtensionType.CISCO_NAT).cies()]
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: the owner answers a NAT'd requester at its claimed (private) "
+                                       "NBMA; the hub must pass the address it saw (Cisco NAT extension)")
+def test_owner_answers_a_natted_requester_at_its_public_address():
+    net = _natted_lab()
+    mark = net.mark()
+    assert net.ping("spoke1", lan_host(1), lan_host(2)) == ["spoke1", "hub", "spoke2"]
+    [reply] = net.since(mark, PacketType.RESOLUTION_REPLY)
+    assert reply.dst_nbma == SPOKE1_NBMA
+    assert net.nodes["spoke2"].engine.cache.peer(SPOKE1).nbma == SPOKE1_NBMA
