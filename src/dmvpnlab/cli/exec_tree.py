@@ -1,0 +1,237 @@
+"""The exec-mode command tree: every command a user can type at `Router#`, with its help.
+
+This file only says which words exist and which renderer answers them; the renderers
+(show_*.py, debug.py) do the work and the interpreter (exec.py) does the parsing.
+An action takes (session, args) and returns text or an `Output` whose `data` is the
+`| json` twin of the same answer.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from dmvpnlab.cli import show_crypto, show_dmvpn, show_interfaces, show_nhrp, show_route, show_running
+from dmvpnlab.cli.tree import Node, integer, ipv4
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
+
+if TYPE_CHECKING:
+    from dmvpnlab.cli.exec import ExecSession
+
+
+class Output(NamedTuple):
+    text: str
+    data: Any = None
+
+
+class CliError(Exception):
+    """A command that parsed but cannot be done; shown as `% message`."""
+
+
+def interface_name(text: str) -> str:
+    try:
+        return canonical_ios_ifname(text)
+    except InterfaceNameError:
+        raise ValueError(text) from None
+
+
+# --- actions ---------------------------------------------------------------------------
+
+
+def _dmvpn(s: "ExecSession", a: dict[str, Any]) -> Output:
+    data = show_dmvpn.dmvpn_data(s.agent)
+    return Output(show_dmvpn.render_dmvpn(data), data)
+
+
+def _dmvpn_detail(s: "ExecSession", a: dict[str, Any]) -> Output:
+    data = show_dmvpn.dmvpn_data(s.agent)
+    return Output(show_dmvpn.render_dmvpn_detail(data), data)
+
+
+def _nhrp(detail: bool):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        address = a.get("address")
+        data = show_nhrp.nhrp_data(s.agent, str(address) if address else None)
+        return Output(show_nhrp.render_nhrp(data, detail), data)
+    return action
+
+
+def _nhs(detail: bool):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = show_nhrp.nhs_data(s.agent)
+        return Output(show_nhrp.render_nhs(data, detail), data)
+    return action
+
+
+def _traffic(s: "ExecSession", a: dict[str, Any]) -> Output:
+    data = show_nhrp.traffic_data(s.agent)
+    return Output(show_nhrp.render_traffic(data), data)
+
+
+def _route(protocol: str | None):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = show_route.route_data(s.agent, protocol)
+        return Output(show_route.render_routes(data), data)
+    return action
+
+
+def _interfaces(s: "ExecSession", a: dict[str, Any]) -> str:
+    name = a.get("ifname")
+    if name is not None and s.agent.config.interface(name) is None:
+        raise CliError(f"Interface {name} does not exist")
+    return show_interfaces.render_interfaces(s.agent, name)
+
+
+def _crypto(render):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = show_crypto.crypto_data(s.agent)
+        text = render(data, s.agent) if render is show_crypto.render_session else render(data)
+        return Output(text, data)
+    return action
+
+
+def _clear_nhrp(s: "ExecSession", a: dict[str, Any]) -> str:
+    address: IPv4Address | None = a.get("address")
+    s.agent.clear_nhrp(address)
+    return ""
+
+
+def _write(s: "ExecSession", a: dict[str, Any]) -> str:
+    try:
+        return show_running.write_memory(s.agent)
+    except show_running.SaveError as error:
+        raise CliError(str(error)) from None
+
+
+def _debug(*categories: str):
+    def action(s: "ExecSession", a: dict[str, Any]) -> str:
+        return s.debug.enable(set(categories))
+    return action
+
+
+def _undebug(*categories: str):
+    def action(s: "ExecSession", a: dict[str, Any]) -> str:
+        return s.debug.disable(set(categories) if categories else None)
+    return action
+
+
+def _terminal(setting: str):
+    def action(s: "ExecSession", a: dict[str, Any]) -> str:
+        setattr(s, setting, a["value"])
+        return ""
+    return action
+
+
+def _clock(s: "ExecSession", a: dict[str, Any]) -> str:
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"*{now.strftime('%H:%M:%S')}.{now.microsecond // 1000:03d} UTC {now.strftime('%a %b')} {now.day} {now.year}\n"
+
+
+# --- the tree --------------------------------------------------------------------------
+
+
+def _debug_words(parent: Node, action_factory) -> None:
+    nhrp = parent.kw("nhrp", "NHRP protocol", action_factory("general"))
+    nhrp.kw("packet", "NHRP activity", action_factory("packet"))
+    nhrp.kw("cache", "NHRP cache operations", action_factory("cache"))
+    nhrp.kw("extension", "NHRP extension processing", action_factory("extension"))
+    dmvpn = parent.kw("dmvpn", "DMVPN debug information")
+    all_ = dmvpn.kw("all", "Enable all level debugging", action_factory("all"))
+    for level in ("all", "detail", "error", "packet"):
+        all_.kw(level, f"Enable {level} level debugging", action_factory("all"))
+
+
+def build_tree() -> Node:
+    root = Node("")
+    show = root.kw("show", "Show running system information")
+    dmvpn = show.kw("dmvpn", "DMVPN information", _dmvpn)
+    dmvpn.kw("detail", "Detailed information of DMVPN sessions", _dmvpn_detail)
+
+    ip = show.kw("ip", "IP information")
+    nhrp = ip.kw("nhrp", "NHRP information", _nhrp(False))
+    nhrp.kw("detail", "Detailed NHRP cache information", _nhrp(True))
+    nhs = nhrp.kw("nhs", "NHRP Next Hop Server information", _nhs(False))
+    nhs.kw("detail", "Detailed NHS information", _nhs(True))
+    nhrp.kw("traffic", "NHRP traffic statistics", _traffic)
+    nhrp.kw("summary", "Summarize NHRP mappings", lambda s, a: show_nhrp.render_summary(s.agent))
+    nhrp.add(Node("A.B.C.D", "IP address", _nhrp(False), param="address", check=ipv4))
+    route = ip.kw("route", "IP routing table", _route(None))
+    for proto, help in (("nhrp", "NHRP routes"), ("static", "Static routes"), ("connected", "Connected networks"),
+                        ("ospf", "Open Shortest Path First (OSPF)"), ("eigrp", "Enhanced Interior Gateway Routing Protocol (EIGRP)"),
+                        ("bgp", "Border Gateway Protocol (BGP)"), ("rip", "Routing Information Protocol (RIP)")):
+        route.kw(proto, help, _route(proto))
+    ip.kw("interface", "IP interface status and configuration").kw(
+        "brief", "Brief summary of IP status and configuration", lambda s, a: show_interfaces.render_brief(s.agent))
+
+    interfaces = show.kw("interfaces", "Interface status and configuration", _interfaces)
+    interfaces.add(Node("IFNAME", "Interface name (Tunnel0, GigabitEthernet0/0, Gi0/1, Loopback0)", _interfaces,
+                        param="ifname", check=interface_name, two_tokens=True))
+    show.kw("running-config", "Current operating configuration", lambda s, a: show_running.running_config(s.agent))
+    show.kw("startup-config", "Contents of startup configuration", lambda s, a: show_running.startup_config(s.agent))
+    show.kw("version", "System hardware and software status", lambda s, a: show_running.render_version(s.agent))
+    show.kw("debugging", "State of each debugging option", lambda s, a: s.debug.show())
+    show.kw("clock", "Display the system clock", _clock)
+    crypto = show.kw("crypto", "Encryption module")
+    crypto.kw("isakmp", "Show ISAKMP").kw("sa", "Show ISAKMP Security Associations", _crypto(show_crypto.render_isakmp))
+    crypto.kw("ipsec", "Show IPSEC info").kw("sa", "IPSEC SA table", _crypto(show_crypto.render_ipsec))
+    crypto.kw("session", "Show crypto sessions (tunnels)", _crypto(show_crypto.render_session))
+
+    _debug_words(root.kw("debug", "Debugging functions (see also 'undebug')"), _debug)
+    undebug = root.kw("undebug", "Disable debugging functions (see also 'debug')")
+    undebug.kw("all", "Disable all debugging", _undebug())
+    _debug_words(undebug, _undebug)
+    no = root.kw("no", "Disable debugging functions")
+    no_debug = no.kw("debug", "Disable debugging functions (see also 'undebug')")
+    no_debug.kw("all", "Disable all debugging", _undebug())
+    _debug_words(no_debug, _undebug)
+
+    clear = root.kw("clear", "Reset functions")
+    clear_nhrp = clear.kw("ip", "IP").kw("nhrp", "Clear NHRP cache", _clear_nhrp)
+    clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
+    clear.kw("crypto", "Clear crypto").kw("session", "Clear crypto sessions (tunnels)",
+                                          lambda s, a: show_crypto.clear_sessions(s.agent))
+
+    configure = root.kw("configure", "Enter configuration mode", lambda s, a: s.enter_config())
+    configure.kw("terminal", "Configure from the terminal", lambda s, a: s.enter_config())
+    write = root.kw("write", "Write running configuration to memory, network, or terminal", _write)
+    write.kw("memory", "Write to NV memory", _write)
+    write.kw("terminal", "Write to terminal", lambda s, a: show_running.running_config(s.agent))
+    root.kw("copy", "Copy from one file to another").kw("running-config", "Copy from current system configuration").kw(
+        "startup-config", "Copy to startup configuration", _write)
+
+    terminal = root.kw("terminal", "Set terminal line parameters")
+    terminal.kw("length", "Set number of lines on a screen").add(
+        Node("<0-512>", "Number of lines on screen (0 for no pausing)", _terminal("length"), param="value",
+             check=integer(0, 512)))
+    terminal.kw("width", "Set width of the display terminal").add(
+        Node("<0-512>", "Number of characters on a screen line", _terminal("width"), param="value",
+             check=integer(0, 512)))
+    terminal.kw("monitor", "Copy debug output to the current terminal line", lambda s, a: "")
+    terminal.kw("no", "Negate a command or set its defaults").kw("monitor", "Copy debug output to the current terminal line",
+                                                                  lambda s, a: "")
+
+    root.kw("enable", "Turn on privileged commands", lambda s, a: s.set_privileged(True))
+    root.kw("disable", "Turn off privileged commands", lambda s, a: s.set_privileged(False))
+    root.kw("end", "Exit configuration mode", lambda s, a: "")
+    for word, help in (("exit", "Exit from the EXEC"), ("logout", "Exit from the EXEC"), ("quit", "Exit from the EXEC")):
+        root.kw(word, help, lambda s, a: s.close_session())
+    return root
+
+
+PIPE_OPTIONS = (
+    ("begin", "Begin with the line that matches"),
+    ("count", "Count number of lines which match regexp"),
+    ("exclude", "Exclude lines that match"),
+    ("include", "Include lines that match"),
+    ("json", "Structured output (dmvpnlab): the same data as JSON"),
+    ("section", "Filter a section of output"),
+)
+
+
+def build_pipe_tree() -> Node:
+    root = Node("")
+    for word, help in PIPE_OPTIONS:
+        node = root.kw(word, help, (lambda s, a: "") if word in ("count", "json") else None)
+        node.add(Node("LINE", "Regular Expression", lambda s, a: "", param="regex", rest=True))
+    return root
