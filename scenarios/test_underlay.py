@@ -171,14 +171,14 @@ def test_detached_up_status_down_leaves_nothing_behind(tmp_path):
 
 def test_clean_after_the_controller_is_killed_removes_exactly_the_recorded_lab(tmp_path):
     from dmvpnlab.lab.pytest_plugin import lab_processes
-    from dmvpnlab.lab.records import LabRecords, lab_dir, proc_start_time
+    from dmvpnlab.lab.records import RECORDS_NAME, LabRecords, lab_dir, proc_start_time
 
     before = set(lab_processes())
     topo = tmp_path / "crashed.yaml"
     topo.write_text("hub: {}\nspokes: 1\n")
     up = _lab_cli("up", str(topo), "--detach")
     assert up.returncode == 0, up.stdout + up.stderr
-    records = LabRecords.load(lab_dir("crashed") / "records.json")
+    records = LabRecords.load(lab_dir("crashed") / RECORDS_NAME)
     controller = records.controller()
     assert controller is not None
     # Something left inside a namespace, as a user's background job would be.
@@ -196,7 +196,7 @@ def test_clean_after_the_controller_is_killed_removes_exactly_the_recorded_lab(t
     time.sleep(0.2)
     assert set(lab_processes()) - before == set()
     assert proc_start_time(survivor_pid) is None, "the job left in spoke1's namespace was not killed"
-    assert not (lab_dir("crashed") / "records.json").exists()
+    assert not (lab_dir("crashed") / RECORDS_NAME).exists()
 
 
 def test_a_topology_with_a_typo_is_one_paragraph_and_exit_2(tmp_path):

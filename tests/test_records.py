@@ -109,10 +109,28 @@ def test_the_current_process_is_recorded_with_its_real_start_time_and_namespace(
 def test_every_addition_is_on_disk_before_the_call_returns(records):
     records.add_process(rec(10, 100, "node", "hub", 77))
     records.add_link(LinkRecord("seg1", "bridge", 42))
-    on_disk = json.loads(records.path.read_text())
-    assert on_disk["processes"][0]["pid"] == 10
-    assert on_disk["links"] == [{"name": "seg1", "kind": "bridge", "ifindex": 42}]
+    lines = [json.loads(line) for line in records.path.read_text().splitlines()]
+    assert [entry["op"] for entry in lines] == ["lab", "process", "link"]
+    assert lines[1]["pid"] == 10
+    assert lines[2] == {"op": "link", "name": "seg1", "kind": "bridge", "ifindex": 42}
     assert not records.path.with_suffix(".tmp").exists()
+
+
+def test_queued_entries_reach_the_journal_on_save(records):
+    records.add_process(rec(11, 101, "capture", "hub"), save=False)
+    assert "capture" not in records.path.read_text()
+    records.save()
+    assert LabRecords.load(records.path).processes()[0].pid == 11
+
+
+def test_a_torn_last_line_is_skipped_and_updates_replay_in_order(records):
+    records.add_process(rec(12, 102, "node", "hub", 5))
+    records.update(state="up", nodes=[{"name": "hub"}])
+    with open(records.path, "a") as f:
+        f.write('{"op": "process", "pid": 13, "sta')
+    again = LabRecords.load(records.path)
+    assert again.state == "up" and again.data["nodes"] == [{"name": "hub"}]
+    assert [p.pid for p in again.processes()] == [12]
 
 
 def test_records_reload_into_typed_entries(records):
@@ -126,7 +144,7 @@ def test_all_records_lists_labs_and_skips_unreadable_files(tmp_path):
     root = tmp_path / "run"
     LabRecords.create("a", "a.yaml", root=root)
     LabRecords.create("b", "b.yaml", root=root)
-    (root / "b" / "records.json").write_text("{not json")
+    (root / "b" / "records.jsonl").write_text("{not json\n")
     assert [r.lab for r in all_records(root)] == ["a"]
 
 

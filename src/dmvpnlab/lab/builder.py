@@ -30,7 +30,7 @@ from mininet.net import Mininet
 from mininet.nodelib import LinuxBridge
 
 from dmvpnlab import ifnames
-from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode
+from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all
 from dmvpnlab.lab.records import LabRecords, record_process
 from dmvpnlab.lab.topology import ISP_NAME, Topology
 
@@ -113,9 +113,12 @@ class Builder:
         self.nodes[name] = node
         self.roles[name] = role
         if self.records is not None:
-            record = self.records.add_process(record_process(node.pid, "node", node=name))
+            # One journal write for the shell and its namespace pin (pin_namespace saves).
+            record = self.records.add_process(record_process(node.pid, "node", node=name), save=False)
             if record.netns is not None:
                 self.records.pin_namespace(name, node.pid, record.netns)
+            else:
+                self.records.save()
         self._tick()
         return node
 
@@ -218,11 +221,10 @@ class Builder:
             self.nodes[box.name].masquerade(f"{box.name}-eth1")
         lab_nodes = [(n, node) for n, node in self.nodes.items() if isinstance(node, LabNode)]
         self._progress("configuring addresses and routes", len(lab_nodes) + len(self._bridge_ports))
-        for name, node in lab_nodes:
-            out = node.flush()
-            if out:
-                raise BuildError(f"configuring {name} failed: {out}")
-            self._tick()
+        errors = flush_all([node for _, node in lab_nodes], self._tick)
+        if errors:
+            name, out = next(iter(errors.items()))
+            raise BuildError(f"configuring {name} failed: {out}")
         for bridge in self._bridge_ports:
             self.nodes[bridge].start()
             self._tick()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dmvpnlab.lab.records import (
+    RECORDS_NAME,
     LabRecords,
     all_records,
     clean_records,
@@ -157,7 +158,7 @@ def run_cli(lab: Any) -> None:
 def _up_detached(path: Path, topo: Any) -> int:
     from dmvpnlab.lab import controller
 
-    records_file = lab_dir(topo.name) / "records.json"
+    records_file = lab_dir(topo.name) / RECORDS_NAME
     if records_file.exists():
         try:
             owner = owner_alive(LabRecords.load(records_file))

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 from dmvpnlab.lab import agents as agents_mod
 from dmvpnlab.lab.captures import CaptureSet
 from dmvpnlab.lab.records import (
+    RECORDS_NAME,
     CleanOps,
     LabRecords,
     clean_records,
@@ -302,7 +303,7 @@ def exec_in(pid: int, argv: list[str], timeout: float | None = 60, input: str | 
 
 def prepare_lab_dir(lab: str, say: Callable[[str], None] = print) -> None:
     """Refuse a lab that is already up; clean leftovers of one whose owner died."""
-    path = lab_dir(lab) / "records.json"
+    path = lab_dir(lab) / RECORDS_NAME
     if not path.exists():
         return
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 from ipaddress import IPv4Address, IPv4Interface
+from typing import Callable
 
 from mininet.node import Host
 
@@ -33,24 +34,30 @@ class LabNode(Host):
     def queue(self, command: str) -> None:
         self._pending.append(command)
 
-    def flush(self) -> str:
-        """Run the queued commands; returns their combined output (errors show up here).
+    def chunks(self) -> list[str]:
+        """The queued commands as shell lines, and clear the queue.
 
         Commands go to the node's shell through a pty in canonical mode, which truncates a
-        line at 4095 bytes, so they are sent in chunks of joined commands below that.
+        line at 4095 bytes, so they are joined into lines below MAX_LINE bytes.
         """
-        output: list[str] = []
+        lines: list[str] = []
         chunk: list[str] = []
         size = 0
-        for command in self._pending + [""]:
-            if (not command or size + len(command) > MAX_LINE) and chunk:
-                output.append(self.cmd(" ; ".join(chunk)))
+        for command in self._pending:
+            if size + len(command) > MAX_LINE and chunk:
+                lines.append(" ; ".join(chunk))
                 chunk, size = [], 0
-            if command:
-                chunk.append(command)
-                size += len(command) + 3
+            chunk.append(command)
+            size += len(command) + 3
+        if chunk:
+            lines.append(" ; ".join(chunk))
         self._pending.clear()
-        return "".join(output).strip()
+        return lines
+
+    def flush(self) -> str:
+        """Run the queued commands; returns their combined output (errors show up here)."""
+        return "".join(self.cmd(line) for line in self.chunks()).strip()
+
 
     def base_config(self) -> None:
         self.queue("ip link set lo up")
@@ -114,3 +121,28 @@ class NatNode(LabNode):
         self.queue(f"nft add table ip {table}")
         self.queue(f"nft 'add chain ip {table} post {{ type nat hook postrouting priority srcnat ; policy accept ; }}'")
         self.queue(f"nft add rule ip {table} post oifname {shlex.quote(outside_ifname)} masquerade")
+
+
+def flush_all(nodes: list["LabNode"], tick: Callable[[], None] = lambda: None) -> dict[str, str]:
+    """Run every node's queued commands, all nodes at once (one line each per round).
+
+    Nodes configure in parallel: each round sends one line to every node that has one left
+    and then collects the outputs, instead of a full pty round trip per node in turn.
+    Returns node name -> non-empty output (errors).
+    """
+    pending = {node.name: node.chunks() for node in nodes}
+    by_name = {node.name: node for node in nodes}
+    errors: dict[str, str] = {}
+    while any(pending.values()):
+        sent = []
+        for name, lines in pending.items():
+            if lines:
+                by_name[name].sendCmd(lines.pop(0))
+                sent.append(name)
+        for name in sent:
+            out = by_name[name].waitOutput().strip()
+            if out:
+                errors[name] = (errors.get(name, "") + "\n" + out).strip()
+            if not pending[name]:
+                tick()
+    return errors

@@ -4,8 +4,11 @@ Why: a lab is namespaces (held open by processes), veth pairs and bridges. If th
 holding the Mininet object dies (Ctrl-C at a bad moment, SIGKILL, OOM), nothing in memory
 says what to remove, and the usual escape hatch, `mn -c`, kills processes *by name* on the
 whole machine. So every process (PID + kernel start time + cmdline) and every link or
-bridge the lab creates in the root namespace is appended to a JSON file under
-`/run/dmvpnlab/<lab>/records.json` (fsync'd) as it is created. `clean` removes exactly
+bridge the lab creates in the root namespace is appended to a JSON Lines journal,
+`/run/dmvpnlab/<lab>/records.jsonl` (one JSON object per line, fsync'd), as it is
+created. A journal, not a rewritten JSON document, so recording stays O(1) per entry: a
+200-spoke lab records ~800 entries, and rewriting the whole file each time cost seconds.
+A torn last line (crash mid-write) is skipped when the journal is read. `clean` removes exactly
 what that file names:
 
 - a process is signalled only if the PID still has the *recorded start time* (field 22 of
@@ -37,7 +40,7 @@ from typing import Any, Callable, Iterable
 
 RUN_ROOT_ENV = "DMVPNLAB_RUN_DIR"
 DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
-RECORDS_NAME = "records.json"
+RECORDS_NAME = "records.jsonl"
 NETNS_DIR = "netns"
 _MS_BIND = 4096
 _MNT_DETACH = 2
@@ -186,72 +189,87 @@ class LabRecords:
     def create(cls, lab: str, topology: str, root: Path | None = None, **meta: Any) -> "LabRecords":
         directory = lab_dir(lab, root)
         directory.mkdir(parents=True, exist_ok=True)
-        records = cls(
-            path=directory / RECORDS_NAME,
-            lab=lab,
-            data={
-                "lab": lab,
-                "topology": topology,
-                "created": time.time(),
-                "state": "starting",
-                "processes": [],
-                "links": [],
-                "namespaces": [],
-                "nodes": [],
-                **meta,
-            },
-        )
-        records.save()
+        head = {"lab": lab, "topology": topology, "created": time.time(), "state": "starting", **meta}
+        records = cls(path=directory / RECORDS_NAME, lab=lab,
+                      data={**head, "processes": [], "links": [], "namespaces": [], "nodes": []})
+        tmp = records.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            f.write(json.dumps({"op": "lab", **head}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, records.path)
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         return records
 
     @classmethod
     def load(cls, path: Path) -> "LabRecords":
-        data = json.loads(path.read_text())
+        """Replay the journal; ValueError if it has no readable `lab` line."""
+        data: dict[str, Any] = {}
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a torn write
+            op = entry.pop("op", None)
+            if op == "lab":
+                data = {**entry, "processes": [], "links": [], "namespaces": [], "nodes": []}
+            elif not data:
+                continue
+            elif op in ("process", "link", "namespace"):
+                data[op + ("es" if op == "process" else "s")].append(entry)
+            elif op == "update":
+                data.update(entry.get("values", {}))
+        if not data:
+            raise ValueError(f"{path}: not a lab records journal")
         return cls(path=path, lab=data["lab"], data=data)
 
     @property
     def directory(self) -> Path:
         return self.path.parent
 
-    # -- mutation
+    # -- mutation (append + fsync before returning, or queued until save())
 
-    def save(self) -> None:
-        """Atomic replace + fsync of file and directory: a crash leaves the old or new file."""
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump(self.data, f, indent=1)
+    def _append(self, *entries: dict[str, Any]) -> None:
+        with open(self.path, "a") as f:
+            f.write("".join(json.dumps(e) + "\n" for e in entries))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
-    def add_process(self, record: ProcessRecord, save: bool = True) -> ProcessRecord:
-        self.data["processes"].append(asdict(record))
+    def save(self) -> None:
+        """Write the entries queued with save=False (one write, one fsync)."""
+        pending, self._pending = getattr(self, "_pending", []), []
+        if pending:
+            self._append(*pending)
+
+    def _add(self, op: str, key: str, entry: dict[str, Any], save: bool) -> None:
+        self.data.setdefault(key, []).append(entry)
+        self.__dict__.setdefault("_pending", []).append({"op": op, **entry})
         if save:
             self.save()
+
+    def add_process(self, record: ProcessRecord, save: bool = True) -> ProcessRecord:
+        self._add("process", "processes", asdict(record), save)
         return record
 
     def add_link(self, record: LinkRecord, save: bool = True) -> LinkRecord:
-        self.data["links"].append(asdict(record))
-        if save:
-            self.save()
+        self._add("link", "links", asdict(record), save)
         return record
 
     def pin_namespace(self, node: str, pid: int, inode: int) -> NamespaceRecord:
         """Record, then pin, the namespace of node shell `pid` (see the module docstring)."""
         record = NamespaceRecord(node=node, path=str(self.directory / NETNS_DIR / node), inode=inode)
-        self.data.setdefault("namespaces", []).append(asdict(record))
-        self.save()
+        self._add("namespace", "namespaces", asdict(record), True)
         pin_netns(pid, Path(record.path))
         return record
 
     def update(self, **values: Any) -> None:
         self.data.update(values)
         self.save()
+        self._append({"op": "update", "values": values})
 
     # -- reading
 
@@ -363,9 +381,25 @@ def _wait_gone(records: Iterable[ProcessRecord], ops: CleanOps, timeout: float) 
     return pending
 
 
-def namespace_members(netns: int, ops: CleanOps) -> list[int]:
-    """PIDs whose network namespace inode is `netns` (processes left in a node's namespace)."""
+def namespace_members(netns: int, ops: CleanOps, index: dict[int, list[int]] | None = None) -> list[int]:
+    """PIDs whose network namespace inode is `netns` (processes left in a node's namespace).
+
+    `index` (from `netns_index`) avoids one /proc scan per namespace: a 400-node lab would
+    otherwise scan /proc 800 times on tear-down.
+    """
+    if index is not None:
+        return list(index.get(netns, []))
     return [pid for pid in list_pids(ops.proc) if proc_netns(pid, ops.proc) == netns]
+
+
+def netns_index(ops: CleanOps) -> dict[int, list[int]]:
+    """Network namespace inode -> PIDs, from one scan of /proc."""
+    out: dict[int, list[int]] = {}
+    for pid in list_pids(ops.proc):
+        ns = proc_netns(pid, ops.proc)
+        if ns is not None:
+            out.setdefault(ns, []).append(pid)
+    return out
 
 
 def _protected_netns(ops: CleanOps) -> set[int]:
@@ -413,6 +447,7 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
     stop(by_kind["helper"], signal.SIGTERM, 1.0)
 
     # Namespace sweep through verified shells only; then the shells themselves.
+    index = netns_index(ops)
     for rec in by_kind["node"]:
         if not rec.alive(ops.proc):
             if proc_start_time(rec.pid, ops.proc) is not None:
@@ -420,7 +455,7 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
             continue
         netns = proc_netns(rec.pid, ops.proc)
         sweep = netns is not None and netns == rec.netns and netns not in _protected_netns(ops)
-        members = namespace_members(netns, ops) if sweep else []
+        members = namespace_members(netns, ops, index) if sweep else []
         for pid in members:
             if pid != rec.pid and _signal(pid, signal.SIGKILL, ops):
                 report.killed.append(pid)
@@ -430,11 +465,12 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
 
     # Pinned namespaces: a live pin means the inode is still ours, so all inside is ours.
     protected = _protected_netns(ops)
+    index = netns_index(ops)
     for ns in records.namespaces():
         path = Path(ns.path)
         if ops.pinned_inode(path) == ns.inode and ns.inode not in protected:
-            for pid in namespace_members(ns.inode, ops):
-                if _signal(pid, signal.SIGKILL, ops):
+            for pid in namespace_members(ns.inode, ops, index):
+                if proc_netns(pid, ops.proc) == ns.inode and _signal(pid, signal.SIGKILL, ops):
                     report.killed.append(pid)
         ops.unpin(path)
 
