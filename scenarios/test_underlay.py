@@ -206,3 +206,19 @@ def test_a_topology_with_a_typo_is_one_paragraph_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "routrs" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_foreground_up_gives_a_mininet_prompt_and_eof_tears_the_lab_down(tmp_path):
+    from dmvpnlab.lab.pytest_plugin import lab_processes
+
+    before = set(lab_processes())
+    topo = tmp_path / "fg.yaml"
+    topo.write_text("hub: {}\nspokes: 1\n")
+    done = subprocess.run([sys.executable, "-m", "dmvpnlab.lab.commands", "up", str(topo)], cwd=REPO,
+                          input="spoke1 ping -c 1 -W 2 203.0.113.1\nh1 ping -c 1 -W 2 spoke1\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Mininet's CLI prints command output through its logger, on stderr.
+    assert (done.stdout + done.stderr).count("1 received") == 2, done.stdout + done.stderr
+    assert "lab fg down" in done.stdout
+    assert set(lab_processes()) - before == set()
