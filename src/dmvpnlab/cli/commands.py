@@ -1,0 +1,149 @@
+"""`dmvpnlab cli NODE [-c CMD ...]`: the router's CLI from the machine that runs the lab.
+
+Interactive by default (readline line editing and history, the router's own prompt,
+debug lines printed as they arrive); with `-c` it runs the commands in one session, in
+order, prints their output and exits non-zero if any of them was refused, so shell
+scripts and CI can use it like `ssh router 'show dmvpn'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from dmvpnlab.cli.client import CliClient, CliConnectionError, NodeNotFound, resolve
+
+HISTORY = Path.home() / ".dmvpnlab_cli_history"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cli", help="the IOS-style CLI of a router (show dmvpn, debug nhrp, ...)")
+    parser.add_argument("node", help="router name (or LAB/NODE, a state directory, a control socket)")
+    parser.add_argument("-c", "--command", action="append", default=[], metavar="CMD",
+                        help="run CMD and exit (repeatable; exit code 1 if any command is refused)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        path = resolve(args.node)
+        if args.command:
+            return one_shot(path, args.command)
+        return interactive(path)
+    except (NodeNotFound, CliConnectionError) as error:
+        print(f"% {error}", file=sys.stderr)
+        return 2
+
+
+def one_shot(path: Path, commands: list[str]) -> int:
+    failed = False
+    with CliClient(path, on_debug=lambda line: print(line, flush=True)) as client:
+        prompt = client.send("")["prompt"]
+        for command in commands:
+            answer = client.send(command)
+            if answer["error"]:
+                failed = True
+                sys.stdout.write(f"{prompt}{command}\n")
+            sys.stdout.write(answer["output"])
+            sys.stdout.flush()
+            prompt = answer["prompt"]
+            if answer["closed"]:
+                break
+    return 1 if failed else 0
+
+
+class _Reader(threading.Thread):
+    """Reads the socket while the user types: answers to a queue, debug lines to the screen."""
+
+    def __init__(self, client: CliClient) -> None:
+        super().__init__(daemon=True)
+        self.client = client
+        self.answers: "queue.Queue[dict[str, Any] | None]" = queue.Queue()
+
+    def run(self) -> None:
+        try:
+            while True:
+                message = self.client.read_message()
+                if "debug" in message and "ok" not in message:
+                    _print_async(message["debug"])
+                else:
+                    self.answers.put(message)
+        except (OSError, ValueError, CliConnectionError):
+            self.answers.put(None)
+
+
+def _print_async(line: str) -> None:
+    try:
+        import readline
+        buffer = readline.get_line_buffer()
+    except ImportError:
+        readline, buffer = None, ""
+    sys.stdout.write(f"\r\x1b[K{line}\n")
+    if readline is not None:
+        sys.stdout.write(_current_prompt[0] + buffer)
+    sys.stdout.flush()
+
+
+_current_prompt = [""]
+
+
+def interactive(path: Path) -> int:
+    try:
+        import readline
+        try:
+            readline.read_history_file(HISTORY)
+        except OSError:
+            pass
+    except ImportError:
+        readline = None  # type: ignore[assignment]
+    client = CliClient(path, timeout=None)  # type: ignore[arg-type]
+    reader = _Reader(client)
+    reader.start()
+
+    def send(line: str) -> dict[str, Any]:
+        client.sock.sendall(__import__("json").dumps({"op": "cli", "line": line}).encode() + b"\n")
+        answer = reader.answers.get()
+        if answer is None:
+            raise CliConnectionError("the router closed the connection")
+        return answer
+
+    try:
+        prompt = send("")["prompt"]
+        prefill = ""
+        while True:
+            _current_prompt[0] = prompt
+            if readline is not None and prefill:
+                readline.set_startup_hook(lambda: readline.insert_text(prefill))
+            try:
+                line = input(prompt)
+            except EOFError:
+                print()
+                line = "\x1a" if prompt.endswith(")#") else "exit"
+            except KeyboardInterrupt:
+                print()
+                prefill = ""
+                continue
+            finally:
+                if readline is not None:
+                    readline.set_startup_hook(None)
+            answer = send(line)
+            sys.stdout.write(answer["output"])
+            sys.stdout.flush()
+            prompt = answer["prompt"]
+            prefill = answer.get("retype") or ""
+            if answer["closed"]:
+                return 0
+    except CliConnectionError as error:
+        print(f"% {error}", file=sys.stderr)
+        return 2
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(HISTORY)
+            except OSError:
+                pass
+        client.close()

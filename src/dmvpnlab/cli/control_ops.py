@@ -1,0 +1,58 @@
+"""The CLI on the agent's control socket: `{"op": "cli", "line": "show dmvpn"}`.
+
+One exec session per connection (mode, terminal settings, config session, debug), so a
+client that sends `configure terminal` and then config lines on the same connection
+gets IOS's behaviour. The answer is `{"ok": true, "output": ..., "prompt": "hub#",
+"error": false, "closed": false}`; debug lines the session asked for arrive in between
+as `{"debug": "..."}` lines. The control server imports this module at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from typing import Any
+
+from dmvpnlab.cli.exec import ExecSession
+from dmvpnlab.control import operation
+
+_sessions: "weakref.WeakKeyDictionary[asyncio.StreamWriter, ExecSession]" = weakref.WeakKeyDictionary()
+
+
+def _debug_writer(writer: asyncio.StreamWriter):
+    def emit(line: str) -> None:
+        if writer.is_closing():
+            raise ConnectionError("CLI connection closed")  # the agent then drops the sink
+        writer.write(json.dumps({"debug": line}).encode() + b"\n")
+    return emit
+
+
+def session_for(agent: Any, writer: asyncio.StreamWriter) -> ExecSession:
+    session = _sessions.get(writer)
+    if session is None or session.agent is not agent:
+        session = ExecSession(agent, _debug_writer(writer))
+        _sessions[writer] = session
+    return session
+
+
+@operation("cli")
+def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+    line = request.get("line", "")
+    if not isinstance(line, str):
+        return {"ok": False, "error": "'line' must be a string"}
+    session = session_for(agent, writer)
+    result = session.handle(line)
+    if result.closed:
+        session.close()
+        _sessions.pop(writer, None)
+    return {"ok": True, "output": result.output, "prompt": result.prompt, "error": result.error,
+            "closed": result.closed, "retype": result.retype}
+
+
+@operation("cli_close")
+def _cli_close(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+    session = _sessions.pop(writer, None)
+    if session is not None:
+        session.close()
+    return {"ok": True}
