@@ -130,7 +130,7 @@ class RouterAgent:
             shortcut=nhrp.shortcut,
             unique=not nhrp.registration_no_unique,
             registration_timeout=nhrp.registration_timeout,
-            mtu=itf.ip_mtu or 17916,
+            mtu=17916,  # the tunnel interface MTU IOS advertises in CIEs, whatever `ip mtu` says
         )
 
     def _apply_tunnel(self, itf: Interface) -> None:

@@ -74,17 +74,11 @@ def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
     except Exception:  # an empty or half-written file: nothing seen yet
         return
     with reader:
-        while True:
-            try:
-                item = reader.read_packet()
-            except EOFError:
-                return
-            except Exception:
-                return  # a truncated last block while the capture is still running
-            if item is None:
-                return
-            data, meta = item
-            yield _timestamp(meta), data
+        try:
+            for data, meta in reader:
+                yield _timestamp(meta), data
+        except Exception:
+            return  # a truncated last block while the capture is still being written
 
 
 def _timestamp(meta: object) -> float:

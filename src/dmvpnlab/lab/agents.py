@@ -89,23 +89,34 @@ def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: L
     handles: list[AgentHandle] = []
     for router in routers:
         state_dir = run_dir / router.name
-        state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / READY_FILE).unlink(missing_ok=True)
         config = state_dir / CONFIG_FILE
+        state_dir.mkdir(parents=True, exist_ok=True)
         config.write_text(render(topology, router))
-        with open(state_dir / LOG_FILE, "ab") as log:
-            popen = nodes[router.name].popen(
-                agent_command(router.name, config, state_dir),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
-            )
-        handle = AgentHandle(node=router.name, state_dir=state_dir, config=config, popen=popen)
-        handles.append(handle)
-        if records is not None:
-            try:
-                records.add_process(record_process(popen.pid, "agent", node=router.name))
-            except ProcessLookupError:
-                pass  # exited at once: wait_ready reports its log
+        handles.append(launch(nodes[router.name], router.name, config, state_dir, records))
     return handles
+
+
+def launch(node: Any, name: str, config: Path, state_dir: Path, records: LabRecords | None) -> AgentHandle:
+    """Start one agent in `node`'s namespace with an existing startup config."""
+    (state_dir / READY_FILE).unlink(missing_ok=True)
+    with open(state_dir / LOG_FILE, "ab") as log:
+        popen = node.popen(agent_command(name, config, state_dir),
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd())
+    handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen)
+    if records is not None:
+        try:
+            records.add_process(record_process(popen.pid, "agent", node=name))
+        except ProcessLookupError:
+            pass  # exited at once: wait_ready reports its log
+    return handle
+
+
+def restart(handle: AgentHandle, node: Any, records: LabRecords | None) -> AgentHandle:
+    """Stop an agent (as a crash or reload would) and start it again from its startup config."""
+    stop_agents([handle])
+    fresh = launch(node, handle.node, handle.config, handle.state_dir, records)
+    wait_ready([fresh])
+    return fresh
 
 
 def wait_ready(handles: list[AgentHandle], timeout: float = READY_TIMEOUT) -> None:

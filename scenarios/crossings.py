@@ -1,0 +1,36 @@
+"""Scenario helpers: run traffic, then read from the captures which links it crossed.
+
+Links are capture names (`<owner>-<peer>`): hub-isp, spoke1-isp, spoke2-isp are the WAN
+links, spokeN-hN the LANs. A packet "crossed the hub" when it was seen on hub-isp.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dmvpnlab.analysis.paths import CaptureSet
+
+H1, H2, H0 = "192.168.1.10", "192.168.2.10", "192.168.0.10"
+HUB_WAN, SPOKE1_WAN, SPOKE2_WAN = "hub-isp", "spoke1-isp", "spoke2-isp"
+
+
+def ping(lab: Any, src: str, dst: str, count: int, interval: float = 0.2) -> tuple[float, Any]:
+    """Ping and return (start time, result); the start time bounds the capture query."""
+    started = time.time()
+    result = lab.exec(src, ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", "1", dst])
+    return started, result
+
+
+def captures(lab: Any) -> CaptureSet:
+    lab.flush_captures()
+    return CaptureSet(lab.captures.directory)
+
+
+def wait_for(predicate: Any, timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
