@@ -20,6 +20,7 @@ import asyncio
 import hmac
 import logging
 import os
+import queue
 import socket
 import threading
 from pathlib import Path
@@ -57,8 +58,8 @@ def crlf(text: str) -> str:
 class _Auth(paramiko.ServerInterface):
     def __init__(self, server: "SshServer") -> None:
         self.server = server
-        self.ready = threading.Event()
-        self.command: str | None = None
+        # (channel, exec command or None for a shell), one per session request
+        self.requests: "queue.Queue[tuple[paramiko.Channel, str | None]]" = queue.Queue()
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
@@ -83,12 +84,11 @@ class _Auth(paramiko.ServerInterface):
         return True
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        self.ready.set()
+        self.requests.put((channel, None))
         return True
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        self.command = command.decode(errors="replace")
-        self.ready.set()
+        self.requests.put((channel, command.decode(errors="replace")))
         return True
 
 
@@ -151,19 +151,29 @@ class SshServer:
             transport.add_server_key(self.host_key)
             auth = _Auth(self)
             transport.start_server(server=auth)
-            channel = transport.accept(30)
-            if channel is None or not auth.ready.wait(10):
-                return
-            if auth.command is not None:
-                self._exec(channel, auth.command)
-            else:
-                _Shell(self, channel).run()
+            while transport.is_active() and not self._stop.is_set():
+                try:
+                    channel, command = auth.requests.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                threading.Thread(target=self._channel, args=(channel, command), daemon=True).start()
         except (paramiko.SSHException, EOFError, OSError) as error:
             log.info("ssh connection ended: %s", error)
         except Exception:
             log.exception("ssh connection failed")
         finally:
             transport.close()
+
+    def _channel(self, channel: paramiko.Channel, command: str | None) -> None:
+        try:
+            if command is not None:
+                self._exec(channel, command)
+            else:
+                _Shell(self, channel).run()
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            log.info("ssh channel ended: %s", error)
+        except Exception:
+            log.exception("ssh channel failed")
 
     def _exec(self, channel: paramiko.Channel, command: str) -> None:
         session = self.call(ExecSession, self.agent)
