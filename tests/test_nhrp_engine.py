@@ -807,8 +807,6 @@ def test_hub_registers_a_natted_spoke_at_the_address_it_saw_and_keeps_the_claime
     assert SPOKE1_NBMA in [c.nbma for c in reply.packet.extension(ExtensionType.CISCO_NAT).cies()]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: the owner answers a NAT'd requester at its claimed (private) "
-                                       "NBMA; the hub must pass the address it saw (Cisco NAT extension)")
 def test_owner_answers_a_natted_requester_at_its_public_address():
     net = _natted_lab()
     mark = net.mark()

@@ -33,7 +33,7 @@ from typing import Callable, Protocol
 
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
-from dmvpnlab.nhrp.codec import Cie, NhrpDecodeError, NhrpPacket, PacketType, decode, encode
+from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType, decode, encode
 
 CIE_SUCCESS = 0
 CIE_NO_BINDING = 12
@@ -527,9 +527,10 @@ class NhrpEngine:
     def _on_resolution_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
         prefix_len = self._owner_prefix(packet.dst_proto)
         if prefix_len is not None:
-            self._learn_requester(packet, now)
+            requester_nbma = _seen_nbma(packet) or packet.src_nbma
+            self._learn_requester(packet, requester_nbma, now)
             reply = messages.resolution_reply(self.me, packet, prefix_len)
-            self._send(packet.src_nbma, reply)
+            self._send(requester_nbma, reply)
             return
         route = self.routes(packet.dst_proto)
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
@@ -542,17 +543,23 @@ class NhrpEngine:
                 self._send(packet.src_nbma, messages.resolution_reply(self.me, packet, 32, CIE_NO_BINDING))
                 return
         self._log("packet", f"NHRP: Forwarding Resolution Request for {packet.dst_proto} to {hop} ({nbma})")
-        self._send(nbma, messages.forwarded(self.me, packet))
+        requester = self.cache.peer(packet.src_proto)
+        seen = requester.nbma if requester is not None and requester.nbma != packet.src_nbma else None
+        self._send(nbma, messages.forwarded(self.me, packet, requester_seen_at=seen))
 
-    def _learn_requester(self, packet: NhrpPacket, now: float) -> None:
-        """The owner learns the requester's mapping from the request, as Cisco does."""
+    def _learn_requester(self, packet: NhrpPacket, nbma: IPv4Address, now: float) -> None:
+        """The owner learns the requester's mapping from the request, as Cisco does.
+
+        `nbma` is where the requester is reachable: its claimed address, or the post-NAT
+        address the forwarding NHS saw (Cisco NAT extension)."""
         holdtime = packet.cies[0].holdtime if packet.cies else self.config.holdtime
         existing = self.cache.peer(packet.src_proto)
         if existing is not None and (existing.type is EntryType.STATIC or "registered" in existing.flags):
             return  # a registration (unique flag, holdtime, multicast target) outranks what a request implies
         self.cache.put(CacheEntry(
-            prefix=host(packet.src_proto), next_hop=packet.src_proto, nbma=packet.src_nbma, type=EntryType.DYNAMIC,
+            prefix=host(packet.src_proto), next_hop=packet.src_proto, nbma=nbma, type=EntryType.DYNAMIC,
             created=now, expires=now + holdtime, holdtime=holdtime, flags={"router", "nhop", "rib"},
+            claimed_nbma=packet.src_nbma if nbma != packet.src_nbma else None,
             request_id=packet.request_id, requester=packet.src_proto))
         self.events.append(PeerChanged(packet.src_proto))
 
@@ -568,18 +575,24 @@ class NhrpEngine:
                 entry.type = EntryType.NEGATIVE
             return
         peer = cie.proto
+        # An owner behind NAT claims its private address; its reply comes straight from
+        # its public one, which is where we must send.
+        nhs_nbmas = {s.config.nbma or self._nbma_of(s.config.proto) for s in self.nhs}
+        natted = outer_src != cie.nbma and outer_src not in nhs_nbmas
+        nbma = outer_src if natted else cie.nbma
         existing = self.cache.peer(peer)
         if existing is None or existing.type is not EntryType.STATIC:
             self.cache.put(CacheEntry(
-                prefix=host(peer), next_hop=peer, nbma=cie.nbma, type=EntryType.DYNAMIC, created=now,
+                prefix=host(peer), next_hop=peer, nbma=nbma, type=EntryType.DYNAMIC, created=now,
                 expires=now + cie.holdtime, holdtime=cie.holdtime, flags={"router", "nhop", "rib"},
+                claimed_nbma=cie.nbma if natted else None,
                 request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
             self.events.append(PeerChanged(peer))
         target_prefix = IPv4Network(f"{packet.dst_proto}/{cie.prefix_len}", strict=False)
         if self.config.shortcut and target_prefix != host(peer):
             old = self.cache.get(target_prefix)
             self.cache.put(CacheEntry(
-                prefix=target_prefix, next_hop=peer, nbma=cie.nbma, type=EntryType.DYNAMIC, created=now,
+                prefix=target_prefix, next_hop=peer, nbma=nbma, type=EntryType.DYNAMIC, created=now,
                 expires=now + cie.holdtime, holdtime=cie.holdtime, flags={"router", "rib", "nho", "shortcut"},
                 request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
             if old is None or old.next_hop != peer:
@@ -618,3 +631,18 @@ class NhrpEngine:
             if entry.nbma is not None:
                 self.multicast_dynamic.discard(entry.nbma)
         return len(gone)
+
+
+def _seen_nbma(packet: NhrpPacket) -> IPv4Address | None:
+    """The requester's post-NAT NBMA address, if a forwarding NHS put it in the NAT extension."""
+    nat = packet.extension(ExtensionType.CISCO_NAT)
+    if nat is None:
+        return None
+    try:
+        cies = nat.cies()
+    except NhrpDecodeError:
+        return None
+    for cie in cies:
+        if cie.proto == packet.src_proto and cie.nbma is not None and cie.nbma != packet.src_nbma:
+            return cie.nbma
+    return None

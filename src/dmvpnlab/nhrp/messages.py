@@ -136,12 +136,20 @@ def resolution_request(me: Identity, target: IPv4Address, request_id: int) -> Nh
     )
 
 
-def forwarded(me: Identity, packet: NhrpPacket) -> NhrpPacket:
-    """A request relayed by an NHS: hop count decremented, the NHS appended to Forward Transit."""
+def forwarded(me: Identity, packet: NhrpPacket, requester_seen_at: IPv4Address | None = None) -> NhrpPacket:
+    """A request relayed by an NHS: hop count decremented, the NHS appended to Forward Transit.
+
+    When the requester registered from behind NAT, the NHS tells the owner the address it
+    saw in the Cisco NAT extension, so the owner answers where the requester is reachable.
+    """
     extensions: list[Extension] = []
     for ext in packet.extensions:
         if ext.type == ExtensionType.FORWARD_TRANSIT_NHS:
             ext = Extension.from_cies(ext.type, ext.cies() + [me.cie()], compulsory=ext.compulsory)
+        elif ext.type == ExtensionType.CISCO_NAT and requester_seen_at is not None:
+            seen = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=0,
+                       nbma=requester_seen_at, proto=packet.src_proto)
+            ext = Extension.from_cies(ext.type, ext.cies() + [seen], compulsory=ext.compulsory)
         extensions.append(ext)
     return replace(packet, hop_count=packet.hop_count - 1, extensions=extensions)
 
