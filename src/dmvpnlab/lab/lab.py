@@ -209,9 +209,10 @@ class Lab:
                 return str(router.nbma_address)
             except KeyError:
                 pass
+            for box in self.topology.nat_boxes:
+                if box.name == name:
+                    return str(box.outside.ip)
             addrs = list(self.addresses.get(name, {}).values())
-            if name.startswith("nat"):
-                addrs = addrs[-1:]  # the outside address
             if addrs:
                 return addrs[0].split("/")[0]
         return name
@@ -239,6 +240,14 @@ class Lab:
         """Wait until everything captured so far is in the pcapng files (about 0.5 s)."""
         if self.captures is not None:
             self.captures.flush()
+
+    def restart_agent(self, node: str) -> None:
+        """Restart a router's agent (a reload): it comes back from its startup config."""
+        for i, handle in enumerate(self.agents):
+            if handle.node == node:
+                self.agents[i] = agents_mod.restart(handle, self.node(node), self.records)
+                return
+        raise LabError(f"{node} runs no agent")
 
     # ------------------------------------------------------------------ tear-down
 
