@@ -101,6 +101,8 @@ def nhs_data(agent: Any) -> dict[str, Any]:
         "requests_failed": max(0, s.sent - s.replies),
         "replies": s.replies,
         "last_reply_ago": None if s.last_reply is None else round(now - s.last_reply, 3),
+        "request_id": s.request_id,
+        "retry_in": round(max(0.0, s.next_send - now), 3),
     } for s in engine.nhs]}
 
 
@@ -121,7 +123,7 @@ def render_nhs(data: dict[str, Any], detail: bool = False) -> str:
         if not pending:
             out.append("None")
         for n in pending:
-            out.append(f"Registration Request: Reqid 1, Ret 64  NHS {n['address']} expired (Tu0)")
+            out.append(f"Registration Request: Reqid {n['request_id']}, Ret {int(n['retry_in'])}  NHS {n['address']}")
     return "\n".join(out) + "\n"
 
 
