@@ -63,6 +63,7 @@ def main() -> int:
         print("bench_underlay: needs root (it builds network namespaces)", file=sys.stderr)
         return 2
     rows = []
+    load_before = os.getloadavg()[0]
     for n in args.spokes:
         runs = [measure(n, not args.no_captures) for _ in range(args.repeat)]
         row = dict(runs[0])
@@ -80,7 +81,9 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "bench": "underlay", "captures": not args.no_captures,
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+                    # the 1-min load average around the run: other work on the machine slows bring-up
+                    "loadavg_before": round(load_before, 1), "loadavg_after": round(os.getloadavg()[0], 1)},
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "results": rows,
