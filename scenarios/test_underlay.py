@@ -19,6 +19,8 @@ import pytest
 from scapy.layers.inet import ICMP, IP
 from scapy.utils import rdpcap
 
+from dmvpnlab.lab.records import list_pids, proc_cmdline
+
 pytestmark = pytest.mark.topology("topologies/underlay.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,9 +221,6 @@ def test_a_topology_with_a_typo_is_one_paragraph_and_exit_2(tmp_path):
 
 
 def test_foreground_up_gives_a_mininet_prompt_and_eof_tears_the_lab_down(tmp_path):
-    from dmvpnlab.lab.pytest_plugin import lab_processes
-
-    before = set(lab_processes())
     topo = tmp_path / "fg.yaml"
     topo.write_text("hub: {}\nspokes: 1\n")
     done = subprocess.run([sys.executable, "-m", "dmvpnlab.lab.commands", "up", str(topo)], cwd=REPO,
@@ -231,4 +230,6 @@ def test_foreground_up_gives_a_mininet_prompt_and_eof_tears_the_lab_down(tmp_pat
     # Mininet's CLI prints command output through its logger, on stderr.
     assert (done.stdout + done.stderr).count("1 received") == 2, done.stdout + done.stderr
     assert "lab fg down" in done.stdout
-    assert set(lab_processes()) - before == set()
+    assert _pins("fg") == []
+    leftovers = [pid for pid in list_pids() if "/captures/fg/" in " ".join(proc_cmdline(pid))]
+    assert leftovers == []

@@ -14,7 +14,9 @@ fixture. It is torn down even when tests fail or the module is interrupted.
 `lab_leak_guard` (autouse, per module) snapshots named namespaces (`ip netns list`) and
 lab processes (Mininet shells `mininet:<node>`, agents `dmvpnlab agent`, and every PID in
 any lab records file) before the module and fails the module if new ones are left after
-it; a leak would otherwise break every later lab on the machine.
+it; a leak would otherwise break every later lab on the machine. Labs held by another
+live process (someone else's concurrent run) are not counted; named namespaces are
+machine-wide (the lab itself creates none: its namespaces are pinned under /run/dmvpnlab).
 
 Scenarios need root; without it each is skipped with one line saying why.
 """
@@ -29,7 +31,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from dmvpnlab.lab.records import all_records, list_pids, proc_cmdline, proc_start_time
+from dmvpnlab.lab.records import all_records, list_pids, owner_alive, proc_cmdline, proc_netns, proc_start_time
 
 ROOT_REASON = "scenarios need root (they build network namespaces); run them with `sudo make test`"
 LAB_MARKERS = ("mininet:", "dmvpnlab agent", "dmvpnlab.command agent", "dmvpnlab.lab.controller")
@@ -54,26 +56,47 @@ def named_namespaces() -> set[str]:
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
+def _foreign_labs() -> tuple[set[tuple[int, int]], set[int]]:
+    """Processes and namespaces of labs held by *another* live process (a concurrent run).
+
+    Those labs are their owner's business; counting them as our leftovers would make the
+    guard fail whenever two people use the machine at once.
+    """
+    procs: set[tuple[int, int]] = set()
+    namespaces: set[int] = set()
+    me = os.getpid()
+    for records in all_records():
+        owner = owner_alive(records)
+        if owner is None or owner.pid == me:
+            continue
+        procs.update((p.pid, p.start_time) for p in records.processes())
+        namespaces.update(ns.inode for ns in records.namespaces())
+    return procs, namespaces
+
+
 def lab_processes() -> dict[tuple[int, int], str]:
-    """(PID, start time) -> cmdline of every process that belongs to some lab.
+    """(PID, start time) -> cmdline of every process that belongs to a lab of ours.
 
     Found two ways: the cmdline markers of lab processes, and the PIDs named in lab records
-    (which also covers dumpcap and anything else a lab started).
+    (which also covers dumpcap and anything else a lab started). Processes of labs held by
+    another live process are left out (see `_foreign_labs`).
     """
     found: dict[tuple[int, int], str] = {}
     me = os.getpid()
+    foreign_procs, foreign_ns = _foreign_labs()
     for pid in list_pids():
         if pid == me:
             continue
         cmd = " ".join(proc_cmdline(pid))
         if any(marker in cmd for marker in LAB_MARKERS):
             start = proc_start_time(pid)
-            if start is not None:
+            if start is not None and (pid, start) not in foreign_procs and proc_netns(pid) not in foreign_ns:
                 found[(pid, start)] = cmd
     for records in all_records():
         for rec in records.processes():
-            if rec.pid != me and rec.alive():
-                found[(rec.pid, rec.start_time)] = " ".join(rec.cmdline)
+            key = (rec.pid, rec.start_time)
+            if rec.pid != me and key not in foreign_procs and rec.alive():
+                found[key] = " ".join(rec.cmdline)
     return found
 
 
