@@ -307,16 +307,20 @@ def cmd_down(args: argparse.Namespace) -> int:
             time.sleep(0.05)
         if not owner.alive():
             print(f"lab {records.lab} down")
+            controller.log_path(records.lab).unlink(missing_ok=True)
             # The controller removed its records; anything left is cleaned below.
             if not records.path.exists():
                 return 0
     report = clean_records(records)
     remove_records(records)
+    controller.log_path(records.lab).unlink(missing_ok=True)
     print(f"lab {records.lab}: cleaned from records ({report.summary()})")
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    from dmvpnlab.lab.controller import log_path as controller_log
+
     labs = all_records()
     if not labs:
         print("nothing to clean")
@@ -330,6 +334,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             continue
         report = clean_records(records, force=args.force)
         remove_records(records)
+        controller_log(records.lab).unlink(missing_ok=True)
         print(f"lab {records.lab}: {report.summary()}")
     return code
 
