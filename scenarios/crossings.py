@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from dmvpnlab.analysis.paths import CaptureSet
+from dmvpnlab.control import request
 
 H1, H2, H0 = "192.168.1.10", "192.168.2.10", "192.168.0.10"
 HUB_WAN, SPOKE1_WAN, SPOKE2_WAN = "hub-isp", "spoke1-isp", "spoke2-isp"
@@ -34,3 +35,13 @@ def wait_for(predicate: Any, timeout: float, step: float = 0.2) -> bool:
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+def shortcuts(lab: Any, node: str) -> str:
+    """The router's NHRP shortcut routes, as `ip route` shows them (proto nhrp)."""
+    return lab.exec(node, ["ip", "route", "show", "proto", "nhrp"]).stdout
+
+
+def agent_state(lab: Any, node: str) -> dict[str, Any]:
+    """The router agent's JSON state (control socket)."""
+    return request(lab.records.directory / node / "control.sock", {"op": "state"})["state"]

@@ -6,13 +6,14 @@ import time
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping, wait_for
+from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping, shortcuts, wait_for
 
 pytestmark = pytest.mark.topology("topologies/phase3-expiry.yaml")
 
 RESOLUTION_REQUEST, RESOLUTION_REPLY, TRAFFIC_INDICATION = 1, 2, 8
 HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 SHORTCUT_HOLDTIME = 12  # nhrp_holdtime of the spokes in phase3-expiry.yaml
+
 
 
 def test_redirect_then_resolution_then_direct_path(lab):
@@ -45,10 +46,8 @@ def test_redirect_then_resolution_then_direct_path(lab):
 def test_both_directions_get_shortcuts(lab):
     since, result = ping(lab, "h1", H2, count=5)
     assert result.ok
-    routes1 = lab.exec("spoke1", ["ip", "route", "show", "proto", "nhrp"]).stdout
-    routes2 = lab.exec("spoke2", ["ip", "route", "show", "proto", "nhrp"]).stdout
-    assert "192.168.2.0/24 via 10.0.0.3 dev Tunnel0" in routes1
-    assert "192.168.1.0/24 via 10.0.0.2 dev Tunnel0" in routes2
+    assert wait_for(lambda: "192.168.2.0/24 via 10.0.0.3 dev Tunnel0" in shortcuts(lab, "spoke1"), timeout=3)
+    assert wait_for(lambda: "192.168.1.0/24 via 10.0.0.2 dev Tunnel0" in shortcuts(lab, "spoke2"), timeout=3)
     seen = captures(lab)
     replies = seen.echo(H1, H2, reply=True, since=since)
     assert HUB_WAN not in seen.links(replies)
@@ -56,12 +55,12 @@ def test_both_directions_get_shortcuts(lab):
 
 def test_idle_shortcut_expires_and_traffic_falls_back_to_the_hub(lab):
     ping(lab, "h1", H2, count=3)
-    assert wait_for(lambda: "192.168.2.0/24" not in lab.exec("spoke1", ["ip", "route", "show", "proto", "nhrp"]).stdout,
+    assert wait_for(lambda: "192.168.2.0/24" not in shortcuts(lab, "spoke1"),
                     timeout=2 * SHORTCUT_HOLDTIME + 2), "the shortcut route went away"
     since, result = ping(lab, "h1", H2, count=1)
     assert result.ok
     seen = captures(lab)
     assert HUB_WAN in seen.links(seen.echo(H1, H2, since=since))
     # ...and the redirect builds it again
-    assert wait_for(lambda: "192.168.2.0/24" in lab.exec("spoke1", ["ip", "route", "show", "proto", "nhrp"]).stdout,
+    assert wait_for(lambda: "192.168.2.0/24" in shortcuts(lab, "spoke1"),
                     timeout=5)

@@ -36,6 +36,7 @@ READY_FILE = "ready"
 LOG_FILE = "agent.log"
 CONFIG_FILE = "startup-config"
 READY_TIMEOUT = 20.0
+REGISTERED_TIMEOUT = 3.0
 
 
 class AgentError(RuntimeError):
@@ -87,12 +88,19 @@ def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: L
         return []
     render = importlib.import_module(RENDER_MODULE).render_router_config
     handles: list[AgentHandle] = []
-    for router in routers:
-        state_dir = run_dir / router.name
-        config = state_dir / CONFIG_FILE
-        state_dir.mkdir(parents=True, exist_ok=True)
-        config.write_text(render(topology, router))
-        handles.append(launch(nodes[router.name], router.name, config, state_dir, records))
+    # Hubs first: a spoke's first Registration Request must find the hub's GRE socket
+    # open, or the kernel answers "protocol unreachable" and the spoke waits to retry.
+    for wave in ([r for r in routers if r.role == "hub"], [r for r in routers if r.role != "hub"]):
+        started = []
+        for router in wave:
+            state_dir = run_dir / router.name
+            config = state_dir / CONFIG_FILE
+            state_dir.mkdir(parents=True, exist_ok=True)
+            config.write_text(render(topology, router))
+            started.append(launch(nodes[router.name], router.name, config, state_dir, records))
+        handles += started
+        if wave and wave[0].role == "hub":
+            wait_ready(started)
     return handles
 
 
@@ -136,6 +144,29 @@ def wait_ready(handles: list[AgentHandle], timeout: float = READY_TIMEOUT) -> No
                              f"last lines of {h.log}:\n{log_tail(h.log)}")
         if pending:
             time.sleep(0.05)
+
+
+def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIMEOUT) -> list[str]:
+    """Wait until every NHC has all its NHSes responding (state R); return those that have not.
+
+    Not an error: a lab may hold spokes that must never register (wrong key or password).
+    Scenarios then start from a converged lab instead of racing the first registration.
+    """
+    from dmvpnlab.control import request
+
+    deadline = time.monotonic() + timeout
+    pending = list(handles)
+    while pending and time.monotonic() < deadline:
+        for h in list(pending):
+            try:
+                nhs = request(h.state_dir / "control.sock", {"op": "state"}, timeout=1.0)["state"]["nhrp"].get("nhs", [])
+            except (OSError, ValueError, KeyError):
+                continue
+            if all(n["state"] == "R" for n in nhs):
+                pending.remove(h)
+        if pending:
+            time.sleep(0.05)
+    return [h.node for h in pending]
 
 
 def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:

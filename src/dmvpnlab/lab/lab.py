@@ -180,6 +180,10 @@ class Lab:
                         keys.append(self.captures.start(self.nodes[handle.node], "Tunnel0", handle.node, "Tunnel0").key)
                 self.captures.save_records()
                 self.captures.wait_ready(keys=keys)
+            reporter.phase("waiting for NHRP registrations", 1)
+            unregistered = agents_mod.wait_registered(self.agents)
+            if unregistered:
+                say(f"not registered with every NHS yet: {', '.join(unregistered)}")
         self.records.update(state="up", nodes=self.node_info(), table=node_rows(self.topology),
                             captures=str(self.captures.directory) if self.captures else None)
 

@@ -1,0 +1,41 @@
+"""A spoke behind NAT: it registers with its post-NAT address and Phase 3 shortcuts still form."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossings import H1, H2, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+
+pytestmark = pytest.mark.topology("topologies/nat.yaml")
+
+SPOKE1_NBMA = "100.64.1.1"
+SPOKE2_PRIVATE, SPOKE2_PUBLIC = "172.16.1.1", "100.64.2.1"  # nat1 owns spoke2's public /30
+
+
+def hub_cache(lab):
+    return agent_state(lab, "hub")["nhrp"]["cache"]
+
+
+def test_the_hub_registers_the_natted_spoke_at_its_public_address_and_keeps_the_claimed_one(lab):
+    def natted_entry():
+        return next((e for e in hub_cache(lab) if e["next_hop"] == "10.0.0.3"), None)
+
+    assert wait_for(lambda: natted_entry() is not None, timeout=5)
+    entry = natted_entry()
+    assert entry["nbma"] == SPOKE2_PUBLIC and entry["claimed_nbma"] == SPOKE2_PRIVATE
+    assert "nat" in entry["flags"]
+
+
+def test_shortcuts_form_through_the_nat_in_both_directions(lab):
+    since, result = ping(lab, "h1", H2, count=10)
+    assert result.ok, result.stdout + result.stderr
+    assert wait_for(lambda: "192.168.2.0/24 via 10.0.0.3" in shortcuts(lab, "spoke1"), timeout=3)
+    assert wait_for(lambda: "192.168.1.0/24 via 10.0.0.2" in shortcuts(lab, "spoke2"), timeout=3)
+    seen = captures(lab)
+    requests = seen.echo(H1, H2, since=since)
+    late = requests[len(requests) // 2:]
+    assert late and HUB_WAN not in seen.links(late)
+    direct = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke1-isp"}
+    assert direct == {(SPOKE1_NBMA, SPOKE2_PUBLIC)}
+    behind_nat = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke2-nat1"}
+    assert behind_nat == {(SPOKE1_NBMA, SPOKE2_PRIVATE)}
