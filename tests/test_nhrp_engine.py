@@ -499,6 +499,17 @@ def test_used_entry_is_refreshed_with_a_new_resolution_request_before_it_expires
     assert all(path == ["spoke1", "spoke2"] for path in paths)
 
 
+def test_traffic_reported_by_the_fast_path_keeps_the_entry_refreshed():
+    net = dmvpn(2)
+    net.ping("spoke1", lan_host(1), lan_host(2))
+    spoke1 = net.nodes["spoke1"].engine
+    mark = net.mark()
+    # The agent's fast path sends without asking NHRP and reports use once per tick.
+    net.run(700, step=5, every=lambda: spoke1.note_used(SPOKE2, net.now))
+    assert len(net.since(mark, PacketType.RESOLUTION_REQUEST, src="spoke1")) >= 2
+    assert spoke1.cache.peer(SPOKE2) is not None
+
+
 def test_idle_entry_is_not_refreshed_and_expires():
     net = dmvpn(2)
     net.ping("spoke1", lan_host(1), lan_host(2))

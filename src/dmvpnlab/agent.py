@@ -261,6 +261,7 @@ class RouterAgent:
                 log.info("tunnel source address changed %s -> %s: re-registering", tunnel.nbma, nbma)
                 tunnel.nbma = nbma
                 tunnel.engine.nbma_changed(nbma, self.clock())
+        tunnel.hand_over_used(self.clock())
         tunnel.engine.tick(self.clock())
         self.flush_engine()
 

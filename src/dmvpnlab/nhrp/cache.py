@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Iterator
 
@@ -55,8 +56,9 @@ class CacheEntry:
         return None if self.expires is None else max(0.0, self.expires - now)
 
 
+@lru_cache(maxsize=4096)
 def host(address: IPv4Address) -> IPv4Network:
-    return IPv4Network(f"{address}/32")
+    return IPv4Network((int(address), 32))
 
 
 class NhrpCache:
@@ -64,6 +66,9 @@ class NhrpCache:
 
     def __init__(self) -> None:
         self._entries: dict[IPv4Network, CacheEntry] = {}
+        # Bumped on every insert/removal: the data path caches next hop -> NBMA and
+        # drops that cache when the generation moves.
+        self.generation = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -79,6 +84,7 @@ class NhrpCache:
         if old is not None and old.nbma == entry.nbma:
             entry.created = old.created
         self._entries[entry.prefix] = entry
+        self.generation += 1
         return entry
 
     def get(self, prefix: IPv4Network) -> CacheEntry | None:
@@ -96,6 +102,7 @@ class NhrpCache:
         return best
 
     def remove(self, prefix: IPv4Network) -> CacheEntry | None:
+        self.generation += 1
         return self._entries.pop(prefix, None)
 
     def expired(self, now: float) -> list[CacheEntry]:
@@ -103,6 +110,8 @@ class NhrpCache:
         gone = [e for e in self._entries.values() if e.expires is not None and e.expires <= now]
         for entry in gone:
             del self._entries[entry.prefix]
+        if gone:
+            self.generation += 1
         return gone
 
     def via(self, next_hop: IPv4Address) -> list[CacheEntry]:
@@ -121,4 +130,6 @@ class NhrpCache:
         ]
         for entry in gone:
             del self._entries[entry.prefix]
+        if gone:
+            self.generation += 1
         return gone

@@ -372,6 +372,13 @@ class NhrpEngine:
             self._resolve(next_hop, now, for_shortcut=False)
         return Decision(nhs_nbma, False)
 
+    def note_used(self, next_hop: IPv4Address, now: float) -> None:
+        """The data path sent to `next_hop` (fast path): keep it eligible for refresh."""
+        entry = self.cache.peer(next_hop)
+        if entry is not None:
+            entry.last_used = now
+            entry.flags.add("used")
+
     def _active_nhs_nbma(self) -> IPv4Address | None:
         for state in self.nhs:
             nbma = state.config.nbma or self._nbma_of(state.config.proto)

@@ -9,6 +9,14 @@ Hairpin detection for Phase 3: a hub with `ip nhrp redirect` remembers the last 
 packets it decapsulated (source, destination, IP id, protocol -> the NBMA they came
 from). When the kernel routes one of them back out of the TAP, the packet is leaving by
 the interface it came in on, which is exactly when IOS sends a Traffic Indication.
+
+Fast paths: most packets are plain unicast to a next hop NHRP already resolved. For
+those the tunnel keeps `dst MAC -> (NBMA, next hop)` and sends with one `sendto`, and
+on receive it compares the GRE header with the expected one (key included) and writes
+the payload behind a fixed Ethernet header. Anything else (ARP, multicast, TCP SYNs
+to clamp, unknown next hops, NHRP, other keys) takes the general path through the
+dataplane and the engine. The fast table is dropped whenever the NHRP cache changes
+(its generation moves), and "used" marks are handed to NHRP on every tick.
 """
 
 from __future__ import annotations
@@ -71,6 +79,10 @@ class MgreTunnel:
         self._nhrp_header = gre_header(GRE_PROTO_NHRP, key)
         self._recent: OrderedDict[bytes, IPv4Address] = OrderedDict()
         self.on_engine_output: Callable[[], None] = lambda: None
+        self._fast: dict[bytes, tuple[tuple[str, int], IPv4Address]] = {}
+        self._fast_generation = -1
+        self._fast_used: set[IPv4Address] = set()
+        self._eth_to_kernel = self.tap_mac + frames.ANONYMOUS_MAC + b"\x08\x00"
 
     def close(self) -> None:
         self.tap.close()
@@ -80,13 +92,40 @@ class MgreTunnel:
         self.key = key
         self._ip_header = gre_header(GRE_PROTO_IPV4, key)
         self._nhrp_header = gre_header(GRE_PROTO_NHRP, key)
+        self._fast.clear()
+
+    def hand_over_used(self, now: float) -> None:
+        """Tell NHRP which next hops carried traffic on the fast path (refresh before expiry)."""
+        used, self._fast_used = self._fast_used, set()
+        for next_hop in used:
+            self.engine.note_used(next_hop, now)
 
     # --- kernel -> NBMA -------------------------------------------------------------
 
     def drain_tap(self) -> None:
         """Read every waiting frame from the TAP and act on it."""
         read = self.tap.read
+        if self._fast_generation != self.engine.cache.generation:
+            self._fast.clear()
+            self._fast_generation = self.engine.cache.generation
+        fast = self._fast
+        header = self._ip_header
+        sendto = self.sock.sock.sendto
+        used = self._fast_used
+        counters = self.counters
+        redirect = self.engine.config.redirect and self._recent
         while (frame := read()) is not None:
+            route = fast.get(frame[:6])
+            if route is not None and frame[12:14] == b"\x08\x00" and not redirect and _not_tcp_syn(frame):
+                try:
+                    sendto(header + frame[14:], route[0])
+                except OSError:
+                    counters.drops["send failed"] += 1
+                    continue
+                used.add(route[1])
+                counters.gre_out += 1
+                counters.bytes_out += len(frame) - 14 + len(header)
+                continue
             for action in self.dataplane.from_tap(frame):
                 if type(action) is Unicast:
                     self._unicast(action.next_hop, action.packet)
@@ -113,6 +152,8 @@ class MgreTunnel:
         if decision.nbma is None:
             self.counters.drops["no nhrp mapping"] += 1
             return
+        if decision.direct and self._fast_generation == self.engine.cache.generation:
+            self._fast[frames.tunnel_mac(next_hop)] = ((str(decision.nbma), 0), next_hop)
         if self._recent and self.engine.config.redirect:
             came_from = self._recent.pop(_flow_key(packet), None)
             if came_from is not None:
@@ -134,10 +175,31 @@ class MgreTunnel:
 
     def drain_socket(self) -> None:
         """Read every waiting GRE packet from the raw socket and act on it."""
-        recv = self.sock.recv
+        recvfrom = self.sock.sock.recvfrom
         redirect = self.engine.config.redirect
-        while (received := recv()) is not None:
-            src, _dst, data = received
+        header = self._ip_header
+        header_len = len(header)
+        write = self.tap.write
+        eth = self._eth_to_kernel
+        counters = self.counters
+        while True:
+            try:
+                data, _addr = recvfrom(65535)
+            except BlockingIOError:
+                break
+            ihl = (data[0] & 0x0F) * 4 if data else 0
+            if ihl < 20 or len(data) < ihl + 4:
+                counters.drops["malformed gre"] += 1
+                continue
+            start = ihl + header_len
+            if (not redirect and data[ihl:start] == header and len(data) >= start + 20
+                    and data[start + 16] < 224 and not _is_tcp_syn(data, start)):
+                counters.gre_in += 1
+                counters.bytes_in += len(data) - ihl
+                write(eth + data[start:])
+                continue
+            src = IPv4Address(data[12:16])
+            data = data[ihl:]
             try:
                 gre = decode_gre(data)
             except GreDecodeError:
@@ -165,6 +227,18 @@ class MgreTunnel:
         recent[_flow_key(packet)] = src
         if len(recent) > HAIRPIN_MEMORY:
             recent.popitem(last=False)
+
+
+def _is_tcp_syn(packet: bytes, start: int) -> bool:
+    """A TCP SYN at `start` (an IPv4 header): `ip tcp adjust-mss` must see it."""
+    if packet[start + 9] != 6:
+        return False
+    flags_at = start + (packet[start] & 0x0F) * 4 + 13
+    return flags_at < len(packet) and bool(packet[flags_at] & 0x02)
+
+
+def _not_tcp_syn(frame: bytes) -> bool:
+    return len(frame) >= 34 and not _is_tcp_syn(frame, 14)
 
 
 def _flow_key(packet: bytes) -> bytes:
