@@ -59,27 +59,36 @@ def _empty(ext_type: ExtensionType) -> Extension:
     return Extension(type=ext_type, compulsory=True, payload=b"")
 
 
-def registration_request(
-    me: Identity, nhs_proto: IPv4Address, nhs_nbma: IPv4Address, request_id: int, unique: bool
-) -> NhrpPacket:
-    flags = FLAG_NAT | (REGISTRATION_FLAGS_UNIQUE if unique else 0)
-    nat = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=nhs_nbma, proto=nhs_proto)
+def _request(me: Identity, ptype: PacketType, dst_proto: IPv4Address, flags: int, request_id: int,
+             preference: int, nat_cies: list[Cie] | None = None) -> NhrpPacket:
+    """A request as Cisco originates it: hop count 255, one CIE naming no client (the
+    sender itself, prefix 32, our MTU and holding time), empty Responder/Forward/Reverse
+    records for the path to fill in, then authentication, NAT and End."""
     return NhrpPacket(
-        type=PacketType.REGISTRATION_REQUEST,
+        type=ptype,
         src_nbma=me.nbma,
         src_proto=me.proto,
-        dst_proto=nhs_proto,
+        dst_proto=dst_proto,
         flags=flags,
         request_id=request_id,
         hop_count=HOP_COUNT,
-        cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=255, nbma=None, proto=None)],
+        cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=preference, nbma=None, proto=None)],
         extensions=[
             _empty(ExtensionType.RESPONDER_ADDRESS),
             _empty(ExtensionType.FORWARD_TRANSIT_NHS),
             _empty(ExtensionType.REVERSE_TRANSIT_NHS),
-            *_tail(me, [nat]),
+            *_tail(me, nat_cies),
         ],
     )
+
+
+def registration_request(
+    me: Identity, nhs_proto: IPv4Address, nhs_nbma: IPv4Address, request_id: int, unique: bool
+) -> NhrpPacket:
+    """Flags 0x8002 (unique + NAT-capable), CIE preference 255, the NHS in the NAT extension."""
+    flags = FLAG_NAT | (REGISTRATION_FLAGS_UNIQUE if unique else 0)
+    nat = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=nhs_nbma, proto=nhs_proto)
+    return _request(me, PacketType.REGISTRATION_REQUEST, nhs_proto, flags, request_id, 255, [nat])
 
 
 def registration_reply(
@@ -118,22 +127,8 @@ def registration_reply(
 
 
 def resolution_request(me: Identity, target: IPv4Address, request_id: int) -> NhrpPacket:
-    return NhrpPacket(
-        type=PacketType.RESOLUTION_REQUEST,
-        src_nbma=me.nbma,
-        src_proto=me.proto,
-        dst_proto=target,
-        flags=RESOLUTION_REQUEST_FLAGS,
-        request_id=request_id,
-        hop_count=HOP_COUNT,
-        cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=0, nbma=None, proto=None)],
-        extensions=[
-            _empty(ExtensionType.RESPONDER_ADDRESS),
-            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
-            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
-            *_tail(me),
-        ],
-    )
+    """Flags 0xc802, CIE preference 0."""
+    return _request(me, PacketType.RESOLUTION_REQUEST, target, RESOLUTION_REQUEST_FLAGS, request_id, 0)
 
 
 def forwarded(me: Identity, packet: NhrpPacket, requester_seen_at: IPv4Address | None = None) -> NhrpPacket:
