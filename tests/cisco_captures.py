@@ -46,7 +46,7 @@ def nhrp_packets(path: Path) -> list[tuple[int, bytes]]:
     from scapy.layers.inet import IP
     from scapy.utils import rdpcap
 
-    from dmvpnlab.analysis.gre import GRE_PROTO_NHRP, parse_gre
+    from dmvpnlab.tunnel.gre import GRE_PROTO_NHRP, decode_gre
 
     out = []
     for number, frame in enumerate(rdpcap(str(path)), start=1):
@@ -54,7 +54,8 @@ def nhrp_packets(path: Path) -> list[tuple[int, bytes]]:
             continue
         ip = frame[IP]
         raw = bytes(ip)[ip.ihl * 4:ip.len]
-        header, payload = parse_gre(raw)
+        header = decode_gre(raw, verify_checksum=False)
+        payload = header.payload
         if header.proto == GRE_PROTO_NHRP:
             out.append((number, payload))
     return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from dmvpnlab.analysis.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreError, parse_gre
+from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 from dmvpnlab.nhrp import codec
 
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
@@ -171,8 +171,9 @@ def _esp_event(number: int, when: float, s: str, d: str, body: bytes, label: str
 
 def _gre_event(number: int, when: float, s: str, d: str, body: bytes) -> Event:
     try:
-        gre, payload = parse_gre(body)
-    except GreError as exc:
+        gre = decode_gre(body, verify_checksum=False)
+        payload = gre.payload
+    except GreDecodeError as exc:
         return Event(number, when, s, d, "gre", f"GRE (malformed: {exc})")
     fields: dict[str, Any] = {}
     if gre.key is not None:
