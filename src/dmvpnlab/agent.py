@@ -22,7 +22,15 @@ from typing import Callable
 
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ifnames import linux_ifname
-from dmvpnlab.nhrp.engine import NhrpConfig, NhrpEngine, NhsConfig, PeerChanged, ShortcutAdded, ShortcutRemoved
+from dmvpnlab.nhrp.engine import (
+    REDIRECT_INTERVAL,
+    NhrpConfig,
+    NhrpEngine,
+    NhsConfig,
+    PeerChanged,
+    ShortcutAdded,
+    ShortcutRemoved,
+)
 from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
@@ -127,6 +135,7 @@ class RouterAgent:
             multicast_static=multicast_static,
             multicast_dynamic="dynamic" in nhrp.multicast_maps,
             redirect=nhrp.redirect,
+            redirect_timeout=float(nhrp.redirect_timeout or REDIRECT_INTERVAL),
             shortcut=nhrp.shortcut,
             unique=not nhrp.registration_no_unique,
             registration_timeout=nhrp.registration_timeout,

@@ -39,7 +39,7 @@ CIE_SUCCESS = 0
 CIE_NO_BINDING = 12
 CIE_UNIQUE_ALREADY_REGISTERED = 14
 RESOLUTION_TIMEOUT = 5.0
-REDIRECT_INTERVAL = 2.0
+REDIRECT_INTERVAL = 2.0  # IOS default of `ip nhrp redirect timeout`
 REGISTRATION_RETRY_MAX = 64.0
 
 PACKET_NAMES = {
@@ -88,6 +88,7 @@ class NhrpConfig:
     multicast_static: list[IPv4Address] = field(default_factory=list)
     multicast_dynamic: bool = False
     redirect: bool = False
+    redirect_timeout: float = REDIRECT_INTERVAL
     shortcut: bool = False
     unique: bool = True
     registration_timeout: int | None = None
@@ -305,7 +306,7 @@ class NhrpEngine:
                     self.cache.remove(entry.prefix)
         self._refresh_used(now)
         for key, sent_at in list(self._redirects.items()):
-            if now - sent_at > REDIRECT_INTERVAL:
+            if now - sent_at > self.config.redirect_timeout:
                 del self._redirects[key]
 
     def _refresh_used(self, now: float) -> None:
@@ -404,7 +405,7 @@ class NhrpEngine:
         source, destination = IPv4Address(packet[12:16]), IPv4Address(packet[16:20])
         key = (source, destination)
         last = self._redirects.get(key)
-        if last is not None and now - last < REDIRECT_INTERVAL:
+        if last is not None and now - last < self.config.redirect_timeout:
             return
         self._redirects[key] = now
         self._send(from_nbma, messages.traffic_indication(self.me, packet))
