@@ -198,9 +198,9 @@ def describe_nhrp(packet: Any, names: dict[IPv4Address, str]) -> str:
         what = (f"{names.get(trigger[0], trigger[0])} -> {names.get(trigger[1], trigger[1])} has a better path"
                 if trigger else "(no trigger packet)")
         return f"{kind}: {what}"
-    head = f"{kind} id {packet.request_id} hop {packet.hop_count}"
-    if t == RESOLUTION_REQUEST:
-        return f"{head}: {packet.src_proto} asks for {packet.dst_proto}"
+    head = f"{kind} id {packet.request_id}"
+    if t == RESOLUTION_REQUEST:  # the hop count tells the spoke's own request from the hub's forwarded copy
+        return f"{head} hop {packet.hop_count}: {packet.src_proto} asks for {packet.dst_proto}"
     if t == RESOLUTION_REPLY and packet.cies:
         cie = packet.cies[0]
         network = IPv4Network(f"{packet.dst_proto}/{cie.prefix_len}", strict=False)
