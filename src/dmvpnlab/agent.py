@@ -53,6 +53,16 @@ class DebugSink:
     write: Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class SshOptions:
+    """Where the router answers SSH (the lab: its management address, port 22) and who may log in."""
+
+    address: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+
+
 @dataclass
 class RouterAgent:
     """The live router. The CLI and the control socket read these attributes."""
@@ -70,6 +80,8 @@ class RouterAgent:
     ignored_lines: list[str] = field(default_factory=list)
     peer_up_since: dict[IPv4Address, float] = field(default_factory=dict)
     shortcut_latencies: list[float] = field(default_factory=list)
+    management: SshOptions | None = None
+    ssh_server: object | None = None
     _source_checked: float = 0.0
 
     @property
@@ -289,6 +301,8 @@ class RouterAgent:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         self.apply()
+        if self.management is not None:
+            self.start_management(self.management)
         server = ControlServer(self, self.state_dir / "control.sock")
         await server.start()
         ready()
@@ -297,12 +311,28 @@ class RouterAgent:
             await stop.wait()
         finally:
             ticker.cancel()
+            if self.ssh_server is not None:
+                self.ssh_server.stop()  # type: ignore[attr-defined]
             await server.stop()
             self.remove_own_routes()
             if self.tunnel is not None:
                 self._unwatch(self.tunnel)
                 self.tunnel.close()
             self.kernel.close()
+
+    def start_management(self, options: SshOptions) -> None:
+        """Answer SSH with the CLI; called on the running loop, so CLI lines run on it.
+
+        A port that cannot be bound is a start-up error (the lab shows it with the log).
+        """
+        from dmvpnlab.cli.ssh import start_ssh_server
+
+        try:
+            self.ssh_server = start_ssh_server(self, options.address, options.port, options.username,
+                                               options.password, self.state_dir)
+        except OSError as error:
+            raise AgentConfigError(f"SSH on {options.address}:{options.port}: {error.strerror or error}") from None
+        log.info("SSH on %s:%d (user %s)", options.address, options.port, options.username)
 
     async def _ticker(self) -> None:
         while True:

@@ -1,8 +1,13 @@
-"""`dmvpnlab agent --node NODE --config FILE --state-dir DIR`: run one router.
+"""`dmvpnlab agent --node NODE --config FILE --state-dir DIR [--ssh ADDR[:PORT] ...]`: run one router.
 
 Started by the lab inside the router's namespace. A config with errors is refused with
 the IOS-style messages (exit 2) so the lab can show the user which line is wrong;
 ignored lines are listed in the log and kept for `show running-config`.
+
+With `--ssh ADDRESS[:PORT]` the router also answers SSH there (port 22 by default; the
+lab gives it its management address). The password comes from `--ssh-password` or,
+as the lab passes it (so it is in neither `ps` nor the lab records), from the
+DMVPNLAB_SSH_PASSWORD environment variable.
 """
 
 from __future__ import annotations
@@ -10,8 +15,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from ipaddress import IPv4Address
 from pathlib import Path
+
+PASSWORD_ENV = "DMVPNLAB_SSH_PASSWORD"  # how the lab hands the SSH password to an agent (not argv)
+DEFAULT_PASSWORD = "admin"
+DEFAULT_SSH_PORT = 22
+
+
+def parse_ssh_endpoint(text: str) -> tuple[str, int]:
+    """`ADDRESS[:PORT]` (the `--ssh` value) -> (address, port); ValueError with a sentence."""
+    address, _, port = text.partition(":")
+    try:
+        IPv4Address(address)
+    except ValueError:
+        raise ValueError(f"expected ADDRESS[:PORT] with an IPv4 address, got {text!r}") from None
+    if not port:
+        return address, DEFAULT_SSH_PORT
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected a port from 0 to 65535 after ':', got {text!r}")
+    return address, int(port)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,11 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", required=True, type=Path, help="IOS startup config")
     parser.add_argument("--state-dir", required=True, type=Path, help="log, control socket, ready file")
     parser.add_argument("--debug", action="store_true", help="log every NHRP debug line")
+    parser.add_argument("--ssh", metavar="ADDRESS[:PORT]", help="serve the CLI over SSH there (port 22 by default)")
+    parser.add_argument("--ssh-user", default="admin", help="SSH username (default admin)")
+    parser.add_argument("--ssh-password", default=None,
+                        help="SSH password (default: $DMVPNLAB_SSH_PASSWORD, else admin)")
     parser.set_defaults(func=run_agent)
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    from dmvpnlab.agent import AgentConfigError, RouterAgent, write_ready
+    from dmvpnlab.agent import AgentConfigError, RouterAgent, SshOptions, write_ready
     from dmvpnlab.config.errors import ConfigSyntaxError
     from dmvpnlab.config.parser import parse_config
 
@@ -53,6 +82,14 @@ def run_agent(args: argparse.Namespace) -> int:
         log.warning("ignored: %s", line)
     agent = RouterAgent(node=args.node, config=result.config, state_dir=state_dir, config_path=args.config)
     agent.ignored_lines = ignored
+    if getattr(args, "ssh", None):
+        try:
+            address, port = parse_ssh_endpoint(args.ssh)
+        except ValueError as error:
+            print(f"% --ssh: {error}", file=sys.stderr)
+            return 2
+        password = args.ssh_password or os.environ.get(PASSWORD_ENV) or DEFAULT_PASSWORD
+        agent.management = SshOptions(address, port, args.ssh_user, password)
     try:
         asyncio.run(agent.run(lambda: write_ready(state_dir)))
     except AgentConfigError as error:

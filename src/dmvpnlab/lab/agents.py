@@ -10,6 +10,10 @@ After the underlay is up, every router that has a config template gets:
 3. a wait for `<state dir>/ready`; if the agent exits or the file does not appear in time,
    the error carries the tail of `<state dir>/agent.log`.
 
+A router on the management network also gets `--ssh <management address>:<port>
+--ssh-user U`; the password goes in the environment (DMVPNLAB_SSH_PASSWORD), so it is
+neither in `ps` nor in the lab records (which keep every agent's command line).
+
 While the agent subcommand (module `dmvpnlab.agent_command`) or the renderer does not
 exist yet, agents are skipped with a one-line note, so the underlay lab still works.
 Everything the agent contract needs is in this module, so it can change in one place.
@@ -24,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,12 +47,35 @@ class AgentError(RuntimeError):
     """An agent that did not come up; the message ends with its log tail."""
 
 
+@dataclass(frozen=True)
+class SshLogin:
+    """Where a router's agent serves SSH (its management address) and the login."""
+
+    address: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+
+    def argv(self) -> list[str]:
+        return ["--ssh", f"{self.address}:{self.port}", "--ssh-user", self.username]
+
+
+def ssh_login(topology: Any, router: Any) -> SshLogin | None:
+    """The SSH endpoint of `router` from the topology's management network (None if it has none)."""
+    address = topology.management_address(router.name) if topology.management is not None else None
+    if address is None:
+        return None
+    m = topology.management
+    return SshLogin(str(address.ip), m.port, m.username, m.password)
+
+
 @dataclass
 class AgentHandle:
     node: str
     state_dir: Path
     config: Path
     popen: subprocess.Popen[Any]
+    ssh: SshLogin | None = None
 
     @property
     def ready_file(self) -> Path:
@@ -67,13 +94,13 @@ def missing_parts() -> str | None:
     return None
 
 
-def agent_command(node: str, config: Path, state_dir: Path) -> list[str]:
+def agent_command(node: str, config: Path, state_dir: Path, ssh: SshLogin | None = None) -> list[str]:
     """The command line of one agent (the interpreter is the venv's, like ours).
 
     `-m dmvpnlab.command` is the console script's module (the package has no __main__).
     """
     return [sys.executable, "-m", "dmvpnlab.command", "agent", "--node", node,
-            "--config", str(config), "--state-dir", str(state_dir)]
+            "--config", str(config), "--state-dir", str(state_dir), *(ssh.argv() if ssh else [])]
 
 
 def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: LabRecords | None,
@@ -97,20 +124,27 @@ def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: L
             config = state_dir / CONFIG_FILE
             state_dir.mkdir(parents=True, exist_ok=True)
             config.write_text(render(topology, router))
-            started.append(launch(nodes[router.name], router.name, config, state_dir, records))
+            started.append(launch(nodes[router.name], router.name, config, state_dir, records,
+                                  ssh_login(topology, router)))
         handles += started
         if wave and wave[0].role == "hub":
             wait_ready(started)
     return handles
 
 
-def launch(node: Any, name: str, config: Path, state_dir: Path, records: LabRecords | None) -> AgentHandle:
+def launch(node: Any, name: str, config: Path, state_dir: Path, records: LabRecords | None,
+           ssh: SshLogin | None = None) -> AgentHandle:
     """Start one agent in `node`'s namespace with an existing startup config."""
     (state_dir / READY_FILE).unlink(missing_ok=True)
+    env = None
+    if ssh is not None:
+        from dmvpnlab.agent_command import PASSWORD_ENV
+
+        env = {**os.environ, PASSWORD_ENV: ssh.password}
     with open(state_dir / LOG_FILE, "ab") as log:
-        popen = node.popen(agent_command(name, config, state_dir),
-                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd())
-    handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen)
+        popen = node.popen(agent_command(name, config, state_dir, ssh),
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(), env=env)
+    handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh)
     if records is not None:
         try:
             records.add_process(record_process(popen.pid, "agent", node=name))
@@ -122,7 +156,7 @@ def launch(node: Any, name: str, config: Path, state_dir: Path, records: LabReco
 def restart(handle: AgentHandle, node: Any, records: LabRecords | None) -> AgentHandle:
     """Stop an agent (as a crash or reload would) and start it again from its startup config."""
     stop_agents([handle])
-    fresh = launch(node, handle.node, handle.config, handle.state_dir, records)
+    fresh = launch(node, handle.node, handle.config, handle.state_dir, records, handle.ssh)
     wait_ready([fresh])
     return fresh
 

@@ -17,6 +17,10 @@ Wiring (Linux names from `dmvpnlab.ifnames`; the WAN is eth0 and the LAN eth1 by
 Routes: router and host default routes from the model, NAT boxes to the ISP, and the ISP
 only its connected routes: no default route, so nothing leaves the lab.
 
+Management (`dmvpnlab.lab.management`): the bridge `mgmt` (own namespace), one port per
+templated router (`<router>-mgmt`), and the one link a lab puts in the root namespace,
+`dmvpn-<lab>`, recorded as soon as it exists so down/clean delete it.
+
 Each node shell is recorded (PID, start time, namespace inode) as soon as it exists.
 """
 
@@ -30,8 +34,9 @@ from mininet.net import Mininet
 from mininet.nodelib import LinuxBridge
 
 from dmvpnlab import ifnames
+from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all
-from dmvpnlab.lab.records import LabRecords, record_process
+from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex, record_process, run_root
 from dmvpnlab.lab.topology import ISP_NAME, Topology
 
 Progress = Callable[[str, int], None]  # (phase description, total steps); then tick()
@@ -51,7 +56,14 @@ class BridgeNode(LinuxBridge):
     role = "bridge"
 
     def __init__(self, name: str, **params: Any):
-        super().__init__(name, inNamespace=True, **params)
+        params["inNamespace"] = True  # Mininet's addSwitch passes its own (False) default
+        params.setdefault("dpid", "1")  # unused (no OpenFlow), but Switch wants one for any name
+        super().__init__(name, **params)
+
+    @classmethod
+    def setup(cls) -> None:
+        """Skip LinuxBridge's check of the root namespace's bridge-nf sysctls: our bridges
+        live in namespaces of their own, whose (empty) netfilter tables they pass."""
 
     def start(self, _controllers: Any = None) -> None:
         ports = [i.name for i in self.intfList() if i.name != "lo"]
@@ -102,6 +114,8 @@ class Builder:
         self.addresses: dict[str, dict[str, str]] = {}
         self._bridge_ports: dict[str, int] = {}
         self._isp_port = 0
+        self._mgmt_ports: list[str] = []
+        self.root_link: mgmt.RootLink | None = None
 
     # -- nodes
 
@@ -126,7 +140,10 @@ class Builder:
         t = self.topo
         multi_lan = [r for r in t.routers if r.lan and len(r.lan.hosts) > 1]
         total = 1 + len(t.routers) + len(t.hosts) + len(t.nat_boxes) + len(t.segments) + len(multi_lan)
-        self._progress("creating namespaces", total)
+        self._progress("creating namespaces", total + bool(t.managed_routers))
+        if t.managed_routers:
+            self._add(mgmt.BRIDGE_NAME, BridgeNode, "management")
+            self._claim_management()
         self._add(ISP_NAME, IspNode, "isp")
         for r in t.routers:
             self._add(r.name, RouterNode, r.role)
@@ -138,6 +155,29 @@ class Builder:
             self._add(seg.name, BridgeNode, "segment")
         for r in multi_lan:
             self._add(lan_bridge_name(r.name), BridgeNode, "lan-bridge")
+
+    def _claim_management(self) -> None:
+        """Pick a management network nobody routes on this machine and claim it with the root link.
+
+        Under a lock, so two labs coming up at once cannot pick the same network; the root
+        link's connected route is the claim the next lab sees. A default network may move
+        (see management.py), so `self.topo` is replaced by a copy with the network used.
+        """
+        t = self.topo
+        assert t.management is not None
+        with mgmt.allocation_lock(run_root()):
+            network = mgmt.pick_network(t.management.network, t.management.explicit,
+                                        mgmt.networks_in_use(), mgmt.lab_networks(t))
+            if network != t.management.network:
+                self.topo = t = t.model_copy(update={"management": t.management.model_copy(update={"network": network})})
+            assert t.management is not None
+
+            def record(ifname: str) -> None:
+                if self.records is not None:
+                    self.records.add_link(LinkRecord(name=ifname, kind="veth", ifindex=link_ifindex(ifname)))
+
+            self.root_link = mgmt.attach_root(t.name, self.nodes[mgmt.BRIDGE_NAME].pid,
+                                              t.management.root_address, record)
 
     # -- links
 
@@ -158,7 +198,7 @@ class Builder:
     def add_links(self) -> None:
         t = self.topo
         isp_peers = [peer for peer, _ in t.isp_interfaces()]
-        total = len(isp_peers) + len(t.routers) + len(t.nat_boxes) + len(t.hosts)
+        total = len(isp_peers) + len(t.routers) + len(t.nat_boxes) + len(t.hosts) + len(t.managed_routers)
         self._progress("creating links", total)
         self.isp_ifname: dict[str, str] = {}
         for peer in isp_peers:
@@ -178,6 +218,10 @@ class Builder:
         for seg in t.segments:
             self._link(ISP_NAME, self.isp_ifname[seg.name], seg.name, self._bridge_port(seg.name))
             self.captures.append(CapturePoint(ISP_NAME, seg.name, self.isp_ifname[seg.name]))
+        for r in t.managed_routers:
+            port = self._bridge_port(mgmt.BRIDGE_NAME)
+            self._link(r.name, mgmt.router_ifname(r.name), mgmt.BRIDGE_NAME, port)
+            self._mgmt_ports.append(port)
         for r in t.routers:
             if not r.lan:
                 continue
@@ -219,6 +263,13 @@ class Builder:
             self._address(box.name, f"{box.name}-eth1", box.outside)
             self.nodes[box.name].default_route(box.isp_address.ip)
             self.nodes[box.name].masquerade(f"{box.name}-eth1")
+        for r in t.managed_routers:
+            address = t.management_address(r.name)
+            assert address is not None
+            ifname = mgmt.router_ifname(r.name)
+            for command in mgmt.router_commands(ifname, address):
+                self.nodes[r.name].queue(command)
+            self.addresses.setdefault(r.name, {})[ifname] = address.with_prefixlen
         lab_nodes = [(n, node) for n, node in self.nodes.items() if isinstance(node, LabNode)]
         self._progress("configuring addresses and routes", len(lab_nodes) + len(self._bridge_ports))
         errors = flush_all([node for _, node in lab_nodes], self._tick)
@@ -228,6 +279,10 @@ class Builder:
         for bridge in self._bridge_ports:
             self.nodes[bridge].start()
             self._tick()
+        if self._mgmt_ports:
+            out = self.nodes[mgmt.BRIDGE_NAME].cmd(" ; ".join(mgmt.bridge_commands(self._mgmt_ports))).strip()
+            if out:
+                raise BuildError(f"management bridge: {out}")
 
     def build(self) -> Underlay:
         self.add_nodes()

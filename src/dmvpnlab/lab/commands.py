@@ -122,7 +122,10 @@ def _up_foreground(topo: Any, captures: bool) -> int:
         _print_table(node_rows(lab.topology), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
         if lab.captures:
             print(f"captures: {lab.captures.directory}/")
-        print("Mininet CLI: `spoke1 ping h2`, `h1 ip route`, `nodes`; exit (or Ctrl-D / Ctrl-C) tears the lab down.")
+        _print_management(lab.management_info())
+        print("Mininet CLI: `spoke1 ping h2`, `h1 ip route`, `nodes`; router CLI: `spoke1 show dmvpn`, "
+              "`hub sh ip nhrp`, `hub conf t ; interface Tunnel0 ; ip nhrp redirect ; end`; "
+              "exit (or Ctrl-D / Ctrl-C) tears the lab down.")
         run_cli(lab)
     finally:
         print("tearing down ...", flush=True)
@@ -131,28 +134,18 @@ def _up_foreground(topo: Any, captures: bool) -> int:
     return 0
 
 
+def _print_management(info: dict[str, Any] | None) -> None:
+    if info:
+        print(f"management: {info['network']} (this machine {info['this_machine']}); "
+              f"ssh {info['username']}@<Management address> (port {info['port']})")
+
+
 def run_cli(lab: Any) -> None:
-    """Mininet's CLI on the lab's network; Ctrl-C at the prompt leaves it (and tears down)."""
-    from mininet.cli import CLI
-    from mininet.log import output, setLogLevel
+    """Mininet's CLI on the lab's network, with router CLI lines (see lab/prompt.py); Ctrl-C at
+    the prompt leaves it (and tears down)."""
+    from dmvpnlab.lab.prompt import run_prompt
 
-    setLogLevel("output")
-
-    class LabCLI(CLI):
-        def run(self) -> None:
-            while True:
-                try:
-                    for node in self.mn.values():
-                        while node.waiting:
-                            node.sendInt()
-                            node.waitOutput()
-                    self.cmdloop()
-                    break
-                except KeyboardInterrupt:
-                    output("\n")
-                    break
-
-    LabCLI(lab.net)
+    run_prompt(lab)
 
 
 def _up_detached(path: Path, topo: Any) -> int:
@@ -183,7 +176,8 @@ def _up_detached(path: Path, topo: Any) -> int:
                        f"(controller PID {popen.pid})", STATUS_COLUMNS)
     if records.data.get("captures"):
         print(f"captures: {records.data['captures']}/")
-    print(f"`dmvpnlab exec NODE -- CMD`, `dmvpnlab status`, `dmvpnlab down {topo.name}`")
+    _print_management(records.data.get("management"))
+    print(f"`dmvpnlab exec NODE -- CMD`, `dmvpnlab cli NODE`, `dmvpnlab status`, `dmvpnlab down {topo.name}`")
     return 0
 
 
@@ -201,6 +195,7 @@ def lab_status(records: LabRecords) -> dict[str, Any]:
         "detached": bool(records.data.get("detached")),
         "controller_pid": ctl.pid if ctl else None,
         "captures": records.data.get("captures"),
+        "management": records.data.get("management"),
         "nodes": records.data.get("nodes", []),
         "table": records.data.get("table", []),
         "processes": len(records.processes()),
@@ -358,7 +353,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except LabError as e:
         return _fail(str(e))
     try:
-        _print_table(node_rows(topo), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
+        _print_table(node_rows(lab.topology), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
         ok = run_steps(lab)
     finally:
         lab.down()

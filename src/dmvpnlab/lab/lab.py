@@ -159,6 +159,7 @@ class Lab:
         self.net = builder.net
         self.nodes = builder.nodes  # filled as nodes appear, so a failed build still tears down
         underlay = builder.build()
+        self.topology = builder.topo  # with the management network actually claimed
         self.roles, self.addresses = underlay.roles, underlay.addresses
         if captures:
             self.captures = CaptureSet.prepare(self.topology.name, captures_root, self.records)
@@ -185,7 +186,8 @@ class Lab:
             if unregistered:
                 say(f"not registered with every NHS yet: {', '.join(unregistered)}")
         self.records.update(state="up", nodes=self.node_info(), table=node_rows(self.topology),
-                            captures=str(self.captures.directory) if self.captures else None)
+                            captures=str(self.captures.directory) if self.captures else None,
+                            management=self.management_info())
 
     # ------------------------------------------------------------------ use
 
@@ -201,9 +203,34 @@ class Lab:
             raise LabError(f"no node {name!r} in lab {self.name!r} (nodes: {', '.join(sorted(self.nodes))})") from None
 
     def node_info(self) -> list[dict[str, Any]]:
-        """Per node: name, role, shell PID, addresses by Linux interface (for status --json)."""
-        return [{"name": n, "role": self.roles.get(n, "?"), "pid": node.pid,
-                 "addresses": self.addresses.get(n, {})} for n, node in self.nodes.items()]
+        """Per node: name, role, shell PID, addresses by Linux interface, and for routers on
+        the management network their management address (where SSH answers), for status --json."""
+        info = []
+        for n, node in self.nodes.items():
+            entry: dict[str, Any] = {"name": n, "role": self.roles.get(n, "?"), "pid": node.pid,
+                                     "addresses": self.addresses.get(n, {})}
+            address = self.management_address(n)
+            if address is not None:
+                entry["management"] = address
+            info.append(entry)
+        return info
+
+    def management_address(self, name: str) -> str | None:
+        """The address SSH answers on for router `name` (no prefix), None if it has none."""
+        try:
+            address = self.topology.management_address(name)
+        except KeyError:
+            return None
+        return str(address.ip) if address is not None else None
+
+    def management_info(self) -> dict[str, Any] | None:
+        """The management network as `status --json` shows it (the password stays in the topology)."""
+        m = self.topology.management
+        if m is None or not self.topology.managed_routers:
+            return None
+        return {"network": str(m.network), "this_machine": str(m.root_address.ip),
+                "username": m.username, "port": m.port,
+                "routers": {r.name: self.management_address(r.name) for r in self.topology.managed_routers}}
 
     def address_of(self, name: str) -> str:
         """The address a bare node name stands for: a router's NBMA, a host's, a box's outside."""

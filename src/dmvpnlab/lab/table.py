@@ -12,22 +12,35 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
+from dmvpnlab.lab.management import BRIDGE_NAME
 from dmvpnlab.lab.topology import ISP_NAME, Topology
 
 COLUMNS = (("name", "Node"), ("role", "Role"), ("nbma", "NBMA address"), ("tunnel", "Tunnel"),
-           ("lan", "LAN"), ("hosts", "Hosts"))
+           ("lan", "LAN"), ("hosts", "Hosts"), ("mgmt", "Management"))
 STATUS_COLUMNS = COLUMNS + (("pid", "PID"),)
 
 
 def node_rows(topology: Topology) -> list[dict[str, str]]:
-    """Routers (from the model's summary), then NAT boxes and the ISP, as table rows."""
+    """Routers (from the model's summary), then NAT boxes, the ISP and the management bridge.
+
+    `mgmt` is where SSH reaches a router (its management address); the bridge's row names
+    the management network and this machine's address on it.
+    """
     rows = [dict(row) for row in topology.to_summary()]
+    for row in rows:
+        address = topology.management_address(row["name"])
+        row["mgmt"] = str(address.ip) if address is not None else "-"
     for box in topology.nat_boxes:
         rows.append({"name": box.name, "role": "nat", "nbma": f"{box.outside.ip} (outside)",
                      "tunnel": "-", "lan": str(box.inside.network), "hosts": f"({box.router})"})
     isp_links = len(topology.isp_interfaces())
     rows.append({"name": ISP_NAME, "role": "isp", "nbma": "-", "tunnel": "-",
                  "lan": "-", "hosts": f"{isp_links} links"})
+    if topology.managed_routers:
+        assert topology.management is not None
+        rows.append({"name": BRIDGE_NAME, "role": "management", "nbma": "-", "tunnel": "-",
+                     "lan": str(topology.management.network), "hosts": "this machine",
+                     "mgmt": str(topology.management.root_address.ip)})
     return rows
 
 
@@ -38,7 +51,7 @@ def with_pids(rows: Iterable[dict[str, str]], pids: dict[str, int]) -> list[dict
 def build_table(rows: list[dict[str, Any]], title: str | None = None, columns=COLUMNS) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     for key, heading in columns:
-        table.add_column(heading, no_wrap=key in ("name", "nbma", "tunnel", "lan"))
+        table.add_column(heading, no_wrap=key in ("name", "nbma", "tunnel", "lan", "mgmt"))
     for row in rows:
         table.add_row(*(str(row.get(key, "")) for key, _ in columns))
     return table

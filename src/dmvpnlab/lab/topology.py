@@ -42,6 +42,12 @@ File format
     segments:                     # optional shared L2 bridges instead of point-to-point /30s
       wan: {network: 198.51.100.0/24, members: [hub, spoke1]}   # ISP at .254
 
+    management:                   # optional; SSH to every templated router from this machine
+      network: 172.31.255.0/24    # this machine .1, router index i .(10+i); `management: false` = none
+      username: admin
+      password: admin
+      port: 22
+
 Per-router keys: ``role`` (hub|spoke; inferred for ``hub`` and ``spokeN``), ``index``
 (hub 0, spokeN N; drives the plan), ``template``, ``vars`` (merged: top-level ``vars``,
 then ``spoke_defaults.vars``, then the router's), ``tunnel_address``, ``wan``
@@ -96,7 +102,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dmvpnlab import ifnames
-from dmvpnlab.lab import addressing
+from dmvpnlab.lab import addressing, management as mgmt_plan
 
 ISP_NAME = "isp"
 WAN_IOS_NAME = "GigabitEthernet0/0"
@@ -243,6 +249,23 @@ class Router(BaseModel):
         return self.role == "hub"
 
 
+class Management(BaseModel):
+    """The management network (see `dmvpnlab.lab.management`): SSH to routers from this machine."""
+
+    network: IPv4Network
+    username: str = mgmt_plan.DEFAULT_USERNAME
+    password: str = Field(default=mgmt_plan.DEFAULT_PASSWORD, repr=False)
+    port: int = mgmt_plan.DEFAULT_PORT
+    explicit: bool = False  # given in the file: used as is, never moved at bring-up
+
+    @property
+    def root_address(self) -> IPv4Interface:
+        return mgmt_plan.root_address(self.network)
+
+    def address(self, router: "Router") -> IPv4Interface:
+        return mgmt_plan.router_address(self.network, router.index)
+
+
 class Topology(BaseModel):
     """A whole lab: routers, NAT boxes, segments and the implicit ISP router `isp`."""
 
@@ -254,6 +277,7 @@ class Topology(BaseModel):
     routers: list[Router]
     nat_boxes: list[NatBox] = Field(default_factory=list)
     segments: list[Segment] = Field(default_factory=list)
+    management: Management | None = None
 
     _by_name: dict[str, Router] = PrivateAttr(default_factory=dict)
 
@@ -290,6 +314,18 @@ class Topology(BaseModel):
     @property
     def spokes(self) -> list[Router]:
         return [r for r in self.routers if r.role == "spoke"]
+
+    @property
+    def managed_routers(self) -> list[Router]:
+        """Routers on the management network: those that run an agent (have a template)."""
+        return [r for r in self.routers if r.template] if self.management is not None else []
+
+    def management_address(self, name: str) -> IPv4Interface | None:
+        """A router's management address, None if it has none (no template, or no network)."""
+        router = self.router(name)
+        if self.management is None or not router.template:
+            return None
+        return self.management.address(router)
 
     @property
     def hosts(self) -> list[Host]:
@@ -472,6 +508,19 @@ class TunnelSpec(_Spec):
     network: NetworkText = addressing.DEFAULT_TUNNEL_NETWORK
 
 
+def _non_empty(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {_show(value)}")
+    return value
+
+
+class ManagementSpec(_Spec):
+    network: NetworkText | None = None
+    username: Annotated[str, BeforeValidator(_non_empty)] = mgmt_plan.DEFAULT_USERNAME
+    password: Annotated[str, BeforeValidator(_non_empty)] = mgmt_plan.DEFAULT_PASSWORD
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)] = mgmt_plan.DEFAULT_PORT
+
+
 def _named_list_to_mapping(value: Any, what: str) -> Any:
     """`[nat1, nat2]` or `[{name: wan, ...}]` -> the mapping form keyed by name."""
     if value is None:
@@ -504,6 +553,7 @@ class TopologySpec(_Spec):
     routers: dict[str, RouterSpec | None] = Field(default_factory=dict)
     nat_boxes: dict[str, NatBoxSpec | None] = Field(default_factory=dict)
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
+    management: Annotated[ManagementSpec | None, BeforeValidator(_no_false)] = Field(default_factory=ManagementSpec)
 
     @field_validator("spokes")
     @classmethod
@@ -1051,10 +1101,26 @@ class _Resolver:
             routers=routers,
             nat_boxes=boxes,
             segments=segments,
+            management=self.management(routers),
         )
         self.check_unique_names(topo, entries)
         self.check_overlaps(topo, entries)
         return topo
+
+    def management(self, routers: list[Router]) -> Management | None:
+        """The management network: the file's, or the default sized for the highest router index."""
+        spec = self.spec.management
+        if spec is None:
+            return None
+        highest = max((r.index for r in routers if r.template), default=0)
+        network = spec.network if spec.network is not None else mgmt_plan.default_network(highest)
+        if not mgmt_plan.fits(network, highest):
+            raise _Problem(("management", "network"),
+                           f"expected a management network with room for router index {highest} at "
+                           f".{mgmt_plan.ROUTER_OFFSET + highest} (e.g. a /{mgmt_plan.smallest_prefix(highest)} "
+                           f"or larger), got {network}")
+        return Management(network=network, username=spec.username, password=spec.password,
+                          port=spec.port, explicit=spec.network is not None)
 
     def check_unique_names(self, topo: Topology, entries: list[_Entry]) -> None:
         """Routers, NAT boxes and hosts share one namespace (Mininet node names)."""
@@ -1080,6 +1146,11 @@ class _Resolver:
                         f"expected a unique name, got host {h.name!r}, already {owner[h.name]}",
                     )
                 owner[h.name] = f"a host of {r.name}"
+        bridge = mgmt_plan.BRIDGE_NAME
+        taken = owner.get(bridge) or (f"segment {bridge}" if any(g.name == bridge for g in topo.segments) else None)
+        if topo.managed_routers and taken:
+            raise _Problem(("management",), f"expected no node named {bridge!r} (the management bridge's name), "
+                           f"got {taken}; rename it or set `management: false`")
 
     def check_overlaps(self, topo: Topology, entries: list[_Entry]) -> None:
         paths = {e.name: e.path for e in entries}
@@ -1094,6 +1165,9 @@ class _Resolver:
             nets.append((box.outside.network, ("nat_boxes", box.name, "outside"), f"{box.name}'s outside link"))
         for seg in topo.segments:
             nets.append((seg.network, ("segments", seg.name, "network"), f"segment {seg.name}"))
+        if topo.managed_routers:
+            assert topo.management is not None
+            nets.append((topo.management.network, ("management", "network"), "the management network"))
         nets.sort(key=lambda t: (int(t[0].network_address), t[0].prefixlen))
         widest: tuple[IPv4Network, Path_, str] | None = None
         for item in nets:
@@ -1182,6 +1256,7 @@ __all__ = [
     "ISP_NAME",
     "Host",
     "Lan",
+    "Management",
     "NatBox",
     "Router",
     "Segment",

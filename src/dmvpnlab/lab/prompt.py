@@ -1,0 +1,132 @@
+"""The `dmvpnlab up` prompt: Mininet's CLI, plus router CLI lines (`mininet> spoke1 show dmvpn`).
+
+Engineers who know Mininet type `spoke1 ping h2`; engineers who know IOS type
+`spoke1 show dmvpn`. Both work at the same prompt: for a router that runs an agent, a
+line whose command is an IOS exec word goes to that router's CLI (its control socket,
+`dmvpnlab.cli.client`), everything else stays Mininet's (a shell command in the node).
+
+IOS words: show, debug, undebug, clear, configure, write, and their abbreviations of two
+letters or more (`sh ip nhrp`, `conf t`, `wr`). `ping` and `traceroute` stay Linux's. Two
+words are also Linux commands, so they go to IOS only when followed by an IOS-looking
+argument (a word starting with a letter, or `?`): `spoke1 sh -c 'ip route'` and
+`spoke1 sh script.sh` run the shell, `spoke1 sh dmvpn` runs IOS; `spoke1 clear` alone
+clears the terminal, `spoke1 clear ip nhrp` clears the NHRP cache. Several IOS lines
+separated by `;` run in one session, in order, so configuration works in one line:
+`hub conf t ; interface Tunnel0 ; ip nhrp redirect ; end`. (Live `debug` output needs a
+session that stays open: `dmvpnlab cli NODE` or SSH.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from mininet.cli import CLI
+from mininet.log import output, setLogLevel
+
+from dmvpnlab.cli.client import CliClient, CliConnectionError, NodeNotFound, resolve
+
+IOS_WORDS = ("show", "debug", "undebug", "clear", "configure", "write")
+MIN_ABBREVIATION = 2
+# Also programs on a Linux box: IOS only with an IOS-looking argument after them.
+SHARED_WITH_LINUX = ("sh", "clear")
+
+
+def _ios_word(word: str) -> str | None:
+    """The IOS exec word `word` abbreviates, None if it abbreviates none (or several)."""
+    word = word.lower()
+    if len(word) < MIN_ABBREVIATION:
+        return None
+    matches = [w for w in IOS_WORDS if w.startswith(word)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _looks_like_ios_argument(word: str) -> bool:
+    return word == "?" or (word[:1].isalpha() and "/" not in word and not word.endswith(".sh"))
+
+
+def ios_lines(args: str) -> list[str] | None:
+    """The router CLI lines a prompt line (after the node name) stands for, None if it is Linux's."""
+    parts = [part.strip() for part in args.split(";")]
+    words = parts[0].split()
+    if not words or _ios_word(words[0]) is None:
+        return None
+    if words[0].lower() in SHARED_WITH_LINUX and (len(words) < 2 or not _looks_like_ios_argument(words[1])):
+        return None
+    return [part for part in parts if part]
+
+
+def run_lines(state_dir: Path, lines: list[str], out: TextIO) -> bool:
+    """Run `lines` in one CLI session of the router at `state_dir`; False if one was refused.
+
+    A refused line is echoed after the prompt, as a terminal would show it, so the caret
+    under the error lines up with the command.
+    """
+    ok = True
+    with CliClient(resolve(state_dir), on_debug=lambda line: out.write(line + "\n")) as client:
+        prompt = client.send("")["prompt"]
+        for line in lines:
+            answer = client.send(line)
+            if answer["error"]:
+                ok = False
+                out.write(f"{prompt}{line}\n")
+            out.write(answer["output"])
+            prompt = answer["prompt"]
+            if answer["closed"]:
+                break
+        if prompt.endswith(")#"):
+            client.send("end")  # a session left in config mode: leave it as IOS's `end` would
+    out.flush()
+    return ok
+
+
+class LabPrompt(CLI):
+    """Mininet's CLI with router CLI lines; Ctrl-C at the prompt leaves it (the lab then goes down)."""
+
+    helpStr = CLI.helpStr + (
+        "\nRouter CLI (IOS exec commands on a router's agent):\n"
+        "  mininet> spoke1 show dmvpn\n"
+        "  mininet> hub sh ip nhrp\n"
+        "  mininet> hub conf t ; interface Tunnel0 ; ip nhrp redirect ; end\n"
+        "  (for an interactive session or live debug output: `dmvpnlab cli NODE`, or SSH)\n")
+
+    def __init__(self, mininet: Any, routers: dict[str, Path], **kwargs: Any) -> None:
+        self.routers = dict(routers)  # before CLI.__init__: it runs the loop
+        super().__init__(mininet, **kwargs)
+
+    def default(self, line: str) -> None:
+        first, args, _ = self.parseline(line)
+        if first in self.routers and args:
+            lines = ios_lines(args)
+            if lines is not None:
+                try:
+                    run_lines(self.routers[first], lines, self.stdout)
+                except (NodeNotFound, CliConnectionError) as error:
+                    self.stdout.write(f"% {first}: {error}\n")
+                return
+        super().default(line)
+
+    def run(self) -> None:
+        while True:
+            try:
+                for node in self.mn.values():
+                    while node.waiting:
+                        node.sendInt()
+                        node.waitOutput()
+                self.cmdloop()
+                break
+            except KeyboardInterrupt:
+                output("\n")
+                break
+
+
+def router_state_dirs(lab: Any) -> dict[str, Path]:
+    """Routers that run an agent, and the state directory its control socket is in."""
+    return {handle.node: handle.state_dir for handle in getattr(lab, "agents", [])}
+
+
+def run_prompt(lab: Any, stdin: TextIO = sys.stdin, **kwargs: Any) -> LabPrompt:
+    """The `dmvpnlab up` prompt on `lab` (returns when the user leaves it)."""
+    setLogLevel("output")
+    return LabPrompt(lab.net, router_state_dirs(lab), stdin=stdin, **kwargs)
