@@ -31,7 +31,7 @@ from dmvpnlab.nhrp.engine import (
     ShortcutAdded,
     ShortcutRemoved,
 )
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
+from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
 TICK_SECONDS = 0.25
@@ -224,14 +224,15 @@ class RouterAgent:
         assert tunnel is not None
         if isinstance(event, ShortcutAdded):
             try:
-                self.kernel.replace_route(event.prefix, event.next_hop, tunnel.name, NHRP_ROUTE_PROTO)
+                self.kernel.replace_route(event.prefix, event.next_hop, tunnel.name, NHRP_ROUTE_PROTO,
+                                          metric=NHRP_ROUTE_METRIC)
                 self.installed_shortcuts[str(event.prefix)] = str(event.next_hop)
                 self._note_redirect_latency(event.prefix)
                 self._debug("cache", f"NHRP: Installed shortcut route {event.prefix} via {event.next_hop}")
             except Exception as error:
                 log.warning("shortcut %s via %s not installed: %s", event.prefix, event.next_hop, error)
         elif isinstance(event, ShortcutRemoved):
-            self.kernel.delete_route(event.prefix, event.next_hop, NHRP_ROUTE_PROTO)
+            self.kernel.delete_route(event.prefix, event.next_hop, NHRP_ROUTE_PROTO, NHRP_ROUTE_METRIC)
             self.installed_shortcuts.pop(str(event.prefix), None)
         elif isinstance(event, PeerChanged):
             entry = tunnel.engine.cache.peer(event.proto)
@@ -288,7 +289,7 @@ class RouterAgent:
 
     def remove_own_routes(self) -> None:
         for prefix, next_hop in list(self.installed_shortcuts.items()):
-            self.kernel.delete_route(IPv4Network(prefix), IPv4Address(next_hop), NHRP_ROUTE_PROTO)
+            self.kernel.delete_route(IPv4Network(prefix), IPv4Address(next_hop), NHRP_ROUTE_PROTO, NHRP_ROUTE_METRIC)
         self.installed_shortcuts.clear()
 
     # --- loop -----------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class ExecSession:
         return f"{name}{'#' if self.privileged else '>'}"
 
     def enter_config(self) -> str:
-        self.config = ConfigSession(copy.deepcopy(self.agent.config), source="console")
+        self.config = ConfigSession(copy.deepcopy(self.agent.config), source="console", strict_families=True)
         return CONFIG_BANNER + "\n"
 
     def set_privileged(self, value: bool) -> str:

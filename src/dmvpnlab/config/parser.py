@@ -115,6 +115,19 @@ class ParseResult:
         return not self.errors
 
 
+# Interface sub-commands whose every form we model: what follows these words must parse.
+_MODELLED_FAMILIES = (("ip", "nhrp"), ("tunnel",))
+
+
+def _refuse_typo_in_modelled_family(cur: Cursor) -> None:
+    """Raise Invalid at the first word after a fully modelled family prefix."""
+    words = [t.text.lower() for t in cur.tokens]
+    for family in _MODELLED_FAMILIES:
+        if tuple(words[: len(family)]) == family:
+            at = min(len(family), len(cur.tokens) - 1)
+            raise Invalid(cur.tokens[at].column)
+
+
 def strip_prompt(line: str) -> str:
     """Drop a pasted IOS prompt such as `Hub(config-if)# ` from the start of a line."""
     return _PROMPT.sub("", line, count=1)
@@ -145,11 +158,15 @@ class ConfigSession:
         *,
         indented_input: bool = False,
         strict_unknown: bool = False,
+        strict_families: bool = False,
     ) -> None:
         self.config = config if config is not None else RouterConfig()
         self.source = source
         self.indented_input = indented_input
         self.strict_unknown = strict_unknown
+        # Typed at a prompt, a line of a family we model completely (`ip nhrp ...`,
+        # `tunnel ...` under an interface) that no handler took is a typo: IOS refuses it.
+        self.strict_families = strict_families
         self.errors: list[ConfigError] = []
         self.ignored: list[IgnoredLine] = []
         self.ended = False
@@ -287,6 +304,8 @@ class ConfigSession:
                 or self._is_known_global(text)
             )
             if not leaves:
+                if self.strict_families and mode is Mode.INTERFACE:
+                    _refuse_typo_in_modelled_family(Cursor(text))
                 self._ignore(text)
                 self._submode_extra(_body(text))
                 return

@@ -25,6 +25,10 @@ from dmvpnlab.nhrp.engine import Route
 # 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
 # prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
 NHRP_ROUTE_PROTO = 191
+# Shortcuts go in with metric 250 (IOS's NHRP administrative distance): a static route
+# for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
+# kernel instead of the shortcut replacing the static route.
+NHRP_ROUTE_METRIC = 250
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
 KERNEL_PROTO = 2
 RT_TABLE_MAIN = 254
@@ -139,8 +143,10 @@ class Kernel:
         self.ipr.route("replace", **kwargs)
         self._snapshot_at = 0.0
 
-    def delete_route(self, prefix: IPv4Network, gateway: IPv4Address | None, proto: int) -> bool:
+    def delete_route(self, prefix: IPv4Network, gateway: IPv4Address | None, proto: int, metric: int = 0) -> bool:
         kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN}
+        if metric:
+            kwargs["priority"] = metric
         if gateway is not None:
             kwargs["gateway"] = str(gateway)
         try:
