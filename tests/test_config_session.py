@@ -164,3 +164,23 @@ def test_a_hundred_garbage_lines_leave_the_session_answering() -> None:
     s.apply("hostname alive")
     assert s.errors  # the garbage was answered with IOS errors ...
     assert s.config.hostname == "alive"  # ... and the session still configures
+
+
+def test_at_a_prompt_a_typo_in_an_ip_nhrp_or_tunnel_line_is_refused_with_a_caret():
+    session = ConfigSession(strict_families=True)
+    assert session.apply("interface Tunnel0") == []
+    [error] = session.apply(" ip nhrp redirectx")
+    assert error.ios_lines()[-1] == "% Invalid input detected at '^' marker."
+    assert error.column == len(" ip nhrp ")
+    [error] = session.apply(" tunnel modex gre multipoint")
+    assert error.column == len(" tunnel ")
+    assert session.apply(" ip ospf network point-to-multipoint") == []  # kept for FRR, not a typo
+    assert session.apply(" ip nhrp redirect") == []
+    assert session.config.interface("Tunnel0").nhrp.redirect
+
+
+def test_a_pasted_config_keeps_unknown_interface_lines_as_ignored():
+    session = ConfigSession()
+    session.apply("interface Tunnel0")
+    assert session.apply(" ip nhrp redirectx") == []
+    assert [i.text for i in session.ignored] == [" ip nhrp redirectx"]
