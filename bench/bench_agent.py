@@ -500,9 +500,8 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
 
     from dmvpnlab.nhrp.engine import NhrpConfig, NhrpEngine
     from dmvpnlab.tunnel import frames as tunnel_frames
-    from dmvpnlab.tunnel.dataplane import TunnelDataplane
     from dmvpnlab.tunnel.gre import gre_header
-    from dmvpnlab.tunnel.mgre import MgreTunnel, TunnelCounters
+    from dmvpnlab.tunnel.mgre import MgreTunnel
 
     local, peer = IPv4Interface("10.0.0.2/24"), IPv4Address("10.0.0.3")
     nbma, peer_nbma = IPv4Address("100.64.1.1"), IPv4Address("100.64.2.1")
@@ -515,33 +514,34 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
     ip_in = bytes([0x45]) + bytes(11) + peer_nbma.packed + nbma.packed + gre_in
 
     class FakeTap:
-        def __init__(self, queue: list[bytes]) -> None:
-            self.queue = queue
+        def __init__(self) -> None:
+            self.queue: list[bytes] = []
         def read(self) -> bytes | None:
             return self.queue.pop() if self.queue else None
         def write(self, _frame: bytes) -> bool:
             return True
 
-    class FakeSock:
-        def __init__(self, queue: list[tuple[IPv4Address, IPv4Address, bytes]]) -> None:
-            self.queue = queue
-        def send(self, nbma_dst: Any, _data: bytes) -> bool:
-            str(nbma_dst)  # what RawGreSocket.send does per packet before sendto
-            return True
-        def recv(self) -> tuple[IPv4Address, IPv4Address, bytes] | None:
+    class FakeRawSocket:  # the socket object RawGreSocket wraps: sendto/recvfrom stubbed
+        def __init__(self) -> None:
+            self.queue: list[bytes] = []
+        def sendto(self, data: bytes, _addr: Any) -> int:
+            return len(data)
+        def recvfrom(self, _size: int) -> tuple[bytes, Any]:
             if not self.queue:
-                return None
-            data = self.queue.pop()  # RawGreSocket.recv builds the two addresses per packet
-            return IPv4Address(data[12:16]), IPv4Address(data[16:20]), data[20:]
+                raise BlockingIOError
+            return self.queue.pop(), None
+
+    class FakeSock:
+        def __init__(self) -> None:
+            self.sock = FakeRawSocket()
+        def send(self, nbma_dst: Any, data: bytes) -> bool:
+            self.sock.sendto(data, (str(nbma_dst), 0))
+            return True
 
     engine = NhrpEngine(NhrpConfig(interface="Tunnel0", tunnel_address=local, nbma_address=nbma,
                                    static_maps=[(peer, peer_nbma)], shortcut=True), lambda _a: None, time.monotonic())
-    tunnel = MgreTunnel.__new__(MgreTunnel)  # no TAP/socket: the per-packet Python only
-    tunnel.name, tunnel.address, tunnel.nbma, tunnel.key, tunnel.destination = "Tunnel0", local, nbma, TUNNEL_KEY, None
-    tunnel.engine, tunnel.clock, tunnel.counters = engine, time.monotonic, TunnelCounters()
-    tunnel.tap_mac, tunnel.dataplane = tap_mac, TunnelDataplane(local, tap_mac, TUNNEL_IP_MTU, 1360)
-    tunnel.set_key(TUNNEL_KEY)
-    tunnel._recent, tunnel.on_engine_output = __import__("collections").OrderedDict(), lambda: None
+    tap, sock = FakeTap(), FakeSock()
+    tunnel = MgreTunnel("Tunnel0", local, nbma, TUNNEL_KEY, TUNNEL_IP_MTU, 1360, engine, tap=tap, sock=sock)
 
     def timed(run: Callable[[], None]) -> float:
         best = float("inf")
@@ -552,13 +552,11 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
         return best / frames * 1e6
 
     def agent_out() -> None:
-        tunnel.tap = FakeTap([frame] * frames)
-        tunnel.sock = FakeSock([])
+        tap.queue = [frame] * frames
         tunnel.drain_tap()
 
     def agent_in() -> None:
-        tunnel.tap = FakeTap([])
-        tunnel.sock = FakeSock([ip_in] * frames)
+        sock.sock.queue = [ip_in] * frames
         tunnel.drain_socket()
 
     gre, eth_in, dst = gre_header(0x0800, TUNNEL_KEY), tap_mac + tunnel_frames.tunnel_mac(peer) + b"\x08\x00", ("100.64.2.1", 0)

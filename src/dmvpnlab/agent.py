@@ -326,11 +326,11 @@ class RouterAgent:
 
         A port that cannot be bound is a start-up error (the lab shows it with the log).
         """
-        from dmvpnlab.cli.ssh import start_ssh_server
+        from dmvpnlab.cli.ssh_listen import DeferredSshServer
 
         try:
-            self.ssh_server = start_ssh_server(self, options.address, options.port, options.username,
-                                               options.password, self.state_dir)
+            self.ssh_server = DeferredSshServer(self, options.address, options.port, options.username,
+                                                options.password, self.state_dir)
         except OSError as error:
             raise AgentConfigError(f"SSH on {options.address}:{options.port}: {error.strerror or error}") from None
         log.info("SSH on %s:%d (user %s)", options.address, options.port, options.username)

@@ -29,6 +29,7 @@ from typing import Any, Callable
 import paramiko
 
 from dmvpnlab.cli.exec import ExecResult, ExecSession
+from dmvpnlab.cli.ssh_listen import listen
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +97,15 @@ class SshServer:
     """Listens on (address, port); `port` is the real one (useful with port 0)."""
 
     def __init__(self, agent: Any, address: str, port: int, username: str, password: str,
-                 host_key: paramiko.PKey, loop: asyncio.AbstractEventLoop | None = None) -> None:
+                 host_key: paramiko.PKey, loop: asyncio.AbstractEventLoop | None = None,
+                 sock: socket.socket | None = None) -> None:
         self.agent = agent
         self.username = username
         self.password = password
         self.host_key = host_key
         self.loop = loop
         self._stop = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(16)
+        self.sock = sock if sock is not None else listen(address, port)
         self.sock.settimeout(0.5)
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._accept, name=f"ssh-{port}", daemon=True)
@@ -272,11 +271,15 @@ class _Shell:
 
 
 def start_ssh_server(agent: Any, address: str = "0.0.0.0", port: int = 22, username: str = "admin",
-                     password: str = "admin", state_dir: Path | None = None) -> SshServer:
-    """Start the router's SSH server in a thread (call it from the agent's loop if it has one)."""
+                     password: str = "admin", state_dir: Path | None = None,
+                     sock: socket.socket | None = None) -> SshServer:
+    """Start the router's SSH server in a thread (call it from the agent's loop if it has one).
+
+    `sock` is an already listening socket (the agent binds it at start-up and hands it
+    over on the first connection, see ssh_listen.py)."""
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     key = load_host_key(Path(state_dir or agent.state_dir))
-    return SshServer(agent, address, port, username, password, key, loop).start()
+    return SshServer(agent, address, port, username, password, key, loop, sock).start()

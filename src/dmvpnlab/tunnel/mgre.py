@@ -61,7 +61,10 @@ class MgreTunnel:
     def __init__(self, name: str, address: IPv4Interface, nbma: IPv4Address, key: int | None,
                  mtu: int, tcp_mss: int | None, engine: NhrpEngine,
                  destination: IPv4Address | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 tap: TapDevice | None = None, sock: RawGreSocket | None = None) -> None:
+        """`tap` and `sock` default to a new TAP called `name` and a raw GRE socket;
+        benchmarks pass stand-ins to time the per-packet Python alone."""
         self.name = name
         self.address = address
         self.nbma = nbma
@@ -72,9 +75,11 @@ class MgreTunnel:
         self.counters = TunnelCounters()
         self.tap_mac = frames.tunnel_mac(address.ip)
         self.dataplane = TunnelDataplane(address, self.tap_mac, mtu, tcp_mss)
-        self.tap = TapDevice(name)
-        self.tap.configure(self.tap_mac, address, mtu)
-        self.sock = RawGreSocket()
+        if tap is None:
+            tap = TapDevice(name)
+            tap.configure(self.tap_mac, address, mtu)
+        self.tap = tap
+        self.sock = sock if sock is not None else RawGreSocket()
         self._ip_header = gre_header(GRE_PROTO_IPV4, key)
         self._nhrp_header = gre_header(GRE_PROTO_NHRP, key)
         self._recent: OrderedDict[bytes, IPv4Address] = OrderedDict()
