@@ -109,7 +109,6 @@ class MgreTunnel:
 
     def drain_tap(self) -> None:
         """Read every waiting frame from the TAP and act on it."""
-        read = self.tap.read
         if self._fast_generation != self.engine.cache.generation:
             self._fast.clear()
             self._fast_generation = self.engine.cache.generation
@@ -119,18 +118,24 @@ class MgreTunnel:
         used = self._fast_used
         counters = self.counters
         redirect = self.engine.config.redirect and self._recent
+        read = self.tap.read
         while (frame := read()) is not None:
             route = fast.get(frame[:6])
-            if route is not None and frame[12:14] == b"\x08\x00" and not redirect and _not_tcp_syn(frame):
-                try:
-                    sendto(header + frame[14:], route[0])
-                except OSError:
-                    counters.drops["send failed"] += 1
+            if route is not None and not redirect and frame[12:14] == b"\x08\x00":
+                if frame[23] == 6:  # TCP: a SYN goes the long way, for `ip tcp adjust-mss`
+                    flags_at = 27 + ((frame[14] & 0x0F) << 2)
+                    if flags_at >= len(frame) or frame[flags_at] & 0x02:
+                        route = None
+                if route is not None:
+                    try:
+                        sendto(header + frame[14:], route[0])
+                    except OSError:
+                        counters.drops["send failed"] += 1
+                        continue
+                    used.add(route[1])
+                    counters.gre_out += 1
+                    counters.bytes_out += len(frame) - 14 + len(header)
                     continue
-                used.add(route[1])
-                counters.gre_out += 1
-                counters.bytes_out += len(frame) - 14 + len(header)
-                continue
             for action in self.dataplane.from_tap(frame):
                 if type(action) is Unicast:
                     self._unicast(action.next_hop, action.packet)
@@ -240,10 +245,6 @@ def _is_tcp_syn(packet: bytes, start: int) -> bool:
         return False
     flags_at = start + (packet[start] & 0x0F) * 4 + 13
     return flags_at < len(packet) and bool(packet[flags_at] & 0x02)
-
-
-def _not_tcp_syn(frame: bytes) -> bool:
-    return len(frame) >= 34 and not _is_tcp_syn(frame, 14)
 
 
 def _flow_key(packet: bytes) -> bytes:
