@@ -21,7 +21,7 @@ SUBCOMMAND_MODULES = (
 
 # The agent starts once per router (hundreds in a scale lab): it imports only its own
 # module, not the lab's (Mininet, rich), to start fast and stay small.
-FAST_PATHS = {"agent": "dmvpnlab.agent_command"}
+FAST_PATHS = {"agent": "dmvpnlab.agent_command", "agent-zygote": "dmvpnlab.agent_zygote"}
 
 
 def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:

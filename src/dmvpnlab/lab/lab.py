@@ -117,6 +117,7 @@ class Lab:
     net: Any = None
     captures: CaptureSet | None = None
     agents: list[agents_mod.AgentHandle] = field(default_factory=list)
+    launcher: agents_mod.Launcher | None = None
     roles: dict[str, str] = field(default_factory=dict)
     addresses: dict[str, dict[str, str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -169,8 +170,10 @@ class Lab:
                 reporter.tick()
             self.captures.save_records()
             self.captures.wait_ready()
-        self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
-                                              self.records, note=say)
+        if any(r.template for r in self.topology.routers):
+            self.launcher = agents_mod.Launcher(self.records.directory, self.records)
+            self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
+                                                  self.records, self.launcher, note=say)
         if self.agents:
             reporter.phase("waiting for agents", len(self.agents))
             agents_mod.wait_ready(self.agents)
@@ -276,7 +279,8 @@ class Lab:
         """Restart a router's agent (a reload): it comes back from its startup config."""
         for i, handle in enumerate(self.agents):
             if handle.node == node:
-                self.agents[i] = agents_mod.restart(handle, self.node(node), self.records)
+                assert self.launcher is not None
+                self.agents[i] = agents_mod.restart(handle, self.node(node), self.launcher)
                 return
         raise LabError(f"{node} runs no agent")
 
@@ -294,6 +298,8 @@ class Lab:
             pass
         try:
             agents_mod.stop_agents(self.agents)
+            if self.launcher is not None:
+                self.launcher.close()
         finally:
             try:
                 if self.captures is not None:

@@ -1,0 +1,217 @@
+"""One pre-loaded process that forks a router agent into each router's namespace.
+
+Every agent spends most of its start-up CPU importing the same modules (asyncio,
+pyroute2, the config parser, the CLI): about 0.15 s, which is 15 s of CPU for a lab of a
+hundred spokes on a two-core machine. The zygote imports them once; for each router it
+forks, the child joins the router's network namespace (setns on /proc/PID/ns/net of the
+router's shell), points stdout/stderr at the agent's log and runs the ordinary `agent`
+command. Each router is still its own process, started with its own config.
+
+The zygote answers JSON lines on a unix socket:
+  {"op": "spawn", "argv": [...], "netns": "/proc/123/ns/net", "log": "...", "cwd": "...", "env": {...}}
+      -> {"ok": true, "pid": 4567}
+  {"op": "poll", "pid": 4567} -> {"ok": true, "returncode": null | int}
+It reaps its children (SIGCHLD) and remembers their exit codes for `poll`. It holds no
+thread and no event loop, so forking it is safe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+CLONE_NEWNET = 0x40000000
+PR_SET_NAME = 15
+PRELOAD = (
+    "dmvpnlab.agent",
+    "dmvpnlab.agent_command",
+    "dmvpnlab.control",
+    "dmvpnlab.config.parser",
+    "dmvpnlab.cli.control_ops",
+)
+
+
+# --------------------------------------------------------------------------- server
+
+class Zygote:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.exited: dict[int, int] = {}
+        self.children: set[int] = set()
+
+    def reap(self, *_: Any) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            self.exited[pid] = os.waitstatus_to_exitcode(status)
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGCHLD, self.reap)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        self.path.unlink(missing_ok=True)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(self.path))
+        server.listen(16)
+        print(f"ready {os.getpid()}", flush=True)
+        try:
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    self._serve_connection(server, conn)
+        finally:
+            server.close()
+            self.path.unlink(missing_ok=True)
+
+    def _serve_connection(self, server: socket.socket, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        for line in reader:
+            try:
+                request = json.loads(line)
+                if request["op"] == "spawn":
+                    answer = {"ok": True, "pid": self.spawn(server, conn, request)}
+                elif request["op"] == "poll":
+                    pid = int(request["pid"])
+                    answer = {"ok": True, "returncode": self.exited.get(pid)}
+                else:
+                    answer = {"ok": False, "error": f"unknown op {request['op']!r}"}
+            except Exception as error:  # a bad request never takes the zygote down
+                answer = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            conn.sendall(json.dumps(answer).encode() + b"\n")
+
+    def spawn(self, server: socket.socket, conn: socket.socket, request: dict[str, Any]) -> int:
+        netns = os.open(request["netns"], os.O_RDONLY | os.O_CLOEXEC)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                conn.close()
+                _become_agent(netns, log, request)  # never returns
+            self.children.add(pid)
+            return pid
+        finally:
+            os.close(netns)
+            os.close(log)
+
+
+def _become_agent(netns: int, log: int, request: dict[str, Any]) -> None:
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        node = request["argv"][request["argv"].index("--node") + 1] if "--node" in request["argv"] else "agent"
+        libc.prctl(PR_SET_NAME, f"agent:{node}"[:15].encode(), 0, 0, 0)  # `ps -o comm`, top
+        if libc.setns(netns, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET) failed")
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.chdir(request.get("cwd") or "/")
+        os.environ.update(request.get("env") or {})
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        from dmvpnlab.command import main
+
+        code = int(main(list(request["argv"])) or 0)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("agent-zygote", help="(used by the lab) fork agents into router namespaces")
+    parser.add_argument("--socket", required=True, type=Path)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    for module in PRELOAD:
+        __import__(module)
+    Zygote(args.socket).serve()
+    return 0
+
+
+# --------------------------------------------------------------------------- client
+
+class ZygoteClient:
+    """The lab's side: one connection, one request at a time."""
+
+    def __init__(self, path: Path, timeout: float = 10.0) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(path))
+        self.reader = self.sock.makefile("rb")
+
+    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.sock.sendall(json.dumps(payload).encode() + b"\n")
+        line = self.reader.readline()
+        if not line:
+            raise ConnectionError("the agent zygote closed the connection")
+        answer = json.loads(line)
+        if not answer.get("ok"):
+            raise RuntimeError(answer.get("error", "agent zygote error"))
+        return answer
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+class ForkedProcess:
+    """What the lab needs of a subprocess.Popen, for an agent the zygote forked."""
+
+    def __init__(self, client: ZygoteClient, pid: int) -> None:
+        self.client = client
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.client.request({"op": "poll", "pid": self.pid})["returncode"]
+            except (OSError, RuntimeError, ValueError):
+                if not Path(f"/proc/{self.pid}").exists():
+                    self.returncode = -signal.SIGKILL  # the zygote is gone and so is the agent
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                import subprocess
+
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
