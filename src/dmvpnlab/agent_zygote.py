@@ -11,8 +11,11 @@ The zygote answers JSON lines on a unix socket:
   {"op": "spawn", "argv": [...], "netns": "/proc/123/ns/net", "log": "...", "cwd": "...", "env": {...}}
       -> {"ok": true, "pid": 4567}
   {"op": "poll", "pid": 4567} -> {"ok": true, "returncode": null | int}
-It reaps its children (SIGCHLD) and remembers their exit codes for `poll`. It holds no
-thread and no event loop, so forking it is safe.
+  {"op": "exit"} -> {"ok": true}, then the zygote exits (its agents keep running)
+It reaps its children (polling, at least once a second and before every answer) and
+remembers their exit codes for `poll`. It holds no thread, no event loop and no Python
+signal handler (SIGTERM keeps its default action: it ends the zygote at once, whatever
+it is doing), so forking it is safe and stopping it cannot race.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 CLONE_NEWNET = 0x40000000
 PR_SET_NAME = 15
+ACCEPT_WAKEUP = 1.0
 PRELOAD = (
     "dmvpnlab.agent",
     "dmvpnlab.agent_command",
@@ -47,8 +51,9 @@ class Zygote:
         self.path = path
         self.exited: dict[int, int] = {}
         self.children: set[int] = set()
+        self.exiting = False
 
-    def reap(self, *_: Any) -> None:
+    def reap(self) -> None:
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -60,16 +65,20 @@ class Zygote:
             self.exited[pid] = os.waitstatus_to_exitcode(status)
 
     def serve(self) -> None:
-        signal.signal(signal.SIGCHLD, self.reap)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         self.path.unlink(missing_ok=True)
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(str(self.path))
         server.listen(16)
+        server.settimeout(ACCEPT_WAKEUP)  # wake up to reap children even with no client
         print(f"ready {os.getpid()}", flush=True)
         try:
-            while True:
-                conn, _ = server.accept()
+            while not self.exiting:
+                try:
+                    conn, _ = server.accept()
+                except socket.timeout:
+                    self.reap()
+                    continue
+                conn.settimeout(None)
                 with conn:
                     self._serve_connection(server, conn)
         finally:
@@ -85,12 +94,18 @@ class Zygote:
                     answer = {"ok": True, "pid": self.spawn(server, conn, request)}
                 elif request["op"] == "poll":
                     pid = int(request["pid"])
+                    self.reap()
                     answer = {"ok": True, "returncode": self.exited.get(pid)}
+                elif request["op"] == "exit":
+                    self.exiting = True
+                    answer = {"ok": True}
                 else:
                     answer = {"ok": False, "error": f"unknown op {request['op']!r}"}
             except Exception as error:  # a bad request never takes the zygote down
                 answer = {"ok": False, "error": f"{type(error).__name__}: {error}"}
             conn.sendall(json.dumps(answer).encode() + b"\n")
+            if self.exiting:
+                return
 
     def spawn(self, server: socket.socket, conn: socket.socket, request: dict[str, Any]) -> int:
         netns = os.open(request["netns"], os.O_RDONLY | os.O_CLOEXEC)
@@ -111,8 +126,6 @@ class Zygote:
 def _become_agent(netns: int, log: int, request: dict[str, Any]) -> None:
     code = 1
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
         libc = ctypes.CDLL(None, use_errno=True)
         node = request["argv"][request["argv"].index("--node") + 1] if "--node" in request["argv"] else "agent"
@@ -215,3 +228,4 @@ class ForkedProcess:
             time.sleep(0.02)
         assert self.returncode is not None
         return self.returncode
+

@@ -161,6 +161,10 @@ class Launcher:
 
     def close(self) -> None:
         if self.client is not None:
+            try:
+                self.client.request({"op": "exit"})
+            except (OSError, RuntimeError, ValueError):
+                pass  # it is gone already; terminate below covers the rest
             self.client.close()
             self.client = None
         if self.zygote is not None:
