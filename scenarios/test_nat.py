@@ -39,3 +39,8 @@ def test_shortcuts_form_through_the_nat_in_both_directions(lab):
     assert direct == {(SPOKE1_NBMA, SPOKE2_PUBLIC)}
     behind_nat = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke2-nat1"}
     assert behind_nat == {(SPOKE1_NBMA, SPOKE2_PRIVATE)}
+    # spoke1 answers the natted spoke's resolution through the hub: spoke2's NAT has no
+    # mapping for spoke1 until spoke2 itself sends to it.
+    relayed = [m for m in seen.messages(2, link="hub-isp", since=since)
+               if str(m.outer_src) == "203.0.113.1" and str(m.outer_dst) == SPOKE2_PUBLIC]
+    assert relayed and str(relayed[0].packet.cies[0].nbma) == SPOKE1_NBMA

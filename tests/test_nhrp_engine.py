@@ -818,10 +818,16 @@ def test_hub_registers_a_natted_spoke_at_the_address_it_saw_and_keeps_the_claime
     assert SPOKE1_NBMA in [c.nbma for c in reply.packet.extension(ExtensionType.CISCO_NAT).cies()]
 
 
-def test_owner_answers_a_natted_requester_at_its_public_address():
+def test_owner_answers_a_natted_requester_through_the_hub_and_learns_its_public_address():
+    # The requester's NAT has no mapping for the owner yet: a reply sent straight to it
+    # would be dropped, so it goes back along the request's path.
     net = _natted_lab()
     mark = net.mark()
     assert net.ping("spoke1", lan_host(1), lan_host(2)) == ["spoke1", "hub", "spoke2"]
-    [reply] = net.since(mark, PacketType.RESOLUTION_REPLY)
-    assert reply.dst_nbma == SPOKE1_NBMA
+    to_hub, to_requester = net.since(mark, PacketType.RESOLUTION_REPLY)
+    assert (to_hub.src, to_hub.dst) == ("spoke2", "hub")
+    assert (to_requester.src, to_requester.dst_nbma) == ("hub", SPOKE1_NBMA)
+    assert to_requester.packet.hop_count == to_hub.packet.hop_count - 1
     assert net.nodes["spoke2"].engine.cache.peer(SPOKE1).nbma == SPOKE1_NBMA
+    assert net.nodes["spoke1"].engine.cache.peer(SPOKE2).nbma == SPOKE2_NBMA
+    assert net.ping("spoke1", lan_host(1), lan_host(2)) == ["spoke1", "spoke2"]

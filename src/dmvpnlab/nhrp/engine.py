@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Callable, Protocol
 
@@ -535,10 +535,13 @@ class NhrpEngine:
     def _on_resolution_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
         prefix_len = self._owner_prefix(packet.dst_proto)
         if prefix_len is not None:
-            requester_nbma = _seen_nbma(packet) or packet.src_nbma
-            self._learn_requester(packet, requester_nbma, now)
+            seen = _seen_nbma(packet)
+            self._learn_requester(packet, seen or packet.src_nbma, now)
             reply = messages.resolution_reply(self.me, packet, prefix_len)
-            self._send(requester_nbma, reply)
+            # A requester behind NAT cannot receive from us until it has sent to us (its
+            # NAT has no mapping yet): answer back along the request's path, through the
+            # NHS that holds its registration; our first data to it follows its own.
+            self._send(outer_src if seen is not None else packet.src_nbma, reply)
             return
         route = self.routes(packet.dst_proto)
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
@@ -572,6 +575,9 @@ class NhrpEngine:
         self.events.append(PeerChanged(packet.src_proto))
 
     def _on_resolution_reply(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+        if packet.src_proto != self.me.proto:
+            self._relay_reply(packet)
+            return
         pending = self._pending.pop(packet.request_id, None)
         if pending is None or not packet.cies:
             self.dropped["unexpected reply"] += 1
@@ -606,6 +612,14 @@ class NhrpEngine:
             if old is None or old.next_hop != peer:
                 self.events.append(ShortcutAdded(target_prefix, peer))
         self._log("cache", f"NHRP: Adding cache entry for {target_prefix} via {peer} NBMA {cie.nbma}")
+
+    def _relay_reply(self, packet: NhrpPacket) -> None:
+        """An NHS passes a reply on to the requester it holds a registration for."""
+        requester = self.cache.peer(packet.src_proto)
+        if requester is None or not requester.usable or packet.hop_count <= 1:
+            self.dropped["unexpected reply"] += 1
+            return
+        self._send(requester.nbma, replace(packet, hop_count=packet.hop_count - 1))
 
     def _on_traffic_indication(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
         if not self.config.shortcut or len(packet.payload) < 20:
