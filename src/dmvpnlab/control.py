@@ -106,7 +106,8 @@ def _load_extensions() -> None:
 
 
 def request(path: Path | str, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
-    """Blocking client for scripts, tests and the lab: one request, one answer."""
+    """Blocking client for scripts, tests and the lab: one request, one answer (a JSON
+    line each way; the lab's controller speaks the same protocol)."""
     import socket
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -119,4 +120,6 @@ def request(path: Path | str, payload: dict[str, Any], timeout: float = 5.0) -> 
             if not chunk:
                 break
             buffer += chunk
+    if not buffer:
+        raise ConnectionError(f"{path} closed the connection without a reply")
     return json.loads(buffer)

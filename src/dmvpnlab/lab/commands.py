@@ -28,7 +28,7 @@ from dmvpnlab.lab.records import (
     remove_records,
 )
 from dmvpnlab.lab.table import STATUS_COLUMNS, build_table, node_rows, render_text, with_pids
-from dmvpnlab.lab.topology import TopologyError, load_topology
+from dmvpnlab.lab.topology import Topology, TopologyError, load_topology
 
 EXIT_TOPOLOGY = 2
 
@@ -89,16 +89,24 @@ def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) ->
 # ------------------------------------------------------------------------ up
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def _load_as_root(path: str) -> Topology | int:
+    """The topology to bring up, or the exit code of why not (a bad file: 2; not root)."""
     from dmvpnlab.lab.lab import LabError, require_root
 
     try:
-        topo = _load(args.topology)
+        topo = _load(path)
         require_root()
     except TopologyError as e:
         return _fail(str(e), EXIT_TOPOLOGY)
     except LabError as e:
         return _fail(str(e))
+    return topo
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    topo = _load_as_root(args.topology)
+    if isinstance(topo, int):
+        return topo
     if args.detach:
         return _up_detached(Path(args.topology), topo)
     return _up_foreground(topo, captures=not args.no_captures)
@@ -339,15 +347,11 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dmvpnlab.lab.demo import run_steps
-    from dmvpnlab.lab.lab import Lab, LabError, require_root
+    from dmvpnlab.lab.lab import Lab, LabError
 
-    try:
-        topo = _load(args.topology)
-        require_root()
-    except TopologyError as e:
-        return _fail(str(e), EXIT_TOPOLOGY)
-    except LabError as e:
-        return _fail(str(e))
+    topo = _load_as_root(args.topology)
+    if isinstance(topo, int):
+        return topo
     try:
         lab = Lab.up(topo)
     except LabError as e:

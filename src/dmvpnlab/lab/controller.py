@@ -115,14 +115,9 @@ def _read_line(conn: socket.socket) -> str:
 
 def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     """Send one request to a lab's controller and return its reply (OSError if unreachable)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(timeout)
-        conn.connect(str(socket_path(lab)))
-        conn.sendall((json.dumps(payload) + "\n").encode())
-        line = _read_line(conn)
-    if not line:
-        raise ConnectionError(f"controller of lab {lab!r} closed the connection without a reply")
-    return json.loads(line)
+    from dmvpnlab.control import request as json_line_request
+
+    return json_line_request(socket_path(lab), payload, timeout)
 
 
 def spawn(topology: Path, lab: str) -> subprocess.Popen[bytes]:
