@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Callable, Protocol
 
+from dmvpnlab.nhrp import debug as nhrp_debug
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
 from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType, decode, encode
@@ -266,8 +267,16 @@ class NhrpEngine:
         self.outbox.append((nbma, data))
         name = PACKET_NAMES.get(packet.type, str(packet.type))
         self.sent[name] += 1
-        self._log("packet", f"NHRP: Send {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
-        self._log("packet", f" src: {self.me.proto}, dst: {packet.dst_proto if packet.type != PacketType.RESOLUTION_REPLY else packet.src_proto}")
+        if self._debug is not None:
+            self._log("packet", f"NHRP: Send {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
+            self._log("packet", f" src: {self.me.proto}, dst: {packet.dst_proto if packet.type != PacketType.RESOLUTION_REPLY else packet.src_proto}")
+            self._log_packet(packet, len(data))
+
+    def _log_packet(self, packet: NhrpPacket, size: int) -> None:
+        for line in nhrp_debug.packet_lines(packet, size):
+            self._log("packet", line)
+        for line in nhrp_debug.extension_lines(packet):
+            self._log("extension", line)
 
     def _log(self, category: str, line: str) -> None:
         if self._debug is not None:
@@ -422,7 +431,9 @@ class NhrpEngine:
             return
         name = PACKET_NAMES.get(packet.type, str(packet.type))
         self.received[name] += 1
-        self._log("packet", f"NHRP: Receive {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
+        if self._debug is not None:
+            self._log("packet", f"NHRP: Receive {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
+            self._log_packet(packet, len(data))
         if packet.hop_count == 0:
             self.dropped["hop count 0"] += 1
             return

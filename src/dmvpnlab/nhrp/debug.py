@@ -1,0 +1,88 @@
+"""`debug nhrp packet` lines in the layout IOS prints them.
+
+Engineers compare these with what they have seen on routers, so the shape follows IOS
+15: a header line, then the fixed part (F), the mandatory part (M), each Client
+Information Entry (C-n) and, for `debug nhrp extension`, the extensions.
+"""
+
+from __future__ import annotations
+
+from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType
+
+FLAG_WORDS = {
+    PacketType.REGISTRATION_REQUEST: ((0x8000, "unique"), (0x0002, "nat")),
+    PacketType.REGISTRATION_REPLY: ((0x8000, "unique"), (0x0002, "nat")),
+    PacketType.RESOLUTION_REQUEST: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
+                                    (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
+    PacketType.RESOLUTION_REPLY: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
+                                  (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
+    PacketType.PURGE_REQUEST: ((0x8000, "no-reply"),),
+}
+CIE_CODES = {0: "no error", 4: "administratively prohibited", 5: "insufficient resources",
+             12: "no binding exists", 13: "binding not unique", 14: "unique address registered already"}
+EXTENSION_NAMES = {
+    ExtensionType.RESPONDER_ADDRESS: "Responder Address Extension",
+    ExtensionType.FORWARD_TRANSIT_NHS: "Forward Transit NHS Record Extension",
+    ExtensionType.REVERSE_TRANSIT_NHS: "Reverse Transit NHS Record Extension",
+    ExtensionType.AUTHENTICATION: "Authentication Extension",
+    ExtensionType.VENDOR_PRIVATE: "Vendor Private Extension",
+    ExtensionType.CISCO_NAT: "NAT address Extension",
+}
+
+
+def packet_lines(packet: NhrpPacket, size: int) -> list[str]:
+    """The (F), (M) and (C-n) blocks that follow IOS's Send/Receive header line."""
+    lines = [
+        f" (F) afn: AF_IP({packet.afn}), type: IP({packet.pro_type:x}), hop: {packet.hop_count}, ver: {packet.version}",
+        "     shtl: 4(NSAP), sstl: 0(NSAP)",
+        f"     pktsz: {size}",
+    ]
+    ptype = packet.type
+    if ptype == PacketType.TRAFFIC_INDICATION:
+        lines.append(f" (M) traffic code: {'redirect' if packet.traffic_code == 0 else packet.traffic_code}({packet.traffic_code})")
+    elif ptype == PacketType.ERROR_INDICATION:
+        lines.append(f" (M) error code: {packet.error_code}, offset: {packet.error_offset}")
+    else:
+        words = " ".join(w for bit, w in FLAG_WORDS.get(ptype, ()) if packet.flags & bit)
+        lines.append(f' (M) flags: "{words}{" " if words else ""}", reqid: {packet.request_id}')
+    lines.append(f"     src NBMA: {packet.src_nbma}")
+    lines.append(f"     src protocol: {packet.src_proto}, dst protocol: {packet.dst_proto}")
+    for n, cie in enumerate(packet.cies, start=1):
+        lines += cie_lines(cie, f"C-{n}")
+    return lines
+
+
+def cie_lines(cie: Cie, label: str) -> list[str]:
+    pad = " " * (len(label) + 4)  # under the text after " (C-1) "
+    lines = [
+        f" ({label}) code: {CIE_CODES.get(cie.code, 'unknown')}({cie.code})",
+        f"{pad}prefix: {cie.prefix_len}, mtu: {cie.mtu}, hd_time: {cie.holdtime}",
+        f"{pad}addr_len: {4 if cie.nbma else 0}(NSAP), subaddr_len: {len(cie.nbma_subaddr)}(NSAP), "
+        f"proto_len: {4 if cie.proto else 0}, pref: {cie.preference}",
+    ]
+    if cie.nbma is not None:
+        lines.append(f"{pad}client NBMA: {cie.nbma}")
+    if cie.proto is not None:
+        lines.append(f"{pad}client protocol: {cie.proto}")
+    return lines
+
+
+def extension_lines(packet: NhrpPacket) -> list[str]:
+    """`debug nhrp extension`: each extension with the CIEs or data it carries."""
+    lines: list[str] = []
+    for ext in packet.extensions:
+        if ext.type == ExtensionType.END:
+            continue
+        name = EXTENSION_NAMES.get(ext.type, f"Extension type {int(ext.type)}")
+        lines.append(f" {name}:")
+        if ext.type == ExtensionType.AUTHENTICATION:
+            password = ext.auth_password()
+            lines.append(f"   type: Cleartext(1), data: {password.decode('latin-1') if password else ''}")
+        elif ext.type in (ExtensionType.RESPONDER_ADDRESS, ExtensionType.FORWARD_TRANSIT_NHS,
+                          ExtensionType.REVERSE_TRANSIT_NHS, ExtensionType.CISCO_NAT):
+            try:
+                for n, cie in enumerate(ext.cies(), start=1):
+                    lines += ["  " + line for line in cie_lines(cie, f"C-{n}")]
+            except NhrpDecodeError:
+                lines.append("   (malformed)")
+    return lines
