@@ -52,7 +52,7 @@ def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
         "nhs": [
             {
                 "address": str(s.config.proto),
-                "nbma": str(s.config.nbma or engine._nbma_of(s.config.proto) or ""),
+                "nbma": str(engine.nhs_nbma(s) or ""),
                 "state": s.state,
                 "requests_sent": s.sent,
                 "replies": s.replies,

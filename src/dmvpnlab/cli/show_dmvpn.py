@@ -115,7 +115,7 @@ def dmvpn_data(agent: Any) -> dict[str, Any]:
         "type": "Spoke" if not is_hub(agent) else "Hub",
         "nhs": [{
             "address": str(s.config.proto),
-            "nbma": str(s.config.nbma or engine._nbma_of(s.config.proto) or ""),
+            "nbma": str(engine.nhs_nbma(s) or ""),
             "state": nhs_letters(s.state),
             "priority": 0,
             "cluster": 0,

@@ -93,7 +93,7 @@ def nhs_data(agent: Any) -> dict[str, Any]:
     engine, now = tunnel.engine, agent.clock()
     return {"interface": tunnel.name, "nhs": [{
         "address": str(s.config.proto),
-        "nbma": str(s.config.nbma or engine._nbma_of(s.config.proto) or ""),
+        "nbma": str(engine.nhs_nbma(s) or ""),
         "state": nhs_letters(s.state),
         "priority": 0,
         "cluster": 0,

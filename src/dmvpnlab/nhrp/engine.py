@@ -250,7 +250,7 @@ class NhrpEngine:
             if entry.is_host and entry.nbma is not None:
                 peers.setdefault(entry.nbma, entry.next_hop)
         for state in self.nhs:
-            nbma = state.config.nbma or self._nbma_of(state.config.proto)
+            nbma = self.nhs_nbma(state)
             if nbma is not None:
                 peers[nbma] = state.config.proto
         for nbma, proto in peers.items():
@@ -337,7 +337,7 @@ class NhrpEngine:
         return max(times) if times else None
 
     def _register(self, state: NhsState, now: float) -> None:
-        nbma = state.config.nbma or self._nbma_of(state.config.proto)
+        nbma = self.nhs_nbma(state)
         if nbma is None:
             state.next_send = now + 1.0
             return
@@ -361,6 +361,10 @@ class NhrpEngine:
 
     def _retry_cap(self) -> float:
         return min(REGISTRATION_RETRY_MAX, self._registration_interval())
+
+    def nhs_nbma(self, state: NhsState) -> IPv4Address | None:
+        """Where an NHS is reached: its `nbma` option, else the mapping of its address."""
+        return self.nhs_nbma(state)
 
     def _nbma_of(self, proto: IPv4Address) -> IPv4Address | None:
         entry = self.cache.peer(proto)
@@ -391,14 +395,14 @@ class NhrpEngine:
 
     def _active_nhs_nbma(self) -> IPv4Address | None:
         for state in self.nhs:
-            nbma = state.config.nbma or self._nbma_of(state.config.proto)
+            nbma = self.nhs_nbma(state)
             if nbma is not None:
                 return nbma
         return None
 
     def multicast_targets(self) -> list[IPv4Address]:
         targets = list(self.config.multicast_static)
-        targets += [s.config.nbma or self._nbma_of(s.config.proto) for s in self.nhs if s.config.multicast]
+        targets += [self.nhs_nbma(s) for s in self.nhs if s.config.multicast]
         if self.config.multicast_dynamic:
             targets += sorted(self.multicast_dynamic)
         seen: dict[IPv4Address, None] = {}
@@ -602,7 +606,7 @@ class NhrpEngine:
         peer = cie.proto
         # An owner behind NAT claims its private address; its reply comes straight from
         # its public one, which is where we must send.
-        nhs_nbmas = {s.config.nbma or self._nbma_of(s.config.proto) for s in self.nhs}
+        nhs_nbmas = {self.nhs_nbma(s) for s in self.nhs}
         natted = outer_src != cie.nbma and outer_src not in nhs_nbmas
         nbma = outer_src if natted else cie.nbma
         existing = self.cache.peer(peer)
