@@ -364,7 +364,7 @@ class NhrpEngine:
 
     def nhs_nbma(self, state: NhsState) -> IPv4Address | None:
         """Where an NHS is reached: its `nbma` option, else the mapping of its address."""
-        return self.nhs_nbma(state)
+        return state.config.nbma or self._nbma_of(state.config.proto)
 
     def _nbma_of(self, proto: IPv4Address) -> IPv4Address | None:
         entry = self.cache.peer(proto)
