@@ -76,6 +76,10 @@ class NhrpCache:
     def __iter__(self) -> Iterator[CacheEntry]:
         return iter(sorted(self._entries.values(), key=lambda e: (int(e.prefix.network_address), e.prefix.prefixlen)))
 
+    def snapshot(self) -> list[CacheEntry]:
+        """The entries in no particular order (cheap: timers walk it every tick)."""
+        return list(self._entries.values())
+
     def put(self, entry: CacheEntry) -> CacheEntry:
         """Insert or replace; a static entry is never replaced by a dynamic one."""
         old = self._entries.get(entry.prefix)

@@ -220,7 +220,7 @@ class NhrpEngine:
         nbma_changed = config.nbma_address != self.config.nbma_address
         self.config = config
         self.me = self._identity()
-        for entry in list(self.cache):
+        for entry in self.cache.snapshot():
             if entry.type is EntryType.STATIC:
                 self.cache.remove(entry.prefix)
         self._install_static(now)
@@ -320,7 +320,7 @@ class NhrpEngine:
 
     def _refresh_used(self, now: float) -> None:
         """Resolve again, before expiry, the entries that carried traffic lately."""
-        for entry in list(self.cache):
+        for entry in self.cache.snapshot():
             if entry.type is not EntryType.DYNAMIC or "registered" in entry.flags or entry.expires is None:
                 continue
             window = max(2.0, min(120.0, entry.holdtime / 3))
@@ -651,7 +651,7 @@ class NhrpEngine:
         for cie in packet.cies:
             target = cie.proto or packet.src_proto
             prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
-            for entry in list(self.cache):
+            for entry in self.cache.snapshot():
                 if entry.type is not EntryType.STATIC and (entry.prefix.overlaps(prefix) or entry.next_hop == target):
                     self.cache.remove(entry.prefix)
                     self._forget(entry)
