@@ -188,12 +188,13 @@ class RouterAgent:
 
     def _apply_static_routes(self) -> None:
         for route in self.config.static_routes:
-            ifname = linux_ifname(self.node, route.interface) if route.interface else None
+            discard = route.interface == "Null0"
             try:
+                ifname = linux_ifname(self.node, route.interface) if route.interface and not discard else None
                 self.kernel.replace_route(route.prefix, route.next_hop, ifname, STATIC_ROUTE_PROTO,
-                                          metric=route.distance or 0)
-            except Exception as error:  # netlink says why (unreachable next hop...)
-                log.warning("ip route %s %s: not installed: %s", route.prefix, route.next_hop or ifname, error)
+                                          metric=route.distance or 0, blackhole=discard)
+            except Exception as error:  # an interface we do not have, an unreachable next hop...
+                log.warning("ip route %s %s: not installed: %s", route.prefix, route.next_hop or route.interface, error)
         wanted = {(r.prefix, r.next_hop) for r in self.config.static_routes}
         for route in self.kernel.routes():
             if route.proto == STATIC_ROUTE_PROTO and (route.prefix, route.gateway) not in wanted:

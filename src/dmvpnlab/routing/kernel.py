@@ -129,8 +129,11 @@ class Kernel:
     # --- routes ----------------------------------------------------------------------
 
     def replace_route(self, prefix: IPv4Network, gateway: IPv4Address | None, ifname: str | None,
-                      proto: int, metric: int = 0) -> None:
+                      proto: int, metric: int = 0, blackhole: bool = False) -> None:
+        """Install (or replace) a route; `blackhole` is IOS's `Null0` (discard)."""
         kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN}
+        if blackhole:
+            kwargs["type"] = "blackhole"
         if metric:
             kwargs["priority"] = metric
         if gateway is not None:
