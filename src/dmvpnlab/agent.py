@@ -116,9 +116,12 @@ class RouterAgent:
         if self.kernel.ifindex(ifname) is None:
             log.warning("interface %s (%s) does not exist in this namespace: ignored", itf.name, ifname)
             return
-        if itf.address is not None:
-            self.kernel.ensure_address(ifname, itf.address)
-        self.kernel.set_link(ifname, not itf.shutdown)
+        try:
+            if itf.address is not None:
+                self.kernel.ensure_address(ifname, itf.address)
+            self.kernel.set_link(ifname, not itf.shutdown)
+        except Exception as error:  # netlink refused (address clash...): report, keep routing
+            log.warning("interface %s (%s): not applied: %s", itf.name, ifname, error)
 
     def tunnel_source_address(self, itf: Interface) -> IPv4Address:
         source = itf.tunnel_source
