@@ -1,0 +1,1 @@
+"""Capture analysis: NHRP/GRE ladders for users (`dmvpnlab pcap`), packet paths for scenarios."""

@@ -1,0 +1,1 @@
+"""The router's kernel side: addresses, static and NHRP shortcut routes, route lookups."""
