@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from crossings import agent_state, captures, wait_for
+from crossings import H0, agent_state, captures, ping, wait_for
 
 pytestmark = pytest.mark.topology("topologies/registration.yaml")
 
@@ -54,10 +54,13 @@ def test_wrong_tunnel_key_never_registers_and_is_counted_at_the_hub(lab):
     assert not [m for m in seen.nhrp if str(m.outer_dst) == SPOKE4_NBMA]
 
 
-def test_spokes_register_again_within_the_retry_interval_after_a_hub_restart(lab):
+@pytest.mark.parametrize("crash", [False, True], ids=["reload", "kill-9"])
+def test_spokes_register_again_within_the_retry_interval_after_a_hub_restart(lab, crash):
     assert wait_for(lambda: registered(lab) == GOOD, timeout=5)
-    lab.restart_agent("hub")
+    lab.restart_agent("hub", crash=crash)
     restarted = time.monotonic()
     assert agent_state(lab, "hub")["uptime"] < REGISTRATION_TIMEOUT, "a new hub agent, with an empty cache"
     assert wait_for(lambda: registered(lab) == GOOD, timeout=REGISTRATION_TIMEOUT + 3), registered(lab)
     assert time.monotonic() - restarted <= REGISTRATION_TIMEOUT + 3
+    _, result = ping(lab, "h1", H0, count=2)
+    assert result.ok, "the hub routes again: its TAP, routes and mappings are back"

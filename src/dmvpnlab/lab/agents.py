@@ -209,9 +209,14 @@ def start_agents(topology: Any, nodes: dict[str, Any], run_dir: Path, records: L
     return handles
 
 
-def restart(handle: AgentHandle, node: Any, launcher: Launcher) -> AgentHandle:
-    """Stop an agent (as a crash or reload would) and start it again from its startup config."""
-    stop_agents([handle])
+def restart(handle: AgentHandle, node: Any, launcher: Launcher, crash: bool = False) -> AgentHandle:
+    """Stop an agent and start it again from its startup config: a reload (SIGTERM, it
+    cleans up) or, with `crash`, a crash (SIGKILL: it leaves whatever it had set up)."""
+    if crash:
+        handle.popen.kill()
+        handle.popen.wait(READY_TIMEOUT)
+    else:
+        stop_agents([handle])
     fresh = launcher.launch(node, handle.node, handle.config, handle.state_dir, handle.ssh)
     wait_ready([fresh])
     return fresh

@@ -275,12 +275,13 @@ class Lab:
         if self.captures is not None:
             self.captures.flush()
 
-    def restart_agent(self, node: str) -> None:
-        """Restart a router's agent (a reload): it comes back from its startup config."""
+    def restart_agent(self, node: str, crash: bool = False) -> None:
+        """Restart a router's agent from its startup config: a reload, or with `crash`
+        a kill -9 and a fresh start (nothing cleaned up in between)."""
         for i, handle in enumerate(self.agents):
             if handle.node == node:
                 assert self.launcher is not None
-                self.agents[i] = agents_mod.restart(handle, self.node(node), self.launcher)
+                self.agents[i] = agents_mod.restart(handle, self.node(node), self.launcher, crash)
                 return
         raise LabError(f"{node} runs no agent")
 
