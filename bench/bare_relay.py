@@ -22,9 +22,14 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+from typing import Iterator
 
 try:
     from dmvpnlab.tunnel.tap import TapError, configure_tap, open_tap
@@ -111,6 +116,65 @@ def open_gre_socket(local: str | None) -> socket.socket:
     if local:
         sock.bind((local, 0))
     return sock
+
+
+@dataclass
+class RelayPair:
+    """Two namespaces joined by a veth (198.18.0.1/30 <-> .2), a relay in each: Tunnel0
+    10.0.0.1/24 in `a`, 10.0.0.2/24 in `b`. `counts` is filled when the pair is stopped."""
+
+    a: str
+    b: str
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    counts: list[dict[str, int]] = field(default_factory=list)
+
+
+@contextmanager
+def relay_pair(prefix: str, key: int | None = None, mtu: int | None = None,
+               ready_timeout: float = 10.0) -> Iterator[RelayPair]:
+    """Build the pair, wait until both TAPs are up, and remove everything on exit."""
+    pair = RelayPair(f"{prefix}-a-{os.getpid()}", f"{prefix}-b-{os.getpid()}")
+    made: list[str] = []
+    veth = f"{prefix[:6]}{os.getpid() % 10000}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], capture_output=True, text=True, check=True)
+
+    try:
+        for ns in (pair.a, pair.b):
+            ip("netns", "add", ns)
+            made.append(ns)
+        ip("link", "add", f"{veth}a", "netns", pair.a, "type", "veth", "peer", "name", f"{veth}b", "netns", pair.b)
+        for ns, dev, addr in ((pair.a, f"{veth}a", "198.18.0.1/30"), (pair.b, f"{veth}b", "198.18.0.2/30")):
+            ip("-n", ns, "addr", "add", addr, "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+        extra = [*(["--key", str(key)] if key is not None else []), *(["--mtu", str(mtu)] if mtu else [])]
+        for ns, local, peer, tip in ((pair.a, "198.18.0.1", "198.18.0.2", "10.0.0.1/24"),
+                                     (pair.b, "198.18.0.2", "198.18.0.1", "10.0.0.2/24")):
+            pair.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns, sys.executable, __file__, "--tap", "Tunnel0", "--peer", peer,
+                 "--local", local, "--tunnel-ip", tip, *extra],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        deadline = time.monotonic() + ready_timeout
+        while not all(",UP" in subprocess.run(["ip", "-n", ns, "-4", "addr", "show", "Tunnel0"], capture_output=True,
+                                              text=True).stdout for ns in (pair.a, pair.b)):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in pair.procs):
+                raise RuntimeError("bare relays did not come up")
+            time.sleep(0.05)
+        yield pair
+    finally:
+        for proc in pair.procs:
+            proc.terminate()
+            try:
+                out, _err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _err = proc.communicate()
+            if out.strip():
+                pair.counts.append(json.loads(out.strip().splitlines()[-1]))
+        for ns in made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:

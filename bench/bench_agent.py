@@ -46,7 +46,6 @@ from collections import Counter
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from unittest import mock
 
 REPO = Path(__file__).resolve().parents[1]
 try:
@@ -54,7 +53,6 @@ try:
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(REPO / "src"))
 
-from dmvpnlab.analysis import paths  # noqa: E402
 from dmvpnlab.analysis.paths import IcmpSighting, NhrpSighting, read_link  # noqa: E402
 from dmvpnlab.control import request  # noqa: E402
 from dmvpnlab.lab.lab import Lab  # noqa: E402
@@ -262,32 +260,8 @@ def run_scale(spokes: int, captures: bool, during: Callable[[Lab], dict[str, Any
 
 # --------------------------------------------------------------------------- 3 + 4: captures
 
-def _frames_by_iteration(path: Path) -> Iterable[tuple[float, bytes]]:
-    """Frames of a pcap/pcapng by iterating scapy's raw reader.
-
-    Why: `dmvpnlab.analysis.paths._frames` calls `reader.read_packet()`, which scapy 2.6+
-    refuses ("Cannot call read_packet() in RawPcapReader. Use _read_packet()"); it swallows
-    the exception and yields nothing. Iterating the reader works on every scapy version.
-    """
-    from scapy.utils import RawPcapNgReader, RawPcapReader
-
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    reader_class = RawPcapNgReader if magic == paths.PCAPNG_MAGIC else RawPcapReader
-    with reader_class(str(path)) as reader:
-        for data, meta in reader:
-            yield paths._timestamp(meta), data
-
-
 def sightings(path: Path) -> list[IcmpSighting | NhrpSighting]:
-    """`read_link(path)`, falling back to a working frame reader when it sees nothing."""
-    if not path.exists():
-        return []
-    found = list(read_link(path))
-    if found or path.stat().st_size < 200:
-        return found
-    with mock.patch.object(paths, "_frames", _frames_by_iteration):
-        return list(read_link(path))
+    return list(read_link(path)) if path.exists() else []
 
 
 def registration_rtts(captures: Path, topo: Topology) -> dict[str, Any]:
@@ -392,62 +366,28 @@ def wait_listening(check: Callable[[], str], port: int = 5201, timeout: float = 
 
 def bare_relay_throughput(seconds: int, log: Callable[[str], None] = print) -> dict[str, Any]:
     """iperf3 across two bare relays in two namespaces of our own joined by a veth."""
-    a, b = f"dmvbench-a-{os.getpid()}", f"dmvbench-b-{os.getpid()}"
-    procs: list[subprocess.Popen[Any]] = []
+    from bare_relay import relay_pair
+
+    log(f"[relay] bare relays in two namespaces of their own, iperf3 {seconds} s")
     server: subprocess.Popen[Any] | None = None
-    made: list[str] = []
-    log(f"[relay] bare relay in {a} / {b}, iperf3 {seconds} s")
-
-    def sh(*args: str) -> None:
-        done = subprocess.run(args, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BenchError(f"{' '.join(args)}: {done.stderr.strip()}")
-
-    try:
-        for ns in (a, b):
-            sh("ip", "netns", "add", ns)
-            made.append(ns)
-        sh("ip", "link", "add", "bvA", "netns", a, "type", "veth", "peer", "name", "bvB", "netns", b)
-        for ns, dev, addr in ((a, "bvA", "198.18.0.1/30"), (b, "bvB", "198.18.0.2/30")):
-            sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            sh("ip", "-n", ns, "link", "set", dev, "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        for ns, local, peer, tip in ((a, "198.18.0.1", "198.18.0.2", "10.0.0.1/24"),
-                                     (b, "198.18.0.2", "198.18.0.1", "10.0.0.2/24")):
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", ns, sys.executable, str(RELAY), "--tap", "Tunnel0", "--peer", peer,
-                 "--local", local, "--tunnel-ip", tip, "--key", str(TUNNEL_KEY), "--mtu", str(TUNNEL_IP_MTU)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        deadline = time.monotonic() + 10
-        while True:
-            shown = [subprocess.run(["ip", "-n", ns, "-4", "addr", "show", "Tunnel0"], capture_output=True,
-                                    text=True).stdout for ns in (a, b)]
-            if all("10.0.0." in s and ",UP" in s for s in shown):
-                break
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise BenchError(f"bare relays did not come up: {[stop_process(p)[1][-300:] for p in procs]}")
-            time.sleep(0.05)
-        server = subprocess.Popen(["ip", "netns", "exec", b, "iperf3", "-s", "-1", "-B", "10.0.0.2"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_listening(lambda: subprocess.run(["ip", "netns", "exec", b, "ss", "-ltn"], capture_output=True,
-                                              text=True).stdout)
-        cpu0, busy0 = [cpu_seconds(p.pid) or 0.0 for p in procs], cpu_busy_jiffies()
-        client = subprocess.run(["ip", "netns", "exec", a, "iperf3", "-c", "10.0.0.2", "-t", str(seconds), "-J"],
-                                capture_output=True, text=True, timeout=seconds + 30)
-        cpu1, busy1 = [cpu_seconds(p.pid) or 0.0 for p in procs], cpu_busy_jiffies()
-        result = iperf_json(client.stdout)
-        result["machine_busy_percent"] = busy_percent(busy0, busy1)
-        result["relay_cpu_percent"] = [rnd(100 * (c1 - c0) / seconds, 0) for c0, c1 in zip(cpu0, cpu1)]
-        return result
-    finally:
-        if server is not None:
-            stop_process(server)
-        outputs = [stop_process(p) for p in procs]
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        for out, _err in outputs:
-            if out.strip():
-                log(f"[relay] counters {out.strip().splitlines()[-1]}")
+    with relay_pair("dmvbench", key=TUNNEL_KEY, mtu=TUNNEL_IP_MTU) as pair:
+        try:
+            server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-1", "-B", "10.0.0.2"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_listening(lambda: subprocess.run(["ip", "netns", "exec", pair.b, "ss", "-ltn"],
+                                                  capture_output=True, text=True).stdout)
+            cpu0, busy0 = [cpu_seconds(p.pid) or 0.0 for p in pair.procs], cpu_busy_jiffies()
+            client = subprocess.run(["ip", "netns", "exec", pair.a, "iperf3", "-c", "10.0.0.2", "-t", str(seconds),
+                                     "-J"], capture_output=True, text=True, timeout=seconds + 30)
+            cpu1, busy1 = [cpu_seconds(p.pid) or 0.0 for p in pair.procs], cpu_busy_jiffies()
+        finally:
+            if server is not None:
+                stop_process(server)
+    result = iperf_json(client.stdout)
+    result["machine_busy_percent"] = busy_percent(busy0, busy1)
+    result["relay_cpu_percent"] = [rnd(100 * (c1 - c0) / seconds, 0) for c0, c1 in zip(cpu0, cpu1)]
+    result["relay_counts"] = pair.counts
+    return result
 
 
 def relay_in_lab_throughput(lab: Lab, seconds: int, log: Callable[[str], None] = print) -> dict[str, Any]:
