@@ -8,7 +8,6 @@ with paramiko's client and, where installed, netmiko's cisco_ios driver.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from pathlib import Path

@@ -12,7 +12,6 @@ import random
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-import pytest
 
 from cisco_captures import capture, nhrp_packets
 from dmvpnlab.nhrp import messages

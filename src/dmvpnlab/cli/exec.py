@@ -144,7 +144,7 @@ class ExecSession:
             return f"{' ' * (offset + bad.column)}^\n{INVALID}\n\n", True, None
         except Incomplete:
             return f"{INCOMPLETE}\n\n", True, None
-        except Ambiguous as amb:
+        except Ambiguous:
             return f'% Ambiguous command:  "{line.strip()}"\n', True, None
         try:
             result = match.node.action(self, match.args)

@@ -79,6 +79,6 @@ def render_version(agent: Any) -> str:
         f"{ethernets} Gigabit Ethernet interface{'s' if ethernets != 1 else ''}",
         f"{tunnels} Tunnel interface{'s' if tunnels != 1 else ''}",
         "",
-        f"Configuration register is 0x2102",
+        "Configuration register is 0x2102",
         "",
     ])

@@ -67,7 +67,7 @@ class BridgeNode(LinuxBridge):
 
     def start(self, _controllers: Any = None) -> None:
         ports = [i.name for i in self.intfList() if i.name != "lo"]
-        script = [f"ip link add name br0 type bridge", "ip link set lo up"]
+        script = ["ip link add name br0 type bridge", "ip link set lo up"]
         script += [f"ip link set {p} master br0 up" for p in ports]
         script += ["ip link set br0 up"]
         out = self.cmd(" ; ".join(script)).strip()
