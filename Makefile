@@ -11,7 +11,7 @@ TOPOLOGY ?= topologies/default.yaml
 # addressing/NAT/bridges (iproute2, nftables, bridge-utils), traffic (iperf3, ping), FRR.
 APT_PACKAGES := mininet tcpdump tshark iproute2 nftables iperf3 iputils-ping bridge-utils frr python3-venv
 
-.PHONY: setup lab demo test clean _root _apt
+.PHONY: setup lab demo test fuzz clean _root _apt
 
 _root:
 	@if [ "$$(id -u)" != 0 ]; then \
@@ -53,6 +53,12 @@ test: setup
 	@rc=0; $(PY) -m pytest tests scenarios || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "test: pytest collected no tests (exit 5): nothing to fail"; exit 0; fi; \
 	exit $$rc
+
+# The long fuzz run: every decoder and parser for FUZZ_SECONDS in all (smoke runs are in
+# `make test`). Findings land in fuzz/crashes/<target>/, numbers in fuzz/results/.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS)
 
 clean: _root
 	@if [ -x $(VENV)/bin/dmvpnlab ]; then $(VENV)/bin/dmvpnlab clean; else echo "clean: no $(VENV) yet, nothing was created"; fi
