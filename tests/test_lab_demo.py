@@ -16,7 +16,7 @@ import pytest
 from dmvpnlab.analysis.paths import IcmpSighting, NhrpSighting
 from dmvpnlab.lab import demo
 from dmvpnlab.lab.demo import Check, Ladder, Output, Step
-from dmvpnlab.lab.topology import load_topology
+from dmvpnlab.lab.topology.yamlfile import load_topology
 from dmvpnlab.nhrp.codec import CIE_ALREADY_REGISTERED, Cie, NhrpPacket
 
 ROOT = Path(__file__).resolve().parents[1]

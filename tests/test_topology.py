@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dmvpnlab.lab.topology import Topology, TopologyError, load_topology
+from dmvpnlab.lab.topology.errors import TopologyError
+from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.yamlfile import load_topology
 
 REPO = Path(__file__).resolve().parent.parent
 TOPOLOGIES = sorted((REPO / "topologies").glob("*.yaml"))

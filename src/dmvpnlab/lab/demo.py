@@ -31,7 +31,7 @@ from scapy.utils import PcapNgReader
 
 from dmvpnlab.analysis.ladder import MESSAGE_NAMES
 from dmvpnlab.analysis.paths import ICMP_ECHO_REPLY, CaptureSet, IcmpSighting, NhrpSighting
-from dmvpnlab.lab.topology import ISP_NAME, Host, Router, Topology
+from dmvpnlab.lab.topology.model import ISP_NAME, Host, Router, Topology
 
 RESOLUTION_REQUEST, RESOLUTION_REPLY = 1, 2
 REGISTRATION_REQUEST, REGISTRATION_REPLY = 3, 4

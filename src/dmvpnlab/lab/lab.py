@@ -36,7 +36,8 @@ from dmvpnlab.lab.records import (
     remove_records,
 )
 from dmvpnlab.lab.table import node_rows
-from dmvpnlab.lab.topology import Topology, load_topology
+from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.yamlfile import load_topology
 
 MNEXEC = "mnexec"
 
