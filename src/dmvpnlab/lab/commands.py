@@ -348,7 +348,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dmvpnlab.lab.demo import run_steps
+    from dmvpnlab.lab.demo.steps import run_steps
     from dmvpnlab.lab.lab import Lab, LabError
 
     topo = _load_as_root(args.topology)
