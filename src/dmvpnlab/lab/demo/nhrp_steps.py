@@ -18,14 +18,7 @@ from dmvpnlab.cli.client import run_cli
 from dmvpnlab.lab.demo.items import Check, Item, Output
 from dmvpnlab.lab.demo.ladders import address_names, nhrp_ladder, public_nbma
 from dmvpnlab.lab.demo.show import dmvpn_peer_check, route_check, without_legend
-from dmvpnlab.lab.demo.story import (
-    direct_path_story,
-    hub_path_story,
-    last_resolution_reply,
-    redirect_story,
-    registration_story,
-    story_cast,
-)
+from dmvpnlab.lab.demo import story
 from dmvpnlab.lab.demo.underlay_steps import ping_summary
 from dmvpnlab.lab.topology.model import Host, Router
 from dmvpnlab.nhrp.codec import PacketType
@@ -52,13 +45,13 @@ class StoryRun:
 _RUNS: dict[int, tuple[Any, StoryRun]] = {}
 
 
-def _story(lab: Any) -> StoryRun:
+def _story_run(lab: Any) -> StoryRun:
     """Ping requester host -> owner host once (first echo via the hub, the rest direct), wait for
     both shortcut routes, then read the captures."""
     cached = _RUNS.get(id(lab))
     if cached is not None and cached[0] is lab:
         return cached[1]
-    cast = story_cast(lab.topology)
+    cast = story.story_cast(lab.topology)
     if isinstance(cast, str):
         raise RuntimeError(cast)
     requester, src, owner, dst = cast
@@ -95,7 +88,7 @@ def _cli(lab: Any, node: str, command: str) -> str:
 
 
 def _skip(lab: Any) -> list[Item] | None:
-    cast = story_cast(lab.topology)
+    cast = story.story_cast(lab.topology)
     return [Output("Skipped", cast)] if isinstance(cast, str) else None
 
 
@@ -105,7 +98,7 @@ def step_registrations(lab: Any) -> list[Item]:
         return [Output("Skipped", "no router agents run in this lab")]
     lab.flush_captures()
     seen = CaptureSet(lab.captures.directory)
-    items = registration_story(lab.topology, seen.nhrp)
+    items = story.registration_story(lab.topology, seen.nhrp)
     hub = lab.topology.hub
     text = _cli(lab, hub.name, "show dmvpn")
     items.append(Output(f"{hub.name}# show dmvpn", without_legend(text, "Interface:")))
@@ -119,10 +112,10 @@ def step_first_packets_via_hub(lab: Any) -> list[Item]:
     """The first echo h1 -> h2 (and its reply) cross the hub's WAN link."""
     if (skip := _skip(lab)) is not None:
         return skip
-    run = _story(lab)
+    run = _story_run(lab)
     items: list[Item] = [Check(f"{run.src.name} pings {run.dst.name} {run.dst.address.ip} ({STORY_PINGS} echoes)",
                                run.ping.ok, ping_summary(run.ping))]
-    return items + hub_path_story(lab.topology, run.icmp, run.since, run.requester, run.src, run.owner, run.dst)
+    return items + story.hub_path_story(lab.topology, run.icmp, run.since, run.requester, run.src, run.owner, run.dst)
 
 
 def step_redirect_and_resolution(lab: Any) -> list[Item]:
@@ -130,15 +123,16 @@ def step_redirect_and_resolution(lab: Any) -> list[Item]:
     other spoke answers it directly."""
     if (skip := _skip(lab)) is not None:
         return skip
-    run = _story(lab)
+    run = _story_run(lab)
     topo = lab.topology
-    story = sorted((s for s in run.nhrp if s.time >= run.since
-                    and int(s.packet.type) in (PacketType.TRAFFIC_INDICATION, PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY)),
-                   key=lambda s: s.time)
-    items: list[Item] = [nhrp_ladder("NHRP after the first echo, on every WAN link it crossed", story,
+    exchange = sorted((s for s in run.nhrp if s.time >= run.since
+                       and int(s.packet.type) in (PacketType.TRAFFIC_INDICATION, PacketType.RESOLUTION_REQUEST,
+                                                  PacketType.RESOLUTION_REPLY)),
+                      key=lambda s: s.time)
+    items: list[Item] = [nhrp_ladder("NHRP after the first echo, on every WAN link it crossed", exchange,
                                      address_names(topo))]
-    items += redirect_story(topo, run.nhrp, run.since, run.requester, run.src, run.owner, run.dst)
-    items += redirect_story(topo, run.nhrp, run.since, run.owner, run.dst, run.requester, run.src)
+    items += story.redirect_story(topo, run.nhrp, run.since, run.requester, run.src, run.owner, run.dst)
+    items += story.redirect_story(topo, run.nhrp, run.since, run.owner, run.dst, run.requester, run.src)
     return items
 
 
@@ -147,7 +141,7 @@ def step_shortcuts(lab: Any) -> list[Item]:
     spoke1's `show dmvpn` lists spoke2 as a peer."""
     if (skip := _skip(lab)) is not None:
         return skip
-    run = _story(lab)
+    run = _story_run(lab)
     items: list[Item] = []
     for node, peer in ((run.requester, run.owner), (run.owner, run.requester)):
         assert peer.lan is not None
@@ -169,6 +163,6 @@ def step_direct_path(lab: Any) -> list[Item]:
     """After the shortcut, echoes go spoke to spoke: only the spokes' WAN links, never the hub's."""
     if (skip := _skip(lab)) is not None:
         return skip
-    run = _story(lab)
-    return direct_path_story(lab.topology, run.icmp, run.since, last_resolution_reply(run.nhrp, run.since),
+    run = _story_run(lab)
+    return story.direct_path_story(lab.topology, run.icmp, run.since, story.last_resolution_reply(run.nhrp, run.since),
                              run.requester, run.src, run.owner, run.dst)
