@@ -4,7 +4,8 @@ Every underlay link is captured into `captures/<lab>/<owner>-<peer>.pcapng`. A p
 from a LAN host shows up plain on LAN links and inside GRE (protocol 47, maybe keyed)
 on WAN links; this module looks through both and reports, per link, every sighting of
 the flows a scenario asks about, with absolute timestamps so sightings on different
-links can be ordered. NHRP messages are reported the same way.
+links can be ordered. NHRP messages are reported the same way. Imports the NHRP codec,
+the GRE decoder and scapy's raw pcap readers; never the lab.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ NetworkText = Annotated[IPv4Network, BeforeValidator(_network)]
 
 
 class _Spec(BaseModel):
-    """Base of the file model: unknown keys are errors with a did-you-mean."""
+    """Base of the spec objects: unknown keys are errors with a did-you-mean."""
 
     model_config = ConfigDict(extra="forbid")
 
