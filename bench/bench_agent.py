@@ -56,7 +56,8 @@ except ImportError:  # run from a checkout without the package installed
 from dmvpnlab.analysis.paths import IcmpSighting, NhrpSighting, read_link  # noqa: E402
 from dmvpnlab.control import request  # noqa: E402
 from dmvpnlab.lab.lab import Lab  # noqa: E402
-from dmvpnlab.lab.topology import Topology, topology_from_data  # noqa: E402
+from dmvpnlab.lab.topology.build import topology_from_data  # noqa: E402
+from dmvpnlab.lab.topology.model import Topology  # noqa: E402
 from dmvpnlab.nhrp.codec import PacketType  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"

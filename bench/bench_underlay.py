@@ -31,7 +31,7 @@ RESULTS = REPO / "bench" / "results" / "underlay.json"
 
 def measure(spokes: int, captures: bool) -> dict[str, float | int]:
     from dmvpnlab.lab.lab import Lab
-    from dmvpnlab.lab.topology import topology_from_data
+    from dmvpnlab.lab.topology.build import topology_from_data
 
     topo = topology_from_data({"hub": {}, "spokes": spokes}, REPO / "bench" / f"bench-underlay-{spokes}.yaml")
     started = time.monotonic()

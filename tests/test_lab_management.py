@@ -11,7 +11,8 @@ from dmvpnlab.agent_command import parse_ssh_endpoint
 from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.agents import agent_command, ssh_login
 from dmvpnlab.lab.table import node_rows
-from dmvpnlab.lab.topology import TopologyError, topology_from_data
+from dmvpnlab.lab.topology.build import topology_from_data
+from dmvpnlab.lab.topology.errors import TopologyError
 
 REPO = Path(__file__).resolve().parents[1]
 PHASE3 = {"hub": {"template": "hub.j2"}, "spokes": 2, "spoke_defaults": {"template": "spoke.j2"}}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from dmvpnlab.lab.demo import Check, Step, register_step, run_steps, STEPS
+from dmvpnlab.lab.demo.items import Check, Step
+from dmvpnlab.lab.demo.steps import STEPS, register_step, run_steps
 from dmvpnlab.lab.table import STATUS_COLUMNS, node_rows, render_text, with_pids
-from dmvpnlab.lab.topology import topology_from_data
+from dmvpnlab.lab.topology.build import topology_from_data
 
 NAT_LAB = {"hub": {}, "spokes": 2, "routers": {"spoke2": {"nat": "nat1"}}, "nat_boxes": ["nat1"]}
 

@@ -169,7 +169,7 @@ def test_lan_summary_rounds_out_to_octets_so_new_spokes_need_no_spoke_change() -
 
 @pytest.mark.parametrize("phase", [1, 2, 3])
 def test_repository_phase_topologies_render_parseable_configs(phase: int) -> None:
-    topology_mod = pytest.importorskip("dmvpnlab.lab.topology")
+    topology_mod = pytest.importorskip("dmvpnlab.lab.topology.yamlfile")
     path = REPO / "topologies" / f"phase{phase}.yaml"
     if not path.exists():
         pytest.skip(f"{path} not present")

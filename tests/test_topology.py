@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dmvpnlab.lab.topology import Topology, TopologyError, load_topology
+from dmvpnlab.lab.topology.build import topology_from_spec
+from dmvpnlab.lab.topology.errors import TopologyError
+from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.spec import NatBoxSpec, RouterSpec, SpokeDefaultsSpec, TopologySpec
+from dmvpnlab.lab.topology.yamlfile import load_topology
 
 REPO = Path(__file__).resolve().parent.parent
 TOPOLOGIES = sorted((REPO / "topologies").glob("*.yaml"))
@@ -64,7 +68,7 @@ def test_shipped_topologies_find_their_templates_in_the_repo_nodes_dir() -> None
         load_topology(path)
 
 
-def test_default_topology_follows_the_team_address_plan(nodes: Path) -> None:
+def test_default_topology_follows_the_default_address_plan(nodes: Path) -> None:
     topo = load_topology(REPO / "topologies" / "default.yaml", nodes)
     assert [r.name for r in topo.routers] == ["hub", "spoke1", "spoke2"]
     assert topo.tunnel_network == IPv4Network("10.0.0.0/24")
@@ -228,29 +232,93 @@ def test_hub_with_nothing_under_it_is_a_hub_with_defaults(tmp_path: Path, nodes:
     assert load(tmp_path, nodes, "hub:\nspokes: 1\n").hub.wan.address == IPv4Interface("203.0.113.1/30")
 
 
+def test_spec_objects_from_another_format_resolve_to_the_same_model_as_the_yaml_file(nodes: Path) -> None:
+    """The seam for other input formats: they produce spec objects, the one resolver does the rest."""
+    path = REPO / "topologies" / "nat.yaml"
+    spec = TopologySpec(
+        description="DMVPN Phase 3 - spoke2 behind NAT box nat1",
+        vars={"phase": 3},
+        hub=RouterSpec(template="hub.j2"),
+        spokes=2,
+        spoke_defaults=SpokeDefaultsSpec(template="spoke.j2"),
+        routers={"spoke2": RouterSpec(nat="nat1")},
+        nat_boxes={"nat1": NatBoxSpec()},
+    )
+    assert topology_from_spec(spec, path, nodes) == load_topology(path, nodes)
+
+
+def test_a_problem_in_spec_objects_reads_like_a_file_error(nodes: Path) -> None:
+    spec = TopologySpec(hub=RouterSpec(), spokes=1, routers={"spoke1": RouterSpec(nat="nat9")})
+    with pytest.raises(TopologyError) as info:
+        topology_from_spec(spec, "lab.cml", nodes)
+    assert str(info.value) == ("lab.cml: routers.spoke1.nat: expected a NAT box from nat_boxes "
+                               "(none are defined under `nat_boxes:`), got 'nat9'")
+
+
 # -------------------------------------------------------------------- bad files
 
 
-def test_typo_in_a_top_level_key_suggests_the_right_one(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspoek: 2\n")
-    assert "bad.yaml: spoek: unknown key 'spoek'; did you mean 'spokes'?" in msg
-    assert "(line 2)" in msg
+# A bad file, and what its one-paragraph error must say (every fragment).
+BAD_FILES = [
+    pytest.param("hub: {}\nspoek: 2\n",
+                 ["bad.yaml: spoek: unknown key 'spoek'; did you mean 'spokes'?", "(line 2)"],
+                 id="typo_in_a_top_level_key_suggests_the_right_one"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke1:\n    tempalte: spoke.j2\n",
+                 ["routers.spoke1.tempalte: unknown key 'tempalte'; did you mean 'template'?", "(line 5)"],
+                 id="typo_in_a_router_key_names_the_dotted_path"),
+    pytest.param("hub: {}\nspokes: 1\nrouters:\n  spoke1:\n    wan: {address: 300.1.1.1/30}\n",
+                 ["routers.spoke1.wan.address: expected an IPv4 address", "'300.1.1.1/30'"],
+                 id="malformed_address_is_rejected_at_its_field"),
+    pytest.param("tunnel: {network: 10.0.0.1/24}\nhub: {}\n",
+                 ["tunnel.network: expected a network address", "'10.0.0.1/24'"],
+                 id="network_with_host_bits_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke2: {lan: {network: 192.168.1.0/24}}\n",
+                 ["routers.spoke2.lan.network:", "overlapping 192.168.1.0/24 (spoke1's LAN)"],
+                 id="overlapping_networks_are_rejected"),
+    pytest.param("hub: {}\nrouters:\n  spoke1: {}\n  spoke1: {}\n",
+                 ["routers.spoke1: expected each key once", "line 3", "(line 4)"],
+                 id="duplicate_router_key_is_an_error_not_a_silent_overwrite"),
+    pytest.param("hub: {}\nspokes: 1\nrouters:\n  h1: {role: spoke, index: 9}\n",
+                 ["routers.h1: expected a unique name, got router 'h1', already a LAN host of spoke1"],
+                 id="duplicate_node_name_across_routers_and_hosts_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  branch: {role: spoke, index: 2}\n",
+                 ["routers.branch.index: expected a router index not used by another router, got 2"],
+                 id="duplicate_router_index_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke2: {nat: nat2}\nnat_boxes: [nat1]\n",
+                 ["routers.spoke2.nat: expected a NAT box from nat_boxes (nat1), got 'nat2'; did you mean 'nat1'?"],
+                 id="unknown_nat_box_is_rejected_with_a_suggestion"),
+    pytest.param("hub: {}\nspokes: 2\n  extra: 3\n",
+                 ["bad.yaml: line 3, column 8: YAML syntax error: mapping values are not allowed here"],
+                 id="yaml_syntax_error_gives_line_and_column"),
+    pytest.param("hub: {}\nrouters:\n  branchoffice1: {role: spoke, index: 3}\n",
+                 ["routers.branchoffice1: expected a router name", "at most 10 characters"],
+                 id="router_name_too_long_for_linux_interface_names"),
+    pytest.param("hub: {template: hbu.j2}\n",
+                 ["hub.template: expected a template file in", "'hbu.j2' (no such file)"],
+                 id="missing_template_is_reported_with_where_it_was_looked_for"),
+    pytest.param("spokes: 2\n",
+                 ["hub: expected a hub"],
+                 id="lab_without_a_hub_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke1: {nat: nat1}\n  spoke2: {nat: nat1}\nnat_boxes: [nat1]\n",
+                 ["routers.spoke2.nat: expected a NAT box not used by another router"],
+                 id="nat_box_serving_two_routers_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nsegments:\n  wan: {network: 198.51.100.0/24, members: [hub, spoke3]}\n",
+                 ["segments.wan.members[1]: expected a router name, got 'spoke3'"],
+                 id="segment_member_must_be_a_router"),
+]
 
 
-def test_typo_in_a_router_key_names_the_dotted_path(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  spoke1:\n    tempalte: spoke.j2\n")
-    assert "routers.spoke1.tempalte: unknown key 'tempalte'; did you mean 'template'?" in msg
-    assert "(line 5)" in msg
+@pytest.mark.parametrize("text, fragments", BAD_FILES)
+def test_bad_file_error_names_the_field_and_what_was_expected(text: str, fragments: list[str], tmp_path: Path,
+                                                              nodes: Path) -> None:
+    msg = error_of(tmp_path, nodes, text)
+    for fragment in fragments:
+        assert fragment in msg
 
 
 def test_bad_role_says_what_was_expected_and_what_was_found(tmp_path: Path, nodes: Path) -> None:
     msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  spoke1:\n    role: spok\n")
     assert msg.endswith("topologies/bad.yaml: routers.spoke1.role: expected 'hub' or 'spoke', got 'spok' (line 5)")
-
-
-def test_malformed_address_is_rejected_at_its_field(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 1\nrouters:\n  spoke1:\n    wan: {address: 300.1.1.1/30}\n")
-    assert "routers.spoke1.wan.address: expected an IPv4 address" in msg and "'300.1.1.1/30'" in msg
 
 
 def test_address_outside_its_network_is_rejected(tmp_path: Path, nodes: Path) -> None:
@@ -260,69 +328,10 @@ def test_address_outside_its_network_is_rejected(tmp_path: Path, nodes: Path) ->
     assert "routers.spoke1.lan.hosts[0].address: expected an address inside 10.1.0.0/24" in msg
 
 
-def test_network_with_host_bits_is_rejected(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "tunnel: {network: 10.0.0.1/24}\nhub: {}\n")
-    assert "tunnel.network: expected a network address" in msg and "'10.0.0.1/24'" in msg
-
-
-def test_overlapping_networks_are_rejected(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  spoke2: {lan: {network: 192.168.1.0/24}}\n")
-    assert "routers.spoke2.lan.network:" in msg and "overlapping 192.168.1.0/24 (spoke1's LAN)" in msg
-
-
-def test_duplicate_router_key_is_an_error_not_a_silent_overwrite(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nrouters:\n  spoke1: {}\n  spoke1: {}\n")
-    assert "routers.spoke1: expected each key once" in msg and "line 3" in msg and "(line 4)" in msg
-
-
-def test_duplicate_node_name_across_routers_and_hosts_is_rejected(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 1\nrouters:\n  h1: {role: spoke, index: 9}\n")
-    assert "routers.h1: expected a unique name, got router 'h1', already a LAN host of spoke1" in msg
-
-
-def test_duplicate_router_index_is_rejected(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  branch: {role: spoke, index: 2}\n")
-    assert "routers.branch.index: expected a router index not used by another router, got 2" in msg
-
-
-def test_unknown_nat_box_is_rejected_with_a_suggestion(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  spoke2: {nat: nat2}\nnat_boxes: [nat1]\n")
-    assert "routers.spoke2.nat: expected a NAT box from nat_boxes (nat1), got 'nat2'; did you mean 'nat1'?" in msg
-
-
-def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\n  extra: 3\n")
-    assert "bad.yaml: line 3, column 8: YAML syntax error: mapping values are not allowed here" in msg
-
-
-def test_router_name_too_long_for_linux_interface_names(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nrouters:\n  branchoffice1: {role: spoke, index: 3}\n")
-    assert "routers.branchoffice1: expected a router name" in msg and "at most 10 characters" in msg
-
-
-def test_missing_template_is_reported_with_where_it_was_looked_for(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {template: hbu.j2}\n")
-    assert "hub.template: expected a template file in" in msg and "'hbu.j2' (no such file)" in msg
-
-
 def test_spoke_count_out_of_range_and_tunnel_too_small(tmp_path: Path, nodes: Path) -> None:
     assert "spokes: expected a number of spokes from 1 to 1000, got 1001" in error_of(tmp_path, nodes, "hub: {}\nspokes: 1001\n")
     msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 300\n")
     assert "tunnel.network: expected a tunnel network with room for spoke254" in msg
-
-
-def test_lab_without_a_hub_is_rejected(tmp_path: Path, nodes: Path) -> None:
-    assert "hub: expected a hub" in error_of(tmp_path, nodes, "spokes: 2\n")
-
-
-def test_nat_box_serving_two_routers_is_rejected(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nrouters:\n  spoke1: {nat: nat1}\n  spoke2: {nat: nat1}\nnat_boxes: [nat1]\n")
-    assert "routers.spoke2.nat: expected a NAT box not used by another router" in msg
-
-
-def test_segment_member_must_be_a_router(tmp_path: Path, nodes: Path) -> None:
-    msg = error_of(tmp_path, nodes, "hub: {}\nspokes: 2\nsegments:\n  wan: {network: 198.51.100.0/24, members: [hub, spoke3]}\n")
-    assert "segments.wan.members[1]: expected a router name, got 'spoke3'" in msg
 
 
 def test_wrong_type_reads_as_expected_and_found(tmp_path: Path, nodes: Path) -> None:

@@ -1,4 +1,4 @@
-"""`dmvpnlab pcap FILE [--json] [--roundtrip]`: the capture inspector on the command line.
+"""`dmvpnlab pcap FILE [--json] [--roundtrip]`: the capture inspector on the command line (over `ladder`).
 
 Exit codes (scripts rely on them): 0 fine; 1 ``--roundtrip`` found an NHRP packet that
 does not decode or does not re-encode to the same bytes (the frame number is printed);

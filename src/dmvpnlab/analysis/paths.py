@@ -4,7 +4,8 @@ Every underlay link is captured into `captures/<lab>/<owner>-<peer>.pcapng`. A p
 from a LAN host shows up plain on LAN links and inside GRE (protocol 47, maybe keyed)
 on WAN links; this module looks through both and reports, per link, every sighting of
 the flows a scenario asks about, with absolute timestamps so sightings on different
-links can be ordered. NHRP messages are reported the same way.
+links can be ordered. NHRP messages are reported the same way. Imports the NHRP codec,
+the GRE decoder and scapy's raw pcap readers; never the lab.
 """
 
 from __future__ import annotations
@@ -167,9 +168,7 @@ class CaptureSet:
 
     def echo(self, src: str, dst: str, *, reply: bool = False, since: float = 0.0) -> list[IcmpSighting]:
         """Echo requests src->dst (or the replies dst->src when reply=True)."""
-        a, b = (IPv4Address(dst), IPv4Address(src)) if reply else (IPv4Address(src), IPv4Address(dst))
-        wanted = ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST
-        return [s for s in self.icmp if s.src == a and s.dst == b and s.icmp_type == wanted and s.time >= since]
+        return echoes(self.icmp, IPv4Address(src), IPv4Address(dst), reply=reply, since=since)
 
     def links_per_seq(self, sightings: Iterable[IcmpSighting]) -> dict[int, set[str]]:
         """For each ICMP sequence number, the set of links it was seen on."""
@@ -183,5 +182,19 @@ class CaptureSet:
 
     def messages(self, packet_type: int, *, link: str | None = None, since: float = 0.0) -> list[NhrpSighting]:
         """NHRP messages of one type (on one link), deduplicated per link."""
-        return [m for m in self.nhrp if int(m.packet.type) == packet_type and m.time >= since
-                and (link is None or m.link == link)]
+        return nhrp_messages(self.nhrp, packet_type, link=link, since=since)
+
+
+def echoes(icmp: Iterable[IcmpSighting], src: IPv4Address, dst: IPv4Address, *, reply: bool = False,
+           since: float = 0.0) -> list[IcmpSighting]:
+    """The echo requests src->dst among `icmp` (or the replies dst->src when reply=True), seen since `since`."""
+    a, b = (dst, src) if reply else (src, dst)
+    wanted = ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST
+    return [s for s in icmp if s.src == a and s.dst == b and s.icmp_type == wanted and s.time >= since]
+
+
+def nhrp_messages(nhrp: Iterable[NhrpSighting], packet_type: int, *, link: str | None = None,
+                  since: float = 0.0) -> list[NhrpSighting]:
+    """The NHRP messages of one type among `nhrp` (seen on `link`, if given), since `since`."""
+    return [m for m in nhrp if int(m.packet.type) == packet_type and m.time >= since
+            and (link is None or m.link == link)]

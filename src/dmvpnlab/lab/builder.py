@@ -37,7 +37,7 @@ from dmvpnlab import ifnames
 from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all
 from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex, record_process, run_root
-from dmvpnlab.lab.topology import ISP_NAME, Topology
+from dmvpnlab.lab.topology.model import ISP_NAME, Topology
 
 Progress = Callable[[str, int], None]  # (phase description, total steps); then tick()
 

@@ -1,11 +1,14 @@
 """Packet captures on every underlay link: one pcapng per link, readable while the lab runs.
 
+This module records (runs dumpcap); reading the files is `dmvpnlab.analysis`'s. Imports
+`dmvpnlab.lab.records` (every dumpcap is recorded for clean-up).
+
 Why dumpcap and not tcpdump: tcpdump writes only pcap, and scenarios assert from pcapng
 files (Wireshark's native format, with interface names) *while the lab is up*. dumpcap
 (Wireshark's capture engine, package wireshark-common) writes pcapng directly. It has no
 "immediate" option: libpcap hands it packets at a 250 ms buffer timeout and it flushes the
 file every 500 ms, so a packet is in the file within about 0.75 s (measured: 0.3-0.8 s).
-`CaptureSet.flush()` waits out that window, so a test reading a capture never races it.
+`CaptureRecorder.flush()` waits out that window, so a test reading a capture never races it.
 
 Each capture runs inside the namespace of the node that owns the interface (the router
 side of a link), started through Mininet's `node.popen` (`mnexec -da PID dumpcap ...`),
@@ -38,8 +41,10 @@ FLUSH_WINDOW = 0.85
 _READY_TIMEOUT = 10.0
 
 
-class CaptureError(RuntimeError):
-    """A capture that could not start (dumpcap missing, interface absent, ...)."""
+class CaptureStartError(RuntimeError):
+    """A capture that could not start (dumpcap missing, interface absent, ...).
+
+    Not `dmvpnlab.analysis.ladder.CaptureError`, which is a capture file that cannot be read."""
 
 
 @dataclass
@@ -57,15 +62,17 @@ class Capture:
 
 
 @dataclass
-class CaptureSet:
-    """All captures of one lab."""
+class CaptureRecorder:
+    """The dumpcap processes recording every link of one lab bring-up into captures/<lab>/.
+
+    It writes the files; reading them is `dmvpnlab.analysis.paths.CaptureSet`'s job."""
 
     directory: Path
     records: LabRecords | None = None
     captures: dict[tuple[str, str], Capture] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, lab: str, root: Path | None = None, records: LabRecords | None = None) -> "CaptureSet":
+    def prepare(cls, lab: str, root: Path | None = None, records: LabRecords | None = None) -> "CaptureRecorder":
         """Empty (or create) captures/<lab>/: captures are per bring-up, never appended to."""
         directory = (root or CAPTURES_ROOT).resolve() / lab
         if directory.exists():
@@ -79,7 +86,7 @@ class CaptureSet:
     def start(self, node: Any, ifname: str, owner: str, peer: str) -> Capture:
         """Start dumpcap on `ifname` inside `node`'s namespace (does not wait for it)."""
         if shutil.which(DUMPCAP) is None:
-            raise CaptureError("dumpcap not found: install tshark/wireshark-common (make setup)")
+            raise CaptureStartError("dumpcap not found: install tshark/wireshark-common (make setup)")
         path = self.path(owner, peer)
         log = self.directory / ".logs" / f"{owner}-{peer}.log"
         log.parent.mkdir(exist_ok=True)
@@ -109,12 +116,12 @@ class CaptureSet:
             still = []
             for cap in pending:
                 if cap.popen is not None and cap.popen.poll() is not None:
-                    raise CaptureError(f"capture {cap.path.name} on {cap.owner}:{cap.ifname} exited: {_tail(cap.log)}")
+                    raise CaptureStartError(f"capture {cap.path.name} on {cap.owner}:{cap.ifname} exited: {_tail(cap.log)}")
                 if not (cap.path.exists() and cap.path.stat().st_size > 0):
                     still.append(cap)
             pending = still
             if pending and time.monotonic() > deadline:
-                raise CaptureError(f"capture {pending[0].path.name} did not start within {timeout:.0f} s: {_tail(pending[0].log)}")
+                raise CaptureStartError(f"capture {pending[0].path.name} did not start within {timeout:.0f} s: {_tail(pending[0].log)}")
             if pending:
                 time.sleep(0.02)
 

@@ -28,7 +28,9 @@ from dmvpnlab.lab.records import (
     remove_records,
 )
 from dmvpnlab.lab.table import STATUS_COLUMNS, build_table, node_rows, render_text, with_pids
-from dmvpnlab.lab.topology import Topology, TopologyError, load_topology
+from dmvpnlab.lab.topology.errors import TopologyError
+from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.yamlfile import load_topology
 
 EXIT_TOPOLOGY = 2
 
@@ -346,7 +348,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dmvpnlab.lab.demo import run_steps
+    from dmvpnlab.lab.demo.steps import run_steps
     from dmvpnlab.lab.lab import Lab, LabError
 
     topo = _load_as_root(args.topology)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dmvpnlab.lab import agents as agents_mod
-from dmvpnlab.lab.captures import CaptureSet
+from dmvpnlab.lab.captures import CaptureRecorder
 from dmvpnlab.lab.records import (
     RECORDS_NAME,
     CleanOps,
@@ -36,7 +36,8 @@ from dmvpnlab.lab.records import (
     remove_records,
 )
 from dmvpnlab.lab.table import node_rows
-from dmvpnlab.lab.topology import Topology, load_topology
+from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.yamlfile import load_topology
 
 MNEXEC = "mnexec"
 
@@ -115,7 +116,7 @@ class Lab:
     records: LabRecords
     nodes: dict[str, Any] = field(default_factory=dict)
     net: Any = None
-    captures: CaptureSet | None = None
+    captures: CaptureRecorder | None = None
     agents: list[agents_mod.AgentHandle] = field(default_factory=list)
     launcher: agents_mod.Launcher | None = None
     roles: dict[str, str] = field(default_factory=dict)
@@ -163,7 +164,7 @@ class Lab:
         self.topology = builder.topo  # with the management network actually claimed
         self.roles, self.addresses = underlay.roles, underlay.addresses
         if captures:
-            self.captures = CaptureSet.prepare(self.topology.name, captures_root, self.records)
+            self.captures = CaptureRecorder.prepare(self.topology.name, captures_root, self.records)
             reporter.phase("starting captures", len(underlay.captures))
             for point in underlay.captures:
                 self.captures.start(self.nodes[point.owner], point.ifname, point.owner, point.peer)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dmvpnlab.lab.management import BRIDGE_NAME
-from dmvpnlab.lab.topology import ISP_NAME, Topology
+from dmvpnlab.lab.topology.model import ISP_NAME, Topology
 
 COLUMNS = (("name", "Node"), ("role", "Role"), ("nbma", "NBMA address"), ("tunnel", "Tunnel"),
            ("lan", "LAN"), ("hosts", "Hosts"), ("mgmt", "Management"))

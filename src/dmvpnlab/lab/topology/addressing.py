@@ -1,7 +1,8 @@
 """The default address plan, as pure functions of a router's index.
 
-Kept apart from the topology model so the plan reads as one table (team.md, "Address
-plan") and can be tested without YAML. Router index: the hub is 0, spokeN is N.
+Kept apart from the resolver so the whole plan reads as the one table below, the
+resolver only applies it, and it can be tested without any topology file. Router index:
+the hub is 0, spokeN is N. Imports only the standard library.
 
     tunnel            10.0.0.0/24: index i -> .(i+1)      (hub .1, spokeN .(N+1))
     WAN, index 0      203.0.113.1/30, ISP side 203.0.113.2
