@@ -1,11 +1,12 @@
 """Golden outputs of every show command, hub and spokes, Phases 1/2/3, plus layout checks.
 
 The goldens under tests/golden/cli were produced by the renderers from real NHRP state
-(test_cli_fakes) and reviewed against shared/reference/ios-show-outputs.md; a change in
-layout shows up here as a diff. `DMVPNLAB_UPDATE_GOLDEN=1 pytest tests/test_cli_golden.py`
-rewrites them after a deliberate change. The layout tests below do not depend on the
-goldens: header lines must be the reference's, byte for byte, and rows must sit in the
-reference's columns.
+(test_cli_fakes) and reviewed against real IOS 15 output; a change in layout shows up
+here as a diff. `DMVPNLAB_UPDATE_GOLDEN=1 pytest tests/test_cli_golden.py` rewrites them
+after a deliberate change. The layout tests below do not depend on the goldens: header
+lines must be those of captured IOS output, byte for byte, and rows must sit in its
+columns. That captured output is a file kept outside the repository (REFERENCE); where a
+machine does not have it, those tests are skipped.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`show crypto isakmp sa`, `show crypto ipsec sa`, `show crypto session`, `clear crypto session`.
 
-IPsec is another issue's work. These commands exist now with IOS's headers and read an
+IPsec is not implemented yet. These commands exist now with IOS's headers and read an
 optional `agent.ipsec` object when it appears; the contract it must meet:
   `isakmp_sas() -> list[dict(dst, src, state, conn_id, status)]`,
   `ipsec_sas() -> list[dict(interface, local, peer, spi_in, spi_out, pkts_encaps, pkts_decaps)]`,

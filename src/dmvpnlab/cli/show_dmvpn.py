@@ -2,7 +2,7 @@
 
 `dmvpn_data(agent)` builds the data once; the text and `| json` are two views of it, so
 a script reading JSON and an engineer reading the table always see the same peers.
-Layout (columns, legend, attribute letters) follows shared/reference/ios-show-outputs.md:
+Layout (columns, legend, attribute letters) follows IOS 15's own `show dmvpn` output:
 one group per NBMA peer, `# Ent` on its first row only; Phase 3 shows the peer's /32 as
 DT2 and each shortcut prefix through it as DT1 on a second row without count and NBMA.
 """
