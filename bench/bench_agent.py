@@ -1,4 +1,4 @@
-"""Benchmarks of the DMVPN router agent (issue 3, item 8): JSON + a printed table.
+"""Benchmarks of the DMVPN router agent: JSON + a printed table.
 
 What it measures, in one run (about 2-4 minutes on 2 cores):
 
@@ -54,7 +54,7 @@ except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(REPO / "src"))
 
 from dmvpnlab.analysis.paths import IcmpSighting, NhrpSighting, read_link  # noqa: E402
-from dmvpnlab.control import request  # noqa: E402
+from dmvpnlab.jsonline import request  # noqa: E402
 from dmvpnlab.lab.lab import Lab  # noqa: E402
 from dmvpnlab.lab.topology.build import topology_from_data  # noqa: E402
 from dmvpnlab.lab.topology.model import Topology  # noqa: E402

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from dmvpnlab.analysis.paths import CaptureSet
-from dmvpnlab.control import request
+from dmvpnlab.jsonline import request
 
 H1, H2, H0 = "192.168.1.10", "192.168.2.10", "192.168.0.10"
 HUB_WAN, SPOKE1_WAN, SPOKE2_WAN = "hub-isp", "spoke1-isp", "spoke2-isp"

@@ -24,7 +24,7 @@ def run_agent(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "startup-config"
     path.write_text(config)
     return subprocess.run(
-        [sys.executable, "-m", "dmvpnlab.command", "agent", "--node", "spoke9", "--config", str(path),
+        [sys.executable, "-m", "dmvpnlab", "agent", "--node", "spoke9", "--config", str(path),
          "--state-dir", str(tmp_path / "state")],
         capture_output=True, text=True, timeout=30,
     )
@@ -44,9 +44,44 @@ def test_malformed_modelled_lines_are_refused_with_ios_errors_naming_each_line(t
 
 def test_an_unreadable_config_file_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "dmvpnlab.command", "agent", "--node", "x", "--config", str(tmp_path / "missing"),
+        [sys.executable, "-m", "dmvpnlab", "agent", "--node", "x", "--config", str(tmp_path / "missing"),
          "--state-dir", str(tmp_path / "state")],
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("% Cannot read") and "Traceback" not in result.stderr
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `code`."""
+    probe = code + "\nimport sys\nprint('\\n'.join(sys.modules))\n"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    return set(result.stdout.split())
+
+
+def test_an_agent_with_the_cli_plugged_in_loads_neither_the_lab_nor_mininet_nor_rich():
+    loaded = _modules_after("from dmvpnlab.command import FAST_PATHS, build_parser\n"
+                            "build_parser((FAST_PATHS['agent'],))\n"
+                            "from dmvpnlab.router import load\n"
+                            "load()\n")
+    assert "dmvpnlab.agent.core" in loaded and "dmvpnlab.cli.control_ops" in loaded
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("mininet", "rich") or m.startswith("dmvpnlab.lab"))
+    assert heavy == []
+
+
+def test_the_agent_package_runs_without_the_cli():
+    loaded = _modules_after("import pkgutil, importlib, dmvpnlab.agent as agent\n"
+                            "for info in pkgutil.iter_modules(agent.__path__):\n"
+                            "    importlib.import_module(f'dmvpnlab.agent.{info.name}')\n")
+    assert "dmvpnlab.agent.zygote" in loaded and "dmvpnlab.agent.main" in loaded
+    assert sorted(m for m in loaded if m.startswith("dmvpnlab.cli")) == []
+
+
+def test_the_lab_starts_agents_with_the_console_command_whose_agent_module_is_the_fast_path():
+    from dmvpnlab.command import FAST_PATHS
+    from dmvpnlab.lab import agents
+
+    argv = agents.agent_command("spoke9", Path("/x/startup-config"), Path("/x"))
+    assert argv[1:4] == ["-m", "dmvpnlab", "agent"]
+    assert FAST_PATHS["agent"] == FAST_PATHS["agent-zygote"] == agents.AGENT_MODULE
+    assert agents.missing_parts() is None

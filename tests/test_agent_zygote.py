@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dmvpnlab.agent_zygote import ForkedProcess, ZygoteClient
+from dmvpnlab.agent.zygote import ForkedProcess, ZygoteClient
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="joining a network namespace (setns) needs root")
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="joining a network nam
 @pytest.fixture
 def zygote(tmp_path: Path):
     sock = tmp_path / "zygote.sock"
-    proc = subprocess.Popen([sys.executable, "-m", "dmvpnlab.command", "agent-zygote", "--socket", str(sock)],
+    proc = subprocess.Popen([sys.executable, "-m", "dmvpnlab", "agent-zygote", "--socket", str(sock)],
                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith(b"ready")

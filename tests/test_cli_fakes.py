@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import nhrp_sim
-from dmvpnlab.agent import RouterAgent
+from dmvpnlab.agent.core import RouterAgent
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, KernelRoute
 from dmvpnlab.tunnel.dataplane import DataplaneCounters

@@ -16,10 +16,11 @@ import paramiko
 import pytest
 
 from test_cli_fakes import lab
+from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.cli.client import CliClient, NodeNotFound, resolve, run_cli
 from dmvpnlab.cli.commands import one_shot
+from dmvpnlab.cli.control_ops import OPERATIONS
 from dmvpnlab.cli.ssh import start_ssh_server
-from dmvpnlab.control import ControlServer
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def control(tmp_path: Path):
     state = tmp_path / "lab" / "spoke1"
     state.mkdir(parents=True)
     loop = asyncio.new_event_loop()
-    server = ControlServer(agent, state / "control.sock")
+    server = ControlServer(agent, state / "control.sock", OPERATIONS)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)

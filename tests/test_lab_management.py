@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dmvpnlab.agent_command import parse_ssh_endpoint
+from dmvpnlab.agent.command import parse_ssh_endpoint
 from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.agents import agent_command, ssh_login
 from dmvpnlab.lab.table import node_rows

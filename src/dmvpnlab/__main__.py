@@ -1,4 +1,4 @@
-"""`python -m dmvpnlab ...` is the `dmvpnlab` command (the lab starts agents this way)."""
+"""`python -m dmvpnlab ...` is the `dmvpnlab` command; the lab starts agents and the agent zygote this way."""
 
 import sys
 

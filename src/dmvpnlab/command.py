@@ -1,4 +1,4 @@
-"""The `dmvpnlab` console command.
+"""The `dmvpnlab` console command (`python -m dmvpnlab` runs it too, see __main__.py).
 
 Each area of the project owns its subcommands: a module listed in SUBCOMMAND_MODULES
 exposes `register(subparsers)` and adds its own parsers with `set_defaults(func=...)`.
@@ -13,15 +13,15 @@ import sys
 
 SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.commands",       # up, down, status, exec, clean
-    "dmvpnlab.agent_command",      # agent
+    "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.cli.commands",       # cli
 )
 
 
 # The agent starts once per router (hundreds in a scale lab): it imports only its own
-# module, not the lab's (Mininet, rich), to start fast and stay small.
-FAST_PATHS = {"agent": "dmvpnlab.agent_command", "agent-zygote": "dmvpnlab.agent_zygote"}
+# composition root, not the lab's modules (Mininet, rich), to start fast and stay small.
+FAST_PATHS = {"agent": "dmvpnlab.router", "agent-zygote": "dmvpnlab.router"}
 
 
 def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:

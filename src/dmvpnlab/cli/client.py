@@ -2,22 +2,19 @@
 
 Used by `dmvpnlab cli NODE`, by scenarios (`run_cli`) and by the Mininet prompt
 (`mininet> spoke1 show dmvpn`). A node is found by name under the lab run directory
-(`<run root>/<lab>/<node>/control.sock`, see lab/agents.py and lab/records.py), or given
-as a state directory or a socket path. Answers are JSON lines; `{"debug": ...}` lines
-may come in between and go to `on_debug`.
+(`<run root>/<lab>/<node>/control.sock`, see dmvpnlab.rundir), or given as a state
+directory or a socket path. Answers are JSON lines (dmvpnlab.jsonline); `{"debug": ...}`
+lines may come in between and go to `on_debug`. Imports rundir and jsonline only, so
+the lab's prompt can use it and `dmvpnlab cli` starts without the lab.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 from pathlib import Path
 from typing import Any, Callable
 
-SOCKET_NAME = "control.sock"
-RUN_ROOT_ENV = "DMVPNLAB_RUN_DIR"  # same variable as dmvpnlab.lab.records
-DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
+from dmvpnlab import jsonline
+from dmvpnlab.rundir import CONTROL_SOCKET, run_root
 
 
 class NodeNotFound(LookupError):
@@ -28,30 +25,26 @@ class CliConnectionError(ConnectionError):
     """The agent closed the connection or did not answer in time."""
 
 
-def run_root() -> Path:
-    return Path(os.environ.get(RUN_ROOT_ENV, str(DEFAULT_RUN_ROOT)))
-
-
 def resolve(target: str | Path, root: Path | None = None) -> Path:
     """The control socket of `target`: a socket path, a state dir, `LAB/NODE` or `NODE`."""
     path = Path(target)
     if path.is_socket():
         return path
-    if (path / SOCKET_NAME).exists():
-        return path / SOCKET_NAME
+    if (path / CONTROL_SOCKET).exists():
+        return path / CONTROL_SOCKET
     base = root or run_root()
     name = str(target)
     if "/" in name and not path.is_absolute():
         lab, node = name.split("/", 1)
-        candidate = base / lab / node / SOCKET_NAME
+        candidate = base / lab / node / CONTROL_SOCKET
         if candidate.exists():
             return candidate
         raise NodeNotFound(f"no running router {node!r} in lab {lab!r} (no {candidate})")
-    found = sorted(base.glob(f"*/{name}/{SOCKET_NAME}")) if base.is_dir() else []
+    found = sorted(base.glob(f"*/{name}/{CONTROL_SOCKET}")) if base.is_dir() else []
     if len(found) == 1:
         return found[0]
     if not found:
-        raise NodeNotFound(f"no running router named {name!r} (looked for {base}/*/{name}/{SOCKET_NAME}); "
+        raise NodeNotFound(f"no running router named {name!r} (looked for {base}/*/{name}/{CONTROL_SOCKET}); "
                            "is the lab up? (`dmvpnlab status`)")
     labs = ", ".join(p.parent.parent.name for p in found)
     raise NodeNotFound(f"router {name!r} runs in several labs ({labs}): say LAB/{name}")
@@ -60,20 +53,16 @@ def resolve(target: str | Path, root: Path | None = None) -> Path:
 class CliClient:
     """One CLI session over the control socket (blocking)."""
 
-    def __init__(self, path: Path, timeout: float = 30.0, on_debug: Callable[[str], None] | None = None) -> None:
+    def __init__(self, path: Path, timeout: float | None = 30.0, on_debug: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.on_debug = on_debug or (lambda line: None)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
         try:
-            self.sock.connect(str(path))
+            self.channel = jsonline.Channel.connect(path, timeout, peer="the router")
         except OSError as error:
-            self.sock.close()
             raise CliConnectionError(f"cannot connect to {path}: {error.strerror or error}") from None
-        self._buffer = b""
 
     def close(self) -> None:
-        self.sock.close()
+        self.channel.close()
 
     def __enter__(self) -> "CliClient":
         return self
@@ -82,17 +71,18 @@ class CliClient:
         self.close()
 
     def read_message(self) -> dict[str, Any]:
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise CliConnectionError("the router closed the connection")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
+        try:
+            return self.channel.receive()
+        except jsonline.ConnectionClosed as closed:
+            raise CliConnectionError(str(closed)) from None
+
+    def submit(self, line: str) -> None:
+        """Send one line without waiting (the interactive reader thread takes the answer)."""
+        self.channel.send({"op": "cli", "line": line})
 
     def send(self, line: str) -> dict[str, Any]:
         """Run one line; debug lines that arrive first go to `on_debug`."""
-        self.sock.sendall(json.dumps({"op": "cli", "line": line}).encode() + b"\n")
+        self.submit(line)
         while True:
             message = self.read_message()
             if "debug" in message and "ok" not in message:

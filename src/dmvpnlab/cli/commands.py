@@ -100,12 +100,12 @@ def interactive(path: Path) -> int:
             pass
     except ImportError:
         readline = None  # type: ignore[assignment]
-    client = CliClient(path, timeout=None)  # type: ignore[arg-type]
+    client = CliClient(path, timeout=None)
     reader = _Reader(client)
     reader.start()
 
     def send(line: str) -> dict[str, Any]:
-        client.sock.sendall(__import__("json").dumps({"op": "cli", "line": line}).encode() + b"\n")
+        client.submit(line)
         answer = reader.answers.get()
         if answer is None:
             raise CliConnectionError("the router closed the connection")

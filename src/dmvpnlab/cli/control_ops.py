@@ -4,27 +4,29 @@ One exec session per connection (mode, terminal settings, config session, debug)
 client that sends `configure terminal` and then config lines on the same connection
 gets IOS's behaviour. The answer is `{"ok": true, "output": ..., "prompt": "hub#",
 "error": false, "closed": false}`; debug lines the session asked for arrive in between
-as `{"debug": "..."}` lines. The control server imports this module at start-up.
+as `{"debug": "..."}` lines. `OPERATIONS` is what the composition root (dmvpnlab.router)
+plugs into the agent's control server; from the agent this module imports only the
+shape of an operation (agent/hooks.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import weakref
-from typing import Any
+from typing import Any, Callable
 
+from dmvpnlab import jsonline
+from dmvpnlab.agent.hooks import ControlOperation
 from dmvpnlab.cli.exec import ExecSession
-from dmvpnlab.control import operation
 
 _sessions: "weakref.WeakKeyDictionary[asyncio.StreamWriter, ExecSession]" = weakref.WeakKeyDictionary()
 
 
-def _debug_writer(writer: asyncio.StreamWriter):
+def _debug_writer(writer: asyncio.StreamWriter) -> Callable[[str], None]:
     def emit(line: str) -> None:
         if writer.is_closing():
             raise ConnectionError("CLI connection closed")  # the agent then drops the sink
-        writer.write(json.dumps({"debug": line}).encode() + b"\n")
+        writer.write(jsonline.encode({"debug": line}))
     return emit
 
 
@@ -36,7 +38,6 @@ def session_for(agent: Any, writer: asyncio.StreamWriter) -> ExecSession:
     return session
 
 
-@operation("cli")
 def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
     line = request.get("line", "")
     if not isinstance(line, str):
@@ -50,9 +51,11 @@ def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> d
             "closed": result.closed, "retype": result.retype}
 
 
-@operation("cli_close")
 def _cli_close(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
     session = _sessions.pop(writer, None)
     if session is not None:
         session.close()
     return {"ok": True}
+
+
+OPERATIONS: dict[str, ControlOperation] = {"cli": _cli, "cli_close": _cli_close}

@@ -1,9 +1,11 @@
 """`debug nhrp [packet|cache|extension]`, `debug dmvpn all`, `undebug all`, `show debugging`.
 
-Debug output goes to the session that asked for it, not to a log: each CLI session owns
-at most one `DebugSink` in `agent.debug_sinks` whose categories grow with each `debug`
-command and which is removed on `undebug all` or when the session ends. The agent calls
-`sink.write(line)`; we add IOS's timestamp and hand the line to the transport.
+Debug output goes to the session that asked for it, not to a log: each CLI session's
+`SessionDebug` is itself a debug sink (the agent's `DebugSink` shape, agent/hooks.py):
+it is in `agent.debug_sinks` while it wants any category, its categories grow with each
+`debug` command, and it leaves on `undebug all` or when the session ends. The agent
+calls `write(line)`; we add IOS's timestamp and hand the line to the transport.
+Imports the CLI's time formats only.
 """
 
 from __future__ import annotations
@@ -23,43 +25,36 @@ MESSAGES = {
 
 
 class SessionDebug:
-    """One session's debug subscription (sans-I/O: `emit` is the transport's writer)."""
+    """One session's debug subscription and the sink the agent writes to (sans-I/O:
+    `emit` is the transport's writer)."""
 
     def __init__(self, agent: Any, emit: Callable[[str], None] | None) -> None:
         self.agent = agent
         self.emit = emit
-        self.sink: Any = None
+        self.categories: set[str] = set()
 
-    @property
-    def categories(self) -> set[str]:
-        return set(self.sink.categories) if self.sink is not None else set()
-
-    def _write(self, line: str) -> None:
+    def write(self, line: str) -> None:
+        """A debug line from the agent; raising tells the agent to drop this sink."""
         if self.emit is None:
             raise ConnectionError("session has no debug output")
         self.emit(debug_stamp() + line)
 
     def enable(self, categories: set[str]) -> str:
-        from dmvpnlab.agent import DebugSink  # the agent's type, so the agent recognises it
-
-        if self.sink is None:
-            self.sink = DebugSink(set(), self._write)
-        if self.sink not in self.agent.debug_sinks:
-            self.agent.debug_sinks.append(self.sink)
-        self.sink.categories |= categories
+        if self not in self.agent.debug_sinks:
+            self.agent.debug_sinks.append(self)
+        self.categories |= categories
         if "general" in categories:
-            self.sink.categories |= {"packet", "cache"}
+            self.categories |= {"packet", "cache"}
         return "\n".join(MESSAGES[c] for c in sorted(categories)) + "\n"
 
     def disable(self, categories: set[str] | None = None) -> str:
         """`undebug all` (None) or `no debug nhrp X`."""
-        if self.sink is not None:
-            if categories is None:
-                self.sink.categories.clear()
-            else:
-                self.sink.categories -= categories
-            if not self.sink.categories and self.sink in self.agent.debug_sinks:
-                self.agent.debug_sinks.remove(self.sink)
+        if categories is None:
+            self.categories.clear()
+        else:
+            self.categories -= categories
+        if not self.categories and self in self.agent.debug_sinks:
+            self.agent.debug_sinks.remove(self)
         if categories is None:
             return "All possible debugging has been turned off\n"
         return "\n".join(MESSAGES[c].replace(" is on", " is off") for c in sorted(categories)) + "\n"

@@ -54,8 +54,9 @@ _PIPE = re.compile(r"\s\|")
 
 
 @dataclass
-class ExecResult:
-    """What one line gave: text to print, the next prompt, and how it ended."""
+class LineResult:
+    """What one CLI line gave: text to print, the next prompt, and how it ended (not a
+    process result: that is the lab's ExecResult, of a program run in a namespace)."""
 
     output: str
     prompt: str
@@ -104,14 +105,14 @@ class ExecSession:
 
     # --- one line -------------------------------------------------------------------
 
-    def handle(self, line: str) -> ExecResult:
+    def handle(self, line: str) -> LineResult:
         prompt = self.prompt
         try:
             output, error, retype = self._handle(line.rstrip("\r\n"), prompt)
         except Exception:  # a renderer bug must not end the session
             log.exception("CLI line failed: %r", line)
             output, error, retype = "% Internal error while running the command (see the agent log)\n", True, None
-        return ExecResult(output, self.prompt, error, self.closed, retype)
+        return LineResult(output, self.prompt, error, self.closed, retype)
 
     def _handle(self, line: str, prompt: str) -> tuple[str, bool, str | None]:
         if CTRL_Z in line:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import paramiko
 
-from dmvpnlab.cli.exec import ExecResult, ExecSession
+from dmvpnlab.cli.exec import ExecSession, LineResult
 from dmvpnlab.cli.ssh_listen import listen
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class SshServer:
         session = self.call(ExecSession, self.agent)
         failed = False
         for line in command.split(";") if command.strip() else []:
-            result: ExecResult = self.call(session.handle, line.strip())
+            result: LineResult = self.call(session.handle, line.strip())
             channel.sendall(crlf(result.output).encode())
             failed = failed or result.error
         self.call(session.close)
@@ -203,7 +203,7 @@ class _Shell:
             raise ConnectionError("ssh channel closed")
         self._send(line + "\n")
 
-    def _run_line(self, line: str) -> ExecResult:
+    def _run_line(self, line: str) -> LineResult:
         return self.server.call(self.session.handle, line)
 
     def run(self) -> None:

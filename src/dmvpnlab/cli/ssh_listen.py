@@ -4,6 +4,8 @@ A lab of a hundred routers logs in to a few of them. Binding the port at start-u
 reports a clash at once, but importing paramiko and loading (or generating) the host
 key costs each agent about 0.1 s of CPU and several MB: that waits until someone
 actually connects. Until then the listening socket is just watched by the agent's loop.
+`DeferredSshServer` has the shape of the agent's SSH server factory (agent/hooks.py);
+the composition root (dmvpnlab.router) plugs it in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 import socket
 from pathlib import Path
 from typing import Any
+
+from dmvpnlab.agent.hooks import SshOptions
 
 BACKLOG = 16
 
@@ -32,11 +36,11 @@ def listen(address: str, port: int) -> socket.socket:
 class DeferredSshServer:
     """Holds the bound port; starts the real server (cli/ssh.py) when the first client knocks."""
 
-    def __init__(self, agent: Any, address: str, port: int, username: str, password: str,
-                 state_dir: Path | None = None) -> None:
-        self.agent, self.address, self.username, self.password = agent, address, username, password
+    def __init__(self, agent: Any, options: SshOptions, state_dir: Path | None = None) -> None:
+        self.agent, self.address = agent, options.address
+        self.username, self.password = options.username, options.password
         self.state_dir = state_dir
-        self.sock = listen(address, port)
+        self.sock = listen(options.address, options.port)
         self.port = self.sock.getsockname()[1]
         self.server: Any = None
         self._loop = asyncio.get_running_loop()

@@ -1,8 +1,8 @@
 """Small read-only questions about the agent that several show commands ask.
 
-The renderers read the agent's public attributes only (see agent.py); what they derive
-in common (is the tunnel up, which interface is its source, is this a hub) lives here
-so that `show dmvpn`, `show interfaces` and `show ip route` never disagree.
+The renderers read the agent's public attributes only (RouterAgent, agent/core.py);
+what they derive in common (is the tunnel up, which interface is its source, is this a
+hub) lives here so that `show dmvpn`, `show interfaces` and `show ip route` never disagree.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ After the underlay is up, every router that has a config template gets:
 
 1. its config rendered by `dmvpnlab.lab.render.render_router_config(topology, router)`,
    written to `<run dir>/<router>/startup-config`;
-2. an agent process inside the router's namespace (Mininet `node.popen`):
-   `<venv python> -m dmvpnlab.command agent --node R --config FILE --state-dir <run dir>/<router>`,
+2. an agent process inside the router's namespace, forked there by the agent zygote
+   or, without one, started by Mininet's `node.popen`:
+   `<venv python> -m dmvpnlab agent --node R --config FILE --state-dir <run dir>/<router>`,
    recorded (PID + start time) in the lab records;
 3. a wait for `<state dir>/ready`; if the agent exits or the file does not appear in time,
    the error carries the tail of `<state dir>/agent.log`.
@@ -14,9 +15,12 @@ A router on the management network also gets `--ssh <management address>:<port>
 --ssh-user U`; the password goes in the environment (DMVPNLAB_SSH_PASSWORD), so it is
 neither in `ps` nor in the lab records (which keep every agent's command line).
 
-While the agent subcommand (module `dmvpnlab.agent_command`) or the renderer does not
-exist yet, agents are skipped with a one-line note, so the underlay lab still works.
-Everything the agent contract needs is in this module, so it can change in one place.
+`python -m dmvpnlab` is the `dmvpnlab` console command (the package's __main__), and
+its `agent` subcommand lives in AGENT_MODULE. If that module or the renderer is missing
+(a trimmed install), agents are skipped with a one-line note, so the underlay lab still
+works. Everything the agent contract needs is in this module, so it can change in one
+place; the agent's side of it (arguments, SSH options, file names) comes from the agent
+package and dmvpnlab.rundir.
 """
 
 from __future__ import annotations
@@ -28,16 +32,20 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from dmvpnlab import jsonline
+from dmvpnlab.agent.command import PASSWORD_ENV, ssh_arguments
+from dmvpnlab.agent.hooks import SshOptions
+from dmvpnlab.agent.zygote import ForkedProcess, ZygoteClient
 from dmvpnlab.lab.records import LabRecords, record_process
+from dmvpnlab.rundir import AGENT_LOG, CONTROL_SOCKET, READY_FILE
 
-AGENT_MODULE = "dmvpnlab.agent_command"
+ENTRY_MODULE = "dmvpnlab"  # `python -m dmvpnlab` = the console command, by its __main__
+AGENT_MODULE = "dmvpnlab.router"  # registers and runs `agent` and `agent-zygote` (command.FAST_PATHS)
 RENDER_MODULE = "dmvpnlab.lab.render"
-READY_FILE = "ready"
-LOG_FILE = "agent.log"
 CONFIG_FILE = "startup-config"
 ZYGOTE_SOCKET = "agent-zygote.sock"
 ZYGOTE_LOG = "agent-zygote.log"
@@ -49,26 +57,13 @@ class AgentError(RuntimeError):
     """An agent that did not come up; the message ends with its log tail."""
 
 
-@dataclass(frozen=True)
-class SshLogin:
-    """Where a router's agent serves SSH (its management address) and the login."""
-
-    address: str
-    port: int
-    username: str
-    password: str = field(repr=False)
-
-    def argv(self) -> list[str]:
-        return ["--ssh", f"{self.address}:{self.port}", "--ssh-user", self.username]
-
-
-def ssh_login(topology: Any, router: Any) -> SshLogin | None:
+def ssh_login(topology: Any, router: Any) -> SshOptions | None:
     """The SSH endpoint of `router` from the topology's management network (None if it has none)."""
     address = topology.management_address(router.name) if topology.management is not None else None
     if address is None:
         return None
     m = topology.management
-    return SshLogin(str(address.ip), m.port, m.username, m.password)
+    return SshOptions(str(address.ip), m.port, m.username, m.password)
 
 
 @dataclass
@@ -76,8 +71,8 @@ class AgentHandle:
     node: str
     state_dir: Path
     config: Path
-    popen: Any  # subprocess.Popen, or agent_zygote.ForkedProcess (same methods)
-    ssh: SshLogin | None = None
+    popen: Any  # subprocess.Popen, or agent.zygote.ForkedProcess (same methods)
+    ssh: SshOptions | None = None
 
     @property
     def ready_file(self) -> Path:
@@ -85,7 +80,7 @@ class AgentHandle:
 
     @property
     def log(self) -> Path:
-        return self.state_dir / LOG_FILE
+        return self.state_dir / AGENT_LOG
 
 
 def missing_parts() -> str | None:
@@ -96,31 +91,26 @@ def missing_parts() -> str | None:
     return None
 
 
-def agent_command(node: str, config: Path, state_dir: Path, ssh: SshLogin | None = None) -> list[str]:
-    """The command line of one agent (the interpreter is the venv's, like ours).
-
-    `-m dmvpnlab.command` is the console script's module (the package has no __main__).
-    """
-    return [sys.executable, "-m", "dmvpnlab.command", "agent", "--node", node,
-            "--config", str(config), "--state-dir", str(state_dir), *(ssh.argv() if ssh else [])]
+def agent_command(node: str, config: Path, state_dir: Path, ssh: SshOptions | None = None) -> list[str]:
+    """The command line of one agent (the interpreter is the venv's, like ours)."""
+    return [sys.executable, "-m", ENTRY_MODULE, "agent", "--node", node,
+            "--config", str(config), "--state-dir", str(state_dir), *(ssh_arguments(ssh) if ssh else [])]
 
 
 class Launcher:
     """Starts agents: forked by a pre-loaded agent zygote when there is one (a hundred
     agents then share one import instead of paying 0.15 s of CPU each), else each as
-    its own `python -m dmvpnlab.command agent` in the node's namespace."""
+    its own `python -m dmvpnlab agent` in the node's namespace."""
 
     def __init__(self, run_dir: Path, records: LabRecords | None) -> None:
         self.records = records
         self.zygote: subprocess.Popen[Any] | None = None
-        self.client: Any = None
+        self.client: ZygoteClient | None = None
         socket_path = run_dir / ZYGOTE_SOCKET
         try:
-            from dmvpnlab.agent_zygote import ZygoteClient
-
             with open(run_dir / ZYGOTE_LOG, "ab") as log:
                 self.zygote = subprocess.Popen(
-                    [sys.executable, "-m", "dmvpnlab.command", "agent-zygote", "--socket", str(socket_path)],
+                    [sys.executable, "-m", ENTRY_MODULE, "agent-zygote", "--socket", str(socket_path)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=os.getcwd())
             if records is not None:
                 records.add_process(record_process(self.zygote.pid, "agent-zygote"))
@@ -131,24 +121,20 @@ class Launcher:
         except Exception:
             self.close()  # fall back to one interpreter per agent
 
-    def launch(self, node: Any, name: str, config: Path, state_dir: Path, ssh: SshLogin | None = None) -> AgentHandle:
+    def launch(self, node: Any, name: str, config: Path, state_dir: Path, ssh: SshOptions | None = None) -> AgentHandle:
         """Start one agent in `node`'s namespace with an existing startup config."""
         (state_dir / READY_FILE).unlink(missing_ok=True)
         env: dict[str, str] = {}
         if ssh is not None:
-            from dmvpnlab.agent_command import PASSWORD_ENV
-
             env[PASSWORD_ENV] = ssh.password
         argv = agent_command(name, config, state_dir, ssh)
         popen: Any
         if self.client is not None:
-            from dmvpnlab.agent_zygote import ForkedProcess
-
             answer = self.client.request({"op": "spawn", "argv": argv[3:], "netns": f"/proc/{node.pid}/ns/net",
-                                          "log": str(state_dir / LOG_FILE), "cwd": os.getcwd(), "env": env})
+                                          "log": str(state_dir / AGENT_LOG), "cwd": os.getcwd(), "env": env})
             popen = ForkedProcess(self.client, answer["pid"])
         else:
-            with open(state_dir / LOG_FILE, "ab") as log:
+            with open(state_dir / AGENT_LOG, "ab") as log:
                 popen = node.popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
                                    env={**os.environ, **env})
         handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh)
@@ -247,14 +233,13 @@ def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIME
     Not an error: a lab may hold spokes that must never register (wrong key or password).
     Scenarios then start from a converged lab instead of racing the first registration.
     """
-    from dmvpnlab.control import request
-
     deadline = time.monotonic() + timeout
     pending = list(handles)
     while pending and time.monotonic() < deadline:
         for h in list(pending):
             try:
-                nhs = request(h.state_dir / "control.sock", {"op": "state"}, timeout=1.0)["state"]["nhrp"].get("nhs", [])
+                answer = jsonline.request(h.state_dir / CONTROL_SOCKET, {"op": "state"}, timeout=1.0)
+                nhs = answer["state"]["nhrp"].get("nhs", [])
             except (OSError, ValueError, KeyError):
                 continue
             if all(n["state"] == "R" for n in nhs):

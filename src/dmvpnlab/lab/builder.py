@@ -36,8 +36,9 @@ from mininet.nodelib import LinuxBridge
 from dmvpnlab import ifnames
 from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all
-from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex, record_process, run_root
+from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex, record_process
 from dmvpnlab.lab.topology.model import ISP_NAME, Topology
+from dmvpnlab.rundir import run_root
 
 Progress = Callable[[str, int], None]  # (phase description, total steps); then tick()
 

@@ -4,8 +4,8 @@ Why a process: Mininet's node shells and captures are children of whoever built 
 and the lab must outlive the `dmvpnlab up --detach` command. The controller runs in a new
 session (no terminal, no SIGHUP from the shell that started it), logs to
 `/run/dmvpnlab/<lab>.controller.log`, records itself as the lab's owner (so `clean`
-kills it first), and answers one JSON object per line on the unix socket
-`/run/dmvpnlab/<lab>/control.sock`:
+kills it first), and answers one JSON line request per connection (dmvpnlab.jsonline)
+on the unix socket `/run/dmvpnlab/<lab>/control.sock`:
 
     {"op": "status"} -> {"ok": true, "lab": ..., "state": "up", "nodes": [...]}
     {"op": "exec", "node": N, "argv": [...]} -> {"ok": true, "returncode": .., "stdout": .., "stderr": ..}
@@ -18,7 +18,6 @@ notices (the recorded PID is gone or has another start time) and cleans from the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -26,11 +25,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from dmvpnlab.lab.records import lab_dir, run_root
+from dmvpnlab import jsonline
+from dmvpnlab.lab.records import lab_dir
+from dmvpnlab.rundir import CONTROL_SOCKET, run_root
 
-SOCKET_NAME = "control.sock"
+CONNECTION_TIMEOUT = 120.0  # a client that connects and says nothing must not hold the lab
 
 
 def log_path(lab: str) -> Path:
@@ -38,24 +39,37 @@ def log_path(lab: str) -> Path:
 
 
 def socket_path(lab: str) -> Path:
-    return lab_dir(lab) / SOCKET_NAME
+    return lab_dir(lab) / CONTROL_SOCKET
 
 
-class _Stop(Exception):
-    """Raised from the signal handler to leave the accept loop and tear down."""
+class _Stop(BaseException):
+    """Raised from the signal handler to leave the accept loop and tear down (a
+    BaseException, so that answering a request, which turns errors into replies,
+    does not swallow it)."""
 
 
-def _handle(lab: Any, request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Answer one request; the bool says whether the controller should stop afterwards."""
-    op = request.get("op")
-    if op == "status":
-        return {"ok": True, "lab": lab.name, "state": "up", "pid": os.getpid(), "nodes": lab.node_info()}, False
-    if op == "exec":
-        result = lab.exec(str(request["node"]), list(request["argv"]), timeout=request.get("timeout", 60))
-        return {"ok": True, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}, False
-    if op == "down":
-        return {"ok": True}, True
-    return {"ok": False, "error": f"unknown op {op!r}"}, False
+class _Controller:
+    """The operations on a lab; `stopping` once `down` has torn it down."""
+
+    def __init__(self, lab: Any) -> None:
+        self.lab = lab
+        self.stopping = False
+
+    def operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {"status": self.status, "exec": self.exec, "down": self.down}
+
+    def status(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "lab": self.lab.name, "state": "up", "pid": os.getpid(), "nodes": self.lab.node_info()}
+
+    def exec(self, request: dict[str, Any]) -> dict[str, Any]:
+        result = self.lab.exec(str(request["node"]), list(request["argv"]), timeout=request.get("timeout", 60))
+        return {"ok": True, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+    def down(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Tear the lab down before answering, so `dmvpnlab down` returns once it is gone."""
+        self.lab.down()
+        self.stopping = True
+        return {"ok": True}
 
 
 def serve(topology: str) -> int:
@@ -78,22 +92,16 @@ def serve(topology: str) -> int:
         lab.records.update(control_socket=str(sock_file))
         print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s; "
               f"listening on {sock_file}", flush=True)
-        stop = False
-        while not stop:
+        controller = _Controller(lab)
+        operations = controller.operations()
+        while not controller.stopping:
             conn, _ = server.accept()
             with conn:
-                conn.settimeout(120)
+                conn.settimeout(CONNECTION_TIMEOUT)
                 try:
-                    request = json.loads(_read_line(conn))
-                    reply, stop = _handle(lab, request)
-                except (ValueError, KeyError, OSError) as e:
-                    reply, stop = {"ok": False, "error": str(e)}, False
-                if stop:
-                    lab.down()
-                try:
-                    conn.sendall((json.dumps(reply) + "\n").encode())
+                    jsonline.serve_connection(conn, operations, more=lambda: False)  # one request each
                 except OSError:
-                    pass
+                    pass  # the client went away or said nothing in time: serve the next one
     except _Stop as e:
         print(f"controller {os.getpid()}: {e}: tearing down", flush=True)
     finally:
@@ -103,21 +111,9 @@ def serve(topology: str) -> int:
     return 0
 
 
-def _read_line(conn: socket.socket) -> str:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode()
-
-
 def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
     """Send one request to a lab's controller and return its reply (OSError if unreachable)."""
-    from dmvpnlab.control import request as json_line_request
-
-    return json_line_request(socket_path(lab), payload, timeout)
+    return jsonline.request(socket_path(lab), payload, timeout)
 
 
 def spawn(topology: Path, lab: str) -> subprocess.Popen[bytes]:

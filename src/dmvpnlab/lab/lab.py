@@ -48,7 +48,8 @@ class LabError(RuntimeError):
 
 @dataclass
 class ExecResult:
-    """What `Lab.exec` returns: like subprocess.CompletedProcess, plus `ok`."""
+    """What `Lab.exec` returns, a program run in a node's namespace: like
+    subprocess.CompletedProcess, plus `ok` (a CLI line's answer is cli.exec.LineResult)."""
 
     args: list[str]
     returncode: int

@@ -38,8 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-RUN_ROOT_ENV = "DMVPNLAB_RUN_DIR"
-DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
+from dmvpnlab.rundir import run_root
+
 RECORDS_NAME = "records.jsonl"
 NETNS_DIR = "netns"
 _MS_BIND = 4096
@@ -48,11 +48,6 @@ _MNT_DETACH = 2
 # Process kinds, in the order clean stops them: the controller first (so it does not
 # act while we clean), then what runs inside namespaces, then the namespace anchors.
 KIND_ORDER = ("controller", "agent", "capture", "helper", "node")
-
-
-def run_root() -> Path:
-    """The directory that holds one sub-directory per lab (overridable for tests)."""
-    return Path(os.environ.get(RUN_ROOT_ENV, str(DEFAULT_RUN_ROOT)))
 
 
 def lab_dir(lab: str, root: Path | None = None) -> Path:

@@ -1,11 +1,13 @@
-"""One DMVPN router: config -> kernel, the mGRE tunnel, NHRP, the control socket, one loop.
+"""The live router: config -> kernel, the mGRE tunnel, NHRP events, the control socket, one loop.
 
 The agent runs inside the router's network namespace (the lab starts it there with the
 router's startup config). It applies the IOS config to the kernel (addresses, shutdown,
 static routes), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
 installs NHRP shortcut routes, and answers the control socket (JSON state API, clear,
-exec-mode CLI). Everything happens on one asyncio loop: the TAP fd and the GRE socket
-are readers, NHRP timers are a periodic tick.
+and whatever operations its `Extensions` add, such as the exec-mode CLI). Everything
+happens on one asyncio loop: the TAP fd and the GRE socket are readers, NHRP timers are
+a periodic tick. Imports config, nhrp, tunnel and routing, never the CLI: what the CLI
+provides arrives as `Extensions` (hooks.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Callable
 
+from dmvpnlab.agent.control import ControlServer
+from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.engine import (
@@ -32,6 +36,7 @@ from dmvpnlab.nhrp.engine import (
     ShortcutRemoved,
 )
 from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
+from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
 TICK_SECONDS = 0.25
@@ -43,24 +48,6 @@ log = logging.getLogger("dmvpnlab.agent")
 
 class AgentConfigError(RuntimeError):
     """The config cannot be applied (missing interface, no tunnel source address...)."""
-
-
-@dataclass
-class DebugSink:
-    """A session that asked for `debug nhrp [packet|cache|extension]`."""
-
-    categories: set[str]
-    write: Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class SshOptions:
-    """Where the router answers SSH (the lab: its management address, port 22) and who may log in."""
-
-    address: str
-    port: int
-    username: str
-    password: str = field(repr=False)
 
 
 @dataclass
@@ -81,7 +68,8 @@ class RouterAgent:
     peer_up_since: dict[IPv4Address, float] = field(default_factory=dict)
     shortcut_latencies: list[float] = field(default_factory=list)
     management: SshOptions | None = None
-    ssh_server: object | None = None
+    extensions: Extensions = field(default_factory=Extensions)
+    ssh_server: SshServer | None = None
     _source_checked: float = 0.0
 
     @property
@@ -299,8 +287,6 @@ class RouterAgent:
     # --- loop -----------------------------------------------------------------------------
 
     async def run(self, ready: Callable[[], None]) -> None:
-        from dmvpnlab.control import ControlServer
-
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -308,7 +294,7 @@ class RouterAgent:
         self.apply()
         if self.management is not None:
             self.start_management(self.management)
-        server = ControlServer(self, self.state_dir / "control.sock")
+        server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)
         await server.start()
         ready()
         ticker = asyncio.create_task(self._ticker())
@@ -317,7 +303,7 @@ class RouterAgent:
         finally:
             ticker.cancel()
             if self.ssh_server is not None:
-                self.ssh_server.stop()  # type: ignore[attr-defined]
+                self.ssh_server.stop()
             await server.stop()
             self.remove_own_routes()
             if self.tunnel is not None:
@@ -326,15 +312,14 @@ class RouterAgent:
             self.kernel.close()
 
     def start_management(self, options: SshOptions) -> None:
-        """Answer SSH with the CLI; called on the running loop, so CLI lines run on it.
-
-        A port that cannot be bound is a start-up error (the lab shows it with the log).
-        """
-        from dmvpnlab.cli.ssh_listen import DeferredSshServer
-
+        """Answer SSH with the plugged-in server; called on the running loop, so CLI lines
+        run on it. A port that cannot be bound, or an agent assembled without an SSH
+        server, is a start-up error (the lab shows it with the log)."""
+        start = self.extensions.ssh_server
+        if start is None:
+            raise AgentConfigError(f"SSH on {options.address}:{options.port}: this agent has no SSH server")
         try:
-            self.ssh_server = DeferredSshServer(self, options.address, options.port, options.username,
-                                                options.password, self.state_dir)
+            self.ssh_server = start(self, options, self.state_dir)
         except OSError as error:
             raise AgentConfigError(f"SSH on {options.address}:{options.port}: {error.strerror or error}") from None
         log.info("SSH on %s:%d (user %s)", options.address, options.port, options.username)
@@ -350,23 +335,26 @@ class RouterAgent:
     @staticmethod
     def _watch(tunnel: MgreTunnel) -> None:
         """Read the tunnel's TAP and GRE socket on the running loop (none at unit-test time)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
-        loop.add_reader(tunnel.sock.fileno(), tunnel.drain_socket)
+        loop = _running_loop()
+        if loop is not None:
+            loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
+            loop.add_reader(tunnel.sock.fileno(), tunnel.drain_socket)
 
     @staticmethod
     def _unwatch(tunnel: MgreTunnel) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        loop.remove_reader(tunnel.tap.fileno())
-        loop.remove_reader(tunnel.sock.fileno())
+        loop = _running_loop()
+        if loop is not None:
+            loop.remove_reader(tunnel.tap.fileno())
+            loop.remove_reader(tunnel.sock.fileno())
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def write_ready(state_dir: Path) -> None:
-    ready = state_dir / "ready"
+    ready = state_dir / READY_FILE
     ready.write_text(f"{os.getpid()}\n")

@@ -7,7 +7,7 @@ forks, the child joins the router's network namespace (setns on /proc/PID/ns/net
 router's shell), points stdout/stderr at the agent's log and runs the ordinary `agent`
 command. Each router is still its own process, started with its own config.
 
-The zygote answers JSON lines on a unix socket:
+The zygote answers JSON lines (dmvpnlab.jsonline) on a unix socket:
   {"op": "spawn", "argv": [...], "netns": "/proc/123/ns/net", "log": "...", "cwd": "...", "env": {...}}
       -> {"ok": true, "pid": 4567}
   {"op": "poll", "pid": 4567} -> {"ok": true, "returncode": null | int}
@@ -16,39 +16,44 @@ It reaps its children (polling, at least once a second and before every answer) 
 remembers their exit codes for `poll`. It holds no thread, no event loop and no Python
 signal handler (SIGTERM keeps its default action: it ends the zygote at once, whatever
 it is doing), so forking it is safe and stopping it cannot race.
+
+What it preloads and which command a child runs are handed in by whoever registers the
+`agent-zygote` subcommand (the composition root, dmvpnlab.router), so this module names
+no other module. Imports jsonline only.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from dmvpnlab import jsonline
 
 CLONE_NEWNET = 0x40000000
 PR_SET_NAME = 15
 ACCEPT_WAKEUP = 1.0
-PRELOAD = (
-    "dmvpnlab.agent",
-    "dmvpnlab.agent_command",
-    "dmvpnlab.control",
-    "dmvpnlab.config.parser",
-    "dmvpnlab.cli.control_ops",
-)
+
+CommandMain = Callable[[list[str]], int]
+"""Runs one `dmvpnlab` command line in this process (the child's `agent ...`)."""
 
 
 # --------------------------------------------------------------------------- server
 
 class Zygote:
-    def __init__(self, path: Path) -> None:
+    """The server: forks a child per `spawn`, which runs `main(argv)` in the router's namespace."""
+
+    def __init__(self, path: Path, main: CommandMain) -> None:
         self.path = path
+        self.main = main
         self.exited: dict[int, int] = {}
         self.children: set[int] = set()
         self.exiting = False
@@ -86,26 +91,20 @@ class Zygote:
             self.path.unlink(missing_ok=True)
 
     def _serve_connection(self, server: socket.socket, conn: socket.socket) -> None:
-        reader = conn.makefile("rb")
-        for line in reader:
-            try:
-                request = json.loads(line)
-                if request["op"] == "spawn":
-                    answer = {"ok": True, "pid": self.spawn(server, conn, request)}
-                elif request["op"] == "poll":
-                    pid = int(request["pid"])
-                    self.reap()
-                    answer = {"ok": True, "returncode": self.exited.get(pid)}
-                elif request["op"] == "exit":
-                    self.exiting = True
-                    answer = {"ok": True}
-                else:
-                    answer = {"ok": False, "error": f"unknown op {request['op']!r}"}
-            except Exception as error:  # a bad request never takes the zygote down
-                answer = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-            conn.sendall(json.dumps(answer).encode() + b"\n")
-            if self.exiting:
-                return
+        def spawn(request: dict[str, Any]) -> dict[str, Any]:
+            return {"ok": True, "pid": self.spawn(server, conn, request)}
+
+        def poll(request: dict[str, Any]) -> dict[str, Any]:
+            pid = int(request["pid"])
+            self.reap()
+            return {"ok": True, "returncode": self.exited.get(pid)}
+
+        def exit_(request: dict[str, Any]) -> dict[str, Any]:
+            self.exiting = True
+            return {"ok": True}
+
+        jsonline.serve_connection(conn, {"spawn": spawn, "poll": poll, "exit": exit_},
+                                  more=lambda: not self.exiting)
 
     def spawn(self, server: socket.socket, conn: socket.socket, request: dict[str, Any]) -> int:
         netns = os.open(request["netns"], os.O_RDONLY | os.O_CLOEXEC)
@@ -115,7 +114,7 @@ class Zygote:
             if pid == 0:
                 server.close()
                 conn.close()
-                _become_agent(netns, log, request)  # never returns
+                _become_agent(netns, log, request, self.main)  # never returns
             self.children.add(pid)
             return pid
         finally:
@@ -123,7 +122,7 @@ class Zygote:
             os.close(log)
 
 
-def _become_agent(netns: int, log: int, request: dict[str, Any]) -> None:
+def _become_agent(netns: int, log: int, request: dict[str, Any], main: CommandMain) -> None:
     code = 1
     try:
         os.setsid()
@@ -140,8 +139,6 @@ def _become_agent(netns: int, log: int, request: dict[str, Any]) -> None:
         os.environ.update(request.get("env") or {})
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
-        from dmvpnlab.command import main
-
         code = int(main(list(request["argv"])) or 0)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
@@ -155,17 +152,18 @@ def _become_agent(netns: int, log: int, request: dict[str, Any]) -> None:
             os._exit(code)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, preload: Callable[[], object], main: CommandMain) -> None:
+    """Add the `agent-zygote` subcommand: `preload()` imports what an agent needs, once,
+    before the first fork; each child then runs `main(argv)`."""
     parser = subparsers.add_parser("agent-zygote", help="(used by the lab) fork agents into router namespaces")
     parser.add_argument("--socket", required=True, type=Path)
-    parser.set_defaults(func=_run)
 
+    def run(args: argparse.Namespace) -> int:
+        preload()
+        Zygote(args.socket, main).serve()
+        return 0
 
-def _run(args: argparse.Namespace) -> int:
-    for module in PRELOAD:
-        __import__(module)
-    Zygote(args.socket).serve()
-    return 0
+    parser.set_defaults(func=run)
 
 
 # --------------------------------------------------------------------------- client
@@ -174,24 +172,17 @@ class ZygoteClient:
     """The lab's side: one connection, one request at a time."""
 
     def __init__(self, path: Path, timeout: float = 10.0) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
-        self.reader = self.sock.makefile("rb")
+        self.channel = jsonline.Channel.connect(path, timeout, peer="the agent zygote")
 
     def request(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.sock.sendall(json.dumps(payload).encode() + b"\n")
-        line = self.reader.readline()
-        if not line:
-            raise ConnectionError("the agent zygote closed the connection")
-        answer = json.loads(line)
+        """The answer; ConnectionError if the zygote has gone, RuntimeError if it refused."""
+        answer = self.channel.request(payload)
         if not answer.get("ok"):
             raise RuntimeError(answer.get("error", "agent zygote error"))
         return answer
 
     def close(self) -> None:
-        self.reader.close()
-        self.sock.close()
+        self.channel.close()
 
 
 class ForkedProcess:
@@ -222,8 +213,6 @@ class ForkedProcess:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                import subprocess
-
                 raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
             time.sleep(0.02)
         assert self.returncode is not None

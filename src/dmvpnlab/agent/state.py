@@ -2,15 +2,16 @@
 
 Scenarios, `dmvpnlab status`, `| json` CLI twins and benchmarks read this instead of
 parsing show output. Times are relative (seconds since / until) so the data means the
-same thing in any process.
+same thing in any process. Reads the agent's public attributes; imports nothing of ours.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dmvpnlab.agent import RouterAgent
+    from dmvpnlab.agent.core import RouterAgent
 
 
 def _seconds(value: float | None, now: float) -> float | None:
@@ -94,7 +95,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "node": agent.node,
         "hostname": agent.hostname,
         "uptime": round(agent.clock() - agent.started, 3),
-        "pid": __import__("os").getpid(),
+        "pid": os.getpid(),
         "nhrp": nhrp_state(agent),
         "tunnel": interface_state(agent),
         "routes": routes_state(agent),

@@ -1,0 +1,68 @@
+"""One router process from its parsed command line to its exit code.
+
+Sets up the log in the state directory, reads and parses the startup config (refusing
+one with errors, exit 2, before touching the kernel), builds the `RouterAgent` with the
+extensions the composition root plugged in (dmvpnlab.router: the CLI's control
+operations and SSH server) and runs its loop until SIGTERM. Imports the agent's own
+modules and the config parser; what the CLI provides arrives as `Extensions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from dmvpnlab.agent.command import ssh_options
+from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
+from dmvpnlab.agent.hooks import Extensions
+from dmvpnlab.config.errors import ConfigSyntaxError
+from dmvpnlab.config.parser import parse_config
+from dmvpnlab.rundir import AGENT_LOG, READY_FILE
+
+
+def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
+    """Run the router that `dmvpnlab agent ...` describes; 2 for a config or start-up error."""
+    state_dir: Path = args.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / READY_FILE).unlink(missing_ok=True)
+    logging.basicConfig(
+        filename=state_dir / AGENT_LOG, level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)
+    log = logging.getLogger("dmvpnlab.agent")
+    try:
+        text = args.config.read_text()
+    except OSError as error:
+        print(f"% Cannot read {args.config}: {error.strerror}", file=sys.stderr)
+        return 2
+    result = parse_config(text, source=str(args.config))
+    if result.errors:
+        message = str(ConfigSyntaxError(result.errors))
+        log.error("config refused:\n%s", message)
+        print(message, file=sys.stderr)
+        return 2
+    ignored = [str(line) for line in result.ignored]
+    for line in ignored:
+        log.warning("ignored: %s", line)
+    agent = RouterAgent(node=args.node, config=result.config, state_dir=state_dir, config_path=args.config,
+                        extensions=extensions)
+    agent.ignored_lines = ignored
+    try:
+        agent.management = ssh_options(args)
+    except ValueError as error:
+        print(f"% --ssh: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(agent.run(lambda: write_ready(state_dir)))
+    except AgentConfigError as error:
+        log.error("%s", error)
+        print(f"% {error}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("agent crashed")
+        raise
+    return 0
