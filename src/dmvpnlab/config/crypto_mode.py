@@ -17,7 +17,7 @@ from dmvpnlab.config.model import (
     IsakmpPolicy,
     TransformSet,
 )
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, enter_section
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, number, open_section, setting
 from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown, looks_like_address
 
 _TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
@@ -36,12 +36,8 @@ _ISAKMP_GROUPS = (1, 2, 5, 14, 15, 16, 19, 20, 21, 24)
 def _enter_policy(ctx: Context, cur: Cursor, neg: bool) -> None:
     prio = cur.integer(1, 10000)
     cur.end()
-    cfg = ctx.config
-    if neg:
-        cfg.isakmp_policies = [p for p in cfg.isakmp_policies if p.priority != prio]
-        return
-    enter_section(ctx, Mode.ISAKMP, cfg.isakmp_policies, lambda p: p.priority, prio,
-                  lambda: IsakmpPolicy(prio), order=lambda p: p.priority)
+    open_section(ctx, neg, Mode.ISAKMP, ctx.config.isakmp_policies, lambda p: p.priority, prio,
+                 lambda: IsakmpPolicy(prio), order=lambda p: p.priority)
 
 
 def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -137,14 +133,11 @@ def _policy_lifetime(ctx: Context, cur: Cursor, neg: bool) -> None:
 
 def _enter_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
     name = cur.word()
-    cfg = ctx.config
-    if neg:
-        cfg.transform_sets = [t for t in cfg.transform_sets if t.name != name]
-        return
-    transforms = _transforms(cur)
-    ts = enter_section(ctx, Mode.TRANSFORM, cfg.transform_sets, lambda t: t.name, name,
-                       lambda: TransformSet(name, transforms))
-    ts.transforms = transforms  # re-entering a transform set gives it the new transforms
+    transforms = [] if neg else _transforms(cur)  # `no` takes the name alone
+    ts = open_section(ctx, neg, Mode.TRANSFORM, ctx.config.transform_sets, lambda t: t.name, name,
+                      lambda: TransformSet(name, transforms))
+    if ts is not None:
+        ts.transforms = transforms  # re-entering a transform set gives it the new transforms
 
 
 def _transforms(cur: Cursor) -> list[str]:
@@ -177,12 +170,8 @@ def _transform_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
 def _enter_profile(ctx: Context, cur: Cursor, neg: bool) -> None:
     name = cur.word()
     cur.end()
-    cfg = ctx.config
-    if neg:
-        cfg.ipsec_profiles = [p for p in cfg.ipsec_profiles if p.name != name]
-        return
-    enter_section(ctx, Mode.IPSEC_PROFILE, cfg.ipsec_profiles, lambda p: p.name, name,
-                  lambda: IpsecProfile(name))
+    open_section(ctx, neg, Mode.IPSEC_PROFILE, ctx.config.ipsec_profiles, lambda p: p.name, name,
+                 lambda: IpsecProfile(name))
 
 
 def _profile_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -205,18 +194,6 @@ def _profile_pfs(ctx: Context, cur: Cursor, neg: bool) -> None:
     cur.end()
 
 
-def _profile_lifetime_seconds(ctx: Context, cur: Cursor, neg: bool) -> None:
-    prof: IpsecProfile = ctx.target
-    prof.lifetime_seconds = None if neg else cur.integer(120, 2592000)
-    cur.end()
-
-
-def _profile_lifetime_kilobytes(ctx: Context, cur: Cursor, neg: bool) -> None:
-    prof: IpsecProfile = ctx.target
-    prof.lifetime_kilobytes = None if neg else cur.integer(2560, 4294967295)
-    cur.end()
-
-
 COMMANDS = (
     Command(Mode.GLOBAL, "crypto isakmp policy", _enter_policy),
     Command(Mode.GLOBAL, "crypto isakmp key", _isakmp_key),
@@ -231,8 +208,10 @@ COMMANDS = (
     Command(Mode.TRANSFORM, "mode", _transform_mode),
     Command(Mode.IPSEC_PROFILE, "set transform-set", _profile_transform_set),
     Command(Mode.IPSEC_PROFILE, "set pfs", _profile_pfs),
-    Command(Mode.IPSEC_PROFILE, "set security-association lifetime seconds", _profile_lifetime_seconds),
-    Command(Mode.IPSEC_PROFILE, "set security-association lifetime kilobytes", _profile_lifetime_kilobytes),
+    Command(Mode.IPSEC_PROFILE, "set security-association lifetime seconds",
+            setting("lifetime_seconds", number(120, 2592000))),
+    Command(Mode.IPSEC_PROFILE, "set security-association lifetime kilobytes",
+            setting("lifetime_kilobytes", number(2560, 4294967295))),
 )
 
 # A transform set and a profile hold more lines than the ones modelled here: there, a bare

@@ -10,8 +10,15 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Literal
 
-from dmvpnlab.config.model import Interface, NhrpMap, NhrpNhs, TunnelProtection, interface_sort_key
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, enter_section
+from dmvpnlab.config.model import (
+    Interface,
+    NhrpConfig,
+    NhrpMap,
+    NhrpNhs,
+    TunnelProtection,
+    interface_sort_key,
+)
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, flag, number, open_section, setting
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
@@ -35,14 +42,10 @@ def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
         if neg:
             raise Invalid(name_col) from None
         raise Unknown() from None  # Vlan1, Serial0/0/0, subinterfaces: kept verbatim
-    cfg = ctx.config
-    if neg:
-        if name.startswith("GigabitEthernet"):
-            raise Refused("% Removal of physical interfaces is not permitted")
-        cfg.interfaces = [i for i in cfg.interfaces if i.name != name]
-        return
-    enter_section(ctx, Mode.INTERFACE, cfg.interfaces, lambda i: i.name, name, lambda: Interface(name),
-                  order=lambda i: interface_sort_key(i.name))
+    if neg and name.startswith("GigabitEthernet"):
+        raise Refused("% Removal of physical interfaces is not permitted")
+    open_section(ctx, neg, Mode.INTERFACE, ctx.config.interfaces, lambda i: i.name, name,
+                 lambda: Interface(name), order=lambda i: interface_sort_key(i.name))
 
 
 # -- plain interface lines ------------------------------------------------------------
@@ -51,18 +54,6 @@ def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
 def _description(ctx: Context, cur: Cursor, neg: bool) -> None:
     itf: Interface = ctx.target
     itf.description = None if neg else cur.rest()
-
-
-def _shutdown(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    cur.end()
-    itf.shutdown = not neg
-
-
-def _bandwidth(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    itf.bandwidth = None if neg else cur.integer(1, 10000000)
-    cur.end()
 
 
 def _ip_address(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -95,18 +86,6 @@ def _check_host_address(cur: Cursor, addr: IPv4Interface) -> None:
     if net.prefixlen < 31 and addr.ip in (net.network_address, net.broadcast_address):
         mask_tok = cur.tokens[cur.pos - 1]
         raise Invalid(mask_tok.column, f"Bad mask /{net.prefixlen} for address {addr.ip}")
-
-
-def _ip_mtu(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    itf.ip_mtu = None if neg else cur.integer(68, 17912)
-    cur.end()
-
-
-def _tcp_adjust_mss(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    itf.tcp_adjust_mss = None if neg else cur.integer(500, 1460)
-    cur.end()
 
 
 # -- tunnel ... ------------------------------------------------------------------------
@@ -145,18 +124,6 @@ def _tunnel_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
     itf.tunnel_mode = "gre multipoint" if kind == "multipoint" else "gre ip"
 
 
-def _tunnel_destination(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    itf.tunnel_destination = None if neg else cur.ipv4()
-    cur.end()
-
-
-def _tunnel_key(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    itf.tunnel_key = None if neg else cur.integer(0, 4294967295)
-    cur.end()
-
-
 def _tunnel_protection(ctx: Context, cur: Cursor, neg: bool) -> None:
     itf: Interface = ctx.target
     if neg:
@@ -169,12 +136,6 @@ def _tunnel_protection(ctx: Context, cur: Cursor, neg: bool) -> None:
 
 
 # -- ip nhrp ... -----------------------------------------------------------------------
-
-
-def _nhrp_network_id(ctx: Context, cur: Cursor, neg: bool) -> None:
-    nhrp = ctx.target.nhrp
-    nhrp.network_id = None if neg else cur.integer(1, 4294967295)
-    cur.end()
 
 
 def _nhrp_map(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -245,12 +206,6 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
     nhrp.nhs = [n for n in nhrp.nhs if n.address != address] + [nhs]
 
 
-def _nhrp_holdtime(ctx: Context, cur: Cursor, neg: bool) -> None:
-    nhrp = ctx.target.nhrp
-    nhrp.holdtime = None if neg else cur.integer(1, 65535)
-    cur.end()
-
-
 def _nhrp_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:
     nhrp = ctx.target.nhrp
     if neg:
@@ -273,43 +228,32 @@ def _nhrp_redirect(ctx: Context, cur: Cursor, neg: bool) -> None:
     nhrp.redirect_timeout = timeout
 
 
-def _nhrp_shortcut(ctx: Context, cur: Cursor, neg: bool) -> None:
-    cur.end()
-    ctx.target.nhrp.shortcut = not neg
-
-
-def _nhrp_registration_no_unique(ctx: Context, cur: Cursor, neg: bool) -> None:
-    cur.end()
-    ctx.target.nhrp.registration_no_unique = not neg
-
-
-def _nhrp_registration_timeout(ctx: Context, cur: Cursor, neg: bool) -> None:
-    nhrp = ctx.target.nhrp
-    nhrp.registration_timeout = None if neg else cur.integer(1, 65535)
-    cur.end()
+def _nhrp(itf: Interface) -> NhrpConfig:
+    return itf.nhrp
 
 
 COMMANDS = (
     Command(Mode.GLOBAL, "int[erface]", _enter_interface, leaves_abbreviated=True),
     Command(Mode.INTERFACE, "desc[ription]", _description),
-    Command(Mode.INTERFACE, "shut[down]", _shutdown),
-    Command(Mode.INTERFACE, "bandwidth", _bandwidth),
+    Command(Mode.INTERFACE, "shut[down]", flag("shutdown")),
+    Command(Mode.INTERFACE, "bandwidth", setting("bandwidth", number(1, 10000000))),
     Command(Mode.INTERFACE, "ip add[ress]", _ip_address),
-    Command(Mode.INTERFACE, "ip mtu", _ip_mtu),
-    Command(Mode.INTERFACE, "ip tcp adjust-mss", _tcp_adjust_mss),
-    Command(Mode.INTERFACE, "ip nhrp network-id", _nhrp_network_id),
+    Command(Mode.INTERFACE, "ip mtu", setting("ip_mtu", number(68, 17912))),
+    Command(Mode.INTERFACE, "ip tcp adjust-mss", setting("tcp_adjust_mss", number(500, 1460))),
+    Command(Mode.INTERFACE, "ip nhrp network-id", setting("network_id", number(1, 4294967295), of=_nhrp)),
     Command(Mode.INTERFACE, "ip nhrp map", _nhrp_map),
     Command(Mode.INTERFACE, "ip nhrp nhs", _nhrp_nhs),
-    Command(Mode.INTERFACE, "ip nhrp holdtime", _nhrp_holdtime),
+    Command(Mode.INTERFACE, "ip nhrp holdtime", setting("holdtime", number(1, 65535), of=_nhrp)),
     Command(Mode.INTERFACE, "ip nhrp authentication", _nhrp_authentication),
     Command(Mode.INTERFACE, "ip nhrp redirect", _nhrp_redirect),
-    Command(Mode.INTERFACE, "ip nhrp shortcut", _nhrp_shortcut),
-    Command(Mode.INTERFACE, "ip nhrp registration no-unique", _nhrp_registration_no_unique),
-    Command(Mode.INTERFACE, "ip nhrp registration timeout", _nhrp_registration_timeout),
+    Command(Mode.INTERFACE, "ip nhrp shortcut", flag("shortcut", of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp registration no-unique", flag("registration_no_unique", of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp registration timeout",
+            setting("registration_timeout", number(1, 65535), of=_nhrp)),
     Command(Mode.INTERFACE, "tunnel source", _tunnel_source),
     Command(Mode.INTERFACE, "tunnel mode", _tunnel_mode),
-    Command(Mode.INTERFACE, "tunnel destination", _tunnel_destination),
-    Command(Mode.INTERFACE, "tunnel key", _tunnel_key),
+    Command(Mode.INTERFACE, "tunnel destination", setting("tunnel_destination", Cursor.ipv4)),
+    Command(Mode.INTERFACE, "tunnel key", setting("tunnel_key", number(0, 4294967295))),
     Command(Mode.INTERFACE, "tunnel protection ipsec profile", _tunnel_protection),
 )
 

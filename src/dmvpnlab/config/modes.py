@@ -131,8 +131,9 @@ class ModeSpec:
 S = TypeVar("S")
 
 
-def enter_section(
+def open_section(
     ctx: Context,
+    neg: bool,
     mode: Mode,
     sections: list[S],
     key: Callable[[S], object],
@@ -140,12 +141,16 @@ def enter_section(
     create: Callable[[], S],
     *,
     order: Callable[[S], Any] | None = None,
-) -> S:
-    """Find the section whose `key` is `value`, or add a new one; make it the current sub-mode.
+) -> S | None:
+    """A section header line: `no` removes the section whose `key` is `value`; otherwise
+    the section is found, or added, and becomes the current sub-mode (and is returned).
 
     IOS re-enters an existing section (`interface Tunnel0` twice edits one interface). A
     new section goes where the running-config lists it (sorted by `order`), or last.
     """
+    if neg:
+        sections[:] = [s for s in sections if key(s) != value]
+        return None
     section = next((s for s in sections if key(s) == value), None)
     if section is None:
         section = create()
@@ -154,3 +159,34 @@ def enter_section(
             sections.sort(key=order)
     ctx.enter(mode, section)
     return section
+
+
+# -- handlers for the common shapes of sub-mode lines ------------------------------------
+
+
+def _itself(section: Any) -> Any:
+    return section
+
+
+def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any] = _itself) -> Handler:
+    """`<keywords> VALUE` sets `attr` of the section (or of `of(section)`); `no ...` clears it.
+
+    `read` takes the value from the cursor (raising IOS verdicts); nothing may follow it.
+    """
+    def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
+        setattr(of(ctx.target), attr, None if neg else read(cur))
+        cur.end()
+    return handler
+
+
+def flag(attr: str, of: Callable[[Any], Any] = _itself) -> Handler:
+    """`<keywords>` alone sets the boolean `attr`; `no <keywords>` unsets it."""
+    def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
+        cur.end()
+        setattr(of(ctx.target), attr, not neg)
+    return handler
+
+
+def number(lo: int, hi: int) -> Callable[[Cursor], int]:
+    """A `setting` reader: a decimal number in [lo, hi]."""
+    return lambda cur: cur.integer(lo, hi)

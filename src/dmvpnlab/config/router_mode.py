@@ -10,7 +10,7 @@ dispatcher (see modes.py). Imports config.model, config.modes and config.tokens.
 from __future__ import annotations
 
 from dmvpnlab.config.model import Interface, RouterSection
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, enter_section
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, open_section
 from dmvpnlab.config.tokens import Cursor, Incomplete, Unknown
 
 _ROUTING_PROTOCOLS = ("ospf", "eigrp", "bgp", "rip")
@@ -34,12 +34,8 @@ def _enter_router(ctx: Context, cur: Cursor, neg: bool) -> None:
         if proto == "bgp":
             cur.integer(1, 4294967295)
     header = " ".join(["router", proto, *args])
-    cfg = ctx.config
-    if neg:
-        cfg.router_sections = [s for s in cfg.router_sections if s.header != header]
-        return
-    enter_section(ctx, Mode.ROUTER, cfg.router_sections, lambda s: s.header, header,
-                  lambda: RouterSection(header))
+    open_section(ctx, neg, Mode.ROUTER, ctx.config.router_sections, lambda s: s.header, header,
+                 lambda: RouterSection(header))
 
 
 def _interface_routing_line(ctx: Context, cur: Cursor, neg: bool) -> None:

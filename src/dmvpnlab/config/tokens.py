@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Callable, TypeVar
 
 _DOTTED = re.compile(r"^[0-9.]+$")
 
@@ -95,6 +96,14 @@ def mask_to_prefixlen(mask: IPv4Address) -> int | None:
     return 32 - inverted.bit_length()
 
 
+def _parse_mask(text: str) -> int | None:
+    addr = parse_ipv4(text)
+    return mask_to_prefixlen(addr) if addr is not None else None
+
+
+T = TypeVar("T")
+
+
 class Cursor:
     """Walks the tokens of one config line."""
 
@@ -143,27 +152,22 @@ class Cursor:
         return self.next().text
 
     def integer(self, lo: int, hi: int) -> int:
-        tok = self.next()
-        value = parse_integer(tok.text, lo, hi)
-        if value is None:
-            raise Invalid(tok.column)
-        return value
+        return self._value(lambda text: parse_integer(text, lo, hi))
 
     def ipv4(self) -> IPv4Address:
-        tok = self.next()
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        return addr
+        return self._value(parse_ipv4)
 
     def mask(self) -> int:
         """A dotted netmask, returned as a prefix length."""
+        return self._value(_parse_mask)
+
+    def _value(self, parse: Callable[[str], T | None]) -> T:
+        """The next token through `parse`; Invalid under it when `parse` says None."""
         tok = self.next()
-        addr = parse_ipv4(tok.text)
-        plen = mask_to_prefixlen(addr) if addr is not None else None
-        if plen is None:
+        value = parse(tok.text)
+        if value is None:
             raise Invalid(tok.column)
-        return plen
+        return value
 
     def rest(self) -> str:
         """The remaining text of the line as typed (internal spacing kept)."""
