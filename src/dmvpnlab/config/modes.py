@@ -6,8 +6,10 @@ handler, and `MODES`, a `ModeSpec` for each mode it owns (what that mode does wi
 none of its commands take). The session (parser.py) builds one table per mode from all
 modules and dispatches every line through it, so a command is added beside its handler,
 in one module, even into a mode another module owns (`ip ospf` under an interface lives
-with routing). A new mode is a `Mode` member here plus its spec and commands in its module.
-Handlers reach the session only through `Context`. Imports config.model and config.tokens.
+with routing). A new mode is a `Mode` member here plus its spec and commands in its module
+(a new module also joins the list in parser.py). Handlers reach the session only through
+`Context`, and share `open_section` (a section header line) and the `setting`/`flag`
+handlers of plain settings. Imports config.model and config.tokens.
 """
 
 from __future__ import annotations

@@ -78,12 +78,16 @@ class CommandTable:
         return False
 
 
-def _build_tables(commands: Sequence[Command], specs: Sequence[ModeSpec]) -> dict[Mode, CommandTable]:
+def build_tables(commands: Sequence[Command], specs: Sequence[ModeSpec]) -> dict[Mode, CommandTable]:
+    """One table per mode spec; a command of a mode no module specifies is a bug, said at import."""
+    orphans = sorted({c.syntax for c in commands if c.mode not in {s.mode for s in specs}})
+    if orphans:
+        raise ValueError(f"commands of a mode without a ModeSpec: {orphans}")
     return {spec.mode: CommandTable(spec, [c for c in commands if c.mode is spec.mode]) for spec in specs}
 
 
 # The handler modules; a new one joins here.
-_TABLES = _build_tables(
+_TABLES = build_tables(
     [*global_mode.COMMANDS, *interface_mode.COMMANDS, *crypto_mode.COMMANDS, *router_mode.COMMANDS],
     [*global_mode.MODES, *interface_mode.MODES, *crypto_mode.MODES, *router_mode.MODES],
 )
