@@ -1,4 +1,4 @@
-"""IOS config text -> RouterConfig: the seed's configs, whole running-config dumps, errors."""
+"""IOS config text -> RouterConfig: a DMVPN guide's hub and spoke configs, whole running-config dumps, errors."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from dmvpnlab.config.errors import ConfigSyntaxError
 from dmvpnlab.config.model import NhrpMap, NhrpNhs, StaticRoute
 from dmvpnlab.config.parser import load_config, parse_config
 
+# The DMVPN guide the project was specified from (kept outside the repository); its hub and
+# spoke configs are real-world input, so the tests that read them skip where it is absent.
 SEED = Path("/work/shared/seed/000_8371c0296f2a881a.txt")
 _PROMPT = re.compile(r"^\w+\([a-z-]+\)#\s*")
 
 
 def _seed_section(start: str, stop: str) -> str:
-    """The seed's config lines between two headings, prompts and `! comments` stripped."""
+    """The guide's config lines between two headings, prompts and `! comments` stripped."""
     lines = SEED.read_text().splitlines()
     body = lines[lines.index(start) + 1 : lines.index(stop)]
     out = []

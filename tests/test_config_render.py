@@ -108,7 +108,7 @@ def test_default_valued_isakmp_lines_are_not_printed() -> None:
     assert block == " authentication pre-share\n"
 
 
-@pytest.mark.parametrize("source", ["dump", "seed-style flat"])
+@pytest.mark.parametrize("source", ["dump", "flat"])
 def test_real_configs_roundtrip_through_render(source: str) -> None:
     if source == "dump":
         text = RUNNING_CONFIG

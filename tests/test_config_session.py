@@ -5,7 +5,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 
 from dmvpnlab.config.model import RouterConfig
-from dmvpnlab.config.parser import ConfigSession, Mode, load_config
+from dmvpnlab.config.modes import Mode
+from dmvpnlab.config.parser import ConfigSession, load_config
 
 PHASE2_SPOKE = """\
 hostname spoke1

@@ -1,4 +1,4 @@
-"""nodes/hub.j2 and nodes/spoke.j2 rendered per phase: the seed's configs, parseable as-is."""
+"""nodes/hub.j2 and nodes/spoke.j2 rendered per phase: DMVPN hub and spoke configs that parse as-is."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _router(name: str, role: str, index: int, wan: str, gw: str, vars: dict[str, Any]) -> SimpleNamespace:
-    """A stand-in with the attributes of lab.topology.Router (team.md), independent of it."""
+    """A stand-in with the attributes of lab.topology.Router that the templates read, independent of it."""
     lan_net = IPv4Network(f"192.168.{index}.0/24")
     return SimpleNamespace(
         name=name, role=role, index=index, nat=None,

@@ -20,8 +20,10 @@ from typing import Any, Callable
 
 from dmvpnlab.cli.debug import SessionDebug
 from dmvpnlab.cli.exec_tree import CliError, Output, build_pipe_tree, build_tree
-from dmvpnlab.cli.tree import Ambiguous, Incomplete, Invalid, help_lines, parse, tokenize
-from dmvpnlab.config.parser import ConfigSession, Mode
+from dmvpnlab.cli.tree import help_lines, parse
+from dmvpnlab.config.modes import Mode
+from dmvpnlab.config.parser import ConfigSession
+from dmvpnlab.config.tokens import Ambiguous, Incomplete, Invalid, tokenize
 
 log = logging.getLogger(__name__)
 

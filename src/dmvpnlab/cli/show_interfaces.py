@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmvpnlab.cli.view import link_state, source_name
-from dmvpnlab.config.model import Interface
-from dmvpnlab.config.render import interface_sort_key
+from dmvpnlab.config.model import Interface, interface_sort_key
 from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
 
 BRIEF_HEADER = "Interface                  IP-Address      OK? Method Status                Protocol"

@@ -4,27 +4,19 @@ Why a tree: IOS accepts any unique prefix of each word (`sh ip nh`), tells apart
 "ambiguous", "incomplete" and "invalid at this column", and answers `?` with the next
 words. All of that falls out of walking one tree of words, so every command gets the
 same behaviour for free and a command is added by adding nodes, not by parsing text.
-Pure data and functions: no agent, no I/O.
+The words and verdicts (tokens, Invalid/Incomplete/Ambiguous) are the ones configuration
+mode uses, from config.tokens. Pure data and functions: no agent, no I/O.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any, Callable, Iterator
 
+from dmvpnlab.config.tokens import Ambiguous, Incomplete, Invalid, Token, parse_integer, tokenize
+
 Action = Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    column: int  # index of the first character in the line as typed
-
-
-def tokenize(line: str) -> list[Token]:
-    return [Token(m.group(0), m.start()) for m in re.finditer(r"\S+", line)]
 
 
 @dataclass
@@ -54,26 +46,6 @@ class Node:
         node = Node(word, help, action)
         self.children.append(node)
         return node
-
-
-class CommandError(Exception):
-    """Base of parse outcomes that are not a runnable command."""
-
-
-class Invalid(CommandError):
-    def __init__(self, column: int) -> None:
-        super().__init__(column)
-        self.column = column
-
-
-class Incomplete(CommandError):
-    pass
-
-
-class Ambiguous(CommandError):
-    def __init__(self, upto: int) -> None:
-        super().__init__(upto)
-        self.upto = upto  # end column of the ambiguous word
 
 
 @dataclass
@@ -185,9 +157,10 @@ def ipv4(text: str) -> IPv4Address:
 
 def integer(low: int, high: int) -> Callable[[str], int]:
     def check(text: str) -> int:
-        if not text.isdigit() or not low <= int(text) <= high:
+        value = parse_integer(text, low, high)
+        if value is None:
             raise ValueError(text)
-        return int(text)
+        return value
     return check
 
 

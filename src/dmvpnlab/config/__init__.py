@@ -1,17 +1,9 @@
-"""IOS-style configuration: parser to a typed model, `configure terminal` sessions, renderer.
+"""IOS configuration: what a router is told, from text to a typed model and back.
 
-    parse_config(text, source) -> ParseResult(config, ignored, errors)
-    load_config(text, source)  -> RouterConfig, or raises ConfigSyntaxError
-    ConfigSession(config).apply(line) -> [ConfigError]; .prompt_suffix, .mode
-    render_running_config(config) -> `show running-config` text
+It owns the model of a router's configuration (model.py), the reader that fills it line by
+line in IOS's modes (parser.py: the mode machine and `parse_config`/`load_config`/
+`ConfigSession`; modes.py: the seam to the handler modules global_mode, interface_mode,
+crypto_mode and router_mode, one per family of modes), the IOS words and verdicts the exec
+CLI shares (tokens.py, errors.py) and the `show running-config` renderer (render.py). It
+imports only the standard library and dmvpnlab.ifnames; cli, agent and lab import it.
 """
-
-from dmvpnlab.config.errors import ConfigError, ConfigSyntaxError, IgnoredLine
-from dmvpnlab.config.model import RouterConfig
-from dmvpnlab.config.parser import ConfigSession, Mode, ParseResult, load_config, parse_config
-from dmvpnlab.config.render import render_running_config
-
-__all__ = [
-    "ConfigError", "ConfigSession", "ConfigSyntaxError", "IgnoredLine", "Mode", "ParseResult",
-    "RouterConfig", "load_config", "parse_config", "render_running_config",
-]

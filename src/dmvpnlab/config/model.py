@@ -1,6 +1,6 @@
 """Typed model of an IOS router configuration.
 
-The parser (`parser.py`) fills these dataclasses from IOS text, the renderer
+The parser (`parser.py` and its per-mode handler modules) fills these dataclasses from IOS text, the renderer
 (`render.py`) turns them back into a `show running-config`, and the agent reads them to
 decide what to do. Only lines that take effect are modelled as fields; everything else a
 user's config holds (banners, `line vty`, policy-maps, ...) is kept verbatim so that
@@ -249,12 +249,6 @@ class RouterConfig:
             if itf.name == name:
                 return itf
         return None
-
-    def add_interface(self, itf: Interface) -> Interface:
-        """Insert `itf` where IOS lists it, so the model is always in running-config order."""
-        self.interfaces.append(itf)
-        self.interfaces.sort(key=lambda i: interface_sort_key(i.name))
-        return itf
 
     @property
     def tunnels(self) -> list[Interface]:

@@ -3,7 +3,7 @@
 Only non-default values are printed (as IOS does), so that reading the output back gives
 the same model: `parse_config(render_running_config(cfg)).config == cfg`. Lines the lab
 does not model come back where the user had them relative to the modelled sections
-(before them, or after them), verbatim.
+(before them, or after them), verbatim. Imports config.model only.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from dmvpnlab.config.model import (
     IpsecProfile,
     IsakmpKey,
     IsakmpPolicy,
+    NhrpNhs,
     RawBlock,
     RouterConfig,
     StaticRoute,
     TransformSet,
     interface_sort_key,
 )
+
 
 def _addr_mask(addr: IPv4Interface) -> str:
     return f"{addr.ip} {addr.netmask}"
@@ -30,95 +32,74 @@ def _net_mask(net: IPv4Network) -> str:
     return f"{net.network_address} {net.netmask}"
 
 
+def _line(fmt: str, value: object, default: object = None) -> list[str]:
+    """`fmt` filled with `value`, or nothing when `value` is the default (IOS prints none)."""
+    return [] if value == default else [fmt.format(value)]
+
+
 def _interface_lines(itf: Interface) -> list[str]:
-    out = [f"interface {itf.name}"]
-    if itf.description is not None:
-        out.append(f" description {itf.description}")
-    if itf.bandwidth is not None:
-        out.append(f" bandwidth {itf.bandwidth}")
-    if itf.address is not None:
-        out.append(f" ip address {_addr_mask(itf.address)}")
-    else:
-        out.append(" no ip address")
-    out += [f" ip address {_addr_mask(a)} secondary" for a in itf.secondary_addresses]
-    if itf.ip_mtu is not None:
-        out.append(f" ip mtu {itf.ip_mtu}")
     n = itf.nhrp
-    if n.authentication is not None:
-        out.append(f" ip nhrp authentication {n.authentication}")
-    out += [f" ip nhrp map {m.address} {m.nbma}" for m in n.maps]
-    out += [f" ip nhrp map multicast {m}" for m in n.multicast_maps]
-    if n.network_id is not None:
-        out.append(f" ip nhrp network-id {n.network_id}")
-    if n.holdtime is not None:
-        out.append(f" ip nhrp holdtime {n.holdtime}")
-    for nhs in n.nhs:
-        line = " ip nhrp nhs " + ("dynamic" if nhs.address is None else str(nhs.address))
-        if nhs.nbma is not None:
-            line += f" nbma {nhs.nbma}"
-        if nhs.multicast:
-            line += " multicast"
-        if nhs.priority is not None:
-            line += f" priority {nhs.priority}"
-        if nhs.cluster is not None:
-            line += f" cluster {nhs.cluster}"
-        out.append(line)
-    if n.registration_no_unique:
-        out.append(" ip nhrp registration no-unique")
-    if n.registration_timeout is not None:
-        out.append(f" ip nhrp registration timeout {n.registration_timeout}")
-    if n.shortcut:
-        out.append(" ip nhrp shortcut")
-    if n.redirect:
-        out.append(" ip nhrp redirect" + (f" timeout {n.redirect_timeout}" if n.redirect_timeout else ""))
-    if itf.tcp_adjust_mss is not None:
-        out.append(f" ip tcp adjust-mss {itf.tcp_adjust_mss}")
-    out += [f" {line}" for line in itf.routing_lines]
-    if itf.shutdown:
-        out.append(" shutdown")
-    out += [f" {line}" for line in itf.extra_lines]
-    if itf.tunnel_source is not None:
-        out.append(f" tunnel source {itf.tunnel_source}")
-    if itf.tunnel_mode is not None:
-        out.append(f" tunnel mode {itf.tunnel_mode}")
-    if itf.tunnel_destination is not None:
-        out.append(f" tunnel destination {itf.tunnel_destination}")
-    if itf.tunnel_key is not None:
-        out.append(f" tunnel key {itf.tunnel_key}")
-    if itf.tunnel_protection is not None:
-        tp = itf.tunnel_protection
-        out.append(f" tunnel protection ipsec profile {tp.profile}" + (" shared" if tp.shared else ""))
-    return out
+    tp = itf.tunnel_protection
+    return [
+        f"interface {itf.name}",
+        *_line(" description {}", itf.description),
+        *_line(" bandwidth {}", itf.bandwidth),
+        f" ip address {_addr_mask(itf.address)}" if itf.address is not None else " no ip address",
+        *(f" ip address {_addr_mask(a)} secondary" for a in itf.secondary_addresses),
+        *_line(" ip mtu {}", itf.ip_mtu),
+        *_line(" ip nhrp authentication {}", n.authentication),
+        *(f" ip nhrp map {m.address} {m.nbma}" for m in n.maps),
+        *(f" ip nhrp map multicast {m}" for m in n.multicast_maps),
+        *_line(" ip nhrp network-id {}", n.network_id),
+        *_line(" ip nhrp holdtime {}", n.holdtime),
+        *(_nhs_line(nhs) for nhs in n.nhs),
+        *_line(" ip nhrp registration no-unique", n.registration_no_unique, False),
+        *_line(" ip nhrp registration timeout {}", n.registration_timeout),
+        *_line(" ip nhrp shortcut", n.shortcut, False),
+        *_line(" ip nhrp redirect" + (f" timeout {n.redirect_timeout}" if n.redirect_timeout else ""),
+               n.redirect, False),
+        *_line(" ip tcp adjust-mss {}", itf.tcp_adjust_mss),
+        *(f" {line}" for line in itf.routing_lines),
+        *_line(" shutdown", itf.shutdown, False),
+        *(f" {line}" for line in itf.extra_lines),
+        *_line(" tunnel source {}", itf.tunnel_source),
+        *_line(" tunnel mode {}", itf.tunnel_mode),
+        *_line(" tunnel destination {}", itf.tunnel_destination),
+        *_line(" tunnel key {}", itf.tunnel_key),
+        *([] if tp is None else
+          [f" tunnel protection ipsec profile {tp.profile}" + (" shared" if tp.shared else "")]),
+    ]
+
+
+def _nhs_line(nhs: NhrpNhs) -> str:
+    return " ".join([
+        " ip nhrp nhs", "dynamic" if nhs.address is None else str(nhs.address),
+        *_line("nbma {}", nhs.nbma), *_line("multicast", nhs.multicast, False),
+        *_line("priority {}", nhs.priority), *_line("cluster {}", nhs.cluster),
+    ])
 
 
 def _policy_lines(pol: IsakmpPolicy) -> list[str]:
     default = IsakmpPolicy(pol.priority)
-    out = [f"crypto isakmp policy {pol.priority}"]
-    if pol.encryption != default.encryption:
-        out.append(f" encr {pol.encryption}")
-    if pol.hash != default.hash:
-        out.append(f" hash {pol.hash}")
-    if pol.authentication != default.authentication:
-        out.append(f" authentication {pol.authentication}")
-    if pol.group != default.group:
-        out.append(f" group {pol.group}")
-    if pol.lifetime != default.lifetime:
-        out.append(f" lifetime {pol.lifetime}")
-    out += [f" {line}" for line in pol.extra_lines]
-    return out
+    return [
+        f"crypto isakmp policy {pol.priority}",
+        *_line(" encr {}", pol.encryption, default.encryption),
+        *_line(" hash {}", pol.hash, default.hash),
+        *_line(" authentication {}", pol.authentication, default.authentication),
+        *_line(" group {}", pol.group, default.group),
+        *_line(" lifetime {}", pol.lifetime, default.lifetime),
+        *(f" {line}" for line in pol.extra_lines),
+    ]
 
 
 def _key_line(key: IsakmpKey) -> str:
-    line = "crypto isakmp key "
-    if key.encryption_type is not None:
-        line += f"{key.encryption_type} "
-    line += f"{key.key} address {key.peer.network_address}"
-    wildcard = key.peer.prefixlen == 0 and int(key.peer.network_address) == 0
-    if key.peer.prefixlen != 32 and not wildcard:
-        line += f" {key.peer.netmask}"
-    if key.no_xauth:
-        line += " no-xauth"
-    return line
+    # No mask for one host, nor for the 0.0.0.0 wildcard: IOS prints none.
+    bare = key.peer.prefixlen == 32 or key.peer == IPv4Network("0.0.0.0/0")
+    return " ".join([
+        "crypto isakmp key", *_line("{}", key.encryption_type), key.key,
+        f"address {key.peer.network_address}", *_line("{}", None if bare else key.peer.netmask),
+        *_line("no-xauth", key.no_xauth, False),
+    ])
 
 
 def _transform_lines(ts: TransformSet) -> list[str]:
@@ -127,36 +108,22 @@ def _transform_lines(ts: TransformSet) -> list[str]:
 
 
 def _profile_lines(prof: IpsecProfile) -> list[str]:
-    out = [f"crypto ipsec profile {prof.name}"]
-    if prof.lifetime_seconds is not None:
-        out.append(f" set security-association lifetime seconds {prof.lifetime_seconds}")
-    if prof.lifetime_kilobytes is not None:
-        out.append(f" set security-association lifetime kilobytes {prof.lifetime_kilobytes}")
-    if prof.transform_sets:
-        out.append(f" set transform-set {' '.join(prof.transform_sets)}")
-    if prof.pfs is not None:
-        out.append(f" set pfs {prof.pfs}")
-    out += [f" {line}" for line in prof.extra_lines]
-    return out
+    return [
+        f"crypto ipsec profile {prof.name}",
+        *_line(" set security-association lifetime seconds {}", prof.lifetime_seconds),
+        *_line(" set security-association lifetime kilobytes {}", prof.lifetime_kilobytes),
+        *_line(" set transform-set {}", " ".join(prof.transform_sets), ""),
+        *_line(" set pfs {}", prof.pfs),
+        *(f" {line}" for line in prof.extra_lines),
+    ]
 
 
 def _route_line(route: StaticRoute) -> str:
-    parts = ["ip route", _net_mask(route.prefix)]
-    if route.interface is not None:
-        parts.append(route.interface)
-    if route.next_hop is not None:
-        parts.append(str(route.next_hop))
-    if route.distance is not None:
-        parts.append(str(route.distance))
-    if route.tag is not None:
-        parts.append(f"tag {route.tag}")
-    if route.name is not None:
-        parts.append(f"name {route.name}")
-    if route.permanent:
-        parts.append("permanent")
-    if route.track is not None:
-        parts.append(f"track {route.track}")
-    return " ".join(parts)
+    return " ".join([
+        "ip route", _net_mask(route.prefix), *_line("{}", route.interface), *_line("{}", route.next_hop),
+        *_line("{}", route.distance), *_line("tag {}", route.tag), *_line("name {}", route.name),
+        *_line("permanent", route.permanent, False), *_line("track {}", route.track),
+    ])
 
 
 def _raw_lines(blocks: list[RawBlock]) -> list[str]:

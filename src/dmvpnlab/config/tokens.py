@@ -1,15 +1,22 @@
-"""A token cursor over one IOS config line, raising IOS-style parse failures.
+"""IOS words and verdicts shared by configuration mode and the exec command tree.
 
-Every `expect_*` method either returns a typed value or raises `Invalid` (with the column
-of the token IOS would put its caret under) or `Incomplete` (the line ended too early).
-The command handlers in `parser.py` read like the IOS command syntax because of it.
+A line is split into `Token`s that remember their column, because every IOS error puts a
+caret under the word it refuses. The verdicts are the exceptions a parser raises for a
+line that is not a runnable command: `Invalid` (`% Invalid input detected at '^'
+marker.`, or another IOS message, at a column), `Incomplete`, `Ambiguous`, plus `Refused`
+(an IOS message without a caret) and `Unknown` (not a command we model: the config
+session keeps the line verbatim and warns). `Cursor` walks one config line; its methods
+(`integer`, `ipv4`, `choice`, `end`, ...) return typed values or raise those verdicts, so
+config handlers read like the IOS command syntax. Pure functions and data: imports nothing
+of dmvpnlab.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
+from typing import Callable, TypeVar
 
 _DOTTED = re.compile(r"^[0-9.]+$")
 
@@ -27,6 +34,18 @@ class Incomplete(Exception):
     """`% Incomplete command.`"""
 
 
+class Ambiguous(Exception):
+    """`% Ambiguous command:`: the word ending at column `upto` abbreviates several keywords."""
+
+    def __init__(self, upto: int) -> None:
+        super().__init__(upto)
+        self.upto = upto
+
+
+class Refused(Exception):
+    """A line IOS refuses with a message of its own and no caret (the message is `str()`)."""
+
+
 class Unknown(Exception):
     """Not a command we model: the caller keeps the line verbatim and warns."""
 
@@ -34,11 +53,18 @@ class Unknown(Exception):
 @dataclass(frozen=True)
 class Token:
     text: str
-    column: int
+    column: int  # index of the first character in the line as typed
 
 
 def tokenize(line: str) -> list[Token]:
     return [Token(m.group(0), m.start()) for m in re.finditer(r"\S+", line)]
+
+
+def matches(token: str, word: str, min_len: int | None = None) -> bool:
+    """IOS keyword abbreviation: `token` is a prefix of `word`, at least `min_len` long."""
+    t = token.lower()
+    need = len(word) if min_len is None else min_len
+    return len(t) >= min(need, len(word)) and word.startswith(t)
 
 
 def looks_like_address(text: str) -> bool:
@@ -47,10 +73,18 @@ def looks_like_address(text: str) -> bool:
 
 
 def parse_ipv4(text: str) -> IPv4Address | None:
+    """A dotted quad as IOS reads it in configs (leading zeros allowed), or None."""
     parts = text.split(".")
     if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
         return None
     return IPv4Address(".".join(str(int(p)) for p in parts))
+
+
+def parse_integer(text: str, lo: int, hi: int) -> int | None:
+    """A decimal number in [lo, hi], or None (IOS has no signs, no other bases)."""
+    if not text.isdigit() or not lo <= int(text) <= hi:
+        return None
+    return int(text)
 
 
 def mask_to_prefixlen(mask: IPv4Address) -> int | None:
@@ -62,8 +96,16 @@ def mask_to_prefixlen(mask: IPv4Address) -> int | None:
     return 32 - inverted.bit_length()
 
 
+def _parse_mask(text: str) -> int | None:
+    addr = parse_ipv4(text)
+    return mask_to_prefixlen(addr) if addr is not None else None
+
+
+T = TypeVar("T")
+
+
 class Cursor:
-    """Walks the tokens of one line."""
+    """Walks the tokens of one config line."""
 
     def __init__(self, line: str) -> None:
         self.line = line
@@ -110,35 +152,22 @@ class Cursor:
         return self.next().text
 
     def integer(self, lo: int, hi: int) -> int:
-        tok = self.next()
-        if not tok.text.isdigit() or not lo <= int(tok.text) <= hi:
-            raise Invalid(tok.column)
-        return int(tok.text)
+        return self._value(lambda text: parse_integer(text, lo, hi))
 
     def ipv4(self) -> IPv4Address:
-        tok = self.next()
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        return addr
+        return self._value(parse_ipv4)
 
     def mask(self) -> int:
         """A dotted netmask, returned as a prefix length."""
-        tok = self.next()
-        addr = parse_ipv4(tok.text)
-        plen = mask_to_prefixlen(addr) if addr is not None else None
-        if plen is None:
-            raise Invalid(tok.column)
-        return plen
+        return self._value(_parse_mask)
 
-    def network(self) -> IPv4Network:
-        """`ADDRESS MASK` with no host bits set (IOS: `%Inconsistent address and mask`)."""
-        addr = self.ipv4()
-        plen = self.mask()
-        try:
-            return IPv4Network(f"{addr}/{plen}")
-        except ValueError:
-            raise Invalid(self.tokens[self.pos - 2].column, "%Inconsistent address and mask") from None
+    def _value(self, parse: Callable[[str], T | None]) -> T:
+        """The next token through `parse`; Invalid under it when `parse` says None."""
+        tok = self.next()
+        value = parse(tok.text)
+        if value is None:
+            raise Invalid(tok.column)
+        return value
 
     def rest(self) -> str:
         """The remaining text of the line as typed (internal spacing kept)."""
@@ -151,10 +180,3 @@ class Cursor:
     def end(self) -> None:
         if self.more():
             raise Invalid(self.tokens[self.pos].column)
-
-
-def matches(token: str, word: str, min_len: int | None = None) -> bool:
-    """IOS keyword abbreviation: `token` is a prefix of `word`, at least `min_len` long."""
-    t = token.lower()
-    need = len(word) if min_len is None else min_len
-    return len(t) >= min(need, len(word)) and word.startswith(t)

@@ -1,0 +1,223 @@
+"""`crypto isakmp ...` and `crypto ipsec ...`: IKE policies, keys, keepalives, transform sets, profiles.
+
+Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py): the global
+`crypto` lines, and the policy (`config-isakmp`), transform-set (`cfg-crypto-trans`) and
+profile (`ipsec-profile`) sub-modes. IOS defaults are the model's; a `no` form puts the
+default back. Imports config.model, config.modes and config.tokens.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from dmvpnlab.config.model import (
+    IpsecProfile,
+    IsakmpKeepalive,
+    IsakmpKey,
+    IsakmpPolicy,
+    TransformSet,
+)
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, number, open_section, setting
+from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown, looks_like_address
+
+_TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
+_TRANSFORMS = ("esp-aes", "esp-gcm", "esp-gmac", "esp-3des", "esp-des", "esp-null",
+               "esp-seal", "esp-md5-hmac", "esp-sha-hmac", "esp-sha256-hmac",
+               "esp-sha384-hmac", "esp-sha512-hmac", "ah-md5-hmac", "ah-sha-hmac",
+               "ah-sha256-hmac", "ah-sha384-hmac", "ah-sha512-hmac", "comp-lzs")
+_PFS_GROUPS = ("group1", "group2", "group5", "group14", "group15", "group16", "group19",
+               "group20", "group21", "group24")
+_ISAKMP_GROUPS = (1, 2, 5, 14, 15, 16, 19, 20, 21, 24)
+
+
+# -- crypto isakmp ... -----------------------------------------------------------------
+
+
+def _enter_policy(ctx: Context, cur: Cursor, neg: bool) -> None:
+    prio = cur.integer(1, 10000)
+    cur.end()
+    open_section(ctx, neg, Mode.ISAKMP, ctx.config.isakmp_policies, lambda p: p.priority, prio,
+                 lambda: IsakmpPolicy(prio), order=lambda p: p.priority)
+
+
+def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
+    cfg = ctx.config
+    enc: int | None = None
+    if (cur.peek() in ("0", "6") and len(cur.tokens) > cur.pos + 2
+            and (cur.tokens[cur.pos + 2].text.lower() == "address")):
+        enc = int(cur.next().text)
+    key = cur.word()
+    where = cur.choice("address", "hostname", unknown=True)
+    if where == "hostname" or (cur.peek() or "").lower() == "ipv6":
+        raise Unknown()
+    addr = cur.ipv4()
+    plen = 32
+    if cur.more() and looks_like_address(cur.peek() or ""):
+        plen = cur.mask()
+    elif addr == IPv4Address("0.0.0.0"):
+        plen = 0
+    try:
+        peer = IPv4Network(f"{addr}/{plen}")
+    except ValueError:
+        raise Invalid(cur.tokens[cur.pos - 1].column, "%Inconsistent address and mask") from None
+    no_xauth = cur.accept("no-xauth")
+    cur.end()
+    cfg.isakmp_keys = [k for k in cfg.isakmp_keys if k.peer != peer]
+    if not neg:
+        cfg.isakmp_keys.append(IsakmpKey(key, peer, enc, no_xauth))
+
+
+def _isakmp_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
+    cfg = ctx.config
+    if neg:
+        cfg.isakmp_keepalive = None
+        return
+    ka = IsakmpKeepalive(cur.integer(10, 3600))
+    if cur.more() and (cur.peek() or "").isdigit():
+        ka.retry = cur.integer(2, 60)
+    if cur.more():
+        ka.mode = cur.choice("periodic", "on-demand")  # type: ignore[assignment]
+    cur.end()
+    cfg.isakmp_keepalive = ka
+
+
+# -- crypto isakmp policy N: the policy's lines -----------------------------------------
+
+
+def _policy_encryption(ctx: Context, cur: Cursor, neg: bool) -> None:
+    pol: IsakmpPolicy = ctx.target
+    if neg:
+        pol.encryption = IsakmpPolicy(pol.priority).encryption
+        return
+    alg = cur.choice("des", "3des", "aes")
+    if alg == "aes" and cur.more():
+        alg += " " + str(cur.choice("128", "192", "256"))
+    cur.end()
+    pol.encryption = alg
+
+
+def _policy_hash(ctx: Context, cur: Cursor, neg: bool) -> None:
+    pol: IsakmpPolicy = ctx.target
+    pol.hash = (IsakmpPolicy(pol.priority).hash if neg
+                else cur.choice("md5", "sha", "sha256", "sha384", "sha512"))
+    cur.end()
+
+
+def _policy_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:
+    pol: IsakmpPolicy = ctx.target
+    pol.authentication = (IsakmpPolicy(pol.priority).authentication if neg
+                          else cur.choice("pre-share", "rsa-sig", "rsa-encr"))
+    cur.end()
+
+
+def _policy_group(ctx: Context, cur: Cursor, neg: bool) -> None:
+    pol: IsakmpPolicy = ctx.target
+    if neg:
+        pol.group = IsakmpPolicy(pol.priority).group
+        return
+    gtok = cur.next()
+    if not gtok.text.isdigit() or int(gtok.text) not in _ISAKMP_GROUPS:
+        raise Invalid(gtok.column)
+    cur.end()
+    pol.group = int(gtok.text)
+
+
+def _policy_lifetime(ctx: Context, cur: Cursor, neg: bool) -> None:
+    pol: IsakmpPolicy = ctx.target
+    pol.lifetime = IsakmpPolicy(pol.priority).lifetime if neg else cur.integer(60, 86400)
+    cur.end()
+
+
+# -- crypto ipsec transform-set NAME T1 [T2 [T3]] ----------------------------------------
+
+
+def _enter_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
+    name = cur.word()
+    transforms = [] if neg else _transforms(cur)  # `no` takes the name alone
+    ts = open_section(ctx, neg, Mode.TRANSFORM, ctx.config.transform_sets, lambda t: t.name, name,
+                      lambda: TransformSet(name, transforms))
+    if ts is not None:
+        ts.transforms = transforms  # re-entering a transform set gives it the new transforms
+
+
+def _transforms(cur: Cursor) -> list[str]:
+    out: list[str] = []
+    if not cur.more():
+        raise Incomplete()
+    while cur.more():
+        tok = cur.next()
+        name = tok.text.lower()
+        if name not in _TRANSFORMS or len(out) == 3:
+            raise Invalid(tok.column)
+        if name in _TRANSFORMS_WITH_KEYSIZE and cur.peek() in ("128", "192", "256"):
+            name += " " + cur.next().text
+        out.append(name)
+    return out
+
+
+def _transform_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
+    ts: TransformSet = ctx.target
+    if neg:
+        ts.mode = "tunnel"
+        return
+    ts.mode = cur.choice("transport", "tunnel")  # type: ignore[assignment]
+    cur.end()
+
+
+# -- crypto ipsec profile NAME ------------------------------------------------------------
+
+
+def _enter_profile(ctx: Context, cur: Cursor, neg: bool) -> None:
+    name = cur.word()
+    cur.end()
+    open_section(ctx, neg, Mode.IPSEC_PROFILE, ctx.config.ipsec_profiles, lambda p: p.name, name,
+                 lambda: IpsecProfile(name))
+
+
+def _profile_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
+    prof: IpsecProfile = ctx.target
+    if neg:
+        prof.transform_sets = []
+        return
+    names = [cur.word()] + [t.text for t in cur.tokens[cur.pos:]]
+    if len(names) > 6:
+        raise Invalid(cur.tokens[cur.pos + 5].column)  # IOS takes at most six
+    prof.transform_sets = names
+
+
+def _profile_pfs(ctx: Context, cur: Cursor, neg: bool) -> None:
+    prof: IpsecProfile = ctx.target
+    if neg:
+        prof.pfs = None
+        return
+    prof.pfs = cur.choice(*_PFS_GROUPS) if cur.more() else "group1"
+    cur.end()
+
+
+COMMANDS = (
+    Command(Mode.GLOBAL, "crypto isakmp policy", _enter_policy),
+    Command(Mode.GLOBAL, "crypto isakmp key", _isakmp_key),
+    Command(Mode.GLOBAL, "crypto isakmp keepalive", _isakmp_keepalive),
+    Command(Mode.GLOBAL, "crypto ipsec transform-set", _enter_transform_set),
+    Command(Mode.GLOBAL, "crypto ipsec profile", _enter_profile),
+    Command(Mode.ISAKMP, "encr[yption]", _policy_encryption),
+    Command(Mode.ISAKMP, "hash", _policy_hash),
+    Command(Mode.ISAKMP, "auth[entication]", _policy_authentication),
+    Command(Mode.ISAKMP, "group", _policy_group),
+    Command(Mode.ISAKMP, "lifetime", _policy_lifetime),
+    Command(Mode.TRANSFORM, "mode", _transform_mode),
+    Command(Mode.IPSEC_PROFILE, "set transform-set", _profile_transform_set),
+    Command(Mode.IPSEC_PROFILE, "set pfs", _profile_pfs),
+    Command(Mode.IPSEC_PROFILE, "set security-association lifetime seconds",
+            setting("lifetime_seconds", number(120, 2592000))),
+    Command(Mode.IPSEC_PROFILE, "set security-association lifetime kilobytes",
+            setting("lifetime_kilobytes", number(2560, 4294967295))),
+)
+
+# A transform set and a profile hold more lines than the ones modelled here: there, a bare
+# `no` is such a line, kept, not `% Incomplete command.`.
+MODES = (
+    ModeSpec(Mode.ISAKMP),
+    ModeSpec(Mode.TRANSFORM, open_families=((),)),
+    ModeSpec(Mode.IPSEC_PROFILE, open_families=((),)),
+)

@@ -1,0 +1,166 @@
+"""Global configuration lines of their own: hostname, version, username, enable secret, banner, ip route.
+
+Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py), and
+`GLOBAL_ONLY`, the unmodelled global commands that still end a sub-mode in flat input.
+Sections with a sub-mode of their own (interface, crypto, router) are in their modules.
+Imports config.model, config.modes, config.tokens and ifnames.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+
+from dmvpnlab.config.model import DEFAULT_HOSTNAME, StaticRoute, Username
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec
+from dmvpnlab.config.tokens import Cursor, Invalid, Unknown, looks_like_address, parse_ipv4
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
+
+_HOSTNAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+# Global-only lines in IOS that we do not model: in flat input they leave a sub-mode
+# (otherwise `ntp server ...` after an interface would stick to it). The global commands
+# we model leave a sub-mode anyway (parser.py).
+GLOBAL_ONLY = ("line", "ntp", "snmp-server", "logging", "service", "aaa",
+               "policy-map", "class-map", "access-list", "control-plane", "boot",
+               "boot-start-marker", "boot-end-marker", "clock", "archive", "license",
+               "redundancy", "spanning-tree", "vtp", "route-map", "multilink",
+               "diagnostic", "alias", "scheduler", "tacacs-server", "radius-server",
+               "parser")
+
+
+def _hostname(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if neg:
+        ctx.config.hostname = DEFAULT_HOSTNAME
+        return
+    name_tok = cur.next()
+    cur.end()
+    if not _HOSTNAME.match(name_tok.text):
+        raise Invalid(name_tok.column, "% Hostname contains one or more illegal characters.")
+    ctx.config.hostname = name_tok.text
+
+
+def _version(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if not neg:
+        ctx.config.version = cur.rest()
+
+
+def _username(ctx: Context, cur: Cursor, neg: bool) -> None:
+    cfg = ctx.config
+    name = cur.word()
+    cfg.usernames = [u for u in cfg.usernames if u.name != name]
+    if not neg:
+        cfg.usernames.append(Username(name, cur.rest()))
+
+
+def _enable(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if not cur.accept("secret"):
+        raise Unknown()  # enable password, enable view, ...
+    ctx.config.enable_secret = None if neg else cur.rest()
+
+
+def _banner(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`banner motd ^C` ... `^C`: the delimiter is the first character of the text, or ^C."""
+    if neg:
+        raise Unknown()
+    cur.next()  # motd / login / exec / incoming
+    if not cur.more():
+        raise Unknown()
+    rest = cur.line[cur.column():]
+    delim = "^C" if rest.startswith("^C") else rest[0]
+    block = ctx.keep_block(cur.line)
+    if delim not in rest[len(delim):]:
+        ctx.collect_banner(block, delim)
+
+
+def _ip_route(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if (cur.peek() or "").lower() in ("vrf", "static", "profile"):
+        raise Unknown()
+    addr_col = cur.column()
+    addr, plen = cur.ipv4(), cur.mask()
+
+    def network() -> IPv4Network:
+        # IOS checks consistency once the whole command parsed (so a missing next
+        # hop is `% Incomplete command.` first).
+        try:
+            return IPv4Network(f"{addr}/{plen}")
+        except ValueError:
+            raise Invalid(addr_col, "%Inconsistent address and mask") from None
+
+    cfg = ctx.config
+    if neg:
+        prefix = network()
+        nh: IPv4Address | None = None
+        ifname: str | None = None
+        if cur.more():
+            nh, ifname = _route_target(cur)
+        cfg.static_routes = [
+            r for r in cfg.static_routes
+            if not (r.prefix == prefix
+                    and (nh is None or r.next_hop == nh)
+                    and (ifname is None or r.interface == ifname))
+        ]
+        return
+    next_hop, interface = _route_target(cur)
+    route = StaticRoute(IPv4Network("0.0.0.0/0"), next_hop=next_hop, interface=interface)
+    while cur.more():
+        tok = cur.tokens[cur.pos]
+        if tok.text.isdigit() and route.distance is None:
+            route.distance = cur.integer(1, 255)
+        elif cur.accept("tag"):
+            route.tag = cur.integer(1, 4294967295)
+        elif cur.accept("permanent"):
+            route.permanent = True
+        elif cur.accept("name"):
+            route.name = cur.word()
+        elif cur.accept("track"):
+            route.track = cur.integer(1, 1000)
+        else:
+            raise Invalid(tok.column)
+    route.prefix = network()
+    # Replace a route to the same prefix via the same next hop (IOS updates it).
+    cfg.static_routes = [
+        r for r in cfg.static_routes
+        if not (r.prefix == route.prefix and r.next_hop == route.next_hop
+                and r.interface == route.interface)
+    ]
+    cfg.static_routes.append(route)
+
+
+def _route_target(cur: Cursor) -> tuple[IPv4Address | None, str | None]:
+    """`NEXT-HOP` or `INTERFACE [NEXT-HOP]` of a static route."""
+    tok = cur.next()
+    if looks_like_address(tok.text):
+        addr = parse_ipv4(tok.text)
+        if addr is None:
+            raise Invalid(tok.column)
+        return addr, None
+    # interface [next-hop]; `Null0` is the discard interface of summary routes.
+    name = tok.text
+    if cur.more() and re.fullmatch(r"[A-Za-z]+", name) and re.fullmatch(r"[0-9/]+", cur.peek() or ""):
+        name += cur.next().text  # `Tunnel 0` typed with a space
+    if re.fullmatch(r"(?i)null\s*0", name):
+        ifname = "Null0"
+    else:
+        try:
+            ifname = canonical_ios_ifname(name)
+        except InterfaceNameError:
+            raise Invalid(tok.column) from None
+    nh = None
+    if cur.more() and "." in (cur.peek() or "") and looks_like_address(cur.peek() or ""):
+        nh = cur.ipv4()
+    return nh, ifname
+
+
+COMMANDS = (
+    Command(Mode.GLOBAL, "host[name]", _hostname),
+    Command(Mode.GLOBAL, "version", _version),
+    Command(Mode.GLOBAL, "username", _username),
+    Command(Mode.GLOBAL, "enable", _enable),
+    Command(Mode.GLOBAL, "banner", _banner),
+    Command(Mode.GLOBAL, "ip route", _ip_route),
+)
+
+# We model one line of the large global `ip` family: `ip` alone, or `ip` with another word,
+# is a line we keep; only `ip route` is a global command of ours.
+MODES = (ModeSpec(Mode.GLOBAL, open_families=(("ip",),)),)

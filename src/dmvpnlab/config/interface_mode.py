@@ -1,0 +1,260 @@
+"""`interface X` and its sub-mode: addresses, MTU/MSS, the `tunnel ...` and `ip nhrp ...` lines.
+
+Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py); the
+interface-level routing lines (`ip ospf ...`) are router_mode's. A `no` form removes what
+the positive form set. Imports config.model, config.modes, config.tokens and ifnames.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Literal
+
+from dmvpnlab.config.model import (
+    Interface,
+    NhrpConfig,
+    NhrpMap,
+    NhrpNhs,
+    TunnelProtection,
+    interface_sort_key,
+)
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, flag, number, open_section, setting
+from dmvpnlab.config.tokens import (
+    Cursor,
+    Incomplete,
+    Invalid,
+    Refused,
+    Unknown,
+    looks_like_address,
+    parse_ipv4,
+)
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
+
+
+def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if not cur.more():
+        raise Incomplete()
+    name_col = cur.column()
+    raw_name = "".join(t.text for t in cur.tokens[cur.pos:])
+    try:
+        name = canonical_ios_ifname(raw_name)
+    except InterfaceNameError:
+        if neg:
+            raise Invalid(name_col) from None
+        raise Unknown() from None  # Vlan1, Serial0/0/0, subinterfaces: kept verbatim
+    if neg and name.startswith("GigabitEthernet"):
+        raise Refused("% Removal of physical interfaces is not permitted")
+    open_section(ctx, neg, Mode.INTERFACE, ctx.config.interfaces, lambda i: i.name, name,
+                 lambda: Interface(name), order=lambda i: interface_sort_key(i.name))
+
+
+# -- plain interface lines ------------------------------------------------------------
+
+
+def _description(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    itf.description = None if neg else cur.rest()
+
+
+def _ip_address(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    if neg:
+        if cur.more() and looks_like_address(cur.peek() or ""):
+            addr = IPv4Interface(f"{cur.ipv4()}/{cur.mask()}")
+            if cur.accept("secondary"):
+                itf.secondary_addresses = [a for a in itf.secondary_addresses if a != addr]
+                return
+        itf.address = None
+        itf.secondary_addresses = []
+        return
+    if cur.more() and not looks_like_address(cur.peek() or ""):
+        raise Unknown()  # dhcp, negotiated, pool ...
+    addr = IPv4Interface(f"{cur.ipv4()}/{cur.mask()}")
+    _check_host_address(cur, addr)
+    if cur.accept("secondary"):
+        cur.end()
+        if addr not in itf.secondary_addresses:
+            itf.secondary_addresses.append(addr)
+        return
+    cur.end()
+    itf.address = addr
+
+
+def _check_host_address(cur: Cursor, addr: IPv4Interface) -> None:
+    """IOS refuses a network or broadcast address as an interface address."""
+    net = addr.network
+    if net.prefixlen < 31 and addr.ip in (net.network_address, net.broadcast_address):
+        mask_tok = cur.tokens[cur.pos - 1]
+        raise Invalid(mask_tok.column, f"Bad mask /{net.prefixlen} for address {addr.ip}")
+
+
+# -- tunnel ... ------------------------------------------------------------------------
+
+
+def _tunnel_source(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    if neg:
+        itf.tunnel_source = None
+        return
+    tok = cur.next()
+    if looks_like_address(tok.text):
+        addr = parse_ipv4(tok.text)
+        if addr is None:
+            raise Invalid(tok.column)
+        itf.tunnel_source = addr
+    else:
+        name = tok.text
+        if cur.more() and (cur.peek() or "").replace("/", "").isdigit():
+            name += cur.next().text
+        try:
+            itf.tunnel_source = canonical_ios_ifname(name)
+        except InterfaceNameError:
+            raise Invalid(tok.column) from None
+    cur.end()
+
+
+def _tunnel_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    if neg:
+        itf.tunnel_mode = None
+        return
+    cur.choice("gre", unknown=True)
+    kind = cur.choice("multipoint", "ip", unknown=True)
+    cur.end()
+    itf.tunnel_mode = "gre multipoint" if kind == "multipoint" else "gre ip"
+
+
+def _tunnel_protection(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    if neg:
+        itf.tunnel_protection = None
+        return
+    name = cur.word()
+    shared = cur.accept("shared")
+    cur.end()
+    itf.tunnel_protection = TunnelProtection(name, shared)
+
+
+# -- ip nhrp ... -----------------------------------------------------------------------
+
+
+def _nhrp_map(ctx: Context, cur: Cursor, neg: bool) -> None:
+    nhrp = ctx.target.nhrp
+    if cur.accept("multicast"):
+        tok = cur.next()
+        target: IPv4Address | Literal["dynamic"]
+        if tok.text.lower() == "dynamic":
+            target = "dynamic"
+        else:
+            addr = parse_ipv4(tok.text)
+            if addr is None:
+                raise Invalid(tok.column)
+            target = addr
+        cur.end()
+        nhrp.multicast_maps = [m for m in nhrp.multicast_maps if m != target]
+        if not neg:
+            nhrp.multicast_maps.append(target)
+        return
+    if cur.more() and not looks_like_address(cur.peek() or ""):
+        raise Unknown()  # `ip nhrp map group ...`
+    address = cur.ipv4()
+    if neg and not cur.more():
+        nhrp.maps = [m for m in nhrp.maps if m.address != address]
+        return
+    nbma = cur.ipv4()
+    cur.end()
+    nhrp.maps = [m for m in nhrp.maps if m.address != address]
+    if not neg:
+        nhrp.maps.append(NhrpMap(address, nbma))
+
+
+def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
+    nhrp = ctx.target.nhrp
+    if not cur.more():
+        raise Incomplete()
+    first = (cur.peek() or "").lower()
+    if first == "dynamic":
+        cur.next()
+        if neg:
+            nhrp.nhs = [n for n in nhrp.nhs if n.address is not None]
+            return
+        cur.choice("nbma")
+        nhs = NhrpNhs(None, cur.ipv4())
+        nhs.multicast = cur.accept("multicast")
+        cur.end()
+        nhrp.nhs = [n for n in nhrp.nhs if n.address is not None] + [nhs]
+        return
+    if not looks_like_address(first):
+        raise Unknown()  # fallback, cluster-level options ...
+    address = cur.ipv4()
+    if neg:
+        nhrp.nhs = [n for n in nhrp.nhs if n.address != address]
+        return
+    nhs = NhrpNhs(address)
+    while cur.more():
+        tok = cur.tokens[cur.pos]
+        if cur.accept("nbma"):
+            nhs.nbma = cur.ipv4()
+        elif cur.accept("multicast"):
+            nhs.multicast = True
+        elif cur.accept("priority"):
+            nhs.priority = cur.integer(0, 255)
+        elif cur.accept("cluster"):
+            nhs.cluster = cur.integer(0, 10)
+        else:
+            raise Invalid(tok.column)
+    nhrp.nhs = [n for n in nhrp.nhs if n.address != address] + [nhs]
+
+
+def _nhrp_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:
+    nhrp = ctx.target.nhrp
+    if neg:
+        nhrp.authentication = None
+        return
+    tok = cur.next()
+    if len(tok.text) > 8:
+        raise Invalid(tok.column + 8)  # IOS keys are at most 8 characters
+    cur.end()
+    nhrp.authentication = tok.text
+
+
+def _nhrp_redirect(ctx: Context, cur: Cursor, neg: bool) -> None:
+    nhrp = ctx.target.nhrp
+    timeout = None
+    if cur.accept("timeout"):
+        timeout = None if neg else cur.integer(2, 30)
+    cur.end()
+    nhrp.redirect = not neg
+    nhrp.redirect_timeout = timeout
+
+
+def _nhrp(itf: Interface) -> NhrpConfig:
+    return itf.nhrp
+
+
+COMMANDS = (
+    Command(Mode.GLOBAL, "int[erface]", _enter_interface, leaves_abbreviated=True),
+    Command(Mode.INTERFACE, "desc[ription]", _description),
+    Command(Mode.INTERFACE, "shut[down]", flag("shutdown")),
+    Command(Mode.INTERFACE, "bandwidth", setting("bandwidth", number(1, 10000000))),
+    Command(Mode.INTERFACE, "ip add[ress]", _ip_address),
+    Command(Mode.INTERFACE, "ip mtu", setting("ip_mtu", number(68, 17912))),
+    Command(Mode.INTERFACE, "ip tcp adjust-mss", setting("tcp_adjust_mss", number(500, 1460))),
+    Command(Mode.INTERFACE, "ip nhrp network-id", setting("network_id", number(1, 4294967295), of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp map", _nhrp_map),
+    Command(Mode.INTERFACE, "ip nhrp nhs", _nhrp_nhs),
+    Command(Mode.INTERFACE, "ip nhrp holdtime", setting("holdtime", number(1, 65535), of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp authentication", _nhrp_authentication),
+    Command(Mode.INTERFACE, "ip nhrp redirect", _nhrp_redirect),
+    Command(Mode.INTERFACE, "ip nhrp shortcut", flag("shortcut", of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp registration no-unique", flag("registration_no_unique", of=_nhrp)),
+    Command(Mode.INTERFACE, "ip nhrp registration timeout",
+            setting("registration_timeout", number(1, 65535), of=_nhrp)),
+    Command(Mode.INTERFACE, "tunnel source", _tunnel_source),
+    Command(Mode.INTERFACE, "tunnel mode", _tunnel_mode),
+    Command(Mode.INTERFACE, "tunnel destination", setting("tunnel_destination", Cursor.ipv4)),
+    Command(Mode.INTERFACE, "tunnel key", setting("tunnel_key", number(0, 4294967295))),
+    Command(Mode.INTERFACE, "tunnel protection ipsec profile", _tunnel_protection),
+)
+
+MODES = (ModeSpec(Mode.INTERFACE, complete_families=(("ip", "nhrp"), ("tunnel",))),)

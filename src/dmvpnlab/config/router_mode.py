@@ -1,0 +1,80 @@
+"""Routing protocol lines: `router ospf|eigrp|bgp|rip ...` sections and their interface-level lines.
+
+A router section is kept as text for the FRR translator (its body verbatim, see the
+ROUTER `ModeSpec`); only its header is checked here. The interface-level routing lines
+(`ip ospf ...`, `ip rip ...`, `no ip split-horizon eigrp N`, ...) are interface-mode
+commands that live here, with routing. Exposes `COMMANDS` and `MODES` for the session's
+dispatcher (see modes.py). Imports config.model, config.modes and config.tokens.
+"""
+
+from __future__ import annotations
+
+from dmvpnlab.config.model import Interface, RouterSection
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, open_section
+from dmvpnlab.config.tokens import Cursor, Incomplete, Unknown
+
+_ROUTING_PROTOCOLS = ("ospf", "eigrp", "bgp", "rip")
+# EIGRP's interface lines (`ip <word> eigrp AS ...`): they are EIGRP's only with the `eigrp`.
+_EIGRP_IF_WORDS = ("next-hop-self", "split-horizon", "hello-interval", "hold-time",
+                   "summary-address", "bandwidth-percent", "authentication")
+# On by default in EIGRP, so the `no` form is itself the configuration to keep.
+_DEFAULT_ON = ("split-horizon", "next-hop-self")
+
+
+def _enter_router(ctx: Context, cur: Cursor, neg: bool) -> None:
+    proto = cur.choice(*_ROUTING_PROTOCOLS, unknown=True)
+    args = [t.text for t in cur.tokens[cur.pos:]]
+    if proto == "ospf":
+        if not args:
+            raise Incomplete()
+        cur.integer(1, 65535)
+    elif proto in ("eigrp", "bgp"):
+        if not args:
+            raise Incomplete()
+        if proto == "bgp":
+            cur.integer(1, 4294967295)
+    header = " ".join(["router", proto, *args])
+    open_section(ctx, neg, Mode.ROUTER, ctx.config.router_sections, lambda s: s.header, header,
+                 lambda: RouterSection(header))
+
+
+def _interface_routing_line(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """Interface routing lines, verbatim for FRR; `no` removes the positive form.
+
+    A line replaces the kept one with the same first three words (`ip ospf cost`), or for
+    EIGRP's on-by-default switches the same whole line.
+    """
+    itf: Interface = ctx.target
+    words = [t.text for t in cur.tokens[cur.pos - 1:]]  # from the word after `[no] ip`
+    body = " ".join(["ip", *words])
+    default_on = words[0].lower() in _DEFAULT_ON
+    key_len = len(body.split()) if default_on else min(3, len(body.split()))
+    key = body.split()[:key_len]
+
+    def same(line: str) -> bool:
+        parts = line.split()
+        if parts[0] == "no":
+            parts = parts[1:]
+        return parts[:key_len] == key
+
+    itf.routing_lines = [line for line in itf.routing_lines if not same(line)]
+    if neg and default_on:
+        itf.routing_lines.append("no " + body)
+    elif not neg and not default_on:
+        itf.routing_lines.append(body)
+
+
+def _interface_eigrp_line(ctx: Context, cur: Cursor, neg: bool) -> None:
+    if not any(t.text.lower() == "eigrp" for t in cur.tokens):
+        raise Unknown()
+    _interface_routing_line(ctx, cur, neg)
+
+
+COMMANDS = (
+    Command(Mode.GLOBAL, "router", _enter_router),
+    Command(Mode.INTERFACE, "ip ospf", _interface_routing_line),
+    Command(Mode.INTERFACE, "ip rip", _interface_routing_line),
+    *(Command(Mode.INTERFACE, f"ip {word}", _interface_eigrp_line) for word in _EIGRP_IF_WORDS),
+)
+
+MODES = (ModeSpec(Mode.ROUTER, body=lambda section: section.lines, verbatim=True),)
