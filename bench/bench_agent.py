@@ -495,7 +495,8 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
     import struct
     from ipaddress import IPv4Interface
 
-    from dmvpnlab.nhrp.engine import NhrpConfig, NhrpEngine
+    from dmvpnlab.nhrp.config import NhrpEngineConfig
+    from dmvpnlab.nhrp.engine import NhrpEngine
     from dmvpnlab.tunnel import frames as tunnel_frames
     from dmvpnlab.tunnel.gre import gre_header
     from dmvpnlab.tunnel.mgre import MgreTunnel
@@ -535,8 +536,9 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
             self.sock.sendto(data, (str(nbma_dst), 0))
             return True
 
-    engine = NhrpEngine(NhrpConfig(interface="Tunnel0", tunnel_address=local, nbma_address=nbma,
-                                   static_maps=[(peer, peer_nbma)], shortcut=True), lambda _a: None, time.monotonic())
+    engine = NhrpEngine(NhrpEngineConfig(interface="Tunnel0", tunnel_address=local, nbma_address=nbma,
+                                         static_maps=[(peer, peer_nbma)], shortcut=True),
+                        lambda _a: None, time.monotonic())
     tap, sock = FakeTap(), FakeSock()
     tunnel = MgreTunnel("Tunnel0", local, nbma, TUNNEL_KEY, TUNNEL_IP_MTU, 1360, engine, tap=tap, sock=sock)
 

@@ -17,14 +17,9 @@ from cisco_captures import capture, nhrp_packets
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import EntryType
 from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpPacket, PacketType, decode, encode
-from dmvpnlab.nhrp.engine import (
-    Decision,
-    NhrpConfig,
-    NhrpEngine,
-    NhsConfig,
-    ShortcutAdded,
-    ShortcutRemoved,
-)
+from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.engine import Decision, NhrpEngine
+from dmvpnlab.nhrp.events import ShortcutAdded, ShortcutRemoved
 from nhrp_sim import (
     AUTH,
     HUB_NBMA,
@@ -89,12 +84,12 @@ def cisco_lab(spokes: int = 2) -> Net:
     tunnel = N("172.16.123.0/24")
     hub_nbma, hub_proto = A("192.168.123.1"), A("172.16.123.1")
     net = Net()
-    net.add("hub", NhrpConfig("Tunnel0", IPv4Interface("172.16.123.1/24"), hub_nbma, holdtime=7200,
+    net.add("hub", NhrpEngineConfig("Tunnel0", IPv4Interface("172.16.123.1/24"), hub_nbma, holdtime=7200,
                               authentication=b"DMVPN", multicast_dynamic=True, redirect=True),
             [(tunnel, None, True)] + [(N(f"{i}.{i}.{i}.{i}/32"), A(f"172.16.123.{i}"), True) for i in range(2, spokes + 2)],
             {A("1.1.1.1")})
     for i in range(2, spokes + 2):
-        net.add(f"spoke{i - 1}", NhrpConfig("Tunnel0", IPv4Interface(f"172.16.123.{i}/24"), A(f"192.168.123.{i}"),
+        net.add(f"spoke{i - 1}", NhrpEngineConfig("Tunnel0", IPv4Interface(f"172.16.123.{i}/24"), A(f"192.168.123.{i}"),
                                             holdtime=7200, authentication=b"DMVPN", shortcut=True,
                                             nhs=[NhsConfig(hub_proto, hub_nbma)]),
                 [(tunnel, None, True), (N("0.0.0.0/0"), hub_proto, True)], {A(f"{i}.{i}.{i}.{i}")})

@@ -22,15 +22,9 @@ from typing import Callable
 
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ifnames import linux_ifname
-from dmvpnlab.nhrp.engine import (
-    REDIRECT_INTERVAL,
-    NhrpConfig,
-    NhrpEngine,
-    NhsConfig,
-    PeerChanged,
-    ShortcutAdded,
-    ShortcutRemoved,
-)
+from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.engine import NhrpEngine
+from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
@@ -134,34 +128,11 @@ class RouterAgent:
             raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
         return addresses[0].ip
 
-    def nhrp_config(self, itf: Interface, nbma: IPv4Address) -> NhrpConfig:
-        nhrp = itf.nhrp
-        static = [(m.address, m.nbma) for m in nhrp.maps]
-        multicast_static = [m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)]
-        return NhrpConfig(
-            interface=itf.name,
-            tunnel_address=itf.address,
-            nbma_address=nbma,
-            holdtime=nhrp.effective_holdtime,
-            authentication=nhrp.authentication.encode() if nhrp.authentication else None,
-            network_id=nhrp.network_id,
-            nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
-            static_maps=static,
-            multicast_static=multicast_static,
-            multicast_dynamic="dynamic" in nhrp.multicast_maps,
-            redirect=nhrp.redirect,
-            redirect_timeout=float(nhrp.redirect_timeout or REDIRECT_INTERVAL),
-            shortcut=nhrp.shortcut,
-            unique=not nhrp.registration_no_unique,
-            registration_timeout=nhrp.registration_timeout,
-            mtu=17916,  # the tunnel interface MTU IOS advertises in CIEs, whatever `ip mtu` says
-        )
-
     def _apply_tunnel(self, itf: Interface) -> None:
         if itf.address is None:
             raise AgentConfigError(f"{itf.name}: no 'ip address' configured")
         nbma = self.tunnel_source_address(itf)
-        nhrp_config = self.nhrp_config(itf, nbma)
+        nhrp_config = nhrp_engine_config(itf, nbma)
         destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
         mtu = itf.ip_mtu or DEFAULT_TUNNEL_IP_MTU
         now = self.clock()
@@ -365,6 +336,35 @@ class RouterAgent:
             return
         loop.remove_reader(tunnel.tap.fileno())
         loop.remove_reader(tunnel.sock.fileno())
+
+
+def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
+    """The NHRP engine's settings from the `ip nhrp` lines of tunnel interface `itf`.
+
+    The config model keeps what the user wrote (None where a line is absent, the
+    password as text, `map multicast dynamic` as a word); the engine wants values it can
+    run with. `nbma` is the tunnel source's current address (it can change at run time).
+    What IOS leaves unsaid comes from the nhrp defaults (e.g. the CIE MTU 17916, whatever
+    `ip mtu` says).
+    """
+    nhrp = itf.nhrp
+    return NhrpEngineConfig(
+        interface=itf.name,
+        tunnel_address=itf.address,
+        nbma_address=nbma,
+        holdtime=nhrp.effective_holdtime,
+        authentication=nhrp.authentication.encode() if nhrp.authentication else None,
+        network_id=nhrp.network_id,
+        nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
+        static_maps=[(m.address, m.nbma) for m in nhrp.maps],
+        multicast_static=[m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)],
+        multicast_dynamic="dynamic" in nhrp.multicast_maps,
+        redirect=nhrp.redirect,
+        redirect_timeout=float(nhrp.redirect_timeout or DEFAULT_REDIRECT_TIMEOUT),
+        shortcut=nhrp.shortcut,
+        unique=not nhrp.registration_no_unique,
+        registration_timeout=nhrp.registration_timeout,
+    )
 
 
 def write_ready(state_dir: Path) -> None:

@@ -7,19 +7,36 @@ Information Entry (C-n) and, for `debug nhrp extension`, the extensions.
 
 from __future__ import annotations
 
-from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType
+from dmvpnlab.nhrp.codec import (
+    NAT,
+    PURGE_N,
+    REG_UNIQUE,
+    RES_A,
+    RES_D,
+    RES_Q,
+    RES_S,
+    RES_U,
+    Cie,
+    CieCode,
+    ExtensionType,
+    NhrpDecodeError,
+    NhrpPacket,
+    PacketType,
+)
 
+_REGISTRATION_WORDS = ((REG_UNIQUE, "unique"), (NAT, "nat"))
+_RESOLUTION_WORDS = ((RES_Q, "router"), (RES_A, "auth"), (RES_D, "dst-stable"), (RES_U, "unique"),
+                     (RES_S, "src-stable"), (NAT, "nat"))
 FLAG_WORDS = {
-    PacketType.REGISTRATION_REQUEST: ((0x8000, "unique"), (0x0002, "nat")),
-    PacketType.REGISTRATION_REPLY: ((0x8000, "unique"), (0x0002, "nat")),
-    PacketType.RESOLUTION_REQUEST: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
-                                    (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
-    PacketType.RESOLUTION_REPLY: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
-                                  (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
-    PacketType.PURGE_REQUEST: ((0x8000, "no-reply"),),
+    PacketType.REGISTRATION_REQUEST: _REGISTRATION_WORDS,
+    PacketType.REGISTRATION_REPLY: _REGISTRATION_WORDS,
+    PacketType.RESOLUTION_REQUEST: _RESOLUTION_WORDS,
+    PacketType.RESOLUTION_REPLY: _RESOLUTION_WORDS,
+    PacketType.PURGE_REQUEST: ((PURGE_N, "no-reply"),),
 }
-CIE_CODES = {0: "no error", 4: "administratively prohibited", 5: "insufficient resources",
-             12: "no binding exists", 13: "binding not unique", 14: "unique address registered already"}
+CIE_CODES = {CieCode.SUCCESS: "no error", CieCode.ADMIN_PROHIBITED: "administratively prohibited",
+             CieCode.INSUFFICIENT_RESOURCES: "insufficient resources", CieCode.NO_BINDING: "no binding exists",
+             CieCode.NOT_UNIQUE: "binding not unique", CieCode.ALREADY_REGISTERED: "unique address registered already"}
 EXTENSION_NAMES = {
     ExtensionType.RESPONDER_ADDRESS: "Responder Address Extension",
     ExtensionType.FORWARD_TRANSIT_NHS: "Forward Transit NHS Record Extension",

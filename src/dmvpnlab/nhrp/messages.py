@@ -1,4 +1,4 @@
-"""What a Cisco router puts in each NHRP message (shared/captures/cisco is the reference).
+"""What a Cisco router puts in each NHRP message, byte for byte as IOS sends it.
 
 The engine decides *when* to send; this module decides *what the bytes say*: flags
 0x8002 on registrations, 0xc802/0xf802 on resolutions, hop count 255, MTU 17916, CIE
@@ -12,13 +12,25 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
-from dmvpnlab.nhrp.codec import Cie, Extension, ExtensionType, NhrpPacket, PacketType
+from dmvpnlab.nhrp.codec import (
+    NAT,
+    PURGE_N,
+    REG_UNIQUE,
+    RES_A,
+    RES_D,
+    RES_Q,
+    RES_S,
+    RES_U,
+    Cie,
+    Extension,
+    ExtensionType,
+    NhrpDecodeError,
+    NhrpPacket,
+    PacketType,
+)
 
-REGISTRATION_FLAGS_UNIQUE = 0x8000
-FLAG_NAT = 0x0002
-RESOLUTION_REQUEST_FLAGS = 0xC802
-RESOLUTION_REPLY_FLAGS = 0xF802
-PURGE_NO_REPLY = 0x8000
+RESOLUTION_REQUEST_FLAGS = RES_Q | RES_A | RES_S | NAT  # 0xc802
+RESOLUTION_REPLY_FLAGS = RES_Q | RES_A | RES_D | RES_U | RES_S | NAT  # 0xf802
 DEFAULT_CIE_MTU = 17916
 HOP_COUNT = 255
 
@@ -86,7 +98,7 @@ def registration_request(
     me: Identity, nhs_proto: IPv4Address, nhs_nbma: IPv4Address, request_id: int, unique: bool
 ) -> NhrpPacket:
     """Flags 0x8002 (unique + NAT-capable), CIE preference 255, the NHS in the NAT extension."""
-    flags = FLAG_NAT | (REGISTRATION_FLAGS_UNIQUE if unique else 0)
+    flags = NAT | (REG_UNIQUE if unique else 0)
     nat = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=nhs_nbma, proto=nhs_proto)
     return _request(me, PacketType.REGISTRATION_REQUEST, nhs_proto, flags, request_id, 255, [nat])
 
@@ -195,7 +207,7 @@ def purge_request(me: Identity, dst_proto: IPv4Address, purged: list[Cie], reque
         src_nbma=me.nbma,
         src_proto=me.proto,
         dst_proto=dst_proto,
-        flags=0 if want_reply else PURGE_NO_REPLY,
+        flags=0 if want_reply else PURGE_N,
         request_id=request_id,
         hop_count=HOP_COUNT,
         cies=purged,
@@ -219,3 +231,42 @@ def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto:
         payload=offending,
         extensions=[],  # RFC 2332 5.2.7: an Error Indication carries no extensions
     )
+
+
+# --- reading what a peer sent ----------------------------------------------------------
+
+_NEEDS_ADDRESSES = {
+    PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY, PacketType.REGISTRATION_REQUEST,
+    PacketType.REGISTRATION_REPLY, PacketType.PURGE_REQUEST, PacketType.TRAFFIC_INDICATION,
+}
+
+
+def unusable(packet: NhrpPacket) -> str | None:
+    """Why a packet that decodes still cannot be acted on, or None.
+
+    The codec accepts zero-length addresses and any CIE prefix length (they are legal
+    bytes); the engine's handlers need the addresses their type implies and prefixes
+    that are IPv4 prefixes. Checked once, before any handler, so none of them raises on
+    what a peer sends.
+    """
+    if packet.type in _NEEDS_ADDRESSES and None in (packet.src_nbma, packet.src_proto, packet.dst_proto):
+        return "missing source NBMA, source or destination protocol address"
+    if any(cie.prefix_len > 32 for cie in packet.cies):
+        return "CIE prefix length above 32"
+    return None
+
+
+def requester_seen_at(packet: NhrpPacket) -> IPv4Address | None:
+    """The requester's post-NAT NBMA address, if a forwarding NHS put it in the Cisco NAT
+    extension (what `forwarded(..., requester_seen_at=...)` writes); else None."""
+    nat = packet.extension(ExtensionType.CISCO_NAT)
+    if nat is None:
+        return None
+    try:
+        cies = nat.cies()
+    except NhrpDecodeError:
+        return None
+    for cie in cies:
+        if cie.proto == packet.src_proto and cie.nbma is not None and cie.nbma != packet.src_nbma:
+            return cie.nbma
+    return None

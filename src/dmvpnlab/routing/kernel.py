@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from dmvpnlab.nhrp.engine import Route
+from dmvpnlab.nhrp.routes import Route
 
 # 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
 # prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
