@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 
 from scapy.utils import PcapNgReader
 
-from dmvpnlab.analysis.ladder import MESSAGE_NAMES
+from dmvpnlab.nhrp.codec import PACKET_NAMES
 from dmvpnlab.analysis.paths import ICMP_ECHO_REPLY, CaptureSet, IcmpSighting, NhrpSighting
 from dmvpnlab.lab.topology import ISP_NAME, Host, Router, Topology
 
@@ -191,7 +191,7 @@ def traffic_indication_trigger(packet: Any) -> tuple[IPv4Address, IPv4Address] |
 
 def describe_nhrp(packet: Any, names: dict[IPv4Address, str]) -> str:
     """One line a network engineer reads: message, request id, hop count, what it says."""
-    kind = MESSAGE_NAMES.get(int(packet.type), f"NHRP type {int(packet.type)}")
+    kind = PACKET_NAMES.get(int(packet.type), f"NHRP type {int(packet.type)}")
     t = int(packet.type)
     if t == TRAFFIC_INDICATION:
         trigger = traffic_indication_trigger(packet)
