@@ -20,7 +20,7 @@ from dmvpnlab.agent import nhrp_engine_config
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, KernelRoute
 from dmvpnlab.tunnel.dataplane import DataplaneCounters
-from dmvpnlab.tunnel.mgre import TunnelCounters
+from dmvpnlab.tunnel.transport import TunnelCounters
 
 KERNEL = 2
 

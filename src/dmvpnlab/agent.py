@@ -326,7 +326,7 @@ class RouterAgent:
         except RuntimeError:
             return
         loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
-        loop.add_reader(tunnel.sock.fileno(), tunnel.drain_socket)
+        loop.add_reader(tunnel.transport.fileno(), tunnel.drain_socket)
 
     @staticmethod
     def _unwatch(tunnel: MgreTunnel) -> None:
@@ -335,7 +335,7 @@ class RouterAgent:
         except RuntimeError:
             return
         loop.remove_reader(tunnel.tap.fileno())
-        loop.remove_reader(tunnel.sock.fileno())
+        loop.remove_reader(tunnel.transport.fileno())
 
 
 def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
