@@ -25,7 +25,7 @@ from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
-from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
+from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
 TICK_SECONDS = 0.25
@@ -89,7 +89,7 @@ class RouterAgent:
 
     def apply(self) -> None:
         """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
-        set_sysctl("net.ipv4.ip_forward", "1")
+        try_set_sysctl("net/ipv4/ip_forward", "1")
         for itf in self.config.interfaces:
             if not itf.is_tunnel:
                 self._apply_physical(itf)
@@ -147,8 +147,6 @@ class RouterAgent:
             self.tunnel = MgreTunnel(itf.name, itf.address, nbma, itf.tunnel_key, mtu, itf.tcp_adjust_mss,
                                      engine, destination, clock=self.clock)
             self.tunnel.on_engine_output = self.flush_engine
-            for suffix, value in (("send_redirects", "0"), ("accept_redirects", "0"), ("rp_filter", "0")):
-                set_sysctl(f"net.ipv4.conf.{itf.name}.{suffix}", value)
             self.kernel.set_link(itf.name, not itf.shutdown)
             engine.start(now)
         else:

@@ -201,10 +201,17 @@ class Kernel:
         return Route(best.prefix, best.gateway, best.ifname == tunnel_ifname)
 
 
-def set_sysctl(key: str, value: str) -> None:
-    path = "/proc/sys/" + key.replace(".", "/")
+def try_set_sysctl(key: str, value: str) -> bool:
+    """Write /proc/sys/`key` (e.g. "net/ipv4/ip_forward") of this namespace, best effort.
+
+    For router-wide settings the agent can run without: a refusal is logged and False
+    returned, never raised. (The TAP's own sysctls must hold, so `tunnel.tap.set_sysctl`
+    raises instead.)
+    """
     try:
-        with open(path, "w") as handle:
+        with open("/proc/sys/" + key, "w") as handle:
             handle.write(value)
     except OSError as error:
         log.warning("sysctl %s=%s failed: %s", key, value, error)
+        return False
+    return True
