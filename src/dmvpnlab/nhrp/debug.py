@@ -7,32 +7,19 @@ Information Entry (C-n) and, for `debug nhrp extension`, the extensions.
 
 from __future__ import annotations
 
-from dmvpnlab.nhrp.codec import (
-    NAT,
-    PURGE_N,
-    REG_UNIQUE,
-    RES_A,
-    RES_D,
-    RES_Q,
-    RES_S,
-    RES_U,
-    Cie,
-    CieCode,
-    ExtensionType,
-    NhrpDecodeError,
-    NhrpPacket,
-    PacketType,
-)
+from dmvpnlab.nhrp import codec
+from dmvpnlab.nhrp.codec import Cie, CieCode, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType
 
-_REGISTRATION_WORDS = ((REG_UNIQUE, "unique"), (NAT, "nat"))
-_RESOLUTION_WORDS = ((RES_Q, "router"), (RES_A, "auth"), (RES_D, "dst-stable"), (RES_U, "unique"),
-                     (RES_S, "src-stable"), (NAT, "nat"))
+# The words IOS prints for the flag bits (the codec's flag_names has the letters).
+_REGISTRATION_WORDS = ((codec.REG_UNIQUE, "unique"), (codec.NAT, "nat"))
+_RESOLUTION_WORDS = ((codec.RES_Q, "router"), (codec.RES_A, "auth"), (codec.RES_D, "dst-stable"),
+                     (codec.RES_U, "unique"), (codec.RES_S, "src-stable"), (codec.NAT, "nat"))
 FLAG_WORDS = {
     PacketType.REGISTRATION_REQUEST: _REGISTRATION_WORDS,
     PacketType.REGISTRATION_REPLY: _REGISTRATION_WORDS,
     PacketType.RESOLUTION_REQUEST: _RESOLUTION_WORDS,
     PacketType.RESOLUTION_REPLY: _RESOLUTION_WORDS,
-    PacketType.PURGE_REQUEST: ((PURGE_N, "no-reply"),),
+    PacketType.PURGE_REQUEST: ((codec.PURGE_N, "no-reply"),),
 }
 CIE_CODES = {CieCode.SUCCESS: "no error", CieCode.ADMIN_PROHIBITED: "administratively prohibited",
              CieCode.INSUFFICIENT_RESOURCES: "insufficient resources", CieCode.NO_BINDING: "no binding exists",
