@@ -14,6 +14,9 @@ API:
         nhrp_bytes (the NHRP packet, for nhrp events).
     ``format_ladder(events) -> Iterator[str]``, ``event_json(event) -> str``,
     ``roundtrip(path) -> RoundtripResult``.
+
+Packet type names and numbers come from `nhrp.codec` (PACKET_NAMES, PacketType). Imports
+`nhrp.codec` and `tunnel.gre`; scapy only when a capture is opened.
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ Functions
 
 Only IPv4 over IPv4 (afn 1, protocol type 0x0800) is supported, as in DMVPN labs; any
 address length other than 0 or 4 is a decode error rather than a silent mis-parse.
+Imports nothing of the project (the checksum is its own: nhrp may not import tunnel).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Engineers compare these with what they have seen on routers, so the shape follows IOS
 15: a header line, then the fixed part (F), the mandatory part (M), each Client
-Information Entry (C-n) and, for `debug nhrp extension`, the extensions.
+Information Entry (C-n) and, for `debug nhrp extension`, the extensions. Imports only
+`nhrp.codec`.
 """
 
 from __future__ import annotations

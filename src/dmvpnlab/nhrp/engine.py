@@ -22,9 +22,8 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
 
-Its settings (`config.NhrpEngineConfig`), its events (`events`) and the routing lookup
-it asks through (`routes.RouteOracle`) live in their own modules, so the agent and the
-kernel side import those without the state machine. Imports only `nhrp` modules.
+Settings (`config`), events (`events`) and the routing lookup (`routes`) live apart, so
+the agent and the kernel side need not import the state machine. Imports only `nhrp`.
 """
 
 from __future__ import annotations
@@ -38,20 +37,8 @@ from typing import Callable
 from dmvpnlab.nhrp import debug as nhrp_debug
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
-from dmvpnlab.nhrp.codec import (
-    CIE_ALREADY_REGISTERED,
-    CIE_NO_BINDING,
-    CIE_SUCCESS,
-    PACKET_NAMES,
-    PURGE_N,
-    REG_UNIQUE,
-    Cie,
-    NhrpDecodeError,
-    NhrpPacket,
-    PacketType,
-    decode,
-    encode,
-)
+from dmvpnlab.nhrp.codec import (CIE_ALREADY_REGISTERED, CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, PURGE_N,
+                                  REG_UNIQUE, Cie, NhrpDecodeError, NhrpPacket, PacketType, decode, encode)
 from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.nhrp.routes import RouteOracle

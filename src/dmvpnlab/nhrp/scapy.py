@@ -13,7 +13,8 @@ error code and offset (``request_id >> 16`` is the code); for Traffic Indication
 
 Building: ``NHRP.from_nhrp(pkt)`` wraps a codec packet (checksum and lengths exact);
 a hand-built ``NHRP(...)`` gets ``pktsz`` and ``chksum`` filled in when left as None.
-Bytes beyond ar$pktsz (Ethernet padding) become a Padding layer.
+Bytes beyond ar$pktsz (Ethernet padding) become a Padding layer. Imports scapy and
+`nhrp.codec` only; nothing on the agent's path imports this module.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ carry their own protocol number (NHRP_ROUTE_PROTO) so `show ip route` can print 
 as `H` and the agent can remove exactly its own routes. Lookups answer the question
 NHRP asks (who owns this address, and is the way there through the tunnel?) from a
 short-lived snapshot of the main table: resolutions are rare next to data packets.
+Imports pyroute2 and `nhrp.routes` (the shape of the answer), not the NHRP engine.
 """
 
 from __future__ import annotations

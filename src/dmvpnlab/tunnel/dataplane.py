@@ -1,13 +1,13 @@
 """The mGRE interface's data path, sans-I/O: frames from the TAP in, actions out.
 
-The agent owns the TAP fd, the raw GRE socket, NHRP and the event loop; this class owns
-the decisions a router's tunnel interface makes about one packet, so they can be unit
-tested with plain bytes:
+`mgre.MgreTunnel` owns the TAP, the transport and NHRP (the agent owns the event loop);
+this class owns the decisions a router's tunnel interface makes about one packet, so
+they can be unit tested with plain bytes:
 
 - ARP from the kernel -> answer with the next-hop-encoding MAC (`frames.tunnel_mac`).
-- IPv4 to a unicast MAC -> `Unicast(next_hop, packet)`: the agent maps the tunnel next
+- IPv4 to a unicast MAC -> `Unicast(next_hop, packet)`: the tunnel maps the tunnel next
   hop to an NBMA address (NHRP) and sends it in GRE.
-- IPv4 to a group MAC (01:00:5e:*, ff:ff:ff:ff:ff:ff) -> `Multicast(packet)`: the agent
+- IPv4 to a group MAC (01:00:5e:*, ff:ff:ff:ff:ff:ff) -> `Multicast(packet)`: the tunnel
   replicates it to every NBMA address in the multicast map (routing protocols need it).
 - `ip mtu`: too big with DF -> ICMP "fragmentation needed" written back into the TAP
   (the kernel delivers/forwards it to the sender like any ICMP); too big without DF ->
@@ -15,7 +15,9 @@ tested with plain bytes:
 - Anything else (IPv6, other ethertypes, malformed) -> `Drop(reason)`, counted.
 
 `from_tap` and `to_tap` never raise on bad input. Counters are updated here, so the
-agent must not count these events again; `counters.as_dict()` feeds show interfaces.
+caller must not count these events again; `counters.as_dict()` feeds show interfaces.
+Frames into the TAP are built with `frames` helpers only. Imports `tunnel.frames` and
+`tunnel.ipv4`.
 """
 
 from __future__ import annotations

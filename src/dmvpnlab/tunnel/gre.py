@@ -6,8 +6,9 @@ implementations may send too (checksum present: verified; sequence number: parse
 returned, not enforced), and refuse routing-present / non-zero versions (RFC 1701
 source routing and PPTP's enhanced GRE) with a typed error.
 
-Hot path: `encode_gre` uses a cached header per (proto, key), so the agent pays one
-bytes concatenation per packet.
+GRE_PROTO_IPV4 and GRE_PROTO_NHRP are defined here and nowhere else. Hot path:
+`gre_header` is cached per (proto, key); the transport prepends it, one bytes
+concatenation per packet. Imports only `tunnel.ipv4` (the RFC 1071 checksum).
 """
 
 from __future__ import annotations

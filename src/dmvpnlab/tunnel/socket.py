@@ -6,7 +6,7 @@ clear and the kernel fragments the outer packet when the underlay needs it, as I
 by default for GRE. On receive, raw IPv4 sockets hand us the outer IP header too; we
 strip it (by its IHL) and return the addresses, since the source is the NBMA address
 NHRP needs. Having this socket open also stops the kernel's "protocol unreachable"
-replies to GRE.
+replies to GRE. Imports nothing of the project; `tunnel.transport` is its one user.
 """
 
 from __future__ import annotations

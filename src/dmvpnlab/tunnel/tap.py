@@ -5,7 +5,7 @@ fd and writes decapsulated ones back. Opened IFF_TAP|IFF_NO_PI (frames only, no 
 info header) and non-blocking (the agent's single event loop must never block on it).
 
 Must run inside the router's namespace: the device, its address and the sysctls are
-per network namespace. Needs CAP_NET_ADMIN.
+per network namespace. Needs CAP_NET_ADMIN. Imports only `tunnel.frames`.
 """
 
 from __future__ import annotations
