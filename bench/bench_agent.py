@@ -1,4 +1,4 @@
-"""Benchmarks of the DMVPN router agent (issue 3, item 8): JSON + a printed table.
+"""Benchmarks of the DMVPN router agent: JSON + a printed table.
 
 What it measures, in one run (about 2-4 minutes on 2 cores):
 
