@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, captures, ping, wait_for
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, captures, ping, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase2.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
-HUB_NBMA, SPOKE1_NBMA = "203.0.113.1", "100.64.1.1"
 
 
 def cli(lab, node: str, *lines: str) -> str:

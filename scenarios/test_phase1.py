@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase1.yaml")
-
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def test_spoke_to_spoke_icmp_crosses_the_hub_wan_link_both_ways(lab):

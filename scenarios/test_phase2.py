@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase2.yaml")
-
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def test_first_packet_via_hub_then_resolution_then_direct(lab):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping, shortcuts, wait_for
+from crossings import (H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping,
+                       shortcuts, wait_for)
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase3-expiry.yaml")
 
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 SHORTCUT_HOLDTIME = 12  # nhrp_holdtime of the spokes in phase3-expiry.yaml
-
 
 
 def test_redirect_then_resolution_then_direct_path(lab):
