@@ -106,33 +106,39 @@ class MgreTunnel:
         counters = transport.counters
         redirect = self.engine.config.redirect and self._recent
         read = self.tap.read
-        while (frame := read()) is not None:
-            route = fast.get(frame[:6])
-            if route is not None and not redirect and frame[12:14] == b"\x08\x00":
-                if frame[23] == 6:  # TCP: a SYN goes the long way, for `ip tcp adjust-mss`
-                    flags_at = 27 + ((frame[14] & 0x0F) << 2)
-                    if flags_at >= len(frame) or frame[flags_at] & 0x02:
-                        route = None
-                if route is not None:
-                    try:
-                        send_gre(header + frame[14:], route[0])
-                    except OSError:
-                        counters.drops["send failed"] += 1
+        extra = len(header) - 14  # GRE header in, Ethernet header out
+        packets = octets = 0  # fast-path sends, added to the counters once at the end
+        try:
+            while (frame := read()) is not None:
+                route = fast.get(frame[:6])
+                if route is not None and not redirect and frame[12:14] == b"\x08\x00":
+                    if frame[23] == 6:  # TCP: a SYN goes the long way, for `ip tcp adjust-mss`
+                        flags_at = 27 + ((frame[14] & 0x0F) << 2)
+                        if flags_at >= len(frame) or frame[flags_at] & 0x02:
+                            route = None
+                    if route is not None:
+                        try:
+                            send_gre(header + frame[14:], route[0])
+                        except OSError:
+                            counters.drops["send failed"] += 1
+                            continue
+                        used.add(route[1])
+                        packets += 1
+                        octets += len(frame) + extra
                         continue
-                    used.add(route[1])
-                    counters.gre_out += 1
-                    counters.bytes_out += len(frame) - 14 + len(header)
-                    continue
-            for action in self.dataplane.from_tap(frame):
-                if type(action) is Unicast:
-                    self._unicast(action.next_hop, action.packet)
-                elif type(action) is WriteTap:
-                    self.tap.write(action.frame)
-                elif type(action) is Multicast:
-                    for nbma in self._multicast_targets():
-                        transport.send(GRE_PROTO_IPV4, action.packet, nbma)
-                elif type(action) is Drop:
-                    pass  # counted by the dataplane
+                for action in self.dataplane.from_tap(frame):
+                    if type(action) is Unicast:
+                        self._unicast(action.next_hop, action.packet)
+                    elif type(action) is WriteTap:
+                        self.tap.write(action.frame)
+                    elif type(action) is Multicast:
+                        for nbma in self._multicast_targets():
+                            transport.send(GRE_PROTO_IPV4, action.packet, nbma)
+                    elif type(action) is Drop:
+                        pass  # counted by the dataplane
+        finally:
+            counters.gre_out += packets
+            counters.bytes_out += octets
         self.on_engine_output()
 
     def _multicast_targets(self) -> list[IPv4Address]:

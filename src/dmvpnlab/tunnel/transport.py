@@ -108,7 +108,8 @@ class GreTransport:
 
     def receive(self) -> Iterator[Received]:
         """Read the socket dry. Data with exactly our header (the common case) is sliced
-        without decoding; anything else goes through the full GRE decoder."""
+        without decoding; anything else goes through the full GRE decoder. Packets and
+        bytes are summed in locals and added to the counters when the loop ends."""
         recvfrom = self.sock.recvfrom
         counters = self.counters
         drops = counters.drops
@@ -116,29 +117,34 @@ class GreTransport:
         header_len = len(header)
         key = self.key
         ipv4, bufsize = GRE_PROTO_IPV4, _BUFSIZE  # locals: this loop runs per packet
-        while True:
-            try:
-                data, (src, _port) = recvfrom(bufsize)
-            except BlockingIOError:
-                return
-            ihl = (data[0] & 0x0F) * 4 if data else 0
-            if ihl < 20 or len(data) < ihl + 4:
-                drops["malformed gre"] += 1
-                continue
-            start = ihl + header_len
-            if data[ihl:start] == header:
-                counters.gre_in += 1
-                counters.bytes_in += len(data) - ihl
-                yield src, ipv4, data[start:]
-                continue
-            try:
-                gre = decode_gre(data[ihl:])
-            except GreDecodeError:
-                drops["malformed gre"] += 1
-                continue
-            if gre.key != key:
-                drops["tunnel key mismatch"] += 1
-                continue
-            counters.gre_in += 1
-            counters.bytes_in += len(data) - ihl
-            yield src, gre.proto, gre.payload
+        packets = octets = 0
+        try:
+            while True:
+                try:
+                    data, (src, _port) = recvfrom(bufsize)
+                except BlockingIOError:
+                    return
+                ihl = (data[0] & 0x0F) * 4 if data else 0
+                if ihl < 20 or len(data) < ihl + 4:
+                    drops["malformed gre"] += 1
+                    continue
+                start = ihl + header_len
+                if data[ihl:start] == header:
+                    packets += 1
+                    octets += len(data) - ihl
+                    yield src, ipv4, data[start:]
+                    continue
+                try:
+                    gre = decode_gre(data[ihl:])
+                except GreDecodeError:
+                    drops["malformed gre"] += 1
+                    continue
+                if gre.key != key:
+                    drops["tunnel key mismatch"] += 1
+                    continue
+                packets += 1
+                octets += len(data) - ihl
+                yield src, gre.proto, gre.payload
+        finally:
+            counters.gre_in += packets
+            counters.bytes_in += octets
