@@ -496,10 +496,12 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
     import struct
     from ipaddress import IPv4Interface
 
-    from dmvpnlab.nhrp.engine import NhrpConfig, NhrpEngine
+    from dmvpnlab.nhrp.config import NhrpEngineConfig
+    from dmvpnlab.nhrp.engine import NhrpEngine
     from dmvpnlab.tunnel import frames as tunnel_frames
-    from dmvpnlab.tunnel.gre import gre_header
+    from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, gre_header
     from dmvpnlab.tunnel.mgre import MgreTunnel
+    from dmvpnlab.tunnel.transport import GreTransport
 
     local, peer = IPv4Interface("10.0.0.2/24"), IPv4Address("10.0.0.3")
     nbma, peer_nbma = IPv4Address("100.64.1.1"), IPv4Address("100.64.2.1")
@@ -508,7 +510,7 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
     inner[12:16], inner[16:20] = bytes([192, 168, 1, 10]), bytes([192, 168, 2, 10])
     tap_mac = tunnel_frames.tunnel_mac(local.ip)
     frame = tunnel_frames.tunnel_mac(peer) + tap_mac + b"\x08\x00" + bytes(inner)
-    gre_in = gre_header(0x0800, TUNNEL_KEY) + bytes(inner)
+    gre_in = gre_header(GRE_PROTO_IPV4, TUNNEL_KEY) + bytes(inner)
     ip_in = bytes([0x45]) + bytes(11) + peer_nbma.packed + nbma.packed + gre_in
 
     class FakeTap:
@@ -519,27 +521,26 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
         def write(self, _frame: bytes) -> bool:
             return True
 
-    class FakeRawSocket:  # the socket object RawGreSocket wraps: sendto/recvfrom stubbed
+    class FakeSock:  # a RawGreSocket whose system calls are stubbed: sendto/recvfrom/send
         def __init__(self) -> None:
             self.queue: list[bytes] = []
+            self.source = (str(peer_nbma), 0)  # what recvfrom reports (built in C by a real socket)
         def sendto(self, data: bytes, _addr: Any) -> int:
             return len(data)
         def recvfrom(self, _size: int) -> tuple[bytes, Any]:
             if not self.queue:
                 raise BlockingIOError
-            return self.queue.pop(), None
-
-    class FakeSock:
-        def __init__(self) -> None:
-            self.sock = FakeRawSocket()
+            return self.queue.pop(), self.source
         def send(self, nbma_dst: Any, data: bytes) -> bool:
-            self.sock.sendto(data, (str(nbma_dst), 0))
+            self.sendto(data, (str(nbma_dst), 0))
             return True
 
-    engine = NhrpEngine(NhrpConfig(interface="Tunnel0", tunnel_address=local, nbma_address=nbma,
-                                   static_maps=[(peer, peer_nbma)], shortcut=True), lambda _a: None, time.monotonic())
+    engine = NhrpEngine(NhrpEngineConfig(interface="Tunnel0", tunnel_address=local, nbma_address=nbma,
+                                         static_maps=[(peer, peer_nbma)], shortcut=True),
+                        lambda _a: None, time.monotonic())
     tap, sock = FakeTap(), FakeSock()
-    tunnel = MgreTunnel("Tunnel0", local, nbma, TUNNEL_KEY, TUNNEL_IP_MTU, 1360, engine, tap=tap, sock=sock)
+    tunnel = MgreTunnel("Tunnel0", local, nbma, TUNNEL_KEY, TUNNEL_IP_MTU, 1360, engine, tap=tap,
+                        transport=GreTransport(sock=sock))
 
     def timed(run: Callable[[], None]) -> float:
         best = float("inf")
@@ -554,10 +555,10 @@ def per_packet_python_cost(frames: int = 20000) -> dict[str, Any]:
         tunnel.drain_tap()
 
     def agent_in() -> None:
-        sock.sock.queue = [ip_in] * frames
+        sock.queue = [ip_in] * frames
         tunnel.drain_socket()
 
-    gre, eth_in, dst = gre_header(0x0800, TUNNEL_KEY), tap_mac + tunnel_frames.tunnel_mac(peer) + b"\x08\x00", ("100.64.2.1", 0)
+    gre, eth_in, dst = gre_header(GRE_PROTO_IPV4, TUNNEL_KEY), tap_mac + tunnel_frames.tunnel_mac(peer) + b"\x08\x00", ("100.64.2.1", 0)
 
     def relay_out() -> None:  # bare_relay.relay's TAP branch, sendto stubbed
         queue, sent = [frame] * frames, []

@@ -14,6 +14,8 @@ from dmvpnlab.jsonline import request
 
 H1, H2, H0 = "192.168.1.10", "192.168.2.10", "192.168.0.10"
 HUB_WAN, SPOKE1_WAN, SPOKE2_WAN = "hub-isp", "spoke1-isp", "spoke2-isp"
+# NBMA (WAN) addresses of the default address plan (lab/addressing.py).
+HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def ping(lab: Any, src: str, dst: str, count: int, interval: float = 0.2) -> tuple[float, Any]:

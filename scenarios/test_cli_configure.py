@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, captures, ping, wait_for
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, captures, ping, wait_for
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase2.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
-TRAFFIC_INDICATION, RESOLUTION_REQUEST = 8, 1
-HUB_NBMA, SPOKE1_NBMA = "203.0.113.1", "100.64.1.1"
 
 
 def cli(lab, node: str, *lines: str) -> str:
@@ -44,8 +43,8 @@ def test_phase2_lab_resolves_but_the_hub_never_redirects(lab):
     since, result = ping(lab, "h1", H2, count=5)
     assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
-    assert seen.messages(RESOLUTION_REQUEST, link=SPOKE1_WAN, since=since), "Phase 2 resolves"
-    assert seen.messages(TRAFFIC_INDICATION, since=since) == []
+    assert seen.messages(PacketType.RESOLUTION_REQUEST, link=SPOKE1_WAN, since=since), "Phase 2 resolves"
+    assert seen.messages(PacketType.TRAFFIC_INDICATION, since=since) == []
 
 
 def test_configure_terminal_changes_the_running_config_live(lab):
@@ -67,12 +66,12 @@ def test_after_the_change_the_hub_redirects_and_the_spokes_build_shortcuts(lab):
     since, result = ping(lab, "h1", H2, count=10)
     assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
-    indications = seen.messages(TRAFFIC_INDICATION, link=SPOKE1_WAN, since=since)
+    indications = seen.messages(PacketType.TRAFFIC_INDICATION, link=SPOKE1_WAN, since=since)
     assert indications, "the hub now sends a Traffic Indication"
     first = indications[0]
     assert (str(first.outer_src), str(first.outer_dst)) == (HUB_NBMA, SPOKE1_NBMA)
     assert str(first.packet.dst_proto) == H1  # to the source of the redirected packet
-    assert seen.messages(TRAFFIC_INDICATION, link=HUB_WAN, since=since), "sent by the hub"
+    assert seen.messages(PacketType.TRAFFIC_INDICATION, link=HUB_WAN, since=since), "sent by the hub"
 
     requests = seen.echo(H1, H2, since=since)
     later = [s for s in requests if s.time > first.time + 0.2]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import captures
+from crossings import HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA, captures
 
 pytestmark = pytest.mark.topology("topologies/phase3.yaml")
 
 GROUP = "224.0.0.5"  # AllSPFRouters, what OSPF hellos use
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def send_to_group(lab, node: str, count: int = 2) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crossings import H1, H2, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/nat.yaml")
 
@@ -41,6 +42,6 @@ def test_shortcuts_form_through_the_nat_in_both_directions(lab):
     assert behind_nat == {(SPOKE1_NBMA, SPOKE2_PRIVATE)}
     # spoke1 answers the natted spoke's resolution through the hub: spoke2's NAT has no
     # mapping for spoke1 until spoke2 itself sends to it.
-    relayed = [m for m in seen.messages(2, link="hub-isp", since=since)
+    relayed = [m for m in seen.messages(PacketType.RESOLUTION_REPLY, link="hub-isp", since=since)
                if str(m.outer_src) == "203.0.113.1" and str(m.outer_dst) == SPOKE2_PUBLIC]
     assert relayed and str(relayed[0].packet.cies[0].nbma) == SPOKE1_NBMA

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase1.yaml")
-
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def test_spoke_to_spoke_icmp_crosses_the_hub_wan_link_both_ways(lab):
@@ -34,4 +33,4 @@ def test_spokes_never_talk_to_each_other_directly(lab):
     direct = [s for s in seen.icmp if s.time >= since and s.encapsulated
               and {str(s.outer_src), str(s.outer_dst)} == {SPOKE1_NBMA, SPOKE2_NBMA}]
     assert direct == []
-    assert seen.messages(1, since=since) == []  # no Resolution Request in Phase 1
+    assert seen.messages(PacketType.RESOLUTION_REQUEST, since=since) == []

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping
+from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase2.yaml")
-
-RESOLUTION_REQUEST, RESOLUTION_REPLY = 1, 2
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 
 
 def test_first_packet_via_hub_then_resolution_then_direct(lab):
@@ -20,12 +18,12 @@ def test_first_packet_via_hub_then_resolution_then_direct(lab):
     per_seq = seen.links_per_seq(requests)
     assert HUB_WAN in per_seq[1], "the first packet goes through the hub"
 
-    asked = seen.messages(RESOLUTION_REQUEST, link=SPOKE1_WAN, since=since)
+    asked = seen.messages(PacketType.RESOLUTION_REQUEST, link=SPOKE1_WAN, since=since)
     assert asked and str(asked[0].outer_dst) == HUB_NBMA and str(asked[0].packet.dst_proto) == "10.0.0.3"
-    forwarded = [m for m in seen.messages(RESOLUTION_REQUEST, link=HUB_WAN, since=since)
+    forwarded = [m for m in seen.messages(PacketType.RESOLUTION_REQUEST, link=HUB_WAN, since=since)
                  if str(m.outer_dst) == SPOKE2_NBMA]
     assert forwarded and forwarded[0].packet.hop_count == 254
-    replies = seen.messages(RESOLUTION_REPLY, since=since)
+    replies = seen.messages(PacketType.RESOLUTION_REPLY, since=since)
     assert replies, "spoke2 answers the resolution"
     assert {(str(r.outer_src), str(r.outer_dst)) for r in replies} == {(SPOKE2_NBMA, SPOKE1_NBMA)}
     assert not [r for r in replies if r.link == HUB_WAN], "the reply does not cross the hub"

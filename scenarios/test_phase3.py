@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, SPOKE1_WAN, SPOKE2_WAN, captures, ping, shortcuts, wait_for
+from crossings import (H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping,
+                       shortcuts, wait_for)
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/phase3-expiry.yaml")
 
-RESOLUTION_REQUEST, RESOLUTION_REPLY, TRAFFIC_INDICATION = 1, 2, 8
-HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"
 SHORTCUT_HOLDTIME = 12  # nhrp_holdtime of the spokes in phase3-expiry.yaml
-
 
 
 def test_redirect_then_resolution_then_direct_path(lab):
@@ -20,17 +19,17 @@ def test_redirect_then_resolution_then_direct_path(lab):
     assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
 
-    indications = seen.messages(TRAFFIC_INDICATION, link=SPOKE1_WAN, since=since)
+    indications = seen.messages(PacketType.TRAFFIC_INDICATION, link=SPOKE1_WAN, since=since)
     assert indications, "the hub redirects spoke1"
     first = indications[0]
     assert (str(first.outer_src), str(first.outer_dst)) == (HUB_NBMA, SPOKE1_NBMA)
     assert str(first.packet.dst_proto) == H1  # addressed to the source of the packet
     assert first.packet.payload[16:20] == bytes(map(int, H2.split(".")))
 
-    asked = [m for m in seen.messages(RESOLUTION_REQUEST, link=SPOKE1_WAN, since=first.time)
+    asked = [m for m in seen.messages(PacketType.RESOLUTION_REQUEST, link=SPOKE1_WAN, since=first.time)
              if str(m.packet.dst_proto) == H2]
     assert asked, "spoke1 resolves the original destination"
-    replies = [m for m in seen.messages(RESOLUTION_REPLY, link=SPOKE1_WAN, since=first.time)
+    replies = [m for m in seen.messages(PacketType.RESOLUTION_REPLY, link=SPOKE1_WAN, since=first.time)
                if str(m.outer_dst) == SPOKE1_NBMA]
     assert replies and str(replies[0].outer_src) == SPOKE2_NBMA
     assert replies[0].packet.cies[0].prefix_len == 24

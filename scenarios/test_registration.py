@@ -7,10 +7,10 @@ import time
 import pytest
 
 from crossings import H0, agent_state, captures, ping, wait_for
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/registration.yaml")
 
-REGISTRATION_REQUEST, REGISTRATION_REPLY = 3, 4
 REGISTRATION_TIMEOUT = 5  # nhrp_registration_timeout in registration.yaml
 GOOD = {"10.0.0.2", "10.0.0.3"}
 SPOKE3_NBMA, SPOKE4_NBMA = "100.64.3.1", "100.64.4.1"
@@ -25,8 +25,8 @@ def test_every_good_spoke_registers_on_bring_up(lab):
     assert wait_for(lambda: registered(lab) == GOOD, timeout=5), registered(lab)
     seen = captures(lab)
     for link, nbma in (("spoke1-isp", "100.64.1.1"), ("spoke2-isp", "100.64.2.1")):
-        asked = [m for m in seen.messages(REGISTRATION_REQUEST, link=link) if str(m.outer_src) == nbma]
-        answered = [m for m in seen.messages(REGISTRATION_REPLY, link=link) if str(m.outer_dst) == nbma]
+        asked = [m for m in seen.messages(PacketType.REGISTRATION_REQUEST, link=link) if str(m.outer_src) == nbma]
+        answered = [m for m in seen.messages(PacketType.REGISTRATION_REPLY, link=link) if str(m.outer_dst) == nbma]
         assert asked and answered
         assert answered[0].packet.request_id == asked[0].packet.request_id
         assert answered[0].packet.cies[0].code == 0
@@ -41,7 +41,7 @@ def test_wrong_authentication_never_registers_and_is_counted_at_the_hub(lab):
     assert "10.0.0.4" not in registered(lab)
     assert [n["state"] for n in agent_state(lab, "spoke3")["nhrp"]["nhs"]] == ["E"]
     seen = captures(lab)
-    assert seen.messages(REGISTRATION_REQUEST, link="spoke3-isp")
+    assert seen.messages(PacketType.REGISTRATION_REQUEST, link="spoke3-isp")
     assert not [m for m in seen.nhrp if str(m.outer_dst) == SPOKE3_NBMA]
 
 

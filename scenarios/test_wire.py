@@ -9,6 +9,7 @@ import pytest
 
 from crossings import H2, captures, shortcuts, wait_for
 from dmvpnlab.analysis.ladder import roundtrip
+from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/default.yaml")
 
@@ -20,7 +21,9 @@ def phase3_traffic(lab):
     assert result.ok, result.stdout
     assert wait_for(lambda: "192.168.2.0/24" in shortcuts(lab, "spoke1"), timeout=3)
     seen = captures(lab)
-    assert {m.packet.type for m in seen.nhrp} >= {1, 2, 3, 4, 8}
+    assert {m.packet.type for m in seen.nhrp} >= {PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY,
+                                              PacketType.REGISTRATION_REQUEST, PacketType.REGISTRATION_REPLY,
+                                              PacketType.TRAFFIC_INDICATION}
     return sorted(lab.captures.directory.glob("*.pcapng"))
 
 

@@ -9,7 +9,7 @@ hop by hop through the routing tables and the engines' `next_hop_nbma` decisions
 calls the hub's `hairpin` when a packet leaves the tunnel it came in on (as mgre.py does),
 so tests can assert which routers a packet crossed.
 
-Addresses follow the project plan (DESIGN.md / team notes): tunnel 10.0.0.0/24, hub .1,
+Addresses follow the lab's default plan (lab/addressing.py): tunnel 10.0.0.0/24, hub .1,
 spokeN .(N+1); hub NBMA 203.0.113.1, spokeN NBMA 100.64.N.1; LAN 192.168.i.0/24, host .10.
 """
 
@@ -21,14 +21,10 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Callable
 
 from dmvpnlab.nhrp.codec import NhrpPacket, decode
-from dmvpnlab.nhrp.engine import (
-    NhrpConfig,
-    NhrpEngine,
-    NhsConfig,
-    Route,
-    ShortcutAdded,
-    ShortcutRemoved,
-)
+from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.engine import NhrpEngine
+from dmvpnlab.nhrp.events import ShortcutAdded, ShortcutRemoved
+from dmvpnlab.nhrp.routes import Route
 
 A = IPv4Address
 N = IPv4Network
@@ -95,7 +91,7 @@ class Node:
         return self.seen_nbma or self.nbma
 
     @property
-    def config(self) -> NhrpConfig:
+    def config(self) -> NhrpEngineConfig:
         return self.engine.config
 
 
@@ -125,7 +121,7 @@ class Net:
 
     # --- building --------------------------------------------------------------------
 
-    def add(self, name: str, config: NhrpConfig, table: list[RouteRow], local: set[IPv4Address] | None = None,
+    def add(self, name: str, config: NhrpEngineConfig, table: list[RouteRow], local: set[IPv4Address] | None = None,
             start: bool = True) -> Node:
         local = set(local or ()) | {config.tunnel_address.ip}
         node = Node(name, NhrpEngine(config, oracle(table, local), self.now), config.nbma_address, table, local)
@@ -135,7 +131,7 @@ class Net:
             self.flush()
         return node
 
-    def restart(self, name: str, config: NhrpConfig | None = None) -> Node:
+    def restart(self, name: str, config: NhrpEngineConfig | None = None) -> Node:
         """A fresh engine for `name` (the agent restarted): all learned state is gone."""
         old = self.nodes[name]
         config = config or old.config
@@ -243,19 +239,19 @@ class Net:
 # --- the standard lab ---------------------------------------------------------------
 
 
-def hub_config(**overrides) -> NhrpConfig:
+def hub_config(**overrides) -> NhrpEngineConfig:
     values = dict(interface="Tunnel0", tunnel_address=IPv4Interface("10.0.0.1/24"), nbma_address=HUB_NBMA,
                   holdtime=300, authentication=AUTH, network_id=1, multicast_dynamic=True)
     values.update(overrides)
-    return NhrpConfig(**values)
+    return NhrpEngineConfig(**values)
 
 
-def spoke_config(index: int, **overrides) -> NhrpConfig:
+def spoke_config(index: int, **overrides) -> NhrpEngineConfig:
     values = dict(interface="Tunnel0", tunnel_address=IPv4Interface(f"{tunnel_address(index)}/24"),
                   nbma_address=nbma_address(index), holdtime=300, authentication=AUTH, network_id=1,
                   nhs=[NhsConfig(HUB_TUNNEL, HUB_NBMA, multicast=True)])
     values.update(overrides)
-    return NhrpConfig(**values)
+    return NhrpEngineConfig(**values)
 
 
 def hub_table(spokes: int) -> list[RouteRow]:

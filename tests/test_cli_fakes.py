@@ -17,10 +17,11 @@ from typing import Any
 
 import nhrp_sim
 from dmvpnlab.agent.core import RouterAgent
+from dmvpnlab.agent.core import nhrp_engine_config
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, KernelRoute
 from dmvpnlab.tunnel.dataplane import DataplaneCounters
-from dmvpnlab.tunnel.mgre import TunnelCounters
+from dmvpnlab.tunnel.transport import TunnelCounters
 
 KERNEL = 2
 
@@ -159,7 +160,7 @@ class FakeAgent:
     def apply(self) -> None:
         self.applied += 1
         itf = self.config.tunnels[0]
-        self.tunnel.engine.reconfigure(RouterAgent.nhrp_config(self, itf, self.tunnel.nbma), self.clock())  # type: ignore[arg-type]
+        self.tunnel.engine.reconfigure(nhrp_engine_config(itf, self.tunnel.nbma), self.clock())
 
     def clear_nhrp(self, address: IPv4Address | None = None) -> int:
         return self.tunnel.engine.clear(address, self.clock())

@@ -17,14 +17,9 @@ from cisco_captures import capture, nhrp_packets
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import EntryType
 from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpPacket, PacketType, decode, encode
-from dmvpnlab.nhrp.engine import (
-    Decision,
-    NhrpConfig,
-    NhrpEngine,
-    NhsConfig,
-    ShortcutAdded,
-    ShortcutRemoved,
-)
+from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.engine import Decision, NhrpEngine
+from dmvpnlab.nhrp.events import ShortcutAdded, ShortcutRemoved
 from nhrp_sim import (
     AUTH,
     HUB_NBMA,
@@ -89,12 +84,12 @@ def cisco_lab(spokes: int = 2) -> Net:
     tunnel = N("172.16.123.0/24")
     hub_nbma, hub_proto = A("192.168.123.1"), A("172.16.123.1")
     net = Net()
-    net.add("hub", NhrpConfig("Tunnel0", IPv4Interface("172.16.123.1/24"), hub_nbma, holdtime=7200,
+    net.add("hub", NhrpEngineConfig("Tunnel0", IPv4Interface("172.16.123.1/24"), hub_nbma, holdtime=7200,
                               authentication=b"DMVPN", multicast_dynamic=True, redirect=True),
             [(tunnel, None, True)] + [(N(f"{i}.{i}.{i}.{i}/32"), A(f"172.16.123.{i}"), True) for i in range(2, spokes + 2)],
             {A("1.1.1.1")})
     for i in range(2, spokes + 2):
-        net.add(f"spoke{i - 1}", NhrpConfig("Tunnel0", IPv4Interface(f"172.16.123.{i}/24"), A(f"192.168.123.{i}"),
+        net.add(f"spoke{i - 1}", NhrpEngineConfig("Tunnel0", IPv4Interface(f"172.16.123.{i}/24"), A(f"192.168.123.{i}"),
                                             holdtime=7200, authentication=b"DMVPN", shortcut=True,
                                             nhs=[NhsConfig(hub_proto, hub_nbma)]),
                 [(tunnel, None, True), (N("0.0.0.0/0"), hub_proto, True)], {A(f"{i}.{i}.{i}.{i}")})
@@ -419,12 +414,18 @@ def test_phase2_exchange_in_the_captures_lab_is_byte_identical_to_cisco():
     assert _with_request_id(reply.data, cisco_id) == cisco_reply
 
 
-def test_hub_forwards_the_resolution_request_to_the_owner_with_hop_count_254_and_itself_in_forward_transit():
-    _, cisco_forwarded, _ = _cisco("dmvpn-phase-2-nhrp-spoke-to-spoke-resolution.pcap")
+def _spoke1_resolves_spoke2_as_in_the_capture() -> tuple[Net, int]:
+    """The capture's holdtimes; spoke1 sends to spoke2 once and everything is delivered."""
     net = dmvpn(2, hub={"holdtime": 7200}, spoke={"holdtime": 7200})
     mark = net.mark()
     net.nodes["spoke1"].engine.next_hop_nbma(SPOKE2, net.now)
     net.flush()
+    return net, mark
+
+
+def test_hub_forwards_the_resolution_request_to_the_owner_with_hop_count_254_and_itself_in_forward_transit():
+    _, cisco_forwarded, _ = _cisco("dmvpn-phase-2-nhrp-spoke-to-spoke-resolution.pcap")
+    net, mark = _spoke1_resolves_spoke2_as_in_the_capture()
     [forwarded] = net.since(mark, PacketType.RESOLUTION_REQUEST, src="hub")
     assert (forwarded.dst, forwarded.dst_nbma) == ("spoke2", SPOKE2_NBMA)
     assert shape(forwarded.packet) == shape(decode(cisco_forwarded))
@@ -436,10 +437,7 @@ def test_hub_forwards_the_resolution_request_to_the_owner_with_hop_count_254_and
 
 def test_owner_replies_directly_to_the_requester_with_flags_f802_and_the_responder_extension():
     _, _, cisco_reply = _cisco("dmvpn-phase-2-nhrp-spoke-to-spoke-resolution.pcap")
-    net = dmvpn(2, hub={"holdtime": 7200}, spoke={"holdtime": 7200})
-    mark = net.mark()
-    net.nodes["spoke1"].engine.next_hop_nbma(SPOKE2, net.now)
-    net.flush()
+    net, mark = _spoke1_resolves_spoke2_as_in_the_capture()
     [reply] = net.since(mark, PacketType.RESOLUTION_REPLY)
     assert (reply.src, reply.dst, reply.dst_nbma) == ("spoke2", "spoke1", SPOKE1_NBMA)
     assert shape(reply.packet) == shape(decode(cisco_reply))

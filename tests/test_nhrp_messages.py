@@ -1,8 +1,9 @@
 """What we put in each NHRP message is what Cisco puts there: builders against the captures.
 
-Each test rebuilds a packet of shared/captures/cisco from the addresses of that lab
-(NBMA 192.168.123.0/24, tunnel 172.16.123.0/24, password "DMVPN") and asserts the bytes
-are the capture's bytes, so any drift in a flag, a CIE field or the extension order fails.
+Each test rebuilds a packet of the Cisco IOS reference captures (cisco_captures.py finds
+them) from the addresses of that lab (NBMA 192.168.123.0/24, tunnel 172.16.123.0/24,
+password "DMVPN") and asserts the bytes are the capture's bytes, so any drift in a flag,
+a CIE field or the extension order fails.
 """
 
 from __future__ import annotations

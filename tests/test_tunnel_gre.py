@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from scapy.all import GRE, ICMP, IP, rdpcap
 
+from cisco_captures import capture
 from dmvpnlab.tunnel.gre import (
     GRE_PROTO_IPV4,
     GRE_PROTO_NHRP,
@@ -16,8 +17,6 @@ from dmvpnlab.tunnel.gre import (
     gre_header,
 )
 from dmvpnlab.tunnel.ipv4 import parse_header
-
-CAPTURES = Path("/work/shared/captures/cisco")
 
 
 def _gre_bytes_of(pcap: Path) -> list[bytes]:
@@ -83,7 +82,7 @@ def test_gre_header_is_cached_and_validated():
 
 
 def test_cisco_keyed_gre_capture_decodes_key_and_inner_icmp():
-    packets = _gre_bytes_of(CAPTURES / "gre-tunnel-with-key.pcapng")
+    packets = _gre_bytes_of(capture("gre-tunnel-with-key.pcapng"))
     assert len(packets) == 2
     decoded = [decode_gre(p) for p in packets]
     assert all(d.proto == GRE_PROTO_IPV4 and d.key == 1 for d in decoded)
@@ -97,7 +96,7 @@ def test_cisco_keyed_gre_capture_decodes_key_and_inner_icmp():
 
 
 def test_cisco_dmvpn_gre_icmp_capture_decodes_without_key():
-    packets = _gre_bytes_of(CAPTURES / "dmvpn-gre-encapsulated-icmp.pcap")
+    packets = _gre_bytes_of(capture("dmvpn-gre-encapsulated-icmp.pcap"))
     assert len(packets) == 10
     for raw in packets:
         d = decode_gre(raw)
@@ -109,7 +108,7 @@ def test_cisco_dmvpn_gre_icmp_capture_decodes_without_key():
 
 
 def test_cisco_nhrp_captures_decode_as_gre_protocol_0x2001():
-    packets = _gre_bytes_of(CAPTURES / "dmvpn-nhrp-registration.pcap")
+    packets = _gre_bytes_of(capture("dmvpn-nhrp-registration.pcap"))
     nhrp = [d for d in map(decode_gre, packets) if d.proto == GRE_PROTO_NHRP]
     assert nhrp, "registration capture carries NHRP in GRE"
     assert all(d.payload[0:2] == b"\x00\x01" for d in nhrp)  # NHRP afn = IPv4

@@ -26,16 +26,10 @@ from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ifnames import linux_ifname
-from dmvpnlab.nhrp.engine import (
-    REDIRECT_INTERVAL,
-    NhrpConfig,
-    NhrpEngine,
-    NhsConfig,
-    PeerChanged,
-    ShortcutAdded,
-    ShortcutRemoved,
-)
-from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, set_sysctl
+from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.engine import NhrpEngine
+from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
+from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
 from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
@@ -83,7 +77,7 @@ class RouterAgent:
 
     def apply(self) -> None:
         """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
-        set_sysctl("net.ipv4.ip_forward", "1")
+        try_set_sysctl("net/ipv4/ip_forward", "1")
         for itf in self.config.interfaces:
             if not itf.is_tunnel:
                 self._apply_physical(itf)
@@ -122,34 +116,11 @@ class RouterAgent:
             raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
         return addresses[0].ip
 
-    def nhrp_config(self, itf: Interface, nbma: IPv4Address) -> NhrpConfig:
-        nhrp = itf.nhrp
-        static = [(m.address, m.nbma) for m in nhrp.maps]
-        multicast_static = [m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)]
-        return NhrpConfig(
-            interface=itf.name,
-            tunnel_address=itf.address,
-            nbma_address=nbma,
-            holdtime=nhrp.effective_holdtime,
-            authentication=nhrp.authentication.encode() if nhrp.authentication else None,
-            network_id=nhrp.network_id,
-            nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
-            static_maps=static,
-            multicast_static=multicast_static,
-            multicast_dynamic="dynamic" in nhrp.multicast_maps,
-            redirect=nhrp.redirect,
-            redirect_timeout=float(nhrp.redirect_timeout or REDIRECT_INTERVAL),
-            shortcut=nhrp.shortcut,
-            unique=not nhrp.registration_no_unique,
-            registration_timeout=nhrp.registration_timeout,
-            mtu=17916,  # the tunnel interface MTU IOS advertises in CIEs, whatever `ip mtu` says
-        )
-
     def _apply_tunnel(self, itf: Interface) -> None:
         if itf.address is None:
             raise AgentConfigError(f"{itf.name}: no 'ip address' configured")
         nbma = self.tunnel_source_address(itf)
-        nhrp_config = self.nhrp_config(itf, nbma)
+        nhrp_config = nhrp_engine_config(itf, nbma)
         destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
         mtu = itf.ip_mtu or DEFAULT_TUNNEL_IP_MTU
         now = self.clock()
@@ -164,8 +135,6 @@ class RouterAgent:
             self.tunnel = MgreTunnel(itf.name, itf.address, nbma, itf.tunnel_key, mtu, itf.tcp_adjust_mss,
                                      engine, destination, clock=self.clock)
             self.tunnel.on_engine_output = self.flush_engine
-            for suffix, value in (("send_redirects", "0"), ("accept_redirects", "0"), ("rp_filter", "0")):
-                set_sysctl(f"net.ipv4.conf.{itf.name}.{suffix}", value)
             self.kernel.set_link(itf.name, not itf.shutdown)
             engine.start(now)
         else:
@@ -338,14 +307,14 @@ class RouterAgent:
         loop = _running_loop()
         if loop is not None:
             loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
-            loop.add_reader(tunnel.sock.fileno(), tunnel.drain_socket)
+            loop.add_reader(tunnel.transport.fileno(), tunnel.drain_socket)
 
     @staticmethod
     def _unwatch(tunnel: MgreTunnel) -> None:
         loop = _running_loop()
         if loop is not None:
             loop.remove_reader(tunnel.tap.fileno())
-            loop.remove_reader(tunnel.sock.fileno())
+            loop.remove_reader(tunnel.transport.fileno())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -353,6 +322,35 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
+    """The NHRP engine's settings from the `ip nhrp` lines of tunnel interface `itf`.
+
+    The config model keeps what the user wrote (None where a line is absent, the
+    password as text, `map multicast dynamic` as a word); the engine wants values it can
+    run with. `nbma` is the tunnel source's current address (it can change at run time).
+    What IOS leaves unsaid comes from the nhrp defaults (e.g. the CIE MTU 17916, whatever
+    `ip mtu` says).
+    """
+    nhrp = itf.nhrp
+    return NhrpEngineConfig(
+        interface=itf.name,
+        tunnel_address=itf.address,
+        nbma_address=nbma,
+        holdtime=nhrp.effective_holdtime,
+        authentication=nhrp.authentication.encode() if nhrp.authentication else None,
+        network_id=nhrp.network_id,
+        nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
+        static_maps=[(m.address, m.nbma) for m in nhrp.maps],
+        multicast_static=[m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)],
+        multicast_dynamic="dynamic" in nhrp.multicast_maps,
+        redirect=nhrp.redirect,
+        redirect_timeout=float(nhrp.redirect_timeout or DEFAULT_REDIRECT_TIMEOUT),
+        shortcut=nhrp.shortcut,
+        unique=not nhrp.registration_no_unique,
+        registration_timeout=nhrp.registration_timeout,
+    )
 
 
 def write_ready(state_dir: Path) -> None:

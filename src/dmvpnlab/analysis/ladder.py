@@ -14,6 +14,9 @@ API:
         nhrp_bytes (the NHRP packet, for nhrp events).
     ``format_ladder(events) -> Iterator[str]``, ``event_json(event) -> str``,
     ``roundtrip(path) -> RoundtripResult``.
+
+Packet type names and numbers come from `nhrp.codec` (PACKET_NAMES, PacketType). Imports
+`nhrp.codec` and `tunnel.gre`; scapy only when a capture is opened.
 """
 
 from __future__ import annotations
@@ -24,20 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 from dmvpnlab.nhrp import codec
+from dmvpnlab.nhrp.codec import ExtensionType, PacketType
+from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _PORTS = struct.Struct("!HH")
 _ESP = struct.Struct("!II")
 
-MESSAGE_NAMES = {
-    1: "Resolution Request", 2: "Resolution Reply", 3: "Registration Request",
-    4: "Registration Reply", 5: "Purge Request", 6: "Purge Reply",
-    7: "Error Indication", 8: "Traffic Indication",
-}
-_EXT_NAMES = {0: "end", 3: "responder", 4: "fwd-transit", 5: "rev-transit", 7: "auth",
-              8: "vendor", 9: "nat"}
+# Short extension names for ladder lines and JSON keys (debug output has the long ones).
+_EXT_NAMES = {ExtensionType.END: "end", ExtensionType.RESPONDER_ADDRESS: "responder",
+              ExtensionType.FORWARD_TRANSIT_NHS: "fwd-transit", ExtensionType.REVERSE_TRANSIT_NHS: "rev-transit",
+              ExtensionType.AUTHENTICATION: "auth", ExtensionType.VENDOR_PRIVATE: "vendor",
+              ExtensionType.CISCO_NAT: "nat"}
+_CIE_EXTENSIONS = (ExtensionType.RESPONDER_ADDRESS, ExtensionType.FORWARD_TRANSIT_NHS,
+                   ExtensionType.REVERSE_TRANSIT_NHS, ExtensionType.CISCO_NAT)
+_NO_REQUEST_ID = (PacketType.ERROR_INDICATION, PacketType.TRAFFIC_INDICATION)
 _ICMP_NAMES = {0: "echo-reply", 3: "unreachable", 5: "redirect", 8: "echo", 11: "time-exceeded"}
 _IP_PROTOS = {1: "ICMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 89: "OSPF", 88: "EIGRP"}
 
@@ -211,7 +216,7 @@ def _nhrp_event(number: int, when: float, s: str, d: str, data: bytes, fields: d
     except codec.NhrpDecodeError as exc:
         return Event(number, when, s, d, "nhrp", f"NHRP (malformed: {exc})", fields, data)
     fields.update(nhrp_fields(pkt))
-    name = MESSAGE_NAMES.get(pkt.type, f"NHRP type {pkt.type}")
+    name = codec.PACKET_NAMES.get(pkt.type, f"NHRP type {pkt.type}")
     return Event(number, when, s, d, "nhrp", name, fields, data)
 
 
@@ -227,7 +232,7 @@ def _cie_dict(cie: codec.Cie) -> dict[str, Any]:
 def nhrp_fields(pkt: codec.NhrpPacket) -> dict[str, Any]:
     """JSON-safe key fields of an NHRP packet (what a ladder line shows)."""
     out: dict[str, Any] = {"type": int(pkt.type), "hop": pkt.hop_count}
-    if pkt.type not in (7, 8):
+    if pkt.type not in _NO_REQUEST_ID:
         out["req_id"] = pkt.request_id
         out["flags"] = f"0x{pkt.flags:04x}"
         out["flag_names"] = codec.flag_names(pkt.type, pkt.flags)
@@ -236,17 +241,17 @@ def nhrp_fields(pkt: codec.NhrpPacket) -> dict[str, Any]:
         out[name] = str(value) if value is not None else None
     if pkt.cies:
         out["cies"] = [_cie_dict(c) for c in pkt.cies]
-    if pkt.type == codec.PacketType.ERROR_INDICATION:
+    if pkt.type == PacketType.ERROR_INDICATION:
         out["error_code"] = pkt.error_code
         out["error_offset"] = pkt.error_offset
-    if pkt.type == codec.PacketType.TRAFFIC_INDICATION:
+    if pkt.type == PacketType.TRAFFIC_INDICATION:
         out["traffic_code"] = pkt.traffic_code
         if len(pkt.payload) >= 20:
             out["trigger"] = f"{_fmt_ip(pkt.payload[12:16])} > {_fmt_ip(pkt.payload[16:20])}"
     exts = []
     for ext in pkt.extensions:
         exts.append(_EXT_NAMES.get(int(ext.type), f"0x{int(ext.type):04x}"))
-        if ext.type in (3, 4, 5, 9) and ext.payload:
+        if ext.type in _CIE_EXTENSIONS and ext.payload:
             try:
                 out[f"ext_{_EXT_NAMES[int(ext.type)]}"] = [_cie_dict(c) for c in ext.cies()]
             except codec.NhrpDecodeError:

@@ -20,14 +20,12 @@ from typing import Iterable, Iterator
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
 from dmvpnlab.nhrp.codec import NhrpDecodeError, NhrpPacket, decode
-from dmvpnlab.tunnel.gre import GreDecodeError, decode_gre
+from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 
 ETH_IPV4 = 0x0800
 ETH_VLAN = 0x8100
 IPPROTO_ICMP = 1
 IPPROTO_GRE = 47
-GRE_IPV4 = 0x0800
-GRE_NHRP = 0x2001
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -130,12 +128,12 @@ def read_link(path: Path) -> Iterator[IcmpSighting | NhrpSighting]:
                 gre = decode_gre(body, verify_checksum=False)
             except GreDecodeError:
                 continue
-            if gre.proto == GRE_NHRP:
+            if gre.proto == GRE_PROTO_NHRP:
                 try:
                     yield NhrpSighting(link, when, src, dst, decode(gre.payload))
                 except NhrpDecodeError:
                     continue
-            elif gre.proto == GRE_IPV4:
+            elif gre.proto == GRE_PROTO_IPV4:
                 inner = _split_ipv4(gre.payload)
                 if inner is not None and inner[2] == IPPROTO_ICMP:
                     sighting = _icmp(link, when, inner[0], inner[1], inner[3], src, dst)

@@ -12,7 +12,7 @@ from typing import Any
 from dmvpnlab.cli.show_dmvpn import nhs_letters
 from dmvpnlab.cli.timefmt import duration
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType
-from dmvpnlab.nhrp.engine import PACKET_NAMES
+from dmvpnlab.nhrp.codec import PACKET_NAMES
 
 # The order IOS prints cache flags in; internal markers (shortcut, refreshing) are not flags.
 FLAG_ORDER = ("router", "implicit", "local", "unique", "nat", "registered", "used", "nhop", "rib", "nho", "negative")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
+from dmvpnlab.nhrp.config import DEFAULT_HOLDTIME
+
 DEFAULT_VERSION = "15.9"
 DEFAULT_HOSTNAME = "Router"
 
@@ -77,7 +79,7 @@ class NhrpConfig:
     @property
     def effective_holdtime(self) -> int:
         """The holdtime IOS uses when none is configured (7200 s)."""
-        return self.holdtime if self.holdtime is not None else 7200
+        return self.holdtime if self.holdtime is not None else DEFAULT_HOLDTIME
 
 
 @dataclass

@@ -5,7 +5,7 @@ without translating: static (configured `ip nhrp map` / `nhs ... nbma`), dynamic
 (registrations on the NHS, resolution results on spokes), incomplete (a resolution in
 flight) and negative (a resolution that failed). A Phase 3 shortcut is two entries: the
 peer's /32 ("router nhop rib") and the target prefix ("router rib nho") whose next hop
-is that peer.
+is that peer. Imports nothing of the project.
 """
 
 from __future__ import annotations

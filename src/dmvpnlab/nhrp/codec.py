@@ -16,6 +16,8 @@ Enums and constants
     ``PacketType`` (IntEnum): RESOLUTION_REQUEST=1, RESOLUTION_REPLY=2,
     REGISTRATION_REQUEST=3, REGISTRATION_REPLY=4, PURGE_REQUEST=5, PURGE_REPLY=6,
     ERROR_INDICATION=7, TRAFFIC_INDICATION=8 (Cisco, the Phase 3 redirect).
+    ``PACKET_NAMES``: PacketType -> the name IOS prints ("Resolution Request"); the
+    one table of type names (debug, show ip nhrp traffic, ladders, the scapy layer).
     ``ExtensionType`` (IntEnum): END=0, RESPONDER_ADDRESS=3, FORWARD_TRANSIT_NHS=4,
     REVERSE_TRANSIT_NHS=5, AUTHENTICATION=7, VENDOR_PRIVATE=8, CISCO_NAT=9.
     ``EXT_COMPULSORY`` = 0x8000 (the bit in the extension type field).
@@ -72,6 +74,7 @@ Functions
 
 Only IPv4 over IPv4 (afn 1, protocol type 0x0800) is supported, as in DMVPN labs; any
 address length other than 0 or 4 is a decode error rather than a silent mis-parse.
+Imports nothing of the project (the checksum is its own: nhrp may not import tunnel).
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ from ipaddress import IPv4Address
 from typing import Iterable
 
 __all__ = [
-    "NhrpDecodeError", "PacketType", "ExtensionType", "CieCode", "ErrorCode",
+    "NhrpDecodeError", "PacketType", "PACKET_NAMES", "ExtensionType", "CieCode", "ErrorCode",
     "Cie", "Extension", "NhrpPacket", "decode", "encode", "checksum", "flag_names",
     "EXT_COMPULSORY", "RES_Q", "RES_A", "RES_D", "RES_U", "RES_S", "REG_UNIQUE",
     "PURGE_N", "NAT", "TRAFFIC_REDIRECT", "AFN_IPV4", "PROTO_IPV4",
@@ -106,6 +109,10 @@ class PacketType(IntEnum):
     PURGE_REPLY = 6
     ERROR_INDICATION = 7
     TRAFFIC_INDICATION = 8
+
+
+#: The name of each packet type as IOS prints it: "Resolution Request" ... "Traffic Indication".
+PACKET_NAMES: dict[int, str] = {t: t.name.replace("_", " ").title() for t in PacketType}
 
 
 class ExtensionType(IntEnum):
@@ -171,11 +178,11 @@ _PURGE_FLAGS = ((PURGE_N, "N"), (NAT, "NAT"))
 
 def flag_names(ptype: int, flags: int) -> list[str]:
     """Names of the flag bits set, as the type defines them (for show/debug output)."""
-    if ptype in (1, 2):
+    if ptype in (PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY):
         table = _RESOLUTION_FLAGS
-    elif ptype in (3, 4):
+    elif ptype in (PacketType.REGISTRATION_REQUEST, PacketType.REGISTRATION_REPLY):
         table = _REGISTRATION_FLAGS
-    elif ptype in (5, 6):
+    elif ptype in (PacketType.PURGE_REQUEST, PacketType.PURGE_REPLY):
         table = _PURGE_FLAGS
     else:
         return []

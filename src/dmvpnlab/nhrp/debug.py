@@ -2,24 +2,29 @@
 
 Engineers compare these with what they have seen on routers, so the shape follows IOS
 15: a header line, then the fixed part (F), the mandatory part (M), each Client
-Information Entry (C-n) and, for `debug nhrp extension`, the extensions.
+Information Entry (C-n) and, for `debug nhrp extension`, the extensions. Imports only
+`nhrp.codec`.
 """
 
 from __future__ import annotations
 
-from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType
+from dmvpnlab.nhrp import codec
+from dmvpnlab.nhrp.codec import Cie, CieCode, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType
 
+# The words IOS prints for the flag bits (the codec's flag_names has the letters).
+_REGISTRATION_WORDS = ((codec.REG_UNIQUE, "unique"), (codec.NAT, "nat"))
+_RESOLUTION_WORDS = ((codec.RES_Q, "router"), (codec.RES_A, "auth"), (codec.RES_D, "dst-stable"),
+                     (codec.RES_U, "unique"), (codec.RES_S, "src-stable"), (codec.NAT, "nat"))
 FLAG_WORDS = {
-    PacketType.REGISTRATION_REQUEST: ((0x8000, "unique"), (0x0002, "nat")),
-    PacketType.REGISTRATION_REPLY: ((0x8000, "unique"), (0x0002, "nat")),
-    PacketType.RESOLUTION_REQUEST: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
-                                    (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
-    PacketType.RESOLUTION_REPLY: ((0x8000, "router"), (0x4000, "auth"), (0x2000, "dst-stable"),
-                                  (0x1000, "unique"), (0x0800, "src-stable"), (0x0002, "nat")),
-    PacketType.PURGE_REQUEST: ((0x8000, "no-reply"),),
+    PacketType.REGISTRATION_REQUEST: _REGISTRATION_WORDS,
+    PacketType.REGISTRATION_REPLY: _REGISTRATION_WORDS,
+    PacketType.RESOLUTION_REQUEST: _RESOLUTION_WORDS,
+    PacketType.RESOLUTION_REPLY: _RESOLUTION_WORDS,
+    PacketType.PURGE_REQUEST: ((codec.PURGE_N, "no-reply"),),
 }
-CIE_CODES = {0: "no error", 4: "administratively prohibited", 5: "insufficient resources",
-             12: "no binding exists", 13: "binding not unique", 14: "unique address registered already"}
+CIE_CODES = {CieCode.SUCCESS: "no error", CieCode.ADMIN_PROHIBITED: "administratively prohibited",
+             CieCode.INSUFFICIENT_RESOURCES: "insufficient resources", CieCode.NO_BINDING: "no binding exists",
+             CieCode.NOT_UNIQUE: "binding not unique", CieCode.ALREADY_REGISTERED: "unique address registered already"}
 EXTENSION_NAMES = {
     ExtensionType.RESPONDER_ADDRESS: "Responder Address Extension",
     ExtensionType.FORWARD_TRANSIT_NHS: "Forward Transit NHS Record Extension",

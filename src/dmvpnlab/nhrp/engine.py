@@ -5,7 +5,7 @@ Sans-I/O: the engine takes bytes, the time and local events, and leaves what to 
 socket or sleeps, so every rule below is tested with plain bytes and a fake clock, and
 the same engine serves the live agent and the load generators.
 
-What it does, as Cisco does it (shared/captures/cisco):
+What it does, as Cisco IOS does it on the wire (the tests compare with IOS captures):
 - NHC: Registration Request to every NHS at start, every holdtime/3 (or `ip nhrp
   registration timeout`), retries with exponential backoff while unanswered; NHS state
   E (expecting replies) / R (responding) / W (waiting, not tried yet).
@@ -21,105 +21,36 @@ What it does, as Cisco does it (shared/captures/cisco):
   forwards back out the tunnel; a spoke with `ip nhrp shortcut` resolves the original
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
+
+Settings (`config`), events (`events`) and the routing lookup (`routes`) live apart, so
+the agent and the kernel side need not import the state machine. Imports only `nhrp`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Callable, Protocol
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Network
+from typing import Callable
 
 from dmvpnlab.nhrp import debug as nhrp_debug
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
-from dmvpnlab.nhrp.codec import Cie, ExtensionType, NhrpDecodeError, NhrpPacket, PacketType, decode, encode
+from dmvpnlab.nhrp.codec import (CIE_ALREADY_REGISTERED, CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, PURGE_N,
+                                  REG_UNIQUE, Cie, NhrpDecodeError, NhrpPacket, PacketType, decode, encode)
+from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
+from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
+from dmvpnlab.nhrp.routes import RouteOracle
 
-CIE_SUCCESS = 0
-CIE_NO_BINDING = 12
-CIE_UNIQUE_ALREADY_REGISTERED = 14
-RESOLUTION_TIMEOUT = 5.0
-REDIRECT_INTERVAL = 2.0  # IOS default of `ip nhrp redirect timeout`
-REGISTRATION_RETRY_MAX = 64.0
-
-PACKET_NAMES = {
-    PacketType.RESOLUTION_REQUEST: "Resolution Request",
-    PacketType.RESOLUTION_REPLY: "Resolution Reply",
-    PacketType.REGISTRATION_REQUEST: "Registration Request",
-    PacketType.REGISTRATION_REPLY: "Registration Reply",
-    PacketType.PURGE_REQUEST: "Purge Request",
-    PacketType.PURGE_REPLY: "Purge Reply",
-    PacketType.ERROR_INDICATION: "Error Indication",
-    PacketType.TRAFFIC_INDICATION: "Traffic Indication",
-}
-
-
-@dataclass(frozen=True)
-class Route:
-    """What the routing table says about an address (the agent asks the kernel)."""
-
-    prefix: IPv4Network
-    next_hop: IPv4Address | None  # None: directly connected
-    via_tunnel: bool
-    local: bool = False  # the address is one of this router's own
-
-
-class RouteOracle(Protocol):
-    def __call__(self, address: IPv4Address) -> Route | None: ...
-
-
-@dataclass
-class NhsConfig:
-    proto: IPv4Address
-    nbma: IPv4Address | None = None
-    multicast: bool = False
-
-
-@dataclass
-class NhrpConfig:
-    interface: str
-    tunnel_address: IPv4Interface
-    nbma_address: IPv4Address
-    holdtime: int = 7200
-    authentication: bytes | None = None
-    network_id: int | None = None
-    nhs: list[NhsConfig] = field(default_factory=list)
-    static_maps: list[tuple[IPv4Address, IPv4Address]] = field(default_factory=list)
-    multicast_static: list[IPv4Address] = field(default_factory=list)
-    multicast_dynamic: bool = False
-    redirect: bool = False
-    redirect_timeout: float = REDIRECT_INTERVAL
-    shortcut: bool = False
-    unique: bool = True
-    registration_timeout: int | None = None
-    mtu: int = messages.DEFAULT_CIE_MTU
-
-
-# --- events the agent acts on -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShortcutAdded:
-    prefix: IPv4Network
-    next_hop: IPv4Address
-
-
-@dataclass(frozen=True)
-class ShortcutRemoved:
-    prefix: IPv4Network
-    next_hop: IPv4Address
-
-
-@dataclass(frozen=True)
-class PeerChanged:
-    """A peer mapping appeared, changed or went: the dataplane's view may be stale."""
-
-    proto: IPv4Address
+RESOLUTION_TIMEOUT = 5.0  # an unanswered Resolution Request is given up after this
+REGISTRATION_RETRY_MAX = 64.0  # cap of the registration retry backoff, seconds
 
 
 @dataclass
 class NhsState:
+    """Registration with one NHS: what `show ip nhrp nhs` prints, and the retry timer."""
+
     config: NhsConfig
     request_id: int
     state: str = "W"  # W waiting, E expecting replies, R responding
@@ -134,6 +65,8 @@ class NhsState:
 
 @dataclass
 class PendingResolution:
+    """A Resolution Request in flight, matched to its reply by request id."""
+
     target: IPv4Address
     request_id: int
     sent_at: float
@@ -148,36 +81,16 @@ class Decision:
     direct: bool
 
 
-_NEEDS_ADDRESSES = {
-    PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY, PacketType.REGISTRATION_REQUEST,
-    PacketType.REGISTRATION_REPLY, PacketType.PURGE_REQUEST, PacketType.TRAFFIC_INDICATION,
-}
-
-
-def _unusable(packet: NhrpPacket) -> str | None:
-    """Why a packet that decodes still cannot be acted on, or None.
-
-    The codec accepts zero-length addresses and any CIE prefix length (they are legal
-    bytes); the handlers need the addresses their type implies and prefixes that are
-    IPv4 prefixes. Checked once here so no handler raises on what a peer sends.
-    """
-    if packet.type in _NEEDS_ADDRESSES and None in (packet.src_nbma, packet.src_proto, packet.dst_proto):
-        return "missing source NBMA, source or destination protocol address"
-    if any(cie.prefix_len > 32 for cie in packet.cies):
-        return "CIE prefix length above 32"
-    return None
-
-
 class NhrpEngine:
     """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
 
-    def __init__(self, config: NhrpConfig, routes: RouteOracle, now: float,
+    def __init__(self, config: NhrpEngineConfig, routes: RouteOracle, now: float,
                  debug: Callable[[str, str], None] | None = None) -> None:
         self.config = config
         self.routes = routes
         self.cache = NhrpCache()
         self.outbox: list[tuple[IPv4Address, bytes]] = []
-        self.events: list[object] = []
+        self.events: list[Event] = []
         self.sent: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()
@@ -215,7 +128,7 @@ class NhrpEngine:
                 self.cache.put(CacheEntry(prefix=host(nhs.proto), next_hop=nhs.proto, nbma=nhs.nbma,
                                           type=EntryType.STATIC, created=now, expires=None))
 
-    def reconfigure(self, config: NhrpConfig, now: float) -> None:
+    def reconfigure(self, config: NhrpEngineConfig, now: float) -> None:
         """Apply a changed config live (configure terminal): keep learned state that still fits."""
         nbma_changed = config.nbma_address != self.config.nbma_address
         self.config = config
@@ -441,7 +354,7 @@ class NhrpEngine:
         if packet.hop_count == 0:
             self.dropped["hop count 0"] += 1
             return
-        problem = _unusable(packet)
+        problem = messages.unusable(packet)
         if problem is not None:
             self.dropped["malformed"] += 1
             self._log("packet", f"NHRP: Dropping {name} from {outer_src}: {problem}")
@@ -466,12 +379,12 @@ class NhrpEngine:
     def _on_registration_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
         cie = packet.cies[0] if packet.cies else Cie(holdtime=self.config.holdtime)
         proto = packet.src_proto
-        unique = bool(packet.flags & messages.REGISTRATION_FLAGS_UNIQUE)
+        unique = bool(packet.flags & REG_UNIQUE)
         existing = self.cache.peer(proto)
         if (existing is not None and existing.type is EntryType.DYNAMIC and existing.nbma != outer_src
                 and "unique" in existing.flags and (existing.expires or 0) > now):
             self._log("cache", f"NHRP: Unique address {proto} already registered by {existing.nbma}")
-            self._send(outer_src, messages.registration_reply(self.me, packet, CIE_UNIQUE_ALREADY_REGISTERED, outer_src))
+            self._send(outer_src, messages.registration_reply(self.me, packet, CIE_ALREADY_REGISTERED, outer_src))
             return
         if existing is not None and existing.nbma != outer_src and existing.nbma is not None:
             self.multicast_dynamic.discard(existing.nbma)
@@ -550,7 +463,7 @@ class NhrpEngine:
     def _on_resolution_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
         prefix_len = self._owner_prefix(packet.dst_proto)
         if prefix_len is not None:
-            seen = _seen_nbma(packet)
+            seen = messages.requester_seen_at(packet)
             self._learn_requester(packet, seen or packet.src_nbma, now)
             reply = messages.resolution_reply(self.me, packet, prefix_len)
             # A requester behind NAT cannot receive from us until it has sent to us (its
@@ -655,7 +568,7 @@ class NhrpEngine:
                 if entry.type is not EntryType.STATIC and (entry.prefix.overlaps(prefix) or entry.next_hop == target):
                     self.cache.remove(entry.prefix)
                     self._forget(entry)
-        if not packet.flags & messages.PURGE_NO_REPLY:
+        if not packet.flags & PURGE_N:
             self._send(outer_src, messages.purge_reply(self.me, packet))
 
     # --- operator actions ---------------------------------------------------------------
@@ -669,17 +582,3 @@ class NhrpEngine:
                 self.multicast_dynamic.discard(entry.nbma)
         return len(gone)
 
-
-def _seen_nbma(packet: NhrpPacket) -> IPv4Address | None:
-    """The requester's post-NAT NBMA address, if a forwarding NHS put it in the NAT extension."""
-    nat = packet.extension(ExtensionType.CISCO_NAT)
-    if nat is None:
-        return None
-    try:
-        cies = nat.cies()
-    except NhrpDecodeError:
-        return None
-    for cie in cies:
-        if cie.proto == packet.src_proto and cie.nbma is not None and cie.nbma != packet.src_nbma:
-            return cie.nbma
-    return None

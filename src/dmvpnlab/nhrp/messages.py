@@ -1,24 +1,38 @@
-"""What a Cisco router puts in each NHRP message (shared/captures/cisco is the reference).
+"""What a Cisco router puts in each NHRP message, byte for byte as IOS sends it.
 
 The engine decides *when* to send; this module decides *what the bytes say*: flags
 0x8002 on registrations, 0xc802/0xf802 on resolutions, hop count 255, MTU 17916, CIE
 preference 255 on registrations and 0 on resolutions, and the extension list in Cisco's
 order (Responder Address, Forward/Reverse Transit NHS Record, Authentication, Cisco
-NAT, End).
+NAT, End). It also reads back what it writes (the NAT extension), and says when a
+decoded packet lacks what the engine needs. Imports only `nhrp.codec`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
+from typing import Any
 
-from dmvpnlab.nhrp.codec import Cie, Extension, ExtensionType, NhrpPacket, PacketType
+from dmvpnlab.nhrp.codec import (
+    NAT,
+    PURGE_N,
+    REG_UNIQUE,
+    RES_A,
+    RES_D,
+    RES_Q,
+    RES_S,
+    RES_U,
+    Cie,
+    Extension,
+    ExtensionType,
+    NhrpDecodeError,
+    NhrpPacket,
+    PacketType,
+)
 
-REGISTRATION_FLAGS_UNIQUE = 0x8000
-FLAG_NAT = 0x0002
-RESOLUTION_REQUEST_FLAGS = 0xC802
-RESOLUTION_REPLY_FLAGS = 0xF802
-PURGE_NO_REPLY = 0x8000
+RESOLUTION_REQUEST_FLAGS = RES_Q | RES_A | RES_S | NAT  # 0xc802
+RESOLUTION_REPLY_FLAGS = RES_Q | RES_A | RES_D | RES_U | RES_S | NAT  # 0xf802
 DEFAULT_CIE_MTU = 17916
 HOP_COUNT = 255
 
@@ -59,19 +73,30 @@ def _empty(ext_type: ExtensionType) -> Extension:
     return Extension(type=ext_type, compulsory=True, payload=b"")
 
 
+def _originated(me: Identity, ptype: PacketType, dst_proto: IPv4Address, **fields: Any) -> NhrpPacket:
+    """A packet this router originates: our NBMA and tunnel address as the source, hop count 255."""
+    return NhrpPacket(type=ptype, src_nbma=me.nbma, src_proto=me.proto, dst_proto=dst_proto,
+                      hop_count=HOP_COUNT, **fields)
+
+
+def _answer(request: NhrpPacket, ptype: PacketType, flags: int, cies: list[Cie],
+            extensions: list[Extension]) -> NhrpPacket:
+    """A reply as Cisco sends it: the request's source, destination and request id kept
+    (the requester matches the reply by them), hop count 255 again."""
+    return NhrpPacket(type=ptype, src_nbma=request.src_nbma, src_proto=request.src_proto,
+                      dst_proto=request.dst_proto, flags=flags, request_id=request.request_id,
+                      hop_count=HOP_COUNT, cies=cies, extensions=extensions)
+
+
 def _request(me: Identity, ptype: PacketType, dst_proto: IPv4Address, flags: int, request_id: int,
              preference: int, nat_cies: list[Cie] | None = None) -> NhrpPacket:
     """A request as Cisco originates it: hop count 255, one CIE naming no client (the
     sender itself, prefix 32, our MTU and holding time), empty Responder/Forward/Reverse
     records for the path to fill in, then authentication, NAT and End."""
-    return NhrpPacket(
-        type=ptype,
-        src_nbma=me.nbma,
-        src_proto=me.proto,
-        dst_proto=dst_proto,
+    return _originated(
+        me, ptype, dst_proto,
         flags=flags,
         request_id=request_id,
-        hop_count=HOP_COUNT,
         cies=[Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=me.holdtime, preference=preference, nbma=None, proto=None)],
         extensions=[
             _empty(ExtensionType.RESPONDER_ADDRESS),
@@ -86,7 +111,7 @@ def registration_request(
     me: Identity, nhs_proto: IPv4Address, nhs_nbma: IPv4Address, request_id: int, unique: bool
 ) -> NhrpPacket:
     """Flags 0x8002 (unique + NAT-capable), CIE preference 255, the NHS in the NAT extension."""
-    flags = FLAG_NAT | (REGISTRATION_FLAGS_UNIQUE if unique else 0)
+    flags = NAT | (REG_UNIQUE if unique else 0)
     nat = Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=nhs_nbma, proto=nhs_proto)
     return _request(me, PacketType.REGISTRATION_REQUEST, nhs_proto, flags, request_id, 255, [nat])
 
@@ -108,22 +133,12 @@ def registration_reply(
         nat_cies = nat_cies + [
             Cie(code=0, prefix_len=32, mtu=me.mtu, holdtime=0, preference=255, nbma=seen_nbma, proto=request.src_proto)
         ]
-    return NhrpPacket(
-        type=PacketType.REGISTRATION_REPLY,
-        src_nbma=request.src_nbma,
-        src_proto=request.src_proto,
-        dst_proto=request.dst_proto,
-        flags=request.flags,
-        request_id=request.request_id,
-        hop_count=HOP_COUNT,
-        cies=cies,
-        extensions=[
-            Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie(preference=255)]),
-            _empty(ExtensionType.FORWARD_TRANSIT_NHS),
-            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
-            *_tail(me, nat_cies),
-        ],
-    )
+    return _answer(request, PacketType.REGISTRATION_REPLY, request.flags, cies, [
+        Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie(preference=255)]),
+        _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+        _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+        *_tail(me, nat_cies),
+    ])
 
 
 def resolution_request(me: Identity, target: IPv4Address, request_id: int) -> NhrpPacket:
@@ -151,35 +166,22 @@ def forwarded(me: Identity, packet: NhrpPacket, requester_seen_at: IPv4Address |
 
 def resolution_reply(me: Identity, request: NhrpPacket, prefix_len: int, code: int = 0) -> NhrpPacket:
     forward = request.extension(ExtensionType.FORWARD_TRANSIT_NHS)
-    return NhrpPacket(
-        type=PacketType.RESOLUTION_REPLY,
-        src_nbma=request.src_nbma,
-        src_proto=request.src_proto,
-        dst_proto=request.dst_proto,
-        flags=RESOLUTION_REPLY_FLAGS,
-        request_id=request.request_id,
-        hop_count=HOP_COUNT,
-        cies=[replace(me.cie(prefix_len=prefix_len), code=code)],
-        extensions=[
-            Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie()]),
-            forward if forward is not None else _empty(ExtensionType.FORWARD_TRANSIT_NHS),
-            _empty(ExtensionType.REVERSE_TRANSIT_NHS),
-            *_tail(me),
-        ],
-    )
+    return _answer(request, PacketType.RESOLUTION_REPLY, RESOLUTION_REPLY_FLAGS,
+                   [replace(me.cie(prefix_len=prefix_len), code=code)], [
+        Extension.from_cies(ExtensionType.RESPONDER_ADDRESS, [me.cie()]),
+        forward if forward is not None else _empty(ExtensionType.FORWARD_TRANSIT_NHS),
+        _empty(ExtensionType.REVERSE_TRANSIT_NHS),
+        *_tail(me),
+    ])
 
 
 def traffic_indication(me: Identity, triggering_packet: bytes) -> NhrpPacket:
     """The Phase 3 redirect: addressed to the *source* of the packet that hairpinned."""
     header_len = (triggering_packet[0] & 0x0F) * 4 if triggering_packet else 20
     source = IPv4Address(triggering_packet[12:16])
-    return NhrpPacket(
-        type=PacketType.TRAFFIC_INDICATION,
-        src_nbma=me.nbma,
-        src_proto=me.proto,
-        dst_proto=source,
+    return _originated(
+        me, PacketType.TRAFFIC_INDICATION, source,
         traffic_code=0,
-        hop_count=HOP_COUNT,
         payload=triggering_packet[: header_len + 8],
         extensions=[
             _empty(ExtensionType.FORWARD_TRANSIT_NHS),
@@ -190,14 +192,10 @@ def traffic_indication(me: Identity, triggering_packet: bytes) -> NhrpPacket:
 
 
 def purge_request(me: Identity, dst_proto: IPv4Address, purged: list[Cie], request_id: int, want_reply: bool) -> NhrpPacket:
-    return NhrpPacket(
-        type=PacketType.PURGE_REQUEST,
-        src_nbma=me.nbma,
-        src_proto=me.proto,
-        dst_proto=dst_proto,
-        flags=0 if want_reply else PURGE_NO_REPLY,
+    return _originated(
+        me, PacketType.PURGE_REQUEST, dst_proto,
+        flags=0 if want_reply else PURGE_N,
         request_id=request_id,
-        hop_count=HOP_COUNT,
         cies=purged,
         extensions=[*_tail(me)],
     )
@@ -208,14 +206,49 @@ def purge_reply(me: Identity, request: NhrpPacket) -> NhrpPacket:
 
 
 def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto: IPv4Address) -> NhrpPacket:
-    return NhrpPacket(
-        type=PacketType.ERROR_INDICATION,
-        src_nbma=me.nbma,
-        src_proto=me.proto,
-        dst_proto=dst_proto,
+    return _originated(
+        me, PacketType.ERROR_INDICATION, dst_proto,
         error_code=error_code,
         error_offset=0,
-        hop_count=HOP_COUNT,
         payload=offending,
         extensions=[],  # RFC 2332 5.2.7: an Error Indication carries no extensions
     )
+
+
+# --- reading what a peer sent ----------------------------------------------------------
+
+_NEEDS_ADDRESSES = {
+    PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY, PacketType.REGISTRATION_REQUEST,
+    PacketType.REGISTRATION_REPLY, PacketType.PURGE_REQUEST, PacketType.TRAFFIC_INDICATION,
+}
+
+
+def unusable(packet: NhrpPacket) -> str | None:
+    """Why a packet that decodes still cannot be acted on, or None.
+
+    The codec accepts zero-length addresses and any CIE prefix length (they are legal
+    bytes); the engine's handlers need the addresses their type implies and prefixes
+    that are IPv4 prefixes. Checked once, before any handler, so none of them raises on
+    what a peer sends.
+    """
+    if packet.type in _NEEDS_ADDRESSES and None in (packet.src_nbma, packet.src_proto, packet.dst_proto):
+        return "missing source NBMA, source or destination protocol address"
+    if any(cie.prefix_len > 32 for cie in packet.cies):
+        return "CIE prefix length above 32"
+    return None
+
+
+def requester_seen_at(packet: NhrpPacket) -> IPv4Address | None:
+    """The requester's post-NAT NBMA address, if a forwarding NHS put it in the Cisco NAT
+    extension (what `forwarded(..., requester_seen_at=...)` writes); else None."""
+    nat = packet.extension(ExtensionType.CISCO_NAT)
+    if nat is None:
+        return None
+    try:
+        cies = nat.cies()
+    except NhrpDecodeError:
+        return None
+    for cie in cies:
+        if cie.proto == packet.src_proto and cie.nbma is not None and cie.nbma != packet.src_nbma:
+            return cie.nbma
+    return None

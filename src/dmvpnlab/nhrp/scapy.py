@@ -13,7 +13,8 @@ error code and offset (``request_id >> 16`` is the code); for Traffic Indication
 
 Building: ``NHRP.from_nhrp(pkt)`` wraps a codec packet (checksum and lengths exact);
 a hand-built ``NHRP(...)`` gets ``pktsz`` and ``chksum`` filled in when left as None.
-Bytes beyond ar$pktsz (Ethernet padding) become a Padding layer.
+Bytes beyond ar$pktsz (Ethernet padding) become a Padding layer. Imports scapy and
+`nhrp.codec` only; nothing on the agent's path imports this module.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from dmvpnlab.nhrp import codec
 
 __all__ = ["NHRP"]
 
-_TYPE_NAMES = {t.value: t.name.replace("_", " ").title() for t in codec.PacketType}
+_TYPE_NAMES = {int(t): name for t, name in codec.PACKET_NAMES.items()}  # scapy wants plain int keys
 
 
 class NHRP(Packet):
@@ -126,11 +127,12 @@ class NHRP(Packet):
     def mysummary(self) -> str:
         name = _TYPE_NAMES.get(self.type, f"type {self.type}")
         parts = [f"NHRP {name}"]
-        if self.type not in (7, 8):
+        if self.type not in (codec.PacketType.ERROR_INDICATION, codec.PacketType.TRAFFIC_INDICATION):
             parts.append(f"id={self.request_id}")
         if self.src_proto_len == 4 and self.dst_proto_len == 4:
             parts.append(f"{self.src_proto} > {self.dst_proto}")
         return " ".join(parts)
 
 
+# 0x2001: NHRP's GRE protocol type (tunnel.gre.GRE_PROTO_NHRP; nhrp must not import tunnel).
 bind_layers(GRE, NHRP, proto=0x2001)

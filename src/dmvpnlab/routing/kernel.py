@@ -6,6 +6,7 @@ carry their own protocol number (NHRP_ROUTE_PROTO) so `show ip route` can print 
 as `H` and the agent can remove exactly its own routes. Lookups answer the question
 NHRP asks (who owns this address, and is the way there through the tunnel?) from a
 short-lived snapshot of the main table: resolutions are rare next to data packets.
+Imports pyroute2 and `nhrp.routes` (the shape of the answer), not the NHRP engine.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from dmvpnlab.nhrp.engine import Route
+from dmvpnlab.nhrp.routes import Route
 
 # 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
 # prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
@@ -201,10 +202,17 @@ class Kernel:
         return Route(best.prefix, best.gateway, best.ifname == tunnel_ifname)
 
 
-def set_sysctl(key: str, value: str) -> None:
-    path = "/proc/sys/" + key.replace(".", "/")
+def try_set_sysctl(key: str, value: str) -> bool:
+    """Write /proc/sys/`key` (e.g. "net/ipv4/ip_forward") of this namespace, best effort.
+
+    For router-wide settings the agent can run without: a refusal is logged and False
+    returned, never raised. (The TAP's own sysctls must hold, so `tunnel.tap.set_sysctl`
+    raises instead.)
+    """
     try:
-        with open(path, "w") as handle:
+        with open("/proc/sys/" + key, "w") as handle:
             handle.write(value)
     except OSError as error:
         log.warning("sysctl %s=%s failed: %s", key, value, error)
+        return False
+    return True

@@ -1,9 +1,11 @@
 """The mGRE tunnel interface in user space (the kernel here has no ip_gre).
 
-- frames:    Ethernet/ARP; next-hop-encoding MACs (02:00 + tunnel IP) and ARP answers.
-- gre:       GRE codec (RFC 2784/2890): decode_gre, encode_gre, gre_header.
-- ipv4:      header parse, checksum, fragment, ICMP frag-needed, TCP MSS clamp, summary.
-- dataplane: sans-I/O TunnelDataplane: from_tap(frame) -> actions, to_tap(packet) -> frame.
-- tap:       open_tap/configure_tap/TapDevice (needs CAP_NET_ADMIN, runs in the namespace).
-- socket:    RawGreSocket (IP protocol 47, outer header built/stripped by the kernel/us).
+Owns everything between the kernel's routing and the NBMA network: the TAP device
+(`tap`), Ethernet/ARP and the next-hop-encoding MACs (`frames`), per-packet IPv4 work
+(`ipv4`: checksum, fragments, frag-needed, MSS clamp), the sans-I/O per-packet decisions
+(`dataplane`), the GRE codec and the one definition of GRE_PROTO_* (`gre`), the raw
+socket (`socket`), the NBMA side as one transport object (`transport`: plain GRE today,
+GRE in ESP later) and the run-time interface where they meet NHRP (`mgre`). May import
+`nhrp` (only `mgre` does: the engine answers next hop -> NBMA); never routing, config,
+lab, cli or the agent.
 """

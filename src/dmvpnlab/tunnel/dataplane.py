@@ -1,13 +1,13 @@
 """The mGRE interface's data path, sans-I/O: frames from the TAP in, actions out.
 
-The agent owns the TAP fd, the raw GRE socket, NHRP and the event loop; this class owns
-the decisions a router's tunnel interface makes about one packet, so they can be unit
-tested with plain bytes:
+`mgre.MgreTunnel` owns the TAP, the transport and NHRP (the agent owns the event loop);
+this class owns the decisions a router's tunnel interface makes about one packet, so
+they can be unit tested with plain bytes:
 
 - ARP from the kernel -> answer with the next-hop-encoding MAC (`frames.tunnel_mac`).
-- IPv4 to a unicast MAC -> `Unicast(next_hop, packet)`: the agent maps the tunnel next
+- IPv4 to a unicast MAC -> `Unicast(next_hop, packet)`: the tunnel maps the tunnel next
   hop to an NBMA address (NHRP) and sends it in GRE.
-- IPv4 to a group MAC (01:00:5e:*, ff:ff:ff:ff:ff:ff) -> `Multicast(packet)`: the agent
+- IPv4 to a group MAC (01:00:5e:*, ff:ff:ff:ff:ff:ff) -> `Multicast(packet)`: the tunnel
   replicates it to every NBMA address in the multicast map (routing protocols need it).
 - `ip mtu`: too big with DF -> ICMP "fragmentation needed" written back into the TAP
   (the kernel delivers/forwards it to the sender like any ICMP); too big without DF ->
@@ -15,7 +15,9 @@ tested with plain bytes:
 - Anything else (IPv6, other ethertypes, malformed) -> `Drop(reason)`, counted.
 
 `from_tap` and `to_tap` never raise on bad input. Counters are updated here, so the
-agent must not count these events again; `counters.as_dict()` feeds show interfaces.
+caller must not count these events again; `counters.as_dict()` feeds show interfaces.
+Frames into the TAP are built with `frames` helpers only. Imports `tunnel.frames` and
+`tunnel.ipv4`.
 """
 
 from __future__ import annotations
@@ -24,15 +26,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 
 from dmvpnlab.tunnel import frames, ipv4
-from dmvpnlab.tunnel.frames import (
-    ANONYMOUS_MAC,
-    BROADCAST_MAC,
-    ETH_HEADER_LEN,
-    ETHERTYPE_ARP,
-    ETHERTYPE_IPV4,
-    ETHERTYPE_IPV6,
-    TUNNEL_MAC_PREFIX,
-)
+from dmvpnlab.tunnel.frames import BROADCAST_MAC, ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6
 
 # Drop reasons (stable strings: they appear in show output and the JSON state API).
 DROP_RUNT = "runt-frame"
@@ -133,7 +127,8 @@ class TunnelDataplane:
         self._own_mac = frames.tunnel_mac(tunnel_address.ip)
         self._own_ip = tunnel_address.ip
         self._subnet_broadcast = tunnel_address.network.broadcast_address.packed
-        self._eth_to_kernel = tap_mac + ANONYMOUS_MAC + b"\x08\x00"
+        #: The Ethernet header of unicast IPv4 frames into the TAP (the fast path's too).
+        self.kernel_header = frames.ipv4_frame_header(tap_mac)
         self._next_hops: dict[bytes, IPv4Address] = {}  # dst MAC -> next hop, memoized
 
     # ---- kernel -> tunnel -------------------------------------------------------
@@ -179,11 +174,11 @@ class TunnelDataplane:
         if not multicast:
             next_hop = self._next_hops.get(dst_mac)
             if next_hop is None:
-                if dst_mac[:2] != TUNNEL_MAC_PREFIX or dst_mac == ANONYMOUS_MAC:
+                next_hop = frames.ip_from_tunnel_mac(dst_mac)
+                if next_hop is None:
                     return [c.drop(DROP_UNKNOWN_NEXT_HOP)]
                 if dst_mac == self._own_mac:
                     return [c.drop(DROP_NEXT_HOP_SELF)]
-                next_hop = IPv4Address(dst_mac[2:])
                 if len(self._next_hops) < 4096:
                     self._next_hops[dst_mac] = next_hop
         if self.tcp_mss is not None and packet[9] == ipv4.PROTO_TCP:
@@ -214,7 +209,7 @@ class TunnelDataplane:
         if ipv4.may_send_icmp_error_about(packet):
             icmp = ipv4.icmp_frag_needed(packet, self.mtu, self._own_ip)
             c.frag_needed_sent += 1
-            actions.insert(0, self._write_tap(self._eth_to_kernel + icmp))
+            actions.insert(0, self._write_tap(self.kernel_header + icmp))
         return actions
 
     def _write_tap(self, frame: bytes) -> WriteTap:
@@ -237,13 +232,16 @@ class TunnelDataplane:
                 packet = clamped
         dst_mac = self.tap_mac
         if len(packet) >= 20:
-            first = packet[16]
-            if 224 <= first <= 239:
-                dst_mac = b"\x01\x00\x5e" + bytes((packet[17] & 0x7F,)) + packet[18:20]
-            elif packet[16:20] in (b"\xff\xff\xff\xff", self._subnet_broadcast):
+            dst = packet[16:20]
+            if 224 <= dst[0] <= 239:
+                dst_mac = frames.multicast_mac_for(dst)
+            elif dst in (b"\xff\xff\xff\xff", self._subnet_broadcast):
                 dst_mac = BROADCAST_MAC
-        src_mac = ANONYMOUS_MAC if src_tunnel_ip is None else TUNNEL_MAC_PREFIX + src_tunnel_ip.packed
-        frame = dst_mac + src_mac + b"\x08\x00" + packet
+        if src_tunnel_ip is None:
+            header = self.kernel_header if dst_mac is self.tap_mac else frames.ipv4_frame_header(dst_mac)
+        else:
+            header = frames.ipv4_frame_header(dst_mac, frames.tunnel_mac(src_tunnel_ip))
+        frame = header + packet
         self.counters.to_tap_frames += 1
         self.counters.to_tap_bytes += len(frame)
         return frame

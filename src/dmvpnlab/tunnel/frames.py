@@ -8,7 +8,7 @@ destination MAC, the tunnel next hop the kernel's routing chose. That next hop i
 exactly what mGRE hands to NHRP to find an NBMA address.
 
 Everything here is pure (bytes in, bytes out) and cheap enough for the per-packet path:
-precompiled structs, no scapy.
+precompiled structs, no scapy. Imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -76,10 +76,20 @@ def is_multicast_mac(mac: bytes) -> bool:
     return bool(mac) and bool(mac[0] & 0x01)
 
 
-def multicast_mac_for(ip: IPv4Address) -> bytes:
-    """The Ethernet group MAC for an IPv4 multicast group (RFC 1112: low 23 bits)."""
-    b = ip.packed
+def multicast_mac_for(ip: IPv4Address | bytes) -> bytes:
+    """The Ethernet group MAC for an IPv4 multicast group (its low 23 bits behind
+    01:00:5e, RFC 1112); `ip` may be the 4 address bytes as they sit in a header."""
+    b = ip.packed if isinstance(ip, IPv4Address) else ip
     return b"\x01\x00\x5e" + bytes((b[1] & 0x7F, b[2], b[3]))
+
+
+def ipv4_frame_header(dst: bytes, src: bytes = ANONYMOUS_MAC) -> bytes:
+    """The Ethernet header that hands an IPv4 packet to the kernel through the TAP.
+
+    Every frame the tunnel writes into the TAP starts with one of these; a constant one
+    (dst = the TAP's MAC, src anonymous) is built once and prepended per packet.
+    """
+    return dst + src + b"\x08\x00"
 
 
 def format_mac(mac: bytes) -> str:

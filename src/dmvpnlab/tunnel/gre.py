@@ -6,8 +6,9 @@ implementations may send too (checksum present: verified; sequence number: parse
 returned, not enforced), and refuse routing-present / non-zero versions (RFC 1701
 source routing and PPTP's enhanced GRE) with a typed error.
 
-Hot path: `encode_gre` uses a cached header per (proto, key), so the agent pays one
-bytes concatenation per packet.
+GRE_PROTO_IPV4 and GRE_PROTO_NHRP are defined here and nowhere else. Hot path:
+`gre_header` is cached per (proto, key); the transport prepends it, one bytes
+concatenation per packet. Imports only `tunnel.ipv4` (the RFC 1071 checksum).
 """
 
 from __future__ import annotations
@@ -63,27 +64,21 @@ def decode_gre(data: bytes, verify_checksum: bool = True) -> GrePacket:
         raise GreDecodeError(f"GRE version {flags & _VERSION_MASK} not supported")
     if flags & FLAG_ROUTING:
         raise GreDecodeError("GRE routing present (RFC 1701 source routing) not supported")
+    # The optional 32-bit fields follow the base header in this order when their flag is set.
+    fields: list[int | None] = []
     offset = GRE_BASE_LEN
-    checksum_present = bool(flags & FLAG_CHECKSUM)
-    if checksum_present:
+    for flag, name in ((FLAG_CHECKSUM, "checksum"), (FLAG_KEY, "key"), (FLAG_SEQUENCE, "sequence")):
+        if not flags & flag:
+            fields.append(None)
+            continue
         if len(data) < offset + 4:
-            raise GreDecodeError("GRE checksum field truncated")
-        if verify_checksum and internet_checksum(data) != 0:
+            raise GreDecodeError(f"GRE {name} field truncated")
+        if flag == FLAG_CHECKSUM and verify_checksum and internet_checksum(data) != 0:
             raise GreDecodeError("GRE checksum mismatch")
+        fields.append(_U32.unpack_from(data, offset)[0])
         offset += 4
-    key = None
-    if flags & FLAG_KEY:
-        if len(data) < offset + 4:
-            raise GreDecodeError("GRE key field truncated")
-        (key,) = _U32.unpack_from(data, offset)
-        offset += 4
-    sequence = None
-    if flags & FLAG_SEQUENCE:
-        if len(data) < offset + 4:
-            raise GreDecodeError("GRE sequence field truncated")
-        (sequence,) = _U32.unpack_from(data, offset)
-        offset += 4
-    return GrePacket(proto, key, data[offset:], sequence, checksum_present)
+    checksum, key, sequence = fields
+    return GrePacket(proto, key, data[offset:], sequence, checksum is not None)
 
 
 @lru_cache(maxsize=64)

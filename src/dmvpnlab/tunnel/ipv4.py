@@ -4,6 +4,7 @@ The tunnel behaves like an IOS tunnel interface: `ip mtu` (fragment, or answer
 "fragmentation needed" when DF is set, RFC 1191/1812), `ip tcp adjust-mss` (rewrite the
 MSS option of SYNs). Written for per-packet use: precompiled structs, a checksum that
 sums 16-bit words with C-speed `sum(array)` instead of a Python loop, no scapy.
+Imports nothing of the project.
 """
 
 from __future__ import annotations

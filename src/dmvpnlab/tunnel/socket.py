@@ -6,7 +6,7 @@ clear and the kernel fragments the outer packet when the underlay needs it, as I
 by default for GRE. On receive, raw IPv4 sockets hand us the outer IP header too; we
 strip it (by its IHL) and return the addresses, since the source is the NBMA address
 NHRP needs. Having this socket open also stops the kernel's "protocol unreachable"
-replies to GRE.
+replies to GRE. Imports nothing of the project; `tunnel.transport` is its one user.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ IP_PMTUDISC_DONT = getattr(socket, "IP_PMTUDISC_DONT", 0)
 class RawGreSocket:
     """Non-blocking raw GRE socket, optionally bound to the `tunnel source` address."""
 
-    __slots__ = ("sock", "local", "_recvfrom", "_sendto", "_bufsize")
+    __slots__ = ("sock", "local", "recvfrom", "sendto", "_bufsize")
 
     def __init__(self, local: IPv4Address | str | None = None, *, bufsize: int = 65535,
                  rcvbuf: int = 4 * 1024 * 1024, protocol: int = IPPROTO_GRE) -> None:
@@ -50,8 +50,10 @@ class RawGreSocket:
         except BaseException:
             self.sock.close()
             raise
-        self._recvfrom = self.sock.recvfrom
-        self._sendto = self.sock.sendto
+        # The per-packet primitives, bound once: the transport's fast path calls them
+        # directly (they raise what the socket raises: OSError, BlockingIOError).
+        self.recvfrom = self.sock.recvfrom
+        self.sendto = self.sock.sendto
         self._bufsize = bufsize
 
     def fileno(self) -> int:
@@ -62,7 +64,7 @@ class RawGreSocket:
         destination is unreachable right now (dropped, as a router's output queue
         would), True once handed to the kernel."""
         try:
-            self._sendto(gre_bytes, (str(nbma_dst), 0))
+            self.sendto(gre_bytes, (str(nbma_dst), 0))
             return True
         except OSError as exc:
             if exc.errno in _TRANSIENT_SEND_ERRORS:
@@ -76,7 +78,7 @@ class RawGreSocket:
         """
         while True:
             try:
-                data, _addr = self._recvfrom(self._bufsize)
+                data, _addr = self.recvfrom(self._bufsize)
             except BlockingIOError:
                 return None
             if len(data) < 20:

@@ -5,7 +5,7 @@ fd and writes decapsulated ones back. Opened IFF_TAP|IFF_NO_PI (frames only, no 
 info header) and non-blocking (the agent's single event loop must never block on it).
 
 Must run inside the router's namespace: the device, its address and the sysctls are
-per network namespace. Needs CAP_NET_ADMIN.
+per network namespace. Needs CAP_NET_ADMIN. Imports only `tunnel.frames`.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ IFNAMSIZ = 16
 TUNNEL_SYSCTLS: dict[str, str] = {
     # NHRP redirect (Phase 3) is ours; the kernel's ICMP redirects would fight it when
     # a packet leaves the tunnel it came in on (exactly the hub's spoke-to-spoke case).
-    "ipv4/conf/{if}/send_redirects": "0",
-    "ipv4/conf/{if}/accept_redirects": "0",
+    "net/ipv4/conf/{if}/send_redirects": "0",
+    "net/ipv4/conf/{if}/accept_redirects": "0",
     # Spoke-to-spoke traffic arrives from sources the kernel routes elsewhere (via hub).
-    "ipv4/conf/{if}/rp_filter": "0",
+    "net/ipv4/conf/{if}/rp_filter": "0",
     # ICMP "fragmentation needed" we write into the TAP comes from the tunnel address,
     # which is local: without accept_local the kernel drops it as a martian.
-    "ipv4/conf/{if}/accept_local": "1",
+    "net/ipv4/conf/{if}/accept_local": "1",
     # The tunnel carries IPv4 only; no router solicitations/ND noise on the TAP.
-    "ipv6/conf/{if}/disable_ipv6": "1",
+    "net/ipv6/conf/{if}/disable_ipv6": "1",
 }
 
 
@@ -64,12 +64,16 @@ def open_tap(name: str) -> int:
 
 
 def set_sysctl(key: str, value: str) -> None:
-    """Write /proc/sys/net/<key> (of the current network namespace)."""
-    path = Path("/proc/sys/net") / key
+    """Write /proc/sys/`key` ("net/ipv4/conf/Tunnel0/rp_filter") of this namespace, or raise TapError.
+
+    Raises because a TAP without its sysctls misroutes traffic (see TUNNEL_SYSCTLS);
+    best-effort router-wide settings go through `routing.kernel.try_set_sysctl`.
+    """
+    path = Path("/proc/sys") / key
     try:
         path.write_text(value)
     except OSError as exc:
-        raise TapError(f"sysctl net/{key}={value}: {exc.strerror}") from exc
+        raise TapError(f"sysctl {key}={value}: {exc.strerror}") from exc
 
 
 def configure_tap(name: str, mac: bytes, address: IPv4Interface, mtu: int) -> None:
@@ -83,7 +87,7 @@ def configure_tap(name: str, mac: bytes, address: IPv4Interface, mtu: int) -> No
         try:
             set_sysctl(key.format(**{"if": name}), value)
         except TapError:
-            if not key.startswith("ipv6/"):  # a kernel without IPv6 has no ipv6 tree
+            if not key.startswith("net/ipv6/"):  # a kernel without IPv6 has no ipv6 tree
                 raise
     _ip("link", "set", "dev", name, "address", format_mac(mac), "mtu", str(mtu))
     _ip("addr", "replace", str(address), "dev", name)

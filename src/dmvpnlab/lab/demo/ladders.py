@@ -11,11 +11,10 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Sequence
 
-from dmvpnlab.analysis.ladder import MESSAGE_NAMES
 from dmvpnlab.analysis.paths import ICMP_ECHO_REPLY, IcmpSighting, NhrpSighting
 from dmvpnlab.lab.demo.items import Ladder
 from dmvpnlab.lab.topology.model import Router, Topology
-from dmvpnlab.nhrp.codec import PacketType
+from dmvpnlab.nhrp.codec import PACKET_NAMES, PacketType
 
 
 def wan_link(router: Router) -> str:
@@ -62,7 +61,7 @@ def traffic_indication_trigger(packet: Any) -> tuple[IPv4Address, IPv4Address] |
 
 def describe_nhrp(packet: Any, names: dict[IPv4Address, str]) -> str:
     """One line a network engineer reads: message, request id, hop count, what it says."""
-    kind = MESSAGE_NAMES.get(int(packet.type), f"NHRP type {int(packet.type)}")
+    kind = PACKET_NAMES.get(int(packet.type), f"NHRP type {int(packet.type)}")
     t = int(packet.type)
     if t == PacketType.TRAFFIC_INDICATION:
         trigger = traffic_indication_trigger(packet)
