@@ -5,5 +5,6 @@ line in IOS's modes (parser.py: the mode machine and `parse_config`/`load_config
 `ConfigSession`; modes.py: the seam to the handler modules global_mode, interface_mode,
 crypto_mode and router_mode, one per family of modes), the IOS words and verdicts the exec
 CLI shares (tokens.py, errors.py) and the `show running-config` renderer (render.py). It
-imports only the standard library and dmvpnlab.ifnames; cli, agent and lab import it.
+imports only the standard library, dmvpnlab.ifnames and the NHRP defaults
+(dmvpnlab.nhrp.config); cli, agent and lab import it, never the reverse.
 """

@@ -46,7 +46,6 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from dmvpnlab.agent.command import PASSWORD_ENV  # noqa: F401 (the lab passes the SSH password so)
 
 DEFAULT_NETWORK = IPv4Network("172.31.255.0/24")
 DEFAULT_POOL = IPv4Network("172.31.0.0/16")  # where a default network may move when taken
