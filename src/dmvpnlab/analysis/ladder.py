@@ -51,7 +51,7 @@ _CIE_EXTENSIONS = (ExtensionType.RESPONDER_ADDRESS, ExtensionType.FORWARD_TRANSI
 _NO_REQUEST_ID = (PacketType.ERROR_INDICATION, PacketType.TRAFFIC_INDICATION)
 _ICMP_NAMES = {0: "echo-reply", 3: "unreachable", 5: "redirect", 8: "echo", 11: "time-exceeded"}
 _IP_PROTOS = {1: "ICMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 89: "OSPF", 88: "EIGRP"}
-_SCAPY_MTU = 0xFFFF
+_SCAPY_MTU = 0xFFFF  # scapy's reader cut frames there; so do we, so every line reads as it did
 
 
 class CaptureError(Exception):
@@ -85,17 +85,18 @@ class Event:
 
 
 # --- reading ------------------------------------------------------------------------
-def _ip_bytes(packet: Any) -> bytes | None:
+def _ip_bytes(packet: Any, frame: bytes) -> bytes | None:
     """Outer IPv4 packet bytes of a frame, whatever the link type (Ethernet, SLL, raw)."""
     from scapy.layers.inet import IP
 
     ip = packet.getlayer(IP)
     if ip is not None:
         return bytes(ip)
-    raw = bytes(packet)
-    # Unknown link type that scapy left as Raw: accept it if it looks like bare IPv4.
-    if raw and raw[0] >> 4 == 4 and len(raw) >= 20:
-        return raw
+    # Unknown link type that scapy left as Raw: accept it if it looks like bare IPv4. The
+    # frame's own bytes, not bytes(packet): rebuilding a cut Ethernet header would make
+    # scapy look up a destination MAC address.
+    if frame and frame[0] >> 4 == 4 and len(frame) >= 20:
+        return frame
     return None
 
 
@@ -111,27 +112,25 @@ def _open(path: Path) -> capfile.CaptureReader:
         raise CaptureError(f"{path}: not a pcap or pcapng capture ({exc})") from None
 
 
-def _dissect(record: capfile.Record) -> Any:
-    """The frame as scapy's own reader would give it: the link type's class, Raw if that fails.
-
-    Truncated to 65,535 bytes as scapy's reader truncates, so every line reads as before."""
+def _dissect(frame: bytes, linktype: int) -> Any:
+    """The frame as scapy's own reader would give it: the link type's class, Raw if that fails."""
     import scapy.layers.inet  # noqa: F401  (registers IPv4 for raw-IP link types)
     import scapy.layers.l2  # noqa: F401  (registers Ethernet and Linux cooked link types)
     from scapy.config import conf
 
-    data = record.data[:_SCAPY_MTU]
-    layer = conf.l2types.num2layer.get(record.linktype, conf.raw_layer)
+    layer = conf.l2types.num2layer.get(linktype, conf.raw_layer)
     try:
-        return layer(data)
+        return layer(frame)
     except Exception:  # noqa: BLE001 - what scapy's reader does with a frame its dissector rejects
-        return conf.raw_layer(data)
+        return conf.raw_layer(frame)
 
 
 def _frames(path: Path, reader: capfile.CaptureReader) -> Iterator[tuple[int, float, bytes | None]]:
     with reader:
         try:
             for record in reader:
-                yield record.frame, record.time, _ip_bytes(_dissect(record))
+                frame = record.data[:_SCAPY_MTU]
+                yield record.frame, record.time, _ip_bytes(_dissect(frame, record.linktype), frame)
         except capfile.CaptureDamaged as exc:
             raise CaptureDamaged(path, exc) from None
 
