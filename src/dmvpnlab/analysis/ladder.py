@@ -7,16 +7,21 @@ IKE. Everything is decoded with the project's codec (never scapy's idea of NHRP)
 ``--roundtrip`` check is also a conformance check of captures against our codec.
 
 API:
-    ``CaptureError``: unreadable/missing file (one-line message).
+    ``CaptureError``: unreadable/missing file (one-line message), raised by `read_events`
+        and `roundtrip` before anything is read.
+    ``CaptureDamaged(CaptureError)``: a record is cut short or corrupt; `read_events`
+        raises it after the events before that record (frame, offset, reason).
     ``read_events(path) -> Iterator[Event]``: every tunnel-related packet.
     ``Event``: frame, time (seconds since the first frame), src, dst (outer IPs),
         kind ("nhrp", "gre", "esp", "isakmp"), message, fields (dict, JSON-safe),
         nhrp_bytes (the NHRP packet, for nhrp events).
     ``format_ladder(events) -> Iterator[str]``, ``event_json(event) -> str``,
-    ``roundtrip(path) -> RoundtripResult``.
+    ``roundtrip(path) -> RoundtripResult`` (a damaged capture: `damage` set, not raised).
 
-Packet type names and numbers come from `nhrp.codec` (PACKET_NAMES, PacketType). Imports
-`nhrp.codec` and `tunnel.gre`; scapy only when a capture is opened.
+Records are read by `capfile` (which reports damage instead of stopping quietly), frames
+dissected by scapy. Packet type names and numbers come from `nhrp.codec` (PACKET_NAMES,
+PacketType). Imports `capfile`, `nhrp.codec` and `tunnel.gre`; scapy only when a capture
+is read.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from dmvpnlab.analysis import capfile
 from dmvpnlab.nhrp import codec
 from dmvpnlab.nhrp.codec import ExtensionType, PacketType
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
@@ -45,10 +51,25 @@ _CIE_EXTENSIONS = (ExtensionType.RESPONDER_ADDRESS, ExtensionType.FORWARD_TRANSI
 _NO_REQUEST_ID = (PacketType.ERROR_INDICATION, PacketType.TRAFFIC_INDICATION)
 _ICMP_NAMES = {0: "echo-reply", 3: "unreachable", 5: "redirect", 8: "echo", 11: "time-exceeded"}
 _IP_PROTOS = {1: "ICMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 89: "OSPF", 88: "EIGRP"}
+_SCAPY_MTU = 0xFFFF  # scapy's reader cut frames there; so do we, so every line reads as it did
 
 
 class CaptureError(Exception):
     """The capture cannot be read (missing, not a pcap/pcapng, truncated header)."""
+
+
+class CaptureDamaged(CaptureError):
+    """A record of the capture is cut short or corrupt; raised after the events before it.
+
+    `frame` is the number the damaged record would have had, `offset` where it starts."""
+
+    def __init__(self, path: Path, damage: capfile.CaptureDamaged) -> None:
+        super().__init__(f"{path}: capture damaged at frame {damage.frame} (byte offset {damage.offset}): "
+                         f"{damage.reason}; {damage.frames_read} frame{' was' if damage.frames_read == 1 else 's were'} "
+                         "read before it")
+        self.frame = damage.frame
+        self.offset = damage.offset
+        self.reason = damage.reason
 
 
 @dataclass(slots=True)
@@ -64,57 +85,61 @@ class Event:
 
 
 # --- reading ------------------------------------------------------------------------
-def _ip_bytes(packet: Any) -> bytes | None:
+def _ip_bytes(packet: Any, frame: bytes) -> bytes | None:
     """Outer IPv4 packet bytes of a frame, whatever the link type (Ethernet, SLL, raw)."""
     from scapy.layers.inet import IP
 
     ip = packet.getlayer(IP)
     if ip is not None:
         return bytes(ip)
-    raw = bytes(packet)
-    # Unknown link type that scapy left as Raw: accept it if it looks like bare IPv4.
-    if raw and raw[0] >> 4 == 4 and len(raw) >= 20:
-        return raw
+    # Unknown link type that scapy left as Raw: accept it if it looks like bare IPv4. The
+    # frame's own bytes, not bytes(packet): rebuilding a cut Ethernet header would make
+    # scapy look up a destination MAC address.
+    if frame and frame[0] >> 4 == 4 and len(frame) >= 20:
+        return frame
     return None
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path) -> capfile.CaptureReader:
     """Open the capture now, so a bad file fails before any output is printed."""
-    import scapy.layers.inet  # noqa: F401  (registers IPv4 for raw-IP link types)
-    import scapy.layers.l2  # noqa: F401  (registers Ethernet and Linux cooked link types)
-    from scapy.error import Scapy_Exception
-    from scapy.utils import PcapReader
-
     if not path.exists():
         raise CaptureError(f"{path}: no such file")
     if not path.is_file():
         raise CaptureError(f"{path}: not a regular file")
     try:
-        return PcapReader(str(path))
-    except (Scapy_Exception, OSError, EOFError, struct.error, ValueError) as exc:
+        return capfile.CaptureReader(path)
+    except (capfile.CaptureFormatError, OSError) as exc:
         raise CaptureError(f"{path}: not a pcap or pcapng capture ({exc})") from None
 
 
-def _frames(path: Path, reader: Any) -> Iterator[tuple[int, float, bytes | None]]:
-    from scapy.error import Scapy_Exception
+def _dissect(frame: bytes, linktype: int) -> Any:
+    """The frame as scapy's own reader would give it: the link type's class, Raw if that fails."""
+    import scapy.layers.inet  # noqa: F401  (registers IPv4 for raw-IP link types)
+    import scapy.layers.l2  # noqa: F401  (registers Ethernet and Linux cooked link types)
+    from scapy.config import conf
 
+    layer = conf.l2types.num2layer.get(linktype, conf.raw_layer)
+    try:
+        return layer(frame)
+    except Exception:  # noqa: BLE001 - what scapy's reader does with a frame its dissector rejects
+        return conf.raw_layer(frame)
+
+
+def _frames(path: Path, reader: capfile.CaptureReader) -> Iterator[tuple[int, float, bytes | None]]:
     with reader:
-        number = 0
-        while True:
-            try:
-                packet = reader.read_packet()
-            except EOFError:
-                return
-            except (Scapy_Exception, struct.error, ValueError) as exc:
-                raise CaptureError(f"{path}: unreadable after frame {number} ({exc})") from None
-            if packet is None:
-                return
-            number += 1
-            yield number, float(packet.time), _ip_bytes(packet)
+        try:
+            for record in reader:
+                frame = record.data[:_SCAPY_MTU]
+                yield record.frame, record.time, _ip_bytes(_dissect(frame, record.linktype), frame)
+        except capfile.CaptureDamaged as exc:
+            raise CaptureDamaged(path, exc) from None
 
 
 def read_events(path: str | Path) -> Iterator[Event]:
-    """Tunnel-related events of a capture, in capture order (opens the file at once)."""
+    """Tunnel-related events of a capture, in capture order (opens the file at once).
+
+    CaptureError now if the file cannot be read; CaptureDamaged after the last event
+    before a truncated or corrupt record."""
     path = Path(path)
     return _events(_frames(path, _open(path)))
 
@@ -310,9 +335,14 @@ def event_json(event: Event) -> str:
 # --- round trip ---------------------------------------------------------------------
 @dataclass(slots=True)
 class RoundtripResult:
+    """`ok`: no NHRP packet failed (of `checked`). `damage`: the capture ended at a damaged
+    record (the packets before it were checked), so a live capture still being written can
+    be checked and a damaged one is not taken for complete."""
+
     checked: int
     failed_frame: int | None = None
     reason: str = ""
+    damage: CaptureDamaged | None = None
 
     @property
     def ok(self) -> bool:
@@ -322,7 +352,14 @@ class RoundtripResult:
 def roundtrip(path: str | Path) -> RoundtripResult:
     """Decode and re-encode every NHRP packet; stop at the first that fails or differs."""
     checked = 0
-    for event in read_events(path):
+    events = read_events(path)
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            break
+        except CaptureDamaged as damage:
+            return RoundtripResult(checked, damage=damage)
         if event.kind != "nhrp" or event.nhrp_bytes is None:
             continue
         checked += 1

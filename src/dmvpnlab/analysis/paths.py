@@ -5,7 +5,7 @@ from a LAN host shows up plain on LAN links and inside GRE (protocol 47, maybe k
 on WAN links; this module looks through both and reports, per link, every sighting of
 the flows a scenario asks about, with absolute timestamps so sightings on different
 links can be ordered. NHRP messages are reported the same way. Imports the NHRP codec,
-the GRE decoder and scapy's raw pcap readers; never the lab.
+the GRE decoder and `capfile` (the record reader); never the lab.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from scapy.utils import RawPcapNgReader, RawPcapReader
-
+from dmvpnlab.analysis.capfile import CaptureDamaged, CaptureFormatError, CaptureReader
 from dmvpnlab.nhrp.codec import NhrpDecodeError, NhrpPacket, decode
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 
@@ -28,7 +27,6 @@ IPPROTO_ICMP = 1
 IPPROTO_GRE = 47
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 
 @dataclass(frozen=True)
@@ -65,26 +63,20 @@ def link_name(path: Path) -> str:
 
 
 def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    reader_class = RawPcapNgReader if magic == PCAPNG_MAGIC else RawPcapReader
+    """(time, frame) of every record of a capture that may still be being written.
+
+    Unlike the inspector, a capture that ends in a damaged record is not an error here: a
+    running lab's dumpcap may be half-way through writing its last block."""
     try:
-        reader = reader_class(str(path))
-    except Exception:  # an empty or half-written file: nothing seen yet
+        reader = CaptureReader(path)
+    except (CaptureFormatError, OSError):  # an empty or half-written file: nothing seen yet
         return
     with reader:
         try:
-            for data, meta in reader:
-                yield _timestamp(meta), data
-        except Exception:
-            return  # a truncated last block while the capture is still being written
-
-
-def _timestamp(meta: object) -> float:
-    if hasattr(meta, "tshigh"):  # pcapng
-        raw = (meta.tshigh << 32) | meta.tslow
-        return raw / (getattr(meta, "tsresol", 1_000_000) or 1_000_000)
-    return meta.sec + meta.usec / 1_000_000  # pcap
+            for record in reader:
+                yield record.time, record.data
+        except CaptureDamaged:
+            return
 
 
 def _ipv4_of_frame(frame: bytes) -> bytes | None:

@@ -12,6 +12,11 @@ the hub is 0, spokeN is N. Imports only the standard library.
     behind natN       router WAN 172.(16+N//256).(N%256).1/30, NAT inside .2;
                       NAT outside = the router's normal public /30 (NAT .1, ISP .2)
     shared segment    member with index i at .(i+1), ISP at the last usable address (.254 of a /24)
+
+The plan's formulas bound the indices it can address: LAN 10.(128+i//256) runs out past
+index 32767 (`MAX_ROUTER_INDEX`), the NAT inside 172.(16+N//256) leaves 172.16.0.0/12 past
+4095 (`MAX_NAT_INDEX`). The spec's schema takes its index ranges from here, so an index
+the schema accepts is one the plan can address.
 """
 
 from __future__ import annotations
@@ -25,10 +30,34 @@ FIRST_HOST_OFFSET = 10
 # Extra hosts are named h{i}b, h{i}c ...: short, Linux-safe, and h{i} stays the first.
 HOST_SUFFIXES = string.ascii_lowercase[1:]
 MAX_PLAN_HOSTS = 1 + len(HOST_SUFFIXES)
+MAX_ROUTER_INDEX = (255 - 128) * 256 + 255  # 32767: the last planned LAN, 10.255.255.0/24
+MAX_NAT_INDEX = (31 - 16) * 256 + 255  # 4095: the last inside /30 in 172.16.0.0/12
+
+
+class PlanRangeError(ValueError):
+    """An address the plan was asked for lies outside its network (or the index outside the plan).
+
+    The resolver checks room before it asks (and reports the field), so this is a
+    tripwire: reaching it means a check is missing, and the loader's last guard words it."""
+
+
+def has_room(network: IPv4Network, n: int) -> bool:
+    """True if address number `n` of `network` is a host address: neither the network
+    address nor the broadcast (a /31 or /32 has no such pair, RFC 3021)."""
+    if network.prefixlen >= 31:
+        return 0 <= n < network.num_addresses
+    return 0 < n < network.num_addresses - 1
+
+
+def _check_index(index: int, highest: int) -> None:
+    if not 0 <= index <= highest:
+        raise PlanRangeError(f"index {index} is outside the plan (0 to {highest})")
 
 
 def _nth(network: IPv4Network, n: int) -> IPv4Interface:
     """Address number `n` of `network`, with the network's prefix length."""
+    if not 0 <= n < network.num_addresses:
+        raise PlanRangeError(f"address number {n} is outside {network}")
     return IPv4Interface(f"{network.network_address + n}/{network.prefixlen}")
 
 
@@ -39,6 +68,7 @@ def tunnel_address(network: IPv4Network, index: int) -> IPv4Interface:
 
 def public_wan_network(index: int) -> IPv4Network:
     """The /30 between a router (or the NAT box in front of it) and the ISP."""
+    _check_index(index, MAX_ROUTER_INDEX)
     if index == 0:
         return HUB_WAN_NETWORK
     return IPv4Network(f"100.{64 + index // 256}.{index % 256}.0/30")
@@ -46,11 +76,13 @@ def public_wan_network(index: int) -> IPv4Network:
 
 def nat_inside_network(nat_index: int) -> IPv4Network:
     """The /30 between natN (at .2) and the router behind it (at .1)."""
+    _check_index(nat_index, MAX_NAT_INDEX)
     return IPv4Network(f"172.{16 + nat_index // 256}.{nat_index % 256}.0/30")
 
 
 def lan_network(index: int) -> IPv4Network:
     """192.168.i.0/24 up to index 255, then 10.(128+i//256).(i%256).0/24."""
+    _check_index(index, MAX_ROUTER_INDEX)
     if index < 256:
         return IPv4Network(f"192.168.{index}.0/24")
     return IPv4Network(f"10.{128 + index // 256}.{index % 256}.0/24")

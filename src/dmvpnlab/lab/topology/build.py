@@ -8,6 +8,8 @@ Imports `spec`, `resolve`, `model` and `errors`; never an input format (formats 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,34 @@ def display_name(path: Path) -> str:
     """How a file is named in errors: relative to the current directory when it is below it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # not below it; cwd gone; a symlink loop (3.11)
         return str(path)
 
 
 def default_nodes_dir(path: Path) -> Path:
     """nodes/ of the repository the topology file lives in: topologies/x.yaml -> nodes/."""
-    return path.resolve().parent.parent / "nodes"
+    try:
+        return path.resolve().parent.parent / "nodes"
+    except (OSError, RuntimeError):  # a symlink loop: reading the file reports it
+        return path.absolute().parent.parent / "nodes"
+
+
+@contextmanager
+def reported_as(file: str) -> Iterator[None]:
+    """The last guard of loading a topology: whatever still escapes becomes a TopologyError naming the file.
+
+    Every known problem is reported at its field by the stage that finds it; this is for
+    the unknown ones, so `dmvpnlab up` still prints one paragraph and exits 2 (and the
+    original exception stays chained for whoever debugs it)."""
+    try:
+        yield
+    except TopologyError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the point: no traceback for a bad file, ever
+        detail = " ".join(str(e).split())[:200]
+        raise TopologyError(file, None, f"cannot load this topology: unexpected {type(e).__name__}"
+                                        f"{': ' + detail if detail else ''} (a dmvpnlab bug; please report it "
+                                        "with the file)") from e
 
 
 def topology_from_data(
@@ -39,11 +62,12 @@ def topology_from_data(
     file = display_name(Path(source))
     if not isinstance(data, dict):
         raise TopologyError(file, None, f"expected a mapping with keys such as `hub:` and `spokes:`, got {show(data) if data is not None else 'an empty file'}")
-    try:
-        spec = parse_spec(data)
-    except TopologyProblem as p:
-        raise _error(file, lines or {}, p) from None
-    return topology_from_spec(spec, source, nodes_dir, lines)
+    with reported_as(file):
+        try:
+            spec = parse_spec(data)
+        except TopologyProblem as p:
+            raise _error(file, lines or {}, p) from None
+        return topology_from_spec(spec, source, nodes_dir, lines)
 
 
 def topology_from_spec(
@@ -53,12 +77,14 @@ def topology_from_spec(
     .yaml/.yml) unless the spec names it; templates come from `nodes_dir` (default:
     `default_nodes_dir(source)`). Raises TopologyError, nothing else."""
     source = Path(source)
-    nodes = Path(nodes_dir) if nodes_dir is not None else default_nodes_dir(source)
-    default_name = source.name.removesuffix(".yaml").removesuffix(".yml")
-    try:
-        return resolve(spec, default_name, source, nodes)
-    except TopologyProblem as p:
-        raise _error(display_name(source), lines or {}, p) from None
+    file = display_name(source)
+    with reported_as(file):
+        nodes = Path(nodes_dir) if nodes_dir is not None else default_nodes_dir(source)
+        default_name = source.name.removesuffix(".yaml").removesuffix(".yml")
+        try:
+            return resolve(spec, default_name, source, nodes)
+        except TopologyProblem as p:
+            raise _error(file, lines or {}, p) from None
 
 
 def _error(file: str, lines: Lines, problem: TopologyProblem) -> TopologyError:

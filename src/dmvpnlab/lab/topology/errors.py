@@ -8,6 +8,7 @@ Imports nothing from dmvpnlab.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 FieldPath = tuple[str | int, ...]
@@ -51,14 +52,24 @@ class TopologyProblem(Exception):
         self.message = message
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+MAX_SHOWN = 60  # characters of a found value quoted in an error; the rest is counted
+
+
 def format_path(path: FieldPath) -> str:
-    """('routers', 'spoke1', 'lan', 'hosts', 0) -> 'routers.spoke1.lan.hosts[0]'."""
+    """('routers', 'spoke1', 'lan', 'hosts', 0) -> 'routers.spoke1.lan.hosts[0]'.
+
+    A key that is not a plain word (a space, a newline, a control character: what a bad
+    file may hold) is quoted, routers['spoke1\\n'], so the path stays on one line and says
+    exactly which key it is."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.fullmatch(part) and len(part) <= MAX_SHOWN:
+            out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + str(part)
+            out += f"[{show(part)}]"
     return out or "(top level)"
 
 
@@ -72,4 +83,6 @@ def show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, str) and len(value) > MAX_SHOWN:
+        return f"{value[:MAX_SHOWN]!r}... ({len(value)} characters)"
     return repr(value)

@@ -17,13 +17,16 @@ from pathlib import Path
 from dmvpnlab.lab import management as mgmt_plan
 from dmvpnlab.lab.topology import addressing
 from dmvpnlab.lab.topology.checks import check_overlaps, check_unique_names
-from dmvpnlab.lab.topology.errors import FieldPath, TopologyProblem
+from dmvpnlab.lab.topology.errors import FieldPath, TopologyProblem, show
 from dmvpnlab.lab.topology.model import Management, NatBox, Router, Segment, Topology
 from dmvpnlab.lab.topology.routers import RouterEntry, RouterParts, router_entries
 from dmvpnlab.lab.topology.rules import check_host_address, check_name, index_from_name, interface
 from dmvpnlab.lab.topology.spec import NatBoxSpec, TopologySpec
 
-_LAB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_LAB_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: `$` would take a final newline
+# <run root>/<lab>/<router>/control.sock must fit a Unix socket path (108 bytes) under
+# /run/dmvpnlab: 14 + 64 + 1 + 10 + 13 = 102.
+MAX_LAB_NAME = 64
 
 
 def resolve(spec: TopologySpec, default_name: str, source: Path, nodes_dir: Path) -> Topology:
@@ -49,8 +52,10 @@ def resolve(spec: TopologySpec, default_name: str, source: Path, nodes_dir: Path
 def lab_name(spec: TopologySpec, default: str) -> str:
     """The spec's name, or `default`; it names captures/<name>/, so it must be a safe file name."""
     name = spec.name if spec.name is not None else default
-    if not _LAB_NAME_RE.match(name):
-        raise TopologyProblem(("name",), f"expected a lab name of letters, digits, '.', '_' and '-' (it names captures/<name>/), got {name!r}")
+    if len(name) > MAX_LAB_NAME or not _LAB_NAME_RE.fullmatch(name):
+        raise TopologyProblem(("name",), f"expected a lab name of letters, digits, '.', '_' and '-', at most "
+                                         f"{MAX_LAB_NAME} characters (it names captures/<name>/ and the lab's "
+                                         f"run directory), got {show(name)}")
     return name
 
 
@@ -83,6 +88,9 @@ def _nat_indices(spec: TopologySpec, nat_users: dict[str, RouterEntry]) -> dict[
         idx = nspec.index if nspec.index is not None else index_from_name(name)
         if idx is None:
             raise TopologyProblem(path + ("index",), f"expected an `index:` for NAT box {name} (inferred only from a trailing number, as in nat1), got nothing")
+        if idx > addressing.MAX_NAT_INDEX:
+            raise TopologyProblem(path, f"expected a NAT box index from 0 to {addressing.MAX_NAT_INDEX} (the address "
+                                        f"plan's range), got {idx} from the name {name}; set `index:`")
         if idx in used_indices:
             raise TopologyProblem(path + ("index",), f"expected a NAT box index not used by {used_indices[idx]}, got {idx}")
         used_indices[idx] = name

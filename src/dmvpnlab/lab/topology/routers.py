@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
 from dmvpnlab.lab.topology import addressing
 from dmvpnlab.lab.topology.errors import FieldPath, TopologyProblem
 from dmvpnlab.lab.topology.model import ISP_NAME, LAN_IOS_NAME, WAN_IOS_NAME, Host, Lan, Segment, Wan
-from dmvpnlab.lab.topology.rules import check_host_address, check_name, ethernet_ios_name, interface
+from dmvpnlab.lab.topology.rules import check_host_address, check_name, check_template_name, ethernet_ios_name, interface
 from dmvpnlab.lab.topology.spec import HostSpec, RouterSpec, SpokeDefaultsSpec, TopologySpec, WanSpec
 
 
@@ -80,7 +80,7 @@ def router_entries(spec: TopologySpec) -> list[RouterEntry]:
 def _role_and_index(e: RouterEntry) -> None:
     """Role and index: written, or inferred for `hub` (hub, 0) and `spokeN` (spoke, N)."""
     s = e.spec
-    spoke_match = re.fullmatch(r"spoke(\d+)", e.name)
+    spoke_match = re.fullmatch(r"spoke([0-9]+)", e.name)
     if e.path == ("hub",):
         if s.role == "spoke":
             raise TopologyProblem(("hub", "role"), "expected 'hub' (this is the `hub:` section), got 'spoke'")
@@ -99,6 +99,10 @@ def _role_and_index(e: RouterEntry) -> None:
         e.index = 0
     elif spoke_match:
         e.index = int(spoke_match.group(1))
+        if e.index > addressing.MAX_ROUTER_INDEX:
+            raise TopologyProblem(e.path, f"expected a router index from 0 to {addressing.MAX_ROUTER_INDEX} "
+                                          f"(the address plan's range), got {e.index} from the name {e.name}; "
+                                          f"set `index:`")
     else:
         raise TopologyProblem(e.path + ("index",), f"expected an `index:` for router {e.name} (only hub and spokeN are inferred), got nothing")
     if e.role == "spoke" and e.index == 0:
@@ -123,15 +127,14 @@ class RouterParts:
                 raise TopologyProblem(path, f"expected an address inside the tunnel network {self.tunnel}, got {iface}")
             check_host_address(iface, path)
             return iface
-        iface = addressing.tunnel_address(self.tunnel, e.index)
-        if iface.ip not in self.tunnel or iface.ip == self.tunnel.broadcast_address:
+        if not addressing.has_room(self.tunnel, e.index + 1):
             need = 32 - math.ceil(math.log2(e.index + 3))
             raise TopologyProblem(
                 ("tunnel", "network"),
                 f"expected a tunnel network with room for {e.name} (index {e.index}, address .{e.index + 1}), "
                 f"e.g. a /{need} or larger, got {self.tunnel}",
             )
-        return iface
+        return addressing.tunnel_address(self.tunnel, e.index)
 
     def template(self, e: RouterEntry) -> str | None:
         """A file inside nodes/ that exists (checked here, so bring-up never starts on a typo)."""
@@ -140,10 +143,13 @@ class RouterParts:
             return None
         if value in self._templates_ok:
             return value
-        rel = Path(value)
-        if rel.is_absolute() or ".." in rel.parts or not value.strip():
-            raise TopologyProblem(path, f"expected a template file name inside nodes/, got {value!r}")
-        if not (self.nodes_dir / rel).is_file():
+        check_template_name(value, path)
+        try:
+            found = (self.nodes_dir / value).is_file()
+        except OSError as e:  # e.g. nodes/ unreadable: is_file() only hides "no such file"
+            raise TopologyProblem(path, f"expected a template file in {self.nodes_dir}, got {value!r} "
+                                        f"(cannot look it up: {e.strerror or e})") from None
+        if not found:
             raise TopologyProblem(path, f"expected a template file in {self.nodes_dir}, got {value!r} (no such file)")
         self._templates_ok.add(value)
         return value
@@ -183,6 +189,9 @@ class RouterParts:
             check_host_address(router_address, raddr_path, network)
         else:
             network = network or addressing.lan_network(e.index)
+            if not addressing.has_room(network, 1):
+                raise TopologyProblem(net_path, f"expected a LAN network with room for the router at .1 "
+                                                f"(or a `router_address:`), got {network}")
             router_address = addressing.first_address(network)
         hosts_spec, hosts_path = pick("hosts")
         if hosts_spec is None:
@@ -202,9 +211,12 @@ class RouterParts:
                 addr = interface(hs.address, network.prefixlen, hpath + ("address",))
                 check_host_address(addr, hpath + ("address",), network)
             else:
+                offset = addressing.FIRST_HOST_OFFSET + pos
+                if not addressing.has_room(network, offset):
+                    at = int(network.network_address) + offset
+                    shown = IPv4Address(at) if at <= 0xFFFFFFFF else f".{offset}"
+                    raise TopologyProblem(hpath, f"expected a LAN big enough for host {name} at {shown}, got {network}")
                 addr = addressing.host_address(network, pos)
-                if addr.ip not in network or addr.ip == network.broadcast_address:
-                    raise TopologyProblem(hpath, f"expected a LAN big enough for host {name} at {addr.ip}, got {network}")
             if addr.ip in used:
                 raise TopologyProblem(hpath + ("address",), f"expected an address not used by {used[addr.ip]}, got {addr.ip}")
             used[addr.ip] = f"host {name}"
@@ -227,6 +239,10 @@ class RouterParts:
         if wspec.address is not None:
             address = interface(wspec.address, default_prefix, base + ("address",))
         elif segment is not None:
+            if not addressing.has_room(segment.network, e.index + 1):
+                raise TopologyProblem(base + ("address",), f"expected a segment network with room for {e.name} "
+                                                           f"(index {e.index}, planned at .{e.index + 1}), got "
+                                                           f"{segment.network}; set `wan: {{address: ...}}`")
             address = addressing.segment_member_address(segment.network, e.index)
         elif nat_inside is not None:
             address = IPv4Interface(f"{addressing.other_end(nat_inside.network, nat_inside.ip)}/{default_prefix}")

@@ -16,8 +16,13 @@ from dmvpnlab.lab.topology.errors import FieldPath, TopologyProblem, show
 from dmvpnlab.lab.topology.model import ISP_NAME
 
 MAX_NODE_NAME = ifnames.LINUX_IFNAME_MAX - len("-eth9")  # 10
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_TRAILING_NUMBER = re.compile(r"(\d+)$")
+# fullmatch, never `$`: `$` also matches before a final newline, and 'spoke1\n' is no name.
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_TRAILING_NUMBER = re.compile(r"([0-9]+)\Z")
+# A template is looked up as nodes/<name>: a relative path of plain file-name parts, short
+# enough that no lookup can fail with "file name too long" (NAME_MAX is 255 bytes).
+MAX_TEMPLATE_NAME = 128
+_TEMPLATE_PART_RE = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 
 
 def check_name(name: Any, path: FieldPath, what: str) -> None:
@@ -25,7 +30,7 @@ def check_name(name: Any, path: FieldPath, what: str) -> None:
     letters, digits and ``_`` and have at most 10 characters, so ``<name>-eth9`` fits
     Linux's 15-byte interface names and ``<router>-<peer>`` capture file names split
     unambiguously. ``isp`` is the implicit ISP router's."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > MAX_NODE_NAME:
+    if not isinstance(name, str) or len(name) > MAX_NODE_NAME or not _NAME_RE.fullmatch(name):
         raise TopologyProblem(
             path,
             f"expected a {what} name of letters, digits and '_' starting with a letter, at most "
@@ -33,6 +38,20 @@ def check_name(name: Any, path: FieldPath, what: str) -> None:
         )
     if name == ISP_NAME:
         raise TopologyProblem(path, f"expected a {what} name other than {ISP_NAME!r} (the implicit ISP router), got {name!r}")
+
+
+def check_template_name(value: Any, path: FieldPath) -> None:
+    """A template name is a relative path below nodes/ of plain parts ('hub.j2', 'lab/spoke.j2'),
+    checked before the file system is asked, so a name the file system cannot take (too long,
+    a NUL, '..') is this paragraph and not an OSError."""
+    ok = isinstance(value, str) and 0 < len(value) <= MAX_TEMPLATE_NAME and all(
+        _TEMPLATE_PART_RE.fullmatch(part) for part in value.split("/"))
+    if not ok:
+        raise TopologyProblem(
+            path,
+            f"expected a template file name inside nodes/ (letters, digits, '.', '_', '+', '-', parts "
+            f"separated by '/', not starting with '.', at most {MAX_TEMPLATE_NAME} characters), got {show(value)}",
+        )
 
 
 def interface(text: str, default_prefix: int, path: FieldPath) -> IPv4Interface:

@@ -131,6 +131,21 @@ class WanSpec(_Spec):
     ios_name: str | None = None
 
 
+def _index_in(value: Any, highest: int, what: str) -> int:
+    """An index the address plan can address (the schema's range is the plan's, see `addressing`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+        raise ValueError(f"expected {what} from 0 to {highest} (the address plan's range), got {show(value)}")
+    return value
+
+
+def _router_index(value: Any) -> Any:
+    return value if value is None else _index_in(value, addressing.MAX_ROUTER_INDEX, "a router index")
+
+
+def _nat_index(value: Any) -> Any:
+    return value if value is None else _index_in(value, addressing.MAX_NAT_INDEX, "a NAT box index")
+
+
 def _no_false(value: Any) -> Any:
     return None if value is False else value
 
@@ -139,7 +154,7 @@ class RouterSpec(_Spec):
     """One router as written under ``hub:`` or ``routers:``; ``role``/``index`` are inferred for hub and spokeN."""
 
     role: Literal["hub", "spoke"] | None = None
-    index: Annotated[int, Field(ge=0, le=65535, strict=True)] | None = None
+    index: Annotated[int, BeforeValidator(_router_index)] | None = None
     template: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     tunnel_address: AddressText | None = None
@@ -159,7 +174,7 @@ class SpokeDefaultsSpec(_Spec):
 class NatBoxSpec(_Spec):
     """A NAT box as written; it serves one router (its inside link is a /30), index from natN."""
 
-    index: Annotated[int, Field(ge=0, le=4095, strict=True)] | None = None
+    index: Annotated[int, BeforeValidator(_nat_index)] | None = None
     inside: AddressText | None = None
     outside: AddressText | None = None
     isp_address: AddressText | None = None
@@ -179,18 +194,35 @@ class TunnelSpec(_Spec):
     network: NetworkText = addressing.DEFAULT_TUNNEL_NETWORK
 
 
-def _non_empty(value: Any) -> Any:
+MAX_USERNAME = 64
+MAX_PASSWORD = 128
+
+
+def _login_text(value: Any, what: str, limit: int, spaces: bool) -> Any:
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string, got {show(value)}")
+    if len(value) > limit or not value.isprintable() or (not spaces and any(c.isspace() for c in value)):
+        raise ValueError(f"expected a {what} of 1 to {limit} printable characters"
+                         f"{'' if spaces else ' without spaces'}, got {show(value)}")
     return value
+
+
+def _username(value: Any) -> Any:
+    """A login name goes on the agent's command line: printable, no white space, bounded."""
+    return _login_text(value, "user name", MAX_USERNAME, spaces=False)
+
+
+def _password(value: Any) -> Any:
+    """A password travels in the agent's environment: no NUL or other control character, bounded."""
+    return _login_text(value, "password", MAX_PASSWORD, spaces=True)
 
 
 class ManagementSpec(_Spec):
     """The management network (``management:``); ``management: false`` means none."""
 
     network: NetworkText | None = None
-    username: Annotated[str, BeforeValidator(_non_empty)] = mgmt_plan.DEFAULT_USERNAME
-    password: Annotated[str, BeforeValidator(_non_empty)] = mgmt_plan.DEFAULT_PASSWORD
+    username: Annotated[str, BeforeValidator(_username)] = mgmt_plan.DEFAULT_USERNAME
+    password: Annotated[str, BeforeValidator(_password)] = mgmt_plan.DEFAULT_PASSWORD
     port: Annotated[int, Field(ge=1, le=65535, strict=True)] = mgmt_plan.DEFAULT_PORT
 
 
@@ -209,6 +241,8 @@ def _named_list_to_mapping(value: Any, what: str) -> Any:
             name = body.pop("name")
         else:
             raise ValueError(f"expected {what} names or mappings with a `name`, got {show(item)} at item {i + 1}")
+        if not isinstance(name, str):  # a list or mapping as a name is unhashable: say so, not TypeError
+            raise ValueError(f"expected a {what} name (text) at item {i + 1}, got {show(name)}")
         if name in out:
             raise ValueError(f"expected unique {what} names, got {name!r} twice")
         out[name] = body
