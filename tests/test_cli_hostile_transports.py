@@ -5,6 +5,7 @@ real ControlServer with the fake agent, no lab), SSH (paramiko, 127.0.0.1) and t
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import socket
@@ -100,6 +101,23 @@ def test_a_json_newline_inside_one_cli_line_stays_in_that_line(control) -> None:
         assert client.send("write memory")["output"].endswith("[OK]\n")
     assert agent.config.tunnels[0].tunnel_key == 12345
     assert "tunnel key 99" not in agent.config_path.read_text().replace(" description x\\x0a tunnel key 99", "")
+
+
+def test_closed_connections_leave_no_session_behind(control) -> None:
+    """Fuzz finding (slow full garbage collections): a session's debug writer held its
+    connection's writer, the key of the weak table, so no session was ever freed."""
+    from dmvpnlab.cli import control_ops
+
+    _agent, sock = control
+    before = len(control_ops._sessions)
+    for _ in range(5):
+        with CliClient(sock) as client:
+            client.send("configure terminal")
+    deadline = time.monotonic() + 5
+    while len(control_ops._sessions) > before and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.02)
+    assert len(control_ops._sessions) <= before
 
 
 def test_one_shot_prints_argv_bytes_and_escapes_without_raising(control, capsys) -> None:
