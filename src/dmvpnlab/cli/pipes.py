@@ -33,7 +33,6 @@ from typing import Any, Callable
 REGEX_BUDGET = 0.1  # seconds of matching one command's output may take (all lines together)
 MAX_REGEX_LENGTH = 255  # characters; an IOS filter is a short pattern typed on one line
 MAX_NESTING = 16  # parentheses inside parentheses
-PIPE_WORDS = ("include", "exclude", "begin", "section", "count")
 
 _SPECIAL = set(".*+?^$|")
 _CLASSES = set("dDsSwWbB")
