@@ -124,7 +124,7 @@ def parse_request(line: bytes, operations: Mapping[str, Operation]) -> tuple[Ope
     try:
         message = json.loads(line)
         op = message["op"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nesting too deep
         raise BadRequest(error(f"bad request: {line[:ECHO_LIMIT]!r}")) from None
     if not isinstance(op, str) or op not in operations:
         raise BadRequest(error(f"unknown op {op!r}"))

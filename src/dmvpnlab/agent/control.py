@@ -5,7 +5,12 @@ One request per line, one answer per line: `{"op": "state"}`, `{"op": "clear_nhr
 whatever was plugged into the agent (the exec-mode CLI's `cli`) is passed in as more
 operations. A handler that streams (debug output) gets the writer. A bad request gets
 `{"ok": false, "error": "..."}` and the connection stays usable: a client can never
-crash the router. Imports the agent's state answer and jsonline, nothing else of ours.
+crash the router. That includes lines no JSON decoder takes (undecodable bytes, nesting
+past the recursion limit), lines longer than the reader's limit (answered, then skipped
+to their end) and answers JSON cannot carry. Strings in a request are JSON's, so they
+may hold lone surrogates: answers are written as ASCII JSON (`\\ud800`), which always
+encodes; the CLI turns such text into visible escapes where it enters (cli/exec.py).
+Imports the agent's state answer and jsonline, nothing else of ours.
 """
 
 from __future__ import annotations
@@ -24,6 +29,44 @@ if TYPE_CHECKING:
     from dmvpnlab.agent.core import RouterAgent
 
 log = logging.getLogger(__name__)
+
+LINE_LIMIT = 1 << 16  # bytes of one request line (the stream reader's buffer limit)
+
+
+class RequestTooLong(Exception):
+    """A request line longer than LINE_LIMIT; it has been read to its end and dropped."""
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes | None:
+    """The next request line; None at the end of the stream; RequestTooLong (after
+    skipping the line) when it does not fit the reader's buffer, so the next line is
+    read from its start and not from the middle of the long one."""
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as eof:  # the last line, without its newline
+        return eof.partial or None
+    except asyncio.LimitOverrunError as over:
+        consumed = over.consumed
+    while True:
+        await reader.read(consumed)  # what the reader has buffered of the long line
+        try:
+            await reader.readuntil(b"\n")  # its end (or the end of the stream)
+        except asyncio.IncompleteReadError:
+            pass
+        except asyncio.LimitOverrunError as over:
+            consumed = over.consumed
+            continue
+        raise RequestTooLong()
+
+
+def encode_answer(answer: dict[str, Any]) -> bytes:
+    """The answer as one JSON line; an operation's answer that JSON cannot hold (a
+    circular or non-string-keyed value: a bug) is answered as that failure."""
+    try:
+        return jsonline.encode(answer)
+    except (TypeError, ValueError, RecursionError) as error:
+        log.exception("control answer could not be encoded")
+        return jsonline.encode(jsonline.failure(error))
 
 
 def _ping(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
@@ -55,7 +98,7 @@ class ControlServer:
 
     async def start(self) -> None:
         self.path.unlink(missing_ok=True)
-        self.server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        self.server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=LINE_LIMIT)
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -64,11 +107,18 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while line := await reader.readline():
-                answer = await self._answer(line, writer)
+            while True:
+                try:
+                    line = await read_request(reader)
+                except RequestTooLong:
+                    answer: ControlAnswer = jsonline.error(f"bad request: longer than {LINE_LIMIT} bytes")
+                else:
+                    if line is None:
+                        break
+                    answer = await self._answer(line, writer)
                 if answer is None:
                     continue
-                writer.write(jsonline.encode(answer))
+                writer.write(encode_answer(answer))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

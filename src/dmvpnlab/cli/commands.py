@@ -4,18 +4,26 @@ Interactive by default (readline line editing and history, the router's own prom
 debug lines printed as they arrive); with `-c` it runs the commands in one session, in
 order, prints their output and exits non-zero if any of them was refused, so shell
 scripts and CI can use it like `ssh router 'show dmvpn'`.
+
+What the router sends is shown through `show` (`terminal_text`): the router's output is
+printable already, but this end does not rely on it (an older agent, another server on
+the socket), so a lone surrogate or an ESC sequence prints as its escape and never raises
+or reaches the terminal raw. Typed bytes that are not UTF-8 go to the router as surrogate
+escapes (it shows them as `\\xNN`) instead of ending `input()` with a decoding error.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import queue
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from dmvpnlab.cli.client import CliClient, CliConnectionError, NodeNotFound, resolve
+from dmvpnlab.cli.printable import printable
 
 HISTORY = Path.home() / ".dmvpnlab_cli_history"
 
@@ -39,17 +47,31 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def terminal_text(text: str, stream: TextIO) -> str:
+    """`text` as `stream` can take it: controls other than newline and tab escaped, and
+    what its encoding has no code for (an ASCII locale) as backslash escapes."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return printable(text, keep="\n\t").encode(encoding, "backslashreplace").decode(encoding)
+
+
+def show(text: str, stream: TextIO | None = None) -> None:
+    """Write text that came from the router (or from argv) to the terminal; never raises
+    an encoding error."""
+    out = stream or sys.stdout
+    out.write(terminal_text(text, out))
+    out.flush()
+
+
 def one_shot(path: Path, commands: list[str]) -> int:
     failed = False
-    with CliClient(path, on_debug=lambda line: print(line, flush=True)) as client:
+    with CliClient(path, on_debug=lambda line: show(line + "\n")) as client:
         prompt = client.send("")["prompt"]
         for command in commands:
             answer = client.send(command)
             if answer["error"]:
                 failed = True
-                sys.stdout.write(f"{prompt}{command}\n")
-            sys.stdout.write(answer["output"])
-            sys.stdout.flush()
+                show(f"{prompt}{command}\n")
+            show(answer["output"])
             prompt = answer["prompt"]
             if answer["closed"]:
                 break
@@ -82,10 +104,10 @@ def _print_async(line: str) -> None:
         buffer = readline.get_line_buffer()
     except ImportError:
         readline, buffer = None, ""
-    sys.stdout.write(f"\r\x1b[K{line}\n")
+    sys.stdout.write("\r\x1b[K")  # our own: back to the start of the line, clear it
+    show(f"{line}\n")
     if readline is not None:
-        sys.stdout.write(_current_prompt[0] + buffer)
-    sys.stdout.flush()
+        show(_current_prompt[0] + buffer)
 
 
 _current_prompt = [""]
@@ -100,6 +122,8 @@ def interactive(path: Path) -> int:
             pass
     except ImportError:
         readline = None  # type: ignore[assignment]
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")
     client = CliClient(path, timeout=None)
     reader = _Reader(client)
     reader.start()
@@ -119,7 +143,7 @@ def interactive(path: Path) -> int:
             if readline is not None and prefill:
                 readline.set_startup_hook(lambda: readline.insert_text(prefill))
             try:
-                line = input(prompt)
+                line = input(terminal_text(prompt, sys.stdout))
             except EOFError:
                 print()
                 line = "\x1a" if prompt.endswith(")#") else "exit"
@@ -131,10 +155,9 @@ def interactive(path: Path) -> int:
                 if readline is not None:
                     readline.set_startup_hook(None)
             answer = send(line)
-            sys.stdout.write(answer["output"])
-            sys.stdout.flush()
+            show(answer["output"])
             prompt = answer["prompt"]
-            prefill = answer.get("retype") or ""
+            prefill = terminal_text(answer.get("retype") or "", sys.stdout)
             if answer["closed"]:
                 return 0
     except CliConnectionError as error:

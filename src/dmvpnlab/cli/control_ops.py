@@ -7,6 +7,12 @@ gets IOS's behaviour. The answer is `{"ok": true, "output": ..., "prompt": "hub#
 as `{"debug": "..."}` lines. `OPERATIONS` is what the composition root (dmvpnlab.router)
 plugs into the agent's control server; from the agent this module imports only the
 shape of an operation (agent/hooks.py).
+
+A session lives as long as its connection's writer: it is found by the writer in a
+weak-keyed table and holds the writer only weakly itself (a strong reference from the
+value would keep the key, and so every session of every connection ever made, alive).
+Its debug subscription, if any, ends with the next debug line (the agent drops a sink
+whose write raises).
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ _sessions: "weakref.WeakKeyDictionary[asyncio.StreamWriter, ExecSession]" = weak
 
 
 def _debug_writer(writer: asyncio.StreamWriter) -> Callable[[str], None]:
+    ref = weakref.ref(writer)
+
     def emit(line: str) -> None:
-        if writer.is_closing():
+        alive = ref()
+        if alive is None or alive.is_closing():
             raise ConnectionError("CLI connection closed")  # the agent then drops the sink
-        writer.write(jsonline.encode({"debug": line}))
+        alive.write(jsonline.encode({"debug": line}))
     return emit
 
 

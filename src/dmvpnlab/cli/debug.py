@@ -4,14 +4,16 @@ Debug output goes to the session that asked for it, not to a log: each CLI sessi
 `SessionDebug` is itself a debug sink (the agent's `DebugSink` shape, agent/hooks.py):
 it is in `agent.debug_sinks` while it wants any category, its categories grow with each
 `debug` command, and it leaves on `undebug all` or when the session ends. The agent
-calls `write(line)`; we add IOS's timestamp and hand the line to the transport.
-Imports the CLI's time formats only.
+calls `write(line)`; we add IOS's timestamp and hand the line to the transport, printable
+(a debug line may quote what a peer sent; see printable.py). Imports the CLI's time
+formats and printable only.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from dmvpnlab.cli.printable import printable
 from dmvpnlab.cli.timefmt import debug_stamp
 
 # category -> (the words IOS prints when it is switched on)
@@ -37,7 +39,7 @@ class SessionDebug:
         """A debug line from the agent; raising tells the agent to drop this sink."""
         if self.emit is None:
             raise ConnectionError("session has no debug output")
-        self.emit(debug_stamp() + line)
+        self.emit(debug_stamp() + printable(line, keep="\t"))
 
     def enable(self, categories: set[str]) -> str:
         if self not in self.agent.debug_sinks:

@@ -2,11 +2,13 @@
 
 A transport (control socket, SSH, tests) feeds it one line at a time and prints what it
 returns: the output, the next prompt, whether the line was an error. Parsing (IOS
-abbreviations, `?`, carets) comes from tree.py; pipes (`| include` ...) are applied
-here to the text a command produced. Configuration mode runs config.parser's
+abbreviations, `?`, carets) comes from tree.py; pipes (`| include` ...) are applied to
+the text a command produced by pipes.py, within a time budget (the session runs on the
+agent's event loop). Configuration mode runs config.parser's
 ConfigSession on a copy of the agent's config and makes every accepted line live with
 `agent.apply()`. No exception escapes `handle`: a bad line is an IOS message, and a
-renderer that fails is reported as `% Internal error`, so garbage never ends a session.
+renderer that fails is reported as `% Internal error`, so garbage never ends a session,
+and a failing line leaves nothing behind: what goes live is checked first (`unshowable`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from typing import Any, Callable
 
 from dmvpnlab.cli.debug import SessionDebug
 from dmvpnlab.cli.exec_tree import CliError, Output, build_pipe_tree, build_tree
+from dmvpnlab.cli.pipes import PipeError, apply_pipe, compile_filter
+from dmvpnlab.cli.printable import printable
 from dmvpnlab.cli.tree import help_lines, parse
+from dmvpnlab.config.model import RouterConfig
 from dmvpnlab.config.modes import Mode
 from dmvpnlab.config.parser import ConfigSession
+from dmvpnlab.config.render import render_running_config
 from dmvpnlab.config.tokens import Ambiguous, Incomplete, Invalid, tokenize
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 CONFIG_BANNER = "Enter configuration commands, one per line.  End with CNTL/Z."
 CTRL_Z = "\x1a"
+KEPT_CONTROLS = "\t" + CTRL_Z  # the control characters a CLI line may keep (white space, end)
 CONFIG_HELP = [
     ("crypto", "Encryption module"),
     ("do", "To run exec commands in config mode"),
@@ -108,13 +115,22 @@ class ExecSession:
     # --- one line -------------------------------------------------------------------
 
     def handle(self, line: str) -> LineResult:
+        """Run one line exactly as a transport received it.
+
+        This is the boundary every transport goes through: what arrives may hold lone
+        surrogates, control characters or line breaks, and leaves as printable text with
+        visible escapes (printable.py), so nothing that reaches the config parser or comes
+        back to a client fails to encode. Tab and Ctrl-Z keep their CLI meaning.
+        """
         prompt = self.prompt
+        line = printable(line.rstrip("\r\n"), keep=KEPT_CONTROLS)
         try:
-            output, error, retype = self._handle(line.rstrip("\r\n"), prompt)
+            output, error, retype = self._handle(line, prompt)
         except Exception:  # a renderer bug must not end the session
             log.exception("CLI line failed: %r", line)
             output, error, retype = "% Internal error while running the command (see the agent log)\n", True, None
-        return LineResult(output, self.prompt, error, self.closed, retype)
+        return LineResult(printable(output, keep="\n\t"), printable(self.prompt), error, self.closed,
+                          None if retype is None else printable(retype, keep="\t"))
 
     def _handle(self, line: str, prompt: str) -> tuple[str, bool, str | None]:
         if CTRL_Z in line:
@@ -149,18 +165,21 @@ class ExecSession:
             return f"{INCOMPLETE}\n\n", True, None
         except Ambiguous:
             return f'% Ambiguous command:  "{line.strip()}"\n', True, None
+        option = pipe_match.words[0] if pipe_match is not None else None
+        regex = pipe_match.args.get("regex", "") if pipe_match is not None else ""
         try:
+            if regex:  # a bad filter is refused before the command runs (`clear ... | i (`)
+                compile_filter(regex)
             result = match.node.action(self, match.args)
-        except CliError as error:
-            return f"% {error}\n", True, None
-        text, data = (result.text, result.data) if isinstance(result, Output) else (result or "", None)
-        if pipe_match is not None:
-            option = pipe_match.words[0]
+            text, data = (result.text, result.data) if isinstance(result, Output) else (result or "", None)
             if option == "json":
                 if data is None:
                     return "% JSON output is not available for this command\n", True, None
                 return json.dumps(data, indent=2, default=str) + "\n", False, None
-            text = apply_pipe(text, option, pipe_match.args.get("regex", ""))
+            if option is not None:
+                text = apply_pipe(text, option, regex)
+        except (CliError, PipeError) as error:
+            return f"% {error}\n", True, None
         return text, False, None
 
     # --- help -----------------------------------------------------------------------
@@ -208,13 +227,27 @@ class ExecSession:
             self.config = None
             return "", False, None
         ignored_before = len(cs.ignored)
-        errors = cs.apply(line)
+        # A line is all or nothing, as in IOS: refused, failing, or leaving a config that
+        # could not be shown, it leaves the session (mode, section, model) as it was.
+        before = copy.deepcopy(cs)
+        try:
+            errors = cs.apply(line)
+        except Exception:
+            self.config = before
+            raise
         if errors:
+            self.config = before
             return "\n".join(errors[0].ios_lines(indent=len(prompt))) + "\n\n", True, None
         notes = []
         if len(cs.ignored) > ignored_before:
             notes.append("% Accepted and kept in the running-config, but without effect in dmvpnlab")
+        if cs.mode is Mode.BANNER:  # banner text goes live with its closing delimiter, not before
+            return "".join(n + "\n" for n in notes), False, None
         if cs.config != self.agent.config:
+            problem = unshowable(cs.config)
+            if problem is not None:
+                self.config = before
+                return f"% {problem}\n", True, None
             self.agent.config = copy.deepcopy(cs.config)
             try:
                 self.agent.apply()
@@ -225,41 +258,14 @@ class ExecSession:
         return "".join(n + "\n" for n in notes), False, None
 
 
-def apply_pipe(text: str, option: str, regex: str) -> str:
-    """`| include/exclude/begin/section/count REGEX` on a command's output (IOS regex ~ Python re)."""
+def unshowable(config: RouterConfig) -> str | None:
+    """Why `config` could not be shown or saved, or None. Checked before a line goes live:
+    the running config is shared by every session, so a line that left it unrenderable
+    (a renderer bug, text no UTF-8 writer takes) would break `show running-config` and
+    `write memory` for all of them from then on."""
     try:
-        pattern = re.compile(regex)
-        search = pattern.search
-    except re.error:
-        search = lambda line: regex in line  # noqa: E731  (IOS would refuse; a literal match is kinder)
-    lines = text.splitlines()
-    if option == "include":
-        kept = [l for l in lines if search(l)]
-    elif option == "exclude":
-        kept = [l for l in lines if not search(l)]
-    elif option == "begin":
-        start = next((i for i, l in enumerate(lines) if search(l)), len(lines))
-        kept = lines[start:]
-    elif option == "section":
-        kept = _section(lines, search)
-    elif option == "count":
-        count = sum(1 for l in lines if search(l)) if regex else len(lines)
-        return f"Number of lines which match regexp = {count}\n"
-    else:
-        kept = lines
-    return "".join(l + "\n" for l in kept)
-
-
-def _section(lines: list[str], search: Callable[[str], Any]) -> list[str]:
-    """A matching unindented line brings its indented body; a matching body line comes alone."""
-    out: list[str] = []
-    taking = False
-    for line in lines:
-        indented = line[:1].isspace()
-        if not indented:
-            taking = bool(search(line))
-            if taking:
-                out.append(line)
-        elif taking or search(line):
-            out.append(line)
-    return out
+        render_running_config(config).encode("utf-8")
+    except Exception:  # whatever the renderer does wrong, the line must not go live
+        log.exception("refused a config line: the running-config would not render")
+        return "Internal error: the running-config would not render with this line; not applied"
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 
 import dmvpnlab
 from dmvpnlab.cli.timefmt import uptime_words
+from dmvpnlab.config.parser import parse_config
 from dmvpnlab.config.render import render_config_body, render_running_config
 
 
@@ -27,21 +28,37 @@ def running_config(agent: Any) -> str:
 
 
 def startup_config(agent: Any) -> str:
+    """The startup file as stored: bytes that are not UTF-8 (a file edited elsewhere) show
+    as `\\xNN`, the escape the CLI uses for them everywhere (cli/printable.py)."""
     path: Path | None = agent.config_path
     if path is None or not Path(path).exists():
         return "startup-config is not present\n"
-    text = Path(path).read_text()
-    return f"Using {len(text.encode())} out of 262136 bytes\n" + text
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        return f"% Cannot read {path}: {error.strerror}\n"
+    return f"Using {len(raw)} out of 262136 bytes\n" + raw.decode("utf-8", "backslashreplace")
 
 
 def write_memory(agent: Any) -> str:
+    """Save the running config as the startup file, only if the agent could boot from it.
+
+    The agent refuses to start on a config line it cannot parse, so a startup file that
+    does not load back would turn a saved config into a router that does not come up:
+    the text is parsed before it replaces the old file, which is kept otherwise.
+    """
     path: Path | None = agent.config_path
     if path is None:
         raise SaveError("this router has no startup file")
     text = "\n".join(render_config_body(agent.config)) + "\n"
+    reparsed = parse_config(text)
+    if not reparsed.ok:
+        first = reparsed.errors[0]
+        raise SaveError(f"Not saved: line {first.line_no} of the running-config would not load back "
+                        f"({first.text.strip()!r}: {first.message.lstrip('% ')}); the startup-config is unchanged")
     tmp = Path(f"{path}.tmp")
     try:
-        tmp.write_text(text)
+        tmp.write_bytes(text.encode("utf-8"))
         os.replace(tmp, path)
     except OSError as error:
         raise SaveError(f"cannot write {path}: {error.strerror}") from None

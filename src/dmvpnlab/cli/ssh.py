@@ -17,6 +17,7 @@ once per node into its state directory (never committed).
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hmac
 import logging
 import os
@@ -56,6 +57,19 @@ def crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
+def to_wire(text: str) -> bytes:
+    """What we send to the SSH client: `\\r\\n` lines in UTF-8. The session's output is
+    printable already (cli/printable.py); anything that still is not UTF-8 goes as its
+    backslash escape rather than ending the connection with an encoding error."""
+    return crlf(text).encode("utf-8", "backslashreplace")
+
+
+def from_wire(data: bytes) -> str:
+    """What an SSH client sent, as text for the session. Bytes that are not UTF-8 travel as
+    surrogate escapes, which the session shows as `\\xNN` (the byte IOS would have kept)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
 class _Auth(paramiko.ServerInterface):
     def __init__(self, server: "SshServer") -> None:
         self.server = server
@@ -89,7 +103,7 @@ class _Auth(paramiko.ServerInterface):
         return True
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        self.requests.put((channel, command.decode(errors="replace")))
+        self.requests.put((channel, from_wire(command)))
         return True
 
 
@@ -179,7 +193,7 @@ class SshServer:
         failed = False
         for line in command.split(";") if command.strip() else []:
             result: LineResult = self.call(session.handle, line.strip())
-            channel.sendall(crlf(result.output).encode())
+            channel.sendall(to_wire(result.output))
             failed = failed or result.error
         self.call(session.close)
         channel.send_exit_status(1 if failed else 0)
@@ -196,7 +210,7 @@ class _Shell:
         self.buffer = ""
 
     def _send(self, text: str) -> None:
-        self.channel.sendall(crlf(text).encode())
+        self.channel.sendall(to_wire(text))
 
     def _debug(self, line: str) -> None:
         if self.channel.closed:
@@ -210,11 +224,13 @@ class _Shell:
         try:
             self._send("\n" + self.session.prompt)
             pending_cr = False
+            # Incremental: a character whose UTF-8 bytes arrive in two reads is still one.
+            decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
             while not self.channel.closed:
                 data = self.channel.recv(4096)
                 if not data:
                     break
-                text = data.decode(errors="replace")
+                text = decoder.decode(data)
                 i = 0
                 while i < len(text):
                     ch = text[i]
