@@ -340,3 +340,13 @@ def test_a_packet_too_large_for_pktsz_is_a_typed_error():
     with pytest.raises(NhrpTooLarge, match="too large"):
         encode(big)
     assert issubclass(NhrpTooLarge, ValueError)  # what callers caught before stays caught
+
+
+def test_checksum_ffff_corpus_entry_round_trips_in_the_codec_fuzz_target():
+    from pathlib import Path
+
+    from fuzz.targets.nhrp_codec import decode_reencode
+
+    data = (Path(__file__).resolve().parents[1] / "fuzz/corpus/nhrp-codec/checksum-ffff-registration.bin").read_bytes()
+    assert data[12:14] == b"\xff\xff" and data == _with_checksum_computing_zero()[:12] + b"\xff\xff" + data[14:]
+    decode_reencode(data)  # once: "re-encode differs"
