@@ -298,3 +298,55 @@ def test_packets_we_build_decode_cleanly_in_tshark(tmp_path):
     for label in ("Registration Request", "Resolution Request", "Resolution Reply", "Traffic Indication",
                   "Purge Request", "Error Indication"):
         assert f"NHRP {label}" in out
+
+
+# --- the checksum's two zeros (RFC 1071: 0x0000 and 0xFFFF are both zero) ---------------
+def _with_checksum_computing_zero() -> bytes:
+    """A registration request whose RFC 1071 checksum comes out as 0x0000."""
+    for request_id in range(1, 200000):
+        data = encode(NhrpPacket(PacketType.REGISTRATION_REQUEST, IP("100.64.1.1"), IP("10.0.0.2"),
+                                 IP("10.0.0.1"), flags=0x8002, request_id=request_id, cies=[Cie(holdtime=300)]))
+        if data[12:14] == b"\x00\x00":
+            return data
+    raise AssertionError("no request id gives a zero checksum")
+
+
+def test_a_checksum_sent_as_ffff_is_valid_and_reencodes_as_received():
+    zero = _with_checksum_computing_zero()
+    negative_zero = zero[:12] + b"\xff\xff" + zero[14:]
+    assert checksum(negative_zero) == 0  # the receiver's test passes for both zeros
+    packet = decode(negative_zero)
+    assert packet == decode(zero)  # the same packet: the checksum is not part of equality
+    assert encode(packet) == negative_zero  # decode -> encode gives the received bytes back
+    assert encode(decode(zero)) == zero
+
+
+def test_the_encoder_writes_0000_and_a_changed_packet_gets_a_fresh_checksum():
+    zero = _with_checksum_computing_zero()
+    negative_zero = zero[:12] + b"\xff\xff" + zero[14:]
+    built = decode(negative_zero)
+    assert encode(NhrpPacket(built.type, built.src_nbma, built.src_proto, built.dst_proto, flags=built.flags,
+                             request_id=built.request_id, cies=built.cies))[12:14] == b"\x00\x00"
+    built.hop_count -= 1  # relayed: the bytes change, and so does the checksum
+    relayed = encode(built)
+    assert checksum(relayed) == 0 and relayed[12:14] not in (b"\x00\x00", b"\xff\xff")
+
+
+def test_a_packet_too_large_for_pktsz_is_a_typed_error():
+    from dmvpnlab.nhrp.codec import MAX_PACKET, NhrpTooLarge
+
+    big = NhrpPacket(PacketType.REGISTRATION_REQUEST, IP("100.64.1.1"), IP("10.0.0.2"), IP("10.0.0.1"),
+                     cies=[Cie()] * (MAX_PACKET // 12))
+    with pytest.raises(NhrpTooLarge, match="too large"):
+        encode(big)
+    assert issubclass(NhrpTooLarge, ValueError)  # what callers caught before stays caught
+
+
+def test_checksum_ffff_corpus_entry_round_trips_in_the_codec_fuzz_target():
+    from pathlib import Path
+
+    from fuzz.targets.nhrp_codec import decode_reencode
+
+    data = (Path(__file__).resolve().parents[1] / "fuzz/corpus/nhrp-codec/checksum-ffff-registration.bin").read_bytes()
+    assert data[12:14] == b"\xff\xff" and data == _with_checksum_computing_zero()[:12] + b"\xff\xff" + data[14:]
+    decode_reencode(data)  # once: "re-encode differs"

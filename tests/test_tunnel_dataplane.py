@@ -174,3 +174,21 @@ def test_constructor_rejects_nonsense():
         TunnelDataplane(ADDR, b"\x00", mtu=1400)
     with pytest.raises(ValueError):
         TunnelDataplane(ADDR, TAP_MAC, mtu=40)
+
+
+# --- from the tunnel: what a peer decapsulated to must be IPv4 ---------------------------------
+
+def test_from_tunnel_frames_an_ipv4_packet_for_the_kernel_and_cuts_trailing_bytes(dp):
+    pkt = bytes(IP(src="192.168.2.10", dst="192.168.1.10") / UDP())
+    assert dp.from_tunnel(pkt) == dp.to_tap(pkt)
+    assert dp.from_tunnel(pkt + b"junk") == dp.to_tap(pkt)
+    assert dp.counters.drops == {}
+
+
+@pytest.mark.parametrize("bad", [b"", b"\x45" * 19, b"\x65" + bytes(19), b"\x44" + bytes(19),
+                                 bytes.fromhex("4500ffff") + bytes(16), bytes.fromhex("46000014") + bytes(20)],
+                         ids=["empty", "short", "version-6", "header-16", "total-over-length", "total-under-header"])
+def test_from_tunnel_drops_and_counts_what_is_not_an_ipv4_packet(dp, bad):
+    assert dp.from_tunnel(bad) is None
+    assert dp.counters.drops == {"malformed-ipv4-from-tunnel": 1}
+    assert dp.counters.to_tap_frames == 0

@@ -220,3 +220,77 @@ def test_the_tunnel_key_is_the_transports(key):
     mgre, _tap, _sock = tunnel()
     mgre.set_key(key)
     assert mgre.key == mgre.transport.key == key
+
+
+# --- hostile input on the receive paths: counted drops, and the batch goes on ----------------
+
+GOOD = bytes(IP(src="192.168.2.10", dst="192.168.1.10") / UDP() / (b"y" * 20))
+ISSUE_NHRP = bytes.fromhex(  # a Registration Request whose NAT extension is not a CIE list
+    "000108000000000000ff004b2b4b0034010304000404800200000007644001010a0000020a0000010020000045fc012c000000"
+    "ff8003000080040000800500000009000300000080000000")
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+@pytest.mark.parametrize("bad", [
+    pytest.param(bytes(IP(src="192.168.2.10", dst="192.168.1.10") / UDP() / (b"z" * 60))[:40], id="truncated"),
+    pytest.param(b"\x60" + GOOD[1:], id="version-6"),
+    pytest.param(b"\x45\x00\x00", id="shorter-than-a-header"),
+    pytest.param(b"\x44" + GOOD[1:], id="header-length-16"),
+])
+def test_what_a_peer_sends_that_is_not_ipv4_is_counted_never_written_and_the_batch_goes_on(bad, redirect):
+    mgre, tap, sock = tunnel(redirect=redirect)
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_IPV4, bad, KEY))
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_IPV4, GOOD, KEY))
+    mgre.drain_socket()
+    assert [frame[14:] for frame in tap.written] == [GOOD]
+    assert mgre.dataplane.counters.drops == {"malformed-ipv4-from-tunnel": 1}
+
+
+def test_trailing_bytes_behind_an_ipv4_packet_are_cut_before_the_kernel_sees_it():
+    mgre, tap, sock = tunnel()
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_IPV4, GOOD + b"trailer", KEY))
+    mgre.drain_socket()
+    assert [frame[14:] for frame in tap.written] == [GOOD]
+
+
+def test_a_bad_nhrp_packet_in_a_batch_is_a_counted_drop_and_the_packets_behind_it_arrive():
+    mgre, tap, sock = tunnel()
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_NHRP, ISSUE_NHRP, KEY))
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_NHRP, b"\x00\x01garbage", KEY))
+    sock.deliver(PEER_NBMA, b"\x00\x07\x08\x00")  # GRE version 7
+    sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_IPV4, GOOD, KEY))
+    mgre.drain_socket()
+    assert [frame[14:] for frame in tap.written] == [GOOD]
+    assert mgre.counters.nhrp_in == 2 and mgre.counters.drops["malformed gre"] == 1
+    assert mgre.engine.dropped == {"malformed extension": 1, "malformed": 1}
+
+
+def test_a_short_ipv4_frame_to_a_fast_path_peer_is_dropped_and_the_frames_behind_it_go_out():
+    mgre, tap, sock = tunnel()
+    good = to_peer(IP(src="192.168.1.10", dst="192.168.2.10") / UDP())
+    short = good[:14] + b"\x45\x00\x00\x14\x00\x00"  # once raised IndexError on the fast path
+    tap.frames = [good, short, good[:-1], good]  # the first puts the peer on the fast path
+    mgre.drain_tap()
+    assert [data for data, _ in sock.sent] == [gre_header(GRE_PROTO_IPV4, KEY) + good[14:]] * 2
+    assert mgre.dataplane.counters.drops == {"malformed-ipv4": 2}
+
+
+def test_a_send_the_kernel_refuses_for_a_broadcast_destination_is_a_lost_packet():
+    from dmvpnlab.tunnel.socket import RawGreSocket
+
+    sock = RawGreSocket.__new__(RawGreSocket)  # no raw socket: only the error handling is under test
+
+    def refuse(_data: bytes, _address: Any) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    sock.sendto = refuse
+    assert sock.send("255.255.255.255", b"gre") is False
+
+
+@pytest.mark.parametrize("name", ["truncated-ipv4-in-gre", "not-ipv4-in-gre", "short-ipv4-frame-to-a-fast-path-peer"])
+def test_tunnel_receive_fuzz_findings_stay_fixed(name):
+    from pathlib import Path
+
+    from fuzz.targets.tunnel_frames import run_tunnel_receive
+
+    run_tunnel_receive((Path(__file__).resolve().parents[1] / "fuzz/corpus/tunnel-receive" / f"{name}.bin").read_bytes())

@@ -1,10 +1,14 @@
-"""Seed inputs taken from the Cisco reference captures (when they are beside the repo)."""
+"""Seed inputs taken from the Cisco reference captures (when they are beside the repo),
+and the test suite's helpers the targets share."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,9 +51,9 @@ def cisco_gre_payloads() -> tuple[bytes, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def cisco_nhrp_packets() -> tuple[bytes, ...]:
-    """The NHRP packet (GRE protocol 0x2001) of every NHRP frame in the Cisco captures."""
+@lru_cache(maxsize=4)
+def cisco_gre_carried(proto: int) -> tuple[bytes, ...]:
+    """What every GRE packet of protocol type `proto` in the Cisco captures carries."""
     from dmvpnlab.tunnel.gre import decode_gre
 
     out = []
@@ -58,6 +62,21 @@ def cisco_nhrp_packets() -> tuple[bytes, ...]:
             header = decode_gre(gre, verify_checksum=False)
         except ValueError:
             continue
-        if header.proto == 0x2001:
+        if header.proto == proto:
             out.append(bytes(header.payload))
     return tuple(out)
+
+
+def cisco_nhrp_packets() -> tuple[bytes, ...]:
+    """The NHRP packet (GRE protocol 0x2001) of every NHRP frame in the Cisco captures."""
+    return cisco_gre_carried(0x2001)
+
+
+def test_support(module: str) -> ModuleType:
+    """A helper module of the test suite (tests/ is no package): the in-memory NHRP lab
+    (`nhrp_sim`), the stand-in socket and TAP (`test_tunnel_transport`). Shared, so the
+    fuzz targets drive the code exactly as the tests do."""
+    tests = str(REPO_ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    return importlib.import_module(module)

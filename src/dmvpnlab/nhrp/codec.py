@@ -11,6 +11,9 @@ Errors
     ``NhrpDecodeError(ValueError)``: the only exception :func:`decode` raises
     (truncated packet, inconsistent lengths, bad checksum, unsupported afn/version or
     address lengths, malformed CIE or extension).
+    ``NhrpTooLarge(ValueError)``: what :func:`encode` raises for a packet over
+    ``MAX_PACKET`` (65,535) bytes, the most ar$pktsz can say. The engine builds a reply
+    before it commits any state, so this is the one error it must expect from encode.
 
 Enums and constants
     ``PacketType`` (IntEnum): RESOLUTION_REQUEST=1, RESOLUTION_REPLY=2,
@@ -47,7 +50,7 @@ Dataclasses (addresses are ``IPv4Address`` or ``None`` = zero-length on the wire
     ``NhrpPacket(type, src_nbma, src_proto, dst_proto, flags=0, request_id=0, cies=[],
     extensions=[], hop_count=255, afn=1, pro_type=0x0800, pro_snap=bytes(5), version=1,
     src_nbma_subaddr=b"", error_code=0, error_offset=0, traffic_code=0, payload=b"",
-    trailer=b"")``
+    trailer=b"", checksum=None)``
         ``.extension(type) -> Extension | None`` (first of that type),
         ``.auth_password() -> bytes | None``, ``.packet_type`` (PacketType or int).
 
@@ -63,13 +66,21 @@ Dataclasses (addresses are ``IPv4Address`` or ``None`` = zero-length on the wire
     when decoded. :func:`encode` appends an End extension if the list is non-empty and
     does not already end with one, so builders may leave it out. ``trailer`` holds
     bytes after End inside pktsz (seen in no capture; kept for exact round-trip).
+    ``checksum`` is ar$chksum as decoded (None when built), left out of ``==``; see
+    :func:`encode` for the one case it matters.
 
 Functions
     ``decode(data, *, verify_checksum=True) -> NhrpPacket``: ``data`` starts at the
     NHRP fixed header (the GRE payload); bytes beyond ar$pktsz (link padding) are
     ignored.
     ``encode(pkt) -> bytes``: computes ar$pktsz, ar$extoff and the checksum (RFC 1071
-    over the whole NHRP packet).
+    over the whole NHRP packet). Decode then encode gives the received bytes back,
+    byte for byte (up to ar$pktsz), including a checksum sent as 0xFFFF: in ones'
+    complement 0x0000 and 0xFFFF are both zero, so a packet whose checksum computes to
+    0x0000 is equally valid with 0xFFFF (RFC 1071, RFC 1624 section 3). The encoder
+    writes 0x0000 (what the RFC 1071 computation gives), except that a decoded packet
+    that carried 0xFFFF keeps it: a packet re-encoded unchanged (quoted in an Error
+    Indication, replayed, fuzzed) is the packet that was received.
     ``checksum(data) -> int``: the RFC 1071 checksum used above.
 
 Only IPv4 over IPv4 (afn 1, protocol type 0x0800) is supported, as in DMVPN labs; any
@@ -87,7 +98,8 @@ from ipaddress import IPv4Address
 from typing import Iterable
 
 __all__ = [
-    "NhrpDecodeError", "PacketType", "PACKET_NAMES", "ExtensionType", "CieCode", "ErrorCode",
+    "NhrpDecodeError", "NhrpTooLarge", "MAX_PACKET",
+    "PacketType", "PACKET_NAMES", "ExtensionType", "CieCode", "ErrorCode",
     "Cie", "Extension", "NhrpPacket", "decode", "encode", "checksum", "flag_names",
     "EXT_COMPULSORY", "RES_Q", "RES_A", "RES_D", "RES_U", "RES_S", "REG_UNIQUE",
     "PURGE_N", "NAT", "TRAFFIC_REDIRECT", "AFN_IPV4", "PROTO_IPV4",
@@ -98,6 +110,14 @@ __all__ = [
 
 class NhrpDecodeError(ValueError):
     """Bytes that are not a well-formed NHRP packet (the only error decode raises)."""
+
+
+class NhrpTooLarge(ValueError):
+    """A packet that would not fit ar$pktsz (over MAX_PACKET bytes): encode refuses it."""
+
+
+#: The largest NHRP packet ar$pktsz can describe.
+MAX_PACKET = 0xFFFF
 
 
 class PacketType(IntEnum):
@@ -329,6 +349,9 @@ class NhrpPacket:
     traffic_code: int = 0
     payload: bytes = b""
     trailer: bytes = b""
+    # ar$chksum as received (None: built here). Not part of equality: two packets with
+    # the same content are the same packet whichever zero their checksum used.
+    checksum: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def packet_type(self) -> PacketType | int:
@@ -409,7 +432,7 @@ def _decode(data: bytes, verify_checksum: bool) -> NhrpPacket:
         mand_end = pktsz
 
     pkt = NhrpPacket(ptype, None, None, None, hop_count=hops, afn=afn, pro_type=pro_type,
-                     pro_snap=snap, version=version)
+                     pro_snap=snap, version=version, checksum=cksum)
     if ptype == PacketType.ERROR_INDICATION:
         spl, dpl, pkt.flags, pkt.error_code, pkt.error_offset = _MAND_ERR.unpack_from(data, _FIXED_LEN)
     else:
@@ -506,10 +529,13 @@ def encode(pkt: NhrpPacket) -> bytes:
         extoff = 0
         ext_bytes = b""
     pktsz = _FIXED_LEN + len(body) + len(ext_bytes)
-    if pktsz > 0xFFFF:
-        raise ValueError(f"NHRP packet too large ({pktsz} bytes)")
+    if pktsz > MAX_PACKET:
+        raise NhrpTooLarge(f"NHRP packet too large ({pktsz} bytes)")
     header = _FIXED.pack(pkt.afn, pkt.pro_type, bytes(pkt.pro_snap), pkt.hop_count, pktsz, 0, extoff,
                          pkt.version, ptype, len(src_nbma), len(sub))
     raw = bytearray(header + body + ext_bytes)
-    struct.pack_into("!H", raw, 12, checksum(raw))  # ar$chksum
+    value = checksum(raw)
+    if value == 0 and pkt.checksum == 0xFFFF:
+        value = 0xFFFF  # the other zero, as received: equally valid, and the bytes round-trip
+    struct.pack_into("!H", raw, 12, value)  # ar$chksum
     return bytes(raw)

@@ -22,80 +22,51 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
 
-Settings (`config`), events (`events`) and the routing lookup (`routes`) live apart, so
-the agent and the kernel side need not import the state machine. Imports only `nhrp`.
+What a peer's packet must be before a handler acts on it is `inbound`: a packet refused
+there, or whose answer would not fit, is a counted drop (`dropped`, by reason) and,
+for a request, an RFC 2332 Error Indication; a handler builds its answer before it
+changes the cache, so a refused packet leaves the state as it was. An Error Indication
+for a requester registered here is passed on like a reply; one for us is logged.
+
+Settings (`config`), events (`events`), its bookkeeping records (`records`), how it
+sends and refuses (`sending`) and the routing lookup (`routes`) live apart, so the
+agent and the kernel side need not import the state machine. Imports only `nhrp`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Callable
 
-from dmvpnlab.nhrp import debug as nhrp_debug
-from dmvpnlab.nhrp import messages
+from dmvpnlab.nhrp import inbound, messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
 from dmvpnlab.nhrp.codec import (CIE_ALREADY_REGISTERED, CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, PURGE_N,
-                                  REG_UNIQUE, Cie, NhrpDecodeError, NhrpPacket, PacketType, decode, encode)
-from dmvpnlab.nhrp.config import NhrpEngineConfig, NhsConfig
+                                  REG_UNIQUE, Cie, ErrorCode, NhrpDecodeError, NhrpPacket, PacketType, decode)
+from dmvpnlab.nhrp.config import NhrpEngineConfig
 from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
+from dmvpnlab.nhrp.records import Decision, NhsState, PendingResolution
 from dmvpnlab.nhrp.routes import RouteOracle
+from dmvpnlab.nhrp.sending import Sender
+
+__all__ = ["NhrpEngine", "Decision", "NhsState", "PendingResolution", "RESOLUTION_TIMEOUT"]
 
 RESOLUTION_TIMEOUT = 5.0  # an unanswered Resolution Request is given up after this
 REGISTRATION_RETRY_MAX = 64.0  # cap of the registration retry backoff, seconds
 
 
-@dataclass
-class NhsState:
-    """Registration with one NHS: what `show ip nhrp nhs` prints, and the retry timer."""
-
-    config: NhsConfig
-    request_id: int
-    state: str = "W"  # W waiting, E expecting replies, R responding
-    next_send: float = 0.0
-    backoff: float = 1.0
-    last_reply: float | None = None
-    sent: int = 0
-    replies: int = 0
-    up_since: float | None = None
-    awaiting: bool = False  # the last request sent has not been answered yet
-
-
-@dataclass
-class PendingResolution:
-    """A Resolution Request in flight, matched to its reply by request id."""
-
-    target: IPv4Address
-    request_id: int
-    sent_at: float
-    for_shortcut: bool
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Where the dataplane sends a packet for a tunnel next hop."""
-
-    nbma: IPv4Address | None
-    direct: bool
-
-
-class NhrpEngine:
+class NhrpEngine(Sender):
     """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
 
     def __init__(self, config: NhrpEngineConfig, routes: RouteOracle, now: float,
                  debug: Callable[[str, str], None] | None = None) -> None:
+        super().__init__(debug)
         self.config = config
         self.routes = routes
         self.cache = NhrpCache()
-        self.outbox: list[tuple[IPv4Address, bytes]] = []
         self.events: list[Event] = []
-        self.sent: Counter[str] = Counter()
-        self.received: Counter[str] = Counter()
-        self.dropped: Counter[str] = Counter()
         self.multicast_dynamic: set[IPv4Address] = set()
-        self._debug = debug
         self._ids = itertools.count(1)
         self._pending: dict[int, PendingResolution] = {}
         self._redirects: dict[tuple[IPv4Address, IPv4Address], float] = {}
@@ -174,26 +145,6 @@ class NhrpEngine:
         self.tick(now)
 
     # --- output helpers -------------------------------------------------------------
-
-    def _send(self, nbma: IPv4Address, packet: NhrpPacket) -> None:
-        data = encode(packet)
-        self.outbox.append((nbma, data))
-        name = PACKET_NAMES.get(packet.type, str(packet.type))
-        self.sent[name] += 1
-        if self._debug is not None:
-            self._log("packet", f"NHRP: Send {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
-            self._log("packet", f" src: {self.me.proto}, dst: {packet.dst_proto if packet.type != PacketType.RESOLUTION_REPLY else packet.src_proto}")
-            self._log_packet(packet, len(data))
-
-    def _log_packet(self, packet: NhrpPacket, size: int) -> None:
-        for line in nhrp_debug.packet_lines(packet, size):
-            self._log("packet", line)
-        for line in nhrp_debug.extension_lines(packet):
-            self._log("extension", line)
-
-    def _log(self, category: str, line: str) -> None:
-        if self._debug is not None:
-            self._debug(category, line)
 
     def _forget(self, entry: CacheEntry) -> None:
         if "shortcut" in entry.flags:
@@ -354,14 +305,16 @@ class NhrpEngine:
         if packet.hop_count == 0:
             self.dropped["hop count 0"] += 1
             return
-        problem = messages.unusable(packet)
-        if problem is not None:
-            self.dropped["malformed"] += 1
-            self._log("packet", f"NHRP: Dropping {name} from {outer_src}: {problem}")
-            return
-        if self.config.authentication is not None and packet.auth_password() != self.config.authentication:
+        # An Error Indication carries no extensions, so no password (messages.error_indication):
+        # it is exempt, and only ever logged or passed on, never acted upon.
+        if (self.config.authentication is not None and packet.type != PacketType.ERROR_INDICATION
+                and packet.auth_password() != self.config.authentication):
             self.dropped["authentication"] += 1
             self._log("packet", f"NHRP: Authentication failure for {name} from {outer_src}")
+            return
+        refusal = inbound.refusal(packet, data, outer_src)
+        if refusal is not None:
+            self._refuse(packet, data, outer_src, refusal)
             return
         handler = {
             PacketType.REGISTRATION_REQUEST: self._on_registration_request,
@@ -370,13 +323,16 @@ class NhrpEngine:
             PacketType.RESOLUTION_REPLY: self._on_resolution_reply,
             PacketType.TRAFFIC_INDICATION: self._on_traffic_indication,
             PacketType.PURGE_REQUEST: self._on_purge_request,
+            PacketType.ERROR_INDICATION: self._on_error_indication,
         }.get(packet.type)
         if handler is not None:
-            handler(packet, outer_src, now)
+            handler(packet, data, outer_src, now)
 
     # NHS side ---------------------------------------------------------------------------
 
-    def _on_registration_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+    def _on_registration_request(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        if self._unrecognized(packet, data, outer_src):
+            return
         cie = packet.cies[0] if packet.cies else Cie(holdtime=self.config.holdtime)
         proto = packet.src_proto
         unique = bool(packet.flags & REG_UNIQUE)
@@ -384,7 +340,11 @@ class NhrpEngine:
         if (existing is not None and existing.type is EntryType.DYNAMIC and existing.nbma != outer_src
                 and "unique" in existing.flags and (existing.expires or 0) > now):
             self._log("cache", f"NHRP: Unique address {proto} already registered by {existing.nbma}")
-            self._send(outer_src, messages.registration_reply(self.me, packet, CIE_ALREADY_REGISTERED, outer_src))
+            self._answer(outer_src, packet, data, outer_src,
+                         messages.registration_reply(self.me, packet, CIE_ALREADY_REGISTERED, outer_src))
+            return
+        reply = self._build(packet, data, outer_src, messages.registration_reply(self.me, packet, CIE_SUCCESS, outer_src))
+        if reply is None:
             return
         if existing is not None and existing.nbma != outer_src and existing.nbma is not None:
             self.multicast_dynamic.discard(existing.nbma)
@@ -400,11 +360,13 @@ class NhrpEngine:
             self.multicast_dynamic.add(outer_src)
         self.events.append(PeerChanged(proto))
         self._log("cache", f"NHRP: Adding registration for {proto} -> {outer_src}, holdtime {cie.holdtime}")
-        self._send(outer_src, messages.registration_reply(self.me, packet, CIE_SUCCESS, outer_src))
+        self._emit(outer_src, *reply)
 
     # NHC side ---------------------------------------------------------------------------
 
-    def _on_registration_reply(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+    def _on_registration_reply(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        if self._unrecognized(packet, data, outer_src):
+            return
         state = next((s for s in self.nhs if s.request_id == packet.request_id), None)
         if state is None:
             self.dropped["unexpected reply"] += 1
@@ -460,16 +422,20 @@ class NhrpEngine:
             return route.prefix.prefixlen
         return None
 
-    def _on_resolution_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+    def _on_resolution_request(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
         prefix_len = self._owner_prefix(packet.dst_proto)
         if prefix_len is not None:
+            if self._unrecognized(packet, data, outer_src):
+                return
             seen = messages.requester_seen_at(packet)
+            reply = self._build(packet, data, outer_src, messages.resolution_reply(self.me, packet, prefix_len))
+            if reply is None:
+                return
             self._learn_requester(packet, seen or packet.src_nbma, now)
-            reply = messages.resolution_reply(self.me, packet, prefix_len)
             # A requester behind NAT cannot receive from us until it has sent to us (its
             # NAT has no mapping yet): answer back along the request's path, through the
             # NHS that holds its registration; our first data to it follows its own.
-            self._send(outer_src if seen is not None else packet.src_nbma, reply)
+            self._emit(outer_src if seen is not None else packet.src_nbma, *reply)
             return
         route = self.routes(packet.dst_proto)
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
@@ -478,13 +444,16 @@ class NhrpEngine:
             if nbma is None and hop is not None and self.nhs and hop not in (s.config.proto for s in self.nhs):
                 nbma = self._active_nhs_nbma()
             if nbma is None or nbma == outer_src or packet.hop_count <= 1:
+                if self._unrecognized(packet, data, outer_src):
+                    return
                 self.dropped["resolution: no binding"] += 1
-                self._send(packet.src_nbma, messages.resolution_reply(self.me, packet, 32, CIE_NO_BINDING))
+                self._answer(packet.src_nbma, packet, data, outer_src,
+                             messages.resolution_reply(self.me, packet, 32, CIE_NO_BINDING))
                 return
         self._log("packet", f"NHRP: Forwarding Resolution Request for {packet.dst_proto} to {hop} ({nbma})")
         requester = self.cache.peer(packet.src_proto)
         seen = requester.nbma if requester is not None and requester.nbma != packet.src_nbma else None
-        self._send(nbma, messages.forwarded(self.me, packet, requester_seen_at=seen))
+        self._answer(nbma, packet, data, outer_src, messages.forwarded(self.me, packet, requester_seen_at=seen))
 
     def _learn_requester(self, packet: NhrpPacket, nbma: IPv4Address, now: float) -> None:
         """The owner learns the requester's mapping from the request, as Cisco does.
@@ -502,14 +471,19 @@ class NhrpEngine:
             request_id=packet.request_id, requester=packet.src_proto))
         self.events.append(PeerChanged(packet.src_proto))
 
-    def _on_resolution_reply(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+    def _on_resolution_reply(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
         if packet.src_proto != self.me.proto:
-            self._relay_reply(packet)
+            self._relay(packet.src_proto, packet, data, outer_src)
             return
-        pending = self._pending.pop(packet.request_id, None)
-        if pending is None or not packet.cies:
+        if self._unrecognized(packet, data, outer_src):
+            return
+        # The reply names the target it answers (its destination, copied from our request):
+        # one for another target, or without an answer, is refused and the request stays open.
+        pending = self._pending.get(packet.request_id)
+        if pending is None or pending.target != packet.dst_proto or not packet.cies:
             self.dropped["unexpected reply"] += 1
             return
+        del self._pending[packet.request_id]
         cie = packet.cies[0]
         if cie.code != CIE_SUCCESS or cie.nbma is None or cie.proto is None:
             entry = self.cache.peer(pending.target)
@@ -541,16 +515,27 @@ class NhrpEngine:
                 self.events.append(ShortcutAdded(target_prefix, peer))
         self._log("cache", f"NHRP: Adding cache entry for {target_prefix} via {peer} NBMA {cie.nbma}")
 
-    def _relay_reply(self, packet: NhrpPacket) -> None:
-        """An NHS passes a reply on to the requester it holds a registration for."""
-        requester = self.cache.peer(packet.src_proto)
-        if requester is None or not requester.usable or packet.hop_count <= 1:
+    def _relay(self, requester_proto: IPv4Address, packet: NhrpPacket, data: bytes, outer_src: IPv4Address) -> None:
+        """An NHS passes a reply (or an Error Indication) on to the requester it holds a
+        registration for, a hop further."""
+        requester = self.cache.peer(requester_proto)
+        if requester is None or requester.nbma is None or not requester.usable or packet.hop_count <= 1:
             self.dropped["unexpected reply"] += 1
             return
-        self._send(requester.nbma, replace(packet, hop_count=packet.hop_count - 1))
+        self._answer(requester.nbma, packet, data, outer_src, replace(packet, hop_count=packet.hop_count - 1))
 
-    def _on_traffic_indication(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
-        if not self.config.shortcut or len(packet.payload) < 20:
+    def _on_error_indication(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        """RFC 2332 5.2.7: one for this router is logged (never answered); one for a
+        requester registered here goes on to it, as its reply would have."""
+        if packet.dst_proto != self.me.proto:
+            self._relay(packet.dst_proto, packet, data, outer_src)
+            return
+        name = {int(c): c.name.lower().replace("_", " ") for c in ErrorCode}.get(packet.error_code, "unknown")
+        self._log("packet", f"NHRP: Error Indication from {packet.src_proto}, code: {name}({packet.error_code}), "
+                            f"offset: {packet.error_offset}")
+
+    def _on_traffic_indication(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        if not self.config.shortcut or len(packet.payload) < 20 or self._unrecognized(packet, data, outer_src):
             return
         destination = IPv4Address(packet.payload[16:20])
         entry = self.cache.longest_match(destination)
@@ -560,7 +545,14 @@ class NhrpEngine:
         self.redirect_received[destination] = now
         self._resolve(destination, now, for_shortcut=True)
 
-    def _on_purge_request(self, packet: NhrpPacket, outer_src: IPv4Address, now: float) -> None:
+    def _on_purge_request(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
+        if self._unrecognized(packet, data, outer_src):
+            return
+        reply = None
+        if not packet.flags & PURGE_N:
+            reply = self._build(packet, data, outer_src, messages.purge_reply(self.me, packet))
+            if reply is None:
+                return
         for cie in packet.cies:
             target = cie.proto or packet.src_proto
             prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
@@ -568,8 +560,8 @@ class NhrpEngine:
                 if entry.type is not EntryType.STATIC and (entry.prefix.overlaps(prefix) or entry.next_hop == target):
                     self.cache.remove(entry.prefix)
                     self._forget(entry)
-        if not packet.flags & PURGE_N:
-            self._send(outer_src, messages.purge_reply(self.me, packet))
+        if reply is not None:
+            self._emit(outer_src, *reply)
 
     # --- operator actions ---------------------------------------------------------------
 

@@ -4,8 +4,9 @@ The engine decides *when* to send; this module decides *what the bytes say*: fla
 0x8002 on registrations, 0xc802/0xf802 on resolutions, hop count 255, MTU 17916, CIE
 preference 255 on registrations and 0 on resolutions, and the extension list in Cisco's
 order (Responder Address, Forward/Reverse Transit NHS Record, Authentication, Cisco
-NAT, End). It also reads back what it writes (the NAT extension), and says when a
-decoded packet lacks what the engine needs. Imports only `nhrp.codec`.
+NAT, End). It also reads back what it writes (the NAT extension). The builders that
+copy a request's extensions parse them; `nhrp.inbound` has checked them before any
+builder runs. Imports only `nhrp.codec`.
 """
 
 from __future__ import annotations
@@ -205,38 +206,20 @@ def purge_reply(me: Identity, request: NhrpPacket) -> NhrpPacket:
     return replace(request, type=PacketType.PURGE_REPLY, hop_count=HOP_COUNT, extensions=[*_tail(me)])
 
 
-def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto: IPv4Address) -> NhrpPacket:
+def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto: IPv4Address,
+                     offset: int = 0) -> NhrpPacket:
+    """RFC 2332 5.2.7: to the sender of the packet in error (`dst_proto`), quoting it;
+    `offset` says where in it (from its fixed header) the error was found."""
     return _originated(
         me, PacketType.ERROR_INDICATION, dst_proto,
         error_code=error_code,
-        error_offset=0,
+        error_offset=offset,
         payload=offending,
         extensions=[],  # RFC 2332 5.2.7: an Error Indication carries no extensions
     )
 
 
 # --- reading what a peer sent ----------------------------------------------------------
-
-_NEEDS_ADDRESSES = {
-    PacketType.RESOLUTION_REQUEST, PacketType.RESOLUTION_REPLY, PacketType.REGISTRATION_REQUEST,
-    PacketType.REGISTRATION_REPLY, PacketType.PURGE_REQUEST, PacketType.TRAFFIC_INDICATION,
-}
-
-
-def unusable(packet: NhrpPacket) -> str | None:
-    """Why a packet that decodes still cannot be acted on, or None.
-
-    The codec accepts zero-length addresses and any CIE prefix length (they are legal
-    bytes); the engine's handlers need the addresses their type implies and prefixes
-    that are IPv4 prefixes. Checked once, before any handler, so none of them raises on
-    what a peer sends.
-    """
-    if packet.type in _NEEDS_ADDRESSES and None in (packet.src_nbma, packet.src_proto, packet.dst_proto):
-        return "missing source NBMA, source or destination protocol address"
-    if any(cie.prefix_len > 32 for cie in packet.cies):
-        return "CIE prefix length above 32"
-    return None
-
 
 def requester_seen_at(packet: NhrpPacket) -> IPv4Address | None:
     """The requester's post-NAT NBMA address, if a forwarding NHS put it in the Cisco NAT

@@ -13,8 +13,11 @@ they can be unit tested with plain bytes:
   (the kernel delivers/forwards it to the sender like any ICMP); too big without DF ->
   fragments. `ip tcp adjust-mss`: SYNs' MSS lowered, both directions.
 - Anything else (IPv6, other ethertypes, malformed) -> `Drop(reason)`, counted.
+- From the tunnel: `from_tunnel` checks that what a peer decapsulated to is an IPv4
+  packet (version, header length, total length) before `to_tap` frames it for the
+  kernel; anything else is a counted drop, never written into the TAP.
 
-`from_tap` and `to_tap` never raise on bad input. Counters are updated here, so the
+`from_tap`, `from_tunnel` and `to_tap` never raise on bad input. Counters are updated here, so the
 caller must not count these events again; `counters.as_dict()` feeds show interfaces.
 Frames into the TAP are built with `frames` helpers only. Imports `tunnel.frames` and
 `tunnel.ipv4`.
@@ -38,6 +41,7 @@ DROP_UNKNOWN_NEXT_HOP = "unknown-next-hop-mac"
 DROP_NEXT_HOP_SELF = "next-hop-is-self"
 DROP_DF_TOO_BIG = "too-big-df-set"
 DROP_CANNOT_FRAGMENT = "cannot-fragment"
+DROP_MALFORMED_DECAP = "malformed-ipv4-from-tunnel"  # what a peer sent in GRE is not IPv4
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,22 @@ class TunnelDataplane:
         return WriteTap(frame)
 
     # ---- tunnel -> kernel -------------------------------------------------------
+    def from_tunnel(self, packet: bytes, src_tunnel_ip: IPv4Address | None = None) -> bytes | None:
+        """The frame for the kernel of what a peer sent in GRE (IPv4), or None: dropped,
+        counted, when it is not an IPv4 packet (truncated, wrong version or lengths).
+        Trailing bytes past the IPv4 total length are cut, as a NIC strips padding."""
+        plen = len(packet)
+        if plen < ipv4.IPV4_MIN_HEADER:
+            self.counters.drop(DROP_MALFORMED_DECAP)
+            return None
+        vihl = packet[0]
+        ihl = (vihl & 0x0F) << 2
+        total = (packet[2] << 8) | packet[3]
+        if vihl >> 4 != 4 or ihl < ipv4.IPV4_MIN_HEADER or total < ihl or total > plen:
+            self.counters.drop(DROP_MALFORMED_DECAP)
+            return None
+        return self.to_tap(packet if total == plen else packet[:total], src_tunnel_ip)
+
     def to_tap(self, packet: bytes, src_tunnel_ip: IPv4Address | None = None) -> bytes:
         """The Ethernet frame that hands a decapsulated IPv4 packet to the kernel.
 

@@ -111,7 +111,10 @@ class MgreTunnel:
         try:
             while (frame := read()) is not None:
                 route = fast.get(frame[:6])
-                if route is not None and not redirect and frame[12:14] == b"\x08\x00":
+                # Fast: plain IPv4 (no options), exactly one packet long; anything else,
+                # malformed frames included, goes to the dataplane, which checks and counts.
+                if (route is not None and not redirect and len(frame) >= 34 and frame[12:14] == b"\x08\x00"
+                        and frame[14] == 0x45 and ((frame[16] << 8) | frame[17]) + 14 == len(frame)):
                     if frame[23] == 6:  # TCP: a SYN goes the long way, for `ip tcp adjust-mss`
                         flags_at = 27 + ((frame[14] & 0x0F) << 2)
                         if flags_at >= len(frame) or frame[flags_at] & 0x02:
@@ -178,7 +181,10 @@ class MgreTunnel:
         ipv4 = GRE_PROTO_IPV4  # a local: this loop runs per packet
         for src, proto, payload in self.transport.receive():
             if proto == ipv4:
-                if not redirect and len(payload) >= 20 and payload[16] < 224:
+                # Fast: plain IPv4 (no options), exactly the GRE payload long, unicast;
+                # anything else is checked (and a malformed packet counted) by the dataplane.
+                if (not redirect and len(payload) >= 20 and payload[0] == 0x45 and payload[16] < 224
+                        and ((payload[2] << 8) | payload[3]) == len(payload)):
                     if payload[9] != 6:
                         write(eth + payload)
                         continue
@@ -187,9 +193,12 @@ class MgreTunnel:
                     if flags_at >= len(payload) or not payload[flags_at] & 0x02:
                         write(eth + payload)
                         continue
-                if redirect and len(payload) >= 20:
+                frame = self.dataplane.from_tunnel(payload)
+                if frame is None:
+                    continue
+                if redirect:
                     self._remember(payload, src)
-                write(self.dataplane.to_tap(payload))
+                write(frame)
             elif proto == GRE_PROTO_NHRP:
                 counters.nhrp_in += 1
                 self.engine.receive(payload, IPv4Address(src), self.clock())

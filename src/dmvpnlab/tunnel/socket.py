@@ -18,10 +18,12 @@ from ipaddress import IPv4Address
 IPPROTO_GRE = 47
 
 # Send errors that mean "this packet is lost", not "the program is wrong": full queues,
-# routes or ARP not there yet, a firewall (impairment) dropping on output.
+# routes or ARP not there yet, a firewall (impairment) dropping on output, the underlay
+# link down, a destination the kernel will not send to (a broadcast address: EACCES;
+# NHRP refuses such NBMA addresses from peers, this is the last line).
 _TRANSIENT_SEND_ERRORS = frozenset({
     _errno.ENETUNREACH, _errno.EHOSTUNREACH, _errno.ENOBUFS, _errno.EMSGSIZE,
-    _errno.EAGAIN, _errno.ECONNREFUSED, _errno.EPERM,
+    _errno.EAGAIN, _errno.ECONNREFUSED, _errno.EPERM, _errno.EACCES, _errno.ENETDOWN,
 })
 IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DONT = getattr(socket, "IP_PMTUDISC_DONT", 0)

@@ -1,0 +1,47 @@
+"""The NHRP engine's bookkeeping records: NHS registrations, resolutions in flight, answers.
+
+Plain data the engine keeps and the CLI and JSON state read (`show ip nhrp nhs`), apart
+from the state machine so readers need not import it (`nhrp.engine` re-exports them).
+Imports only `nhrp.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from dmvpnlab.nhrp.config import NhsConfig
+
+
+@dataclass
+class NhsState:
+    """Registration with one NHS: what `show ip nhrp nhs` prints, and the retry timer."""
+
+    config: NhsConfig
+    request_id: int
+    state: str = "W"  # W waiting, E expecting replies, R responding
+    next_send: float = 0.0
+    backoff: float = 1.0
+    last_reply: float | None = None
+    sent: int = 0
+    replies: int = 0
+    up_since: float | None = None
+    awaiting: bool = False  # the last request sent has not been answered yet
+
+
+@dataclass
+class PendingResolution:
+    """A Resolution Request in flight, matched to its reply by request id."""
+
+    target: IPv4Address
+    request_id: int
+    sent_at: float
+    for_shortcut: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where the dataplane sends a packet for a tunnel next hop."""
+
+    nbma: IPv4Address | None
+    direct: bool
