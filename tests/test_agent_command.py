@@ -52,6 +52,24 @@ def test_an_unreadable_config_file_is_a_clear_error(tmp_path):
     assert result.stderr.startswith("% Cannot read") and "Traceback" not in result.stderr
 
 
+def test_a_config_file_that_is_not_utf8_is_read_with_escapes_never_a_traceback(tmp_path):
+    # Latin-1 bytes and a malformed line: the agent refuses the line (so it starts nothing
+    # here), showing the text as the parser stored it; the log says why it looks so.
+    name = tmp_path / "startup-config-\udcff"  # the file name is not UTF-8 either
+    Path(name).write_bytes(b"hostname spoke9\ninterface Tunnel0\n description caf\xe9\n tunnel key \xb2\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "dmvpnlab", "agent", "--node", "spoke9", "--config", str(name),
+         "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert " tunnel key \\xb2" in result.stderr and "% Invalid input detected at '^' marker." in result.stderr
+    assert "startup-config-\\udcff line 4:" in result.stderr
+    log = (tmp_path / "state" / "agent.log").read_text()
+    assert "line 3: bytes that are not UTF-8 are kept as \\xNN escapes" in log
+
+
 def _modules_after(code: str) -> set[str]:
     """The modules a fresh interpreter has loaded after running `code`."""
     probe = code + "\nimport sys\nprint('\\n'.join(sys.modules))\n"

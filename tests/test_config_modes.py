@@ -8,8 +8,9 @@ import pytest
 
 from dmvpnlab.cli import tree
 from dmvpnlab.config.model import Interface, IsakmpPolicy, RawBlock, RouterConfig
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, flag, number, open_section, setting
-from dmvpnlab.config.parser import CommandTable, build_tables, parse_config
+from dmvpnlab.config.modes import Command, Context, Entries, Mode, ModeSpec, flag, number, open_section, setting
+from dmvpnlab.config import global_mode
+from dmvpnlab.config.parser import CommandTable, ConfigSession, build_tables, parse_config
 from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown
 
 
@@ -33,6 +34,9 @@ class FakeContext:
 
     def collect_banner(self, block: RawBlock, delimiter: str) -> None:
         self.enter(Mode.BANNER, block)
+
+    def entries(self, items: list[Any], key: Any, order: Any = None) -> Entries[Any, Any]:
+        return Entries(items, key, order)  # a fresh index each time: correct, just not cached
 
 
 def _nothing(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -150,3 +154,64 @@ def test_exec_tree_and_config_mode_raise_the_same_verdicts() -> None:
     with pytest.raises(Invalid) as bad:
         cur.integer(0, 9)
     assert bad.value.column == len("tunnel key ")
+
+
+def _name(itf: Interface) -> str:
+    return itf.name
+
+
+def _number(itf: Interface) -> int:
+    return int(itf.name.removeprefix("Loopback"))
+
+
+def test_entries_find_replace_in_place_and_drop_by_key() -> None:
+    items = [Interface("Loopback1", description="a"), Interface("Loopback2")]
+    index = Entries(items, _name)
+    assert index.get("Loopback2") is items[1] and index.get("Loopback9") is None
+    index.put(Interface("Loopback1", description="b"))  # replaces where it stands (as IOS updates a route)
+    index.put(Interface("Loopback0"))  # unordered: a new entry goes last
+    assert [(i.name, i.description) for i in items] == [("Loopback1", "b"), ("Loopback2", None), ("Loopback0", None)]
+    index.drop("Loopback2")
+    index.drop("Loopback7")  # absent: nothing to do
+    assert [i.name for i in items] == ["Loopback1", "Loopback0"] and index.fresh()
+    items.append(Interface("Loopback5"))  # behind the index's back: it notices
+    assert not index.fresh()
+
+
+def test_entries_of_a_sorted_list_insert_in_order_and_sort_a_list_handed_in_unsorted_once() -> None:
+    items = [Interface("Loopback3"), Interface("Loopback1")]
+    index = Entries(items, _name, order=_number)
+    assert [i.name for i in items] == ["Loopback1", "Loopback3"]
+    for n in (2, 0, 4):
+        index.put(Interface(f"Loopback{n}"))
+    index.put(Interface("Loopback2", description="again"))
+    assert [i.name for i in items] == [f"Loopback{n}" for n in range(5)]
+    assert items[2].description == "again" and index.get("Loopback2") is items[2]
+
+
+def test_a_session_keeps_one_index_per_list_and_rebuilds_it_when_the_list_changed_behind_it() -> None:
+    session = ConfigSession()
+    routes = session.config.static_routes
+    assert session.apply("ip route 10.0.0.0 255.0.0.0 192.0.2.1") == []
+    first = session.entries(routes, global_mode._route_key)
+    assert session.entries(routes, global_mode._route_key) is first
+    routes.clear()
+    assert session.entries(routes, global_mode._route_key) is not first
+    assert session.apply("ip route 10.0.0.0 255.0.0.0 192.0.2.1 5") == []
+    assert [r.distance for r in session.config.static_routes] == [5]
+
+
+def test_a_line_is_tried_only_against_the_commands_its_first_word_may_start() -> None:
+    tried: list[str] = []
+
+    def recorder(word: str) -> Command:
+        return Command(Mode.GLOBAL, word, lambda ctx, cur, neg: tried.append(word))
+
+    table = CommandTable(ModeSpec(Mode.GLOBAL), [recorder("host[name]"), recorder("version"), recorder("int[erface]")])
+    for line in ("int x", "INTERFACE y", "hostn z", "no version"):
+        table.run(FakeContext(), Cursor(line))
+    assert tried == ["int[erface]", "int[erface]", "host[name]", "version"]
+    with pytest.raises(Incomplete):
+        table.run(FakeContext(), Cursor("no"))  # a bare `no` still stops inside every command
+    with pytest.raises(Unknown):
+        table.run(FakeContext(), Cursor("hos"))  # shorter than the shortest abbreviation

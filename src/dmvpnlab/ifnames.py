@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
+# ASCII only (`\d` would take `٣`), and a number of at most 10 digits past its leading
+# zeros (IOS's largest interface number is 2^31-1; int() refuses more than 4300 digits).
 _ETHERNET = re.compile(
-    r"^(?:GigabitEthernet|Gi|GigE|FastEthernet|Fa|Ethernet|Et|Eth)\s*0/(\d+)$", re.IGNORECASE
+    r"^(?:GigabitEthernet|Gi|GigE|FastEthernet|Fa|Ethernet|Et|Eth)\s*0/0*(\d{1,10})$", re.IGNORECASE | re.ASCII
 )
-_TUNNEL = re.compile(r"^(?:Tunnel|Tu)\s*(\d+)$", re.IGNORECASE)
-_LOOPBACK = re.compile(r"^(?:Loopback|Lo)\s*(\d+)$", re.IGNORECASE)
+_TUNNEL = re.compile(r"^(?:Tunnel|Tu)\s*0*(\d{1,10})$", re.IGNORECASE | re.ASCII)
+_LOOPBACK = re.compile(r"^(?:Loopback|Lo)\s*0*(\d{1,10})$", re.IGNORECASE | re.ASCII)
 _LINUX_ETH = re.compile(r"^(?P<node>.+)-eth(?P<port>\d+)$")
 _LINUX_TUNNEL = re.compile(r"^Tunnel(\d+)$")
 

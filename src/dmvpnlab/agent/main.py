@@ -5,6 +5,10 @@ one with errors, exit 2, before touching the kernel), builds the `RouterAgent` w
 extensions the composition root plugged in (dmvpnlab.router: the CLI's control
 operations and SSH server) and runs its loop until SIGTERM. Imports the agent's own
 modules and the config parser; what the CLI provides arrives as `Extensions`.
+
+The config file is read as bytes and decoded by config.text's rule: bytes that are not
+UTF-8 become `\\xNN` escapes (and a warning in the log), never a traceback; the log is
+UTF-8 whatever the locale, so an ignored line with a non-ASCII character logs as it is.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
 from dmvpnlab.agent.hooks import Extensions
 from dmvpnlab.config.errors import ConfigSyntaxError
 from dmvpnlab.config.parser import parse_config
+from dmvpnlab.config.text import decode_config
 from dmvpnlab.rundir import AGENT_LOG, READY_FILE
 
 
@@ -29,17 +34,21 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / READY_FILE).unlink(missing_ok=True)
     logging.basicConfig(
-        filename=state_dir / AGENT_LOG, level=logging.DEBUG if args.debug else logging.INFO,
+        filename=state_dir / AGENT_LOG, encoding="utf-8", errors="backslashreplace",
+        level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
     log = logging.getLogger("dmvpnlab.agent")
     try:
-        text = args.config.read_text()
+        data = args.config.read_bytes()
     except OSError as error:
         print(f"% Cannot read {args.config}: {error.strerror}", file=sys.stderr)
         return 2
-    result = parse_config(text, source=str(args.config))
+    decoded = decode_config(data, source=str(args.config))
+    if decoded.warning:
+        log.warning("%s", decoded.warning)
+    result = parse_config(decoded.text, source=str(args.config))
     if result.errors:
         message = str(ConfigSyntaxError(result.errors))
         log.error("config refused:\n%s", message)

@@ -18,7 +18,7 @@ from dmvpnlab.config.model import (
     TransformSet,
 )
 from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, number, open_section, setting
-from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown, looks_like_address
+from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown, is_number, looks_like_address, parse_integer
 
 _TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
 _TRANSFORMS = ("esp-aes", "esp-gcm", "esp-gmac", "esp-3des", "esp-des", "esp-null",
@@ -33,19 +33,32 @@ _ISAKMP_GROUPS = (1, 2, 5, 14, 15, 16, 19, 20, 21, 24)
 # -- crypto isakmp ... -----------------------------------------------------------------
 
 
+# The keys of the lists this module indexes (modes.Context.entries wants the same function
+# each time).
+def _priority(policy: IsakmpPolicy) -> int:
+    return policy.priority
+
+
+def _peer(key: IsakmpKey) -> IPv4Network:
+    return key.peer
+
+
+def _name(section: TransformSet | IpsecProfile) -> str:
+    return section.name
+
+
 def _enter_policy(ctx: Context, cur: Cursor, neg: bool) -> None:
     prio = cur.integer(1, 10000)
     cur.end()
-    open_section(ctx, neg, Mode.ISAKMP, ctx.config.isakmp_policies, lambda p: p.priority, prio,
-                 lambda: IsakmpPolicy(prio), order=lambda p: p.priority)
+    open_section(ctx, neg, Mode.ISAKMP, ctx.config.isakmp_policies, _priority, prio,
+                 lambda: IsakmpPolicy(prio), order=_priority)
 
 
 def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
-    cfg = ctx.config
     enc: int | None = None
     if (cur.peek() in ("0", "6") and len(cur.tokens) > cur.pos + 2
             and (cur.tokens[cur.pos + 2].text.lower() == "address")):
-        enc = int(cur.next().text)
+        enc = cur.integer(0, 6)
     key = cur.word()
     where = cur.choice("address", "hostname", unknown=True)
     if where == "hostname" or (cur.peek() or "").lower() == "ipv6":
@@ -57,14 +70,16 @@ def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
     elif addr == IPv4Address("0.0.0.0"):
         plen = 0
     try:
-        peer = IPv4Network(f"{addr}/{plen}")
+        peer = IPv4Network((int(addr), plen))
     except ValueError:
         raise Invalid(cur.tokens[cur.pos - 1].column, "%Inconsistent address and mask") from None
     no_xauth = cur.accept("no-xauth")
     cur.end()
-    cfg.isakmp_keys = [k for k in cfg.isakmp_keys if k.peer != peer]
-    if not neg:
-        cfg.isakmp_keys.append(IsakmpKey(key, peer, enc, no_xauth))
+    keys = ctx.entries(ctx.config.isakmp_keys, _peer)
+    if neg:
+        keys.drop(peer)
+    else:
+        keys.put(IsakmpKey(key, peer, enc, no_xauth))
 
 
 def _isakmp_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -73,7 +88,7 @@ def _isakmp_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
         cfg.isakmp_keepalive = None
         return
     ka = IsakmpKeepalive(cur.integer(10, 3600))
-    if cur.more() and (cur.peek() or "").isdigit():
+    if cur.more() and is_number(cur.peek() or ""):
         ka.retry = cur.integer(2, 60)
     if cur.more():
         ka.mode = cur.choice("periodic", "on-demand")  # type: ignore[assignment]
@@ -98,16 +113,18 @@ def _policy_encryption(ctx: Context, cur: Cursor, neg: bool) -> None:
 
 def _policy_hash(ctx: Context, cur: Cursor, neg: bool) -> None:
     pol: IsakmpPolicy = ctx.target
-    pol.hash = (IsakmpPolicy(pol.priority).hash if neg
-                else cur.choice("md5", "sha", "sha256", "sha384", "sha512"))
+    value = (IsakmpPolicy(pol.priority).hash if neg
+             else cur.choice("md5", "sha", "sha256", "sha384", "sha512"))
     cur.end()
+    pol.hash = value
 
 
 def _policy_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:
     pol: IsakmpPolicy = ctx.target
-    pol.authentication = (IsakmpPolicy(pol.priority).authentication if neg
-                          else cur.choice("pre-share", "rsa-sig", "rsa-encr"))
+    value = (IsakmpPolicy(pol.priority).authentication if neg
+             else cur.choice("pre-share", "rsa-sig", "rsa-encr"))
     cur.end()
+    pol.authentication = value
 
 
 def _policy_group(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -115,17 +132,22 @@ def _policy_group(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         pol.group = IsakmpPolicy(pol.priority).group
         return
-    gtok = cur.next()
-    if not gtok.text.isdigit() or int(gtok.text) not in _ISAKMP_GROUPS:
-        raise Invalid(gtok.column)
+    group = cur.value(_isakmp_group)
     cur.end()
-    pol.group = int(gtok.text)
+    pol.group = group
+
+
+def _isakmp_group(text: str) -> int | None:
+    """A Diffie-Hellman group number IKEv1 policies accept, or None."""
+    group = parse_integer(text, min(_ISAKMP_GROUPS), max(_ISAKMP_GROUPS))
+    return group if group in _ISAKMP_GROUPS else None
 
 
 def _policy_lifetime(ctx: Context, cur: Cursor, neg: bool) -> None:
     pol: IsakmpPolicy = ctx.target
-    pol.lifetime = IsakmpPolicy(pol.priority).lifetime if neg else cur.integer(60, 86400)
+    value = IsakmpPolicy(pol.priority).lifetime if neg else cur.integer(60, 86400)
     cur.end()
+    pol.lifetime = value
 
 
 # -- crypto ipsec transform-set NAME T1 [T2 [T3]] ----------------------------------------
@@ -134,7 +156,7 @@ def _policy_lifetime(ctx: Context, cur: Cursor, neg: bool) -> None:
 def _enter_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
     name = cur.word()
     transforms = [] if neg else _transforms(cur)  # `no` takes the name alone
-    ts = open_section(ctx, neg, Mode.TRANSFORM, ctx.config.transform_sets, lambda t: t.name, name,
+    ts = open_section(ctx, neg, Mode.TRANSFORM, ctx.config.transform_sets, _name, name,
                       lambda: TransformSet(name, transforms))
     if ts is not None:
         ts.transforms = transforms  # re-entering a transform set gives it the new transforms
@@ -170,7 +192,7 @@ def _transform_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
 def _enter_profile(ctx: Context, cur: Cursor, neg: bool) -> None:
     name = cur.word()
     cur.end()
-    open_section(ctx, neg, Mode.IPSEC_PROFILE, ctx.config.ipsec_profiles, lambda p: p.name, name,
+    open_section(ctx, neg, Mode.IPSEC_PROFILE, ctx.config.ipsec_profiles, _name, name,
                  lambda: IpsecProfile(name))
 
 

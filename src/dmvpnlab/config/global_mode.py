@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from dmvpnlab.config.model import DEFAULT_HOSTNAME, StaticRoute, Username
 from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec
-from dmvpnlab.config.tokens import Cursor, Invalid, Unknown, looks_like_address, parse_ipv4
+from dmvpnlab.config.tokens import Cursor, Invalid, Unknown, is_number, looks_like_address, parse_ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 _HOSTNAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -45,12 +45,17 @@ def _version(ctx: Context, cur: Cursor, neg: bool) -> None:
         ctx.config.version = cur.rest()
 
 
+def _username_name(user: Username) -> str:
+    return user.name
+
+
 def _username(ctx: Context, cur: Cursor, neg: bool) -> None:
-    cfg = ctx.config
+    users = ctx.entries(ctx.config.usernames, _username_name)
     name = cur.word()
-    cfg.usernames = [u for u in cfg.usernames if u.name != name]
-    if not neg:
-        cfg.usernames.append(Username(name, cur.rest()))
+    if neg:
+        users.drop(name)
+    else:
+        users.put(Username(name, cur.rest()))
 
 
 def _enable(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -83,29 +88,26 @@ def _ip_route(ctx: Context, cur: Cursor, neg: bool) -> None:
         # IOS checks consistency once the whole command parsed (so a missing next
         # hop is `% Incomplete command.` first).
         try:
-            return IPv4Network(f"{addr}/{plen}")
+            return IPv4Network((int(addr), plen))
         except ValueError:
             raise Invalid(addr_col, "%Inconsistent address and mask") from None
 
-    cfg = ctx.config
+    routes = ctx.entries(ctx.config.static_routes, _route_key)
     if neg:
         prefix = network()
         nh: IPv4Address | None = None
         ifname: str | None = None
         if cur.more():
             nh, ifname = _route_target(cur)
-        cfg.static_routes = [
-            r for r in cfg.static_routes
-            if not (r.prefix == prefix
-                    and (nh is None or r.next_hop == nh)
-                    and (ifname is None or r.interface == ifname))
-        ]
+        routes.drop_where(lambda r: r.prefix == prefix
+                          and (nh is None or r.next_hop == nh)
+                          and (ifname is None or r.interface == ifname))
         return
     next_hop, interface = _route_target(cur)
     route = StaticRoute(IPv4Network("0.0.0.0/0"), next_hop=next_hop, interface=interface)
     while cur.more():
         tok = cur.tokens[cur.pos]
-        if tok.text.isdigit() and route.distance is None:
+        if is_number(tok.text) and route.distance is None:
             route.distance = cur.integer(1, 255)
         elif cur.accept("tag"):
             route.tag = cur.integer(1, 4294967295)
@@ -118,13 +120,11 @@ def _ip_route(ctx: Context, cur: Cursor, neg: bool) -> None:
         else:
             raise Invalid(tok.column)
     route.prefix = network()
-    # Replace a route to the same prefix via the same next hop (IOS updates it).
-    cfg.static_routes = [
-        r for r in cfg.static_routes
-        if not (r.prefix == route.prefix and r.next_hop == route.next_hop
-                and r.interface == route.interface)
-    ]
-    cfg.static_routes.append(route)
+    routes.put(route)  # a route to the same prefix via the same next hop: IOS updates it
+
+
+def _route_key(route: StaticRoute) -> tuple[IPv4Network, IPv4Address | None, str | None]:
+    return route.prefix, route.next_hop, route.interface
 
 
 def _route_target(cur: Cursor) -> tuple[IPv4Address | None, str | None]:

@@ -8,7 +8,7 @@ the positive form set. Imports config.model, config.modes, config.tokens and ifn
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Literal
+from typing import Literal, TypeVar
 
 from dmvpnlab.config.model import (
     Interface,
@@ -25,10 +25,36 @@ from dmvpnlab.config.tokens import (
     Invalid,
     Refused,
     Unknown,
+    is_number,
     looks_like_address,
     parse_ipv4,
 )
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
+
+
+T = TypeVar("T")
+
+
+# The keys of the lists this module indexes (modes.Context.entries wants the same function
+# each time).
+def _name(itf: Interface) -> str:
+    return itf.name
+
+
+def _ios_order(itf: Interface) -> tuple[int, list[int], str]:
+    return interface_sort_key(itf.name)
+
+
+def _itself(value: T) -> T:
+    return value
+
+
+def _map_address(m: NhrpMap) -> IPv4Address:
+    return m.address
+
+
+def _nhs_address(nhs: NhrpNhs) -> IPv4Address | None:
+    return nhs.address  # None: the one `dynamic` NHS
 
 
 def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -44,8 +70,8 @@ def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
         raise Unknown() from None  # Vlan1, Serial0/0/0, subinterfaces: kept verbatim
     if neg and name.startswith("GigabitEthernet"):
         raise Refused("% Removal of physical interfaces is not permitted")
-    open_section(ctx, neg, Mode.INTERFACE, ctx.config.interfaces, lambda i: i.name, name,
-                 lambda: Interface(name), order=lambda i: interface_sort_key(i.name))
+    open_section(ctx, neg, Mode.INTERFACE, ctx.config.interfaces, _name, name,
+                 lambda: Interface(name), order=_ios_order)
 
 
 # -- plain interface lines ------------------------------------------------------------
@@ -60,21 +86,20 @@ def _ip_address(ctx: Context, cur: Cursor, neg: bool) -> None:
     itf: Interface = ctx.target
     if neg:
         if cur.more() and looks_like_address(cur.peek() or ""):
-            addr = IPv4Interface(f"{cur.ipv4()}/{cur.mask()}")
+            addr = IPv4Interface((int(cur.ipv4()), cur.mask()))
             if cur.accept("secondary"):
-                itf.secondary_addresses = [a for a in itf.secondary_addresses if a != addr]
+                ctx.entries(itf.secondary_addresses, _itself).drop(addr)
                 return
         itf.address = None
         itf.secondary_addresses = []
         return
     if cur.more() and not looks_like_address(cur.peek() or ""):
         raise Unknown()  # dhcp, negotiated, pool ...
-    addr = IPv4Interface(f"{cur.ipv4()}/{cur.mask()}")
+    addr = IPv4Interface((int(cur.ipv4()), cur.mask()))
     _check_host_address(cur, addr)
     if cur.accept("secondary"):
         cur.end()
-        if addr not in itf.secondary_addresses:
-            itf.secondary_addresses.append(addr)
+        ctx.entries(itf.secondary_addresses, _itself).put(addr)
         return
     cur.end()
     itf.address = addr
@@ -97,20 +122,22 @@ def _tunnel_source(ctx: Context, cur: Cursor, neg: bool) -> None:
         itf.tunnel_source = None
         return
     tok = cur.next()
+    source: str | IPv4Address
     if looks_like_address(tok.text):
         addr = parse_ipv4(tok.text)
         if addr is None:
             raise Invalid(tok.column)
-        itf.tunnel_source = addr
+        source = addr
     else:
         name = tok.text
-        if cur.more() and (cur.peek() or "").replace("/", "").isdigit():
-            name += cur.next().text
+        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
+            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
         try:
-            itf.tunnel_source = canonical_ios_ifname(name)
+            source = canonical_ios_ifname(name)
         except InterfaceNameError:
             raise Invalid(tok.column) from None
     cur.end()
+    itf.tunnel_source = source
 
 
 def _tunnel_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -151,21 +178,25 @@ def _nhrp_map(ctx: Context, cur: Cursor, neg: bool) -> None:
                 raise Invalid(tok.column)
             target = addr
         cur.end()
-        nhrp.multicast_maps = [m for m in nhrp.multicast_maps if m != target]
-        if not neg:
-            nhrp.multicast_maps.append(target)
+        multicast = ctx.entries(nhrp.multicast_maps, _itself)
+        if neg:
+            multicast.drop(target)
+        else:
+            multicast.put(target)
         return
     if cur.more() and not looks_like_address(cur.peek() or ""):
         raise Unknown()  # `ip nhrp map group ...`
     address = cur.ipv4()
+    maps = ctx.entries(nhrp.maps, _map_address)
     if neg and not cur.more():
-        nhrp.maps = [m for m in nhrp.maps if m.address != address]
+        maps.drop(address)
         return
     nbma = cur.ipv4()
     cur.end()
-    nhrp.maps = [m for m in nhrp.maps if m.address != address]
-    if not neg:
-        nhrp.maps.append(NhrpMap(address, nbma))
+    if neg:
+        maps.drop(address)
+    else:
+        maps.put(NhrpMap(address, nbma))
 
 
 def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -173,22 +204,23 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
     if not cur.more():
         raise Incomplete()
     first = (cur.peek() or "").lower()
+    servers = ctx.entries(nhrp.nhs, _nhs_address)
     if first == "dynamic":
         cur.next()
         if neg:
-            nhrp.nhs = [n for n in nhrp.nhs if n.address is not None]
+            servers.drop(None)
             return
         cur.choice("nbma")
         nhs = NhrpNhs(None, cur.ipv4())
         nhs.multicast = cur.accept("multicast")
         cur.end()
-        nhrp.nhs = [n for n in nhrp.nhs if n.address is not None] + [nhs]
+        servers.put(nhs)
         return
     if not looks_like_address(first):
         raise Unknown()  # fallback, cluster-level options ...
     address = cur.ipv4()
     if neg:
-        nhrp.nhs = [n for n in nhrp.nhs if n.address != address]
+        servers.drop(address)
         return
     nhs = NhrpNhs(address)
     while cur.more():
@@ -203,7 +235,7 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
             nhs.cluster = cur.integer(0, 10)
         else:
             raise Invalid(tok.column)
-    nhrp.nhs = [n for n in nhrp.nhs if n.address != address] + [nhs]
+    servers.put(nhs)
 
 
 def _nhrp_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:

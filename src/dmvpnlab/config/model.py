@@ -28,12 +28,16 @@ TunnelMode = Literal["gre multipoint", "gre ip"]
 _IF_TYPE_ORDER = ("Loopback", "Tunnel", "GigabitEthernet")
 
 
+_IF_TYPE = re.compile(r"[A-Za-z-]+")
+_IF_NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII, bounded: never a slow int()
+
+
 def interface_sort_key(name: str) -> tuple[int, list[int], str]:
     """IOS order: Loopbacks, Tunnels, then Ethernets; numerically within a type."""
-    kind = re.match(r"[A-Za-z-]+", name)
+    kind = _IF_TYPE.match(name)
     prefix = kind.group(0) if kind else name
     rank = _IF_TYPE_ORDER.index(prefix) if prefix in _IF_TYPE_ORDER else len(_IF_TYPE_ORDER)
-    numbers = [int(n) for n in re.findall(r"\d+", name)]
+    numbers = [int(n) for n in _IF_NUMBER.findall(name)]
     return rank, numbers, name
 
 

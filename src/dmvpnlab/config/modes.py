@@ -9,14 +9,23 @@ in one module, even into a mode another module owns (`ip ospf` under an interfac
 with routing). A new mode is a `Mode` member here plus its spec and commands in its module
 (a new module also joins the list in parser.py). Handlers reach the session only through
 `Context`, and share `open_section` (a section header line) and the `setting`/`flag`
-handlers of plain settings. Imports config.model and config.tokens.
+handlers of plain settings.
+
+A handler that looks an entry up in a model list (a section by name, a route, an NHRP map)
+does it through `Context.entries`, the session's index of that list (`Entries`), never by
+scanning or rebuilding the list: a config of 10,000 interfaces, routes or maps is then
+read in 10,000 steps, not 10,000². A handler changes the model only once the whole line
+has parsed, so a refused line leaves it as it was (IOS refuses a line as a whole).
+Imports config.model and config.tokens.
 """
 
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, TypeVar
+from itertools import pairwise
+from typing import Any, Callable, Generic, Hashable, Protocol, TypeVar
 
 from dmvpnlab.config.model import RawBlock, RouterConfig
 from dmvpnlab.config.tokens import Cursor
@@ -33,6 +42,75 @@ class Mode(enum.Enum):
     ROUTER = "(config-router)"
     RAW = "(config-raw)"  # inside a section we keep verbatim (line vty, policy-map, ...)
     BANNER = "(config-banner)"  # collecting banner text up to the delimiter
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Entries(Generic[K, V]):
+    """One model list seen through a key: find, add and replace in O(1), remove in O(n).
+
+    The list stays the model's own (the renderer, the agent and the CLI read it as it is);
+    this is an index into it. A replaced entry keeps its place (as IOS updates a route or a
+    map where it is); a new one goes last or, with `order` (of an entry), where the sorted
+    list puts it, found by bisection over the entries' order values, kept beside the list:
+    a new section never re-sorts the list nor recomputes an order. A list handed in out of
+    order is sorted once. The index is valid while only its methods change the list;
+    `fresh` notices a change of length behind its back.
+    """
+
+    def __init__(self, items: list[V], key: Callable[[V], K], order: Callable[[V], Any] | None = None) -> None:
+        self.items = items
+        self.key = key
+        self.order = order
+        if order is not None and any(order(a) > order(b) for a, b in pairwise(items)):
+            items.sort(key=order)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._entry: dict[K, V] = {self.key(v): v for v in self.items}
+        # Positions only for an unordered list: it grows at its end, so they stay valid.
+        self._at: dict[K, int] = {} if self.order else {self.key(v): i for i, v in enumerate(self.items)}
+        self._orders: list[Any] = [self.order(v) for v in self.items] if self.order else []
+        self._count = len(self.items)
+
+    def fresh(self) -> bool:
+        return len(self.items) == self._count
+
+    def get(self, key: K) -> V | None:
+        return self._entry.get(key)
+
+    def put(self, entry: V) -> None:
+        """Replace the entry with the same key where it stands, or add `entry`."""
+        k = self.key(entry)
+        if self.order is None:
+            at = self._at.get(k)
+            if at is None:
+                self._at[k] = len(self.items)
+                self.items.append(entry)
+            else:
+                self.items[at] = entry
+        else:
+            rank = self.order(entry)
+            if k in self._entry:
+                at = bisect_left(self._orders, rank)
+                self.items[at] = entry
+            else:
+                at = bisect_right(self._orders, rank)
+                self.items.insert(at, entry)
+                self._orders.insert(at, rank)
+        self._entry[k] = entry
+        self._count = len(self.items)
+
+    def drop(self, key: K) -> None:
+        """Remove the entries with this key (nothing to do, in O(1), when there is none)."""
+        if key in self._entry:
+            self.drop_where(lambda v: self.key(v) == key)
+
+    def drop_where(self, doomed: Callable[[V], bool]) -> None:
+        self.items[:] = [v for v in self.items if not doomed(v)]
+        self._reindex()
 
 
 class Context(Protocol):
@@ -52,6 +130,14 @@ class Context(Protocol):
 
     def collect_banner(self, block: RawBlock, delimiter: str) -> None:
         """Add the following lines to `block` up to the one holding `delimiter`."""
+
+    def entries(self, items: list[V], key: Callable[[V], K],
+                order: Callable[[V], Any] | None = None) -> Entries[K, V]:
+        """The session's index of the model list `items` by `key` (see `Entries`).
+
+        The session keeps it from line to line, so `key` must be the same function each
+        time (a module-level one, not a lambda made per line).
+        """
 
 
 Handler = Callable[[Context, Cursor, bool], None]
@@ -138,7 +224,7 @@ def open_section(
     neg: bool,
     mode: Mode,
     sections: list[S],
-    key: Callable[[S], object],
+    key: Callable[[S], Any],
     value: object,
     create: Callable[[], S],
     *,
@@ -149,16 +235,16 @@ def open_section(
 
     IOS re-enters an existing section (`interface Tunnel0` twice edits one interface). A
     new section goes where the running-config lists it (sorted by `order`), or last.
+    `key` and `order` are module-level functions (see `Context.entries`).
     """
+    index = ctx.entries(sections, key, order)
     if neg:
-        sections[:] = [s for s in sections if key(s) != value]
+        index.drop(value)
         return None
-    section = next((s for s in sections if key(s) == value), None)
+    section = index.get(value)
     if section is None:
         section = create()
-        sections.append(section)
-        if order is not None:
-            sections.sort(key=order)
+        index.put(section)
     ctx.enter(mode, section)
     return section
 
@@ -174,10 +260,12 @@ def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any
     """`<keywords> VALUE` sets `attr` of the section (or of `of(section)`); `no ...` clears it.
 
     `read` takes the value from the cursor (raising IOS verdicts); nothing may follow it.
+    Like IOS, the `no` form may repeat the value (`no tunnel key 5`), checked, then dropped.
     """
     def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
-        setattr(of(ctx.target), attr, None if neg else read(cur))
+        value = read(cur) if not neg or cur.more() else None
         cur.end()
+        setattr(of(ctx.target), attr, None if neg else value)
     return handler
 
 

@@ -14,32 +14,64 @@ verbatim and reported as ignored; a malformed line of a modelled command is an I
 
 Indentation matters only for lines we do not know: in an indented document (a `show
 running-config` dump) an unindented unknown line is a new global line, an indented one
-belongs to the section above it. In flat input (copied guide lines, an interactive session)
-an unknown line stays in the current section, as IOS would try it there first.
+belongs to the section above it, and after the `!` that closes a section an unindented
+line is a global line even when the section's mode knows it. In flat input (copied guide
+lines, an interactive session) an unknown line stays in the current section, as IOS would
+try it there first, and `!` is only a comment.
+
+Every line is first made printable (config.text: a character that would break the line
+and a lone surrogate become visible escapes), so what the model keeps always renders, and
+renders to a line that reads back the same. Reading is linear in the size of the config: a line costs time
+in its own length only (no backtracking regex over it), and handlers find entries
+through the session's indexes (`entries`, see modes.Entries).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from dmvpnlab.config import crypto_mode, global_mode, interface_mode, router_mode
 from dmvpnlab.config.errors import INCOMPLETE, INVALID_INPUT, ConfigError, ConfigSyntaxError, IgnoredLine
 from dmvpnlab.config.model import RawBlock, RouterConfig
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec
+from dmvpnlab.config.modes import Command, Context, Entries, K, Mode, ModeSpec, V
+from dmvpnlab.config.text import printable
 from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Refused, Unknown, matches
 
 _PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|ipsec-profile)\)#\s?")
-_TRAILING_COMMENT = re.compile(r"\s+!(?:\s.*)?$")
+
+
+def _spellings(command: Command, abbreviated: bool) -> list[str]:
+    """Every way a line may spell the first keyword of `command` (see tokens.matches)."""
+    first = command.keywords[0]
+    word = first.word
+    shortest = len(word) if first.min_len is None or not abbreviated else min(first.min_len, len(word))
+    return [word[:n] for n in range(shortest, len(word) + 1)]
+
+
+def _by_first_word(commands: Sequence[Command], abbreviated: Callable[[Command], bool]) -> dict[str, list[Command]]:
+    """Spelling of a first keyword -> the commands it may start, in table order."""
+    out: dict[str, list[Command]] = {}
+    for command in commands:
+        for spelling in _spellings(command, abbreviated(command)):
+            out.setdefault(spelling, []).append(command)
+    return out
 
 
 class CommandTable:
-    """The commands of one mode, gathered from every handler module, and the mode's rules."""
+    """The commands of one mode, gathered from every handler module, and the mode's rules.
+
+    A line is tried only against the commands its first word may start (looked up by
+    spelling), not against the whole table: the cost of a line does not grow with the
+    number of commands a mode has.
+    """
 
     def __init__(self, spec: ModeSpec, commands: Sequence[Command]) -> None:
         self.spec = spec
         self.commands = tuple(commands)
+        self._starting = _by_first_word(self.commands, lambda c: True)
+        self._leading = _by_first_word(self.commands, lambda c: c.leaves_abbreviated)
 
     def run(self, ctx: Context, cur: Cursor) -> None:
         """Run the command the line is (first in table order).
@@ -50,7 +82,10 @@ class CommandTable:
         neg = cur.accept("no")
         start = cur.pos
         stopped_inside: tuple[str, ...] | None = None
-        for command in self.commands:
+        if not cur.more():  # a bare `no`: it stops inside every command, before its first word
+            stopped_inside = () if self.commands else None
+        first = (cur.peek() or "").lower()
+        for command in self._starting.get(first, ()):
             cur.pos = start
             taken = command.take(cur)
             if taken == len(command.keywords):
@@ -69,9 +104,11 @@ class CommandTable:
         Only the leading keywords count, not whether the rest parses: `crypto pki ...` and
         `enable password` are global lines too.
         """
-        for command in self.commands:
-            cur = Cursor(text)
-            cur.accept("no")
+        cur = Cursor(text)  # tokenized once, however many commands are tried
+        cur.accept("no")
+        start = cur.pos
+        for command in self._leading.get((cur.peek() or "").lower(), ()):
+            cur.pos = start
             taken = command.take(cur, abbreviated=command.leaves_abbreviated)
             if any(command.words[:n] not in self.spec.open_families for n in range(1, taken + 1)):
                 return True
@@ -113,8 +150,18 @@ def strip_prompt(line: str) -> str:
 
 
 def strip_comment(line: str) -> str:
-    """Drop a trailing `! comment` (IOS-style documentation in pasted configs)."""
-    return _TRAILING_COMMENT.sub("", line)
+    """Drop a trailing `! comment` (IOS-style documentation in pasted configs).
+
+    The comment starts at the first `!` that stands alone as a word after some white
+    space; it goes with the white space before it. A scan for `!`, not a regex: the
+    regex `\\s+!` retried every position of a long run of blanks (quadratic).
+    """
+    at = line.find("!", 1)
+    while at != -1:
+        if line[at - 1].isspace() and (at + 1 == len(line) or line[at + 1].isspace()):
+            return line[:at].rstrip()
+        at = line.find("!", at + 1)
+    return line
 
 
 def _body(line: str) -> str:
@@ -159,7 +206,7 @@ class ConfigSession:
         strict_families: bool = False,
     ) -> None:
         self.config = config if config is not None else RouterConfig()
-        self.source = source
+        self.source = printable(source)  # a file name may hold undecodable bytes too
         self.indented_input = indented_input
         self.strict_unknown = strict_unknown
         # Typed at a prompt, a line of a family we model completely (`ip nhrp ...`,
@@ -173,6 +220,8 @@ class ConfigSession:
         self._line_no = 0
         self._banner_delim = ""
         self._banner_line_no = 0
+        self._closed = False  # a dump's `!` closed the current section (see the module docstring)
+        self._indexes: dict[int, Entries[Any, Any]] = {}  # id(model list) -> its index
 
     # -- public --------------------------------------------------------------------
     @property
@@ -189,17 +238,20 @@ class ConfigSession:
     def apply(self, line: str, line_no: int | None = None) -> list[ConfigError]:
         """Apply one line; returns the errors it caused (also kept in `self.errors`)."""
         self._line_no = line_no if line_no is not None else self._line_no + 1
-        raw = line.rstrip("\r\n").rstrip()
+        raw = printable(line.rstrip("\r\n").rstrip())
         if self._mode is Mode.BANNER:
             self._banner_line(raw)
             return []
         text = strip_comment(strip_prompt(raw)).rstrip()
         stripped = text.strip()
         if not stripped or stripped.startswith("!"):
-            if stripped.startswith("!") and not text[:1].isspace() and self._mode is Mode.RAW:
-                self._mode = Mode.GLOBAL  # the block still takes indented lines (`_global`)
+            if stripped.startswith("!") and not text[:1].isspace():
+                if self._mode is Mode.RAW:
+                    self._mode = Mode.GLOBAL  # the block still takes indented lines (`_global`)
+                elif self.indented_input and self._mode is not Mode.GLOBAL:
+                    self._closed = True  # ... and so does the section, but no unindented line
             return []
-        if stripped == "Building configuration..." or stripped.startswith("Current configuration :"):
+        if _is_header(stripped):
             return []
         try:
             self._dispatch(text)
@@ -209,14 +261,26 @@ class ConfigSession:
             return self._error(text, INCOMPLETE, None)
         except Refused as exc:
             return self._error(text, str(exc), None)
+        if self.config.extra_tail and not _has_body(self.config):
+            # The last section went (`no interface ...`): with nothing between them, the
+            # kept blocks after the sections print, and so read back, as blocks before them.
+            self.config.extra_head += self.config.extra_tail
+            self.config.extra_tail.clear()
         return []
 
     def finish(self) -> list[ConfigError]:
-        """End of input: a banner still waiting for its delimiter swallowed the rest."""
+        """End of input: a banner still waiting for its delimiter swallowed the rest.
+
+        Its first line is refused, and so the banner leaves the model (a refused line
+        changes nothing): kept, it would render a banner that swallows `end` again.
+        """
         if self._mode is Mode.BANNER:
-            first = self._target.lines[0]
+            block = self._target
+            first = block.lines[0]
             self._line_no = self._banner_line_no
             self._enter_global()
+            for blocks in (self.config.extra_head, self.config.extra_tail):
+                blocks[:] = [b for b in blocks if b is not block]
             return self._error(first, f"% Banner text never ended: no closing delimiter "
                                       f"{self._banner_delim!r} after this line", None)
         return []
@@ -236,6 +300,7 @@ class ConfigSession:
     def enter(self, mode: Mode, target: object) -> None:
         self._mode = mode
         self._target = target
+        self._closed = False
 
     def keep_block(self, text: str) -> RawBlock:
         self._ignore(text)
@@ -247,6 +312,15 @@ class ConfigSession:
         self.enter(Mode.BANNER, block)
         self._banner_delim = delimiter
         self._banner_line_no = self._line_no
+
+    def entries(self, items: list[V], key: Callable[[V], K],
+                order: Callable[[V], Any] | None = None) -> Entries[K, V]:
+        """The index of a model list, kept from line to line (see modes.Context.entries)."""
+        # The index holds `items`, so no other list can take its id while it is cached.
+        known = self._indexes.get(id(items))
+        if known is None or known.items is not items or known.key is not key or not known.fresh():
+            known = self._indexes[id(items)] = Entries(items, key, order)
+        return known
 
     # -- plumbing ------------------------------------------------------------------
     def _error(self, text: str, message: str, column: int | None) -> list[ConfigError]:
@@ -281,17 +355,19 @@ class ConfigSession:
                 return
             self._enter_global()
         elif self._mode is not Mode.GLOBAL:
-            if self._submode_line(text, indented, first):
+            if not (self._closed and not indented) and self._submode_line(cur, indented, first):
                 return
             self._enter_global()
-        self._global(text, indented)
+        self._global(cur, indented)
 
-    def _submode_line(self, text: str, indented: bool, first: str) -> bool:
+    def _submode_line(self, cur: Cursor, indented: bool, first: str) -> bool:
         """Take the line in the current sub-mode; False when it leaves for global mode."""
         table = _TABLES[self._mode]
         spec = table.spec
+        text = cur.line
         try:
-            table.run(self, Cursor(text))
+            cur.pos = 0
+            table.run(self, cur)
             return True
         except Unknown:
             pass
@@ -303,13 +379,14 @@ class ConfigSession:
         if leaves:
             return False
         if self.strict_families:
-            _refuse_typo_in_family(spec.complete_families, Cursor(text))
+            _refuse_typo_in_family(spec.complete_families, cur)
         if not spec.verbatim:
             self._ignore(text)
         spec.body(self._target).append(_body(text))
         return True
 
-    def _global(self, text: str, indented: bool) -> None:
+    def _global(self, cur: Cursor, indented: bool) -> None:
+        text = cur.line
         if indented and self._target is not None:  # a kept block that a `!` closed
             self._ignore(text)
             self._target.lines.append(text)
@@ -318,9 +395,11 @@ class ConfigSession:
             # A stray indented line (its section header was refused or missing) is read,
             # and kept, unindented: from the running-config it must not join the block above.
             text = text.lstrip()
+            cur = Cursor(text)
         self._target = None  # a new global line ends the kept block above it
+        cur.pos = 0
         try:
-            _GLOBAL.run(self, Cursor(text))
+            _GLOBAL.run(self, cur)
         except Unknown:
             block = self.keep_block(text)
             if self.indented_input:
@@ -333,10 +412,23 @@ class ConfigSession:
             self._enter_global()
 
 
+def _is_header(stripped: str) -> bool:
+    """The lines `show running-config` prints before the configuration proper."""
+    return stripped == "Building configuration..." or stripped.startswith("Current configuration :")
+
+
 def is_indented(text: str) -> bool:
-    """Does this config indent its section bodies (a `show running-config` dump)?"""
-    return any(line[:1] in (" ", "\t") and line.strip() and not line.strip().startswith("!")
-               for line in text.splitlines())
+    """Is this config a `show running-config` dump (section bodies indented), not flat lines?
+
+    Indented body lines say so. So does a start like every IOS running- and startup-config
+    (the `show running-config` header, or `version` first), which our own renderer's
+    output has too, even when no section has a body to indent: read back, it must be read
+    as the dump it is.
+    """
+    lines = [line for line in text.splitlines() if line.strip() and not line.strip().startswith("!")]
+    if lines and (_is_header(lines[0].strip()) or lines[0].startswith("version ")):
+        return True
+    return any(line[:1] in (" ", "\t") for line in lines)
 
 
 def parse_config(text: str, source: str = "startup-config") -> ParseResult:

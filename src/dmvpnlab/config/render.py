@@ -3,7 +3,12 @@
 Only non-default values are printed (as IOS does), so that reading the output back gives
 the same model: `parse_config(render_running_config(cfg)).config == cfg`. Lines the lab
 does not model come back where the user had them relative to the modelled sections
-(before them, or after them), verbatim. Imports config.model only.
+(before them, or after them), verbatim.
+
+Rendering never raises and never prints a line break, control character or lone surrogate
+inside a line: every line passes through config.text's rule. A model the parser filled
+holds only such text already (the pass changes nothing); one built in code gets the same
+escapes the parser would have stored. Imports config.model and config.text only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dmvpnlab.config.model import (
     TransformSet,
     interface_sort_key,
 )
+from dmvpnlab.config.text import printable
 
 
 def _addr_mask(addr: IPv4Interface) -> str:
@@ -166,7 +172,7 @@ def render_config_body(config: RouterConfig) -> list[str]:
         out += [_route_line(r) for r in config.static_routes] + ["!"]
     out += _raw_lines(config.extra_tail)
     out.append("end")
-    return out
+    return [printable(line) for line in out]
 
 
 def render_running_config(config: RouterConfig) -> str:

@@ -34,34 +34,44 @@ def _enter_router(ctx: Context, cur: Cursor, neg: bool) -> None:
         if proto == "bgp":
             cur.integer(1, 4294967295)
     header = " ".join(["router", proto, *args])
-    open_section(ctx, neg, Mode.ROUTER, ctx.config.router_sections, lambda s: s.header, header,
+    open_section(ctx, neg, Mode.ROUTER, ctx.config.router_sections, _header, header,
                  lambda: RouterSection(header))
+
+
+def _header(section: RouterSection) -> str:
+    return section.header  # the key of the router sections (modes.Context.entries)
+
+
+def _routing_key(line: str) -> tuple[str, ...]:
+    """What identifies a kept interface routing line: its first three words (`ip ospf
+    cost`), or for EIGRP's on-by-default switches its whole text; `no` aside."""
+    parts = line.split()
+    if parts[:1] == ["no"]:
+        parts = parts[1:]
+    return tuple(parts) if len(parts) > 1 and parts[1].lower() in _DEFAULT_ON else tuple(parts[:3])
 
 
 def _interface_routing_line(ctx: Context, cur: Cursor, neg: bool) -> None:
     """Interface routing lines, verbatim for FRR; `no` removes the positive form.
 
-    A line replaces the kept one with the same first three words (`ip ospf cost`), or for
-    EIGRP's on-by-default switches the same whole line.
+    A line replaces the kept one with the same first three words (`ip ospf cost`), where it
+    stands, found by key; a shorter line (`no ip ospf`), or an EIGRP switch, removes every
+    line its words start (a scan, for these rare lines only).
     """
     itf: Interface = ctx.target
     words = [t.text for t in cur.tokens[cur.pos - 1:]]  # from the word after `[no] ip`
     body = " ".join(["ip", *words])
     default_on = words[0].lower() in _DEFAULT_ON
-    key_len = len(body.split()) if default_on else min(3, len(body.split()))
-    key = body.split()[:key_len]
-
-    def same(line: str) -> bool:
-        parts = line.split()
-        if parts[0] == "no":
-            parts = parts[1:]
-        return parts[:key_len] == key
-
-    itf.routing_lines = [line for line in itf.routing_lines if not same(line)]
+    lines = ctx.entries(itf.routing_lines, _routing_key)
+    key = _routing_key(body)
+    if default_on or len(key) < 3:
+        lines.drop_where(lambda line: _routing_key(line)[:len(key)] == key)
+    elif neg:
+        lines.drop(key)
     if neg and default_on:
-        itf.routing_lines.append("no " + body)
+        lines.put("no " + body)
     elif not neg and not default_on:
-        itf.routing_lines.append(body)
+        lines.put(body)
 
 
 def _interface_eigrp_line(ctx: Context, cur: Cursor, neg: bool) -> None:

@@ -7,8 +7,13 @@ marker.`, or another IOS message, at a column), `Incomplete`, `Ambiguous`, plus 
 (an IOS message without a caret) and `Unknown` (not a command we model: the config
 session keeps the line verbatim and warns). `Cursor` walks one config line; its methods
 (`integer`, `ipv4`, `choice`, `end`, ...) return typed values or raise those verdicts, so
-config handlers read like the IOS command syntax. Pure functions and data: imports nothing
-of dmvpnlab.
+config handlers read like the IOS command syntax.
+
+Numbers are read in one place (`is_number`, `parse_integer`): ASCII digits only, because
+`str.isdigit()` also takes `²` and `٣`, which `int()` then refuses; and never more
+significant digits than the upper bound has, because `int()` refuses more than 4300 and
+would be slow long before. Every handler reads its numbers through them. Pure functions
+and data: imports nothing of dmvpnlab.
 """
 
 from __future__ import annotations
@@ -56,8 +61,12 @@ class Token:
     column: int  # index of the first character in the line as typed
 
 
+_WORD = re.compile(r"\S+")
+
+
 def tokenize(line: str) -> list[Token]:
-    return [Token(m.group(0), m.start()) for m in re.finditer(r"\S+", line)]
+    """The words of a line with their columns (one linear scan)."""
+    return [Token(m.group(0), m.start()) for m in _WORD.finditer(line)]
 
 
 def matches(token: str, word: str, min_len: int | None = None) -> bool:
@@ -72,19 +81,38 @@ def looks_like_address(text: str) -> bool:
     return bool(_DOTTED.match(text)) and any(c.isdigit() for c in text)
 
 
-def parse_ipv4(text: str) -> IPv4Address | None:
-    """A dotted quad as IOS reads it in configs (leading zeros allowed), or None."""
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
-        return None
-    return IPv4Address(".".join(str(int(p)) for p in parts))
+def is_number(text: str) -> bool:
+    """Is `text` a decimal number as IOS reads one: ASCII digits only (no sign, no `²`)?"""
+    return text.isascii() and text.isdigit()
 
 
 def parse_integer(text: str, lo: int, hi: int) -> int | None:
-    """A decimal number in [lo, hi], or None (IOS has no signs, no other bases)."""
-    if not text.isdigit() or not lo <= int(text) <= hi:
+    """A decimal number in [lo, hi], or None (IOS has no signs, no other bases).
+
+    Leading zeros are allowed; past them, a number with more digits than `hi` is out of
+    range without being converted (so a 5000-digit token costs one scan, not an int()).
+    """
+    if not is_number(text):
         return None
-    return int(text)
+    significant = text.lstrip("0")
+    if len(significant) > len(str(hi)):
+        return None
+    value = int(significant or "0")
+    return value if lo <= value <= hi else None
+
+
+def parse_ipv4(text: str) -> IPv4Address | None:
+    """A dotted quad as IOS reads it in configs (leading zeros allowed), or None."""
+    parts = text.split(".")
+    if len(parts) != 4 or any(len(p) > 3 for p in parts):
+        return None
+    value = 0
+    for part in parts:
+        octet = parse_integer(part, 0, 255)
+        if octet is None:
+            return None
+        value = value << 8 | octet
+    return IPv4Address(value)
 
 
 def mask_to_prefixlen(mask: IPv4Address) -> int | None:
@@ -152,16 +180,17 @@ class Cursor:
         return self.next().text
 
     def integer(self, lo: int, hi: int) -> int:
-        return self._value(lambda text: parse_integer(text, lo, hi))
+        """A number in [lo, hi] (see `parse_integer`); Invalid under the token otherwise."""
+        return self.value(lambda text: parse_integer(text, lo, hi))
 
     def ipv4(self) -> IPv4Address:
-        return self._value(parse_ipv4)
+        return self.value(parse_ipv4)
 
     def mask(self) -> int:
         """A dotted netmask, returned as a prefix length."""
-        return self._value(_parse_mask)
+        return self.value(_parse_mask)
 
-    def _value(self, parse: Callable[[str], T | None]) -> T:
+    def value(self, parse: Callable[[str], T | None]) -> T:
         """The next token through `parse`; Invalid under it when `parse` says None."""
         tok = self.next()
         value = parse(tok.text)
