@@ -23,7 +23,7 @@ import pytest
 
 from dmvpnlab.ipsec.esp import EspError, InboundSa, OutboundSa
 from dmvpnlab.ipsec.esp_transforms import parse_transform
-from tests.cisco_captures import capture
+from cisco_captures import capture
 
 
 def hx(text: str) -> bytes:
