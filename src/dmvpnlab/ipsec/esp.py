@@ -27,8 +27,8 @@ multiple of the cipher block and of 4 bytes, padding bytes 1, 2, 3, ... (RFC 430
 checked on open; CBC IVs are random (see esp_crypto); GCM explicit IVs are the 64-bit
 sequence number (RFC 4106 3.1 requires uniqueness, and random 8-byte IVs would likely
 repeat within 2^32 packets); the ICV covers SPI | seq | IV | ciphertext (for GCM: AAD =
-SPI | seq) and is compared in constant time; the 64-packet anti-replay window is checked
-before the ICV and moved only after it verified (esp_replay).
+SPI | seq) and is compared in constant time; the 64-packet anti-replay window (on SAs
+with an ICV) is checked before the ICV and moved only after it verified (esp_replay).
 
 Lifetimes: seconds and kilobytes of payload, soft and hard (IOS defaults 3600 s and
 4,608,000 KB; soft at 90%, where IOS starts rekeying). `needs_rekey` turns true at the
@@ -310,8 +310,16 @@ class InboundSa(_Sa):
                  clock: Callable[[], float] = time.monotonic,
                  replay_window: int | None = DEFAULT_WINDOW) -> None:
         """`replay_window=None` turns anti-replay off (`set security-association replay
-        disable`); otherwise it is the window size (IOS default 64)."""
+        disable`); otherwise it is the window size (IOS default 64).
+
+        Without an ICV (`esp-aes` alone) there is no anti-replay either, whatever is
+        asked: RFC 4303 3.4.3 makes it depend on integrity, because an unauthenticated
+        sequence number can be anything. One corrupted on the way would slide the window
+        ahead and make every genuine packet after it "too old" (the fuzz target found
+        exactly that). IOS shows such an SA with "replay detection support: N"."""
         super().__init__(transform, spi, keymat, mode=mode, lifetime=lifetime, clock=clock)
+        if not self.transform.authenticated:
+            replay_window = None
         self.window = ReplayWindow(replay_window) if replay_window is not None else None
         enc = self.transform.encryption
         self._cbc = CbcEngine(enc, self._enc_key) if enc.mode == "cbc" else None
@@ -321,6 +329,11 @@ class InboundSa(_Sa):
         self._min_len = 8 + enc.iv_size + (enc.block_size if enc.mode == "cbc" else 2) + self.icv_size
         self._decrypt: Callable[[bytes, int], bytes] = {
             "cbc": self._decrypt_cbc, "gcm": self._decrypt_gcm, "null": self._decrypt_null}[enc.mode]
+
+    @property
+    def replay_detection(self) -> bool:
+        """`replay detection support: Y|N` of `show crypto ipsec sa`."""
+        return self.window is not None
 
     def _last_seq(self) -> int:
         return self.window.top if self.window is not None else 0
