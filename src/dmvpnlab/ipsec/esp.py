@@ -48,12 +48,12 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Callable, Literal, NamedTuple
+from typing import Callable, Literal, NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dmvpnlab.ipsec.esp_crypto import CbcEngine, IvSource, RandomSource, make_mac
+from dmvpnlab.ipsec.esp_crypto import CbcEngine, Hmac, IvSource, RandomSource
 from dmvpnlab.ipsec.esp_replay import DEFAULT_WINDOW, ReplayWindow
 from dmvpnlab.ipsec.esp_transforms import EspTransform, TransformError, parse_transform
 
@@ -136,6 +136,12 @@ class Opened(NamedTuple):
     seq: int
 
 
+class Seal(Protocol):
+    """`OutboundSa.seal`: one payload in, one ESP packet out."""
+
+    def __call__(self, payload: bytes, next_header: int = PROTO_GRE) -> bytes: ...
+
+
 @lru_cache(maxsize=4096)
 def _trailer(pad_len: int, next_header: int) -> bytes:
     return _PADS[pad_len] + bytes((pad_len, next_header))
@@ -160,7 +166,7 @@ class _Sa:
         self._clock = clock
         enc_key, auth_key = self.transform.split_keymat(keymat)
         enc = self.transform.encryption
-        self._mac = make_mac(self.transform.integrity, auth_key) if self.transform.integrity else None
+        self._mac = Hmac(self.transform.integrity, auth_key) if self.transform.integrity else None
         self._aead: AESGCM | None = None
         self._salt = b""
         if enc.mode == "gcm":
@@ -253,15 +259,15 @@ class OutboundSa(_Sa):
         self._iv_source = iv_source
         enc = self.transform.encryption
         self._cbc = CbcEngine(enc, self._enc_key, random=random, iv_source=iv_source) if enc.mode == "cbc" else None
-        self.seal: Callable[..., bytes] = {"cbc": self._seal_cbc, "gcm": self._seal_gcm,
-                                           "null": self._seal_null}[enc.mode]
+        # Bound once to the cipher mode's implementation: no per-packet dispatch.
+        self.seal: Seal = {"cbc": self._seal_cbc, "gcm": self._seal_gcm, "null": self._seal_null}[enc.mode]
 
     def _last_seq(self) -> int:
         return self.seq
 
     def _next_seq(self, size: int) -> int:
         """The next sequence number, or the typed refusal; counts the packet."""
-        if self._hard_expired():
+        if self._bytes >= self._hard_bytes or self._clock() >= self._hard_time:
             raise self._refuse("expired", f"SA 0x{self.spi:08x} past its hard lifetime", SaExpired)
         seq = self.seq + 1
         if seq > MAX_SEQ:
@@ -274,10 +280,10 @@ class OutboundSa(_Sa):
 
     def _seal_cbc(self, payload: bytes, next_header: int = PROTO_GRE) -> bytes:
         seq = self._next_seq(len(payload))
-        pad = -(len(payload) + 2) % self.align
-        packet = _HEADER.pack(self.spi, seq) + self._cbc.encrypt(payload + _trailer(pad, next_header))  # type: ignore[union-attr]
+        head = _HEADER.pack(self.spi, seq)
+        body = self._cbc.encrypt(payload, _trailer(-(len(payload) + 2) % self.align, next_header))  # type: ignore[union-attr]
         mac = self._mac
-        return packet + mac(packet) if mac is not None else packet
+        return b"".join((head, body, mac.icv_of(head, body))) if mac is not None else head + body
 
     def _seal_gcm(self, payload: bytes, next_header: int = PROTO_GRE) -> bytes:
         seq = self._next_seq(len(payload))
@@ -295,9 +301,10 @@ class OutboundSa(_Sa):
     def _seal_null(self, payload: bytes, next_header: int = PROTO_GRE) -> bytes:
         seq = self._next_seq(len(payload))
         pad = -(len(payload) + 2) % 4
-        packet = _HEADER.pack(self.spi, seq) + payload + _trailer(pad, next_header)
+        head = _HEADER.pack(self.spi, seq)
+        body = payload + _trailer(pad, next_header)
         mac = self._mac
-        return packet + mac(packet) if mac is not None else packet
+        return b"".join((head, body, mac.icv_of(head, body))) if mac is not None else head + body
 
 
 class InboundSa(_Sa):
@@ -346,7 +353,7 @@ class InboundSa(_Sa):
         spi, seq = _HEADER.unpack_from(packet)
         if spi != self.spi:
             raise self._refuse("invalid_sa", f"SPI 0x{spi:08x}, this SA is 0x{self.spi:08x}")
-        if self._hard_expired():
+        if self._bytes >= self._hard_bytes or self._clock() >= self._hard_time:
             raise self._refuse("expired", f"SA 0x{self.spi:08x} past its hard lifetime")
         window = self.window
         if window is not None:
@@ -366,7 +373,7 @@ class InboundSa(_Sa):
 
     def _verify(self, packet: bytes, icv_at: int) -> None:
         mac = self._mac
-        if mac is not None and not hmac.compare_digest(mac(packet[:icv_at]), packet[icv_at:]):
+        if mac is not None and not hmac.compare_digest(mac.icv(memoryview(packet)[:icv_at]), packet[icv_at:]):
             raise self._refuse("verify_failed", f"ICV mismatch (seq {_HEADER.unpack_from(packet)[1]})")
 
     def _decrypt_cbc(self, packet: bytes, n: int) -> bytes:
@@ -374,7 +381,7 @@ class InboundSa(_Sa):
         if (icv_at - 8) % self._block:
             raise self._refuse("invalid_len", f"IV and ciphertext {icv_at - 8} bytes, not whole {self._block}-byte blocks")
         self._verify(packet, icv_at)
-        return self._cbc.decrypt(packet[8:icv_at])  # type: ignore[union-attr]
+        return self._cbc.decrypt(memoryview(packet)[8:icv_at])  # type: ignore[union-attr]
 
     def _decrypt_gcm(self, packet: bytes, n: int) -> bytes:
         try:
