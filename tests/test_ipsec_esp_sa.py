@@ -372,3 +372,17 @@ def test_max_overhead_bounds_every_packet():
         out, _ = pair(words)
         worst = max(len(out.seal(bytes(n))) - n for n in range(64))
         assert worst <= out.transform.max_overhead()
+
+
+def test_ikev1_numbers_of_the_integrity_transforms_are_scapys():
+    """The Authentication Algorithm attribute values (RFC 2407 4.5, RFC 4868 2.4), against
+    scapy's ISAKMP tables; ESP transform IDs are IANA's (3DES 3, NULL 11, AES 12, GCM-16 20)."""
+    from scapy.layers.isakmp import IPSECAttributeTypes
+
+    names = IPSECAttributeTypes["AuthenticationAlgorithm"][1]
+    expected = {"esp-md5-hmac": "HMAC-MD5", "esp-sha-hmac": "HMAC-SHA", "esp-sha256-hmac": "HMAC-SHA2-256",
+                "esp-sha384-hmac": "HMAC-SHA2-384", "esp-sha512-hmac": "HMAC-SHA2-512"}
+    for ios, scapy_name in expected.items():
+        assert parse_transform(ios).integrity.ikev1_id == names[scapy_name]
+    assert [parse_transform(w).encryption.ikev1_id for w in ("esp-3des", "esp-null", "esp-aes 256", "esp-gcm")] \
+        == [3, 11, 12, 20]

@@ -21,8 +21,10 @@ alone: confidentiality without integrity, which IOS allows and RFC 4303 discoura
 `esp-gmac`, `esp-des`, `esp-seal` and AH transforms are refused with `TransformError`.
 
 `show crypto ipsec sa` spells AES-CBC keys differently from the config (`esp-256-aes`);
-`EspTransform.show_name` gives that spelling. The Wireshark names (`wireshark_*`) are the
-ones its `esp_sa` table takes, so the agent can write decryption tables for the captures.
+`EspTransform.show_name` gives that spelling. The `wireshark` names are the ones its
+`esp_sa` table takes, so the agent can write decryption tables for the captures; the
+`ikev1_id` numbers are what IKEv1 Quick Mode carries (the ESP transform ID, and the
+Authentication Algorithm attribute; AES key sizes go in the Key Length attribute).
 
 Imports nothing from dmvpnlab: it is the bottom of the ipsec package's ESP half.
 """
@@ -60,6 +62,7 @@ class EncryptionAlgorithm:
     salt_size: int = 0
     icv_size: int = 0
     wireshark: str = "NULL"
+    ikev1_id: int = 0  # IPsec DOI ESP transform ID (IANA): what Quick Mode proposes
 
     @property
     def keymat_size(self) -> int:
@@ -89,6 +92,7 @@ class IntegrityAlgorithm:
     key_size: int
     icv_size: int
     wireshark: str
+    ikev1_id: int  # IPsec DOI "Authentication Algorithm" attribute value (RFC 2407, 4868)
 
 
 AES_CBC_WIRESHARK = "AES-CBC [RFC3602]"
@@ -96,16 +100,16 @@ AES_GCM_WIRESHARK = "AES-GCM with 16 octet ICV [RFC4106]"
 
 
 def _aes_cbc(bits: int) -> EncryptionAlgorithm:
-    return EncryptionAlgorithm("esp-aes", "cbc", bits // 8, 16, 16, wireshark=AES_CBC_WIRESHARK)
+    return EncryptionAlgorithm("esp-aes", "cbc", bits // 8, 16, 16, wireshark=AES_CBC_WIRESHARK, ikev1_id=12)
 
 
 def _aes_gcm(bits: int) -> EncryptionAlgorithm:
     return EncryptionAlgorithm("esp-gcm", "gcm", bits // 8, 1, 8, salt_size=4, icv_size=16,
-                               wireshark=AES_GCM_WIRESHARK)
+                               wireshark=AES_GCM_WIRESHARK, ikev1_id=20)  # ESP_AES_GCM_16
 
 
-ESP_NULL = EncryptionAlgorithm("esp-null", "null", 0, 1, 0, wireshark="NULL")
-ESP_3DES = EncryptionAlgorithm("esp-3des", "cbc", 24, 8, 8, wireshark="TripleDES-CBC [RFC2451]")
+ESP_NULL = EncryptionAlgorithm("esp-null", "null", 0, 1, 0, wireshark="NULL", ikev1_id=11)
+ESP_3DES = EncryptionAlgorithm("esp-3des", "cbc", 24, 8, 8, wireshark="TripleDES-CBC [RFC2451]", ikev1_id=3)
 
 #: (IOS name, key bits) -> algorithm; a None key size is the transform's default.
 ENCRYPTION: dict[tuple[str, int | None], EncryptionAlgorithm] = {
@@ -122,11 +126,11 @@ ENCRYPTION: dict[tuple[str, int | None], EncryptionAlgorithm] = {
 }
 
 INTEGRITY: dict[str, IntegrityAlgorithm] = {
-    "esp-md5-hmac": IntegrityAlgorithm("esp-md5-hmac", "md5", 16, 12, "HMAC-MD5-96 [RFC2403]"),
-    "esp-sha-hmac": IntegrityAlgorithm("esp-sha-hmac", "sha1", 20, 12, "HMAC-SHA-1-96 [RFC2404]"),
-    "esp-sha256-hmac": IntegrityAlgorithm("esp-sha256-hmac", "sha256", 32, 16, "HMAC-SHA-256-128 [RFC4868]"),
-    "esp-sha384-hmac": IntegrityAlgorithm("esp-sha384-hmac", "sha384", 48, 24, "HMAC-SHA-384-192 [RFC4868]"),
-    "esp-sha512-hmac": IntegrityAlgorithm("esp-sha512-hmac", "sha512", 64, 32, "HMAC-SHA-512-256 [RFC4868]"),
+    "esp-md5-hmac": IntegrityAlgorithm("esp-md5-hmac", "md5", 16, 12, "HMAC-MD5-96 [RFC2403]", 1),
+    "esp-sha-hmac": IntegrityAlgorithm("esp-sha-hmac", "sha1", 20, 12, "HMAC-SHA-1-96 [RFC2404]", 2),
+    "esp-sha256-hmac": IntegrityAlgorithm("esp-sha256-hmac", "sha256", 32, 16, "HMAC-SHA-256-128 [RFC4868]", 5),
+    "esp-sha384-hmac": IntegrityAlgorithm("esp-sha384-hmac", "sha384", 48, 24, "HMAC-SHA-384-192 [RFC4868]", 6),
+    "esp-sha512-hmac": IntegrityAlgorithm("esp-sha512-hmac", "sha512", 64, 32, "HMAC-SHA-512-256 [RFC4868]", 7),
 }
 
 _KEYED = ("esp-aes", "esp-gcm")
