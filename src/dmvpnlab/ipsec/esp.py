@@ -169,9 +169,7 @@ class _Sa:
         self._mac = Hmac(self.transform.integrity, auth_key) if self.transform.integrity else None
         self._aead: AESGCM | None = None
         self._salt = b""
-        if enc.mode == "gcm":
-            if len(enc_key) != enc.keymat_size:
-                raise TransformError(f"esp-gcm {enc.key_bits}: key must be {enc.keymat_size} bytes")
+        if enc.mode == "gcm":  # split_keymat checked the length: key, then salt
             self._aead = AESGCM(enc_key[:enc.key_size])
             self._salt = enc_key[enc.key_size:]
         self._enc_key = enc_key
