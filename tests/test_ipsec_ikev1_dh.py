@@ -68,6 +68,16 @@ def test_modp_primes_are_the_published_safe_primes(number):
     assert is_probable_prime(p, 1) and is_probable_prime((p - 1) // 2, 1)
 
 
+def test_modp_primes_as_the_rfcs_print_them():
+    """Spot checks against the printed hex: all of RFC 2409 6.2's group 2, RFC 3526's tails."""
+    assert format(dh.group(2).p, "X") == (
+        "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
+        "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+        "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF")
+    assert format(dh.group(14).p, "X").endswith("15728E5A8AACAA68FFFFFFFFFFFFFFFF")
+    assert format(dh.group(1).p, "X").endswith("A63A3620FFFFFFFFFFFFFFFF")
+
+
 def test_group_24_is_the_rfc_5114_subgroup():
     group = dh.group(GroupDescription.MODP_2048_S256)
     assert group.p.bit_length() == 2048 and group.q.bit_length() == 256

@@ -11,7 +11,7 @@ import pytest
 
 from dmvpnlab.ipsec import isakmp
 from dmvpnlab.ipsec.isakmp import (
-    Attribute, CertPayload, CertRequestPayload, DeletePayload, IdPayload, IsakmpDecodeError, IsakmpMessage,
+    Attribute, CertPayload, DeletePayload, IdPayload, IsakmpDecodeError, IsakmpMessage,
     NatOaPayload, NotifyPayload, OpaquePayload, Proposal, SaPayload, Transform,
 )
 from dmvpnlab.ipsec.isakmp_const import (
@@ -57,7 +57,7 @@ def every_payload() -> list:
         IdPayload.fqdn("hub.example"),
         IdPayload(IdType.IPV4_ADDR_RANGE, IPv4Address("10.0.0.1").packed + IPv4Address("10.0.0.9").packed, 47),
         CertPayload(4, b"\x30\x82cert"),
-        CertRequestPayload(4, b""),
+        CertPayload(4, b"", PayloadType.CR),
         OpaquePayload(PayloadType.HASH, bytes(20)),
         OpaquePayload(PayloadType.SIG, b"signature"),
         OpaquePayload(PayloadType.NONCE, bytes(range(20))),

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from dmvpnlab.ipsec import isakmp
 from dmvpnlab.ipsec.isakmp import (
-    Attribute, CertPayload, CertRequestPayload, DeletePayload, IdPayload, IsakmpMessage, NatOaPayload, NotifyPayload,
+    Attribute, CertPayload, DeletePayload, IdPayload, IsakmpMessage, NatOaPayload, NotifyPayload,
     OpaquePayload, Proposal, SaPayload, Transform,
 )
 from dmvpnlab.ipsec.isakmp_const import (
@@ -62,7 +62,7 @@ def crafted_payloads() -> list:
         IdPayload.ipv4_subnet("172.16.123.0/24", 47), IdPayload.fqdn("spoke1.lab"),
         NotifyPayload(NotifyType.R_U_THERE, spi=COOKIES, data=b"\x00\x00\x00\x01"),
         DeletePayload(ProtocolId.IPSEC_ESP, [b"\x11\x50\xfd\x74"]),
-        CertPayload(4, b"\x30\x00"), CertRequestPayload(4),
+        CertPayload(4, b"\x30\x00"), CertPayload(4, type=PayloadType.CR),
         NatOaPayload(IdType.IPV4_ADDR, bytes([192, 168, 123, 2]), type=PayloadType.NAT_OA_DRAFT),
         OpaquePayload(PayloadType.NAT_D_DRAFT, bytes(20)), OpaquePayload(200, b"?"),
     ]

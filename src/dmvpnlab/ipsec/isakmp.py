@@ -45,30 +45,35 @@ Payloads (each has ``type`` and ``reserved``, the generic header's reserved byte
     ``.text()``.
     ``NotifyPayload(notify_type, doi=1, protocol=1, spi=b"", data=b"")``,
     ``DeletePayload(protocol, spis, doi=1, spi_size=None)``,
-    ``CertPayload(encoding, data)``, ``CertRequestPayload(cert_type, authority)``,
+    ``CertPayload(encoding, data, type=CERT)``, also the Certificate Request (``type=CR``,
+    ``data`` the authority),
     ``NatOaPayload(id_type, address, type=21)``,
     ``OpaquePayload(type, data)``: KE, HASH, SIG, NONCE, VENDOR_ID, NAT-D and every
     payload type this codec does not know (kept and re-encoded as they came).
     ``payload_names(payloads)``: short names ("SA", "V", "KE", "No", "NAT-D", ...).
 
-Imports nothing of the project but the constant tables beside it.
+The payload dataclasses live in :mod:`dmvpnlab.ipsec.isakmp_payloads` (re-exported here);
+imports nothing of the project but those and the constant tables beside it.
 """
 
 from __future__ import annotations
 
 import struct
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
-from typing import ClassVar, Union
+from typing import Iterator
 
-from dmvpnlab.ipsec.isakmp_const import (
-    DOI_IPSEC, FLAG_ENCRYPTION, ISAKMP_VERSION, PAYLOAD_SHORT_NAMES, SIT_IDENTITY_ONLY, IdType,
-    PayloadType, ProtocolId,
+from dmvpnlab.ipsec.isakmp_const import DOI_IPSEC, FLAG_ENCRYPTION, ISAKMP_VERSION, PAYLOAD_SHORT_NAMES, \
+    SIT_IDENTITY_ONLY, PayloadType
+from dmvpnlab.ipsec.isakmp_payloads import (
+    AF_TV, ATTR_HEADER, DELETE_FIXED, GENERIC, ID_FIXED, NOTIFY_FIXED, PROPOSAL_FIXED, SA_FIXED, TRANSFORM_FIXED,
+    Attribute, CertPayload, DeletePayload, IdPayload, NatOaPayload, NotifyPayload, OpaquePayload, Payload, Proposal,
+    SaPayload, Transform, generic_payload,
 )
 
 __all__ = [
     "IsakmpDecodeError", "IsakmpMessage", "Attribute", "Transform", "Proposal", "SaPayload", "IdPayload",
-    "NotifyPayload", "DeletePayload", "CertPayload", "CertRequestPayload", "NatOaPayload", "OpaquePayload",
+    "NotifyPayload", "DeletePayload", "CertPayload", "NatOaPayload", "OpaquePayload",
     "Payload", "decode", "encode", "decode_payloads", "encode_payloads", "payload_names", "HEADER_LEN",
 ]
 
@@ -79,258 +84,6 @@ class IsakmpDecodeError(ValueError):
 
 HEADER_LEN = 28
 _HEADER = struct.Struct("!8s8sBBBBII")   # cookies, next, version, exchange, flags, M-ID, length
-_GENERIC = struct.Struct("!BBH")          # next payload, reserved, payload length
-_PROPOSAL = struct.Struct("!BBB")         # number, protocol id, SPI size (+ #transforms)
-_TRANSFORM = struct.Struct("!BBH")        # number, transform id, reserved
-_ATTR = struct.Struct("!HH")
-_SA_FIXED = struct.Struct("!II")          # DOI, situation
-_ID_FIXED = struct.Struct("!BBH")         # id type, protocol, port
-_NOTIFY_FIXED = struct.Struct("!IBBH")    # DOI, protocol, SPI size, notify type
-_DELETE_FIXED = struct.Struct("!IBBH")    # DOI, protocol, SPI size, number of SPIs
-_AF_TV = 0x8000                           # attribute format bit: TV (basic) when set
-
-
-# --- SA, proposals, transforms, attributes -----------------------------------------
-@dataclass(slots=True, frozen=True)
-class Attribute:
-    """One SA attribute; ``int`` value = TV (basic) form, ``bytes`` = TLV (variable)."""
-
-    type: int
-    value: int | bytes
-
-    @classmethod
-    def of(cls, type: int, number: int) -> "Attribute":
-        """TV form when the number fits 16 bits, else TLV in 4 bytes (how IOS sends
-        86400 s lifetimes), or more if needed."""
-        if 0 <= number <= 0xFFFF:
-            return cls(type, number)
-        size = max(4, (number.bit_length() + 7) // 8)
-        return cls(type, number.to_bytes(size, "big"))
-
-    @property
-    def number(self) -> int:
-        """The value as a number, whichever form it came in."""
-        return self.value if isinstance(self.value, int) else int.from_bytes(self.value, "big")
-
-    def to_bytes(self) -> bytes:
-        if isinstance(self.value, int):
-            return _ATTR.pack(_AF_TV | (self.type & 0x7FFF), self.value)
-        return _ATTR.pack(self.type & 0x7FFF, len(self.value)) + bytes(self.value)
-
-
-@dataclass(slots=True)
-class Transform:
-    """A Transform inside a Proposal: KEY_IKE for Phase 1, an ESP/AH id for Phase 2."""
-
-    number: int
-    transform_id: int
-    attributes: list[Attribute] = field(default_factory=list)
-    reserved: int = 0
-    reserved2: int = 0          # the 16-bit field after the transform id
-
-    def get(self, type: int) -> int | None:
-        """The first attribute of ``type`` as a number, or None."""
-        for attr in self.attributes:
-            if attr.type == type:
-                return attr.number
-        return None
-
-    def to_bytes(self, last: bool) -> bytes:
-        body = _TRANSFORM.pack(self.number, self.transform_id, self.reserved2) + \
-            b"".join(a.to_bytes() for a in self.attributes)
-        return _generic(0 if last else PayloadType.TRANSFORM, self.reserved, body)
-
-
-@dataclass(slots=True)
-class Proposal:
-    """A Proposal inside an SA: protocol, SPI (empty for Phase 1), transforms."""
-
-    number: int
-    protocol: int
-    spi: bytes = b""
-    transforms: list[Transform] = field(default_factory=list)
-    reserved: int = 0
-
-    def to_bytes(self, last: bool) -> bytes:
-        count = len(self.transforms)
-        if len(self.spi) > 0xFF or count > 0xFF:
-            raise ValueError("proposal SPI or transform count too large")
-        body = _PROPOSAL.pack(self.number, self.protocol, len(self.spi)) + bytes([count]) + bytes(self.spi) + \
-            b"".join(t.to_bytes(i == count - 1) for i, t in enumerate(self.transforms))
-        return _generic(0 if last else PayloadType.PROPOSAL, self.reserved, body)
-
-
-@dataclass(slots=True)
-class SaPayload:
-    """Security Association payload (RFC 2408 3.4, RFC 2407 4.6.1)."""
-
-    type: ClassVar[int] = PayloadType.SA
-    doi: int = DOI_IPSEC
-    situation: int = SIT_IDENTITY_ONLY
-    proposals: list[Proposal] = field(default_factory=list)
-    opaque: bytes | None = None     # bytes after the situation when not parsed (see module doc)
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        """The payload body without the generic header: SAi_b of RFC 2409 HASH_I."""
-        head = _SA_FIXED.pack(self.doi, self.situation)
-        if self.opaque is not None:
-            return head + bytes(self.opaque)
-        count = len(self.proposals)
-        return head + b"".join(p.to_bytes(i == count - 1) for i, p in enumerate(self.proposals))
-
-
-@dataclass(slots=True)
-class IdPayload:
-    """Identification payload (RFC 2407 4.6.2): Phase 1 identity or a Quick Mode proxy."""
-
-    type: ClassVar[int] = PayloadType.ID
-    id_type: int
-    data: bytes
-    protocol: int = 0
-    port: int = 0
-    reserved: int = 0
-
-    @classmethod
-    def ipv4(cls, address: IPv4Address | str, protocol: int = 0, port: int = 0) -> "IdPayload":
-        return cls(IdType.IPV4_ADDR, IPv4Address(address).packed, protocol, port)
-
-    @classmethod
-    def ipv4_subnet(cls, network: IPv4Network | str, protocol: int = 0, port: int = 0) -> "IdPayload":
-        net = IPv4Network(network)
-        return cls(IdType.IPV4_ADDR_SUBNET, net.network_address.packed + net.netmask.packed, protocol, port)
-
-    @classmethod
-    def fqdn(cls, name: str, protocol: int = 0, port: int = 0) -> "IdPayload":
-        return cls(IdType.FQDN, name.encode("ascii"), protocol, port)
-
-    def address(self) -> IPv4Address | None:
-        """The address of an IPV4_ADDR identity, else None."""
-        if self.id_type == IdType.IPV4_ADDR and len(self.data) == 4:
-            return IPv4Address(self.data)
-        return None
-
-    def network(self) -> IPv4Network | None:
-        """The subnet of an IPV4_ADDR_SUBNET proxy (or a /32 for IPV4_ADDR), else None;
-        None also when the mask is not contiguous (a peer's error, left to the caller)."""
-        if self.id_type == IdType.IPV4_ADDR and len(self.data) == 4:
-            return IPv4Network(IPv4Address(self.data))
-        if self.id_type == IdType.IPV4_ADDR_SUBNET and len(self.data) == 8:
-            try:
-                return IPv4Network((IPv4Address(self.data[:4]), str(IPv4Address(self.data[4:]))), strict=False)
-            except ValueError:
-                return None
-        return None
-
-    def text(self) -> str | None:
-        """The name of an FQDN / USER_FQDN identity, else None."""
-        if self.id_type in (IdType.FQDN, IdType.USER_FQDN):
-            return self.data.decode("ascii", "replace")
-        return None
-
-    def body(self) -> bytes:
-        """IDii_b / IDir_b of RFC 2409: the body without the generic header."""
-        return _ID_FIXED.pack(self.id_type, self.protocol, self.port) + bytes(self.data)
-
-
-@dataclass(slots=True)
-class NotifyPayload:
-    """Notification payload (RFC 2408 3.14): errors, INITIAL-CONTACT, DPD."""
-
-    type: ClassVar[int] = PayloadType.NOTIFY
-    notify_type: int
-    doi: int = DOI_IPSEC
-    protocol: int = ProtocolId.ISAKMP
-    spi: bytes = b""
-    data: bytes = b""
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        if len(self.spi) > 0xFF:
-            raise ValueError("notify SPI too long")
-        return _NOTIFY_FIXED.pack(self.doi, self.protocol, len(self.spi), self.notify_type) + \
-            bytes(self.spi) + bytes(self.data)
-
-
-@dataclass(slots=True)
-class DeletePayload:
-    """Delete payload (RFC 2408 3.15): SPIs of one size (16 = the cookie pair for ISAKMP).
-
-    ``spi_size`` is only needed when ``spis`` is empty (the wire still carries a size).
-    """
-
-    type: ClassVar[int] = PayloadType.DELETE
-    protocol: int
-    spis: list[bytes] = field(default_factory=list)
-    doi: int = DOI_IPSEC
-    spi_size: int | None = None
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        size = self.spi_size if self.spi_size is not None else (len(self.spis[0]) if self.spis else 0)
-        if any(len(s) != size for s in self.spis) or size > 0xFF or len(self.spis) > 0xFFFF:
-            raise ValueError("delete payload SPIs must all have spi_size bytes")
-        return _DELETE_FIXED.pack(self.doi, self.protocol, size, len(self.spis)) + b"".join(map(bytes, self.spis))
-
-
-@dataclass(slots=True)
-class CertPayload:
-    """Certificate payload (RFC 2408 3.9), contents opaque (DMVPN labs use PSKs)."""
-
-    type: ClassVar[int] = PayloadType.CERT
-    encoding: int
-    data: bytes = b""
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        return bytes([self.encoding]) + bytes(self.data)
-
-
-@dataclass(slots=True)
-class CertRequestPayload:
-    """Certificate Request payload (RFC 2408 3.10), authority opaque."""
-
-    type: ClassVar[int] = PayloadType.CR
-    cert_type: int
-    authority: bytes = b""
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        return bytes([self.cert_type]) + bytes(self.authority)
-
-
-@dataclass(slots=True)
-class NatOaPayload:
-    """NAT Original Address (RFC 3947 5.2; type 131 under the drafts)."""
-
-    id_type: int
-    address: bytes
-    type: int = PayloadType.NAT_OA
-    oa_reserved: int = 0        # the three bytes after the id type
-    reserved: int = 0
-
-    def ipv4(self) -> IPv4Address | None:
-        return IPv4Address(self.address) if self.id_type == IdType.IPV4_ADDR and len(self.address) == 4 else None
-
-    def body(self) -> bytes:
-        return bytes([self.id_type]) + self.oa_reserved.to_bytes(3, "big") + bytes(self.address)
-
-
-@dataclass(slots=True)
-class OpaquePayload:
-    """A payload whose body is data to this codec: KE (g^x), HASH, SIG, NONCE, VENDOR_ID,
-    NAT-D, and any type we do not know (kept so the message re-encodes unchanged)."""
-
-    type: int
-    data: bytes = b""
-    reserved: int = 0
-
-    def body(self) -> bytes:
-        return bytes(self.data)
-
-
-Payload = Union[SaPayload, IdPayload, NotifyPayload, DeletePayload, CertPayload, CertRequestPayload,
-                NatOaPayload, OpaquePayload]
 
 
 @dataclass(slots=True)
@@ -376,19 +129,12 @@ def payload_names(payloads: list[Payload]) -> list[str]:
 
 
 # --- encode ------------------------------------------------------------------------
-def _generic(next_payload: int, reserved: int, body: bytes) -> bytes:
-    length = _GENERIC.size + len(body)
-    if length > 0xFFFF:
-        raise ValueError(f"payload too long ({length} bytes)")
-    return _GENERIC.pack(next_payload, reserved, length) + body
-
-
 def encode_payloads(payloads: list[Payload]) -> bytes:
     """A payload chain: each generic header names the type of the payload after it."""
     out = []
     for i, p in enumerate(payloads):
         nxt = payloads[i + 1].type if i + 1 < len(payloads) else PayloadType.NONE
-        out.append(_generic(nxt, p.reserved, p.body()))
+        out.append(generic_payload(nxt, p.reserved, p.body()))
     return b"".join(out)
 
 
@@ -402,14 +148,22 @@ def encode(msg: IsakmpMessage) -> bytes:
 
 
 # --- decode ------------------------------------------------------------------------
-def decode(data: bytes) -> IsakmpMessage:
-    """Decode one ISAKMP message. Raises only :class:`IsakmpDecodeError`."""
+@contextmanager
+def _typed_errors(what: str) -> Iterator[None]:
+    """Turn a slip of ours that lets a Python error through into the documented error
+    (defensive: the parsers below check every length first, the fuzz targets hold them to it)."""
     try:
-        return _decode(bytes(data))
+        yield
     except IsakmpDecodeError:
         raise
-    except (struct.error, ValueError, IndexError, TypeError, UnicodeError) as exc:  # defensive: never leak
-        raise IsakmpDecodeError(f"malformed ISAKMP message: {exc}") from None
+    except (struct.error, ValueError, IndexError, TypeError, UnicodeError) as exc:
+        raise IsakmpDecodeError(f"malformed {what}: {exc}") from None
+
+
+def decode(data: bytes) -> IsakmpMessage:
+    """Decode one ISAKMP message. Raises only :class:`IsakmpDecodeError`."""
+    with _typed_errors("ISAKMP message"):
+        return _decode(bytes(data))
 
 
 def decode_payloads(first: int, data: bytes, allow_padding: bool = True) -> tuple[list[Payload], bytes]:
@@ -419,17 +173,13 @@ def decode_payloads(first: int, data: bytes, allow_padding: bool = True) -> tupl
     the plaintext of an encrypted message up to the cipher block, and its length field
     counts the padding; refused (an error) when ``allow_padding`` is false.
     """
-    try:
+    with _typed_errors("payload chain"):
         data = bytes(data)
         payloads, end = _decode_chain(first, data, 0, len(data))
         padding = data[end:]
         if padding and not allow_padding:
             raise IsakmpDecodeError(f"{len(padding)} bytes after the last payload")
         return payloads, padding
-    except IsakmpDecodeError:
-        raise
-    except (struct.error, ValueError, IndexError, TypeError, UnicodeError) as exc:
-        raise IsakmpDecodeError(f"malformed payload chain: {exc}") from None
 
 
 def _decode(data: bytes) -> IsakmpMessage:
@@ -457,12 +207,12 @@ def _decode_chain(first: int, data: bytes, off: int, end: int) -> tuple[list[Pay
     payloads: list[Payload] = []
     current = first
     while current != PayloadType.NONE:
-        if end - off < _GENERIC.size:
+        if end - off < GENERIC.size:
             raise IsakmpDecodeError(f"payload type {current} announced but the chain ends at offset {off}")
-        nxt, reserved, length = _GENERIC.unpack_from(data, off)
-        if length < _GENERIC.size or off + length > end:
+        nxt, reserved, length = GENERIC.unpack_from(data, off)
+        if length < GENERIC.size or off + length > end:
             raise IsakmpDecodeError(f"payload type {current} at offset {off}: bad length {length}")
-        payloads.append(_decode_payload(current, reserved, data[off + _GENERIC.size:off + length]))
+        payloads.append(_decode_payload(current, reserved, data[off + GENERIC.size:off + length]))
         off += length
         current = nxt
     return payloads, off
@@ -474,30 +224,27 @@ def _decode_payload(ptype: int, reserved: int, body: bytes) -> Payload:
     if ptype in (PayloadType.PROPOSAL, PayloadType.TRANSFORM):
         raise IsakmpDecodeError(f"payload type {ptype} outside an SA payload")
     if ptype == PayloadType.ID:
-        _need(body, _ID_FIXED.size, "ID")
-        id_type, protocol, port = _ID_FIXED.unpack_from(body)
-        return IdPayload(id_type, body[_ID_FIXED.size:], protocol, port, reserved)
+        _need(body, ID_FIXED.size, "ID")
+        id_type, protocol, port = ID_FIXED.unpack_from(body)
+        return IdPayload(id_type, body[ID_FIXED.size:], protocol, port, reserved)
     if ptype == PayloadType.NOTIFY:
-        _need(body, _NOTIFY_FIXED.size, "Notification")
-        doi, protocol, spi_size, notify_type = _NOTIFY_FIXED.unpack_from(body)
-        stop = _NOTIFY_FIXED.size + spi_size
+        _need(body, NOTIFY_FIXED.size, "Notification")
+        doi, protocol, spi_size, notify_type = NOTIFY_FIXED.unpack_from(body)
+        stop = NOTIFY_FIXED.size + spi_size
         if stop > len(body):
             raise IsakmpDecodeError(f"Notification SPI size {spi_size} overruns the payload")
-        return NotifyPayload(notify_type, doi, protocol, body[_NOTIFY_FIXED.size:stop], body[stop:], reserved)
+        return NotifyPayload(notify_type, doi, protocol, body[NOTIFY_FIXED.size:stop], body[stop:], reserved)
     if ptype == PayloadType.DELETE:
-        _need(body, _DELETE_FIXED.size, "Delete")
-        doi, protocol, spi_size, count = _DELETE_FIXED.unpack_from(body)
-        rest = body[_DELETE_FIXED.size:]
+        _need(body, DELETE_FIXED.size, "Delete")
+        doi, protocol, spi_size, count = DELETE_FIXED.unpack_from(body)
+        rest = body[DELETE_FIXED.size:]
         if spi_size * count != len(rest):
             raise IsakmpDecodeError(f"Delete: {count} SPIs of {spi_size} bytes, have {len(rest)} bytes")
         spis = [rest[i * spi_size:(i + 1) * spi_size] for i in range(count)]
         return DeletePayload(protocol, spis, doi, None if spis else spi_size, reserved)
-    if ptype == PayloadType.CERT:
+    if ptype in (PayloadType.CERT, PayloadType.CR):
         _need(body, 1, "Certificate")
-        return CertPayload(body[0], body[1:], reserved)
-    if ptype == PayloadType.CR:
-        _need(body, 1, "Certificate Request")
-        return CertRequestPayload(body[0], body[1:], reserved)
+        return CertPayload(body[0], body[1:], ptype, reserved)
     if ptype in (PayloadType.NAT_OA, PayloadType.NAT_OA_DRAFT):
         _need(body, 4, "NAT-OA")
         return NatOaPayload(body[0], body[4:], ptype, int.from_bytes(body[1:4], "big"), reserved)
@@ -510,13 +257,13 @@ def _need(body: bytes, size: int, what: str) -> None:
 
 
 def _decode_sa(body: bytes, reserved: int) -> SaPayload:
-    _need(body, _SA_FIXED.size, "SA")
-    doi, situation = _SA_FIXED.unpack_from(body)
+    _need(body, SA_FIXED.size, "SA")
+    doi, situation = SA_FIXED.unpack_from(body)
     sa = SaPayload(doi, situation, reserved=reserved)
     if doi != DOI_IPSEC or situation & ~SIT_IDENTITY_ONLY:
-        sa.opaque = body[_SA_FIXED.size:]     # labeled-domain situations or a foreign DOI
+        sa.opaque = body[SA_FIXED.size:]     # labeled-domain situations or a foreign DOI
         return sa
-    off, end = _SA_FIXED.size, len(body)
+    off, end = SA_FIXED.size, len(body)
     more = off < end
     while more:
         proposal, nxt, off = _decode_proposal(body, off, end)
@@ -527,27 +274,25 @@ def _decode_sa(body: bytes, reserved: int) -> SaPayload:
     return sa
 
 
-def _sub_header(buf: bytes, off: int, end: int, what: str, chain_type: int) -> tuple[int, int, int]:
-    """Generic header of a Proposal/Transform: (next, reserved, length), checked."""
-    if end - off < _GENERIC.size:
+def _sub_payload(buf: bytes, off: int, end: int, what: str, chain_type: int,
+                 fixed: int) -> tuple[int, int, int, int]:
+    """A Proposal's or Transform's generic header, checked: its next field may only name
+    another of its kind or end the chain, it must fit ``end`` and hold ``fixed`` bytes.
+    Returns (next, reserved, offset of its fixed part, offset past it)."""
+    if end - off < GENERIC.size:
         raise IsakmpDecodeError(f"truncated {what} at offset {off}")
-    nxt, reserved, length = _GENERIC.unpack_from(buf, off)
+    nxt, reserved, length = GENERIC.unpack_from(buf, off)
     if nxt not in (PayloadType.NONE, chain_type):
         raise IsakmpDecodeError(f"{what} next payload {nxt}, must be {int(chain_type)} or 0")
-    if length < _GENERIC.size or off + length > end:
+    if length < GENERIC.size + fixed or off + length > end:
         raise IsakmpDecodeError(f"{what} at offset {off}: bad length {length}")
-    return nxt, reserved, length
+    return nxt, reserved, off + GENERIC.size, off + length
 
 
 def _decode_proposal(buf: bytes, off: int, end: int) -> tuple[Proposal, int, int]:
-    nxt, reserved, length = _sub_header(buf, off, end, "Proposal", PayloadType.PROPOSAL)
-    stop = off + length
-    pos = off + _GENERIC.size
-    if stop - pos < 4:
-        raise IsakmpDecodeError(f"Proposal at offset {off} too short")
-    number, protocol, spi_size = _PROPOSAL.unpack_from(buf, pos)
-    count = buf[pos + 3]
-    pos += 4
+    nxt, reserved, pos, stop = _sub_payload(buf, off, end, "Proposal", PayloadType.PROPOSAL, PROPOSAL_FIXED.size)
+    number, protocol, spi_size, count = PROPOSAL_FIXED.unpack_from(buf, pos)
+    pos += PROPOSAL_FIXED.size
     if pos + spi_size > stop:
         raise IsakmpDecodeError(f"Proposal SPI size {spi_size} overruns the proposal")
     proposal = Proposal(number, protocol, buf[pos:pos + spi_size], reserved=reserved)
@@ -565,24 +310,20 @@ def _decode_proposal(buf: bytes, off: int, end: int) -> tuple[Proposal, int, int
 
 
 def _decode_transform(buf: bytes, off: int, end: int) -> tuple[Transform, int, int]:
-    nxt, reserved, length = _sub_header(buf, off, end, "Transform", PayloadType.TRANSFORM)
-    stop = off + length
-    pos = off + _GENERIC.size
-    if stop - pos < _TRANSFORM.size:
-        raise IsakmpDecodeError(f"Transform at offset {off} too short")
-    number, transform_id, reserved2 = _TRANSFORM.unpack_from(buf, pos)
-    attrs = _decode_attributes(buf, pos + _TRANSFORM.size, stop)
+    nxt, reserved, pos, stop = _sub_payload(buf, off, end, "Transform", PayloadType.TRANSFORM, TRANSFORM_FIXED.size)
+    number, transform_id, reserved2 = TRANSFORM_FIXED.unpack_from(buf, pos)
+    attrs = _decode_attributes(buf, pos + TRANSFORM_FIXED.size, stop)
     return Transform(number, transform_id, attrs, reserved, reserved2), nxt, stop
 
 
 def _decode_attributes(buf: bytes, off: int, end: int) -> list[Attribute]:
     attrs: list[Attribute] = []
     while off < end:
-        if end - off < _ATTR.size:
+        if end - off < ATTR_HEADER.size:
             raise IsakmpDecodeError(f"truncated SA attribute at offset {off}")
-        af_type, value = _ATTR.unpack_from(buf, off)
-        off += _ATTR.size
-        if af_type & _AF_TV:
+        af_type, value = ATTR_HEADER.unpack_from(buf, off)
+        off += ATTR_HEADER.size
+        if af_type & AF_TV:
             attrs.append(Attribute(af_type & 0x7FFF, value))
             continue
         if off + value > end:
