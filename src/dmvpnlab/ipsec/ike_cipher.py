@@ -4,9 +4,10 @@ Why separate from the key math: the state machine needs three things per negotia
 Encryption Algorithm -- key length, block size (the IV length of RFC 2409's IV rules),
 and CBC without any padding of the library's own, because ISAKMP pads inside the
 plaintext and its length field covers the padding. A peer's padding is never
-interpreted (:func:`dmvpnlab.ipsec.isakmp.decode_payloads` returns it raw); ours
-follows RFC 2409 appendix B: zero bytes, the last one counting the zeros before it, so
-there is always padding (IOS does the same: its MM6 carries 36 bytes of payloads in 48).
+interpreted (:func:`dmvpnlab.ipsec.isakmp.decode_payloads` returns it raw); ours is
+the RFC 2409 convention: zero bytes, the last one counting the zeros before it, so there
+is always padding. IOS seems to pad always as well: in the capture its MM6 (ID + a
+SHA-1 HASH, 36 bytes) arrives as 48 bytes and its MM5 (64 bytes with INITIAL-CONTACT) as 80.
 
 ``cipher_spec(encr, key_length_bits=None) -> CipherSpec`` (ValueError when we do not
 offer it); ``encrypt(spec, key, iv, plaintext)`` / ``decrypt(spec, key, iv, data)`` for

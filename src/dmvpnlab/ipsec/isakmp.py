@@ -1,9 +1,8 @@
 """ISAKMP wire codec (RFC 2408 with the IPsec DOI of RFC 2407 and NAT-T of RFC 3947).
 
-Why our own: no Python IKE daemon is usable, scapy's ISAKMP layer is GPL and lossy
-(it does not round-trip attributes or reserved fields), and the IKEv1 state machine to
-come must hash payload bodies exactly as they were on the wire (SAi_b, IDii_b, the
-Quick Mode HASH(1) input). So every decoded message re-encodes byte for byte: TV and
+Why our own: no Python IKE daemon is usable, scapy's ISAKMP layer is GPL (a test
+oracle at most, see DESIGN.md), and the IKEv1 state machine to come must hash payload
+bodies exactly as they were on the wire (SAi_b, IDii_b, the Quick Mode HASH(1) input). So every decoded message re-encodes byte for byte: TV and
 TLV attribute forms, SPI and value lengths, reserved bytes and padding are kept.
 
 Public API
@@ -29,7 +28,7 @@ Messages
     header's next payload is the first payload's type.
     ``decode_payloads(first, data, allow_padding=True) -> (payloads, padding)`` and
     ``encode_payloads(payloads) -> bytes``: a payload chain alone (decrypted bodies; the
-    RFC 2409 5.3 padding after the last payload is returned, never parsed).
+    RFC 2409 padding after the last payload is returned, never parsed).
 
 Payloads (each has ``type`` and ``reserved``, the generic header's reserved byte)
     ``SaPayload(doi=1, situation=1, proposals=[], opaque=None)``: for the IPsec DOI with
@@ -169,9 +168,9 @@ def decode(data: bytes) -> IsakmpMessage:
 def decode_payloads(first: int, data: bytes, allow_padding: bool = True) -> tuple[list[Payload], bytes]:
     """Decode a payload chain starting with a payload of type ``first``.
 
-    Returns the payloads and the bytes after the last one: RFC 2409 5.3 lets a sender pad
-    the plaintext of an encrypted message up to the cipher block, and its length field
-    counts the padding; refused (an error) when ``allow_padding`` is false.
+    Returns the payloads and the bytes after the last one: under RFC 2409 a sender pads
+    the plaintext of an encrypted message to whole cipher blocks, and the header's length
+    field counts the padding; refused (an error) when ``allow_padding`` is false.
     """
     with _typed_errors("payload chain"):
         data = bytes(data)
