@@ -199,7 +199,10 @@ def test_without_integrity_a_tampered_packet_is_caught_only_by_padding():
     packet = bytearray(out.seal(b"\x00" * 30))  # 30 + pad 0 + 2 = 32: trailer in block 2
     packet[8 + 16 + 5] ^= 0xFF  # first ciphertext block: garbles data, not the trailer
     assert inbound.open(bytes(packet)).payload != b"\x00" * 30
-    packet = bytearray(out.seal(b"\x00" * 30))
+    # A fixed IV makes the garbled trailer fixed: with a random one, 1 packet in 256
+    # garbles the pad length into 0, which no padding check can refuse.
+    fixed = OutboundSa(parse_transform("esp-aes"), SPI, bytes(range(16)), iv_source=lambda: bytes(16))
+    packet = bytearray(fixed.seal(b"\x00" * 30))
     packet[-1] ^= 0x80
     assert refused(inbound, bytes(packet)) == "bad_padding"
 

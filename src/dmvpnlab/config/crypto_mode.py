@@ -182,8 +182,9 @@ def _transform_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         ts.mode = "tunnel"
         return
-    ts.mode = cur.choice("transport", "tunnel")  # type: ignore[assignment]
-    cur.end()
+    mode = cur.choice("transport", "tunnel")
+    cur.end()  # before the model changes: a refused line changes nothing
+    ts.mode = mode  # type: ignore[assignment]
 
 
 # -- crypto ipsec profile NAME ------------------------------------------------------------
@@ -212,8 +213,9 @@ def _profile_pfs(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         prof.pfs = None
         return
-    prof.pfs = cur.choice(*_PFS_GROUPS) if cur.more() else "group1"
-    cur.end()
+    pfs = cur.choice(*_PFS_GROUPS) if cur.more() else "group1"
+    cur.end()  # before the model changes: a refused line changes nothing
+    prof.pfs = pfs
 
 
 COMMANDS = (
