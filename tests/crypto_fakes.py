@@ -138,7 +138,7 @@ def hub_agent() -> Any:
     config = load_config(HUB_CONFIG)
     settings = ipsec_settings(config, "Tunnel0", HUB)
     assert settings is not None
-    out, inbound = esp_pair(0x1A2B3C4D, 0x5E6F7081, sent=10, received=8, bad=True)
+    out, inbound = esp_pair(0x1A2B3C4D, 0x5E6F7081, sent=10, received=8, bad=True, clock=lambda: 1000.0)
     node = FakeIpsecNode(settings, ike=[ike_view(SPOKE1, 1001), ike_view(SPOKE2, 1002)],
                          children=[child_view(SPOKE1, out, inbound, 2001)])
     return SimpleNamespace(config=config, ipsec=node, tunnel=None, debug_sinks=[], node="hub")

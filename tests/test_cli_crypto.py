@@ -9,14 +9,23 @@ into the right fields), and line by line where neither exists.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import replace
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 from ntc_templates.parse import parse_output
 
 from crypto_fakes import HUB, SPOKE1, SPOKE2, child_view, esp_pair, hub_agent, ike_view
 from dmvpnlab.cli.exec import ExecSession
+
+
+GOLDEN = Path(__file__).parent / "golden" / "cli"
+GOLDEN_COMMANDS = ["show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ipsec sa",
+                   "show crypto ipsec sa detail", "show crypto session", "show crypto session detail",
+                   "show crypto map"]
 
 
 def run(agent, command: str) -> str:
@@ -141,6 +150,12 @@ def test_after_a_rekey_a_peer_shows_both_pairs_and_the_newest_is_current(hub) ->
     assert "     current outbound spi: 0x7777(30583)" in text.splitlines()
     assert text.count("      spi: ") == 4
     assert "    #pkts encaps: 11, #pkts encrypt: 11, #pkts digest: 11" in text.splitlines()  # summed
+    # a replaced pair listed last is still not the current one
+    hub.ipsec.children.reverse()
+    hub.ipsec.children[-1] = replace(hub.ipsec.children[-1], state="ACTIVE(REPLACED)")
+    text = run(hub, "show crypto ipsec sa")
+    assert "     current outbound spi: 0x7777(30583)" in text.splitlines()
+    assert "        Status: ACTIVE(REPLACED)" in text.splitlines()
 
 
 def test_no_ipsec_node_prints_what_ios_prints_without_sas(hub) -> None:
@@ -185,7 +200,7 @@ def test_session_detail_reads_back_through_ntc_templates(hub) -> None:
     assert (one["permit"], one["src_host"], one["dst_host"], one["active_sa"], one["origin"]) == (
         "47", str(HUB), str(SPOKE1), "2", "crypto map")
     assert by_peer[str(SPOKE2)]["session_status"] == "UP-IDLE" and by_peer[str(SPOKE2)]["active_sa"] == ""
-    assert "        Inbound:  #pkts dec'ed 8 drop 2 life (KB/Sec) 4607999/3599" in text.splitlines()
+    assert "        Inbound:  #pkts dec'ed 8 drop 2 life (KB/Sec) 4607999/3600" in text.splitlines()
 
 
 # -- show crypto map -------------------------------------------------------------------------
@@ -255,3 +270,14 @@ def test_every_crypto_show_has_its_json_twin(hub) -> None:
         data = json.loads(run(hub, command + " | json"))
         assert data, command
     assert json.loads(run(hub, "show crypto session | json"))["sessions"][0]["status"] == "UP-ACTIVE"
+
+
+@pytest.mark.parametrize("command", GOLDEN_COMMANDS)
+def test_crypto_output_matches_golden(hub, command: str) -> None:
+    """A layout change shows up as a diff (`DMVPNLAB_UPDATE_GOLDEN=1` rewrites after a deliberate one)."""
+    path = GOLDEN / f"ipsec-hub-{re.sub(r'[^a-z0-9]+', '_', command).strip('_')}.txt"
+    output = run(hub, command)
+    if os.environ.get("DMVPNLAB_UPDATE_GOLDEN"):
+        path.write_text(output)
+    assert path.exists(), f"missing golden {path}: run with DMVPNLAB_UPDATE_GOLDEN=1"
+    assert output == path.read_text()

@@ -4,7 +4,7 @@ One block per interface (`interface: Tunnel0`, its crypto map tag `Tunnel0-head-
 per peer inside it: the GRE flow (protocol 47, host to host, the two NBMA addresses), the
 counters summed over the peer's SA pairs, then every inbound and outbound ESP SA with its
 SPI, transform (IOS's show spelling, `esp-256-aes`), mode, conn id, remaining lifetime and
-status. After a rekey a peer has several pairs: the last one the IPsec node lists is the
+status. After a rekey a peer has several pairs: the newest one not marked REPLACED is the
 current outbound SA. `detail` replaces `#send errors, #recv errors` with IOS's failure
 counters (replay, verify, invalid SA...) and adds the replay window size: exactly the
 lines ntc-templates' `cisco_ios_show_crypto_ipsec_sa_detail` reads.
@@ -77,8 +77,13 @@ def _sa(view: ChildSaView, inbound: bool) -> dict[str, Any]:
     }
 
 
+def current_pair(views: list[ChildSaView]) -> ChildSaView:
+    """The pair a peer's traffic goes out on: the newest one a rekey has not replaced."""
+    return next((v for v in reversed(views) if "REPLACED" not in v.state), views[-1])
+
+
 def _peer_block(agent: Any, views: list[ChildSaView]) -> dict[str, Any]:
-    current = views[-1]
+    current = current_pair(views)
     transform = _transform(current.transform)
     idb, path_mtu = _underlay(agent, current.interface)
     overhead = transform.max_overhead() + (20 if current.mode.lower() == "tunnel" else 0) if transform else 0

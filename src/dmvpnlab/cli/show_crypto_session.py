@@ -7,7 +7,7 @@ UP-NO-IKE (IPsec SAs without an IKE SA, e.g. after the IKE SA expired), DOWN-NEG
 pair is 2. `detail` adds the peer's VRFs, Phase1_id, the IKE capabilities, conn id and
 lifetime, and per direction the packets and drops with the remaining lifetime: exactly
 the lines ntc-templates' `cisco_ios_show_crypto_session_detail` reads.
-Reads the snapshots through show_crypto.
+Reads the snapshots through show_crypto (and show_crypto_ipsec's choice of current pair).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from dmvpnlab.cli.show_crypto import capabilities, hms, ipsec_node, local_and_remote
+from dmvpnlab.cli.show_crypto_ipsec import current_pair
 from dmvpnlab.ipsec.views import ChildSaView, IkeSaView
 
 DETAIL_CODES = """\
@@ -55,7 +56,7 @@ def session_data(agent: Any) -> dict[str, Any]:
         ike, pairs = ikes.get(peer), children.get(peer, [])
         local = local_and_remote(ike)[0] if ike is not None else pairs[0].local
         nat_t = (ike.nat_t if ike is not None else False) or any(v.nat_t for v in pairs)
-        current = pairs[-1] if pairs else None
+        current = current_pair(pairs) if pairs else None
         sessions.append({
             "interface": pairs[0].interface if pairs else interface,
             "status": _status(ike, pairs),
