@@ -325,3 +325,12 @@ def test_transform_sets_and_profiles_as_configured_with_the_ios_defaults(hub) ->
                            "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds",
                            "\tResponder-Only (Y/N): N"]
     assert "\t\tDMVPN_TS:  { esp-256-aes esp-sha256-hmac  } , " in profile
+
+
+def test_a_session_behind_nat_is_on_udp_4500_both_ways(hub) -> None:
+    hub.ipsec.ike[0] = replace(hub.ipsec.ike[0], nat_t=True)
+    hub.ipsec.children[0] = replace(hub.ipsec.children[0], nat_t=True, peer_port=4500)
+    lines = run(hub, "show crypto session detail").splitlines()
+    assert "Peer: 100.64.1.1 port 4500 fvrf: (none) ivrf: (none)" in lines
+    assert "  IKEv1 SA: local 203.0.113.1/4500 remote 100.64.1.1/4500 Active" in lines
+    assert "          Capabilities:DN connid:1001 lifetime:23:53:20" in lines
