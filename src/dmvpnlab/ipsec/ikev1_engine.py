@@ -276,6 +276,12 @@ class IkeEngine:
             else:
                 self.refuse(peer, "invalid cookie", f"no ISAKMP SA for cookie {msg.icookie.hex()}")
             return
+        if sa.peer == peer and msg.exchange == ExchangeType.MAIN_MODE and data == sa.last_in:
+            self.counters["duplicates"] += 1
+            if sa.last_reply is not None:
+                self.log(f"ISAKMP:({sa.conn_id}):phase 1 packet is a duplicate of a previous packet.")
+                self.send(sa.last_reply)
+            return
         if sa.peer != peer or not self._cookies_match(sa, msg):
             self.refuse(peer, "invalid cookie", f"cookies {msg.icookie.hex()}/{msg.rcookie.hex()} not ours")
             return
@@ -344,12 +350,6 @@ class IkeEngine:
 
     def _main_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, peer_port: int, local_port: int,
                    now: float) -> None:
-        if data == sa.last_in:
-            self.counters["duplicates"] += 1
-            if sa.last_reply is not None:
-                self.log(f"ISAKMP:({sa.conn_id}):phase 1 packet is a duplicate of a previous packet.")
-                self.send(sa.last_reply)
-            return
         mm = sa.mm
         wire = Wire(peer_port, local_port)
         try:

@@ -85,11 +85,12 @@ class QuickModes:
         engine = self.engine
         runs = self._of(sa)
         run = runs.get(msg.message_id)
-        if run is not None and data == run.last_in:
+        if run is not None and data in run.answers:
             engine.counters["duplicates"] += 1
-            if run.last_reply is not None:
+            reply = run.answers[data]
+            if reply is not None:
                 engine.log(f"ISAKMP:({sa.conn_id}):Quick Mode packet is a duplicate, resending")
-                engine.send(run.last_reply)
+                engine.send(reply)
             return
         try:
             if run is None:
@@ -101,13 +102,13 @@ class QuickModes:
                 engine.refuse(sa.peer, "malformed", f"Quick Mode {msg.message_id} already finished")
             elif run.initiator:
                 qm3, up = run.machine.on_reply(msg)
-                run.last_in, run.flight, run.finished_at = data, None, now
-                run.last_reply = engine.transmit(sa, qm3)
+                run.flight, run.finished_at = None, now
+                run.answers[data] = engine.transmit(sa, qm3)
                 engine.child_up(sa, up, run.want, now)
             else:
                 up = run.machine.on_final(msg)
-                run.last_in, run.flight, run.finished_at = data, None, now
-                run.last_reply = None
+                run.flight, run.finished_at = None, now
+                run.answers[data] = None
                 engine.child_up(sa, up, None, now)
         except qm.QuickModeError as exc:      # the quick mode module's typed refusals
             reason, detail = _reason(exc)
@@ -121,10 +122,10 @@ class QuickModes:
         machine = qm.QuickModeResponder(sa.mm.crypto, engine.settings.child, engine.settings.local_address, sa.peer,
                                         sa.nat_t, peer_port=sa.peer_port)
         qm2, _pending = machine.on_request(msg, now, engine.random)
-        run = QuickModeRun(msg.message_id, False, machine, None, last_in=data)
+        run = QuickModeRun(msg.message_id, False, machine, None)
         self._of(sa)[msg.message_id] = run
-        run.last_reply = engine.transmit(sa, qm2)
-        run.flight = Flight.start(run.last_reply, now)
+        run.answers[data] = reply = engine.transmit(sa, qm2)
+        run.flight = Flight.start(reply, now)
 
     def _give_up(self, sa: IsakmpSa, run: QuickModeRun) -> None:
         self._of(sa).pop(run.message_id, None)

@@ -74,8 +74,7 @@ class QuickModeRun:
     machine: Any                          # ikev1_quickmode's initiator or responder object
     want: Want | None = None
     flight: Flight | None = None
-    last_in: bytes = b""
-    last_reply: Datagram | None = None
+    answers: dict[bytes, Datagram | None] = field(default_factory=dict)   # peer's messages -> our reply
     finished_at: float | None = None      # kept a while to answer retransmissions
 
 
