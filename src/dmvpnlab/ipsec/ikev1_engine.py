@@ -74,6 +74,7 @@ __all__ = ["IkeEngine", "FATAL_REASONS", "DPD_MAX_RETRIES"]
 FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
 DPD_MAX_RETRIES = 5
 FIRST_CONN_ID = 1001
+GONE_FOR = 120.0            # datagrams for an SA deleted this recently are dropped quietly
 
 
 class IkeEngine:
@@ -88,6 +89,7 @@ class IkeEngine:
         self.events: list[IkeEvent] = []
         self.counters: collections.Counter[str] = collections.Counter()
         self._sas: dict[bytes, IsakmpSa] = {}          # by initiator cookie
+        self._gone: dict[bytes, float] = {}            # cookies of SAs just deleted -> when (late datagrams)
         self._wants: dict[IPv4Address, list[Want]] = {}
         self._next_conn_id = FIRST_CONN_ID
         self._now = now
@@ -175,6 +177,9 @@ class IkeEngine:
             self._tick_sa(sa, now)
         self.quick.tick(now)
         self.children.tick(now)
+        for cookie, when in list(self._gone.items()):
+            if now - when > GONE_FOR:
+                del self._gone[cookie]
 
     def rekey_child(self, spi_in: int, now: float) -> None:
         self._now = now
@@ -268,6 +273,11 @@ class IkeEngine:
             return
         self.counters["received"] += 1
         sa = self._sas.get(bytes(msg.icookie))
+        if sa is None and bytes(msg.icookie) in self._gone:
+            # A late retransmission or the peer's own delete racing ours: expected, quiet.
+            self.counters["dropped"] += 1
+            self.counters["for a deleted sa"] += 1
+            return
         if sa is None:
             if msg.exchange == ExchangeType.MAIN_MODE and msg.rcookie == bytes(8) and not msg.is_encrypted:
                 self._respond_mm1(msg, data, peer, peer_port, local_port, now)
@@ -399,6 +409,7 @@ class IkeEngine:
         """A negotiation that cannot succeed: refused, forgotten, its wants dropped."""
         self.refuse(sa.peer, refusal.reason, refusal.detail)
         self._sas.pop(sa.mm.cookie_i, None)
+        self._gone[sa.mm.cookie_i] = self._now
         if sa.initiator:
             self._drop_wants(sa.peer)
         self.quick.drop_sa(sa)
@@ -439,6 +450,7 @@ class IkeEngine:
         if notify and sa.established and sa.mm.crypto is not None:
             self.send_info(sa, info.delete_isakmp(sa.mm.cookie_i, sa.mm.cookie_r))
         del self._sas[sa.mm.cookie_i]
+        self._gone[sa.mm.cookie_i] = self._now
         self.quick.drop_sa(sa)
         if sa.established:
             self.log(f"ISAKMP:({sa.conn_id}):deleting SA reason \"{reason}\" state (I) QM_IDLE (peer {sa.peer})")
