@@ -249,11 +249,19 @@ def test_initial_contact_after_the_peer_rebooted_clears_its_old_sas():
     assert up_pairs_agree(pair.a.ups[0], pair.b.ups[-1])
 
 
-def test_no_initial_contact_when_sas_already_exist():
-    pair = Pair()
+def test_no_initial_contact_while_child_sas_exist():
+    """Phase 1 expired, children live: the new Main Mode must not tell the hub to drop them."""
+    policy = (IkePolicy(10, "aes", 256, "sha256", 14, lifetime=60),)
+    pair = Pair(settings(SPOKE, policies=policy), settings(HUB, policies=policy))
     pair.connect()
-    pair.b.engine.clear(SPOKE, 1.0)          # the hub clears; the spoke gets the deletes
+    pair.advance(61, step=1.0)
+    assert pair.a.engine.ike_sas() == [] and pair.b.engine.ike_sas() == []
+    old = pair.b.ups[0]
+    assert any("INITIAL-CONTACT" in line for _, line in pair.b.log)       # the first time: yes
+    seen = len(pair.b.log)
+    pair.a.engine.rekey_child(pair.a.ups[0].spi_in, pair.now)
     pair.pump()
-    pair.a.engine.connect(HUB, 2.0)
-    pair.pump()
-    assert [d.reason for d in pair.b.downs] == ["cleared"]
+    assert len(pair.b.ups) == 2 and pair.b.downs == []
+    assert not any("INITIAL-CONTACT" in line for _, line in pair.b.log[seen:])
+    pair.advance(6)
+    assert [(d.spi_in, d.reason) for d in pair.b.downs] == [(old.spi_in, "deleted by peer")]

@@ -39,7 +39,7 @@ def run(i: MainMode, r: MainMode, wire_i=Wire(), wire_r=Wire()):
     mm2 = isakmp.decode(isakmp.encode(r.on_mm1(mm1, b"R" * 8)))
     mm3 = isakmp.decode(isakmp.encode(i.on_mm2(mm2, wire_i)))
     mm4 = isakmp.decode(isakmp.encode(r.on_mm3(mm3, wire_r)))
-    mm5 = isakmp.decode(i.on_mm4(mm4, wire_i, Wire(4500, 4500)))
+    mm5 = isakmp.decode(i.on_mm4(mm4, wire_i))
     mm6 = isakmp.decode(r.on_mm5(mm5))
     i.on_mm6(mm6)
     return [mm1, mm2, mm3, mm4, mm5, mm6]
@@ -87,7 +87,7 @@ def test_mm5_kinds_decrypted_match_ios_habit():
     mm2 = isakmp.decode(isakmp.encode(r.on_mm1(mm1, b"R" * 8)))
     mm3 = isakmp.decode(isakmp.encode(i.on_mm2(mm2, Wire())))
     mm4 = isakmp.decode(isakmp.encode(r.on_mm3(mm3, Wire())))
-    mm5 = isakmp.decode(i.on_mm4(mm4, Wire(), Wire(4500, 4500)))
+    mm5 = isakmp.decode(i.on_mm4(mm4, Wire()))
     payloads, _ = r.crypto.open(mm5)
     assert isakmp.payload_names(payloads) == ["ID", "HASH", "N"]
     assert payloads[2].notify_type == NotifyType.INITIAL_CONTACT and payloads[2].spi == b"I" * 8 + b"R" * 8

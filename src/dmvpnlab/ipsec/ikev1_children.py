@@ -97,7 +97,7 @@ class ChildBook:
     def remove_older(self, peer: IPv4Address, before: float, reason: str, now: float) -> None:
         """INITIAL-CONTACT: the pairs made before the peer's new ISAKMP SA began."""
         for child in self.of(peer):
-            if child.created <= before:
+            if child.created < before:
                 self.remove(child, reason, notify=False)
 
     def peer_deleted(self, peer: IPv4Address, spi: int, now: float) -> None:

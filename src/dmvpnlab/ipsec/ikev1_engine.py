@@ -241,8 +241,7 @@ class IkeEngine:
             return
         cookie = self._cookie()
         mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
-                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log,
-                      initial_contact=self._first_contact(peer))
+                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log)
         sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
         self._sas[cookie] = sa
         dgram = self.transmit(sa, isakmp.encode(mm.mm1()))
@@ -369,8 +368,8 @@ class IkeEngine:
             elif sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
                 if not mm.psk:
                     raise Refusal("no pre-shared key", f"No pre-shared key with {sa.peer}!")
-                float_wire = Wire(NAT_T_PORT, NAT_T_PORT)
-                sealed = mm.on_mm4(msg, wire, float_wire)
+                mm.send_initial_contact = self._first_contact(sa.peer)
+                sealed = mm.on_mm4(msg, wire)
                 if mm.nat_detected:
                     sa.local_port = sa.peer_port = NAT_T_PORT
                 self._mm_step(sa, data, sealed, now)
@@ -439,7 +438,7 @@ class IkeEngine:
         """The peer rebooted: what we had with it before this SA began is stale."""
         self.log(f"ISAKMP:({sa.conn_id}):received INITIAL-CONTACT from {sa.peer}: clearing its old SAs")
         for old in self.sas_of(sa.peer):
-            if old is not sa and old.established and old.established_at <= sa.created:
+            if old is not sa and old.established and old.established_at < sa.created:
                 self.delete_sa(old, "initial contact", notify=False)
         self.children.remove_older(sa.peer, sa.created, "initial contact", now)
 
