@@ -144,6 +144,9 @@ def test_quick_mode_no_proposal_chosen():
     pair = Pair(settings(SPOKE, child=mine), settings(HUB, child=theirs))
     pair.connect()
     assert pair.b.refusals == ["no proposal chosen"] and pair.a.ups == [] and len(pair.a.of(IkeSaUp)) == 1
+    assert pair.a.refusals == ["no proposal chosen"]          # told by the hub's protected notify
+    pair.advance(60, step=1.0)
+    assert pair.a.engine.counters["retransmits"] == 0 and pair.a.engine.peer_state(HUB) == ""
 
 
 def test_rubbish_and_unknown_cookies_are_counted_drops_never_raised():
@@ -201,6 +204,10 @@ def test_debug_lines_in_ios_style():
 
 
 def test_counters_count_what_went_by():
+    from dmvpnlab.ipsec.events import REFUSAL_REASONS
+    fresh = Pair().a.engine.counters
+    assert {*REFUSAL_REASONS, "received", "sent", "dropped", "retransmits"} <= set(fresh)
+    assert sum(fresh.values()) == 0
     pair = Pair()
     pair.connect()
     assert pair.a.engine.counters["sent"] == 5 and pair.a.engine.counters["received"] == 4

@@ -265,3 +265,22 @@ def test_no_initial_contact_while_child_sas_exist():
     assert not any("INITIAL-CONTACT" in line for _, line in pair.b.log[seen:])
     pair.advance(6)
     assert [(d.spi_in, d.reason) for d in pair.b.downs] == [(old.spi_in, "deleted by peer")]
+
+
+def test_a_connect_waiting_on_the_peers_negotiation_starts_its_own_when_that_one_dies():
+    pair = Pair()
+    pair.b.engine.connect(SPOKE, 0.0)
+    [(node, mm1)] = pair.collect()
+    pair.deliver(node, mm1)                       # the spoke is now responder of the hub's MM
+    pair.a.engine.connect(HUB, 0.0)               # ... and waits for it rather than racing
+    assert pair.a.engine.peer_state(HUB) == "IKE"
+    assert [d for d in pair.a.engine.outbox if decode(d.data).rcookie == bytes(8)] == []
+    pair.collect()
+    pair.drop = lambda who, d: who == "b"         # the hub falls silent
+    pair.advance(50, step=1.0)
+    assert "retransmit limit" in pair.a.refusals
+    own = [d for who, d in pair.wire if who == "a" and decode(d.data).rcookie == bytes(8)]
+    assert own and decode(own[0].data).icookie != decode(mm1.data).icookie
+    pair.drop = lambda who, d: False
+    pair.advance(20, step=1.0)
+    assert len(pair.a.ups) == 1 and pair.a.ups[0].initiator

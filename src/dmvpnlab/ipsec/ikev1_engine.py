@@ -58,21 +58,23 @@ from typing import Callable
 from dmvpnlab.ipsec import ikev1_info as info
 from dmvpnlab.ipsec import isakmp
 from dmvpnlab.ipsec.events import (
-    ChildSaDown, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp, PeerDead,
+    REFUSAL_REASONS, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp,
 )
 from dmvpnlab.ipsec.ikev1_children import ChildBook
+from dmvpnlab.ipsec.ikev1_liveness import Liveness
 from dmvpnlab.ipsec.ikev1_phase1 import MainMode, Refusal, Wire
 from dmvpnlab.ipsec.ikev1_quickrun import QuickModes
 from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, Want
 from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
 from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, NotifyType, ProtocolId
-from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
+from dmvpnlab.ipsec.settings import NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import IkeSaView
 
-__all__ = ["IkeEngine", "FATAL_REASONS", "DPD_MAX_RETRIES"]
+__all__ = ["IkeEngine", "FATAL_REASONS", "COUNTED"]
 
 FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
-DPD_MAX_RETRIES = 5
+#: Counters that exist from the start (with REFUSAL_REASONS), so `show` lists them at 0.
+COUNTED = ("received", "sent", "dropped", "retransmits", "duplicates")
 FIRST_CONN_ID = 1001
 GONE_FOR = 120.0            # datagrams for an SA deleted this recently are dropped quietly
 
@@ -95,6 +97,8 @@ class IkeEngine:
         self._now = now
         self.children = ChildBook(self)
         self.quick = QuickModes(self)
+        self.liveness = Liveness(self)
+        self.counters.update(dict.fromkeys(REFUSAL_REASONS + COUNTED, 0))
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -172,9 +176,8 @@ class IkeEngine:
     def tick(self, now: float) -> None:
         self._now = now
         for sa in list(self._sas.values()):
-            if sa.conn_id not in {s.conn_id for s in self._sas.values()}:
-                continue
-            self._tick_sa(sa, now)
+            if self._sas.get(sa.mm.cookie_i) is sa:      # not deleted by an earlier one's timers
+                self._tick_sa(sa, now)
         self.quick.tick(now)
         self.children.tick(now)
         for cookie, when in list(self._gone.items()):
@@ -198,7 +201,7 @@ class IkeEngine:
             self.children.remove_all(p, "cleared", now, notify=True)
             for sa in self.sas_of(p):
                 self.delete_sa(sa, "cleared", notify=True)
-            self._wants.pop(p, None)
+            self.drop_wants(p)
         return len(peers)
 
     def reconfigure(self, settings: IpsecSettings, now: float) -> None:
@@ -209,6 +212,11 @@ class IkeEngine:
         self.settings = settings
         if settings.local_address != old.local_address:
             self.clear(None, now)
+        elif settings.dpd != old.dpd:
+            for sa in self.sas_of(None):
+                if sa.established:
+                    sa.dpd_outstanding, sa.dpd_tries = None, 0
+                    self.liveness.schedule(sa, now)
 
     def ike_sas(self) -> list[IkeSaView]:
         return [sa.view(self.settings.local_address, self._now)
@@ -237,7 +245,7 @@ class IkeEngine:
         psk = self.settings.key_for(peer)
         if psk is None:
             self.refuse(peer, "no pre-shared key", f"No pre-shared key with {peer}!")
-            self._drop_wants(peer)
+            self.drop_wants(peer)
             return
         cookie = self._cookie()
         mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
@@ -409,11 +417,14 @@ class IkeEngine:
         self.refuse(sa.peer, refusal.reason, refusal.detail)
         self._sas.pop(sa.mm.cookie_i, None)
         self._gone[sa.mm.cookie_i] = self._now
-        if sa.initiator:
-            self._drop_wants(sa.peer)
         self.quick.drop_sa(sa)
+        if sa.initiator:
+            self.drop_wants(sa.peer)
+        elif self._wants.get(sa.peer) and not self.sas_of(sa.peer):
+            # we were waiting for the peer's negotiation to serve our connect(): our turn
+            self._start_main_mode(sa.peer, self._now)
 
-    def _drop_wants(self, peer: IPv4Address) -> None:
+    def drop_wants(self, peer: IPv4Address) -> None:
         for want in self._wants.pop(peer, []):
             if want.rekey_of is not None:
                 self.children.rekey_failed(want.rekey_of, self._now)
@@ -424,8 +435,7 @@ class IkeEngine:
         sa.established_at = now
         sa.expires = now + mm.suite.lifetime
         sa.last_heard = now
-        self._schedule_dpd(sa, now)
-        sa.keepalive_next = now + (self.settings.nat_keepalive or 0)
+        self.liveness.established(sa, now)
         self.log(f"ISAKMP:({sa.conn_id}):SA authentication status: authenticated")
         self.log(f"ISAKMP:({sa.conn_id}):SA has been authenticated with {sa.peer}")
         self.events.append(IkeSaUp(sa.peer, mm.cookie_i, mm.cookie_r, mm.phase1.enc_key, sa.conn_id, sa.initiator,
@@ -471,16 +481,9 @@ class IkeEngine:
             self.refuse(sa.peer, exc.reason, exc.detail)
             return
         self._heard(sa, peer_port, local_port, now)
-        for seq in got.r_u_there:
-            self.log(f"ISAKMP:({sa.conn_id}):received R_U_THERE seq {seq} from {sa.peer}, sending ACK")
-            self.counters["dpd r-u-there received"] += 1
-            self.send_info(sa, info.dpd(True, seq, mm.cookie_i, mm.cookie_r))
-        for seq in got.r_u_there_ack:
-            if sa.dpd_outstanding is not None and seq == sa.dpd_outstanding:
-                self.counters["dpd acks received"] += 1
-                sa.dpd_outstanding = None
-                sa.dpd_tries = 0
-                self._schedule_dpd(sa, now)
+        self.liveness.on_info(sa, got, now)
+        if NotifyType.NO_PROPOSAL_CHOSEN in got.notifies:
+            self.quick.peer_refused(sa, "no proposal chosen")
         for spi in got.deleted_esp:
             self.children.peer_deleted(sa.peer, spi, now)
         for cookies in got.deleted_isakmp:
@@ -506,56 +509,7 @@ class IkeEngine:
         if now >= sa.expires:
             self.delete_sa(sa, "lifetime expired", notify=True)
             return
-        self._tick_dpd(sa, now)
-        keepalive = self.settings.nat_keepalive
-        if keepalive and sa.nat_t and sa.mm.local_behind_nat and now >= sa.keepalive_next:
-            self.send(Datagram(sa.peer, sa.peer_port, NAT_T_PORT, b"\xff"))
-            self.counters["nat keepalives sent"] += 1
-            sa.keepalive_next = now + keepalive
-
-    def _schedule_dpd(self, sa: IsakmpSa, now: float) -> None:
-        dpd = self.settings.dpd
-        sa.dpd_next = now + dpd.interval if dpd is not None else float("inf")
-
-    def _tick_dpd(self, sa: IsakmpSa, now: float) -> None:
-        dpd = self.settings.dpd
-        if dpd is None or not sa.mm.peer_dpd or self.established(sa.peer) is not sa:
-            return
-        if sa.dpd_outstanding is not None:
-            if now < sa.dpd_next:
-                return
-            if sa.dpd_tries >= DPD_MAX_RETRIES:
-                self._peer_dead(sa.peer, now)
-                return
-            sa.dpd_tries += 1
-            self._send_dpd(sa, now, dpd.retry)
-            return
-        if dpd.periodic:
-            due = now >= sa.dpd_next
-        else:
-            due = bool(self.children.of(sa.peer)) and now - sa.last_heard >= dpd.interval and now >= sa.dpd_next
-        if due:
-            self._send_dpd(sa, now, dpd.retry)
-
-    def _send_dpd(self, sa: IsakmpSa, now: float, retry: int) -> None:
-        if sa.dpd_seq == 0:
-            sa.dpd_seq = int.from_bytes(self.random(4), "big") & 0x7FFFFFFF or 1
-        else:
-            sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF
-        sa.dpd_outstanding = sa.dpd_seq
-        sa.dpd_next = now + retry
-        self.counters["dpd r-u-there sent"] += 1
-        self.log(f"ISAKMP:({sa.conn_id}):DPD/R_U_THERE sequence {sa.dpd_seq} to {sa.peer}")
-        self.send_info(sa, info.dpd(False, sa.dpd_seq, sa.mm.cookie_i, sa.mm.cookie_r))
-
-    def _peer_dead(self, peer: IPv4Address, now: float) -> None:
-        self.log(f"ISAKMP: DPD: peer {peer} is dead, deleting its SAs")
-        self.counters["dpd peers dead"] += 1
-        self.events.append(PeerDead(peer))
-        self.children.remove_all(peer, "peer dead", now, notify=False)
-        for sa in self.sas_of(peer):
-            self.delete_sa(sa, "peer dead", notify=False)
-        self._wants.pop(peer, None)
+        self.liveness.tick(sa, now)
 
     # -- for the child book and the Quick Mode runner ----------------------------------
 
@@ -570,6 +524,3 @@ class IkeEngine:
             up = replace(up, nat_t=True, peer_port=sa.peer_port)
         self.children.add(up, want.rekey_of if want is not None else None, now)
 
-    @staticmethod
-    def default_port(nat_t: bool) -> int:
-        return NAT_T_PORT if nat_t else IKE_PORT
