@@ -161,3 +161,16 @@ def test_offer_is_one_proposal_with_a_transform_per_policy_as_ios():
     assert len(sa.proposals) == 1 and [t.number for t in sa.proposals[0].transforms] == [1, 2, 3, 4]
     raw = isakmp.encode_payloads([sa])
     assert isakmp.decode_payloads(PayloadType.SA, raw)[0][0].body() == sa.body()
+
+
+# --- byte for byte against the capture ----------------------------------------------------
+
+def test_our_offer_is_the_bytes_ios_offered_and_our_choice_the_bytes_it_chose():
+    from tests.cisco_captures import capture
+    from tests.test_ipsec_isakmp_cisco import CAPTURE, isakmp_datagrams
+    datagrams = isakmp_datagrams(capture(CAPTURE))
+    mm1, mm2 = (isakmp.decode(d[4]) for d in datagrams[:2])
+    ios_policy = (IkePolicy(10, "aes", 128, "sha", 2),)      # what the capture's routers had
+    assert offer(ios_policy).body() == mm1.payloads[0].body()
+    reply, suite = choose(mm1.payloads[0], ios_policy)
+    assert reply.body() == mm2.payloads[0].body() and suite.lifetime == 86400

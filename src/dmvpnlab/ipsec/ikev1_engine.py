@@ -299,6 +299,10 @@ class IkeEngine:
                 self.log(f"ISAKMP:({sa.conn_id}):phase 1 packet is a duplicate of a previous packet.")
                 self.send(sa.last_reply)
             return
+        if sa.peer == peer and msg.exchange == ExchangeType.MAIN_MODE and not sa.initiator \
+                and msg.rcookie == bytes(8):
+            self.counters["duplicates"] += 1          # an MM1 retransmitted before our MM2 reached it
+            return
         if sa.peer != peer or not self._cookies_match(sa, msg):
             self.refuse(peer, "invalid cookie", f"cookies {msg.icookie.hex()}/{msg.rcookie.hex()} not ours")
             return
@@ -323,7 +327,7 @@ class IkeEngine:
     def _heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
         """A valid message: the peer is alive, and behind a NAT its port may have moved."""
         sa.last_heard = now
-        if sa.nat_t and local_port == NAT_T_PORT:
+        if local_port == NAT_T_PORT and sa.local_port == NAT_T_PORT:
             sa.peer_port = peer_port
 
     def _respond_mm1(self, msg: IsakmpMessage, data: bytes, peer: IPv4Address, peer_port: int, local_port: int,
@@ -390,8 +394,9 @@ class IkeEngine:
             elif not sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
                 self._mm_step(sa, data, isakmp.encode(mm.on_mm3(msg, wire)), now)
             elif not sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
-                if mm.nat_detected:
-                    sa.local_port, sa.peer_port = local_port, peer_port
+                # MM6 goes back the way MM5 came: UDP 4500 after the initiator floated (a
+                # NAT was found, or a peer that floats anyway), from whatever port the NAT chose
+                sa.local_port, sa.peer_port = local_port, peer_port
                 sealed = mm.on_mm5(msg)
                 self._mm_step(sa, data, sealed, now, expect_reply=False)
                 self._phase1_done(sa, now)
