@@ -74,7 +74,8 @@ class ChildBook:
         life = max(1, up.lifetime_seconds)
         self._children[up.spi_in] = Child(up, now, now + life * share, now + life)
         self.engine.log(f"IPSEC(create_sa): sa created, (sa) sa_dest= {up.peer}, sa_proto= 50, "
-                        f"sa_spi= 0x{up.spi_out:X}({up.spi_out}), conn_id= {up.spi_in & 0xFFFF}", "ipsec")
+                        f"sa_spi= 0x{up.spi_out:X}({up.spi_out}), sa_trans= {up.transform.ios_words}, "
+                        f"sa_spi_in= 0x{up.spi_in:X}", "ipsec")
         self.engine.events.append(up)
 
     def remove(self, child: Child, reason: str, notify: bool) -> None:

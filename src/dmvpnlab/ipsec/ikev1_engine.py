@@ -332,6 +332,7 @@ class IkeEngine:
 
     def _respond_mm1(self, msg: IsakmpMessage, data: bytes, peer: IPv4Address, peer_port: int, local_port: int,
                      now: float) -> None:
+        self.log(f"ISAKMP (0): received packet from {peer} dport {local_port} sport {peer_port} Global (N) NEW SA")
         mm = MainMode(initiator=False, local=self.settings.local_address, peer=peer, cookie_i=bytes(msg.icookie),
                       policies=self.settings.effective_policies, psk=self.settings.key_for(peer),
                       random=self.random, log=self.log)
@@ -348,7 +349,7 @@ class IkeEngine:
         sa.last_in = data
         sa.last_reply = self.transmit(sa, isakmp.encode(reply))
         sa.flight = Flight.start(sa.last_reply, now)
-        self.log(f"ISAKMP:(0):Old State = IKE_READY  New State = IKE_R_MM1 ({peer})")
+        self.log(f"ISAKMP:(0): sending packet to {peer} my_port {local_port} peer_port {peer_port} (R) MM_SA_SETUP")
 
     def _plain_notify(self, peer: IPv4Address, peer_port: int, local_port: int, msg: IsakmpMessage,
                       kind: int) -> None:
@@ -373,6 +374,8 @@ class IkeEngine:
                    now: float) -> None:
         mm = sa.mm
         wire = Wire(peer_port, local_port)
+        self.log(f"ISAKMP ({sa.conn_id if mm.crypto else 0}): received packet from {sa.peer} dport {local_port} "
+                 f"sport {peer_port} Global ({'I' if sa.initiator else 'R'}) {mm.state}")
         try:
             if sa.initiator and mm.state == "MM_NO_STATE" and not msg.is_encrypted:
                 reply = mm.on_mm2(msg, wire)
