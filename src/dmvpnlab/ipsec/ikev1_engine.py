@@ -10,21 +10,26 @@ retransmission, lifetimes, rekey, DPD and NAT keepalives.
 API (the agent and the CLI code against exactly this)::
 
     class IkeEngine:
-        def __init__(self, settings: IpsecSettings, now: float, *,
-                     random: Callable[[int], bytes] = os.urandom,
-                     debug: Callable[[str, str], None] | None = None)  # debug(category, line): "isakmp" | "ipsec"
-        outbox: list[Datagram]; events: list[IkeEvent]     # drained by the agent after every call
-        counters: collections.Counter[str]                  # every REFUSAL_REASONS entry + "retransmits",
-                                                            # "received", "sent", "dropped", ...
-        def connect(self, peer, now) -> None      # want a child SA: Main Mode if no ISAKMP SA, else Quick Mode
-        def receive(self, data, peer, peer_port, local_port, now) -> None   # never raises
-        def tick(self, now) -> None               # retransmit, lifetimes, rekey, DPD, NAT keepalive
-        def rekey_child(self, spi_in, now) -> None  # the SA database: kilobyte soft limit reached
-        def peer_alive(self, peer, now) -> None   # ESP arrived from peer (on-demand DPD)
-        def clear(self, peer | None, now) -> int  # clear crypto session: deletes sent, Down events
-        def reconfigure(self, settings, now) -> None
+        def __init__(self, settings: IpsecSettings, now: float, *, random: Callable[[int], bytes] = os.urandom,
+                     debug: Callable[[str, str], None] | None = None)   # debug(category, line): category "isakmp" or "ipsec"
+        outbox: list[Datagram]; events: list[IkeEvent]      # the agent drains both after every call
+        counters: collections.Counter[str]                   # every REFUSAL_REASONS entry + "retransmits", "received", "sent", "dropped"...
+        def connect(self, peer: IPv4Address, now: float) -> None        # want a child SA with peer: Main Mode if no ISAKMP SA, else Quick Mode; idempotent while one runs
+        def receive(self, data: bytes, peer: IPv4Address, peer_port: int, local_port: int, now: float) -> None
+                                                                          # UDP payload as received (on 4500 it starts with the non-ESP marker); NEVER raises
+        def tick(self, now: float) -> None                                # retransmit with backoff, lifetimes, rekey, DPD, NAT keepalive
+        def rekey_child(self, spi_in: int, now: float) -> None            # SA database: kilobyte soft limit reached
+        def peer_alive(self, peer: IPv4Address, now: float) -> None       # ESP arrived from peer (on-demand DPD)
+        def clear(self, peer: IPv4Address | None, now: float) -> int      # clear crypto session: send deletes, emit Down events;
+                                                                          # returns how many peers had something cleared
+        def reconfigure(self, settings: IpsecSettings, now: float) -> None
         def ike_sas(self) -> list[IkeSaView]
-        def peer_state(self, peer) -> str         # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
+        def peer_state(self, peer: IPv4Address) -> str                    # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
+
+Counters beyond those: "duplicates", "internal error" (a bug of ours, swallowed so the
+router lives; tests and fuzz targets hold it at 0), "not isakmp" (non-ESP marker missing
+on 4500), "for a deleted sa", "keepalives received", "nat keepalives sent", "dpd ..."
+and "delete for unknown spi".
 
 Behaviour, IOS as the model:
 - Bad peer input is a counted drop ("dropped" and the reason) and, for a negotiation
