@@ -213,3 +213,20 @@ def test_counters_count_what_went_by():
     assert pair.a.engine.counters["sent"] == 5 and pair.a.engine.counters["received"] == 4
     assert pair.b.engine.counters["sent"] == 4 and pair.b.engine.counters["received"] == 5
     assert pair.a.engine.counters["dropped"] == 0
+
+
+def test_aggressive_mode_and_mode_config_are_unsupported():
+    from dmvpnlab.ipsec.isakmp import IsakmpMessage, OpaquePayload, encode
+    from dmvpnlab.ipsec.isakmp_const import PayloadType
+    pair = Pair()
+    aggressive = encode(IsakmpMessage(b"a" * 8, bytes(8), ExchangeType.AGGRESSIVE,
+                                      payloads=[OpaquePayload(PayloadType.NONCE, b"n" * 20)]))
+    pair.b.engine.receive(aggressive, SPOKE, 500, 500, 0.0)
+    pair.connect()
+    sa = pair.b.engine.ike_sas()[0]
+    xauth = encode(IsakmpMessage(sa.cookie_i, sa.cookie_r, ExchangeType.TRANSACTION, 1, 9, encrypted=bytes(16),
+                                 next_payload=PayloadType.HASH))
+    pair.b.engine.receive(xauth, SPOKE, 500, 500, 1.0)
+    assert pair.b.engine.outbox == []
+    pair.collect()
+    assert pair.b.refusals == ["unsupported", "unsupported"] and pair.b.engine.counters["unsupported"] == 2

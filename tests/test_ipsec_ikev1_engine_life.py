@@ -284,3 +284,20 @@ def test_a_connect_waiting_on_the_peers_negotiation_starts_its_own_when_that_one
     pair.drop = lambda who, d: False
     pair.advance(20, step=1.0)
     assert len(pair.a.ups) == 1 and pair.a.ups[0].initiator
+
+
+def test_both_sides_rekeying_at_once_leave_a_working_newest_pair_each_way():
+    pair = Pair()
+    pair.connect()
+    old_a, old_b = pair.a.ups[0], pair.b.ups[0]
+    pair.a.engine.rekey_child(old_a.spi_in, 1.0)
+    pair.b.engine.rekey_child(old_b.spi_in, 1.0)
+    pair.pump()
+    pair.advance(10)
+    live_a = {u.spi_in: u for u in pair.a.ups}.keys() - {d.spi_in for d in pair.a.downs}
+    live_b = {u.spi_in: u for u in pair.b.ups}.keys() - {d.spi_in for d in pair.b.downs}
+    assert old_a.spi_in not in live_a and old_b.spi_in not in live_b
+    # what each side sends on (its newest) is something the other still receives on
+    newest_a, newest_b = pair.a.ups[-1], pair.b.ups[-1]
+    assert newest_a.spi_out in live_b and newest_b.spi_out in live_a
+    assert pair.a.engine.peer_state(HUB) == "IPSEC" == pair.b.engine.peer_state(SPOKE)

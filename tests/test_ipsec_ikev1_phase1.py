@@ -174,3 +174,28 @@ def test_our_offer_is_the_bytes_ios_offered_and_our_choice_the_bytes_it_chose():
     assert offer(ios_policy).body() == mm1.payloads[0].body()
     reply, suite = choose(mm1.payloads[0], ios_policy)
     assert reply.body() == mm2.payloads[0].body() and suite.lifetime == 86400
+
+
+def test_a_draft_nat_t_peer_gets_the_draft_vendor_id_and_draft_nat_d():
+    from dmvpnlab.ipsec.isakmp_const import VendorId
+    i, r, _ = pair()
+    mm1 = i.mm1()
+    mm1.payloads = [p for p in mm1.payloads if p.type != PayloadType.VENDOR_ID or p.data == VendorId.NATT_DRAFT_02N]
+    mm2 = r.on_mm1(isakmp.decode(isakmp.encode(mm1)), b"R" * 8)
+    assert [vendor_name(p.data) for p in mm2.all(PayloadType.VENDOR_ID)] == ["draft-ietf-ipsec-nat-t-ike-02\\n"]
+    mm3 = i.on_mm2(isakmp.decode(isakmp.encode(mm2)), Wire())
+    assert len(mm3.all(PayloadType.NAT_D_DRAFT)) == 2 and mm3.all(PayloadType.NAT_D) == []
+    mm4 = r.on_mm3(isakmp.decode(isakmp.encode(mm3)), Wire(1024, 500))
+    assert len(mm4.all(PayloadType.NAT_D_DRAFT)) == 2 and r.peer_behind_nat
+
+
+def test_a_peer_without_nat_t_gets_no_nat_d_and_no_detection():
+    i, r, _ = pair()
+    mm1 = i.mm1()
+    mm1.payloads = mm1.payloads[:1]
+    mm2 = r.on_mm1(isakmp.decode(isakmp.encode(mm1)), b"R" * 8)
+    assert names(mm2) == ["SA"]
+    mm3 = i.on_mm2(isakmp.decode(isakmp.encode(mm2)), Wire())
+    assert names(mm3) == ["KE", "No", "V", "V", "V"]
+    r.on_mm3(isakmp.decode(isakmp.encode(mm3)), Wire(1024, 500))
+    assert not r.nat_detected
