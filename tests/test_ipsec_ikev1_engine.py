@@ -230,3 +230,13 @@ def test_aggressive_mode_and_mode_config_are_unsupported():
     assert pair.b.engine.outbox == []
     pair.collect()
     assert pair.b.refusals == ["unsupported", "unsupported"] and pair.b.engine.counters["unsupported"] == 2
+
+
+def test_a_new_inbound_spi_is_never_one_in_use():
+    pair = Pair()
+    pair.connect()
+    taken = pair.a.ups[0].spi_in
+    draws = iter([taken.to_bytes(4, "big"), (7).to_bytes(4, "big"), (1234).to_bytes(4, "big"),
+                  (99999).to_bytes(4, "big")])
+    pair.a.engine.random = lambda n: next(draws)
+    assert pair.a.engine.children.fresh_spi({1234}) == 99999        # in use, reserved (< 256), offered

@@ -96,6 +96,7 @@ class IkeEngine:
         self.events: list[IkeEvent] = []
         self.counters: collections.Counter[str] = collections.Counter()
         self._sas: dict[bytes, IsakmpSa] = {}          # by initiator cookie
+        self._by_peer: dict[IPv4Address, dict[bytes, IsakmpSa]] = {}   # the same, per peer (a hub has many)
         self._gone: dict[bytes, float] = {}            # cookies of SAs just deleted -> when (late datagrams)
         self._wants: dict[IPv4Address, list[Want]] = {}
         self._next_conn_id = FIRST_CONN_ID
@@ -132,13 +133,28 @@ class IkeEngine:
     def established(self, peer: IPv4Address) -> IsakmpSa | None:
         """The newest ISAKMP SA in QM_IDLE with ``peer``: Quick Mode and deletes use it."""
         best: IsakmpSa | None = None
-        for sa in self._sas.values():
-            if sa.peer == peer and sa.established and (best is None or sa.established_at > best.established_at):
+        for sa in self._by_peer.get(peer, {}).values():
+            if sa.established and (best is None or sa.established_at > best.established_at):
                 best = sa
         return best
 
     def sas_of(self, peer: IPv4Address | None) -> list[IsakmpSa]:
-        return [sa for sa in self._sas.values() if peer is None or sa.peer == peer]
+        if peer is None:
+            return list(self._sas.values())
+        return list(self._by_peer.get(peer, {}).values())
+
+    def _add_sa(self, sa: IsakmpSa) -> None:
+        self._sas[sa.mm.cookie_i] = sa
+        self._by_peer.setdefault(sa.peer, {})[sa.mm.cookie_i] = sa
+
+    def _remove_sa(self, sa: IsakmpSa) -> None:
+        if self._sas.get(sa.mm.cookie_i) is sa:
+            del self._sas[sa.mm.cookie_i]
+        mine = self._by_peer.get(sa.peer, {})
+        if mine.get(sa.mm.cookie_i) is sa:
+            del mine[sa.mm.cookie_i]
+            if not mine:
+                del self._by_peer[sa.peer]
 
     def message_id(self) -> int:
         while True:
@@ -256,7 +272,7 @@ class IkeEngine:
         mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
                       policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log)
         sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
-        self._sas[cookie] = sa
+        self._add_sa(sa)
         dgram = self.transmit(sa, isakmp.encode(mm.mm1()))
         self.log(f"ISAKMP:(0): sending packet to {peer} my_port {sa.local_port} peer_port {sa.peer_port} (I) "
                  "MM_NO_STATE")
@@ -350,7 +366,7 @@ class IkeEngine:
             return
         sa = IsakmpSa(mm, self._new_conn_id(), peer, False, now, peer_port=peer_port, local_port=local_port,
                       last_heard=now)
-        self._sas[mm.cookie_i] = sa
+        self._add_sa(sa)
         sa.last_in = data
         sa.last_reply = self.transmit(sa, isakmp.encode(reply))
         sa.flight = Flight.start(sa.last_reply, now)
@@ -428,7 +444,7 @@ class IkeEngine:
     def _fail(self, sa: IsakmpSa, refusal: Refusal) -> None:
         """A negotiation that cannot succeed: refused, forgotten, its wants dropped."""
         self.refuse(sa.peer, refusal.reason, refusal.detail)
-        self._sas.pop(sa.mm.cookie_i, None)
+        self._remove_sa(sa)
         self._gone[sa.mm.cookie_i] = self._now
         self.quick.drop_sa(sa)
         if sa.initiator:
@@ -471,7 +487,7 @@ class IkeEngine:
             return
         if notify and sa.established and sa.mm.crypto is not None:
             self.send_info(sa, info.delete_isakmp(sa.mm.cookie_i, sa.mm.cookie_r))
-        del self._sas[sa.mm.cookie_i]
+        self._remove_sa(sa)
         self._gone[sa.mm.cookie_i] = self._now
         self.quick.drop_sa(sa)
         if sa.established:

@@ -56,6 +56,10 @@ class QuickModes:
         return any(run.finished_at is None and run.want is not None and run.want.rekey_of == spi_in
                    for runs in self._runs.values() for run in runs.values())
 
+    def _offered_spis(self) -> set[int]:
+        """Inbound SPIs our unfinished exchanges put on the wire (not yet in the book)."""
+        return {run.spi_in for runs in self._runs.values() for run in runs.values() if run.finished_at is None}
+
     def drop_sa(self, sa: IsakmpSa) -> None:
         """The ISAKMP SA is gone: its exchanges die with it (rekeys may be retried)."""
         for run in self._runs.pop(sa.mm.cookie_i, {}).values():
@@ -67,17 +71,21 @@ class QuickModes:
     def initiate(self, sa: IsakmpSa, want: Want, now: float) -> None:
         engine = self.engine
         mid = engine.message_id()
+        while mid in self._of(sa):                      # another exchange of this SA has it
+            mid = engine.message_id()
         assert sa.mm.crypto is not None
         machine = qm.QuickModeInitiator(sa.mm.crypto)
+        spi = engine.children.fresh_spi(self._offered_spis())
         try:
             data = machine.start(engine.settings.child, engine.settings.local_address, sa.peer, sa.nat_t, now,
-                                 engine.random, peer_port=sa.peer_port, message_id=mid, replaces=want.rekey_of)
+                                 engine.random, peer_port=sa.peer_port, message_id=mid, replaces=want.rekey_of,
+                                 spi=spi)
         except (ValueError, qm.QuickModeError) as exc:   # our own profile cannot be proposed
             engine.refuse(sa.peer, "no proposal chosen", f"profile {engine.settings.child.profile}: {exc}")
             if want.rekey_of is not None:
                 engine.children.rekey_failed(want.rekey_of, now)
             return
-        run = QuickModeRun(mid, True, machine, want)
+        run = QuickModeRun(mid, True, machine, want, spi_in=spi)
         self._of(sa)[mid] = run
         dgram = engine.transmit(sa, data)
         run.flight = Flight.start(dgram, now)
@@ -134,8 +142,9 @@ class QuickModes:
         assert sa.mm.crypto is not None
         machine = qm.QuickModeResponder(sa.mm.crypto, engine.settings.child, engine.settings.local_address, sa.peer,
                                         sa.nat_t, peer_port=sa.peer_port)
-        qm2, _pending = machine.on_request(msg, now, engine.random)
-        run = QuickModeRun(msg.message_id, False, machine, None)
+        spi = engine.children.fresh_spi(self._offered_spis())
+        qm2, _pending = machine.on_request(msg, now, engine.random, spi=spi)
+        run = QuickModeRun(msg.message_id, False, machine, None, spi_in=spi)
         self._of(sa)[msg.message_id] = run
         run.answers[data] = reply = engine.transmit(sa, qm2)
         run.flight = Flight.start(reply, now)
