@@ -199,3 +199,19 @@ def test_a_peer_without_nat_t_gets_no_nat_d_and_no_detection():
     assert names(mm3) == ["KE", "No", "V", "V", "V"]
     r.on_mm3(isakmp.decode(isakmp.encode(mm3)), Wire(1024, 500))
     assert not r.nat_detected
+
+
+def test_only_pre_share_policies_are_offered_or_accepted():
+    mixed = (IkePolicy(1, "aes", 256, "sha", 14, authentication="rsa-sig"), IkePolicy(2, "aes", 128, "sha", 14))
+    sa = offer(mixed)
+    assert len(sa.proposals[0].transforms) == 1
+    from dmvpnlab.ipsec.isakmp import Attribute
+    from dmvpnlab.ipsec.isakmp_const import AuthMethod, IkeAttr
+    rsa_offer = offer((IkePolicy(1, "aes", 128, "sha", 14),))
+    attrs = rsa_offer.proposals[0].transforms[0].attributes
+    attrs[:] = [Attribute(a.type, AuthMethod.RSA_SIGNATURES) if a.type == IkeAttr.AUTH_METHOD else a for a in attrs]
+    assert choose(rsa_offer, (IkePolicy(1, "aes", 128, "sha", 14, authentication="rsa-sig"),)) is None
+    i, _, _ = pair(policies_i=(IkePolicy(1, authentication="rsa-sig"),))
+    with pytest.raises(Refusal) as err:
+        i.mm1()
+    assert err.value.reason == "unsupported"

@@ -271,9 +271,15 @@ class IkeEngine:
         cookie = self._cookie()
         mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
                       policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log)
+        try:
+            first = mm.mm1()
+        except Refusal as refusal:
+            self.refuse(peer, refusal.reason, refusal.detail)
+            self.drop_wants(peer)
+            return
         sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
         self._add_sa(sa)
-        dgram = self.transmit(sa, isakmp.encode(mm.mm1()))
+        dgram = self.transmit(sa, isakmp.encode(first))
         self.log(f"ISAKMP:(0): sending packet to {peer} my_port {sa.local_port} peer_port {sa.peer_port} (I) "
                  "MM_NO_STATE")
         sa.flight = Flight.start(dgram, now)

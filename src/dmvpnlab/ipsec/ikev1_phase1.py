@@ -37,7 +37,7 @@ from dmvpnlab.ipsec import ike_cipher
 from dmvpnlab.ipsec import ikev1_keys as keys
 from dmvpnlab.ipsec.dh import DhKeyPair, group
 from dmvpnlab.ipsec.ikev1_crypt import IkeCrypto
-from dmvpnlab.ipsec.ikev1_proposals import Phase1Suite, accepted, choose, offer
+from dmvpnlab.ipsec.ikev1_proposals import Phase1Suite, accepted, choose, offer, psk_policies
 from dmvpnlab.ipsec.isakmp import (
     IdPayload, IsakmpDecodeError, IsakmpMessage, NotifyPayload, OpaquePayload, Payload, SaPayload,
 )
@@ -211,6 +211,8 @@ class MainMode:
     # -- initiator ------------------------------------------------------------------
 
     def mm1(self) -> IsakmpMessage:
+        if not psk_policies(self.policies):
+            raise Refusal("unsupported", "no crypto isakmp policy with authentication pre-share")
         sa = offer(self.policies)
         self.sai_b = sa.body()
         msg = self._header()
