@@ -115,6 +115,8 @@ def test_wrong_psk_is_a_hash_mismatch_and_nothing_comes_up():
     pair.connect()
     assert pair.b.refusals == ["hash mismatch"] and pair.b.engine.counters["hash mismatch"] == 1
     assert any("hash mismatch" in line for _, line in pair.b.log)
+    assert ("isakmp", f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {SPOKE} failed its sanity check or is malformed") \
+        in pair.b.log
     pair.advance(60, step=1.0)
     assert "retransmit limit" in pair.a.refusals
     assert pair.a.ups == [] and pair.b.ups == [] and pair.a.of(IkeSaUp) == []

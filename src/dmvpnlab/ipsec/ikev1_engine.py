@@ -81,6 +81,10 @@ FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mism
 #: Counters that exist from the start (with REFUSAL_REASONS), so `show` lists them at 0.
 COUNTED = ("received", "sent", "dropped", "retransmits", "duplicates")
 FIRST_CONN_ID = 1001
+#: The console messages IOS prints with these refusals (debug or not).
+_SYSLOG = {
+    "hash mismatch": "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check or is malformed",
+}
 GONE_FOR = 120.0            # datagrams for an SA deleted this recently are dropped quietly
 
 
@@ -117,6 +121,9 @@ class IkeEngine:
         self.counters[reason] += 1
         self.counters["dropped"] += 1
         self.log(f"ISAKMP: refused {peer}: {reason}" + (f" ({detail})" if detail else ""))
+        syslog = _SYSLOG.get(reason)
+        if syslog is not None:
+            self.log(syslog.format(peer=peer))
         self.events.append(IkeRefused(peer, reason, detail))
 
     def transmit(self, sa: IsakmpSa, data: bytes) -> Datagram:
