@@ -431,10 +431,10 @@ class IkeEngine:
             elif not sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
                 self._mm_step(sa, data, isakmp.encode(mm.on_mm3(msg, wire)), now)
             elif not sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
+                sealed = mm.on_mm5(msg)
                 # MM6 goes back the way MM5 came: UDP 4500 after the initiator floated (a
                 # NAT was found, or a peer that floats anyway), from whatever port the NAT chose
                 sa.local_port, sa.peer_port = local_port, peer_port
-                sealed = mm.on_mm5(msg)
                 self._mm_step(sa, data, sealed, now, expect_reply=False)
                 self._phase1_done(sa, now)
             else:
