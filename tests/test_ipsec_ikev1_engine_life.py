@@ -301,3 +301,17 @@ def test_both_sides_rekeying_at_once_leave_a_working_newest_pair_each_way():
     newest_a, newest_b = pair.a.ups[-1], pair.b.ups[-1]
     assert newest_a.spi_out in live_b and newest_b.spi_out in live_a
     assert pair.a.engine.peer_state(HUB) == "IPSEC" == pair.b.engine.peer_state(SPOKE)
+
+
+def test_clear_sa_drops_the_pairs_keeps_phase1_and_reconnects_with_quick_mode_only():
+    pair = Pair()
+    pair.connect()
+    assert pair.a.engine.clear_sa(HUB, 1.0) == 1
+    pair.pump()
+    assert [d.reason for d in pair.a.downs] == ["cleared"] and [d.reason for d in pair.b.downs] == ["deleted by peer"]
+    assert pair.a.engine.ike_sas()[0].state == "QM_IDLE" and pair.a.engine.peer_state(HUB) == ""
+    start = len(pair.wire)
+    pair.a.engine.connect(HUB, 2.0)
+    pair.pump()
+    assert {decode(d.data).exchange for _, d in pair.wire[start:]} == {ExchangeType.QUICK_MODE}
+    assert len(pair.a.ups) == 2 and pair.a.ups[1].replaces is None

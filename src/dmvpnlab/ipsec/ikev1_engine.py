@@ -24,6 +24,7 @@ API (the agent and the CLI code against exactly this)::
                                                                           # returns how many peers had something cleared
         def reconfigure(self, settings: IpsecSettings, now: float) -> None
         def ike_sas(self) -> list[IkeSaView]
+        def clear_sa(self, peer: IPv4Address | None, now: float) -> int     # (added) clear crypto sa: child pairs only
         def peer_state(self, peer: IPv4Address) -> str                    # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
 
 Counters beyond those: "duplicates", "internal error" (a bug of ours, swallowed so the
@@ -231,6 +232,17 @@ class IkeEngine:
                 self.delete_sa(sa, "cleared", notify=True)
             self.drop_wants(p)
         return len(peers)
+
+    def clear_sa(self, peer: IPv4Address | None, now: float) -> int:
+        """`clear crypto sa [peer X]`: the child SA pairs go, with a Delete to the peer; the
+        ISAKMP SAs stay, so the next connect() runs Quick Mode only. Returns the pairs."""
+        self._now = now
+        peer = IPv4Address(peer) if peer is not None else None
+        count = 0
+        for p in self.children.peers(peer):
+            count += len(self.children.of(p))
+            self.children.remove_all(p, "cleared", now, notify=True)
+        return count
 
     def reconfigure(self, settings: IpsecSettings, now: float) -> None:
         """New settings apply to new negotiations (IOS keeps established SAs); a new local
