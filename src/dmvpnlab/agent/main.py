@@ -60,6 +60,7 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     agent = RouterAgent(node=args.node, config=result.config, state_dir=state_dir, config_path=args.config,
                         extensions=extensions)
     agent.ignored_lines = ignored
+    agent.keylog_dir = getattr(args, "keylog_dir", None)
     try:
         agent.management = ssh_options(args)
     except ValueError as error:

@@ -279,6 +279,10 @@ class EspTransport:
         queue = self._queues.get(peer)
         return len(queue) if queue is not None else 0
 
+    def waiting(self) -> dict[IPv4Address, int]:
+        """Packets waiting for an SA, per peer (the state answer shows them)."""
+        return {peer: len(queue) for peer, queue in self._queues.items() if queue}
+
     def flush(self, peer: IPv4Address) -> int:
         """Send what waited for `peer`'s SA, oldest first; the number sent."""
         queue = self._queues.pop(peer, None)
