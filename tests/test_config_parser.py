@@ -38,10 +38,19 @@ def seed_hub() -> str:
 
 
 @pytest.fixture
-def seed_spoke() -> str:
+def seed_spoke_tunnel() -> str:
+    """The guide's spoke section as printed: its Step 3 only (the tunnel)."""
     if not SEED.exists():
         pytest.skip("seed document not available")
     return _seed_section("9.2 Spoke Router Configuration", "10. DMVPN Scalability Benefits")
+
+
+@pytest.fixture
+def seed_spoke(seed_hub: str, seed_spoke_tunnel: str) -> str:
+    """The spoke as the guide means it: "Steps 1-2: Same ISAKMP and IPsec profile as hub",
+    then its own Step 3."""
+    crypto = seed_hub.split("! Step 3", 1)[0]
+    return crypto + "\n" + seed_spoke_tunnel
 
 
 def test_seed_hub_config_parses_into_the_phase3_hub_model(seed_hub: str) -> None:
@@ -73,6 +82,8 @@ def test_seed_hub_config_parses_into_the_phase3_hub_model(seed_hub: str) -> None
 def test_seed_spoke_config_parses_with_nhs_and_static_hub_mapping(seed_spoke: str) -> None:
     result = parse_config(seed_spoke)
     assert result.errors == [] and result.ignored == []
+    assert result.config.interface("Tunnel0").tunnel_protection.profile == "DMVPN_PROFILE"
+    assert result.config.ipsec_profile("DMVPN_PROFILE") is not None
     tun = result.config.interface("Tunnel0")
     assert tun is not None
     assert tun.address == IPv4Interface("10.0.0.2/24")
@@ -445,3 +456,10 @@ def test_one_line_banner_and_a_control_c_delimiter() -> None:
     cfg = load_config("banner login #Authorised only#\nbanner motd \x03\nhi\n\x03\nhostname R2\n")
     assert cfg.hostname == "R2"
     assert [b.lines for b in cfg.extra_head] == [["banner login #Authorised only#"], ["banner motd \x03", "hi", "\x03"]]
+
+
+def test_seed_spoke_tunnel_alone_names_a_profile_it_never_defines(seed_spoke_tunnel: str) -> None:
+    """Without the hub's Steps 1-2 the spoke's `tunnel protection` names nothing: IOS refuses it."""
+    result = parse_config(seed_spoke_tunnel)
+    assert [(e.text.strip(), e.message) for e in result.errors] == [
+        ("tunnel protection ipsec profile DMVPN_PROFILE", "% IPsec profile DMVPN_PROFILE not found")]

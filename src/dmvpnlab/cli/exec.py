@@ -96,7 +96,8 @@ class ExecSession:
         return f"{name}{'#' if self.privileged else '>'}"
 
     def enter_config(self) -> str:
-        self.config = ConfigSession(copy.deepcopy(self.agent.config), source="console", strict_families=True)
+        self.config = ConfigSession(copy.deepcopy(self.agent.config), source="console", strict_families=True,
+                                    immediate_references=True)
         return CONFIG_BANNER + "\n"
 
     def set_privileged(self, value: bool) -> str:

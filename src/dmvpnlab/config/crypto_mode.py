@@ -1,24 +1,43 @@
-"""`crypto isakmp ...` and `crypto ipsec ...`: IKE policies, keys, keepalives, transform sets, profiles.
+"""`crypto isakmp ...`, `crypto keyring` and `crypto ipsec ...`: IKE policies, keys, keepalives, transform sets, profiles.
 
 Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py): the global
-`crypto` lines, and the policy (`config-isakmp`), transform-set (`cfg-crypto-trans`) and
-profile (`ipsec-profile`) sub-modes. IOS defaults are the model's; a `no` form puts the
-default back. Imports config.model, config.modes and config.tokens.
+`crypto` lines, and the policy (`config-isakmp`), keyring (`conf-keyring`), transform-set
+(`cfg-crypto-trans`) and profile (`ipsec-profile`) sub-modes. IOS defaults are the
+model's; a `no` form puts the default back. Other `crypto isakmp` lines
+(`invalid-spi-recovery`, `aggressive-mode disable`, `identity`, `profile` ...) and other
+profile lines (`set isakmp-profile`, `set security-association replay ...`) are kept as
+written and listed as ignored: they do not change what this lab negotiates.
+A profile's `set transform-set` and an interface's `tunnel protection` name sections that
+must exist (config.references). Imports config.model, config.modes, config.references
+and config.tokens.
 """
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
+from dmvpnlab.config import references
 from dmvpnlab.config.model import (
     IpsecProfile,
     IsakmpKeepalive,
     IsakmpKey,
     IsakmpPolicy,
+    Keyring,
+    KeyringKey,
     TransformSet,
 )
 from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, number, open_section, setting
-from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Unknown, is_number, looks_like_address, parse_integer
+from dmvpnlab.config.tokens import (
+    Cursor,
+    Incomplete,
+    Invalid,
+    Unknown,
+    is_number,
+    looks_like_address,
+    parse_integer,
+    parse_ipv4,
+)
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 _TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
 _TRANSFORMS = ("esp-aes", "esp-gcm", "esp-gmac", "esp-3des", "esp-des", "esp-null",
@@ -43,7 +62,7 @@ def _peer(key: IsakmpKey) -> IPv4Network:
     return key.peer
 
 
-def _name(section: TransformSet | IpsecProfile) -> str:
+def _name(section: TransformSet | IpsecProfile | Keyring) -> str:
     return section.name
 
 
@@ -52,6 +71,20 @@ def _enter_policy(ctx: Context, cur: Cursor, neg: bool) -> None:
     cur.end()
     open_section(ctx, neg, Mode.ISAKMP, ctx.config.isakmp_policies, _priority, prio,
                  lambda: IsakmpPolicy(prio), order=_priority)
+
+
+def _peer_network(cur: Cursor) -> IPv4Network:
+    """`A [MASK]` of a key: a host without a mask, any peer for 0.0.0.0 with or without one."""
+    addr = cur.ipv4()
+    plen = 32
+    if cur.more() and looks_like_address(cur.peek() or ""):
+        plen = cur.mask()
+    elif addr == IPv4Address("0.0.0.0"):
+        plen = 0
+    try:
+        return IPv4Network((int(addr), plen))
+    except ValueError:
+        raise Invalid(cur.tokens[cur.pos - 1].column, "%Inconsistent address and mask") from None
 
 
 def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -63,16 +96,7 @@ def _isakmp_key(ctx: Context, cur: Cursor, neg: bool) -> None:
     where = cur.choice("address", "hostname", unknown=True)
     if where == "hostname" or (cur.peek() or "").lower() == "ipv6":
         raise Unknown()
-    addr = cur.ipv4()
-    plen = 32
-    if cur.more() and looks_like_address(cur.peek() or ""):
-        plen = cur.mask()
-    elif addr == IPv4Address("0.0.0.0"):
-        plen = 0
-    try:
-        peer = IPv4Network((int(addr), plen))
-    except ValueError:
-        raise Invalid(cur.tokens[cur.pos - 1].column, "%Inconsistent address and mask") from None
+    peer = _peer_network(cur)
     no_xauth = cur.accept("no-xauth")
     cur.end()
     keys = ctx.entries(ctx.config.isakmp_keys, _peer)
@@ -94,6 +118,72 @@ def _isakmp_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
         ka.mode = cur.choice("periodic", "on-demand")  # type: ignore[assignment]
     cur.end()
     cfg.isakmp_keepalive = ka
+
+
+def _nat_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
+    value = cur.integer(5, 3600) if not neg or cur.more() else None
+    cur.end()
+    ctx.config.isakmp_nat_keepalive = None if neg else value
+
+
+# -- crypto keyring NAME ----------------------------------------------------------------
+
+
+def _enter_keyring(ctx: Context, cur: Cursor, neg: bool) -> None:
+    name = cur.word()
+    if cur.more():
+        raise Unknown()  # `crypto keyring K vrf V`: VRFs are not modelled, the section is kept
+    open_section(ctx, neg, Mode.KEYRING, ctx.config.keyrings, _name, name, lambda: Keyring(name))
+
+
+def _keyring_peer(key: KeyringKey) -> IPv4Network:
+    return key.peer
+
+
+def _keyring_key(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`pre-shared-key address A [MASK] key [0|6] K` (the `hostname` form is kept as written)."""
+    ring: Keyring = ctx.target
+    if cur.choice("address", "hostname", unknown=True) == "hostname" or (cur.peek() or "").lower() == "ipv6":
+        raise Unknown()
+    peer = _peer_network(cur)
+    keys = ctx.entries(ring.keys, _keyring_peer)
+    if neg and not cur.more():
+        keys.drop(peer)
+        return
+    cur.choice("key")
+    enc: int | None = None
+    if cur.peek() in ("0", "6") and len(cur.tokens) > cur.pos + 1:
+        enc = cur.integer(0, 6)
+    secret = cur.word()
+    cur.end()
+    if neg:
+        keys.drop(peer)
+    else:
+        keys.put(KeyringKey(secret, peer, enc))
+
+
+def _keyring_local_address(ctx: Context, cur: Cursor, neg: bool) -> None:
+    ring: Keyring = ctx.target
+    if neg:
+        ring.local_address = None
+        return
+    tok = cur.next()
+    where: str | IPv4Address
+    if looks_like_address(tok.text):
+        addr = parse_ipv4(tok.text)
+        if addr is None:
+            raise Invalid(tok.column)
+        where = addr
+    else:
+        name = tok.text
+        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
+            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
+        try:
+            where = canonical_ios_ifname(name)
+        except InterfaceNameError:
+            raise Invalid(tok.column) from None
+    cur.end()
+    ring.local_address = where
 
 
 # -- crypto isakmp policy N: the policy's lines -----------------------------------------
@@ -202,9 +292,12 @@ def _profile_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         prof.transform_sets = []
         return
+    first = cur.pos
     names = [cur.word()] + [t.text for t in cur.tokens[cur.pos:]]
     if len(names) > 6:
-        raise Invalid(cur.tokens[cur.pos + 5].column)  # IOS takes at most six
+        raise Invalid(cur.tokens[first + 6].column)  # IOS takes at most six
+    for name in names:
+        ctx.refer(references.TRANSFORM_SET, name)
     prof.transform_sets = names
 
 
@@ -222,6 +315,10 @@ COMMANDS = (
     Command(Mode.GLOBAL, "crypto isakmp policy", _enter_policy),
     Command(Mode.GLOBAL, "crypto isakmp key", _isakmp_key),
     Command(Mode.GLOBAL, "crypto isakmp keepalive", _isakmp_keepalive),
+    Command(Mode.GLOBAL, "crypto isakmp nat keepalive", _nat_keepalive),
+    Command(Mode.GLOBAL, "crypto keyring", _enter_keyring),
+    Command(Mode.KEYRING, "pre-shared-key", _keyring_key),
+    Command(Mode.KEYRING, "local-address", _keyring_local_address),
     Command(Mode.GLOBAL, "crypto ipsec transform-set", _enter_transform_set),
     Command(Mode.GLOBAL, "crypto ipsec profile", _enter_profile),
     Command(Mode.ISAKMP, "encr[yption]", _policy_encryption),
@@ -242,6 +339,7 @@ COMMANDS = (
 # `no` is such a line, kept, not `% Incomplete command.`.
 MODES = (
     ModeSpec(Mode.ISAKMP),
+    ModeSpec(Mode.KEYRING, open_families=((),)),
     ModeSpec(Mode.TRANSFORM, open_families=((),)),
     ModeSpec(Mode.IPSEC_PROFILE, open_families=((),)),
 )

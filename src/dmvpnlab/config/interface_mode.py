@@ -2,7 +2,9 @@
 
 Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py); the
 interface-level routing lines (`ip ospf ...`) are router_mode's. A `no` form removes what
-the positive form set. Imports config.model, config.modes, config.tokens and ifnames.
+the positive form set. `tunnel protection` names a profile that must exist
+(config.references). Imports config.model, config.modes, config.references, config.tokens
+and ifnames.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Literal, TypeVar
 
+from dmvpnlab.config import references
 from dmvpnlab.config.model import (
     Interface,
     NhrpConfig,
@@ -159,6 +162,7 @@ def _tunnel_protection(ctx: Context, cur: Cursor, neg: bool) -> None:
     name = cur.word()
     shared = cur.accept("shared")
     cur.end()
+    ctx.refer(references.IPSEC_PROFILE, name)
     itf.tunnel_protection = TunnelProtection(name, shared)
 
 

@@ -176,6 +176,29 @@ class IsakmpKeepalive:
 
 
 @dataclass
+class KeyringKey:
+    """A keyring's `pre-shared-key address A [M] key [0|6] K`: the same facts as an `IsakmpKey`."""
+
+    key: str
+    peer: IPv4Network
+    encryption_type: int | None = None
+
+
+@dataclass
+class Keyring:
+    """`crypto keyring NAME`: named pre-shared keys, optionally bound to a local address.
+
+    `local_address` is `local-address A|INTERFACE` (an address or a canonical interface
+    name): IOS uses the keyring only for negotiations from that local address.
+    """
+
+    name: str
+    keys: list[KeyringKey] = field(default_factory=list)
+    local_address: str | IPv4Address | None = None
+    extra_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TransformSet:
     """`crypto ipsec transform-set NAME T1 [T2 [T3]]` + `mode transport|tunnel`."""
 
@@ -239,6 +262,8 @@ class RouterConfig:
     isakmp_policies: list[IsakmpPolicy] = field(default_factory=list)
     isakmp_keys: list[IsakmpKey] = field(default_factory=list)
     isakmp_keepalive: IsakmpKeepalive | None = None
+    isakmp_nat_keepalive: int | None = None  # `crypto isakmp nat keepalive SECONDS`
+    keyrings: list[Keyring] = field(default_factory=list)
     transform_sets: list[TransformSet] = field(default_factory=list)
     ipsec_profiles: list[IpsecProfile] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
@@ -262,6 +287,9 @@ class RouterConfig:
 
     def isakmp_policy(self, priority: int) -> IsakmpPolicy | None:
         return next((p for p in self.isakmp_policies if p.priority == priority), None)
+
+    def keyring(self, name: str) -> Keyring | None:
+        return next((k for k in self.keyrings if k.name == name), None)
 
     def transform_set(self, name: str) -> TransformSet | None:
         return next((t for t in self.transform_sets if t.name == name), None)

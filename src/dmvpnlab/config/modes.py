@@ -39,6 +39,7 @@ class Mode(enum.Enum):
     ISAKMP = "(config-isakmp)"
     TRANSFORM = "(cfg-crypto-trans)"
     IPSEC_PROFILE = "(ipsec-profile)"
+    KEYRING = "(conf-keyring)"
     ROUTER = "(config-router)"
     RAW = "(config-raw)"  # inside a section we keep verbatim (line vty, policy-map, ...)
     BANNER = "(config-banner)"  # collecting banner text up to the delimiter
@@ -137,6 +138,14 @@ class Context(Protocol):
 
         The session keeps it from line to line, so `key` must be the same function each
         time (a module-level one, not a lambda made per line).
+        """
+
+    def refer(self, kind: str, name: str) -> None:
+        """This line names a section of `kind` (see config.references) that must exist.
+
+        A file lists crypto before interfaces but may name a section before defining it,
+        so a whole config is checked at its end and the error names this line; typed at
+        a prompt, IOS refuses the line at once (Refused). Call it before the model changes.
         """
 
 

@@ -32,14 +32,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from dmvpnlab.config import crypto_mode, global_mode, interface_mode, router_mode
+from dmvpnlab.config import crypto_mode, global_mode, interface_mode, references, router_mode
 from dmvpnlab.config.errors import INCOMPLETE, INVALID_INPUT, ConfigError, ConfigSyntaxError, IgnoredLine
 from dmvpnlab.config.model import RawBlock, RouterConfig
 from dmvpnlab.config.modes import Command, Context, Entries, K, Mode, ModeSpec, V
 from dmvpnlab.config.text import printable
 from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Refused, Unknown, matches
 
-_PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|ipsec-profile)\)#\s?")
+_PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|conf-[a-z-]+|ipsec-profile)\)#\s?")
 
 
 def _spellings(command: Command, abbreviated: bool) -> list[str]:
@@ -177,7 +177,8 @@ def _has_body(c: RouterConfig) -> bool:
     running-config back puts every kept block on the same side.
     """
     return bool(c.interfaces or c.router_sections or c.static_routes or c.isakmp_policies
-                or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles)
+                or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles
+                or c.keyrings or c.isakmp_nat_keepalive is not None)
 
 
 def _refuse_typo_in_family(families: tuple[tuple[str, ...], ...], cur: Cursor) -> None:
@@ -204,6 +205,7 @@ class ConfigSession:
         indented_input: bool = False,
         strict_unknown: bool = False,
         strict_families: bool = False,
+        immediate_references: bool = False,
     ) -> None:
         self.config = config if config is not None else RouterConfig()
         self.source = printable(source)  # a file name may hold undecodable bytes too
@@ -212,6 +214,11 @@ class ConfigSession:
         # Typed at a prompt, a line of a family we model completely (`ip nhrp ...`,
         # `tunnel ...` under an interface) that no handler took is a typo: IOS refuses it.
         self.strict_families = strict_families
+        # At a prompt a line naming an undefined transform set or profile is refused at
+        # once; in a file the whole config is checked at its end (`finish`).
+        self.immediate_references = immediate_references
+        self._references: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, name) -> last line naming it
+        self._line_text = ""
         self.errors: list[ConfigError] = []
         self.ignored: list[IgnoredLine] = []
         self.ended = False
@@ -239,6 +246,7 @@ class ConfigSession:
         """Apply one line; returns the errors it caused (also kept in `self.errors`)."""
         self._line_no = line_no if line_no is not None else self._line_no + 1
         raw = printable(line.rstrip("\r\n").rstrip())
+        self._line_text = raw
         if self._mode is Mode.BANNER:
             self._banner_line(raw)
             return []
@@ -269,11 +277,22 @@ class ConfigSession:
         return []
 
     def finish(self) -> list[ConfigError]:
-        """End of input: a banner still waiting for its delimiter swallowed the rest.
+        """End of input: names that no section defines, and an unended banner.
 
-        Its first line is refused, and so the banner leaves the model (a refused line
-        changes nothing): kept, it would render a banner that swallows `end` again.
+        A transform set or IPsec profile named but never defined is an IOS error on the
+        (last) line that named it (config.references). A banner still waiting for its
+        delimiter swallowed the rest: its first line is refused, and so the banner leaves
+        the model (a refused line changes nothing): kept, it would render a banner that
+        swallows `end` again.
         """
+        errors: list[ConfigError] = []
+        for kind, name in references.undefined(self.config):
+            line_no, text = self._references.get((kind, name), (0, ""))
+            errors.append(ConfigError(self.source, line_no, text, references.message(kind, name)))
+        self.errors += errors
+        return errors + self._finish_banner()
+
+    def _finish_banner(self) -> list[ConfigError]:
         if self._mode is Mode.BANNER:
             block = self._target
             first = block.lines[0]
@@ -321,6 +340,11 @@ class ConfigSession:
         if known is None or known.items is not items or known.key is not key or not known.fresh():
             known = self._indexes[id(items)] = Entries(items, key, order)
         return known
+
+    def refer(self, kind: str, name: str) -> None:
+        if self.immediate_references and not references.defined(self.config, kind, name):
+            raise Refused(references.message(kind, name))
+        self._references[(kind, name)] = (self._line_no, self._line_text)
 
     # -- plumbing ------------------------------------------------------------------
     def _error(self, text: str, message: str, column: int | None) -> list[ConfigError]:

@@ -20,6 +20,7 @@ from dmvpnlab.config.model import (
     IpsecProfile,
     IsakmpKey,
     IsakmpPolicy,
+    Keyring,
     NhrpNhs,
     RawBlock,
     RouterConfig,
@@ -98,14 +99,27 @@ def _policy_lines(pol: IsakmpPolicy) -> list[str]:
     ]
 
 
-def _key_line(key: IsakmpKey) -> str:
+def _peer_words(peer: IPv4Network) -> list[str]:
     # No mask for one host, nor for the 0.0.0.0 wildcard: IOS prints none.
-    bare = key.peer.prefixlen == 32 or key.peer == IPv4Network("0.0.0.0/0")
+    bare = peer.prefixlen == 32 or peer == IPv4Network("0.0.0.0/0")
+    return [f"address {peer.network_address}", *_line("{}", None if bare else peer.netmask)]
+
+
+def _key_line(key: IsakmpKey) -> str:
     return " ".join([
-        "crypto isakmp key", *_line("{}", key.encryption_type), key.key,
-        f"address {key.peer.network_address}", *_line("{}", None if bare else key.peer.netmask),
+        "crypto isakmp key", *_line("{}", key.encryption_type), key.key, *_peer_words(key.peer),
         *_line("no-xauth", key.no_xauth, False),
     ])
+
+
+def _keyring_lines(ring: Keyring) -> list[str]:
+    return [
+        f"crypto keyring {ring.name} ",  # IOS prints the trailing blank
+        *_line("  local-address {}", ring.local_address),
+        *(" ".join(["  pre-shared-key", *_peer_words(k.peer), "key", *_line("{}", k.encryption_type), k.key])
+          for k in ring.keys),
+        *(f" {line}" for line in ring.extra_lines),
+    ]
 
 
 def _transform_lines(ts: TransformSet) -> list[str]:
@@ -150,6 +164,8 @@ def render_config_body(config: RouterConfig) -> list[str]:
         out += [f"enable secret {config.enable_secret}", "!"]
     if config.usernames:
         out += [f"username {u.name} {u.args}" for u in config.usernames] + ["!"]
+    for ring in config.keyrings:
+        out += _keyring_lines(ring) + ["!"]
     crypto: list[str] = []
     for pol in config.isakmp_policies:
         crypto += _policy_lines(pol)
@@ -158,6 +174,8 @@ def render_config_body(config: RouterConfig) -> list[str]:
         ka = config.isakmp_keepalive
         crypto.append(" ".join(str(x) for x in ("crypto isakmp keepalive", ka.seconds, ka.retry, ka.mode)
                                if x is not None))
+    if config.isakmp_nat_keepalive is not None:
+        crypto.append(f"crypto isakmp nat keepalive {config.isakmp_nat_keepalive}")
     if crypto:
         out += crypto + ["!"]
     for ts in config.transform_sets:

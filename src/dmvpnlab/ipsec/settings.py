@@ -120,13 +120,16 @@ class IpsecSettings:
     nat_keepalive: int | None = None  # `crypto isakmp nat keepalive SECONDS`
     interface: str = "Tunnel0"
     extra: dict[str, object] = field(default_factory=dict, compare=False)
+    # IOS proposes its default policies only when no `crypto isakmp policy` is configured;
+    # configured policies that are all unusable here (rsa-sig) leave none: False then.
+    use_default_policies: bool = True
 
     @property
     def effective_policies(self) -> tuple[IkePolicy, ...]:
         """Configured policies by priority (lowest number first), or IOS's defaults."""
         if self.policies:
             return tuple(sorted(self.policies, key=lambda p: p.priority))
-        return DEFAULT_POLICIES
+        return DEFAULT_POLICIES if self.use_default_policies else ()
 
     def key_for(self, peer: IPv4Address) -> bytes | None:
         """The pre-shared key for `peer`: the longest matching `address` wins."""
