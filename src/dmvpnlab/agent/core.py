@@ -163,11 +163,7 @@ class RouterAgent:
 
     def _protected_transport(self, settings: IpsecSettings, nbma: IPv4Address, now: float) -> EspTransport:
         """`tunnel protection`: GRE goes in ESP, and an IPsec node negotiates the SAs."""
-        try:
-            engine = new_engine(settings, now, self._debug)
-        except ImportError:
-            raise AgentConfigError(f"{settings.interface}: tunnel protection needs the IKE engine "
-                                   "(dmvpnlab.ipsec.ikev1_engine), which this build does not have") from None
+        engine = new_engine(settings, now, self._debug)
         transport = EspTransport(SaDatabase(self.clock), nbma)
         try:
             self.ipsec = IpsecNode(settings, transport, engine, clock=self.clock, debug=self._debug,

@@ -23,29 +23,30 @@ single 0xFF byte a NAT keepalive, anything else ESP, handed to the transport
 
 The CLI reads `ike_sas()`, `child_sas()`, `settings`, `counters` and calls
 `clear_session` / `clear_sa`. Key files go through `ipsec.keylog.KeyLog` when a
-directory is given (`DMVPNLAB_KEYLOG_DIR` or the agent's argument); without one, or
-without that module, nothing is written. Imports ipsec and tunnel.esp_transport.
+directory is given (the agent's --keylog-dir, else the lab's `DMVPNLAB_KEYLOG_DIR`, see
+agent.keylog); without one nothing is written. Imports ipsec, agent.keylog and
+tunnel.esp_transport.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
 import socket
 from collections import Counter
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from dmvpnlab.agent.keylog import keylog_from_env
+from dmvpnlab.ipsec.ikev1_engine import IkeEngine
 from dmvpnlab.ipsec.events import ChildSaDown, ChildSaUp, Datagram, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
+from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import ChildSaView, IkeSaView
 from dmvpnlab.tunnel.esp_transport import EspTransport
 
 log = logging.getLogger("dmvpnlab.agent.ipsec")
 
-KEYLOG_ENV = "DMVPNLAB_KEYLOG_DIR"
 CONNECT_INTERVAL = 1.0  # seconds between two connect() calls for one peer
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 NAT_KEEPALIVE = b"\xff"
@@ -71,23 +72,20 @@ class IkeEngineApi(Protocol):
 
 
 def new_engine(settings: IpsecSettings, now: float, debug: Callable[[str, str], None]) -> IkeEngineApi:
-    """The real IKE engine. Imported here, by name, so the agent can be built and tested
-    on a tree that does not have it yet; such a tree refuses `tunnel protection`."""
-    module = importlib.import_module("dmvpnlab.ipsec.ikev1_engine")
-    return module.IkeEngine(settings, now, debug=debug)
+    """The real IKE engine for `settings`, its debug lines going to `debug`."""
+    return IkeEngine(settings, now, debug=debug)
 
 
-def open_key_log(directory: Path | str | None) -> Any | None:
-    """`ipsec.keylog.KeyLog` on `directory` (default: $DMVPNLAB_KEYLOG_DIR), or None."""
-    directory = directory or os.environ.get(KEYLOG_ENV)
-    if not directory:
-        return None
+def open_key_log(directory: Path | str | None) -> KeyLog | None:
+    """`ipsec.keylog.KeyLog` on `directory` (the agent's --keylog-dir), else on the lab's
+    $DMVPNLAB_KEYLOG_DIR (agent.keylog); None without either, or when it cannot be made."""
+    if directory is None:
+        return keylog_from_env()
     try:
-        module = importlib.import_module("dmvpnlab.ipsec.keylog")
-    except ImportError:
-        log.warning("key log directory %s given, but this build has no ipsec.keylog: no key files", directory)
+        return KeyLog(directory)
+    except OSError as error:
+        log.warning("no Wireshark key log: %s: %s", directory, error.strerror or error)
         return None
-    return module.KeyLog(directory)
 
 
 class IpsecNode:
@@ -103,7 +101,7 @@ class IpsecNode:
         self.engine = engine
         self.clock = clock
         self._debug = debug
-        self.key_log = key_log
+        self.key_log = key_log  # a KeyLog, or anything with its ike_sa / child_sa
         self.counters: Counter[str] = Counter()
         self.on_udp_esp: Callable[[], None] = lambda: None  # the tunnel's drain_socket
         self._asked: dict[IPv4Address, float] = {}
