@@ -1,7 +1,9 @@
 """Root only: two real router agents, real IKE on real sockets, GRE in ESP between them.
 
-Two namespaces of our own (unique names): a hub and a spoke joined by a veth (the
-spoke's GigabitEthernet0/0 is `spoke-eth0`, the hub's `hub-eth0`, 198.18.7.0/30). Each
+Namespaces of our own (unique names): a hub and a spoke joined by a veth (the spoke's
+GigabitEthernet0/0 is `spoke-eth0`, the hub's `hub-eth0`, 198.18.7.0/30), or with a NAT
+box between them (nftables masquerade; then IKE floats to UDP 4500 and ESP travels in
+UDP 4500, RFC 3947/3948, through the agents' own 4500 sockets). Each
 runs `dmvpnlab agent` with the seed's crypto lines (`crypto isakmp policy 10` aes 256 /
 sha256 / group 14, wildcard key, transform set esp-aes 256 esp-sha256-hmac mode
 transport, `tunnel protection ipsec profile`). The spoke's first Registration Request
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.skipif(
     reason="needs root, iproute2, /dev/net/tun, tcpdump and tshark",
 )
 
-HUB_NBMA, SPOKE_NBMA = "198.18.7.1", "198.18.7.2"
+HUB_NBMA, SPOKE_NBMA = "198.18.7.1", "198.18.7.2"  # without NAT
+NAT_OUTSIDE, NAT_INSIDE, SPOKE_INSIDE = "198.18.7.2", "172.16.9.2", "172.16.9.1"  # the hub sees .2 either way
 
 CRYPTO = """\
 crypto isakmp policy 10
@@ -68,7 +71,9 @@ interface GigabitEthernet0/0
 end
 """
 
-SPOKE = CRYPTO + f"""hostname spoke
+def spoke_config(nbma: str, gateway: str | None) -> str:
+    route = f"ip route 0.0.0.0 0.0.0.0 {gateway}\n" if gateway else ""
+    return CRYPTO + f"""hostname spoke
 interface Tunnel0
  ip address 10.0.0.2 255.255.255.0
  ip nhrp network-id 1
@@ -79,9 +84,9 @@ interface Tunnel0
  tunnel protection ipsec profile DMVPN_PROFILE
 !
 interface GigabitEthernet0/0
- ip address {SPOKE_NBMA} 255.255.255.252
+ ip address {nbma} 255.255.255.252
 !
-end
+{route}end
 """
 
 
@@ -134,21 +139,39 @@ def tshark_count(pcap: Path, display_filter: str) -> int:
     return len(out.split())
 
 
-def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(tmp_path):
-    tag = str(os.getpid() % 100000)
+@pytest.mark.parametrize("nat", [False, True], ids=["direct", "behind-nat"])
+def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tmp_path):
+    tag = f"{os.getpid() % 100000}{'n' if nat else 'd'}"
     ns = {"hub": f"dlt-ipsec-hub-{tag}", "spoke": f"dlt-ipsec-spoke-{tag}"}
+    if nat:
+        ns["nat"] = f"dlt-ipsec-nat-{tag}"
     made: list[str] = []
     procs: list[subprocess.Popen[Any]] = []
     capture: subprocess.Popen[Any] | None = None
     pcap, keys = tmp_path / "wan.pcap", tmp_path / "keys"
-    dirs = {node: tmp_path / node for node in ns}
+    dirs = {node: tmp_path / node for node in ("hub", "spoke")}
+    configs = {"hub": HUB, "spoke": spoke_config(SPOKE_INSIDE, NAT_INSIDE) if nat else spoke_config(SPOKE_NBMA, None)}
     try:
         for space in ns.values():
             ip("netns", "add", space)
             made.append(space)
-        ip("link", "add", "hub-eth0", "netns", ns["hub"], "type", "veth", "peer", "name", "spoke-eth0",
-           "netns", ns["spoke"])
-        for node in ns:
+        if nat:  # spoke-eth0 -- nat-eth0 | nat | nat-eth1 (masquerade) -- hub-eth0
+            ip("link", "add", "hub-eth0", "netns", ns["hub"], "type", "veth", "peer", "name", "nat-eth1", "netns", ns["nat"])
+            ip("link", "add", "spoke-eth0", "netns", ns["spoke"], "type", "veth", "peer", "name", "nat-eth0",
+               "netns", ns["nat"])
+            for dev, address in (("nat-eth0", NAT_INSIDE), ("nat-eth1", NAT_OUTSIDE)):
+                ip("-n", ns["nat"], "addr", "add", f"{address}/30", "dev", dev)
+                ip("-n", ns["nat"], "link", "set", dev, "up")
+            nat_exec = ["ip", "netns", "exec", ns["nat"]]
+            subprocess.run([*nat_exec, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+            for rule in ("add table ip dlt_nat",
+                         "add chain ip dlt_nat post { type nat hook postrouting priority srcnat ; policy accept ; }",
+                         "add rule ip dlt_nat post oifname nat-eth1 masquerade"):
+                subprocess.run([*nat_exec, "nft", rule], check=True, capture_output=True, text=True)
+        else:
+            ip("link", "add", "hub-eth0", "netns", ns["hub"], "type", "veth", "peer", "name", "spoke-eth0",
+               "netns", ns["spoke"])
+        for node in ("hub", "spoke"):
             ip("-n", ns[node], "link", "set", "lo", "up")
             ip("-n", ns[node], "link", "set", f"{node}-eth0", "up")  # tcpdump needs it up; the agent addresses it
         capture = subprocess.Popen(["ip", "netns", "exec", ns["hub"], "tcpdump", "-i", "hub-eth0", "-U",
@@ -157,15 +180,15 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(tmp_pat
         assert capture.stderr is not None
         while "listening on" not in (line := capture.stderr.readline()):
             assert line, "tcpdump exited"
-        for node, text in (("hub", HUB), ("spoke", SPOKE)):
+        for node in ("hub", "spoke"):
             dirs[node].mkdir()
-            (dirs[node] / "startup-config").write_text(text)
+            (dirs[node] / "startup-config").write_text(configs[node])
             procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", ns[node], sys.executable, "-m", "dmvpnlab", "agent", "--node", node,
                  "--config", str(dirs[node] / "startup-config"), "--state-dir", str(dirs[node]),
                  "--keylog-dir", str(keys), "--debug"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        for node, proc in zip(ns, procs):
+        for node, proc in zip(("hub", "spoke"), procs):
             wait_for(f"{node} ready", lambda n=node, p=proc: started(dirs[n], p))
         # the spoke's registration waited for IKE, went in ESP, and the hub registered it
         wait_for("the spoke registered at the hub",
@@ -178,24 +201,32 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(tmp_pat
         for proc in procs:
             stop(proc)
         if capture is not None:
-            time.sleep(0.5)
+            time.sleep(0.5)  # the last replies reach the capture file
             stop(capture)
         for space in made:
             subprocess.run(["ip", "netns", "del", space], capture_output=True)
-    logs = {node: (dirs[node] / "agent.log").read_text() for node in ns if (dirs[node] / "agent.log").exists()}
+    logs = {node: (dirs[node] / "agent.log").read_text() for node in dirs if (dirs[node] / "agent.log").exists()}
     assert "Traceback" not in "".join(logs.values()), logs
     [sa_hub], [sa_spoke] = hub["ipsec"]["child_sas"], spoke["ipsec"]["child_sas"]
     assert (sa_hub["spi_in"], sa_hub["spi_out"]) == (sa_spoke["spi_out"], sa_spoke["spi_in"])
-    assert sa_spoke["peer"] == HUB_NBMA and sa_hub["peer"] == SPOKE_NBMA
+    assert sa_spoke["peer"] == HUB_NBMA and sa_hub["peer"] == SPOKE_NBMA  # behind the NAT: its outside address
+    assert (sa_spoke["nat_t"], sa_hub["nat_t"]) == (nat, nat)
+    assert sa_spoke["peer_port"] == (4500 if nat else 500)
     assert sa_spoke["transform"] == "esp-aes 256 esp-sha256-hmac" and sa_spoke["mode"] == "Transport"
     assert sa_spoke["out"]["pkts_encaps"] >= 4 and sa_hub["in"]["pkts_decaps"] >= 4  # registration + 3 pings
     assert [s["state"] for s in spoke["ipsec"]["ike_sas"]] == ["QM_IDLE"]
     assert spoke["ipsec"]["transport"].get("queued", 0) >= 1, "the first registration waited for the SA"
     assert [s["state"] for s in spoke["nhrp"]["nhs"]] == ["R"]
-    # on the wire: IKE on UDP 500 and ESP; no GRE in the clear, ever
+    # on the wire (the hub's link): IKE and ESP; no GRE in the clear, ever
     assert tshark_count(pcap, "gre") == 0
     assert tshark_count(pcap, "isakmp") >= 9  # Main Mode (6) + Quick Mode (3)
     assert tshark_count(pcap, "esp") >= 8
+    if nat:  # RFC 3948: ESP in UDP 4500 only, IKE floated to 4500 after MM4
+        assert tshark_count(pcap, "ip.proto == 50") == 0
+        assert tshark_count(pcap, "udp.port == 4500 && esp") == tshark_count(pcap, "esp")
+        assert tshark_count(pcap, "udp.port == 4500 && isakmp") >= 5
+    else:
+        assert tshark_count(pcap, "ip.proto == 50") == tshark_count(pcap, "esp")
     # Wireshark's key files: both SAs of the pair
     esp_sa = (keys / "esp_sa").read_text()
     assert f"0x{sa_spoke['spi_out']:08x}" in esp_sa and f"0x{sa_spoke['spi_in']:08x}" in esp_sa
