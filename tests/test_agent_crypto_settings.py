@@ -159,3 +159,11 @@ def test_dpd_and_nat_keepalive() -> None:
     s = _settings(SEED_HUB + "crypto isakmp keepalive 10 3 periodic\ncrypto isakmp nat keepalive 20\n")
     assert s.dpd == Dpd(10, 3, True) and s.nat_keepalive == 20
     assert _settings(SEED_HUB + "crypto isakmp keepalive 30\n").dpd == Dpd(30, 2, False)  # on-demand, retry 2 s
+
+
+def test_the_global_ipsec_lifetime_serves_a_profile_without_its_own() -> None:
+    text = SEED_HUB + "crypto ipsec security-association lifetime seconds 1800\n"
+    assert _settings(text).child.lifetime_seconds == 1800
+    own = text.replace(" set transform-set DMVPN_TS\n",
+                       " set transform-set DMVPN_TS\n set security-association lifetime seconds 600\n")
+    assert _settings(own).child.lifetime_seconds == 600

@@ -246,3 +246,33 @@ def test_the_cli_config_mode_refuses_an_undefined_profile(tmp_path) -> None:
     session.handle("interface Tunnel0")
     result = session.handle("tunnel protection ipsec profile NOPE")
     assert result.error and "% IPsec profile NOPE not found" in result.output
+
+
+@pytest.mark.parametrize("line, bad", [
+    ("crypto ipsec transform-set TS esp-aes esp-3des", "esp-3des"),
+    ("crypto ipsec transform-set TS esp-sha-hmac esp-md5-hmac", "esp-md5-hmac"),
+    ("crypto ipsec transform-set TS esp-gcm 256 esp-sha-hmac", "esp-sha-hmac"),
+    ("crypto ipsec transform-set TS esp-sha-hmac esp-gcm", "esp-gcm"),
+    ("crypto ipsec transform-set TS esp-aes esp-foo", "esp-foo"),
+])
+def test_a_transform_set_takes_one_transform_of_each_kind_refused_under_the_second(line: str, bad: str) -> None:
+    result = parse_config(line + "\n")
+    assert [(e.message, e.column) for e in result.errors] == [
+        ("% Invalid input detected at '^' marker.", line.index(" " + bad) + 1)]
+    assert result.config.transform_sets == []
+
+
+def test_ah_and_compression_go_beside_esp_as_ios_allows() -> None:
+    ts = _ok("crypto ipsec transform-set TS ah-sha-hmac esp-aes esp-sha-hmac\n").config.transform_set("TS")
+    assert ts.transforms == ["ah-sha-hmac", "esp-aes", "esp-sha-hmac"]
+
+
+def test_global_ipsec_lifetimes_parse_render_and_have_no_forms() -> None:
+    text = ("crypto ipsec security-association lifetime seconds 1800\n"
+            "crypto ipsec security-association lifetime kilobytes 9000\n")
+    config = _ok(text).config
+    assert (config.ipsec_lifetime_seconds, config.ipsec_lifetime_kilobytes) == (1800, 9000)
+    _round_trips(text)
+    s = ConfigSession(config)
+    assert s.apply("no crypto ipsec security-association lifetime seconds") == []
+    assert config.ipsec_lifetime_seconds is None

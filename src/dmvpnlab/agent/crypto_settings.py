@@ -17,6 +17,8 @@ IOS behaviour kept here, on purpose:
   line; with keys only, IOS could not complete it either. Configured policies that are all
   dropped leave no policy at all (IOS's default policies apply only when none is
   configured), so negotiation then fails with "no proposal chosen", as on IOS.
+- Phase-2 lifetimes: the profile's `set security-association lifetime`, else the global
+  `crypto ipsec security-association lifetime`, else IOS's 3600 s / 4,608,000 KB.
 - `set pfs` alone is group1 (the parser stores it so); a profile without `set transform-set`
   proposes IOS's default transform sets (settings.DEFAULT_PROPOSALS).
 - A transform set whose transforms this ESP cannot run (esp-des, esp-seal, AH, ...), or a
@@ -71,7 +73,9 @@ def ipsec_settings(config: RouterConfig, interface: str | Interface,
         proposals=_proposals(config, profile.transform_sets),
         pfs_group=int(profile.pfs.removeprefix("group")) if profile.pfs else None,
         shared=protection.shared,
-        **_lifetimes(profile.lifetime_seconds, profile.lifetime_kilobytes),
+        **_lifetimes(profile.lifetime_seconds if profile.lifetime_seconds is not None else config.ipsec_lifetime_seconds,
+                     profile.lifetime_kilobytes if profile.lifetime_kilobytes is not None
+                     else config.ipsec_lifetime_kilobytes),
     )
     ka = config.isakmp_keepalive
     return IpsecSettings(
@@ -113,7 +117,7 @@ def _proposals(config: RouterConfig, names: list[str]) -> tuple[Proposal, ...]:
 
 
 def _lifetimes(seconds: int | None, kilobytes: int | None) -> dict[str, int]:
-    """Only what the profile sets: ChildPolicy's defaults are IOS's."""
+    """Only what the config sets: ChildPolicy's defaults are IOS's."""
     out = {}
     if seconds is not None:
         out["lifetime_seconds"] = seconds

@@ -1,4 +1,4 @@
-"""`debug nhrp [packet|cache|extension]`, `debug dmvpn all`, `undebug all`, `show debugging`.
+"""`debug nhrp [packet|cache|extension]`, `debug crypto isakmp|ipsec`, `debug dmvpn all`, `undebug all`, `show debugging`.
 
 Debug output goes to the session that asked for it, not to a log: each CLI session's
 `SessionDebug` is itself a debug sink (the agent's `DebugSink` shape, agent/hooks.py):
@@ -23,7 +23,13 @@ MESSAGES = {
     "extension": "NHRP extension processing debugging is on",
     "general": "NHRP protocol debugging is on",
     "all": "DMVPN all level debugging is on",
+    "isakmp": "Crypto ISAKMP debugging is on",
+    "ipsec": "Crypto IPSEC debugging is on",
 }
+
+# `show debugging` groups the categories under their subsystem, as IOS does.
+SUBSYSTEMS = (("NHRP:", ("packet", "cache", "extension", "general", "all")),
+              ("Cryptographic Subsystem:", ("isakmp", "ipsec")))
 
 
 class SessionDebug:
@@ -65,8 +71,9 @@ class SessionDebug:
         self.disable(None)
 
     def show(self) -> str:
-        cats = self.categories
-        if not cats:
-            return ""
-        lines = ["NHRP:"] + [f"  {MESSAGES[c]}" for c in sorted(cats) if c in MESSAGES]
-        return "\n".join(lines) + "\n"
+        lines: list[str] = []
+        for title, members in SUBSYSTEMS:
+            on = sorted(c for c in self.categories if c in members)
+            if on:
+                lines += [title] + [f"  {MESSAGES[c]}" for c in on]
+        return "\n".join(lines) + "\n" if lines else ""

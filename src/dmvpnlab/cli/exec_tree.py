@@ -11,7 +11,16 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dmvpnlab.cli import show_crypto, show_dmvpn, show_interfaces, show_nhrp, show_route, show_running
+from dmvpnlab.cli import (
+    show_crypto,
+    show_crypto_ipsec,
+    show_crypto_session,
+    show_dmvpn,
+    show_interfaces,
+    show_nhrp,
+    show_route,
+    show_running,
+)
 from dmvpnlab.cli.tree import Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
@@ -82,12 +91,31 @@ def _interfaces(s: "ExecSession", a: dict[str, Any]) -> str:
     return show_interfaces.render_interfaces(s.agent, name)
 
 
-def _crypto(render):
+def _isakmp(detail: bool):
     def action(s: "ExecSession", a: dict[str, Any]) -> Output:
-        data = show_crypto.crypto_data(s.agent)
-        text = render(data, s.agent) if render is show_crypto.render_session else render(data)
-        return Output(text, data)
+        data = show_crypto.isakmp_data(s.agent)
+        render = show_crypto.render_isakmp_detail if detail else show_crypto.render_isakmp
+        return Output(render(data), data)
     return action
+
+
+def _ipsec_sa(detail: bool):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = show_crypto_ipsec.ipsec_data(s.agent, a.get("peer"))
+        return Output(show_crypto_ipsec.render_ipsec(data, detail), data)
+    return action
+
+
+def _session(detail: bool):
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = show_crypto_session.session_data(s.agent)
+        return Output(show_crypto_session.render_session(data, detail), data)
+    return action
+
+
+def _crypto_map(s: "ExecSession", a: dict[str, Any]) -> Output:
+    data = show_crypto_ipsec.map_data(s.agent)
+    return Output(show_crypto_ipsec.render_map(data), data)
 
 
 def _clear_nhrp(s: "ExecSession", a: dict[str, Any]) -> str:
@@ -136,6 +164,9 @@ def _debug_words(parent: Node, action_factory) -> None:
     nhrp.kw("packet", "NHRP activity", action_factory("packet"))
     nhrp.kw("cache", "NHRP cache operations", action_factory("cache"))
     nhrp.kw("extension", "NHRP extension processing", action_factory("extension"))
+    crypto = parent.kw("crypto", "Cryptographic subsystem")
+    crypto.kw("isakmp", "Crypto ISAKMP debug messages", action_factory("isakmp"))
+    crypto.kw("ipsec", "Crypto IPSEC debug messages", action_factory("ipsec"))
     dmvpn = parent.kw("dmvpn", "DMVPN debug information")
     all_ = dmvpn.kw("all", "Enable all level debugging", action_factory("all"))
     for level in ("all", "detail", "error", "packet"):
@@ -173,9 +204,16 @@ def build_tree() -> Node:
     show.kw("debugging", "State of each debugging option", lambda s, a: s.debug.show())
     show.kw("clock", "Display the system clock", _clock)
     crypto = show.kw("crypto", "Encryption module")
-    crypto.kw("isakmp", "Show ISAKMP").kw("sa", "Show ISAKMP Security Associations", _crypto(show_crypto.render_isakmp))
-    crypto.kw("ipsec", "Show IPSEC info").kw("sa", "IPSEC SA table", _crypto(show_crypto.render_ipsec))
-    crypto.kw("session", "Show crypto sessions (tunnels)", _crypto(show_crypto.render_session))
+    isakmp_sa = crypto.kw("isakmp", "Show ISAKMP").kw("sa", "Show ISAKMP Security Associations", _isakmp(False))
+    isakmp_sa.kw("detail", "Show ISAKMP SA Detail", _isakmp(True))
+    ipsec_sa = crypto.kw("ipsec", "Show IPSEC info").kw("sa", "IPSEC SA table", _ipsec_sa(False))
+    ipsec_sa.kw("detail", "detailed error counters", _ipsec_sa(True))
+    by_peer = ipsec_sa.kw("peer", "Show SAs for a specific peer").add(
+        Node("A.B.C.D", "IPv4 address of the peer", _ipsec_sa(False), param="peer", check=ipv4))
+    by_peer.children[-1].kw("detail", "detailed error counters", _ipsec_sa(True))
+    session = crypto.kw("session", "Show crypto sessions (tunnels)", _session(False))
+    session.kw("detail", "Show detailed information", _session(True))
+    crypto.kw("map", "Crypto maps", _crypto_map)
 
     _debug_words(root.kw("debug", "Debugging functions (see also 'undebug')"), _debug)
     undebug = root.kw("undebug", "Disable debugging functions (see also 'debug')")
@@ -189,8 +227,16 @@ def build_tree() -> Node:
     clear = root.kw("clear", "Reset functions")
     clear_nhrp = clear.kw("ip", "IP").kw("nhrp", "Clear NHRP cache", _clear_nhrp)
     clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
-    clear.kw("crypto", "Clear crypto").kw("session", "Clear crypto sessions (tunnels)",
-                                          lambda s, a: show_crypto.clear_sessions(s.agent))
+    clear_crypto = clear.kw("crypto", "Clear crypto")
+    clear_session = clear_crypto.kw("session", "Clear crypto sessions (tunnels)",
+                                    lambda s, a: show_crypto.clear_session(s.agent, None))
+    clear_session.kw("remote", "Remote endpoint").add(
+        Node("A.B.C.D", "IP address of remote endpoint",
+             lambda s, a: show_crypto.clear_session(s.agent, a["peer"]), param="peer", check=ipv4))
+    clear_sa = clear_crypto.kw("sa", "Clear all crypto SAs", lambda s, a: show_crypto.clear_sa(s.agent, None))
+    clear_sa.kw("peer", "Clear all crypto SAs for a given crypto peer").add(
+        Node("A.B.C.D", "IP address of crypto peer",
+             lambda s, a: show_crypto.clear_sa(s.agent, a["peer"]), param="peer", check=ipv4))
 
     configure = root.kw("configure", "Enter configuration mode", lambda s, a: s.enter_config())
     configure.kw("terminal", "Configure from the terminal", lambda s, a: s.enter_config())

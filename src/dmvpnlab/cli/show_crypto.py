@@ -1,78 +1,109 @@
-"""`show crypto isakmp sa`, `show crypto ipsec sa`, `show crypto session`, `clear crypto session`.
+"""`show crypto isakmp sa [detail]`, `clear crypto session|sa`, and what the crypto commands share.
 
-IPsec is not implemented yet. These commands exist now with IOS's headers and read an
-optional `agent.ipsec` object when it appears; the contract it must meet:
-  `isakmp_sas() -> list[dict(dst, src, state, conn_id, status)]`,
-  `ipsec_sas() -> list[dict(interface, local, peer, spi_in, spi_out, pkts_encaps, pkts_decaps)]`,
-  `clear() -> None`.
-Until then they print exactly what IOS prints with no SAs.
+The agent's IPsec node is `agent.ipsec` (None without `tunnel protection`); the CLI reads
+only its public face: `ike_sas() -> list[IkeSaView]`, `child_sas() -> list[ChildSaView]`
+(ipsec/views.py), `settings -> IpsecSettings`, `counters -> dict[str, int]`,
+`clear_session(peer) -> int` and `clear_sa(peer) -> int`. Every renderer works from a
+JSON-able dict built once from those snapshots (`| json` is the same data), as
+`show dmvpn` does. The other crypto commands are in show_crypto_ipsec.py (ipsec sa, crypto
+map) and show_crypto_session.py.
+
+Layout follows IOS 15 (this lab reports version 15.9): `show crypto isakmp sa` is the
+reference's table (ios-show-outputs.md); its `detail` form is IOS 15's, whose header reads
+`C-id  Local  Remote  I-VRF  Status Encr Hash Auth DH Lifetime Cap.` (12.4T printed
+`Conn-id ... fvrf/ivrf` there instead), each SA followed by its `Engine-id:Conn-id` line.
+With no IPsec node every command prints what IOS prints with no SA.
 """
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Any
 
+from dmvpnlab.ipsec.views import IkeSaView
+
 ISAKMP_HEADER = "dst             src             state          conn-id status"
+DETAIL_CODES = """\
+Codes: C - IKE configuration mode, D - Dead Peer Detection
+       K - Keepalives, N - NAT-traversal
+       T - cTCP encapsulation, X - IKE Extended Authentication
+       psk - Preshared key, rsig - RSA signature
+       renc - RSA encryption"""
+DETAIL_HEADER = "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap."
 
 
-def _ipsec(agent: Any) -> Any:
+def ipsec_node(agent: Any) -> Any:
+    """The agent's IPsec node, or None (no `tunnel protection`, or an agent without IPsec)."""
     return getattr(agent, "ipsec", None)
 
 
-def crypto_data(agent: Any) -> dict[str, Any]:
-    ipsec = _ipsec(agent)
+def hms(seconds: float) -> str:
+    """hh:mm:ss, as IOS prints key lifetimes (never in days: IKE lifetimes stop at 24 h)."""
+    s = max(0, int(seconds))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def local_and_remote(sa: IkeSaView) -> tuple[IPv4Address, IPv4Address]:
+    """IOS's dst/src are responder/initiator; sessions want ours and theirs."""
+    return (sa.src, sa.dst) if sa.initiator else (sa.dst, sa.src)
+
+
+def capabilities(sa: IkeSaView) -> str:
+    """The `Cap.` letters: D (DPD), N (NAT-T)."""
+    return ("D" if sa.dpd else "") + ("N" if sa.nat_t else "")
+
+
+def _ike_row(sa: IkeSaView) -> dict[str, Any]:
+    local, remote = local_and_remote(sa)
     return {
-        "isakmp_sa": list(ipsec.isakmp_sas()) if ipsec is not None else [],
-        "ipsec_sa": list(ipsec.ipsec_sas()) if ipsec is not None else [],
+        "dst": str(sa.dst), "src": str(sa.src), "state": sa.state, "conn_id": sa.conn_id,
+        "status": sa.status, "initiator": sa.initiator, "local": str(local), "remote": str(remote),
+        "encryption": sa.encryption, "hash": sa.hash, "auth": sa.auth, "group": sa.group,
+        "lifetime_left": sa.lifetime_left, "capabilities": capabilities(sa),
+        "nat_t": sa.nat_t, "dpd": sa.dpd,
     }
+
+
+def isakmp_data(agent: Any) -> dict[str, Any]:
+    node = ipsec_node(agent)
+    sas = sorted(node.ike_sas(), key=lambda sa: sa.conn_id) if node is not None else []
+    return {"isakmp_sa": [_ike_row(sa) for sa in sas]}
 
 
 def render_isakmp(data: dict[str, Any]) -> str:
     out = ["IPv4 Crypto ISAKMP SA", ISAKMP_HEADER]
     for sa in data["isakmp_sa"]:
-        out.append(f"{sa['dst']:<15} {sa['src']:<15} {sa['state']:<13}{sa['conn_id']:>9} {sa['status']}")
+        out.append(f"{sa['dst']:<15} {sa['src']:<15} {sa['state']:<13}{sa['conn_id']:>9} {sa['status']}".rstrip())
     out += ["", "IPv6 Crypto ISAKMP SA", ""]
     return "\n".join(out) + "\n"
 
 
-def render_ipsec(data: dict[str, Any]) -> str:
-    if not data["ipsec_sa"]:
-        return "\nNo SAs found\n"
-    out: list[str] = []
-    for sa in data["ipsec_sa"]:
-        out += [
-            "", f"interface: {sa['interface']}",
-            f"    Crypto map tag: {sa['interface']}-head-0, local addr {sa['local']}", "",
-            "   protected vrf: (none)",
-            f"   local  ident (addr/mask/prot/port): ({sa['local']}/255.255.255.255/47/0)",
-            f"   remote ident (addr/mask/prot/port): ({sa['peer']}/255.255.255.255/47/0)",
-            f"   current_peer {sa['peer']} port 500",
-            "     PERMIT, flags={origin_is_acl,}",
-            f"    #pkts encaps: {sa.get('pkts_encaps', 0)}, #pkts encrypt: {sa.get('pkts_encaps', 0)}, "
-            f"#pkts digest: {sa.get('pkts_encaps', 0)}",
-            f"    #pkts decaps: {sa.get('pkts_decaps', 0)}, #pkts decrypt: {sa.get('pkts_decaps', 0)}, "
-            f"#pkts verify: {sa.get('pkts_decaps', 0)}", "",
-            f"     local crypto endpt.: {sa['local']}, remote crypto endpt.: {sa['peer']}",
-            f"     current outbound spi: 0x{int(sa['spi_out']):X}({int(sa['spi_out'])})",
-        ]
-    return "\n".join(out) + "\n"
-
-
-def render_session(data: dict[str, Any], agent: Any) -> str:
-    out = ["Crypto session current status", ""]
-    tunnel = agent.tunnel
+def render_isakmp_detail(data: dict[str, Any]) -> str:
+    out = [DETAIL_CODES, "IPv4 Crypto ISAKMP SA", "", DETAIL_HEADER, ""]
     for sa in data["isakmp_sa"]:
-        out += [f"Interface: {tunnel.name if tunnel else 'Tunnel0'}",
-                f"Session status: {'UP-ACTIVE' if sa['status'] == 'ACTIVE' else 'DOWN-NEGOTIATING'}     ",
-                f"Peer: {sa['dst']} port 500 ",
-                f"  IKEv1 SA: local {sa['src']}/500 remote {sa['dst']}/500 Active ",
-                f"  IPSEC FLOW: permit 47 host {sa['src']} host {sa['dst']} ",
-                "        Active SAs: 2, origin: crypto map", ""]
+        row = (f"{sa['conn_id']:<5} {sa['local']:<15} {sa['remote']:<15} {'':<6} {sa['status']:<6} "
+               f"{sa['encryption']:<4} {sa['hash']:<6} {sa['auth']:<4} {sa['group'] or '':<2} "
+               f"{hms(sa['lifetime_left'])} {sa['capabilities']}")
+        out += [row.rstrip(), f"       Engine-id:Conn-id =  SW:{sa['conn_id']}", ""]
+    out += ["IPv6 Crypto ISAKMP SA", ""]
     return "\n".join(out) + "\n"
 
 
-def clear_sessions(agent: Any) -> str:
-    ipsec = _ipsec(agent)
-    if ipsec is not None and hasattr(ipsec, "clear"):
-        ipsec.clear()
+# -- clear ---------------------------------------------------------------------------------
+
+
+def clear_session(agent: Any, peer: IPv4Address | None) -> str:
+    """`clear crypto session [remote X]`: IKE and IPsec SAs go (IOS prints nothing)."""
+    node = ipsec_node(agent)
+    if node is not None:
+        node.clear_session(peer)
     return ""
+
+
+def clear_sa(agent: Any, peer: IPv4Address | None) -> str:
+    """`clear crypto sa [peer X]`: the IPsec SAs go, the IKE SA stays (IOS prints nothing)."""
+    node = ipsec_node(agent)
+    if node is not None:
+        node.clear_sa(peer)
+    return ""
+

@@ -26,7 +26,7 @@ from dmvpnlab.config.model import (
     KeyringKey,
     TransformSet,
 )
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, number, open_section, setting
+from dmvpnlab.config.modes import Command, Context, Handler, Mode, ModeSpec, number, open_section, setting
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
@@ -120,10 +120,13 @@ def _isakmp_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
     cfg.isakmp_keepalive = ka
 
 
-def _nat_keepalive(ctx: Context, cur: Cursor, neg: bool) -> None:
-    value = cur.integer(5, 3600) if not neg or cur.more() else None
-    cur.end()
-    ctx.config.isakmp_nat_keepalive = None if neg else value
+def _global_setting(attr: str, lo: int, hi: int) -> Handler:
+    """A global `<keywords> N` of the router config; `no <keywords> [N]` clears it."""
+    def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
+        value = cur.integer(lo, hi) if not neg or cur.more() else None
+        cur.end()
+        setattr(ctx.config, attr, None if neg else value)
+    return handler
 
 
 # -- crypto keyring NAME ----------------------------------------------------------------
@@ -252,15 +255,33 @@ def _enter_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
         ts.transforms = transforms  # re-entering a transform set gives it the new transforms
 
 
+def _kind(name: str) -> str:
+    """Which slot of a transform set a transform fills: IOS takes one of each."""
+    if name.startswith("ah-"):
+        return "ah"
+    if name.startswith("comp-"):
+        return "comp"
+    return "esp-auth" if name.endswith("-hmac") else "esp-encr"
+
+
 def _transforms(cur: Cursor) -> list[str]:
+    """At most one AH, one ESP encryption, one ESP integrity and one compression transform;
+    a combined-mode cipher (esp-gcm, esp-gmac) carries its own integrity: no HMAC beside it.
+    IOS refuses the second of a kind under its word, as here."""
     out: list[str] = []
+    kinds: set[str] = set()
     if not cur.more():
         raise Incomplete()
     while cur.more():
         tok = cur.next()
         name = tok.text.lower()
-        if name not in _TRANSFORMS or len(out) == 3:
+        kind = _kind(name)
+        combined = any(t.split()[0] in ("esp-gcm", "esp-gmac") for t in out)
+        if (name not in _TRANSFORMS or kind in kinds
+                or (kind == "esp-auth" and combined)
+                or (name in ("esp-gcm", "esp-gmac") and "esp-auth" in kinds)):
             raise Invalid(tok.column)
+        kinds.add(kind)
         if name in _TRANSFORMS_WITH_KEYSIZE and cur.peek() in ("128", "192", "256"):
             name += " " + cur.next().text
         out.append(name)
@@ -315,10 +336,14 @@ COMMANDS = (
     Command(Mode.GLOBAL, "crypto isakmp policy", _enter_policy),
     Command(Mode.GLOBAL, "crypto isakmp key", _isakmp_key),
     Command(Mode.GLOBAL, "crypto isakmp keepalive", _isakmp_keepalive),
-    Command(Mode.GLOBAL, "crypto isakmp nat keepalive", _nat_keepalive),
+    Command(Mode.GLOBAL, "crypto isakmp nat keepalive", _global_setting("isakmp_nat_keepalive", 5, 3600)),
     Command(Mode.GLOBAL, "crypto keyring", _enter_keyring),
     Command(Mode.KEYRING, "pre-shared-key", _keyring_key),
     Command(Mode.KEYRING, "local-address", _keyring_local_address),
+    Command(Mode.GLOBAL, "crypto ipsec security-association lifetime seconds",
+            _global_setting("ipsec_lifetime_seconds", 120, 2592000)),
+    Command(Mode.GLOBAL, "crypto ipsec security-association lifetime kilobytes",
+            _global_setting("ipsec_lifetime_kilobytes", 2560, 4294967295)),
     Command(Mode.GLOBAL, "crypto ipsec transform-set", _enter_transform_set),
     Command(Mode.GLOBAL, "crypto ipsec profile", _enter_profile),
     Command(Mode.ISAKMP, "encr[yption]", _policy_encryption),

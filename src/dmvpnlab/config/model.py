@@ -264,6 +264,10 @@ class RouterConfig:
     isakmp_keepalive: IsakmpKeepalive | None = None
     isakmp_nat_keepalive: int | None = None  # `crypto isakmp nat keepalive SECONDS`
     keyrings: list[Keyring] = field(default_factory=list)
+    # `crypto ipsec security-association lifetime seconds|kilobytes N`: the global
+    # phase-2 lifetimes a profile without its own `set security-association lifetime` uses.
+    ipsec_lifetime_seconds: int | None = None
+    ipsec_lifetime_kilobytes: int | None = None
     transform_sets: list[TransformSet] = field(default_factory=list)
     ipsec_profiles: list[IpsecProfile] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)

@@ -178,7 +178,8 @@ def _has_body(c: RouterConfig) -> bool:
     """
     return bool(c.interfaces or c.router_sections or c.static_routes or c.isakmp_policies
                 or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles
-                or c.keyrings or c.isakmp_nat_keepalive is not None)
+                or c.keyrings or c.isakmp_nat_keepalive is not None
+                or c.ipsec_lifetime_seconds is not None or c.ipsec_lifetime_kilobytes is not None)
 
 
 def _refuse_typo_in_family(families: tuple[tuple[str, ...], ...], cur: Cursor) -> None:

@@ -176,6 +176,8 @@ def render_config_body(config: RouterConfig) -> list[str]:
                                if x is not None))
     if config.isakmp_nat_keepalive is not None:
         crypto.append(f"crypto isakmp nat keepalive {config.isakmp_nat_keepalive}")
+    crypto += _line("crypto ipsec security-association lifetime seconds {}", config.ipsec_lifetime_seconds)
+    crypto += _line("crypto ipsec security-association lifetime kilobytes {}", config.ipsec_lifetime_kilobytes)
     if crypto:
         out += crypto + ["!"]
     for ts in config.transform_sets:
