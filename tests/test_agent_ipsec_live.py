@@ -110,6 +110,13 @@ def state(directory: Path) -> dict[str, Any]:
     return answer["state"]
 
 
+def cli(directory: Path, line: str) -> str:
+    """One exec command on the agent's control socket, as `dmvpnlab cli` sends it."""
+    answer = request(directory / "control.sock", {"op": "cli", "line": line}, timeout=5)
+    assert answer.get("ok") and not answer.get("error"), answer
+    return answer["output"]
+
+
 def wait_for(what: str, check, timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -197,6 +204,8 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tm
                                "10.0.0.1"], capture_output=True, text=True)
         assert ping.returncode == 0, ping.stdout + ping.stderr
         hub, spoke = state(dirs["hub"]), state(dirs["spoke"])
+        shows = {line: cli(dirs["spoke"], line) for line in
+                 ("show crypto isakmp sa", "show crypto ipsec sa", "show dmvpn")}
     finally:
         for proc in procs:
             stop(proc)
@@ -217,6 +226,12 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tm
     assert [s["state"] for s in spoke["ipsec"]["ike_sas"]] == ["QM_IDLE"]
     assert spoke["ipsec"]["transport"].get("queued", 0) >= 1, "the first registration waited for the SA"
     assert [s["state"] for s in spoke["nhrp"]["nhs"]] == ["R"]
+    # the operator's view of the same SAs
+    assert "QM_IDLE" in shows["show crypto isakmp sa"] and HUB_NBMA in shows["show crypto isakmp sa"]
+    ipsec_sa = shows["show crypto ipsec sa"]
+    assert f"current outbound spi: 0x{sa_spoke['spi_out']:X}" in ipsec_sa, ipsec_sa
+    assert f"#pkts encaps: {sa_spoke['out']['pkts_encaps']}" in ipsec_sa, ipsec_sa
+    assert any(HUB_NBMA in row and " UP " in row for row in shows["show dmvpn"].splitlines()), shows["show dmvpn"]
     # on the wire (the hub's link): IKE and ESP; no GRE in the clear, ever
     assert tshark_count(pcap, "gre") == 0
     assert tshark_count(pcap, "isakmp") >= 9  # Main Mode (6) + Quick Mode (3)
