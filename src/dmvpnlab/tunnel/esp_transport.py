@@ -86,6 +86,7 @@ class EspTransport:
     def set_key(self, key: int | None) -> None:
         self.key = key
         self._headers = {proto: gre_header(proto, key) for proto in (GRE_PROTO_IPV4, GRE_PROTO_NHRP)}
+        self._data_header = self._headers[GRE_PROTO_IPV4]
 
     def header(self, proto: int) -> bytes:
         found = self._headers.get(proto)
@@ -135,7 +136,7 @@ class EspTransport:
     def receive(self) -> Iterator[Received]:
         """Everything waiting: ESP from the raw socket, ESP-in-UDP handed over, and
         cleartext GRE (dropped). Yields what opened, decapsulated and key-checked."""
-        recvfrom = self.esp_sock.recvfrom
+        recvfrom, opened = self.esp_sock.recvfrom, self._open
         while True:
             try:
                 data, (src, _port) = recvfrom(_BUFSIZE)
@@ -145,47 +146,52 @@ class EspTransport:
             if ihl < 20 or len(data) < ihl + 8:
                 self.counters.drops["malformed esp"] += 1
                 continue
-            yield from self._open(data[ihl:], src)
+            found = opened(data[ihl:], src)
+            if found is not None:
+                yield found
         udp_in = self._udp_in
         while udp_in:
             data, src = udp_in.popleft()
-            yield from self._open(data, src)
+            found = opened(data, src)
+            if found is not None:
+                yield found
         self._drain_cleartext()
 
     # --- ESP ------------------------------------------------------------------------
 
-    def _open(self, esp: bytes, src: str) -> Iterator[Received]:
+    def _open(self, esp: bytes, src: str) -> Received | None:
+        """One ESP packet -> (source, GRE protocol type, payload), or None (counted)."""
         counters = self.counters
-        drops = counters.drops
         if len(esp) < 8:
-            drops["malformed esp"] += 1
-            return
+            counters.drops["malformed esp"] += 1
+            return None
         sa = self.sadb.inbound.get(_SPI.unpack_from(esp)[0])
         if sa is None:
             self.sadb.counters["invalid sa"] += 1
-            drops["esp invalid sa"] += 1
-            return
+            counters.drops["esp invalid sa"] += 1
+            return None
         try:
             gre, next_header, _seq = sa.open(esp)
         except EspError as refused:
-            drops[f"esp {refused.reason}"] += 1
-            return
+            counters.drops[f"esp {refused.reason}"] += 1
+            return None
         self.heard.add(src)
         if next_header != PROTO_GRE:
-            gre = self._unwrap(gre, next_header)
-            if gre is None:
-                return
-        header = self._headers[GRE_PROTO_IPV4]
-        if gre[:len(header)] == header:
-            counters.gre_in += 1
-            counters.bytes_in += len(gre)
-            yield src, GRE_PROTO_IPV4, gre[len(header):]
-            return
-        found = decode_peer_gre(gre, self.key, drops)
-        if found is not None:
-            counters.gre_in += 1
-            counters.bytes_in += len(gre)
-            yield src, found[0], found[1]
+            unwrapped = self._unwrap(gre, next_header)
+            if unwrapped is None:
+                return None
+            gre = unwrapped
+        header = self._data_header
+        if gre[:len(header)] == header:  # data with our key: the common case, a slice
+            proto, payload = GRE_PROTO_IPV4, gre[len(header):]
+        else:
+            found = decode_peer_gre(gre, self.key, counters.drops)
+            if found is None:
+                return None
+            proto, payload = found
+        counters.gre_in += 1
+        counters.bytes_in += len(gre)
+        return src, proto, payload
 
     def _unwrap(self, payload: bytes, next_header: int) -> bytes | None:
         """Tunnel mode's inner NBMA-to-NBMA IPv4 header around GRE, or a dummy packet."""
