@@ -127,3 +127,30 @@ def test_rekey_under_traffic_loses_nothing():
     assert spoke.transport.sadb.outbound[HUB].spi != first_spi
     assert spoke.node.counters["child sa up"] >= 2 and spoke.node.counters["child sa down"] >= 1
     assert not any(k.startswith("esp ") for k in hub.transport.counters.drops), hub.transport.counters.drops
+
+
+def test_clear_crypto_sa_deletes_at_both_ends_and_the_next_packet_negotiates_again():
+    clock = Clock()
+    spoke, hub = Side(SPOKE, clock), Side(HUB, clock)
+    spoke.transport.send(GRE_PROTO_IPV4, b"one", HUB)
+    shuttle(spoke, hub)
+    old = spoke.transport.sadb.outbound[HUB].spi
+    assert spoke.node.clear_sa(HUB) == 1
+    shuttle(spoke, hub)  # the Delete reaches the hub
+    assert spoke.node.child_sas() == [] and hub.node.child_sas() == []
+    assert [v.state for v in spoke.node.ike_sas()] == ["QM_IDLE"], "the ISAKMP SA stays"
+    spoke.transport.send(GRE_PROTO_IPV4, b"two", HUB)
+    shuttle(spoke, hub)
+    assert [p for _, _, p in hub.received] == [b"one", b"two"]
+    assert spoke.transport.sadb.outbound[HUB].spi != old
+
+
+def test_clear_crypto_session_takes_ike_and_esp_down_at_both_ends():
+    clock = Clock()
+    spoke, hub = Side(SPOKE, clock), Side(HUB, clock)
+    spoke.transport.send(GRE_PROTO_IPV4, b"one", HUB)
+    shuttle(spoke, hub)
+    assert spoke.node.clear_session(None) == 1
+    shuttle(spoke, hub)
+    assert spoke.node.child_sas() == [] and hub.node.child_sas() == []
+    assert not [v for v in hub.node.ike_sas() if v.status == "ACTIVE"]

@@ -289,11 +289,21 @@ class IpsecNode:
         return max(count, len(removed))
 
     def clear_sa(self, peer: IPv4Address | None = None) -> int:
-        """`clear crypto sa [peer X]`: the ESP SAs go; the next packet negotiates new ones
-        over the ISAKMP SA that is still up."""
-        removed = self.transport.remove_peer(peer)
+        """`clear crypto sa [peer X]`: the ESP SAs go, with a Delete to the peer (as IOS
+        sends one), and the next packet negotiates new ones over the ISAKMP SA that is
+        still up. The engine's documented API has no per-child clear, so its child book
+        (`IkeEngine.children.remove_all`) is used when it has one; without it the SAs
+        only go here, and the peer learns by the invalid SPIs it then receives."""
+        now = self.clock()
+        peers = {pair.peer for pair in self.transport.sadb if peer is None or pair.peer == peer}
+        book = getattr(self.engine, "children", None)
+        if book is not None:
+            for address in peers:
+                book.remove_all(address, "cleared", now, notify=True)
+            self.flush()  # the Deletes go out; ChildSaDown removes each pair here
+        self.transport.remove_peer(peer)  # whatever the engine did not announce
         self._forget(peer)
-        return len(removed)
+        return len(peers)
 
     def _forget(self, peer: IPv4Address | None) -> None:
         if peer is None:
