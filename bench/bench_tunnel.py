@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_tunnel.py [--frames 20000] [--rounds 5] [--size 1400]
         [--transform WORDS]... [--out bench/results/tunnel.json]
+        [--live [--live-seconds 5] [--live-rounds 2]]      # root: iperf3, GRE vs ESP
 
 The kernel here has no xfrm, so with `tunnel protection` the agent seals and opens every
 packet itself: this is what one packet costs in Python on the agent's real paths,
@@ -15,6 +16,12 @@ plain UDP to a resolved next hop). ESP's ceiling against GRE-only is the ratio s
 Each figure is the best of `--rounds` runs of `--frames` packets (the machine is
 shared: the best round is the least disturbed one). Prints a table and writes JSON (not
 committed; the numbers of record go into bench/README.md).
+
+`--live` (root) adds the throughput itself: iperf3 TCP across two namespaces of our own
+(bench/tunnel_pair.py: the same `MgreTunnel` on a select loop in each, GRE-only or ESP
+with hand-made SAs, no IKE), GRE-only and each ESP transform interleaved
+`--live-rounds` times, medians, ESP as a fraction of GRE-only. Run it under the lab
+lock (`flock /tmp/dmvpnlab-scenarios.lock ...`); everything it creates is removed.
 """
 
 from __future__ import annotations
@@ -182,6 +189,55 @@ def measure(words: str | None, frames: int, rounds: int, size: int) -> dict[str,
     return row
 
 
+def iperf_between(pair: Any, seconds: int) -> dict[str, Any]:
+    """iperf3 TCP from side a to side b's tunnel address; Mbit/s received."""
+    import subprocess
+    server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-1", "-B", "10.0.0.2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while ":5201" not in subprocess.run(["ip", "netns", "exec", pair.b, "ss", "-ltn"], capture_output=True,
+                                            text=True).stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError("iperf3 server not listening")
+            time.sleep(0.05)
+        client = subprocess.run(["ip", "netns", "exec", pair.a, "iperf3", "-c", "10.0.0.2", "-t", str(seconds), "-J"],
+                                capture_output=True, text=True, timeout=seconds + 30)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        server.wait(timeout=5)
+    data = json.loads(client.stdout)
+    if "error" in data:
+        raise RuntimeError(f"iperf3: {data['error']}")
+    end = data["end"]
+    return {"mbit_s": round(end["sum_received"]["bits_per_second"] / 1e6, 1),
+            "retransmits": end["sum_sent"].get("retransmits")}
+
+
+def live(transforms: list[str], seconds: int, rounds: int) -> dict[str, Any]:
+    """iperf3 across two namespaces (bench/tunnel_pair.py): GRE-only and ESP per
+    transform, interleaved `rounds` times, medians; ESP as a fraction of GRE-only."""
+    import statistics
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from tunnel_pair import tunnel_pair
+
+    kinds: list[str | None] = [None, *transforms]
+    samples: dict[str, list[float]] = {("GRE" if k is None else f"ESP {k}"): [] for k in kinds}
+    for n in range(rounds):
+        for words in kinds:
+            name = "GRE" if words is None else f"ESP {words}"
+            with tunnel_pair("dmvtun", words, key=TUNNEL_KEY, mtu=TUNNEL_IP_MTU) as pair:
+                result = iperf_between(pair, seconds)
+            samples[name].append(result["mbit_s"])
+            print(f"[live] round {n + 1}: {name}: {result['mbit_s']} Mbit/s", flush=True)
+    gre = statistics.median(samples["GRE"])
+    return {name: {"median_mbit_s": statistics.median(v), "samples": v,
+                   "vs_gre": round(statistics.median(v) / gre, 3) if gre else None}
+            for name, v in samples.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20000)
@@ -189,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1400, help="inner IPv4 packet bytes")
     parser.add_argument("--transform", action="append", help="only this ESP transform (repeatable)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--live", action="store_true",
+                        help="also iperf3 across two namespaces (root): GRE-only vs ESP, same run")
+    parser.add_argument("--live-seconds", type=int, default=5)
+    parser.add_argument("--live-rounds", type=int, default=2)
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     gre = measure(None, args.frames, args.rounds, args.size)
@@ -202,11 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['transport']:<36} {row['tap_to_nbma_us']:>13.2f} {row['nbma_to_tap_us']:>13.2f} "
               f"{row['ceiling_vs_gre']:>7.3f}{'  ' + row['warning'] if 'warning' in row else ''}")
+    throughput = None
+    if args.live:
+        throughput = live(args.transform or ["esp-aes 256 esp-sha256-hmac", "esp-gcm 256"],
+                          args.live_seconds, args.live_rounds)
+        print(f"iperf3 10.0.0.1 -> 10.0.0.2 across two namespaces, median of {args.live_rounds} x "
+              f"{args.live_seconds} s (interleaved)")
+        for name, result in throughput.items():
+            print(f"{name:<36} {result['median_mbit_s']:>9.1f} Mbit/s  {result['vs_gre']:>6.3f} of GRE-only")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
         "machine": platform.machine(), "cpus": os.cpu_count(), "load_1min": round(load, 2),
-        "frames": args.frames, "rounds": args.rounds, "size": args.size, "rows": rows}, indent=2) + "\n")
+        "frames": args.frames, "rounds": args.rounds, "size": args.size, "rows": rows,
+        "live": throughput}, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 1 if any("warning" in row for row in rows) else 0
 
