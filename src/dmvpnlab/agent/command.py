@@ -70,4 +70,7 @@ def register(subparsers: argparse._SubParsersAction, run: Callable[[argparse.Nam
     parser.add_argument("--ssh-user", default=DEFAULT_USERNAME, help="SSH username (default admin)")
     parser.add_argument("--ssh-password", default=None,
                         help="SSH password (default: $DMVPNLAB_SSH_PASSWORD, else admin)")
+    parser.add_argument("--keylog-dir", type=Path, default=None,
+                        help="write Wireshark's esp_sa / ikev1_decryption_table there "
+                             "(default: $DMVPNLAB_KEYLOG_DIR; none: no key files)")
     parser.set_defaults(func=run)

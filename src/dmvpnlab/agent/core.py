@@ -3,10 +3,11 @@
 The agent runs inside the router's network namespace (the lab starts it there with the
 router's startup config). It applies the IOS config to the kernel (addresses, shutdown,
 static routes), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
-installs NHRP shortcut routes, and answers the control socket (JSON state API, clear,
+installs NHRP shortcut routes, with `tunnel protection` carries GRE in ESP and runs IKE
+(`ipsec_node`), and answers the control socket (JSON state API, clear,
 and whatever operations its `Extensions` add, such as the exec-mode CLI). Everything
 happens on one asyncio loop: the TAP fd and the GRE socket are readers, NHRP timers are
-a periodic tick. Imports config, nhrp, tunnel and routing, never the CLI: what the CLI
+a periodic tick. Imports config, nhrp, tunnel, ipsec and routing, never the CLI: what the CLI
 provides arrives as `Extensions` (hooks.py).
 """
 
@@ -23,14 +24,19 @@ from pathlib import Path
 from typing import Callable
 
 from dmvpnlab.agent.control import ControlServer
+from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
+from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
 from dmvpnlab.config.model import Interface, RouterConfig
+from dmvpnlab.ipsec.sadb import SaDatabase
+from dmvpnlab.ipsec.settings import IpsecSettings
 from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
 from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
+from dmvpnlab.tunnel.esp_transport import EspTransport
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
 TICK_SECONDS = 0.25
@@ -64,6 +70,8 @@ class RouterAgent:
     management: SshOptions | None = None
     extensions: Extensions = field(default_factory=Extensions)
     ssh_server: SshServer | None = None
+    ipsec: IpsecNode | None = None  # `tunnel protection`: IKE, SAs, UDP 500/4500 (ipsec_node)
+    keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
     _source_checked: float = 0.0
 
     @property
@@ -86,9 +94,7 @@ class RouterAgent:
         if tunnels:
             self._apply_tunnel(tunnels[0])
         elif self.tunnel is not None:
-            self._unwatch(self.tunnel)
-            self.tunnel.close()
-            self.tunnel = None
+            self._close_tunnel()
         if self.tunnel is not before and self.tunnel is not None:
             self._watch(self.tunnel)
         self._apply_static_routes()
@@ -120,21 +126,27 @@ class RouterAgent:
         if itf.address is None:
             raise AgentConfigError(f"{itf.name}: no 'ip address' configured")
         nbma = self.tunnel_source_address(itf)
+        try:
+            crypto = ipsec_settings(self.config, itf.name, nbma)
+        except ValueError as error:  # an undefined profile or transform set
+            raise AgentConfigError(str(error)) from None
         nhrp_config = nhrp_engine_config(itf, nbma)
         destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
         mtu = itf.ip_mtu or DEFAULT_TUNNEL_IP_MTU
         now = self.clock()
         current = self.tunnel
         if current is not None and (current.name != itf.name or current.address != itf.address
-                                    or current.dataplane.mtu != mtu):
-            self._unwatch(current)
-            current.close()
-            current = self.tunnel = None
+                                    or current.dataplane.mtu != mtu or (crypto is None) != (self.ipsec is None)):
+            self._close_tunnel()
+            current = None
         if current is None:
             engine = NhrpEngine(nhrp_config, self._route_lookup, now, debug=self._debug)
+            transport = self._protected_transport(crypto, nbma, now) if crypto is not None else None
             self.tunnel = MgreTunnel(itf.name, itf.address, nbma, itf.tunnel_key, mtu, itf.tcp_adjust_mss,
-                                     engine, destination, clock=self.clock)
+                                     engine, destination, clock=self.clock, transport=transport)
             self.tunnel.on_engine_output = self.flush_engine
+            if self.ipsec is not None:
+                self.ipsec.on_udp_esp = self.tunnel.drain_socket
             self.kernel.set_link(itf.name, not itf.shutdown)
             engine.start(now)
         else:
@@ -143,8 +155,32 @@ class RouterAgent:
             current.dataplane.tcp_mss = itf.tcp_adjust_mss
             current.engine.reconfigure(nhrp_config, now)
             current.nbma = nbma
+            if self.ipsec is not None and crypto is not None and crypto != self.ipsec.settings:
+                self.ipsec.transport.local = nbma
+                self.ipsec.reconfigure(crypto, now)
             self.kernel.set_link(itf.name, not itf.shutdown)
         self.flush_engine()
+
+    def _protected_transport(self, settings: IpsecSettings, nbma: IPv4Address, now: float) -> EspTransport:
+        """`tunnel protection`: GRE goes in ESP, and an IPsec node negotiates the SAs."""
+        engine = new_engine(settings, now, self._debug)
+        transport = EspTransport(SaDatabase(self.clock), nbma)
+        try:
+            self.ipsec = IpsecNode(settings, transport, engine, clock=self.clock, debug=self._debug,
+                                   key_log=open_key_log(self.keylog_dir))
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def _close_tunnel(self) -> None:
+        if self.tunnel is not None:
+            self._unwatch(self.tunnel)
+            self.tunnel.close()
+            self.tunnel = None
+        if self.ipsec is not None:
+            self.ipsec.close()
+            self.ipsec = None
 
     def _apply_static_routes(self) -> None:
         for route in self.config.static_routes:
@@ -247,6 +283,8 @@ class RouterAgent:
         tunnel.hand_over_used(self.clock())
         tunnel.engine.tick(self.clock())
         self.flush_engine()
+        if self.ipsec is not None:
+            self.ipsec.tick(self.clock())
 
     def remove_own_routes(self) -> None:
         for prefix, next_hop in list(self.installed_shortcuts.items()):
@@ -275,9 +313,7 @@ class RouterAgent:
                 self.ssh_server.stop()
             await server.stop()
             self.remove_own_routes()
-            if self.tunnel is not None:
-                self._unwatch(self.tunnel)
-                self.tunnel.close()
+            self._close_tunnel()
             self.kernel.close()
 
     def start_management(self, options: SshOptions) -> None:
@@ -301,20 +337,27 @@ class RouterAgent:
             except Exception:
                 log.exception("tick failed")
 
-    @staticmethod
-    def _watch(tunnel: MgreTunnel) -> None:
-        """Read the tunnel's TAP and GRE socket on the running loop (none at unit-test time)."""
+    def _watch(self, tunnel: MgreTunnel) -> None:
+        """Read the tunnel's TAP, its transport's sockets and IKE's on the running loop
+        (none at unit-test time)."""
         loop = _running_loop()
         if loop is not None:
             loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
-            loop.add_reader(tunnel.transport.fileno(), tunnel.drain_socket)
+            for fd in tunnel.transport.filenos():
+                loop.add_reader(fd, tunnel.drain_socket)
+            if self.ipsec is not None:
+                for port, sock in self.ipsec.sockets.items():
+                    loop.add_reader(sock.fileno(), self.ipsec.read, port)
 
-    @staticmethod
-    def _unwatch(tunnel: MgreTunnel) -> None:
+    def _unwatch(self, tunnel: MgreTunnel) -> None:
         loop = _running_loop()
         if loop is not None:
             loop.remove_reader(tunnel.tap.fileno())
-            loop.remove_reader(tunnel.transport.fileno())
+            for fd in tunnel.transport.filenos():
+                loop.remove_reader(fd)
+            if self.ipsec is not None:
+                for sock in self.ipsec.sockets.values():
+                    loop.remove_reader(sock.fileno())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

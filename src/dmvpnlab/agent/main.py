@@ -22,6 +22,7 @@ from pathlib import Path
 from dmvpnlab.agent.command import ssh_options
 from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
 from dmvpnlab.agent.hooks import Extensions
+from dmvpnlab.agent.keylog import keylog_dir
 from dmvpnlab.config.errors import ConfigSyntaxError
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.config.text import decode_config
@@ -40,6 +41,9 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     )
     logging.getLogger("pyroute2").setLevel(logging.WARNING)
     log = logging.getLogger("dmvpnlab.agent")
+    keys = keylog_dir()
+    if keys is not None:  # where `dmvpnlab pcap --decrypt` and Wireshark find this router's keys
+        log.info("Wireshark key tables: %s", keys)
     try:
         data = args.config.read_bytes()
     except OSError as error:
@@ -60,6 +64,7 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     agent = RouterAgent(node=args.node, config=result.config, state_dir=state_dir, config_path=args.config,
                         extensions=extensions)
     agent.ignored_lines = ignored
+    agent.keylog_dir = getattr(args, "keylog_dir", None)
     try:
         agent.management = ssh_options(args)
     except ValueError as error:

@@ -82,6 +82,35 @@ def interface_state(agent: "RouterAgent") -> dict[str, Any]:
     }
 
 
+def ipsec_state(agent: "RouterAgent") -> dict[str, Any]:
+    """`tunnel protection`: the SA pairs, IKE SAs, and the counters of each layer."""
+    node = getattr(agent, "ipsec", None)
+    if node is None:
+        return {}
+    transport = node.transport
+    return {
+        "profile": node.settings.child.profile,
+        "local": str(node.settings.local_address),
+        "ike_sas": [
+            {"src": str(v.src), "dst": str(v.dst), "state": v.state, "status": v.status, "conn_id": v.conn_id,
+             "initiator": v.initiator, "nat_t": v.nat_t}
+            for v in node.ike_sas()
+        ],
+        "child_sas": [
+            {"peer": str(v.peer), "peer_port": v.peer_port, "spi_in": v.spi_in, "spi_out": v.spi_out,
+             "transform": v.transform, "mode": v.mode, "nat_t": v.nat_t, "state": v.state,
+             "lifetime_left_in": list(v.lifetime_left), "lifetime_left_out": list(v.lifetime_left_out),
+             "in": v.counters_in.as_dict(), "out": v.counters_out.as_dict()}
+            for v in node.child_sas()
+        ],
+        "queued": {str(peer): n for peer, n in transport.waiting().items()},
+        "counters": dict(node.counters),
+        "engine": dict(node.engine.counters),
+        "transport": dict(transport.esp),
+        "sadb": dict(transport.sadb.counters),
+    }
+
+
 def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
     return [
         {"prefix": str(r.prefix), "gateway": str(r.gateway) if r.gateway else None, "ifname": r.ifname,
@@ -98,6 +127,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "pid": os.getpid(),
         "nhrp": nhrp_state(agent),
         "tunnel": interface_state(agent),
+        "ipsec": ipsec_state(agent),
         "routes": routes_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
         "ignored_config_lines": list(agent.ignored_lines),

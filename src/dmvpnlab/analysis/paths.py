@@ -4,8 +4,14 @@ Every underlay link is captured into `captures/<lab>/<owner>-<peer>.pcapng`. A p
 from a LAN host shows up plain on LAN links and inside GRE (protocol 47, maybe keyed)
 on WAN links; this module looks through both and reports, per link, every sighting of
 the flows a scenario asks about, with absolute timestamps so sightings on different
-links can be ordered. NHRP messages are reported the same way. Imports the NHRP codec,
-the GRE decoder and `capfile` (the record reader); never the lab.
+links can be ordered. NHRP messages are reported the same way.
+
+With `tunnel protection` the GRE travels in ESP (protocol 50, or UDP 4500 behind a
+NAT): when the capture directory holds the lab's `esp_sa` key table (the agents write
+it there), ESP packets are opened with those keys (`esp_keys.EspKeyring`) and what is
+inside is reported like cleartext GRE, with the SPI it came in (`esp_spi`; None for GRE
+in the clear), so the same path questions hold on an encrypted lab. Imports the NHRP
+codec, the GRE decoder, `capfile` (the record reader) and `esp_keys`; never the lab.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from dmvpnlab.analysis.capfile import CaptureDamaged, CaptureFormatError, CaptureReader
+from dmvpnlab.analysis.esp_keys import EspKeyring
 from dmvpnlab.nhrp.codec import NhrpDecodeError, NhrpPacket, decode
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
 
@@ -25,6 +32,9 @@ ETH_IPV4 = 0x0800
 ETH_VLAN = 0x8100
 IPPROTO_ICMP = 1
 IPPROTO_GRE = 47
+IPPROTO_ESP = 50
+IPPROTO_UDP = 17
+NAT_T_PORT = 4500
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
 
@@ -42,6 +52,7 @@ class IcmpSighting:
     seq: int
     outer_src: IPv4Address | None = None  # set when the packet was inside GRE
     outer_dst: IPv4Address | None = None
+    esp_spi: int | None = None  # set when that GRE was inside ESP
 
     @property
     def encapsulated(self) -> bool:
@@ -55,6 +66,7 @@ class NhrpSighting:
     outer_src: IPv4Address
     outer_dst: IPv4Address
     packet: NhrpPacket
+    esp_spi: int | None = None  # the SPI of the ESP it came in; None: GRE in the clear
 
 
 def link_name(path: Path) -> str:
@@ -102,8 +114,9 @@ def _split_ipv4(ip: bytes) -> tuple[IPv4Address, IPv4Address, int, bytes] | None
     return IPv4Address(ip[12:16]), IPv4Address(ip[16:20]), ip[9], ip[ihl:max(ihl, min(total, len(ip)))]
 
 
-def read_link(path: Path) -> Iterator[IcmpSighting | NhrpSighting]:
-    """Every ICMP echo/reply (plain or in GRE) and every NHRP message of one capture."""
+def read_link(path: Path, keyring: EspKeyring | None = None) -> Iterator[IcmpSighting | NhrpSighting]:
+    """Every ICMP echo/reply (plain, in GRE, or in GRE in ESP that `keyring` opens) and
+    every NHRP message of one capture."""
     link = link_name(path)
     for when, frame in _frames(path):
         ip = _ipv4_of_frame(frame)
@@ -116,42 +129,67 @@ def read_link(path: Path) -> Iterator[IcmpSighting | NhrpSighting]:
             if sighting is not None:
                 yield sighting
         elif proto == IPPROTO_GRE:
-            try:
-                gre = decode_gre(body, verify_checksum=False)
-            except GreDecodeError:
-                continue
-            if gre.proto == GRE_PROTO_NHRP:
-                try:
-                    yield NhrpSighting(link, when, src, dst, decode(gre.payload))
-                except NhrpDecodeError:
-                    continue
-            elif gre.proto == GRE_PROTO_IPV4:
-                inner = _split_ipv4(gre.payload)
-                if inner is not None and inner[2] == IPPROTO_ICMP:
-                    sighting = _icmp(link, when, inner[0], inner[1], inner[3], src, dst)
-                    if sighting is not None:
-                        yield sighting
+            yield from _gre(link, when, src, dst, body, None)
+        elif keyring and (esp := _esp_payload(proto, body)) is not None:
+            opened = keyring.open(str(src), str(dst), esp)
+            if opened is not None and opened[1].next_header == IPPROTO_GRE:
+                yield from _gre(link, when, src, dst, opened[1].payload, opened[0])
+
+
+def _esp_payload(proto: int, body: bytes) -> bytes | None:
+    """The ESP packet of an IP payload: protocol 50, or UDP 4500 that is not IKE (RFC 3948)."""
+    if proto == IPPROTO_ESP:
+        return body
+    if proto == IPPROTO_UDP and len(body) > 16:
+        sport, dport = struct.unpack_from("!HH", body)
+        if NAT_T_PORT in (sport, dport) and body[8:12] != bytes(4):  # a zero marker: IKE
+            return body[8:]
+    return None
+
+
+def _gre(link: str, when: float, src: IPv4Address, dst: IPv4Address, body: bytes,
+         spi: int | None) -> Iterator[IcmpSighting | NhrpSighting]:
+    try:
+        gre = decode_gre(body, verify_checksum=False)
+    except GreDecodeError:
+        return
+    if gre.proto == GRE_PROTO_NHRP:
+        try:
+            yield NhrpSighting(link, when, src, dst, decode(gre.payload), spi)
+        except NhrpDecodeError:
+            return
+    elif gre.proto == GRE_PROTO_IPV4:
+        inner = _split_ipv4(gre.payload)
+        if inner is not None and inner[2] == IPPROTO_ICMP:
+            sighting = _icmp(link, when, inner[0], inner[1], inner[3], src, dst, spi)
+            if sighting is not None:
+                yield sighting
 
 
 def _icmp(link: str, when: float, src: IPv4Address, dst: IPv4Address, body: bytes,
-          outer_src: IPv4Address | None = None, outer_dst: IPv4Address | None = None) -> IcmpSighting | None:
+          outer_src: IPv4Address | None = None, outer_dst: IPv4Address | None = None,
+          spi: int | None = None) -> IcmpSighting | None:
     if len(body) < 8 or body[0] not in (ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY):
         return None
     ident, seq = struct.unpack_from("!HH", body, 4)
-    return IcmpSighting(link, when, src, dst, body[0], ident, seq, outer_src, outer_dst)
+    return IcmpSighting(link, when, src, dst, body[0], ident, seq, outer_src, outer_dst, spi)
 
 
 class CaptureSet:
-    """All captures of a lab directory, read once and queried many ways."""
+    """All captures of a lab directory, read once and queried many ways.
 
-    def __init__(self, directory: Path, include_tunnels: bool = False) -> None:
+    ESP is opened with the key table in `keys_dir` (default: the directory itself, where
+    the agents write it); a lab without IPsec has no table and nothing changes."""
+
+    def __init__(self, directory: Path, include_tunnels: bool = False, keys_dir: Path | None = None) -> None:
         self.directory = directory
         self.icmp: list[IcmpSighting] = []
         self.nhrp: list[NhrpSighting] = []
+        self.keyring = EspKeyring.load(keys_dir if keys_dir is not None else directory)
         for path in sorted(directory.glob("*.pcap*")):
             if not include_tunnels and link_name(path).endswith("Tunnel0"):
                 continue
-            for sighting in read_link(path):
+            for sighting in read_link(path, self.keyring):
                 (self.icmp if isinstance(sighting, IcmpSighting) else self.nhrp).append(sighting)
         self.icmp.sort(key=lambda s: s.time)
         self.nhrp.sort(key=lambda s: s.time)

@@ -5,6 +5,8 @@ a script reading JSON and an engineer reading the table always see the same peer
 Layout (columns, legend, attribute letters) follows IOS 15's own `show dmvpn` output:
 one group per NBMA peer, `# Ent` on its first row only; Phase 3 shows the peer's /32 as
 DT2 and each shortcut prefix through it as DT1 on a second row without count and NBMA.
+With `tunnel protection`, an NHS that is not up yet shows where its crypto stands
+(IKE -> IPSEC -> NHRP, from `agent.ipsec.dmvpn_state`), as IOS does.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ def _state_and_time(agent: Any, entry: CacheEntry, now: float, intf_down: bool) 
     if nhs is not None and entry.is_host:
         if nhs.state == "R" and nhs.up_since is not None:
             return "UP", now - nhs.up_since
+        ipsec = getattr(agent, "ipsec", None)
+        if ipsec is not None and entry.nbma is not None:
+            return ipsec.dmvpn_state(entry.nbma), None
         return "NHRP", None
     if "shortcut" in entry.flags or entry.type is EntryType.STATIC:
         return "UP", now - entry.created

@@ -15,11 +15,13 @@ What is here:
 - the ISAKMP wire codec (`isakmp`, payload models in `isakmp_payloads`, numbers in
   `isakmp_const`), the RFC 2409 key math (`ikev1_keys`), the Diffie-Hellman groups IOS
   offers (`dh`), the Phase 1 CBC ciphers (`ike_cipher`);
+- the SA database, `sadb` (the current outbound SA per peer, inbound SAs by SPI,
+  rekey and expiry), which `tunnel.esp_transport` carries GRE in and
+  `agent.ipsec_node` wires to the engine and the UDP sockets;
 - the ESP core (RFC 4303: `esp` for inbound/outbound SAs with seal/open, anti-replay,
   lifetimes and counters; `esp_transforms` for the IOS transforms and their KEYMAT
   lengths; `esp_crypto`, `esp_replay`).
 
-Still to come: the SA database and the wiring into the agent and the tunnel transport;
-until then the tunnel carries cleartext GRE. The package imports `cryptography` and the
+The package imports `cryptography` and the
 standard library only, never lab, cli, agent, config or tunnel.
 """

@@ -14,6 +14,9 @@ After the underlay is up, every router that has a config template gets:
 A router on the management network also gets `--ssh <management address>:<port>
 --ssh-user U`; the password goes in the environment (DMVPNLAB_SSH_PASSWORD), so it is
 neither in `ps` nor in the lab records (which keep every agent's command line).
+The lab's key directory (`captures/<lab>/`, where the agents write Wireshark's
+`esp_sa` and `ikev1_decryption_table`) goes in the environment too, as
+DMVPNLAB_KEYLOG_DIR (`Launcher(keylog_dir=...)`), so a restarted agent keeps it.
 
 `python -m dmvpnlab` is the `dmvpnlab` console command (the package's __main__), and
 its `agent` subcommand lives in AGENT_MODULE. If that module or the renderer is missing
@@ -39,6 +42,7 @@ from typing import Any, Callable
 from dmvpnlab import jsonline
 from dmvpnlab.agent.command import PASSWORD_ENV, ssh_arguments
 from dmvpnlab.agent.hooks import SshOptions
+from dmvpnlab.agent.keylog import KEYLOG_ENV
 from dmvpnlab.agent.zygote import ForkedProcess, ZygoteClient
 from dmvpnlab.lab.records import LabRecords, record_process
 from dmvpnlab.rundir import AGENT_LOG, CONTROL_SOCKET, READY_FILE
@@ -97,13 +101,25 @@ def agent_command(node: str, config: Path, state_dir: Path, ssh: SshOptions | No
             "--config", str(config), "--state-dir", str(state_dir), *(ssh_arguments(ssh) if ssh else [])]
 
 
+def agent_env(ssh: SshOptions | None, keylog_dir: Path | None) -> dict[str, str]:
+    """What an agent gets in its environment besides the lab's own: the SSH password and
+    the key directory (neither belongs on a command line the records keep)."""
+    env: dict[str, str] = {}
+    if ssh is not None:
+        env[PASSWORD_ENV] = ssh.password
+    if keylog_dir is not None:
+        env[KEYLOG_ENV] = str(keylog_dir)
+    return env
+
+
 class Launcher:
     """Starts agents: forked by a pre-loaded agent zygote when there is one (a hundred
     agents then share one import instead of paying 0.15 s of CPU each), else each as
     its own `python -m dmvpnlab agent` in the node's namespace."""
 
-    def __init__(self, run_dir: Path, records: LabRecords | None) -> None:
+    def __init__(self, run_dir: Path, records: LabRecords | None, keylog_dir: Path | None = None) -> None:
         self.records = records
+        self.keylog_dir = keylog_dir
         self.zygote: subprocess.Popen[Any] | None = None
         self.client: ZygoteClient | None = None
         socket_path = run_dir / ZYGOTE_SOCKET
@@ -124,9 +140,7 @@ class Launcher:
     def launch(self, node: Any, name: str, config: Path, state_dir: Path, ssh: SshOptions | None = None) -> AgentHandle:
         """Start one agent in `node`'s namespace with an existing startup config."""
         (state_dir / READY_FILE).unlink(missing_ok=True)
-        env: dict[str, str] = {}
-        if ssh is not None:
-            env[PASSWORD_ENV] = ssh.password
+        env = agent_env(ssh, self.keylog_dir)
         argv = agent_command(name, config, state_dir, ssh)
         popen: Any
         if self.client is not None:

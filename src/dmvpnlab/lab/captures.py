@@ -18,6 +18,11 @@ tear-down so dumpcap writes its closing blocks.
 File names: `captures/<lab>/<owner>-<peer>.pcapng`, e.g. `spoke1-isp`, `hub-h0`,
 `spoke3-nat1`, `nat1-isp`, `spoke1-Tunnel0`; the directory is relative to the directory the
 lab was started from and is emptied at each bring-up.
+
+The same directory is the lab's key directory: the agents append Wireshark's `esp_sa`
+and `ikev1_decryption_table` there (dmvpnlab.ipsec.keylog), so the captures and the keys
+that decrypt them travel together. A lab without captures still gets the directory
+(`keys_directory`), created but not emptied (it may hold an earlier run's captures).
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ class CaptureStartError(RuntimeError):
     Not `dmvpnlab.analysis.ladder.CaptureError`, which is a capture file that cannot be read."""
 
 
+def lab_directory(lab: str, root: Path | None = None) -> Path:
+    """`captures/<lab>/` as an absolute path (agents run with other working directories)."""
+    return (root or CAPTURES_ROOT).resolve() / lab
+
+
+def keys_directory(lab: str, root: Path | None = None) -> Path:
+    """The key directory of a lab brought up without captures: created, left as it is."""
+    directory = lab_directory(lab, root)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 @dataclass
 class Capture:
     owner: str  # node whose namespace the capture runs in (the router side)
@@ -74,7 +91,7 @@ class CaptureRecorder:
     @classmethod
     def prepare(cls, lab: str, root: Path | None = None, records: LabRecords | None = None) -> "CaptureRecorder":
         """Empty (or create) captures/<lab>/: captures are per bring-up, never appended to."""
-        directory = (root or CAPTURES_ROOT).resolve() / lab
+        directory = lab_directory(lab, root)
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dmvpnlab.lab import agents as agents_mod
-from dmvpnlab.lab.captures import CaptureRecorder
+from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
 from dmvpnlab.lab.records import (
     RECORDS_NAME,
     CleanOps,
@@ -118,6 +118,7 @@ class Lab:
     nodes: dict[str, Any] = field(default_factory=dict)
     net: Any = None
     captures: CaptureRecorder | None = None
+    keys_dir: Path | None = None  # where the agents write Wireshark's key tables (captures/<lab>/)
     agents: list[agents_mod.AgentHandle] = field(default_factory=list)
     launcher: agents_mod.Launcher | None = None
     roles: dict[str, str] = field(default_factory=dict)
@@ -172,8 +173,9 @@ class Lab:
                 reporter.tick()
             self.captures.save_records()
             self.captures.wait_ready()
+        self.keys_dir = self.captures.directory if self.captures else keys_directory(self.topology.name, captures_root)
         if any(r.template for r in self.topology.routers):
-            self.launcher = agents_mod.Launcher(self.records.directory, self.records)
+            self.launcher = agents_mod.Launcher(self.records.directory, self.records, keylog_dir=self.keys_dir)
             self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
                                                   self.records, self.launcher, note=say)
         if self.agents:
@@ -192,6 +194,7 @@ class Lab:
                 say(f"not registered with every NHS yet: {', '.join(unregistered)}")
         self.records.update(state="up", nodes=self.node_info(), table=node_rows(self.topology),
                             captures=str(self.captures.directory) if self.captures else None,
+                            keys=str(self.keys_dir) if self.keys_dir else None,
                             management=self.management_info())
 
     # ------------------------------------------------------------------ use

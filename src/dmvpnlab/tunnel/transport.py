@@ -10,7 +10,9 @@ written in terms of GRE bytes and peers, never of sockets:
 - `send(proto, payload, nbma)`: encapsulate one payload (GRE protocol type `proto`) and
   send it; False when it was lost on the way out (counted).
 - `receive()`: every packet waiting, decapsulated and key-checked, as (NBMA source,
-  GRE protocol type, payload). Malformed and wrong-key GRE is counted, not yielded.
+  GRE protocol type, payload). Malformed and wrong-key GRE is counted, not yielded
+  (`decode_peer_gre` is that check, shared with the ESP transport). `filenos()` are
+  the descriptors whose readability means `receive` has work.
 - The fast path's three pieces, so it costs one bytes concatenation and one call per
   packet: `header(proto)` (the constant GRE header for this key), `peer(nbma)` (a
   handle to cache per next hop: here the socket address, for ESP it can be the SA) and
@@ -52,6 +54,22 @@ class TunnelCounters:
     drops: Counter[str] = field(default_factory=Counter)
 
 
+def decode_peer_gre(gre: bytes, key: int | None, drops: Counter[str]) -> tuple[int, bytes] | None:
+    """The general receive path of GRE from a peer, whatever carried it (a raw GRE
+    socket, or ESP once opened): (protocol type, payload), or None when the packet is
+    malformed or carries the wrong key, counted in `drops`. Callers try the constant
+    header of their key first (a slice compare); this is for everything else."""
+    try:
+        packet = decode_gre(gre)
+    except GreDecodeError:
+        drops["malformed gre"] += 1
+        return None
+    if packet.key != key:
+        drops["tunnel key mismatch"] += 1
+        return None
+    return packet.proto, packet.payload
+
+
 class Transport(Protocol):
     """What `MgreTunnel` needs of its NBMA side (see the module docstring)."""
 
@@ -65,6 +83,7 @@ class Transport(Protocol):
     def send(self, proto: int, payload: bytes, nbma: IPv4Address) -> bool: ...
     def receive(self) -> Iterator[Received]: ...
     def fileno(self) -> int: ...
+    def filenos(self) -> list[int]: ...
     def close(self) -> None: ...
 
 
@@ -93,6 +112,10 @@ class GreTransport:
 
     def fileno(self) -> int:
         return self.sock.fileno()
+
+    def filenos(self) -> list[int]:
+        """Every descriptor the agent's loop reads for this transport (`receive`)."""
+        return [self.sock.fileno()]
 
     def close(self) -> None:
         self.sock.close()
@@ -134,17 +157,11 @@ class GreTransport:
                     octets += len(data) - ihl
                     yield src, ipv4, data[start:]
                     continue
-                try:
-                    gre = decode_gre(data[ihl:])
-                except GreDecodeError:
-                    drops["malformed gre"] += 1
-                    continue
-                if gre.key != key:
-                    drops["tunnel key mismatch"] += 1
-                    continue
-                packets += 1
-                octets += len(data) - ihl
-                yield src, gre.proto, gre.payload
+                found = decode_peer_gre(data[ihl:], key, drops)
+                if found is not None:
+                    packets += 1
+                    octets += len(data) - ihl
+                    yield src, found[0], found[1]
         finally:
             counters.gre_in += packets
             counters.bytes_in += octets
