@@ -280,6 +280,16 @@ class Lab:
         if self.captures is not None:
             self.captures.flush()
 
+    def protection_report(self, owner: str, peer: str) -> dict[str, Any]:
+        """One link's capture decrypted by tshark with the keys the agents exported so far:
+        ESP decrypted / ICV bad, inner NHRP and ICMP, cleartext GRE, ISAKMP, UDP 4500
+        (`dmvpnlab.analysis.decrypt.protection_report`). Flushes the captures first."""
+        from dmvpnlab.analysis.decrypt import protection_report
+
+        path = self.capture_path(owner, peer)
+        self.flush_captures()
+        return protection_report(path, self.keys_dir)
+
     def restart_agent(self, node: str, crash: bool = False) -> None:
         """Restart a router's agent from its startup config: a reload, or with `crash`
         a kill -9 and a fresh start (nothing cleaned up in between)."""
