@@ -97,11 +97,20 @@ def step_wan_only_esp(lab: Any) -> list[Item]:
     return items
 
 
-def decrypt_commands(keys: Path, example: Path) -> str:
-    """The commands that open a capture decrypted: the key directory is a Wireshark config dir."""
+def decrypt_commands(keys: Path, example: Path, cwd: Path | None = None) -> str:
+    """The commands that open a capture decrypted: the key directory is a Wireshark config dir.
+    Paths relative to the current directory when below it (what `make demo` users type)."""
+    keys, example = _short(keys, cwd), _short(example, cwd)
     return (f"dmvpnlab pcap {example} --decrypt\n"
             f"WIRESHARK_CONFIG_DIR={keys} tshark -r {example}\n"
             f"WIRESHARK_CONFIG_DIR={keys} wireshark {example}")
+
+
+def _short(path: Path, cwd: Path | None = None) -> Path:
+    try:
+        return path.relative_to(cwd or Path.cwd())
+    except ValueError:
+        return path
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
