@@ -83,9 +83,10 @@ class Frame:
 
     @property
     def isakmp_decrypted(self) -> bool:
-        """An encrypted ISAKMP message whose payloads decoded: a wrong key leaves the header's
-        first payload type alone and a malformed rest."""
-        return self.isakmp_encrypted and self.isakmp_payloads >= 2 and not self.malformed
+        """An encrypted ISAKMP message whose payloads decoded (Quick Mode's third message is
+        one HASH payload). A wrong key leaves garbage after the header's first payload type,
+        which tshark reports as malformed."""
+        return self.isakmp_encrypted and self.isakmp_payloads >= 1 and not self.malformed
 
     @property
     def is_esp(self) -> bool:
