@@ -142,8 +142,11 @@ class SwanConn:
         local_addrs = {self.local}
         remote_addrs = {self.remote}
         proposals = {self.proposals}
-        rekey_time = 0
-        reauth_time = 0
+        # IOS's defaults: phase 1 lives 86400 s, phase 2 3600 s; charon proposes these as
+        # the life durations (0 would be proposed as 0 s, which IOS-like peers refuse).
+        reauth_time = 86400s
+        rekey_time = 0s
+        over_time = 0s
         dpd_delay = 0
         local {{
             auth = psk
@@ -159,7 +162,9 @@ class SwanConn:
                 esp_proposals = {self.esp_proposals}
                 local_ts = dynamic[gre]
                 remote_ts = dynamic[gre]
-                rekey_time = 0
+                life_time = 3600s
+                rekey_time = 3240s
+                rand_time = 0s
                 start_action = none
             }}
         }}
@@ -187,6 +192,7 @@ class Charon:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dmvpnlab-swan-")))
     backend: str = "libipsec"
     proc: subprocess.Popen | None = None
+    final_log: str = ""  # the log as it was when charon stopped (the workdir goes away)
 
     @property
     def log_path(self) -> Path:
@@ -294,7 +300,8 @@ swanctl {{
                             timeout=timeout + 5)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """charon's file log so far (after `stop`: as it was when charon stopped)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else self.final_log
 
     def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match[str]:
         """Wait until the log matches `pattern` (a regex); raise with the log's tail if not."""
@@ -317,6 +324,7 @@ swanctl {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.final_log = self.log()
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

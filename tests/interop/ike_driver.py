@@ -1,0 +1,133 @@
+"""Our IKEv1 engine on real UDP sockets 500 and 4500, for the strongSwan interop tests.
+
+Why a separate process: the engine is sans-I/O, so something has to own the sockets,
+the clock and the select loop, and it has to do so inside the test's network namespace
+(`ip netns exec NS python -m tests.interop.ike_driver SPEC_JSON`). The driver is as thin
+as the agent's IKE loop will be: datagrams in -> `engine.receive`, a tick every 100 ms,
+`outbox` out through the socket of the datagram's `local_port`. It prints one JSON line
+per event (`{"event": "ChildSaUp", ...}`, bytes as hex) and per debug line
+(`{"debug": "isakmp", "line": ...}`), so the test reads what the engine said, as values.
+
+The spec (JSON, one argument):
+    {"local": "192.0.2.1", "peer": "192.0.2.2", "psk": "...", "initiate": true,
+     "policies": [{"priority": 10, "encryption": "aes", "key_bits": 128, "hash": "sha",
+                   "group": 5}],
+     "transforms": [["esp-aes esp-sha-hmac", "tunnel"]], "pfs_group": null,
+     "duration": 10, "until": "ChildSaUp"}
+`until` (an event name) ends the run once that event was seen and 0.5 s more passed
+(so the last datagram of the exchange leaves and any answer to it is handled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import select
+import socket
+import sys
+import time
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from dmvpnlab.ipsec.esp_transforms import EspTransform, parse_transform
+from dmvpnlab.ipsec.settings import ChildPolicy, IkePolicy, IpsecSettings, PresharedKey, Proposal
+
+PORTS = (500, 4500)
+
+
+def settings_from_spec(spec: dict[str, Any]) -> IpsecSettings:
+    """IpsecSettings as the agent would build them from the equivalent IOS config."""
+    policies = tuple(IkePolicy(p["priority"], p.get("encryption", "aes"), p.get("key_bits"), p.get("hash", "sha"),
+                               p.get("group", 1), p.get("lifetime", 86400)) for p in spec.get("policies", ()))
+    proposals = tuple(Proposal(f"ts{i}", parse_transform(words), mode)
+                      for i, (words, mode) in enumerate(spec.get("transforms", ())))
+    child = ChildPolicy("interop", **({"proposals": proposals} if proposals else {}),
+                        pfs_group=spec.get("pfs_group"))
+    key = PresharedKey(spec["psk"].encode(), IPv4Network(f"{spec['peer']}/32"))
+    return IpsecSettings(IPv4Address(spec["local"]), child, policies=policies, keys=(key,))
+
+
+def jsonable(value: Any) -> Any:
+    """Events as JSON: bytes as hex, addresses as text, transforms by their IOS words."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, IPv4Address):
+        return str(value)
+    if isinstance(value, EspTransform):
+        return value.ios_words
+    if dataclasses.is_dataclass(value):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
+def run(spec: dict[str, Any]) -> int:
+    from dmvpnlab.ipsec.ikev1_engine import IkeEngine  # imported here: the driver's only engine use
+
+    local = spec["local"]
+    socks: dict[int, socket.socket] = {}
+    for port in PORTS:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((local, port))
+        s.setblocking(False)
+        socks[port] = s
+    by_fd = {s.fileno(): port for port, s in socks.items()}
+
+    engine = IkeEngine(settings_from_spec(spec), time.monotonic(),
+                       debug=lambda category, line: emit({"debug": category, "line": line}))
+
+    def drain() -> set[str]:
+        seen = set()
+        for dgram in engine.outbox:
+            socks[dgram.local_port].sendto(dgram.data, (str(dgram.peer), dgram.port))
+            emit({"sent": len(dgram.data), "from_port": dgram.local_port, "to": f"{dgram.peer}:{dgram.port}"})
+        engine.outbox.clear()
+        for event in engine.events:
+            emit({"event": type(event).__name__, **jsonable(event)})
+            seen.add(type(event).__name__)
+        engine.events.clear()
+        return seen
+
+    start = time.monotonic()
+    emit({"ready": True, "local": local})
+    if spec.get("initiate"):
+        engine.connect(IPv4Address(spec["peer"]), time.monotonic())
+    seen = drain()
+    until, done_at = spec.get("until"), None
+    next_tick = time.monotonic() + 0.1
+    while time.monotonic() - start < spec.get("duration", 10):
+        if until and until in seen and done_at is None:
+            done_at = time.monotonic() + 0.5
+        if done_at is not None and time.monotonic() >= done_at:
+            break
+        ready, _, _ = select.select(list(socks.values()), [], [], max(0.0, next_tick - time.monotonic()))
+        for s in ready:
+            port = by_fd[s.fileno()]
+            try:
+                data, (addr, peer_port) = s.recvfrom(65535)
+            except BlockingIOError:
+                continue
+            if port == 4500 and len(data) > 4 and data[:4] != bytes(4):
+                # ESP in UDP (RFC 3948): the agent hands it to the SA database, not to IKE.
+                emit({"esp_in_udp": len(data), "spi": data[:4].hex(), "from": f"{addr}:{peer_port}"})
+                continue
+            emit({"received": len(data), "port": port, "from": f"{addr}:{peer_port}", "data": data.hex()})
+            engine.receive(data, IPv4Address(addr), peer_port, port, time.monotonic())
+            seen |= drain()
+        if time.monotonic() >= next_tick:
+            engine.tick(time.monotonic())
+            seen |= drain()
+            next_tick = time.monotonic() + 0.1
+    emit({"counters": dict(getattr(engine, "counters", {}))})
+    for s in socks.values():
+        s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(json.loads(sys.argv[1])))

@@ -1,0 +1,300 @@
+"""Our IKEv1 engine against strongSwan's charon: does it interoperate?
+
+Each test runs our engine (tests/interop/ike_driver.py, real UDP sockets 500/4500) in one
+namespace and charon in the other, as initiator and as responder, and checks what both
+sides say: charon's own log must report the IKE_SA and the CHILD_SA established, the
+SPIs it logged must be the ones in our ChildSaUp (its inbound = our outbound), and the
+keys it logged (SKEYID_e -> "encryption key Ka", the Quick Mode "encryption/integrity
+initiator/responder key") must be our IkeSaUp.encryption_key and our KEYMAT.
+
+charon here uses kernel-libipsec (see tests/interop/strongswan.py): its child SAs are
+tunnel mode and UDP-encapsulated, so charon fakes a NAT and both sides float to 4500;
+our engine must then report nat_t. Transport mode without NAT runs against charon's
+kernel-netlink backend, which negotiates everything and then cannot install the SA.
+
+Run under `flock /tmp/dmvpnlab-scenarios.lock` (they create namespaces).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.interop.strongswan import (
+    ESTABLISHED_IKE, Charon, SwanConn, established_child_spis, logged_chunk, missing_requirements,
+    namespace_pair,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINE_PRESENT = importlib.util.find_spec("dmvpnlab.ipsec.ikev1_engine") is not None
+
+pytestmark = [
+    pytest.mark.skipif(bool(missing_requirements()), reason=missing_requirements() or ""),
+    pytest.mark.skipif(not ENGINE_PRESENT, reason="our IKEv1 engine (dmvpnlab.ipsec.ikev1_engine) is not here yet"),
+]
+
+PSK = "dmvpnlab-interop-key"
+
+
+@dataclass
+class OurEngine:
+    """The driver subprocess in namespace `ns`; its JSON lines collected by a thread."""
+
+    ns: str
+    spec: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    proc: subprocess.Popen | None = None
+    stderr: str = ""
+
+    def __enter__(self) -> OurEngine:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, sys.executable, "-m", "tests.interop.ike_driver", json.dumps(self.spec)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait(lambda r: r.get("ready"), "ready", 10)
+        return self
+
+    def _read(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            try:
+                self.records.append(json.loads(line))
+            except ValueError:
+                self.records.append({"unparsed": line})
+
+    def wait(self, predicate, what: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for r in list(self.records):
+                if predicate(r):
+                    return r
+            if self.proc and self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"our engine never reported {what}; it said:\n{self.transcript()}")
+
+    def wait_event(self, name: str, timeout: float = 10) -> dict[str, Any]:
+        return self.wait(lambda r: r.get("event") == name, name, timeout)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("event") == name]
+
+    def finish(self, timeout: float = 15) -> None:
+        """Wait for the driver to end by itself (its `until`/`duration`), else stop it."""
+        assert self.proc
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait(5)
+        self._reader.join(5)
+        self.stderr = self.proc.stderr.read() if self.proc.stderr else ""
+
+    def transcript(self) -> str:
+        lines = [json.dumps(r) for r in self.records if "sent" not in r and "received" not in r]
+        return "\n".join(lines[-80:]) + ("\nstderr:\n" + self.stderr[-3000:] if self.stderr else "")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc and self.proc.stderr and not self.stderr:
+            self.stderr = self.proc.stderr.read()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One proposal set, spelled both ways: strongSwan's and ours (IOS's words)."""
+
+    ike: str                      # swanctl proposals
+    policy: tuple[str, int, str, int]  # crypto isakmp policy: encryption, key bits, hash, group
+    esp: str                      # swanctl esp_proposals (a DH group there = PFS)
+    transform: str                # crypto ipsec transform-set words
+    pfs: int | None
+
+    def __str__(self) -> str:
+        return f"{self.ike}/{self.esp}"
+
+
+CASES = [
+    Case("aes128-sha1-modp1536", ("aes", 128, "sha", 5), "aes128-sha1", "esp-aes esp-sha-hmac", None),
+    Case("aes256-sha1-modp2048", ("aes", 256, "sha", 14), "aes256-sha1-modp2048", "esp-aes 256 esp-sha-hmac", 14),
+    Case("aes128-sha256-modp2048", ("aes", 128, "sha256", 14), "aes128gcm16", "esp-gcm 128", None),
+    Case("aes256-sha256-modp1536", ("aes", 256, "sha256", 5), "aes256gcm16-modp1536", "esp-gcm 256", 5),
+    Case("aes128-sha1-modp2048", ("aes", 128, "sha", 14), "aes256-sha256-modp2048", "esp-aes 256 esp-sha256-hmac", 14),
+]
+
+
+def spec(pair, case: Case, *, initiate: bool, psk: str = PSK, mode: str = "tunnel", until: str | None = "ChildSaUp",
+         duration: float = 12) -> dict[str, Any]:
+    enc, bits, hash_, group = case.policy
+    return {"local": str(pair.left_ip), "peer": str(pair.right_ip), "psk": psk, "initiate": initiate,
+            "policies": [{"priority": 10, "encryption": enc, "key_bits": bits, "hash": hash_, "group": group}],
+            "transforms": [[case.transform, mode]], "pfs_group": case.pfs, "until": until, "duration": duration}
+
+
+def charon_for(pair, case: Case, *, psk: str = PSK, mode: str = "tunnel", backend: str = "libipsec") -> Charon:
+    conn = SwanConn(pair.right_ip, pair.left_ip, psk, proposals=case.ike, esp_proposals=case.esp, mode=mode)
+    return Charon(pair.right, conn, backend=backend)
+
+
+def ike_cookies(charon: Charon) -> tuple[str, str]:
+    """The IKE_SA's cookies as `swanctl --list-sas` shows them (initiator's, responder's)."""
+    listed = charon.swanctl("--list-sas").stdout
+    m = re.search(r"([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r", listed)
+    assert m, listed
+    return m.group(1), m.group(2)
+
+
+def assert_agree(charon: Charon, ours: OurEngine, *, we_initiate: bool, established: bool = True) -> dict[str, Any]:
+    """The checks every successful exchange must pass; returns our ChildSaUp."""
+    log = charon.log()
+    assert ours.events("IkeRefused") == [], ours.transcript()
+    ike, = ours.events("IkeSaUp")
+    child = ours.events("ChildSaUp")[0]
+    # charon's own words: Main Mode done between the two addresses ...
+    m = ESTABLISHED_IKE.search(log)
+    assert m and (m.group(3), m.group(5)) == ("192.0.2.2", "192.0.2.1"), log[-3000:]
+    assert ike["initiator"] is we_initiate and child["initiator"] is we_initiate
+    # ... the same ISAKMP SA (cookies) and the same phase 1 cipher key (SKEYID_e expanded)
+    assert (ike["cookie_i"], ike["cookie_r"]) == ike_cookies(charon)
+    assert ike["encryption_key"] == logged_chunk(log, "encryption key Ka").hex()
+    # ... and the same child SA: SPIs, then keys per direction. charon's "initiator" keys
+    # protect initiator -> responder traffic (the SA whose SPI the responder chose).
+    if established:
+        (c_in, c_out), = established_child_spis(log)
+        assert (child["spi_out"], child["spi_in"]) == (c_in, c_out), (log[-2000:], child)
+    to_responder = logged_chunk(log, "encryption initiator key") + _integ(log, "initiator")
+    to_initiator = logged_chunk(log, "encryption responder key") + _integ(log, "responder")
+    out_key, in_key = (to_responder, to_initiator) if we_initiate else (to_initiator, to_responder)
+    assert child["keymat_out"] == out_key.hex(), "our outbound KEYMAT differs from charon's"
+    assert child["keymat_in"] == in_key.hex(), "our inbound KEYMAT differs from charon's"
+    return child
+
+
+def _integ(log: str, side: str) -> bytes:
+    return logged_chunk(log, f"integrity {side} key") if f"integrity {side} key" in log else b""
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_we_initiate_and_charon_responds(case: Case) -> None:
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True)) as ours:
+            ours.wait_event("ChildSaUp")
+            charon.wait_log(r"CHILD_SA gre\{\d+\} established")
+            ours.finish()
+            child = assert_agree(charon, ours, we_initiate=True)
+            assert child["transform"] == _ios(case.transform) and child["mode"] == "tunnel"
+            assert child["pfs_group"] == case.pfs
+            # libipsec made charon fake a NAT (UDP-encapsulated ESP only): we must have floated.
+            assert child["nat_t"] is True and child["peer_port"] == 4500
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_charon_initiates_and_we_respond(case: Case) -> None:
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False)) as ours:
+            result = charon.initiate()
+            assert result.returncode == 0, result.stdout[-3000:] + "\n" + ours.transcript()
+            ours.wait_event("ChildSaUp")
+            ours.finish()
+            child = assert_agree(charon, ours, we_initiate=False)
+            assert child["transform"] == _ios(case.transform) and child["mode"] == "tunnel"
+            assert child["pfs_group"] == case.pfs
+            assert child["nat_t"] is True and child["peer_port"] == 4500
+
+
+def test_transport_mode_without_nat_agrees_up_to_charons_kernel_install() -> None:
+    """Transport mode (what DMVPN runs) on UDP 500, no NAT-T: charon as responder accepts
+    our Quick Mode, derives the same keys, fails to install them (no ESP in this kernel)
+    and deletes the SA; our engine must take the Delete as ChildSaDown."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, mode="transport", backend="netlink") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, mode="transport", until="ChildSaDown",
+                                       duration=8)) as ours:
+            ours.wait_event("ChildSaUp")
+            charon.wait_log(r"unable to install inbound and outbound IPsec SA \(SAD\) in kernel")
+            ours.wait_event("ChildSaDown")
+            ours.finish()
+            child = assert_agree(charon, ours, we_initiate=True, established=False)
+    assert child["mode"] == "transport" and child["nat_t"] is False and child["peer_port"] == 500
+    assert "[4500]" not in charon.log()
+    # the SPIs charon allocated (the kernel did that part) are ours to send to
+    assert f"got SPI {child['spi_out']:08x}" in charon.log()
+
+
+def test_responder_announces_no_child_sa_before_quick_mode_3() -> None:
+    """charon (kernel-netlink, transport) as Quick Mode initiator cannot install and
+    answers our QM2 with NO_PROPOSAL_CHOSEN instead of QM3: a responder that announced
+    a child SA on sending QM2 would now hold an SA its peer never installed."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, mode="transport", backend="netlink") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, mode="transport", until=None, duration=4)) as ours:
+            charon.initiate(timeout=3)
+            charon.wait_log(r"unable to install inbound and outbound IPsec SA")
+            ours.finish()
+    assert ours.events("IkeSaUp"), ours.transcript()
+    assert ours.events("ChildSaUp") == [], ours.transcript()
+
+
+def test_wrong_psk_we_initiate_both_sides_refuse() -> None:
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, psk="charons-other-key") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, until="IkeRefused", duration=20)) as ours:
+            charon.wait_log(r"message parsing failed")
+            ours.finish(timeout=25)
+    log = charon.log()
+    assert not ESTABLISHED_IKE.search(log) and "decryption failed?" in log
+    assert ours.events("IkeSaUp") == [] and ours.events("ChildSaUp") == []
+    refused = ours.events("IkeRefused")
+    assert refused, "our engine never said why Main Mode did not complete:\n" + ours.transcript()
+    assert refused[0]["reason"] in ("hash mismatch", "retransmit limit", "malformed"), refused
+
+
+def test_wrong_psk_charon_initiates_both_sides_refuse() -> None:
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, psk="charons-other-key") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until="IkeRefused", duration=8)) as ours:
+            result = charon.initiate(timeout=4)
+            ours.wait_event("IkeRefused")
+            ours.finish()
+    assert result.returncode != 0
+    assert not ESTABLISHED_IKE.search(charon.log())
+    assert ours.events("IkeSaUp") == []
+    refused, = ours.events("IkeRefused")[:1]
+    # Our key decrypts MM5 into garbage: IOS calls that a hash mismatch or a malformed message.
+    assert refused["reason"] in ("hash mismatch", "malformed"), refused
+    assert any(r.get("debug") == "isakmp" for r in ours.records), "debug crypto isakmp said nothing"
+
+
+def test_no_common_proposal_both_sides_say_so() -> None:
+    ours_case = CASES[0]
+    theirs = Case("aes256-sha512-modp4096", ("aes", 256, "sha512", 16), "aes128-sha1", "esp-aes esp-sha-hmac", None)
+    with namespace_pair() as pair, charon_for(pair, theirs) as charon:
+        with OurEngine(pair.left, spec(pair, ours_case, initiate=False, until="IkeRefused", duration=8)) as ours:
+            charon.initiate(timeout=3)
+            ours.wait_event("IkeRefused")
+            ours.finish()
+    refused, = ours.events("IkeRefused")[:1]
+    assert refused["reason"] == "no proposal chosen", refused
+    assert "NO_PROPOSAL_CHOSEN" in charon.log()
+
+
+def _ios(words: str) -> str:
+    from dmvpnlab.ipsec.esp_transforms import parse_transform
+    return parse_transform(words).ios_words
