@@ -16,6 +16,9 @@ The spec (JSON, one argument):
      "duration": 10, "until": "ChildSaUp"}
 `until` (an event name) ends the run once that event was seen and 0.5 s more passed
 (so the last datagram of the exchange leaves and any answer to it is handled).
+`clear_after_child` (seconds): that long after the first ChildSaUp, `engine.clear(None)`
+(IOS's `clear crypto session`); `until` then usually names "IkeSaDown".
+Every record carries `t`, seconds since the driver started (before `connect`).
 """
 
 from __future__ import annotations
@@ -60,8 +63,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_T0 = time.monotonic()
+
+
 def emit(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.write(json.dumps({**record, "t": round(time.monotonic() - _T0, 4)}) + "\n")
     sys.stdout.flush()
 
 
@@ -99,8 +105,15 @@ def run(spec: dict[str, Any]) -> int:
         engine.connect(IPv4Address(spec["peer"]), time.monotonic())
     seen = drain()
     until, done_at = spec.get("until"), None
+    clear_after, clear_at, cleared = spec.get("clear_after_child"), None, False
     next_tick = time.monotonic() + 0.1
     while time.monotonic() - start < spec.get("duration", 10):
+        if clear_after is not None and clear_at is None and "ChildSaUp" in seen:
+            clear_at = time.monotonic() + clear_after
+        if clear_at is not None and not cleared and time.monotonic() >= clear_at:
+            cleared = True
+            emit({"cleared": engine.clear(None, time.monotonic())})
+            seen |= drain()
         if until and until in seen and done_at is None:
             done_at = time.monotonic() + 0.5
         if done_at is not None and time.monotonic() >= done_at:

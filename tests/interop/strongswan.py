@@ -132,6 +132,8 @@ class SwanConn:
     mode: str = "tunnel"
     name: str = "dmvpn"
     child: str = "gre"
+    child_life: str = "3600s"      # IOS's IPsec default; charon proposes it in Quick Mode
+    child_rekey: str = "3240s"     # charon starts a Quick Mode rekey this long after install
 
     def swanctl_conf(self) -> str:
         """The swanctl.conf text: IKEv1, PSK, IP-address identities (as IOS sends them),
@@ -162,8 +164,8 @@ class SwanConn:
                 esp_proposals = {self.esp_proposals}
                 local_ts = dynamic[gre]
                 remote_ts = dynamic[gre]
-                life_time = 3600s
-                rekey_time = 3240s
+                life_time = {self.child_life}
+                rekey_time = {self.child_rekey}
                 rand_time = 0s
                 start_action = none
             }}

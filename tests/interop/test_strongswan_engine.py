@@ -141,15 +141,19 @@ CASES = [
 
 
 def spec(pair, case: Case, *, initiate: bool, psk: str = PSK, mode: str = "tunnel", until: str | None = "ChildSaUp",
-         duration: float = 12) -> dict[str, Any]:
+         duration: float = 12, **extra: Any) -> dict[str, Any]:
+    """The driver's spec: our side of `case` (see ike_driver's docstring; `extra` as is)."""
     enc, bits, hash_, group = case.policy
     return {"local": str(pair.left_ip), "peer": str(pair.right_ip), "psk": psk, "initiate": initiate,
             "policies": [{"priority": 10, "encryption": enc, "key_bits": bits, "hash": hash_, "group": group}],
-            "transforms": [[case.transform, mode]], "pfs_group": case.pfs, "until": until, "duration": duration}
+            "transforms": [[case.transform, mode]], "pfs_group": case.pfs, "until": until, "duration": duration,
+            **extra}
 
 
-def charon_for(pair, case: Case, *, psk: str = PSK, mode: str = "tunnel", backend: str = "libipsec") -> Charon:
-    conn = SwanConn(pair.right_ip, pair.left_ip, psk, proposals=case.ike, esp_proposals=case.esp, mode=mode)
+def charon_for(pair, case: Case, *, psk: str = PSK, mode: str = "tunnel", backend: str = "libipsec",
+               **conn_options: str) -> Charon:
+    conn = SwanConn(pair.right_ip, pair.left_ip, psk, proposals=case.ike, esp_proposals=case.esp, mode=mode,
+                    **conn_options)
     return Charon(pair.right, conn, backend=backend)
 
 
@@ -293,6 +297,68 @@ def test_no_common_proposal_both_sides_say_so() -> None:
     refused, = ours.events("IkeRefused")[:1]
     assert refused["reason"] == "no proposal chosen", refused
     assert "NO_PROPOSAL_CHOSEN" in charon.log()
+
+
+def test_charon_deletes_and_our_engine_takes_both_sas_down() -> None:
+    """`swanctl --terminate --ike` on charon: a Delete for the ESP SA, then for the ISAKMP
+    SA (protected Informationals); our engine must report the pair and the SA gone."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, until="IkeSaDown", duration=10)) as ours:
+            child = ours.wait_event("ChildSaUp")
+            charon.wait_log(r"CHILD_SA gre\{\d+\} established")
+            done = charon.swanctl("--terminate", "--ike", "dmvpn", "--timeout", "5")
+            assert done.returncode == 0, done.stdout + done.stderr
+            down = ours.wait_event("ChildSaDown", timeout=5)
+            ours.wait_event("IkeSaDown", timeout=5)
+            ours.finish()
+            log = charon.log()
+    # a Delete names the SPI its sender receives on: charon's inbound, our outbound
+    assert f"sending DELETE for ESP CHILD_SA with SPI {child['spi_out']:08x}" in log
+    assert "sending DELETE for IKE_SA dmvpn" in log
+    assert (down["spi_in"], down["spi_out"]) == (child["spi_in"], child["spi_out"])
+
+
+def test_our_clear_deletes_both_sas_on_charon() -> None:
+    """`clear crypto session` on our side: charon must accept our Deletes (they are
+    protected with our SKEYID_a/_e, so a wrong hash or IV would be ignored) and say so."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, until="IkeSaDown", duration=10,
+                                       clear_after_child=0.5)) as ours:
+            child = ours.wait_event("ChildSaUp")
+            charon.wait_log(r"received DELETE for IKE_SA dmvpn", timeout=8)
+            ours.finish()
+            log = charon.log()
+    # our Delete names our inbound SPI (charon's outbound)
+    assert f"received DELETE for ESP CHILD_SA with SPI {child['spi_in']:08x}" in log, log[-3000:]
+    assert re.search(r"deleting IKE_SA dmvpn\[\d+\] between 192.0.2.2", log)
+    assert ours.events("ChildSaDown") and ours.events("IkeSaDown")
+
+
+def test_charon_rekeys_the_child_and_our_engine_follows() -> None:
+    """charon's child lives 8 s and is rekeyed after 2: a second Quick Mode on the same
+    ISAKMP SA. Our second ChildSaUp must name the first as replaced, and its SPIs and
+    keys must be those of charon's second CHILD_SA."""
+    case = CASES[1]  # with PFS: the rekey runs its own DH
+    with namespace_pair() as pair, charon_for(pair, case, child_life="8s", child_rekey="2s") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, until=None, duration=3.5)) as ours:
+            first = ours.wait_event("ChildSaUp")
+            charon.wait_log(r"CHILD_SA gre\{2\} established", timeout=6)
+            ours.finish()
+            log = charon.log()
+    ups = ours.events("ChildSaUp")
+    assert len(ups) >= 2, ours.transcript()
+    second = ups[1]
+    assert second["replaces"] == first["spi_in"] and second["initiator"] is False
+    assert ours.events("IkeSaUp")[1:] == [], "a Quick Mode rekey needs no new Main Mode"
+    spis = established_child_spis(log)
+    assert len(spis) == len(ups)
+    assert (second["spi_out"], second["spi_in"]) == spis[1]
+    # the rekey was charon's Quick Mode (its second): its "initiator" keys protect charon -> us
+    to_us = logged_chunk(log, "encryption initiator key", 1) + logged_chunk(log, "integrity initiator key", 1)
+    to_charon = logged_chunk(log, "encryption responder key", 1) + logged_chunk(log, "integrity responder key", 1)
+    assert (second["keymat_in"], second["keymat_out"]) == (to_us.hex(), to_charon.hex())
 
 
 def _ios(words: str) -> str:
