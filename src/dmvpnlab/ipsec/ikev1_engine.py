@@ -1,0 +1,576 @@
+"""The IKEv1 engine: every ISAKMP SA and child SA of one protected tunnel, sans-I/O.
+
+Like `nhrp.engine.NhrpEngine`, it owns no socket and no clock: the agent calls it with
+datagrams and the time, then drains ``outbox`` (datagrams to send) and ``events``
+(``events.IkeEvent``: SAs up and down, refusals, dead peers). Main Mode is
+``ikev1_phase1``, Quick Mode ``ikev1_quickmode``, Informational exchanges ``ikev1_info``;
+this module is the cookie table, the transport (UDP 500, NAT-T floating to 4500),
+retransmission, lifetimes, rekey, DPD and NAT keepalives.
+
+API (the agent and the CLI code against exactly this)::
+
+    class IkeEngine:
+        def __init__(self, settings: IpsecSettings, now: float, *,
+                     random: Callable[[int], bytes] = os.urandom,
+                     debug: Callable[[str, str], None] | None = None)  # debug(category, line): "isakmp" | "ipsec"
+        outbox: list[Datagram]; events: list[IkeEvent]     # drained by the agent after every call
+        counters: collections.Counter[str]                  # every REFUSAL_REASONS entry + "retransmits",
+                                                            # "received", "sent", "dropped", ...
+        def connect(self, peer, now) -> None      # want a child SA: Main Mode if no ISAKMP SA, else Quick Mode
+        def receive(self, data, peer, peer_port, local_port, now) -> None   # never raises
+        def tick(self, now) -> None               # retransmit, lifetimes, rekey, DPD, NAT keepalive
+        def rekey_child(self, spi_in, now) -> None  # the SA database: kilobyte soft limit reached
+        def peer_alive(self, peer, now) -> None   # ESP arrived from peer (on-demand DPD)
+        def clear(self, peer | None, now) -> int  # clear crypto session: deletes sent, Down events
+        def reconfigure(self, settings, now) -> None
+        def ike_sas(self) -> list[IkeSaView]
+        def peer_state(self, peer) -> str         # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
+
+Behaviour, IOS as the model:
+- Bad peer input is a counted drop ("dropped" and the reason) and, for a negotiation
+  step, an ``IkeRefused``; ``receive`` never raises (an unexpected error of ours is
+  counted as "internal error", logged, and the datagram dropped).
+- A refusal that can only repeat (no proposal chosen, no pre-shared key, hash mismatch,
+  unsupported) ends the negotiation; a malformed or unknown datagram is dropped and the
+  negotiation waits for the peer's retransmission.
+- The peer's previous message again (byte for byte) makes us resend our answer.
+- Phase 1 lives its negotiated lifetime, then is deleted (child SAs stay, as on IOS);
+  a child SA is rekeyed at 90 % of its lifetime in seconds by its initiator (95 % by its
+  responder, so both rarely race), or on ``rekey_child``; the new pair replaces the old
+  (``ChildSaUp.replaces``) and the side that rekeyed deletes the old pair 5 s later.
+- DPD (``settings.dpd``, only with a peer that sent the DPD vendor id): periodic sends
+  R-U-THERE every interval; on-demand when nothing (ESP via ``peer_alive`` or IKE) came
+  from the peer for the interval while a child SA is up (the engine does not see our
+  outbound ESP, so "traffic sent" is approximated by "a child SA exists"). Unanswered,
+  R-U-THERE is repeated every ``retry`` s; after 5 retries the peer is dead.
+- Simultaneous initiation: both ISAKMP SAs complete and each side's Quick Mode runs on
+  its own; both child SAs are announced (the later with ``replaces`` set), none deleted.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from dataclasses import replace
+from ipaddress import IPv4Address
+from typing import Callable
+
+from dmvpnlab.ipsec import ikev1_info as info
+from dmvpnlab.ipsec import isakmp
+from dmvpnlab.ipsec.events import (
+    ChildSaDown, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp, PeerDead,
+)
+from dmvpnlab.ipsec.ikev1_children import ChildBook
+from dmvpnlab.ipsec.ikev1_phase1 import MainMode, Refusal, Wire
+from dmvpnlab.ipsec.ikev1_quickrun import QuickModes
+from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, Want
+from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
+from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, NotifyType, ProtocolId
+from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
+from dmvpnlab.ipsec.views import IkeSaView
+
+__all__ = ["IkeEngine", "FATAL_REASONS", "DPD_MAX_RETRIES"]
+
+FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
+DPD_MAX_RETRIES = 5
+FIRST_CONN_ID = 1001
+GONE_FOR = 120.0            # datagrams for an SA deleted this recently are dropped quietly
+
+
+class IkeEngine:
+    """IKEv1 for one tunnel's `tunnel protection` (see the module docstring)."""
+
+    def __init__(self, settings: IpsecSettings, now: float, *, random: Callable[[int], bytes] = os.urandom,
+                 debug: Callable[[str, str], None] | None = None) -> None:
+        self.settings = settings
+        self.random = random
+        self._debug = debug
+        self.outbox: list[Datagram] = []
+        self.events: list[IkeEvent] = []
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._sas: dict[bytes, IsakmpSa] = {}          # by initiator cookie
+        self._gone: dict[bytes, float] = {}            # cookies of SAs just deleted -> when (late datagrams)
+        self._wants: dict[IPv4Address, list[Want]] = {}
+        self._next_conn_id = FIRST_CONN_ID
+        self._now = now
+        self.children = ChildBook(self)
+        self.quick = QuickModes(self)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def log(self, line: str, category: str = "isakmp") -> None:
+        if self._debug is not None:
+            self._debug(category, line)
+
+    def refuse(self, peer: IPv4Address, reason: str, detail: str = "") -> None:
+        """Count, log and announce a refusal (one of REFUSAL_REASONS)."""
+        self.counters[reason] += 1
+        self.counters["dropped"] += 1
+        self.log(f"ISAKMP: refused {peer}: {reason}" + (f" ({detail})" if detail else ""))
+        self.events.append(IkeRefused(peer, reason, detail))
+
+    def transmit(self, sa: IsakmpSa, data: bytes) -> Datagram:
+        """One ISAKMP message to the SA's peer on its current ports (marker on 4500)."""
+        payload = NON_ESP_MARKER + data if sa.local_port == NAT_T_PORT else data
+        dgram = Datagram(sa.peer, sa.peer_port, sa.local_port, payload)
+        self.send(dgram)
+        return dgram
+
+    def send(self, dgram: Datagram) -> None:
+        self.outbox.append(dgram)
+        self.counters["sent"] += 1
+
+    def established(self, peer: IPv4Address) -> IsakmpSa | None:
+        """The newest ISAKMP SA in QM_IDLE with ``peer``: Quick Mode and deletes use it."""
+        best: IsakmpSa | None = None
+        for sa in self._sas.values():
+            if sa.peer == peer and sa.established and (best is None or sa.established_at > best.established_at):
+                best = sa
+        return best
+
+    def sas_of(self, peer: IPv4Address | None) -> list[IsakmpSa]:
+        return [sa for sa in self._sas.values() if peer is None or sa.peer == peer]
+
+    def message_id(self) -> int:
+        while True:
+            mid = int.from_bytes(self.random(4), "big")
+            if mid:
+                return mid
+
+    # -- API ------------------------------------------------------------------------
+
+    def connect(self, peer: IPv4Address, now: float) -> None:
+        """Want a child SA with ``peer``; idempotent while one is up or being made."""
+        self._now = now
+        peer = IPv4Address(peer)
+        if self.children.live(peer) or self._wants.get(peer) or self.quick.running(peer):
+            return
+        self._want(Want(peer), now)
+
+    def _want(self, want: Want, now: float) -> None:
+        self._wants.setdefault(want.peer, []).append(want)
+        sa = self.established(want.peer)
+        if sa is not None:
+            self._serve_wants(sa, now)
+        elif not any(not s.established for s in self.sas_of(want.peer)):
+            self._start_main_mode(want.peer, now)
+
+    def _serve_wants(self, sa: IsakmpSa, now: float) -> None:
+        for want in self._wants.pop(sa.peer, []):
+            self.quick.initiate(sa, want, now)
+
+    def receive(self, data: bytes, peer: IPv4Address, peer_port: int, local_port: int, now: float) -> None:
+        """One UDP payload from ``peer``:``peer_port`` to our ``local_port``; never raises."""
+        self._now = now
+        try:
+            self._receive(bytes(data), IPv4Address(peer), peer_port, local_port, now)
+        except Exception as exc:        # a bug of ours must not take the router down
+            self.counters["internal error"] += 1
+            self.counters["dropped"] += 1
+            self.log(f"ISAKMP: internal error on a datagram from {peer}: {type(exc).__name__}: {exc}")
+
+    def tick(self, now: float) -> None:
+        self._now = now
+        for sa in list(self._sas.values()):
+            if sa.conn_id not in {s.conn_id for s in self._sas.values()}:
+                continue
+            self._tick_sa(sa, now)
+        self.quick.tick(now)
+        self.children.tick(now)
+        for cookie, when in list(self._gone.items()):
+            if now - when > GONE_FOR:
+                del self._gone[cookie]
+
+    def rekey_child(self, spi_in: int, now: float) -> None:
+        self._now = now
+        self.children.rekey(spi_in, now)
+
+    def peer_alive(self, peer: IPv4Address, now: float) -> None:
+        for sa in self.sas_of(IPv4Address(peer)):
+            sa.last_heard = now
+
+    def clear(self, peer: IPv4Address | None, now: float) -> int:
+        """`clear crypto session [remote PEER]`: deletes to the peer, every SA down."""
+        self._now = now
+        peer = IPv4Address(peer) if peer is not None else None
+        peers = {sa.peer for sa in self.sas_of(peer)} | self.children.peers(peer)
+        for p in peers:
+            self.children.remove_all(p, "cleared", now, notify=True)
+            for sa in self.sas_of(p):
+                self.delete_sa(sa, "cleared", notify=True)
+            self._wants.pop(p, None)
+        return len(peers)
+
+    def reconfigure(self, settings: IpsecSettings, now: float) -> None:
+        """New settings apply to new negotiations (IOS keeps established SAs); a new local
+        address invalidates everything."""
+        self._now = now
+        old = self.settings
+        self.settings = settings
+        if settings.local_address != old.local_address:
+            self.clear(None, now)
+
+    def ike_sas(self) -> list[IkeSaView]:
+        return [sa.view(self.settings.local_address, self._now)
+                for sa in sorted(self._sas.values(), key=lambda s: s.conn_id)]
+
+    def peer_state(self, peer: IPv4Address) -> str:
+        peer = IPv4Address(peer)
+        if self.children.live(peer):
+            return "IPSEC"
+        if self.sas_of(peer) or self._wants.get(peer):
+            busy = any(not sa.established for sa in self.sas_of(peer)) or self.quick.running(peer)
+            return "IKE" if busy or self._wants.get(peer) else ""
+        return ""
+
+    # -- Main Mode ------------------------------------------------------------------
+
+    def _new_conn_id(self) -> int:
+        cid = self._next_conn_id
+        self._next_conn_id += 1
+        return cid
+
+    def _first_contact(self, peer: IPv4Address) -> bool:
+        return not self.children.of(peer) and not any(sa.established for sa in self.sas_of(peer))
+
+    def _start_main_mode(self, peer: IPv4Address, now: float) -> None:
+        psk = self.settings.key_for(peer)
+        if psk is None:
+            self.refuse(peer, "no pre-shared key", f"No pre-shared key with {peer}!")
+            self._drop_wants(peer)
+            return
+        cookie = self._cookie()
+        mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
+                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log,
+                      initial_contact=self._first_contact(peer))
+        sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
+        self._sas[cookie] = sa
+        dgram = self.transmit(sa, isakmp.encode(mm.mm1()))
+        self.log(f"ISAKMP:(0): sending packet to {peer} my_port {sa.local_port} peer_port {sa.peer_port} (I) "
+                 "MM_NO_STATE")
+        sa.flight = Flight.start(dgram, now)
+
+    def _cookie(self) -> bytes:
+        while True:
+            cookie = self.random(8)
+            if cookie != bytes(8) and cookie not in self._sas:
+                return cookie
+
+    def _receive(self, data: bytes, peer: IPv4Address, peer_port: int, local_port: int, now: float) -> None:
+        if local_port == NAT_T_PORT:
+            if data == b"\xff":
+                self.counters["keepalives received"] += 1
+                return
+            if data[:4] != NON_ESP_MARKER:
+                self.counters["dropped"] += 1
+                self.counters["not isakmp"] += 1
+                return
+            data = data[4:]
+        try:
+            msg = isakmp.decode(data)
+        except isakmp.IsakmpDecodeError as exc:
+            self.refuse(peer, "malformed", str(exc))
+            return
+        self.counters["received"] += 1
+        sa = self._sas.get(bytes(msg.icookie))
+        if sa is None and bytes(msg.icookie) in self._gone:
+            # A late retransmission or the peer's own delete racing ours: expected, quiet.
+            self.counters["dropped"] += 1
+            self.counters["for a deleted sa"] += 1
+            return
+        if sa is None:
+            if msg.exchange == ExchangeType.MAIN_MODE and msg.rcookie == bytes(8) and not msg.is_encrypted:
+                self._respond_mm1(msg, data, peer, peer_port, local_port, now)
+            elif msg.exchange == ExchangeType.AGGRESSIVE:
+                self.refuse(peer, "unsupported", "aggressive mode")
+            else:
+                self.refuse(peer, "invalid cookie", f"no ISAKMP SA for cookie {msg.icookie.hex()}")
+            return
+        if sa.peer == peer and msg.exchange == ExchangeType.MAIN_MODE and data == sa.last_in:
+            self.counters["duplicates"] += 1
+            if sa.last_reply is not None:
+                self.log(f"ISAKMP:({sa.conn_id}):phase 1 packet is a duplicate of a previous packet.")
+                self.send(sa.last_reply)
+            return
+        if sa.peer != peer or not self._cookies_match(sa, msg):
+            self.refuse(peer, "invalid cookie", f"cookies {msg.icookie.hex()}/{msg.rcookie.hex()} not ours")
+            return
+        if msg.exchange == ExchangeType.MAIN_MODE:
+            self._main_mode(sa, msg, data, peer_port, local_port, now)
+        elif not sa.established:
+            self._plain_notify_during_mm(sa, msg)
+        elif msg.exchange == ExchangeType.QUICK_MODE:
+            self._heard(sa, peer_port, local_port, now)
+            self.quick.receive(sa, msg, data, now)
+        elif msg.exchange == ExchangeType.INFORMATIONAL:
+            self._informational(sa, msg, peer_port, local_port, now)
+        else:
+            self.refuse(peer, "unsupported", f"exchange type {msg.exchange}")
+
+    def _cookies_match(self, sa: IsakmpSa, msg: IsakmpMessage) -> bool:
+        if msg.rcookie == sa.mm.cookie_r:
+            return True
+        # MM2 is the message that tells the initiator the responder's cookie.
+        return sa.initiator and sa.mm.state == "MM_NO_STATE" and sa.mm.cookie_r == bytes(8)
+
+    def _heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
+        """A valid message: the peer is alive, and behind a NAT its port may have moved."""
+        sa.last_heard = now
+        if sa.nat_t and local_port == NAT_T_PORT:
+            sa.peer_port = peer_port
+
+    def _respond_mm1(self, msg: IsakmpMessage, data: bytes, peer: IPv4Address, peer_port: int, local_port: int,
+                     now: float) -> None:
+        mm = MainMode(initiator=False, local=self.settings.local_address, peer=peer, cookie_i=bytes(msg.icookie),
+                      policies=self.settings.effective_policies, psk=self.settings.key_for(peer),
+                      random=self.random, log=self.log)
+        try:
+            reply = mm.on_mm1(msg, self._cookie())
+        except Refusal as refusal:
+            self.refuse(peer, refusal.reason, refusal.detail)
+            if refusal.reason == "no proposal chosen":
+                self._plain_notify(peer, peer_port, local_port, msg, NotifyType.NO_PROPOSAL_CHOSEN)
+            return
+        sa = IsakmpSa(mm, self._new_conn_id(), peer, False, now, peer_port=peer_port, local_port=local_port,
+                      last_heard=now)
+        self._sas[mm.cookie_i] = sa
+        sa.last_in = data
+        sa.last_reply = self.transmit(sa, isakmp.encode(reply))
+        sa.flight = Flight.start(sa.last_reply, now)
+        self.log(f"ISAKMP:(0):Old State = IKE_READY  New State = IKE_R_MM1 ({peer})")
+
+    def _plain_notify(self, peer: IPv4Address, peer_port: int, local_port: int, msg: IsakmpMessage,
+                      kind: int) -> None:
+        """IOS answers an unacceptable MM1 with an unprotected notify."""
+        out = IsakmpMessage(msg.icookie, bytes(8), ExchangeType.INFORMATIONAL,
+                            payloads=[NotifyPayload(kind, protocol=ProtocolId.ISAKMP)])
+        data = isakmp.encode(out)
+        self.send(Datagram(peer, peer_port, local_port, NON_ESP_MARKER + data if local_port == NAT_T_PORT else data))
+
+    def _plain_notify_during_mm(self, sa: IsakmpSa, msg: IsakmpMessage) -> None:
+        """A NO_PROPOSAL_CHOSEN notify while our MM1 is out ends our negotiation; anything
+        else before Phase 1 completes is out of place."""
+        if msg.exchange == ExchangeType.INFORMATIONAL and not msg.is_encrypted and sa.initiator \
+                and sa.mm.state == "MM_NO_STATE":
+            kinds = [p.notify_type for p in msg.payloads if isinstance(p, NotifyPayload)]
+            if NotifyType.NO_PROPOSAL_CHOSEN in kinds:
+                self._fail(sa, Refusal("no proposal chosen", f"{sa.peer} accepted none of our policies"))
+                return
+        self.refuse(sa.peer, "malformed", f"exchange {msg.exchange} before Phase 1 completed")
+
+    def _main_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, peer_port: int, local_port: int,
+                   now: float) -> None:
+        mm = sa.mm
+        wire = Wire(peer_port, local_port)
+        try:
+            if sa.initiator and mm.state == "MM_NO_STATE" and not msg.is_encrypted:
+                reply = mm.on_mm2(msg, wire)
+                self._mm_step(sa, data, isakmp.encode(reply), now)
+            elif sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
+                if not mm.psk:
+                    raise Refusal("no pre-shared key", f"No pre-shared key with {sa.peer}!")
+                float_wire = Wire(NAT_T_PORT, NAT_T_PORT)
+                sealed = mm.on_mm4(msg, wire, float_wire)
+                if mm.nat_detected:
+                    sa.local_port = sa.peer_port = NAT_T_PORT
+                self._mm_step(sa, data, sealed, now)
+            elif sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
+                mm.on_mm6(msg)
+                sa.flight = None
+                sa.last_in, sa.last_reply = data, None
+                self._heard(sa, peer_port, local_port, now)
+                self._phase1_done(sa, now)
+            elif not sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
+                self._mm_step(sa, data, isakmp.encode(mm.on_mm3(msg, wire)), now)
+            elif not sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
+                if mm.nat_detected:
+                    sa.local_port, sa.peer_port = local_port, peer_port
+                sealed = mm.on_mm5(msg)
+                self._mm_step(sa, data, sealed, now, expect_reply=False)
+                self._phase1_done(sa, now)
+            else:
+                self.refuse(sa.peer, "malformed", f"Main Mode message out of place in {mm.state}")
+        except Refusal as refusal:
+            if refusal.reason in FATAL_REASONS:
+                self._fail(sa, refusal)
+            else:
+                self.refuse(sa.peer, refusal.reason, refusal.detail)
+
+    def _mm_step(self, sa: IsakmpSa, data: bytes, reply: bytes, now: float, expect_reply: bool = True) -> None:
+        sa.last_in = data
+        sa.last_heard = now
+        sa.last_reply = self.transmit(sa, reply)
+        sa.flight = Flight.start(sa.last_reply, now) if expect_reply else None
+        role = "I" if sa.initiator else "R"
+        self.log(f"ISAKMP:({sa.conn_id if sa.mm.crypto else 0}): sending packet to {sa.peer} my_port "
+                 f"{sa.local_port} peer_port {sa.peer_port} ({role}) {sa.mm.state}")
+
+    def _fail(self, sa: IsakmpSa, refusal: Refusal) -> None:
+        """A negotiation that cannot succeed: refused, forgotten, its wants dropped."""
+        self.refuse(sa.peer, refusal.reason, refusal.detail)
+        self._sas.pop(sa.mm.cookie_i, None)
+        self._gone[sa.mm.cookie_i] = self._now
+        if sa.initiator:
+            self._drop_wants(sa.peer)
+        self.quick.drop_sa(sa)
+
+    def _drop_wants(self, peer: IPv4Address) -> None:
+        for want in self._wants.pop(peer, []):
+            if want.rekey_of is not None:
+                self.children.rekey_failed(want.rekey_of, self._now)
+
+    def _phase1_done(self, sa: IsakmpSa, now: float) -> None:
+        mm = sa.mm
+        assert mm.suite is not None and mm.phase1 is not None
+        sa.established_at = now
+        sa.expires = now + mm.suite.lifetime
+        sa.last_heard = now
+        self._schedule_dpd(sa, now)
+        sa.keepalive_next = now + (self.settings.nat_keepalive or 0)
+        self.log(f"ISAKMP:({sa.conn_id}):SA authentication status: authenticated")
+        self.log(f"ISAKMP:({sa.conn_id}):SA has been authenticated with {sa.peer}")
+        self.events.append(IkeSaUp(sa.peer, mm.cookie_i, mm.cookie_r, mm.phase1.enc_key, sa.conn_id, sa.initiator,
+                                   mm.nat_detected))
+        if not sa.initiator and mm.initial_contact_received:
+            self._initial_contact(sa, now)
+        self._serve_wants(sa, now)
+
+    def _initial_contact(self, sa: IsakmpSa, now: float) -> None:
+        """The peer rebooted: what we had with it before this SA began is stale."""
+        self.log(f"ISAKMP:({sa.conn_id}):received INITIAL-CONTACT from {sa.peer}: clearing its old SAs")
+        for old in self.sas_of(sa.peer):
+            if old is not sa and old.established and old.established_at <= sa.created:
+                self.delete_sa(old, "initial contact", notify=False)
+        self.children.remove_older(sa.peer, sa.created, "initial contact", now)
+
+    def delete_sa(self, sa: IsakmpSa, reason: str, notify: bool) -> None:
+        """Forget an ISAKMP SA (a delete to the peer first when ``notify``)."""
+        if self._sas.get(sa.mm.cookie_i) is not sa:
+            return
+        if notify and sa.established and sa.mm.crypto is not None:
+            self.send_info(sa, info.delete_isakmp(sa.mm.cookie_i, sa.mm.cookie_r))
+        del self._sas[sa.mm.cookie_i]
+        self._gone[sa.mm.cookie_i] = self._now
+        self.quick.drop_sa(sa)
+        if sa.established:
+            self.log(f"ISAKMP:({sa.conn_id}):deleting SA reason \"{reason}\" state (I) QM_IDLE (peer {sa.peer})")
+            self.events.append(IkeSaDown(sa.peer, sa.conn_id, reason))
+
+    # -- Informational ----------------------------------------------------------------
+
+    def send_info(self, sa: IsakmpSa, payload: NotifyPayload | info.DeletePayload) -> None:
+        mm = sa.mm
+        assert mm.crypto is not None and mm.phase1 is not None and mm.suite is not None
+        self.transmit(sa, info.build(mm.crypto, mm.suite.hash, mm.phase1.skeyid_a, payload, self.message_id()))
+
+    def _informational(self, sa: IsakmpSa, msg: IsakmpMessage, peer_port: int, local_port: int, now: float) -> None:
+        mm = sa.mm
+        assert mm.crypto is not None and mm.phase1 is not None and mm.suite is not None
+        try:
+            got = info.parse(mm.crypto, mm.suite.hash, mm.phase1.skeyid_a, msg)
+        except info.InfoError as exc:
+            self.refuse(sa.peer, exc.reason, exc.detail)
+            return
+        self._heard(sa, peer_port, local_port, now)
+        for seq in got.r_u_there:
+            self.log(f"ISAKMP:({sa.conn_id}):received R_U_THERE seq {seq} from {sa.peer}, sending ACK")
+            self.counters["dpd r-u-there received"] += 1
+            self.send_info(sa, info.dpd(True, seq, mm.cookie_i, mm.cookie_r))
+        for seq in got.r_u_there_ack:
+            if sa.dpd_outstanding is not None and seq == sa.dpd_outstanding:
+                self.counters["dpd acks received"] += 1
+                sa.dpd_outstanding = None
+                sa.dpd_tries = 0
+                self._schedule_dpd(sa, now)
+        for spi in got.deleted_esp:
+            self.children.peer_deleted(sa.peer, spi, now)
+        for cookies in got.deleted_isakmp:
+            target = self._sas.get(cookies[:8])
+            if target is not None and target.peer == sa.peer and target.mm.cookie_r == cookies[8:]:
+                self.delete_sa(target, "deleted by peer", notify=False)
+        if got.initial_contact:
+            self._initial_contact(sa, now)
+
+    # -- timers ---------------------------------------------------------------------
+
+    def _tick_sa(self, sa: IsakmpSa, now: float) -> None:
+        if sa.flight is not None and sa.flight.due(now):
+            if sa.flight.exhausted():
+                self._fail(sa, Refusal("retransmit limit", f"no answer from {sa.peer} in {sa.mm.state}"))
+                return
+            self.counters["retransmits"] += 1
+            self.log(f"ISAKMP:({sa.conn_id}): retransmitting phase 1 {sa.mm.state}... (try {sa.flight.tries + 1})")
+            self.send(sa.flight.datagram)
+            sa.flight.advance(now)
+        if not sa.established:
+            return
+        if now >= sa.expires:
+            self.delete_sa(sa, "lifetime expired", notify=True)
+            return
+        self._tick_dpd(sa, now)
+        keepalive = self.settings.nat_keepalive
+        if keepalive and sa.nat_t and sa.mm.local_behind_nat and now >= sa.keepalive_next:
+            self.send(Datagram(sa.peer, sa.peer_port, NAT_T_PORT, b"\xff"))
+            self.counters["nat keepalives sent"] += 1
+            sa.keepalive_next = now + keepalive
+
+    def _schedule_dpd(self, sa: IsakmpSa, now: float) -> None:
+        dpd = self.settings.dpd
+        sa.dpd_next = now + dpd.interval if dpd is not None else float("inf")
+
+    def _tick_dpd(self, sa: IsakmpSa, now: float) -> None:
+        dpd = self.settings.dpd
+        if dpd is None or not sa.mm.peer_dpd or self.established(sa.peer) is not sa:
+            return
+        if sa.dpd_outstanding is not None:
+            if now < sa.dpd_next:
+                return
+            if sa.dpd_tries >= DPD_MAX_RETRIES:
+                self._peer_dead(sa.peer, now)
+                return
+            sa.dpd_tries += 1
+            self._send_dpd(sa, now, dpd.retry)
+            return
+        if dpd.periodic:
+            due = now >= sa.dpd_next
+        else:
+            due = bool(self.children.of(sa.peer)) and now - sa.last_heard >= dpd.interval and now >= sa.dpd_next
+        if due:
+            self._send_dpd(sa, now, dpd.retry)
+
+    def _send_dpd(self, sa: IsakmpSa, now: float, retry: int) -> None:
+        if sa.dpd_seq == 0:
+            sa.dpd_seq = int.from_bytes(self.random(4), "big") & 0x7FFFFFFF or 1
+        else:
+            sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF
+        sa.dpd_outstanding = sa.dpd_seq
+        sa.dpd_next = now + retry
+        self.counters["dpd r-u-there sent"] += 1
+        self.log(f"ISAKMP:({sa.conn_id}):DPD/R_U_THERE sequence {sa.dpd_seq} to {sa.peer}")
+        self.send_info(sa, info.dpd(False, sa.dpd_seq, sa.mm.cookie_i, sa.mm.cookie_r))
+
+    def _peer_dead(self, peer: IPv4Address, now: float) -> None:
+        self.log(f"ISAKMP: DPD: peer {peer} is dead, deleting its SAs")
+        self.counters["dpd peers dead"] += 1
+        self.events.append(PeerDead(peer))
+        self.children.remove_all(peer, "peer dead", now, notify=False)
+        for sa in self.sas_of(peer):
+            self.delete_sa(sa, "peer dead", notify=False)
+        self._wants.pop(peer, None)
+
+    # -- for the child book and the Quick Mode runner ----------------------------------
+
+    def want_rekey(self, peer: IPv4Address, spi_in: int, now: float) -> None:
+        if any(w.rekey_of == spi_in for w in self._wants.get(peer, [])) or self.quick.rekeying(spi_in):
+            return
+        self._want(Want(peer, rekey_of=spi_in), now)
+
+    def child_up(self, sa: IsakmpSa, up: ChildSaUp, want: Want | None, now: float) -> None:
+        """Quick Mode finished: announce, and settle what it replaces."""
+        if sa.nat_t:
+            up = replace(up, nat_t=True, peer_port=sa.peer_port)
+        self.children.add(up, want.rekey_of if want is not None else None, now)
+
+    @staticmethod
+    def default_port(nat_t: bool) -> int:
+        return NAT_T_PORT if nat_t else IKE_PORT
