@@ -117,6 +117,31 @@ def namespace_pair(left_ip: str = "192.0.2.1", right_ip: str = "192.0.2.2") -> I
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def drop_first_datagram(ns: str, udp_sport: int, count: int = 1) -> None:
+    """Make namespace `ns` drop the first `count` UDP datagrams it receives from source
+    port `udp_sport`, and nothing after: loss, deterministically (no netem here).
+
+    nft's `numgen inc` counts only the datagrams that reached it (the port matched
+    first), so exactly those numbered below `count` are dropped."""
+    ruleset = f"""table inet dmvpnlab_loss {{
+    chain input {{
+        type filter hook input priority 0; policy accept;
+        udp sport {udp_sport} numgen inc mod 1000000 < {count} counter drop
+    }}
+}}
+"""
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=ruleset, text=True, check=True,
+                   capture_output=True)
+
+
+def dropped_datagrams(ns: str) -> int:
+    """How many datagrams `drop_first_datagram`'s rule dropped in `ns`."""
+    listed = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "table", "inet", "dmvpnlab_loss"],
+                            capture_output=True, text=True).stdout
+    m = re.search(r"counter packets (\d+)", listed)
+    return int(m.group(1)) if m else 0
+
+
 @dataclass(frozen=True)
 class SwanConn:
     """One swanctl connection with one child: what charon proposes and accepts.

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from tests.interop.strongswan import (
-    ESTABLISHED_IKE, Charon, SwanConn, established_child_spis, logged_chunk, missing_requirements,
-    namespace_pair,
+    ESTABLISHED_IKE, Charon, SwanConn, drop_first_datagram, dropped_datagrams, established_child_spis,
+    logged_chunk, missing_requirements, namespace_pair,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -359,6 +359,42 @@ def test_charon_rekeys_the_child_and_our_engine_follows() -> None:
     to_us = logged_chunk(log, "encryption initiator key", 1) + logged_chunk(log, "integrity initiator key", 1)
     to_charon = logged_chunk(log, "encryption responder key", 1) + logged_chunk(log, "integrity responder key", 1)
     assert (second["keymat_in"], second["keymat_out"]) == (to_us.hex(), to_charon.hex())
+
+
+def test_lost_answer_we_retransmit_and_charon_answers_again() -> None:
+    """charon's Main Mode 2 is lost on the way to us: our engine resends MM1 (after 1 s),
+    charon recognises the retransmission and resends MM2, and the exchange completes."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        drop_first_datagram(pair.left, 500)
+        with OurEngine(pair.left, spec(pair, case, initiate=True)) as ours:
+            ours.wait_event("ChildSaUp", timeout=8)
+            charon.wait_log(r"CHILD_SA gre\{\d+\} established")
+            ours.finish()
+            assert_agree(charon, ours, we_initiate=True)
+            log = charon.log()
+        assert dropped_datagrams(pair.left) == 1
+    assert "received retransmit of request with ID 0, retransmitting response" in log
+    counters, = [r["counters"] for r in ours.records if "counters" in r]
+    assert counters.get("retransmits", 0) >= 1, counters
+
+
+def test_lost_answer_charon_retransmits_and_we_answer_again() -> None:
+    """Our Main Mode 2 is lost on the way to charon: charon resends MM1, our engine must
+    answer the duplicate with the same MM2 (not start a second negotiation)."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        drop_first_datagram(pair.right, 500)
+        with OurEngine(pair.left, spec(pair, case, initiate=False)) as ours:
+            result = charon.initiate()
+            assert result.returncode == 0, result.stdout[-3000:] + ours.transcript()
+            ours.wait_event("ChildSaUp")
+            ours.finish()
+            assert_agree(charon, ours, we_initiate=False)
+            log = charon.log()
+        assert dropped_datagrams(pair.right) == 1
+    assert "sending retransmit 1 of request message ID 0, seq 1" in log
+    assert len(ours.events("IkeSaUp")) == 1
 
 
 def _ios(words: str) -> str:
