@@ -14,10 +14,15 @@ The spec (JSON, one argument):
                    "group": 5}],
      "transforms": [["esp-aes esp-sha-hmac", "tunnel"]], "pfs_group": null,
      "duration": 10, "until": "ChildSaUp"}
-`until` (an event name) ends the run once that event was seen and 0.5 s more passed
+`until` (an event name, or "esp_opened") ends the run once that event was seen and 0.5 s more passed
 (so the last datagram of the exchange leaves and any answer to it is handled).
 `clear_after_child` (seconds): that long after the first ChildSaUp, `engine.clear(None)`
 (IOS's `clear crypto session`); `until` then usually names "IkeSaDown".
+`esp_probe` (true): once a tunnel-mode, UDP-encapsulated ChildSaUp is announced, seal
+an inner GRE packet (us -> peer) with `ipsec.esp.OutboundSa` every 0.2 s until one comes
+back; ESP arriving on 4500 is opened with `InboundSa` and reported as `esp_opened` (the
+inner packet as hex) or `esp_error` (the reason). That is the data plane the agent will
+run, against charon's own ESP (kernel-libipsec), with the keys of the negotiation.
 Every record carries `t`, seconds since the driver started (before `connect`).
 """
 
@@ -27,11 +32,13 @@ import dataclasses
 import json
 import select
 import socket
+import struct
 import sys
 import time
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from dmvpnlab.ipsec.esp import EspError, InboundSa, OutboundSa
 from dmvpnlab.ipsec.esp_transforms import EspTransform, parse_transform
 from dmvpnlab.ipsec.settings import ChildPolicy, IkePolicy, IpsecSettings, PresharedKey, Proposal
 
@@ -63,6 +70,20 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+PROBE = b"dmvpnlab-esp-probe"
+
+
+def ipv4_packet(src: str, dst: str, proto: int, payload: bytes) -> bytes:
+    """An IPv4 header (checksummed) and `payload`: the inner packet of tunnel mode."""
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234, 0x4000, 64, proto, 0,
+                                   socket.inet_aton(src), socket.inet_aton(dst)))
+    total = sum(struct.unpack("!10H", header))
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    struct.pack_into("!H", header, 10, ~total & 0xFFFF)
+    return bytes(header) + payload
+
+
 _T0 = time.monotonic()
 
 
@@ -87,6 +108,8 @@ def run(spec: dict[str, Any]) -> int:
     engine = IkeEngine(settings_from_spec(spec), time.monotonic(),
                        debug=lambda category, line: emit({"debug": category, "line": line}))
 
+    esp: dict[str, Any] = {}  # "out"/"in": the SAs of the first ChildSaUp, "peer": where ESP goes
+
     def drain() -> set[str]:
         seen = set()
         for dgram in engine.outbox:
@@ -96,6 +119,10 @@ def run(spec: dict[str, Any]) -> int:
         for event in engine.events:
             emit({"event": type(event).__name__, **jsonable(event)})
             seen.add(type(event).__name__)
+            if spec.get("esp_probe") and type(event).__name__ == "ChildSaUp" and not esp:
+                esp["out"] = OutboundSa(event.transform, event.spi_out, event.keymat_out, mode=event.mode)
+                esp["in"] = InboundSa(event.transform, event.spi_in, event.keymat_in, mode=event.mode)
+                esp["peer"] = (str(event.peer), event.peer_port)
         engine.events.clear()
         return seen
 
@@ -106,6 +133,7 @@ def run(spec: dict[str, Any]) -> int:
     seen = drain()
     until, done_at = spec.get("until"), None
     clear_after, clear_at, cleared = spec.get("clear_after_child"), None, False
+    next_probe, probe_seq = 0.0, 0
     next_tick = time.monotonic() + 0.1
     while time.monotonic() - start < spec.get("duration", 10):
         if clear_after is not None and clear_at is None and "ChildSaUp" in seen:
@@ -114,6 +142,12 @@ def run(spec: dict[str, Any]) -> int:
             cleared = True
             emit({"cleared": engine.clear(None, time.monotonic())})
             seen |= drain()
+        if esp and "esp_opened" not in seen and time.monotonic() >= next_probe:
+            probe_seq += 1
+            inner = ipv4_packet(local, spec["peer"], 47, b"\x00\x00\x08\x00" + PROBE + bytes([probe_seq]))
+            socks[4500].sendto(esp["out"].seal(inner, 4), esp["peer"])
+            emit({"esp_sent": probe_seq, "spi": esp["out"].spi})
+            next_probe = time.monotonic() + 0.2
         if until and until in seen and done_at is None:
             done_at = time.monotonic() + 0.5
         if done_at is not None and time.monotonic() >= done_at:
@@ -128,6 +162,15 @@ def run(spec: dict[str, Any]) -> int:
             if port == 4500 and len(data) > 4 and data[:4] != bytes(4):
                 # ESP in UDP (RFC 3948): the agent hands it to the SA database, not to IKE.
                 emit({"esp_in_udp": len(data), "spi": data[:4].hex(), "from": f"{addr}:{peer_port}"})
+                if esp:
+                    try:
+                        opened = esp["in"].open(data)
+                    except EspError as refused:
+                        emit({"esp_error": refused.reason, "detail": refused.detail})
+                    else:
+                        emit({"esp_opened": opened.payload.hex(), "next_header": opened.next_header,
+                              "seq": opened.seq})
+                        seen.add("esp_opened")
                 continue
             emit({"received": len(data), "port": port, "from": f"{addr}:{peer_port}", "data": data.hex()})
             engine.receive(data, IPv4Address(addr), peer_port, port, time.monotonic())

@@ -397,6 +397,41 @@ def test_lost_answer_charon_retransmits_and_we_answer_again() -> None:
     assert len(ours.events("IkeSaUp")) == 1
 
 
+GRE_ECHO = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+print("ready", flush=True)
+while True:
+    data, (addr, _) = s.recvfrom(65535)
+    s.sendto(data[(data[0] & 15) * 4:], (addr, 0))
+"""
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_esp_flows_both_ways_between_our_sas_and_charons_libipsec(case: Case) -> None:
+    """The keys agree in use, not only on paper: our OutboundSa seals an inner GRE packet
+    (tunnel mode, UDP-encapsulated as charon's libipsec wants it), charon decrypts it and
+    hands it to its host, a raw GRE socket there echoes it, charon encrypts the echo with
+    its outbound SA, and our InboundSa opens it: ICV, padding and sequence number good."""
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        echo = subprocess.Popen(["ip", "netns", "exec", pair.right, sys.executable, "-c", GRE_ECHO],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert echo.stdout and echo.stdout.readline().strip() == "ready"
+            with OurEngine(pair.left, spec(pair, case, initiate=True, until="esp_opened", esp_probe=True,
+                                           duration=4)) as ours:
+                opened = ours.wait(lambda r: "esp_opened" in r, "an ESP packet from charon opened", 4)
+                ours.finish()
+        finally:
+            echo.kill()
+            echo.wait(5)
+    assert [r for r in ours.records if "esp_error" in r] == [], ours.transcript()
+    inner = bytes.fromhex(opened["esp_opened"])
+    assert opened["next_header"] == 4 and opened["seq"] == 1  # an inner IPv4 packet, charon's first
+    assert inner[9] == 47 and inner[12:16] == bytes([192, 0, 2, 2]) and inner[16:20] == bytes([192, 0, 2, 1])
+    assert inner[20:24] == b"\x00\x00\x08\x00" and inner[24:].startswith(b"dmvpnlab-esp-probe")
+
+
 def _ios(words: str) -> str:
     from dmvpnlab.ipsec.esp_transforms import parse_transform
     return parse_transform(words).ios_words
