@@ -206,6 +206,7 @@ def test_we_initiate_and_charon_responds(case: Case) -> None:
             assert child["transform"] == _ios(case.transform) and child["mode"] == "tunnel"
             assert child["pfs_group"] == case.pfs
             # libipsec made charon fake a NAT (UDP-encapsulated ESP only): we must have floated.
+            assert "faking NAT situation to enforce UDP encapsulation" in charon.log()
             assert child["nat_t"] is True and child["peer_port"] == 4500
 
 
@@ -248,8 +249,8 @@ def test_responder_announces_no_child_sa_before_quick_mode_3() -> None:
     a child SA on sending QM2 would now hold an SA its peer never installed."""
     case = CASES[0]
     with namespace_pair() as pair, charon_for(pair, case, mode="transport", backend="netlink") as charon:
-        with OurEngine(pair.left, spec(pair, case, initiate=False, mode="transport", until=None, duration=4)) as ours:
-            charon.initiate(timeout=3)
+        with OurEngine(pair.left, spec(pair, case, initiate=False, mode="transport", until=None, duration=2.5)) as ours:
+            charon.initiate(timeout=2)
             charon.wait_log(r"unable to install inbound and outbound IPsec SA")
             ours.finish()
     assert ours.events("IkeSaUp"), ours.transcript()
@@ -274,7 +275,7 @@ def test_wrong_psk_charon_initiates_both_sides_refuse() -> None:
     case = CASES[0]
     with namespace_pair() as pair, charon_for(pair, case, psk="charons-other-key") as charon:
         with OurEngine(pair.left, spec(pair, case, initiate=False, until="IkeRefused", duration=8)) as ours:
-            result = charon.initiate(timeout=4)
+            result = charon.initiate(timeout=2)
             ours.wait_event("IkeRefused")
             ours.finish()
     assert result.returncode != 0

@@ -116,7 +116,7 @@ def test_wrong_psk_fails_main_mode_on_both_sides() -> None:
     with namespace_pair() as pair:
         left, right = charon_pair(pair, right_psk="not-the-same-key")
         with left, right:
-            result = left.initiate(timeout=4)
+            result = left.initiate(timeout=2)
             right.wait_log(r"message parsing failed")
             llog, rlog = left.log(), right.log()
     assert result.returncode != 0
