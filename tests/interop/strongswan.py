@@ -292,7 +292,18 @@ swanctl {{
         return {**os.environ, "STRONGSWAN_CONF": str(self.workdir / "strongswan.conf")}
 
     def start(self, timeout: float = 10.0) -> Charon:
-        """Write the configs, start charon, wait for its vici socket, load the connection."""
+        """Write the configs, start charon, wait for its vici socket, load the connection.
+
+        If any step fails, the charon already started is stopped before the error goes up
+        (a context manager's __exit__ does not run when __enter__ raises)."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            self.cleanup()
+            raise
+
+    def _start(self, timeout: float) -> Charon:
         run_dir = self.workdir / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "strongswan.conf").write_text(self.strongswan_conf())

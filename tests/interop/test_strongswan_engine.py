@@ -62,7 +62,11 @@ class OurEngine:
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait(lambda r: r.get("ready"), "ready", 10)
+        try:
+            self.wait(lambda r: r.get("ready"), "ready", 10)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def _read(self) -> None:
