@@ -159,6 +159,7 @@ class SwanConn:
     child: str = "gre"
     child_life: str = "3600s"      # IOS's IPsec default; charon proposes it in Quick Mode
     child_rekey: str = "3240s"     # charon starts a Quick Mode rekey this long after install
+    dpd_delay: str = "0s"          # > 0: charon sends R-U-THERE after that long without traffic
 
     def swanctl_conf(self) -> str:
         """The swanctl.conf text: IKEv1, PSK, IP-address identities (as IOS sends them),
@@ -174,7 +175,7 @@ class SwanConn:
         reauth_time = 86400s
         rekey_time = 0s
         over_time = 0s
-        dpd_delay = 0
+        dpd_delay = {self.dpd_delay}
         local {{
             auth = psk
             id = {self.local}

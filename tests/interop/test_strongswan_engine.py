@@ -146,7 +146,8 @@ CASES = [
 
 def spec(pair, case: Case, *, initiate: bool, psk: str = PSK, mode: str = "tunnel", until: str | None = "ChildSaUp",
          duration: float = 12, **extra: Any) -> dict[str, Any]:
-    """The driver's spec: our side of `case` (see ike_driver's docstring; `extra` as is)."""
+    """The driver's spec: our side of `case` (see ike_driver's docstring; `extra` as is,
+    so `policies=[]` means IOS's default policies, `transforms=[...]` several sets)."""
     enc, bits, hash_, group = case.policy
     return {"local": str(pair.left_ip), "peer": str(pair.right_ip), "psk": psk, "initiate": initiate,
             "policies": [{"priority": 10, "encryption": enc, "key_bits": bits, "hash": hash_, "group": group}],
@@ -400,6 +401,59 @@ def test_lost_answer_charon_retransmits_and_we_answer_again() -> None:
         assert dropped_datagrams(pair.right) == 1
     assert "sending retransmit 1 of request message ID 0, seq 1" in log
     assert len(ours.events("IkeSaUp")) == 1
+
+
+@pytest.mark.parametrize("we_initiate", [True, False], ids=["we-initiate", "charon-initiates"])
+def test_ios_default_policies_find_the_one_charon_has(we_initiate: bool) -> None:
+    """No `crypto isakmp policy`: IOS proposes its defaults (aes/sha/5, aes/md5/5,
+    3des/sha/2, 3des/md5/2). charon, configured for 3des-sha1-modp1024 only, must pick the
+    third; and as initiator offering two suites, we must pick the one we know."""
+    ike = "3des-sha1-modp1024" if we_initiate else "aes256-sha256-modp2048,3des-sha1-modp1024"
+    case = Case(ike, ("aes", 128, "sha", 5), "aes128-sha1", "esp-aes esp-sha-hmac", None)
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=we_initiate, policies=[])) as ours:
+            if not we_initiate:
+                result = charon.initiate()
+                assert result.returncode == 0, result.stdout[-3000:] + ours.transcript()
+            ours.wait_event("ChildSaUp")
+            ours.finish()
+            assert_agree(charon, ours, we_initiate=we_initiate)
+            log = charon.log()
+    assert "selected proposal: IKE:3DES_CBC/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024" in log
+    assert len(ours.events("IkeSaUp")[0]["encryption_key"]) == 2 * 24  # 3DES: SKEYID_e expanded to 24 bytes
+
+
+def test_quick_mode_offers_each_transform_set_and_charon_picks_the_one_it_has() -> None:
+    """A profile with two transform sets: GCM first, then AES-CBC+SHA-1. charon knows only
+    the second; the SA must be the second, with its key lengths."""
+    case = CASES[0]
+    sets = [["esp-gcm 256", "tunnel"], ["esp-aes esp-sha-hmac", "tunnel"]]
+    with namespace_pair() as pair, charon_for(pair, case) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, transforms=sets)) as ours:
+            ours.wait_event("ChildSaUp")
+            charon.wait_log(r"CHILD_SA gre\{\d+\} established")
+            ours.finish()
+            child = assert_agree(charon, ours, we_initiate=True)
+            log = charon.log()
+    assert "selected proposal: ESP:AES_CBC_128/HMAC_SHA1_96/NO_EXT_SEQ" in log
+    assert re.search(r"received proposals: ESP:AES_GCM_16_256/NO_EXT_SEQ, ESP:AES_CBC_128/HMAC_SHA1_96", log), \
+        [line for line in log.splitlines() if "received proposals" in line]
+    assert child["transform"] == "esp-aes 128 esp-sha-hmac" and len(child["keymat_out"]) == 2 * (16 + 20)
+
+
+def test_charons_dpd_is_answered() -> None:
+    """charon with dpd_delay 1 s sends R-U-THERE when it hears nothing; our engine (which
+    sent the DPD vendor id) must answer R-U-THERE-ACK, so charon never declares us dead."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, dpd_delay="1s") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=True, until=None, duration=3.5)) as ours:
+            ours.wait_event("ChildSaUp")
+            charon.wait_log(r"parsed INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD_ACK\) \]", timeout=4)
+            ours.finish()
+            log = charon.log()
+    assert re.search(r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD\) \]", log)
+    assert "DPD check timed out" not in log and "deleting IKE_SA" not in log
+    assert ours.events("IkeSaDown") == [] and ours.events("PeerDead") == []
 
 
 GRE_ECHO = """
