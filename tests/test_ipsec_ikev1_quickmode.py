@@ -217,8 +217,9 @@ def test_qm1_wire_form_as_ios_sends_it():
     seen = decrypt_copy(res_c, wire)
     assert [p.type for p in seen] == [PayloadType.HASH, PayloadType.SA, PayloadType.NONCE, PayloadType.ID,
                                       PayloadType.ID]
-    assert seen[0].data == keys.hash1(HashAlgorithm.SHA, res_c.keys.skeyid_a, msg.message_id,
-                                      isakmp.encode_payloads(seen[1:]))
+    mid = msg.message_id.to_bytes(4, "big")
+    assert seen[0].data == hmac.new(res_c.keys.skeyid_a, mid + isakmp.encode_payloads(seen[1:]),
+                                    hashlib.sha1).digest()                    # HASH(1) by hand
     assert len(seen[2].data) == 20
     assert [(i.id_type, i.address(), i.protocol, i.port) for i in seen[3:]] == [
         (IdType.IPV4_ADDR, SPOKE, GRE, 0), (IdType.IPV4_ADDR, HUB, GRE, 0)]
@@ -252,6 +253,19 @@ def test_keymat_against_a_hand_computation():
         block = hmac.new(d, block + seed, hashlib.sha1).digest()
         out += block
     assert run.ini_sa.keymat_in == out[:96]
+    hash3 = decrypt_copy_before_qm3(run)
+    mid = run.initiator.message_id.to_bytes(4, "big")
+    assert hash3 == hmac.new(run.crypto[0].keys.skeyid_a, b"\x00" + mid + ni + nr, hashlib.sha1).digest()
+
+
+def decrypt_copy_before_qm3(run: Run) -> bytes:
+    """QM3's HASH(3), decrypted by hand: AES-CBC from QM2's last ciphertext block."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    qm2, qm3 = isakmp.decode(run.qm2).encrypted, isakmp.decode(run.qm3).encrypted
+    dec = Cipher(algorithms.AES(run.crypto[0].keys.enc_key), modes.CBC(qm2[-16:])).decryptor()
+    plain = dec.update(qm3) + dec.finalize()
+    assert plain[0] == 0 and int.from_bytes(plain[2:4], "big") == 24        # one HASH payload of 20 bytes
+    return plain[4:24]
 
 
 def test_nat_t_udp_encapsulation_and_nat_oa():

@@ -73,6 +73,7 @@ class QuickModeRun:
     initiator: bool
     machine: Any                          # ikev1_quickmode's initiator or responder object
     want: Want | None = None
+    spi_in: int = 0                       # the inbound SPI we offered (kept unique across exchanges)
     flight: Flight | None = None
     answers: dict[bytes, Datagram | None] = field(default_factory=dict)   # peer's messages -> our reply
     finished_at: float | None = None      # kept a while to answer retransmissions
