@@ -207,3 +207,13 @@ def test_the_lab_reports_one_links_protection_with_its_own_key_directory(tmp_pat
     lab = Lab(topology=None, records=None, captures=recorder, keys_dir=recorder.directory)  # type: ignore[arg-type]
     report = lab.protection_report("spoke1", "isp")
     assert report["esp"] == report["esp_decrypted_ok"] == 2 and report["cleartext_gre"] == 0
+
+
+def test_cisco_captures_without_their_keys_are_counted_not_decrypted(tmp_path):
+    """Real IOS traffic (no keys were published): ESP and encrypted IKE are counted as such."""
+    from cisco_captures import capture
+
+    esp = protection_report(capture("dmvpn-ipsec-esp-encrypted-traffic.pcap"), tmp_path)
+    assert (esp["esp"], esp["esp_undecrypted"], esp["esp_decrypted_ok"], esp["cleartext_gre"]) == (2, 2, 0, 0)
+    ike = protection_report(capture("wireshark-capture-ipsec-ikev1-isakmp-main-mode.pcap"), tmp_path)
+    assert (ike["isakmp"], ike["isakmp_encrypted"], ike["isakmp_decrypted"], ike["esp"]) == (9, 5, 0, 0)
