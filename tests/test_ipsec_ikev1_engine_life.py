@@ -359,3 +359,15 @@ def test_a_hub_clears_every_spoke_at_once():
     assert hub.ike_sas() == [] and all(s.ike_sas() == [] and s.peer_state(HUB) == "" for s in spokes.values())
     downs = [e for e in hub.events if type(e).__name__ == "ChildSaDown"]
     assert len(downs) == 3 and {d.peer for d in downs} == set(spokes)
+
+
+def test_reconfigure_keeps_sas_starts_dpd_and_a_new_address_clears_all():
+    pair = Pair()
+    pair.connect()
+    pair.a.engine.reconfigure(settings(SPOKE, dpd=Dpd(10, 2, periodic=True)), 1.0)
+    assert pair.a.engine.peer_state(HUB) == "IPSEC"
+    pair.advance(12, step=1.0)
+    assert pair.a.engine.counters["dpd acks received"] == 1
+    pair.a.engine.reconfigure(settings(IPv4Address("198.51.100.77")), pair.now)
+    pair.pump()
+    assert [d.reason for d in pair.a.downs] == ["cleared"] and pair.a.engine.ike_sas() == []
