@@ -371,3 +371,17 @@ def test_reconfigure_keeps_sas_starts_dpd_and_a_new_address_clears_all():
     pair.a.engine.reconfigure(settings(IPv4Address("198.51.100.77")), pair.now)
     pair.pump()
     assert [d.reason for d in pair.a.downs] == ["cleared"] and pair.a.engine.ike_sas() == []
+
+
+def test_esp_from_the_peer_answers_an_outstanding_r_u_there():
+    pair = Pair(settings(SPOKE, dpd=Dpd(10, 2, periodic=True)), settings(HUB))
+    pair.connect()
+    pair.drop = lambda who, d: who == "b"            # the hub's IKE answers are lost ...
+    for second in range(1, 40):
+        pair.now = float(second)
+        if second % 3 == 0:
+            pair.a.engine.peer_alive(HUB, pair.now)  # ... but its ESP keeps coming
+        pair.a.engine.tick(pair.now)
+        pair.pump()
+    assert pair.a.engine.counters["dpd r-u-there sent"] >= 3 and pair.a.of(PeerDead) == []
+    assert pair.a.engine.peer_state(HUB) == "IPSEC"

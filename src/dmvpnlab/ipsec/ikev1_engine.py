@@ -218,8 +218,12 @@ class IkeEngine:
         self.children.rekey(spi_in, now)
 
     def peer_alive(self, peer: IPv4Address, now: float) -> None:
+        """ESP from ``peer`` proves it alive: an unanswered R-U-THERE stops counting."""
+        self._now = now
         for sa in self.sas_of(IPv4Address(peer)):
             sa.last_heard = now
+            if sa.dpd_outstanding is not None:
+                self.liveness.answered(sa, now)
 
     def clear(self, peer: IPv4Address | None, now: float) -> int:
         """`clear crypto session [remote PEER]`: deletes to the peer, every SA down."""
