@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from dmvpnlab.lab.prompt import ios_lines
@@ -28,3 +30,31 @@ def test_semicolons_make_one_session_of_several_lines():
 
 def test_a_linux_command_with_semicolons_is_left_to_the_shell():
     assert ios_lines("ip route ; show dmvpn") is None
+
+
+def test_host_output_reaches_the_stream_the_prompt_runs_on_even_if_mininet_was_imported_under_a_proxy() -> None:
+    """Mininet binds its output handler to the sys.stderr of its import; the lab imports it
+    while the progress bar's proxy stands in for sys.stderr (the bug: `h1 ping h2` printed
+    nothing at a terminal). The prompt re-attaches the handler to the real stream."""
+    import io
+
+    from mininet.log import lg, output
+
+    from dmvpnlab.lab.prompt import attach_mininet_output
+
+    lost, shown = io.StringIO(), io.StringIO()
+    handlers = [h for h in lg.handlers if isinstance(h, logging.StreamHandler)]
+    before = [h.stream for h in handlers]
+    level = lg.level
+    try:
+        for handler in handlers:
+            handler.setStream(lost)
+        attach_mininet_output(shown)
+        lg.setLevel(logging.INFO)
+        output("64 bytes from 192.168.2.10\n")
+    finally:
+        for handler, stream in zip(handlers, before):
+            handler.setStream(stream)
+        lg.setLevel(level)
+    assert handlers, "Mininet's logger has a stream handler"
+    assert "64 bytes from 192.168.2.10" in shown.getvalue() and lost.getvalue() == ""

@@ -18,6 +18,7 @@ session that stays open: `dmvpnlab cli NODE` or SSH.)
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -126,7 +127,24 @@ def router_state_dirs(lab: Any) -> dict[str, Path]:
     return {handle.node: handle.state_dir for handle in getattr(lab, "agents", [])}
 
 
+def attach_mininet_output(stream: TextIO | None = None) -> None:
+    """Point Mininet's log handler (which prints every host command's output) at `stream`.
+
+    Mininet creates that handler when it is first imported, on whatever `sys.stderr` is
+    then. The lab imports Mininet during bring-up, while the rich progress bar has
+    replaced `sys.stderr` with its own proxy on a terminal; once the bar stops, what is
+    written to the proxy never reaches the screen, so `h1 ping h2` printed nothing at a
+    terminal (through a pipe there is no bar and no proxy)."""
+    from mininet.log import lg
+
+    target = stream if stream is not None else sys.stderr
+    for handler in lg.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(target)
+
+
 def run_prompt(lab: Any, stdin: TextIO = sys.stdin, **kwargs: Any) -> LabPrompt:
     """The `dmvpnlab up` prompt on `lab` (returns when the user leaves it)."""
     setLogLevel("output")
+    attach_mininet_output()
     return LabPrompt(lab.net, router_state_dirs(lab), stdin=stdin, **kwargs)
