@@ -192,3 +192,18 @@ def test_a_key_table_tshark_refuses_is_an_error_not_silence(tmp_path):
     wrpcap(str(tmp_path / "link.pcap"), esp_frames(OutboundSa(TRANSFORMS[0], 0x100, keymat(TRANSFORMS[0], 1))))
     with pytest.raises(DecryptError, match="refused a key table"):
         decrypt_capture(Path(tmp_path / "link.pcap"), tmp_path)
+
+
+def test_the_lab_reports_one_links_protection_with_its_own_key_directory(tmp_path):
+    """`Lab.protection_report(owner, peer)`: the link's capture, the lab's keys (no lab needed
+    to check the plumbing: a recorder directory with a capture and the agents' key table)."""
+    from dmvpnlab.lab.captures import CaptureRecorder
+    from dmvpnlab.lab.lab import Lab
+
+    recorder = CaptureRecorder.prepare("ipsec", tmp_path)
+    transform = TRANSFORMS[3]
+    KeyLog(recorder.directory).child_sa(sa_event(transform, spi_out=0x9000, spi_in=0x9001), SPOKE)
+    wrpcap(str(recorder.path("spoke1", "isp")), esp_frames(OutboundSa(transform, 0x9000, keymat(transform, 1))))
+    lab = Lab(topology=None, records=None, captures=recorder, keys_dir=recorder.directory)  # type: ignore[arg-type]
+    report = lab.protection_report("spoke1", "isp")
+    assert report["esp"] == report["esp_decrypted_ok"] == 2 and report["cleartext_gre"] == 0

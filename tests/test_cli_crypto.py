@@ -281,3 +281,56 @@ def test_crypto_output_matches_golden(hub, command: str) -> None:
         path.write_text(output)
     assert path.exists(), f"missing golden {path}: run with DMVPNLAB_UPDATE_GOLDEN=1"
     assert output == path.read_text()
+
+
+# -- what the config proposes --------------------------------------------------------------
+
+
+def test_isakmp_policy_spells_the_configured_suite_out_as_ios_does(hub) -> None:
+    lines = run(hub, "show crypto isakmp policy").splitlines()
+    assert lines == ["", "Global IKE policy", "Protection suite of priority 10",
+                     "\tencryption algorithm:\tAES - Advanced Encryption Standard (256 bit key.)",
+                     "\thash algorithm:\t\tSecure Hash Standard 2 (256 bit)",
+                     "\tauthentication method:\tPre-Shared Key",
+                     "\tDiffie-Hellman group:\t#14 (2048 bit)",
+                     "\tlifetime:\t\t86400 seconds, no volume limit"]
+
+
+def test_a_policy_left_at_the_rsa_sig_default_shows_why_keys_cannot_complete_it(hub) -> None:
+    run_session = ExecSession(hub)
+    for line in ("configure terminal", "crypto isakmp policy 5", "end"):
+        assert not run_session.handle(line).error
+    text = run(hub, "show crypto isakmp policy")
+    suite = text.split("Protection suite of priority 5\n", 1)[1].split("Protection suite", 1)[0]
+    assert "\tauthentication method:\tRivest-Shamir-Adleman Signature" in suite.splitlines()
+    assert "DES - Data Encryption Standard (56 bit keys)." in suite and "#1 (768 bit)" in suite
+
+
+def test_without_policies_the_default_suites_we_propose_are_listed(hub) -> None:
+    hub.config.isakmp_policies.clear()
+    lines = run(hub, "show crypto isakmp policy").splitlines()
+    assert lines[1] == "Default IKE policy"
+    assert [l for l in lines if l.startswith("Default protection suite")] == [
+        f"Default protection suite of priority {n}" for n in (65508, 65510, 65512, 65514)]
+
+
+def test_transform_sets_and_profiles_as_configured_with_the_ios_defaults(hub) -> None:
+    lines = run(hub, "show crypto ipsec transform-set").splitlines()
+    assert "Transform set DMVPN_TS: { esp-256-aes esp-sha256-hmac  } " in lines
+    assert lines[lines.index("Transform set DMVPN_TS: { esp-256-aes esp-sha256-hmac  } ") + 1] == \
+        "   will negotiate = { Transport,  }, "
+    assert "Transform set #$!default_transform_set_1: { esp-aes esp-sha-hmac  } " in lines
+    profile = run(hub, "show crypto ipsec profile").splitlines()
+    assert profile[:3] == ["IPSEC profile DMVPN_PROFILE",
+                           "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds",
+                           "\tResponder-Only (Y/N): N"]
+    assert "\t\tDMVPN_TS:  { esp-256-aes esp-sha256-hmac  } , " in profile
+
+
+def test_a_session_behind_nat_is_on_udp_4500_both_ways(hub) -> None:
+    hub.ipsec.ike[0] = replace(hub.ipsec.ike[0], nat_t=True)
+    hub.ipsec.children[0] = replace(hub.ipsec.children[0], nat_t=True, peer_port=4500)
+    lines = run(hub, "show crypto session detail").splitlines()
+    assert "Peer: 100.64.1.1 port 4500 fvrf: (none) ivrf: (none)" in lines
+    assert "  IKEv1 SA: local 203.0.113.1/4500 remote 100.64.1.1/4500 Active" in lines
+    assert "          Capabilities:DN connid:1001 lifetime:23:53:20" in lines

@@ -237,7 +237,7 @@ def test_at_the_prompt_an_undefined_name_is_refused_at_once_and_changes_nothing(
     assert s.apply("tunnel protection ipsec profile P") == []
 
 
-def test_the_cli_config_mode_refuses_an_undefined_profile(tmp_path) -> None:
+def test_the_cli_config_mode_refuses_an_undefined_profile() -> None:
     from test_cli_fakes import lab
     from dmvpnlab.cli.exec import ExecSession
 
@@ -276,3 +276,24 @@ def test_global_ipsec_lifetimes_parse_render_and_have_no_forms() -> None:
     s = ConfigSession(config)
     assert s.apply("no crypto ipsec security-association lifetime seconds") == []
     assert config.ipsec_lifetime_seconds is None
+
+
+def test_pasted_prompts_of_every_crypto_sub_mode_are_stripped() -> None:
+    text = ("Hub(config)# crypto keyring K\nHub(conf-keyring)# pre-shared-key address 0.0.0.0 0.0.0.0 key X\n"
+            "Hub(config)# crypto isakmp policy 1\nHub(config-isakmp)# authentication pre-share\n"
+            "Hub(config)# crypto ipsec transform-set T esp-aes esp-sha-hmac\nHub(cfg-crypto-trans)# mode transport\n"
+            "Hub(config)# crypto ipsec profile P\nHub(ipsec-profile)# set transform-set T\n")
+    config = _ok(text).config
+    assert config.keyring("K").keys[0].key == "X" and config.isakmp_policy(1).authentication == "pre-share"
+    assert config.transform_set("T").mode == "transport" and config.ipsec_profile("P").transform_sets == ["T"]
+
+
+def test_the_cli_prompt_of_a_keyring() -> None:
+    from test_cli_fakes import lab
+    from dmvpnlab.cli.exec import ExecSession
+
+    session = ExecSession(lab(3)["hub"])
+    session.handle("configure terminal")
+    assert session.handle("crypto keyring DMVPN").prompt == "hub(conf-keyring)#"
+    assert not session.handle("pre-shared-key address 0.0.0.0 0.0.0.0 key K").error
+    assert session.agent.config.keyring("DMVPN").keys[0].key == "K"

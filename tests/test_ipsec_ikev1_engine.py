@@ -115,6 +115,8 @@ def test_wrong_psk_is_a_hash_mismatch_and_nothing_comes_up():
     pair.connect()
     assert pair.b.refusals == ["hash mismatch"] and pair.b.engine.counters["hash mismatch"] == 1
     assert any("hash mismatch" in line for _, line in pair.b.log)
+    assert ("isakmp", f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {SPOKE} failed its sanity check or is malformed") \
+        in pair.b.log
     pair.advance(60, step=1.0)
     assert "retransmit limit" in pair.a.refusals
     assert pair.a.ups == [] and pair.b.ups == [] and pair.a.of(IkeSaUp) == []
@@ -144,6 +146,9 @@ def test_quick_mode_no_proposal_chosen():
     pair = Pair(settings(SPOKE, child=mine), settings(HUB, child=theirs))
     pair.connect()
     assert pair.b.refusals == ["no proposal chosen"] and pair.a.ups == [] and len(pair.a.of(IkeSaUp)) == 1
+    assert pair.a.refusals == ["no proposal chosen"]          # told by the hub's protected notify
+    pair.advance(60, step=1.0)
+    assert pair.a.engine.counters["retransmits"] == 0 and pair.a.engine.peer_state(HUB) == ""
 
 
 def test_rubbish_and_unknown_cookies_are_counted_drops_never_raised():
@@ -201,8 +206,39 @@ def test_debug_lines_in_ios_style():
 
 
 def test_counters_count_what_went_by():
+    from dmvpnlab.ipsec.events import REFUSAL_REASONS
+    fresh = Pair().a.engine.counters
+    assert {*REFUSAL_REASONS, "received", "sent", "dropped", "retransmits"} <= set(fresh)
+    assert sum(fresh.values()) == 0
     pair = Pair()
     pair.connect()
     assert pair.a.engine.counters["sent"] == 5 and pair.a.engine.counters["received"] == 4
     assert pair.b.engine.counters["sent"] == 4 and pair.b.engine.counters["received"] == 5
     assert pair.a.engine.counters["dropped"] == 0
+
+
+def test_aggressive_mode_and_mode_config_are_unsupported():
+    from dmvpnlab.ipsec.isakmp import IsakmpMessage, OpaquePayload, encode
+    from dmvpnlab.ipsec.isakmp_const import PayloadType
+    pair = Pair()
+    aggressive = encode(IsakmpMessage(b"a" * 8, bytes(8), ExchangeType.AGGRESSIVE,
+                                      payloads=[OpaquePayload(PayloadType.NONCE, b"n" * 20)]))
+    pair.b.engine.receive(aggressive, SPOKE, 500, 500, 0.0)
+    pair.connect()
+    sa = pair.b.engine.ike_sas()[0]
+    xauth = encode(IsakmpMessage(sa.cookie_i, sa.cookie_r, ExchangeType.TRANSACTION, 1, 9, encrypted=bytes(16),
+                                 next_payload=PayloadType.HASH))
+    pair.b.engine.receive(xauth, SPOKE, 500, 500, 1.0)
+    assert pair.b.engine.outbox == []
+    pair.collect()
+    assert pair.b.refusals == ["unsupported", "unsupported"] and pair.b.engine.counters["unsupported"] == 2
+
+
+def test_a_new_inbound_spi_is_never_one_in_use():
+    pair = Pair()
+    pair.connect()
+    taken = pair.a.ups[0].spi_in
+    draws = iter([taken.to_bytes(4, "big"), (7).to_bytes(4, "big"), (1234).to_bytes(4, "big"),
+                  (99999).to_bytes(4, "big")])
+    pair.a.engine.random = lambda n: next(draws)
+    assert pair.a.engine.children.fresh_spi({1234}) == 99999        # in use, reserved (< 256), offered

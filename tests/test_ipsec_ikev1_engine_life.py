@@ -249,11 +249,69 @@ def test_initial_contact_after_the_peer_rebooted_clears_its_old_sas():
     assert up_pairs_agree(pair.a.ups[0], pair.b.ups[-1])
 
 
-def test_no_initial_contact_when_sas_already_exist():
+def test_no_initial_contact_while_child_sas_exist():
+    """Phase 1 expired, children live: the new Main Mode must not tell the hub to drop them."""
+    policy = (IkePolicy(10, "aes", 256, "sha256", 14, lifetime=60),)
+    pair = Pair(settings(SPOKE, policies=policy), settings(HUB, policies=policy))
+    pair.connect()
+    pair.advance(61, step=1.0)
+    assert pair.a.engine.ike_sas() == [] and pair.b.engine.ike_sas() == []
+    old = pair.b.ups[0]
+    assert any("INITIAL-CONTACT" in line for _, line in pair.b.log)       # the first time: yes
+    seen = len(pair.b.log)
+    pair.a.engine.rekey_child(pair.a.ups[0].spi_in, pair.now)
+    pair.pump()
+    assert len(pair.b.ups) == 2 and pair.b.downs == []
+    assert not any("INITIAL-CONTACT" in line for _, line in pair.b.log[seen:])
+    pair.advance(6)
+    assert [(d.spi_in, d.reason) for d in pair.b.downs] == [(old.spi_in, "deleted by peer")]
+
+
+def test_a_connect_waiting_on_the_peers_negotiation_starts_its_own_when_that_one_dies():
+    pair = Pair()
+    pair.b.engine.connect(SPOKE, 0.0)
+    [(node, mm1)] = pair.collect()
+    pair.deliver(node, mm1)                       # the spoke is now responder of the hub's MM
+    pair.a.engine.connect(HUB, 0.0)               # ... and waits for it rather than racing
+    assert pair.a.engine.peer_state(HUB) == "IKE"
+    assert [d for d in pair.a.engine.outbox if decode(d.data).rcookie == bytes(8)] == []
+    pair.collect()
+    pair.drop = lambda who, d: who == "b"         # the hub falls silent
+    pair.advance(50, step=1.0)
+    assert "retransmit limit" in pair.a.refusals
+    own = [d for who, d in pair.wire if who == "a" and decode(d.data).rcookie == bytes(8)]
+    assert own and decode(own[0].data).icookie != decode(mm1.data).icookie
+    pair.drop = lambda who, d: False
+    pair.advance(20, step=1.0)
+    assert len(pair.a.ups) == 1 and pair.a.ups[0].initiator
+
+
+def test_both_sides_rekeying_at_once_leave_a_working_newest_pair_each_way():
     pair = Pair()
     pair.connect()
-    pair.b.engine.clear(SPOKE, 1.0)          # the hub clears; the spoke gets the deletes
+    old_a, old_b = pair.a.ups[0], pair.b.ups[0]
+    pair.a.engine.rekey_child(old_a.spi_in, 1.0)
+    pair.b.engine.rekey_child(old_b.spi_in, 1.0)
     pair.pump()
+    pair.advance(10)
+    live_a = {u.spi_in: u for u in pair.a.ups}.keys() - {d.spi_in for d in pair.a.downs}
+    live_b = {u.spi_in: u for u in pair.b.ups}.keys() - {d.spi_in for d in pair.b.downs}
+    assert old_a.spi_in not in live_a and old_b.spi_in not in live_b
+    # what each side sends on (its newest) is something the other still receives on
+    newest_a, newest_b = pair.a.ups[-1], pair.b.ups[-1]
+    assert newest_a.spi_out in live_b and newest_b.spi_out in live_a
+    assert pair.a.engine.peer_state(HUB) == "IPSEC" == pair.b.engine.peer_state(SPOKE)
+
+
+def test_clear_sa_drops_the_pairs_keeps_phase1_and_reconnects_with_quick_mode_only():
+    pair = Pair()
+    pair.connect()
+    assert pair.a.engine.clear_sa(HUB, 1.0) == 1
+    pair.pump()
+    assert [d.reason for d in pair.a.downs] == ["cleared"] and [d.reason for d in pair.b.downs] == ["deleted by peer"]
+    assert pair.a.engine.ike_sas()[0].state == "QM_IDLE" and pair.a.engine.peer_state(HUB) == ""
+    start = len(pair.wire)
     pair.a.engine.connect(HUB, 2.0)
     pair.pump()
-    assert [d.reason for d in pair.b.downs] == ["cleared"]
+    assert {decode(d.data).exchange for _, d in pair.wire[start:]} == {ExchangeType.QUICK_MODE}
+    assert len(pair.a.ups) == 2 and pair.a.ups[1].replaces is None

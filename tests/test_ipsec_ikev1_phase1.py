@@ -39,7 +39,7 @@ def run(i: MainMode, r: MainMode, wire_i=Wire(), wire_r=Wire()):
     mm2 = isakmp.decode(isakmp.encode(r.on_mm1(mm1, b"R" * 8)))
     mm3 = isakmp.decode(isakmp.encode(i.on_mm2(mm2, wire_i)))
     mm4 = isakmp.decode(isakmp.encode(r.on_mm3(mm3, wire_r)))
-    mm5 = isakmp.decode(i.on_mm4(mm4, wire_i, Wire(4500, 4500)))
+    mm5 = isakmp.decode(i.on_mm4(mm4, wire_i))
     mm6 = isakmp.decode(r.on_mm5(mm5))
     i.on_mm6(mm6)
     return [mm1, mm2, mm3, mm4, mm5, mm6]
@@ -87,7 +87,7 @@ def test_mm5_kinds_decrypted_match_ios_habit():
     mm2 = isakmp.decode(isakmp.encode(r.on_mm1(mm1, b"R" * 8)))
     mm3 = isakmp.decode(isakmp.encode(i.on_mm2(mm2, Wire())))
     mm4 = isakmp.decode(isakmp.encode(r.on_mm3(mm3, Wire())))
-    mm5 = isakmp.decode(i.on_mm4(mm4, Wire(), Wire(4500, 4500)))
+    mm5 = isakmp.decode(i.on_mm4(mm4, Wire()))
     payloads, _ = r.crypto.open(mm5)
     assert isakmp.payload_names(payloads) == ["ID", "HASH", "N"]
     assert payloads[2].notify_type == NotifyType.INITIAL_CONTACT and payloads[2].spi == b"I" * 8 + b"R" * 8
@@ -161,3 +161,57 @@ def test_offer_is_one_proposal_with_a_transform_per_policy_as_ios():
     assert len(sa.proposals) == 1 and [t.number for t in sa.proposals[0].transforms] == [1, 2, 3, 4]
     raw = isakmp.encode_payloads([sa])
     assert isakmp.decode_payloads(PayloadType.SA, raw)[0][0].body() == sa.body()
+
+
+# --- byte for byte against the capture ----------------------------------------------------
+
+def test_our_offer_is_the_bytes_ios_offered_and_our_choice_the_bytes_it_chose():
+    from tests.cisco_captures import capture
+    from tests.test_ipsec_isakmp_cisco import CAPTURE, isakmp_datagrams
+    datagrams = isakmp_datagrams(capture(CAPTURE))
+    mm1, mm2 = (isakmp.decode(d[4]) for d in datagrams[:2])
+    ios_policy = (IkePolicy(10, "aes", 128, "sha", 2),)      # what the capture's routers had
+    assert offer(ios_policy).body() == mm1.payloads[0].body()
+    reply, suite = choose(mm1.payloads[0], ios_policy)
+    assert reply.body() == mm2.payloads[0].body() and suite.lifetime == 86400
+
+
+def test_a_draft_nat_t_peer_gets_the_draft_vendor_id_and_draft_nat_d():
+    from dmvpnlab.ipsec.isakmp_const import VendorId
+    i, r, _ = pair()
+    mm1 = i.mm1()
+    mm1.payloads = [p for p in mm1.payloads if p.type != PayloadType.VENDOR_ID or p.data == VendorId.NATT_DRAFT_02N]
+    mm2 = r.on_mm1(isakmp.decode(isakmp.encode(mm1)), b"R" * 8)
+    assert [vendor_name(p.data) for p in mm2.all(PayloadType.VENDOR_ID)] == ["draft-ietf-ipsec-nat-t-ike-02\\n"]
+    mm3 = i.on_mm2(isakmp.decode(isakmp.encode(mm2)), Wire())
+    assert len(mm3.all(PayloadType.NAT_D_DRAFT)) == 2 and mm3.all(PayloadType.NAT_D) == []
+    mm4 = r.on_mm3(isakmp.decode(isakmp.encode(mm3)), Wire(1024, 500))
+    assert len(mm4.all(PayloadType.NAT_D_DRAFT)) == 2 and r.peer_behind_nat
+
+
+def test_a_peer_without_nat_t_gets_no_nat_d_and_no_detection():
+    i, r, _ = pair()
+    mm1 = i.mm1()
+    mm1.payloads = mm1.payloads[:1]
+    mm2 = r.on_mm1(isakmp.decode(isakmp.encode(mm1)), b"R" * 8)
+    assert names(mm2) == ["SA"]
+    mm3 = i.on_mm2(isakmp.decode(isakmp.encode(mm2)), Wire())
+    assert names(mm3) == ["KE", "No", "V", "V", "V"]
+    r.on_mm3(isakmp.decode(isakmp.encode(mm3)), Wire(1024, 500))
+    assert not r.nat_detected
+
+
+def test_only_pre_share_policies_are_offered_or_accepted():
+    mixed = (IkePolicy(1, "aes", 256, "sha", 14, authentication="rsa-sig"), IkePolicy(2, "aes", 128, "sha", 14))
+    sa = offer(mixed)
+    assert len(sa.proposals[0].transforms) == 1
+    from dmvpnlab.ipsec.isakmp import Attribute
+    from dmvpnlab.ipsec.isakmp_const import AuthMethod, IkeAttr
+    rsa_offer = offer((IkePolicy(1, "aes", 128, "sha", 14),))
+    attrs = rsa_offer.proposals[0].transforms[0].attributes
+    attrs[:] = [Attribute(a.type, AuthMethod.RSA_SIGNATURES) if a.type == IkeAttr.AUTH_METHOD else a for a in attrs]
+    assert choose(rsa_offer, (IkePolicy(1, "aes", 128, "sha", 14, authentication="rsa-sig"),)) is None
+    i, _, _ = pair(policies_i=(IkePolicy(1, authentication="rsa-sig"),))
+    with pytest.raises(Refusal) as err:
+        i.mm1()
+    assert err.value.reason == "unsupported"

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import os
+import random
 from ipaddress import IPv4Address
 
 import pytest
@@ -216,8 +217,9 @@ def test_qm1_wire_form_as_ios_sends_it():
     seen = decrypt_copy(res_c, wire)
     assert [p.type for p in seen] == [PayloadType.HASH, PayloadType.SA, PayloadType.NONCE, PayloadType.ID,
                                       PayloadType.ID]
-    assert seen[0].data == keys.hash1(HashAlgorithm.SHA, res_c.keys.skeyid_a, msg.message_id,
-                                      isakmp.encode_payloads(seen[1:]))
+    mid = msg.message_id.to_bytes(4, "big")
+    assert seen[0].data == hmac.new(res_c.keys.skeyid_a, mid + isakmp.encode_payloads(seen[1:]),
+                                    hashlib.sha1).digest()                    # HASH(1) by hand
     assert len(seen[2].data) == 20
     assert [(i.id_type, i.address(), i.protocol, i.port) for i in seen[3:]] == [
         (IdType.IPV4_ADDR, SPOKE, GRE, 0), (IdType.IPV4_ADDR, HUB, GRE, 0)]
@@ -251,6 +253,19 @@ def test_keymat_against_a_hand_computation():
         block = hmac.new(d, block + seed, hashlib.sha1).digest()
         out += block
     assert run.ini_sa.keymat_in == out[:96]
+    hash3 = decrypt_copy_before_qm3(run)
+    mid = run.initiator.message_id.to_bytes(4, "big")
+    assert hash3 == hmac.new(run.crypto[0].keys.skeyid_a, b"\x00" + mid + ni + nr, hashlib.sha1).digest()
+
+
+def decrypt_copy_before_qm3(run: Run) -> bytes:
+    """QM3's HASH(3), decrypted by hand: AES-CBC from QM2's last ciphertext block."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    qm2, qm3 = isakmp.decode(run.qm2).encrypted, isakmp.decode(run.qm3).encrypted
+    dec = Cipher(algorithms.AES(run.crypto[0].keys.enc_key), modes.CBC(qm2[-16:])).decryptor()
+    plain = dec.update(qm3) + dec.finalize()
+    assert plain[0] == 0 and int.from_bytes(plain[2:4], "big") == 24        # one HASH payload of 20 bytes
+    return plain[4:24]
 
 
 def test_nat_t_udp_encapsulation_and_nat_oa():
@@ -432,3 +447,71 @@ def test_sa_from_child_sa_up_carries_the_settled_lifetime():
     sa = OutboundSa(run.ini_sa.transform, run.ini_sa.spi_out, run.ini_sa.keymat_out, mode=run.ini_sa.mode,
                     lifetime=Lifetime(run.ini_sa.lifetime_seconds, run.ini_sa.lifetime_kilobytes))
     assert sa.remaining()[0] == 1000 and sa.remaining()[1] <= 120
+
+
+def mutations(chain: bytes, rng: random.Random, count: int):
+    """Byte flips, truncations and insertions of a plaintext payload chain that still
+    decode as a chain (so they reach Quick Mode's own checks, past the codec)."""
+    made = 0
+    while made < count:
+        data = bytearray(chain)
+        for _ in range(rng.randint(1, 4)):
+            op, at = rng.random(), rng.randrange(len(data))
+            if op < 0.7:
+                data[at] = rng.randrange(256)
+            elif op < 0.85:
+                del data[at:at + rng.randint(1, 8)]
+            else:
+                data[at:at] = os.urandom(rng.randint(1, 8))
+        try:
+            payloads, _ = isakmp.decode_payloads(PayloadType.SA, bytes(data), allow_padding=False)
+        except isakmp.IsakmpDecodeError:
+            continue
+        made += 1
+        yield payloads
+
+
+def test_hostile_qm1_bodies_with_a_valid_hash_only_raise_the_typed_error():
+    """A peer holding the ISAKMP SA (so its HASH(1) verifies) sends 1500 mangled QM1s:
+    each is refused with QuickModeError or accepted, nothing else escapes."""
+    rng = random.Random(9)
+    chain = isakmp.encode_payloads(good_body())
+    outcomes = {"accepted": 0}
+    for body in mutations(chain, rng, 1500):
+        try:
+            respond(body, mid=rng.randrange(1, 2**32))
+            outcomes["accepted"] += 1
+        except QuickModeError as exc:
+            assert exc.reason in REFUSAL_REASONS
+            outcomes[exc.reason] = outcomes.get(exc.reason, 0) + 1
+    assert outcomes.get("malformed", 0) and outcomes.get("no proposal chosen", 0)
+
+
+def test_hostile_qm2_bodies_with_a_valid_hash_only_raise_the_typed_error():
+    rng = random.Random(10)
+    ini_c, res_c = isakmp_sa()
+    initiator = QuickModeInitiator(ini_c)
+    # PFS with the P-256 group, so mangled KE payloads are among the inputs (a MODP group
+    # costs OpenSSL ~60 ms per peer value: too slow for 800 rounds).
+    qm1 = initiator.start(profile("esp-aes esp-sha-hmac", pfs_group=19), SPOKE, HUB, False, 0.0)
+    responder = QuickModeResponder(res_c, profile("esp-aes esp-sha-hmac"), HUB, SPOKE, False)
+    qm2, _ = responder.on_request(isakmp.decode(qm1), 0.0)
+    chain = isakmp.encode_payloads(copy.deepcopy(ini_c).open(isakmp.decode(qm2))[0][1:])
+    mid = initiator.message_id
+    before, chain_at_qm1 = copy.deepcopy(res_c), copy.deepcopy(ini_c._exchanges[mid])
+    accepted = 0
+    for body in mutations(chain, rng, 800):
+        sender = IkeCrypto(before.hash_alg, before.cipher, before.keys, CKY_I, CKY_R, before.iv)
+        sender._exchanges[mid] = copy.deepcopy(ini_c._exchanges[mid])   # the chain at QM1's last block
+        digest = keys.hash2(HashAlgorithm.SHA, sender.keys.skeyid_a, mid, initiator.nonce,
+                            isakmp.encode_payloads(body))
+        wire = sender.seal(IsakmpMessage(CKY_I, CKY_R, ExchangeType.QUICK_MODE, message_id=mid,
+                                         payloads=[OpaquePayload(PayloadType.HASH, digest)] + body))
+        ini_c._exchanges[mid] = copy.deepcopy(chain_at_qm1)             # as if this QM2 came first
+        initiator.result = None
+        try:
+            initiator.on_reply(isakmp.decode(wire))
+            accepted += 1
+        except QuickModeError as exc:
+            assert exc.reason in REFUSAL_REASONS
+    assert accepted < 800

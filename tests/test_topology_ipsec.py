@@ -22,6 +22,7 @@ from dmvpnlab.lab.topology.yamlfile import load_topology
 
 REPO = Path(__file__).resolve().parents[1]
 IPSEC = REPO / "topologies" / "ipsec.yaml"
+IPSEC_NAT = REPO / "topologies" / "ipsec-nat.yaml"
 
 
 def rendered(path: Path) -> dict[str, str]:
@@ -80,3 +81,15 @@ def test_the_crypto_variables_change_what_both_ends_render(tmp_path):
         assert "crypto isakmp key s3cret address 0.0.0.0 0.0.0.0" in text
         assert " tunnel protection ipsec profile P1" in text and "crypto ipsec profile P1" in text
         assert parse_config(text).errors == []
+
+
+def test_ipsec_nat_topology_puts_spoke2_behind_nat1_with_the_same_crypto():
+    topology = load_topology(IPSEC_NAT, nodes_dir=REPO / "nodes")
+    assert [box.name for box in topology.nat_boxes] == ["nat1"]
+    assert next(r for r in topology.routers if r.name == "spoke2").nat == "nat1"
+    configs = rendered(IPSEC_NAT)
+    for text in configs.values():
+        result = parse_config(text)
+        assert result.errors == [] and result.ignored == []
+        assert result.config.tunnels[0].tunnel_protection is not None
+    assert configs["spoke2"].count("crypto") == rendered(IPSEC)["spoke2"].count("crypto")

@@ -9,8 +9,9 @@ Two ways config text reaches the parser, one target each:
 
 Invariants: parsing raises nothing (a bad line is a `ConfigError` in the result, the
 documented way); rendering raises nothing and gives text that encodes as strict UTF-8;
-the rendered config reads back with no error into an equal model, which renders to the
-same text (render -> parse -> render is a fixed point); and, line by line, a refused
+the rendered config reads back into an equal model, with no error but the
+whole-config ones the model carries (a name no section defines, config.references), and
+renders to the same text (render -> parse -> render is a fixed point); and, line by line, a refused
 line leaves the model as it was (IOS refuses a line as a whole).
 
 Seeds: every router config the lab renders from nodes/*.j2 for topologies/*.yaml, the

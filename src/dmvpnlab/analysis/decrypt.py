@@ -49,7 +49,8 @@ TSHARK_TIMEOUT = 300.0
 #: tshark -T fields columns, in this order; the last (Info) may contain anything but a tab.
 FIELDS = ("frame.number", "frame.time_relative", "ip.src", "ip.dst", "frame.protocols", "esp.spi",
           "esp.sequence", "esp.icv_good", "esp.icv_bad", "esp.sequence-analysis.wrong-sequence-number",
-          "udp.port", "isakmp.flag_e", "isakmp.typepayload", "icmp.type", "nhrp.hdr.op.type", "_ws.col.Info")
+          "udp.port", "isakmp.flag_e", "isakmp.typepayload", "icmp.type", "nhrp.hdr.op.type", "_ws.malformed",
+          "_ws.col.Info")
 
 
 class DecryptError(Exception):
@@ -75,9 +76,17 @@ class Frame:
     sequence_error: bool = False
     ports: tuple[int, ...] = ()
     isakmp_encrypted: bool = False
-    isakmp_payloads: bool = False
+    isakmp_payloads: int = 0  # payloads tshark dissected (after decryption, for an encrypted one)
     icmp_type: int | None = None
     nhrp_type: int | None = None
+    malformed: bool = False
+
+    @property
+    def isakmp_decrypted(self) -> bool:
+        """An encrypted ISAKMP message whose payloads decoded (Quick Mode's third message is
+        one HASH payload). A wrong key leaves garbage after the header's first payload type,
+        which tshark reports as malformed."""
+        return self.isakmp_encrypted and self.isakmp_payloads >= 1 and not self.malformed
 
     @property
     def is_esp(self) -> bool:
@@ -164,7 +173,7 @@ def parse_line(line: str) -> Frame | None:
     if len(parts) != len(FIELDS):
         return None
     (number, when, src, dst, protocols, spi, seq, good, bad, wrong_seq, ports, flag_e, payloads,
-     icmp, nhrp, info) = parts
+     icmp, nhrp, malformed, info) = parts
     frame_no = _int(number)
     if frame_no is None:
         return None
@@ -173,8 +182,8 @@ def parse_line(line: str) -> Frame | None:
                  layers=tuple(p for p in protocols.split(":") if p), info=info, spi=_first(spi),
                  seq=_int(seq), icv=icv, sequence_error=bool(wrong_seq), ports=tuple(
                      p for p in (_int(x) for x in ports.split(",") if x) if p is not None),
-                 isakmp_encrypted=_flag(flag_e), isakmp_payloads=bool(payloads),
-                 icmp_type=_int(icmp), nhrp_type=_int(nhrp))
+                 isakmp_encrypted=_flag(flag_e), isakmp_payloads=len([p for p in payloads.split(",") if p]),
+                 icmp_type=_int(icmp), nhrp_type=_int(nhrp), malformed=bool(malformed))
 
 
 def _config_dir(keys_dir: Path | None, into: Path) -> None:
@@ -267,7 +276,7 @@ def summarize(frames: Iterable[Frame]) -> dict[str, int]:
             counts["isakmp"] += 1
             if frame.isakmp_encrypted:
                 counts["isakmp_encrypted"] += 1
-                counts["isakmp_decrypted"] += frame.isakmp_payloads
+                counts["isakmp_decrypted"] += frame.isakmp_decrypted
         elif "gre" in outer:
             counts["cleartext_gre"] += 1
             counts["cleartext_nhrp"] += "nhrp" in outer

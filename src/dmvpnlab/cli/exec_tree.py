@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dmvpnlab.cli import (
     show_crypto,
+    show_crypto_config,
     show_crypto_ipsec,
     show_crypto_session,
     show_dmvpn,
@@ -206,7 +207,14 @@ def build_tree() -> Node:
     crypto = show.kw("crypto", "Encryption module")
     isakmp_sa = crypto.kw("isakmp", "Show ISAKMP").kw("sa", "Show ISAKMP Security Associations", _isakmp(False))
     isakmp_sa.kw("detail", "Show ISAKMP SA Detail", _isakmp(True))
-    ipsec_sa = crypto.kw("ipsec", "Show IPSEC info").kw("sa", "IPSEC SA table", _ipsec_sa(False))
+    crypto.kw("isakmp", "Show ISAKMP").kw("policy", "Show ISAKMP protection suite policy",
+                                          lambda s, a: show_crypto_config.render_isakmp_policy(s.agent.config))
+    ipsec = crypto.kw("ipsec", "Show IPSEC info")
+    ipsec.kw("transform-set", "Crypto transform sets",
+             lambda s, a: show_crypto_config.render_transform_sets(s.agent.config))
+    ipsec.kw("profile", "Show ipsec profile information",
+             lambda s, a: show_crypto_config.render_profiles(s.agent.config))
+    ipsec_sa = ipsec.kw("sa", "IPSEC SA table", _ipsec_sa(False))
     ipsec_sa.kw("detail", "detailed error counters", _ipsec_sa(True))
     by_peer = ipsec_sa.kw("peer", "Show SAs for a specific peer").add(
         Node("A.B.C.D", "IPv4 address of the peer", _ipsec_sa(False), param="peer", check=ipv4))

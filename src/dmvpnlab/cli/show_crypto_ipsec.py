@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from dmvpnlab.cli.show_crypto import ipsec_node
+from dmvpnlab.cli.show_crypto_config import profile_sets
 from dmvpnlab.ipsec.esp import EspCounters
 from dmvpnlab.ipsec.esp_transforms import EspTransform, TransformError, parse_transform
 from dmvpnlab.ipsec.settings import IPSEC_DEFAULT_LIFETIME_KILOBYTES, IPSEC_DEFAULT_LIFETIME_SECONDS
@@ -199,21 +200,14 @@ def map_data(agent: Any) -> dict[str, Any]:
         profile = agent.config.ipsec_profile(tp.profile) if tp is not None else None
         if profile is None:
             continue
-        sets = []
-        for name in profile.transform_sets:
-            ts = agent.config.transform_set(name)
-            if ts is not None:
-                parsed = _transform(ts.transforms)
-                sets.append({"name": name, "transforms": parsed.show_name if parsed else " ".join(ts.transforms),
-                             "mode": ts.mode})
-        if not profile.transform_sets:
-            sets = [{"name": "#$!default_transform_set_1", "transforms": "esp-aes esp-sha-hmac", "mode": "transport"},
-                    {"name": "#$!default_transform_set_0", "transforms": "esp-3des esp-sha-hmac", "mode": "transport"}]
+        sets = profile_sets(agent.config, profile)
         peers = sorted({(v.peer, v.local) for v in views if v.interface == itf.name})
         maps.append({
             "tag": map_tag(agent, itf.name), "interface": itf.name, "profile": profile.name,
-            "lifetime_kilobytes": profile.lifetime_kilobytes or IPSEC_DEFAULT_LIFETIME_KILOBYTES,
-            "lifetime_seconds": profile.lifetime_seconds or IPSEC_DEFAULT_LIFETIME_SECONDS,
+            "lifetime_kilobytes": (profile.lifetime_kilobytes or agent.config.ipsec_lifetime_kilobytes
+                                   or IPSEC_DEFAULT_LIFETIME_KILOBYTES),
+            "lifetime_seconds": (profile.lifetime_seconds or agent.config.ipsec_lifetime_seconds
+                                 or IPSEC_DEFAULT_LIFETIME_SECONDS),
             "pfs": profile.pfs, "transform_sets": sets,
             "instances": [{"peer": str(peer), "local": str(local)} for peer, local in peers],
         })

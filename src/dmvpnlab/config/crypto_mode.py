@@ -323,6 +323,7 @@ def _profile_transform_set(ctx: Context, cur: Cursor, neg: bool) -> None:
 
 
 def _profile_pfs(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`set pfs [groupN]`: IOS's PFS group when none is named is group1, stored as such."""
     prof: IpsecProfile = ctx.target
     if neg:
         prof.pfs = None

@@ -128,7 +128,7 @@ class DhGroup:
         """A fresh key pair (the private part from the OS CSPRNG)."""
         if self.curve is not None:
             return DhKeyPair(self, ec.generate_private_key(self.curve))
-        params = self._ffdh_parameters()
+        params = self._ffdh_parameters() if self.number not in _CHECKED_EACH_TIME else None
         if params is None:
             bound = self.q if self.q else self.p - 2
             return self.from_private(secrets.randbelow(bound - 2) + 2)
@@ -142,7 +142,7 @@ class DhGroup:
             return DhKeyPair(self, ec.derive_private_key(x, self.curve))
         if not 1 < x < self.p - 1:
             raise ValueError(f"group {self.number}: private value out of range")
-        params = self._ffdh_parameters()
+        params = self._ffdh_parameters() if self.number not in _CHECKED_EACH_TIME else None
         if params is None:
             return DhKeyPair(self, x)
         with warnings.catch_warnings():
@@ -214,6 +214,14 @@ class DhKeyPair:
             params = self._private.parameters().parameter_numbers()
             peer_key = _ffdh.DHPublicNumbers(y, params).public_key()
             return self._private.exchange(peer_key).rjust(g.size, b"\x00")
+
+
+#: MODP groups OpenSSL does not know by name (RFC 2409's 768- and 1024-bit primes): it
+#: re-checks such a prime every time a peer's public value is loaded (80-130 ms per
+#: exchange for group 2, IOS's most common `set pfs`), while Python's own modular
+#: exponentiation takes 5-15 ms. Their key pairs are plain integers (the `from_private`
+#: path); the larger groups, which OpenSSL recognises, stay with OpenSSL.
+_CHECKED_EACH_TIME = frozenset({GroupDescription.MODP_768, GroupDescription.MODP_1024})
 
 
 def _modp(number: int, name: str, p: int, g: int = 2, q: int | None = None) -> DhGroup:

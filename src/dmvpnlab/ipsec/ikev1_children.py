@@ -39,21 +39,32 @@ class ChildBook:
     def __init__(self, engine: "IkeEngine") -> None:
         self.engine = engine
         self._children: dict[int, Child] = {}
+        self._by_peer: dict[IPv4Address, dict[int, Child]] = {}     # the same, per peer (a hub has many)
 
     # -- queries ----------------------------------------------------------------------
 
     def of(self, peer: IPv4Address) -> list[Child]:
-        return [c for c in self._children.values() if c.peer == peer]
+        return list(self._by_peer.get(peer, {}).values())
 
     def live(self, peer: IPv4Address) -> list[Child]:
         """Pairs with ``peer`` that are not superseded (what connect() is satisfied by)."""
         return [c for c in self.of(peer) if c.replaced_by is None]
 
     def peers(self, peer: IPv4Address | None) -> set[IPv4Address]:
-        return {c.peer for c in self._children.values() if peer is None or c.peer == peer}
+        if peer is None:
+            return set(self._by_peer)
+        return {peer} if peer in self._by_peer else set()
 
     def get(self, spi_in: int) -> Child | None:
         return self._children.get(spi_in)
+
+    def fresh_spi(self, taken: set[int]) -> int:
+        """An inbound SPI for a new pair: random, >= 256 (RFC 4303 reserves below), and
+        neither ours already nor one a Quick Mode in flight (``taken``) offered."""
+        while True:
+            spi = int.from_bytes(self.engine.random(4), "big")
+            if spi >= 256 and spi not in self._children and spi not in taken:
+                return spi
 
     # -- life -------------------------------------------------------------------------
 
@@ -72,9 +83,12 @@ class ChildBook:
                 old.delete_at = now + DELETE_OLD_AFTER
         share = SOFT_INITIATOR if up.initiator else SOFT_RESPONDER
         life = max(1, up.lifetime_seconds)
-        self._children[up.spi_in] = Child(up, now, now + life * share, now + life)
+        child = Child(up, now, now + life * share, now + life)
+        self._children[up.spi_in] = child
+        self._by_peer.setdefault(up.peer, {})[up.spi_in] = child
         self.engine.log(f"IPSEC(create_sa): sa created, (sa) sa_dest= {up.peer}, sa_proto= 50, "
-                        f"sa_spi= 0x{up.spi_out:X}({up.spi_out}), conn_id= {up.spi_in & 0xFFFF}", "ipsec")
+                        f"sa_spi= 0x{up.spi_out:X}({up.spi_out}), sa_trans= {up.transform.ios_words}, "
+                        f"sa_spi_in= 0x{up.spi_in:X}", "ipsec")
         self.engine.events.append(up)
 
     def remove(self, child: Child, reason: str, notify: bool) -> None:
@@ -86,6 +100,10 @@ class ChildBook:
             if sa is not None:
                 self.engine.send_info(sa, info.delete_esp([child.up.spi_in]))
         del self._children[child.up.spi_in]
+        mine = self._by_peer[child.peer]
+        del mine[child.up.spi_in]
+        if not mine:
+            del self._by_peer[child.peer]
         self.engine.log(f"IPSEC(delete_sa): deleting SA, (sa) sa_dest= {child.peer}, sa_proto= 50, "
                         f"sa_spi= 0x{child.up.spi_out:X}, reason {reason}", "ipsec")
         self.engine.events.append(ChildSaDown(child.peer, child.up.spi_in, child.up.spi_out, reason))
@@ -97,7 +115,7 @@ class ChildBook:
     def remove_older(self, peer: IPv4Address, before: float, reason: str, now: float) -> None:
         """INITIAL-CONTACT: the pairs made before the peer's new ISAKMP SA began."""
         for child in self.of(peer):
-            if child.created <= before:
+            if child.created < before:
                 self.remove(child, reason, notify=False)
 
     def peer_deleted(self, peer: IPv4Address, spi: int, now: float) -> None:

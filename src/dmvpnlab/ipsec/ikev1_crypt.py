@@ -52,8 +52,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from dmvpnlab.ipsec import ike_cipher
-from dmvpnlab.ipsec import ikev1_keys as keys
+from dmvpnlab.ipsec import ike_cipher, ikev1_keys
 from dmvpnlab.ipsec.ike_cipher import CipherSpec
 from dmvpnlab.ipsec.ikev1_keys import Phase1Keys
 from dmvpnlab.ipsec.isakmp import IsakmpDecodeError, IsakmpMessage, Payload, decode_payloads, encode, \
@@ -89,8 +88,8 @@ class IkeCrypto:
     cookie_i: bytes
     cookie_r: bytes
     iv: bytes                      # Main Mode's first IV: hash(g^xi | g^xr), leftmost block
-    _exchanges: OrderedDict[int, _Exchange] = field(default_factory=OrderedDict, repr=False)
-    _phase1_last: bytes | None = field(default=None, repr=False)
+    _exchanges: OrderedDict[int, _Exchange] = field(default_factory=OrderedDict, init=False, repr=False)
+    _phase1_last: bytes | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.iv) != self.cipher.block_size:
@@ -106,7 +105,7 @@ class IkeCrypto:
                       cookie_r: bytes, gxi: bytes, gxr: bytes) -> "IkeCrypto":
         """The state right after MM3/MM4: the first IV from both public values."""
         return cls(hash_alg, cipher, phase1, bytes(cookie_i), bytes(cookie_r),
-                   keys.phase1_iv(hash_alg, gxi, gxr, cipher.block_size))
+                   ikev1_keys.phase1_iv(hash_alg, gxi, gxr, cipher.block_size))
 
     # -- Phase 1 boundary -------------------------------------------------------------
 
@@ -194,7 +193,7 @@ class IkeCrypto:
     def _first_iv(self, mid: int) -> bytes:
         if mid == 0:
             return bytes(self.iv)
-        return keys.phase2_iv(self.hash_alg, self.phase1_last_block, mid, self.cipher.block_size)
+        return ikev1_keys.phase2_iv(self.hash_alg, self.phase1_last_block, mid, self.cipher.block_size)
 
     def _exchange(self, mid: int) -> _Exchange:
         found = self._exchanges.get(mid)

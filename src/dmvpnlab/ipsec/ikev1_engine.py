@@ -10,21 +10,27 @@ retransmission, lifetimes, rekey, DPD and NAT keepalives.
 API (the agent and the CLI code against exactly this)::
 
     class IkeEngine:
-        def __init__(self, settings: IpsecSettings, now: float, *,
-                     random: Callable[[int], bytes] = os.urandom,
-                     debug: Callable[[str, str], None] | None = None)  # debug(category, line): "isakmp" | "ipsec"
-        outbox: list[Datagram]; events: list[IkeEvent]     # drained by the agent after every call
-        counters: collections.Counter[str]                  # every REFUSAL_REASONS entry + "retransmits",
-                                                            # "received", "sent", "dropped", ...
-        def connect(self, peer, now) -> None      # want a child SA: Main Mode if no ISAKMP SA, else Quick Mode
-        def receive(self, data, peer, peer_port, local_port, now) -> None   # never raises
-        def tick(self, now) -> None               # retransmit, lifetimes, rekey, DPD, NAT keepalive
-        def rekey_child(self, spi_in, now) -> None  # the SA database: kilobyte soft limit reached
-        def peer_alive(self, peer, now) -> None   # ESP arrived from peer (on-demand DPD)
-        def clear(self, peer | None, now) -> int  # clear crypto session: deletes sent, Down events
-        def reconfigure(self, settings, now) -> None
+        def __init__(self, settings: IpsecSettings, now: float, *, random: Callable[[int], bytes] = os.urandom,
+                     debug: Callable[[str, str], None] | None = None)   # debug(category, line): category "isakmp" or "ipsec"
+        outbox: list[Datagram]; events: list[IkeEvent]      # the agent drains both after every call
+        counters: collections.Counter[str]                   # every REFUSAL_REASONS entry + "retransmits", "received", "sent", "dropped"...
+        def connect(self, peer: IPv4Address, now: float) -> None        # want a child SA with peer: Main Mode if no ISAKMP SA, else Quick Mode; idempotent while one runs
+        def receive(self, data: bytes, peer: IPv4Address, peer_port: int, local_port: int, now: float) -> None
+                                                                          # UDP payload as received (on 4500 it starts with the non-ESP marker); NEVER raises
+        def tick(self, now: float) -> None                                # retransmit with backoff, lifetimes, rekey, DPD, NAT keepalive
+        def rekey_child(self, spi_in: int, now: float) -> None            # SA database: kilobyte soft limit reached
+        def peer_alive(self, peer: IPv4Address, now: float) -> None       # ESP arrived from peer (on-demand DPD)
+        def clear(self, peer: IPv4Address | None, now: float) -> int      # clear crypto session: send deletes, emit Down events;
+                                                                          # returns how many peers had something cleared
+        def reconfigure(self, settings: IpsecSettings, now: float) -> None
         def ike_sas(self) -> list[IkeSaView]
-        def peer_state(self, peer) -> str         # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
+        def clear_sa(self, peer: IPv4Address | None, now: float) -> int     # (added) clear crypto sa: child pairs only
+        def peer_state(self, peer: IPv4Address) -> str                    # "" | "IKE" (MM/QM running) | "IPSEC" (child SA up)
+
+Counters beyond those: "duplicates", "internal error" (a bug of ours, swallowed so the
+router lives; tests and fuzz targets hold it at 0), "not isakmp" (non-ESP marker missing
+on 4500), "for a deleted sa", "keepalives received", "nat keepalives sent", "dpd ..."
+and "delete for unknown spi".
 
 Behaviour, IOS as the model:
 - Bad peer input is a counted drop ("dropped" and the reason) and, for a negotiation
@@ -58,22 +64,29 @@ from typing import Callable
 from dmvpnlab.ipsec import ikev1_info as info
 from dmvpnlab.ipsec import isakmp
 from dmvpnlab.ipsec.events import (
-    ChildSaDown, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp, PeerDead,
+    REFUSAL_REASONS, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp,
 )
 from dmvpnlab.ipsec.ikev1_children import ChildBook
+from dmvpnlab.ipsec.ikev1_liveness import Liveness
 from dmvpnlab.ipsec.ikev1_phase1 import MainMode, Refusal, Wire
 from dmvpnlab.ipsec.ikev1_quickrun import QuickModes
 from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, Want
 from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
 from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, NotifyType, ProtocolId
-from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
+from dmvpnlab.ipsec.settings import NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import IkeSaView
 
-__all__ = ["IkeEngine", "FATAL_REASONS", "DPD_MAX_RETRIES"]
+__all__ = ["IkeEngine", "FATAL_REASONS", "COUNTED"]
 
 FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
-DPD_MAX_RETRIES = 5
+#: Counters that exist from the start (with REFUSAL_REASONS), so `show` lists them at 0.
+COUNTED = ("received", "sent", "dropped", "retransmits", "duplicates")
 FIRST_CONN_ID = 1001
+#: The console messages IOS prints with these refusals (debug or not).
+_SYSLOG = {
+    "hash mismatch": "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check or is malformed",
+}
+GONE_FOR = 120.0            # datagrams for an SA deleted this recently are dropped quietly
 
 
 class IkeEngine:
@@ -88,11 +101,15 @@ class IkeEngine:
         self.events: list[IkeEvent] = []
         self.counters: collections.Counter[str] = collections.Counter()
         self._sas: dict[bytes, IsakmpSa] = {}          # by initiator cookie
+        self._by_peer: dict[IPv4Address, dict[bytes, IsakmpSa]] = {}   # the same, per peer (a hub has many)
+        self._gone: dict[bytes, float] = {}            # cookies of SAs just deleted -> when (late datagrams)
         self._wants: dict[IPv4Address, list[Want]] = {}
         self._next_conn_id = FIRST_CONN_ID
         self._now = now
         self.children = ChildBook(self)
         self.quick = QuickModes(self)
+        self.liveness = Liveness(self)
+        self.counters.update(dict.fromkeys(REFUSAL_REASONS + COUNTED, 0))
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -105,6 +122,9 @@ class IkeEngine:
         self.counters[reason] += 1
         self.counters["dropped"] += 1
         self.log(f"ISAKMP: refused {peer}: {reason}" + (f" ({detail})" if detail else ""))
+        syslog = _SYSLOG.get(reason)
+        if syslog is not None:
+            self.log(syslog.format(peer=peer))
         self.events.append(IkeRefused(peer, reason, detail))
 
     def transmit(self, sa: IsakmpSa, data: bytes) -> Datagram:
@@ -121,13 +141,28 @@ class IkeEngine:
     def established(self, peer: IPv4Address) -> IsakmpSa | None:
         """The newest ISAKMP SA in QM_IDLE with ``peer``: Quick Mode and deletes use it."""
         best: IsakmpSa | None = None
-        for sa in self._sas.values():
-            if sa.peer == peer and sa.established and (best is None or sa.established_at > best.established_at):
+        for sa in self._by_peer.get(peer, {}).values():
+            if sa.established and (best is None or sa.established_at > best.established_at):
                 best = sa
         return best
 
     def sas_of(self, peer: IPv4Address | None) -> list[IsakmpSa]:
-        return [sa for sa in self._sas.values() if peer is None or sa.peer == peer]
+        if peer is None:
+            return list(self._sas.values())
+        return list(self._by_peer.get(peer, {}).values())
+
+    def _add_sa(self, sa: IsakmpSa) -> None:
+        self._sas[sa.mm.cookie_i] = sa
+        self._by_peer.setdefault(sa.peer, {})[sa.mm.cookie_i] = sa
+
+    def _remove_sa(self, sa: IsakmpSa) -> None:
+        if self._sas.get(sa.mm.cookie_i) is sa:
+            del self._sas[sa.mm.cookie_i]
+        mine = self._by_peer.get(sa.peer, {})
+        if mine.get(sa.mm.cookie_i) is sa:
+            del mine[sa.mm.cookie_i]
+            if not mine:
+                del self._by_peer[sa.peer]
 
     def message_id(self) -> int:
         while True:
@@ -170,11 +205,13 @@ class IkeEngine:
     def tick(self, now: float) -> None:
         self._now = now
         for sa in list(self._sas.values()):
-            if sa.conn_id not in {s.conn_id for s in self._sas.values()}:
-                continue
-            self._tick_sa(sa, now)
+            if self._sas.get(sa.mm.cookie_i) is sa:      # not deleted by an earlier one's timers
+                self._tick_sa(sa, now)
         self.quick.tick(now)
         self.children.tick(now)
+        for cookie, when in list(self._gone.items()):
+            if now - when > GONE_FOR:
+                del self._gone[cookie]
 
     def rekey_child(self, spi_in: int, now: float) -> None:
         self._now = now
@@ -193,8 +230,19 @@ class IkeEngine:
             self.children.remove_all(p, "cleared", now, notify=True)
             for sa in self.sas_of(p):
                 self.delete_sa(sa, "cleared", notify=True)
-            self._wants.pop(p, None)
+            self.drop_wants(p)
         return len(peers)
+
+    def clear_sa(self, peer: IPv4Address | None, now: float) -> int:
+        """`clear crypto sa [peer X]`: the child SA pairs go, with a Delete to the peer; the
+        ISAKMP SAs stay, so the next connect() runs Quick Mode only. Returns the pairs."""
+        self._now = now
+        peer = IPv4Address(peer) if peer is not None else None
+        count = 0
+        for p in self.children.peers(peer):
+            count += len(self.children.of(p))
+            self.children.remove_all(p, "cleared", now, notify=True)
+        return count
 
     def reconfigure(self, settings: IpsecSettings, now: float) -> None:
         """New settings apply to new negotiations (IOS keeps established SAs); a new local
@@ -204,6 +252,11 @@ class IkeEngine:
         self.settings = settings
         if settings.local_address != old.local_address:
             self.clear(None, now)
+        elif settings.dpd != old.dpd:
+            for sa in self.sas_of(None):
+                if sa.established:
+                    sa.dpd_outstanding, sa.dpd_tries = None, 0
+                    self.liveness.schedule(sa, now)
 
     def ike_sas(self) -> list[IkeSaView]:
         return [sa.view(self.settings.local_address, self._now)
@@ -232,15 +285,20 @@ class IkeEngine:
         psk = self.settings.key_for(peer)
         if psk is None:
             self.refuse(peer, "no pre-shared key", f"No pre-shared key with {peer}!")
-            self._drop_wants(peer)
+            self.drop_wants(peer)
             return
         cookie = self._cookie()
         mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
-                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log,
-                      initial_contact=self._first_contact(peer))
+                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log)
+        try:
+            first = mm.mm1()
+        except Refusal as refusal:
+            self.refuse(peer, refusal.reason, refusal.detail)
+            self.drop_wants(peer)
+            return
         sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
-        self._sas[cookie] = sa
-        dgram = self.transmit(sa, isakmp.encode(mm.mm1()))
+        self._add_sa(sa)
+        dgram = self.transmit(sa, isakmp.encode(first))
         self.log(f"ISAKMP:(0): sending packet to {peer} my_port {sa.local_port} peer_port {sa.peer_port} (I) "
                  "MM_NO_STATE")
         sa.flight = Flight.start(dgram, now)
@@ -268,6 +326,11 @@ class IkeEngine:
             return
         self.counters["received"] += 1
         sa = self._sas.get(bytes(msg.icookie))
+        if sa is None and bytes(msg.icookie) in self._gone:
+            # A late retransmission or the peer's own delete racing ours: expected, quiet.
+            self.counters["dropped"] += 1
+            self.counters["for a deleted sa"] += 1
+            return
         if sa is None:
             if msg.exchange == ExchangeType.MAIN_MODE and msg.rcookie == bytes(8) and not msg.is_encrypted:
                 self._respond_mm1(msg, data, peer, peer_port, local_port, now)
@@ -281,6 +344,10 @@ class IkeEngine:
             if sa.last_reply is not None:
                 self.log(f"ISAKMP:({sa.conn_id}):phase 1 packet is a duplicate of a previous packet.")
                 self.send(sa.last_reply)
+            return
+        if sa.peer == peer and msg.exchange == ExchangeType.MAIN_MODE and not sa.initiator \
+                and msg.rcookie == bytes(8):
+            self.counters["duplicates"] += 1          # an MM1 retransmitted before our MM2 reached it
             return
         if sa.peer != peer or not self._cookies_match(sa, msg):
             self.refuse(peer, "invalid cookie", f"cookies {msg.icookie.hex()}/{msg.rcookie.hex()} not ours")
@@ -306,11 +373,12 @@ class IkeEngine:
     def _heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
         """A valid message: the peer is alive, and behind a NAT its port may have moved."""
         sa.last_heard = now
-        if sa.nat_t and local_port == NAT_T_PORT:
+        if local_port == NAT_T_PORT and sa.local_port == NAT_T_PORT:
             sa.peer_port = peer_port
 
     def _respond_mm1(self, msg: IsakmpMessage, data: bytes, peer: IPv4Address, peer_port: int, local_port: int,
                      now: float) -> None:
+        self.log(f"ISAKMP (0): received packet from {peer} dport {local_port} sport {peer_port} Global (N) NEW SA")
         mm = MainMode(initiator=False, local=self.settings.local_address, peer=peer, cookie_i=bytes(msg.icookie),
                       policies=self.settings.effective_policies, psk=self.settings.key_for(peer),
                       random=self.random, log=self.log)
@@ -323,11 +391,11 @@ class IkeEngine:
             return
         sa = IsakmpSa(mm, self._new_conn_id(), peer, False, now, peer_port=peer_port, local_port=local_port,
                       last_heard=now)
-        self._sas[mm.cookie_i] = sa
+        self._add_sa(sa)
         sa.last_in = data
         sa.last_reply = self.transmit(sa, isakmp.encode(reply))
         sa.flight = Flight.start(sa.last_reply, now)
-        self.log(f"ISAKMP:(0):Old State = IKE_READY  New State = IKE_R_MM1 ({peer})")
+        self.log(f"ISAKMP:(0): sending packet to {peer} my_port {local_port} peer_port {peer_port} (R) MM_SA_SETUP")
 
     def _plain_notify(self, peer: IPv4Address, peer_port: int, local_port: int, msg: IsakmpMessage,
                       kind: int) -> None:
@@ -352,6 +420,8 @@ class IkeEngine:
                    now: float) -> None:
         mm = sa.mm
         wire = Wire(peer_port, local_port)
+        self.log(f"ISAKMP ({sa.conn_id if mm.crypto else 0}): received packet from {sa.peer} dport {local_port} "
+                 f"sport {peer_port} Global ({'I' if sa.initiator else 'R'}) {mm.state}")
         try:
             if sa.initiator and mm.state == "MM_NO_STATE" and not msg.is_encrypted:
                 reply = mm.on_mm2(msg, wire)
@@ -359,8 +429,8 @@ class IkeEngine:
             elif sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
                 if not mm.psk:
                     raise Refusal("no pre-shared key", f"No pre-shared key with {sa.peer}!")
-                float_wire = Wire(NAT_T_PORT, NAT_T_PORT)
-                sealed = mm.on_mm4(msg, wire, float_wire)
+                mm.send_initial_contact = self._first_contact(sa.peer)
+                sealed = mm.on_mm4(msg, wire)
                 if mm.nat_detected:
                     sa.local_port = sa.peer_port = NAT_T_PORT
                 self._mm_step(sa, data, sealed, now)
@@ -373,9 +443,10 @@ class IkeEngine:
             elif not sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
                 self._mm_step(sa, data, isakmp.encode(mm.on_mm3(msg, wire)), now)
             elif not sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
-                if mm.nat_detected:
-                    sa.local_port, sa.peer_port = local_port, peer_port
                 sealed = mm.on_mm5(msg)
+                # MM6 goes back the way MM5 came: UDP 4500 after the initiator floated (a
+                # NAT was found, or a peer that floats anyway), from whatever port the NAT chose
+                sa.local_port, sa.peer_port = local_port, peer_port
                 self._mm_step(sa, data, sealed, now, expect_reply=False)
                 self._phase1_done(sa, now)
             else:
@@ -398,12 +469,16 @@ class IkeEngine:
     def _fail(self, sa: IsakmpSa, refusal: Refusal) -> None:
         """A negotiation that cannot succeed: refused, forgotten, its wants dropped."""
         self.refuse(sa.peer, refusal.reason, refusal.detail)
-        self._sas.pop(sa.mm.cookie_i, None)
-        if sa.initiator:
-            self._drop_wants(sa.peer)
+        self._remove_sa(sa)
+        self._gone[sa.mm.cookie_i] = self._now
         self.quick.drop_sa(sa)
+        if sa.initiator:
+            self.drop_wants(sa.peer)
+        elif self._wants.get(sa.peer) and not self.sas_of(sa.peer):
+            # we were waiting for the peer's negotiation to serve our connect(): our turn
+            self._start_main_mode(sa.peer, self._now)
 
-    def _drop_wants(self, peer: IPv4Address) -> None:
+    def drop_wants(self, peer: IPv4Address) -> None:
         for want in self._wants.pop(peer, []):
             if want.rekey_of is not None:
                 self.children.rekey_failed(want.rekey_of, self._now)
@@ -414,8 +489,7 @@ class IkeEngine:
         sa.established_at = now
         sa.expires = now + mm.suite.lifetime
         sa.last_heard = now
-        self._schedule_dpd(sa, now)
-        sa.keepalive_next = now + (self.settings.nat_keepalive or 0)
+        self.liveness.established(sa, now)
         self.log(f"ISAKMP:({sa.conn_id}):SA authentication status: authenticated")
         self.log(f"ISAKMP:({sa.conn_id}):SA has been authenticated with {sa.peer}")
         self.events.append(IkeSaUp(sa.peer, mm.cookie_i, mm.cookie_r, mm.phase1.enc_key, sa.conn_id, sa.initiator,
@@ -428,7 +502,7 @@ class IkeEngine:
         """The peer rebooted: what we had with it before this SA began is stale."""
         self.log(f"ISAKMP:({sa.conn_id}):received INITIAL-CONTACT from {sa.peer}: clearing its old SAs")
         for old in self.sas_of(sa.peer):
-            if old is not sa and old.established and old.established_at <= sa.created:
+            if old is not sa and old.established and old.established_at < sa.created:
                 self.delete_sa(old, "initial contact", notify=False)
         self.children.remove_older(sa.peer, sa.created, "initial contact", now)
 
@@ -438,7 +512,8 @@ class IkeEngine:
             return
         if notify and sa.established and sa.mm.crypto is not None:
             self.send_info(sa, info.delete_isakmp(sa.mm.cookie_i, sa.mm.cookie_r))
-        del self._sas[sa.mm.cookie_i]
+        self._remove_sa(sa)
+        self._gone[sa.mm.cookie_i] = self._now
         self.quick.drop_sa(sa)
         if sa.established:
             self.log(f"ISAKMP:({sa.conn_id}):deleting SA reason \"{reason}\" state (I) QM_IDLE (peer {sa.peer})")
@@ -460,16 +535,9 @@ class IkeEngine:
             self.refuse(sa.peer, exc.reason, exc.detail)
             return
         self._heard(sa, peer_port, local_port, now)
-        for seq in got.r_u_there:
-            self.log(f"ISAKMP:({sa.conn_id}):received R_U_THERE seq {seq} from {sa.peer}, sending ACK")
-            self.counters["dpd r-u-there received"] += 1
-            self.send_info(sa, info.dpd(True, seq, mm.cookie_i, mm.cookie_r))
-        for seq in got.r_u_there_ack:
-            if sa.dpd_outstanding is not None and seq == sa.dpd_outstanding:
-                self.counters["dpd acks received"] += 1
-                sa.dpd_outstanding = None
-                sa.dpd_tries = 0
-                self._schedule_dpd(sa, now)
+        self.liveness.on_info(sa, got, now)
+        if NotifyType.NO_PROPOSAL_CHOSEN in got.notifies:
+            self.quick.peer_refused(sa, "no proposal chosen")
         for spi in got.deleted_esp:
             self.children.peer_deleted(sa.peer, spi, now)
         for cookies in got.deleted_isakmp:
@@ -495,56 +563,7 @@ class IkeEngine:
         if now >= sa.expires:
             self.delete_sa(sa, "lifetime expired", notify=True)
             return
-        self._tick_dpd(sa, now)
-        keepalive = self.settings.nat_keepalive
-        if keepalive and sa.nat_t and sa.mm.local_behind_nat and now >= sa.keepalive_next:
-            self.send(Datagram(sa.peer, sa.peer_port, NAT_T_PORT, b"\xff"))
-            self.counters["nat keepalives sent"] += 1
-            sa.keepalive_next = now + keepalive
-
-    def _schedule_dpd(self, sa: IsakmpSa, now: float) -> None:
-        dpd = self.settings.dpd
-        sa.dpd_next = now + dpd.interval if dpd is not None else float("inf")
-
-    def _tick_dpd(self, sa: IsakmpSa, now: float) -> None:
-        dpd = self.settings.dpd
-        if dpd is None or not sa.mm.peer_dpd or self.established(sa.peer) is not sa:
-            return
-        if sa.dpd_outstanding is not None:
-            if now < sa.dpd_next:
-                return
-            if sa.dpd_tries >= DPD_MAX_RETRIES:
-                self._peer_dead(sa.peer, now)
-                return
-            sa.dpd_tries += 1
-            self._send_dpd(sa, now, dpd.retry)
-            return
-        if dpd.periodic:
-            due = now >= sa.dpd_next
-        else:
-            due = bool(self.children.of(sa.peer)) and now - sa.last_heard >= dpd.interval and now >= sa.dpd_next
-        if due:
-            self._send_dpd(sa, now, dpd.retry)
-
-    def _send_dpd(self, sa: IsakmpSa, now: float, retry: int) -> None:
-        if sa.dpd_seq == 0:
-            sa.dpd_seq = int.from_bytes(self.random(4), "big") & 0x7FFFFFFF or 1
-        else:
-            sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF
-        sa.dpd_outstanding = sa.dpd_seq
-        sa.dpd_next = now + retry
-        self.counters["dpd r-u-there sent"] += 1
-        self.log(f"ISAKMP:({sa.conn_id}):DPD/R_U_THERE sequence {sa.dpd_seq} to {sa.peer}")
-        self.send_info(sa, info.dpd(False, sa.dpd_seq, sa.mm.cookie_i, sa.mm.cookie_r))
-
-    def _peer_dead(self, peer: IPv4Address, now: float) -> None:
-        self.log(f"ISAKMP: DPD: peer {peer} is dead, deleting its SAs")
-        self.counters["dpd peers dead"] += 1
-        self.events.append(PeerDead(peer))
-        self.children.remove_all(peer, "peer dead", now, notify=False)
-        for sa in self.sas_of(peer):
-            self.delete_sa(sa, "peer dead", notify=False)
-        self._wants.pop(peer, None)
+        self.liveness.tick(sa, now)
 
     # -- for the child book and the Quick Mode runner ----------------------------------
 
@@ -559,6 +578,3 @@ class IkeEngine:
             up = replace(up, nat_t=True, peer_port=sa.peer_port)
         self.children.add(up, want.rekey_of if want is not None else None, now)
 
-    @staticmethod
-    def default_port(nat_t: bool) -> int:
-        return NAT_T_PORT if nat_t else IKE_PORT

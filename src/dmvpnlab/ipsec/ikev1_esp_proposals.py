@@ -48,7 +48,7 @@ limit). Each kind settles at the lower of offered and our own; when ours is lowe
 responder tells the initiator with a RESPONDER-LIFETIME notify (RFC 2407 4.6.3.1:
 protocol ESP, the responder's inbound SPI, an attribute list with the settled values).
 
-Imports esp_transforms, isakmp (payload models), isakmp_const, settings.
+Imports dh (its group table), esp_transforms, isakmp (payload models), isakmp_const, settings.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from dmvpnlab.ipsec import dh
 from dmvpnlab.ipsec.esp_transforms import ENCRYPTION, INTEGRITY, EspTransform, TransformError
 from dmvpnlab.ipsec.isakmp import Attribute, NotifyPayload, Proposal as WireProposal, SaPayload, Transform
 from dmvpnlab.ipsec.isakmp_const import EncapsulationMode, IpsecAttr, LifeType, NotifyType, ProtocolId
@@ -68,8 +69,8 @@ Mode = Literal["transport", "tunnel"]
 
 #: RFC 2407 4.5: "If unspecified, the default value shall be assumed to be 28800 seconds".
 RFC2407_DEFAULT_SECONDS = 28800
-#: The DH groups `set pfs` takes that dh.py implements (IOS: group1/2/5/14/15/16/19/20/24).
-SUPPORTED_PFS_GROUPS = frozenset({1, 2, 5, 14, 15, 16, 19, 20, 24})
+#: The DH groups a peer may ask PFS with when we have no `set pfs`: those dh.py implements.
+SUPPORTED_PFS_GROUPS = frozenset(dh.GROUPS)
 
 _MODE_VALUES: dict[int, tuple[Mode, bool]] = {
     EncapsulationMode.TUNNEL: ("tunnel", False),
@@ -174,7 +175,7 @@ def parse_transform(transform: Transform) -> Offered | None:
             return None
         values.setdefault(attr.type, attr.number)
     lifetimes = _lifetimes(transform.attributes)
-    if lifetimes is None:
+    if lifetimes is None or 0 in lifetimes:         # a zero lifetime: an SA dead on arrival
         return None
     mode_value = values.get(IpsecAttr.ENCAPSULATION_MODE, EncapsulationMode.TUNNEL)  # RFC 2407 4.5 default
     if mode_value not in _MODE_VALUES:
@@ -251,7 +252,8 @@ def responder_lifetime(spi: int, seconds: int, kilobytes: int) -> NotifyPayload:
 
 def read_responder_lifetime(notify: NotifyPayload) -> tuple[int | None, int | None] | None:
     """(seconds, kilobytes) of a RESPONDER-LIFETIME notify (None for a kind it does not
-    name), or None when its attribute list does not parse (a peer's error: ignored)."""
+    name, or names as 0), or None when its attribute list does not parse (a peer's error:
+    ignored, our own lifetimes stay)."""
     data, off = bytes(notify.data), 0
     attrs: list[Attribute] = []
     while off < len(data):
@@ -266,4 +268,7 @@ def read_responder_lifetime(notify: NotifyPayload) -> tuple[int | None, int | No
             return None
         attrs.append(Attribute(head, data[off:off + value]))
         off += value
-    return _lifetimes(attrs)
+    lifetimes = _lifetimes(attrs)
+    if lifetimes is None:
+        return None
+    return lifetimes[0] or None, lifetimes[1] or None

@@ -37,7 +37,7 @@ from dmvpnlab.ipsec import ike_cipher
 from dmvpnlab.ipsec import ikev1_keys as keys
 from dmvpnlab.ipsec.dh import DhKeyPair, group
 from dmvpnlab.ipsec.ikev1_crypt import IkeCrypto
-from dmvpnlab.ipsec.ikev1_proposals import Phase1Suite, accepted, choose, offer
+from dmvpnlab.ipsec.ikev1_proposals import Phase1Suite, accepted, choose, offer, psk_policies
 from dmvpnlab.ipsec.isakmp import (
     IdPayload, IsakmpDecodeError, IsakmpMessage, NotifyPayload, OpaquePayload, Payload, SaPayload,
 )
@@ -86,7 +86,7 @@ def _per_sa_vid(cookie: bytes, random: Callable[[int], bytes]) -> bytes:
 class MainMode:
     """One Main Mode negotiation and, once done, the ISAKMP SA's keys.
 
-    Initiator: ``mm1()``, ``on_mm2(msg)`` -> MM3, ``on_mm4(msg, wire)`` -> MM5 (sealed
+    Initiator: ``mm1()``, ``on_mm2(msg, wire)`` -> MM3, ``on_mm4(msg, wire)`` -> MM5 (sealed
     bytes), ``on_mm6(msg)``. Responder: ``on_mm1(msg)`` -> MM2, ``on_mm3(msg, wire)`` ->
     MM4, ``on_mm5(msg)`` -> MM6 (sealed bytes). Plaintext replies are IsakmpMessages the
     engine encodes; every method raises only :class:`Refusal`.
@@ -211,6 +211,8 @@ class MainMode:
     # -- initiator ------------------------------------------------------------------
 
     def mm1(self) -> IsakmpMessage:
+        if not psk_policies(self.policies):
+            raise Refusal("unsupported", "no crypto isakmp policy with authentication pre-share")
         sa = offer(self.policies)
         self.sai_b = sa.body()
         msg = self._header()
@@ -239,9 +241,10 @@ class MainMode:
         self.state = "MM_SA_SETUP"
         return out
 
-    def on_mm4(self, msg: IsakmpMessage, wire: Wire, float_wire: Wire) -> bytes:
-        """MM4 in, MM5 out (sealed); ``float_wire`` is where MM5 goes if a NAT is found
-        (NAT-D of MM4 is checked against ``wire``, where MM3 went)."""
+    def on_mm4(self, msg: IsakmpMessage, wire: Wire) -> bytes:
+        """MM4 in (``wire``: the ports it came by, which MM3 went by), MM5 out (sealed).
+        ``send_initial_contact`` is read now, not at MM1: an SA the peer brought up with
+        us meanwhile (a simultaneous initiation) means it has not rebooted."""
         if self.psk is None:
             raise Refusal("no pre-shared key", f"no pre-shared key with {self.peer}")
         self.gxr, self.nr_b = self._ke_nonce(msg)

@@ -30,7 +30,7 @@ from dmvpnlab.ipsec.isakmp_const import (
 )
 from dmvpnlab.ipsec.settings import IkePolicy
 
-__all__ = ["Phase1Suite", "offer", "choose", "accepted", "suite_of", "parse_transform"]
+__all__ = ["Phase1Suite", "offer", "choose", "accepted", "suite_of", "parse_transform", "psk_policies"]
 
 _ENCR = {"aes": EncryptionAlgorithm.AES_CBC, "3des": EncryptionAlgorithm.TRIPLE_DES_CBC,
          "des": EncryptionAlgorithm.DES_CBC}
@@ -92,9 +92,16 @@ def _lifetime(seconds: int) -> Attribute:
     return Attribute.of(IkeAttr.LIFE_DURATION, seconds)
 
 
+def psk_policies(policies: tuple[IkePolicy, ...]) -> tuple[IkePolicy, ...]:
+    """The policies we can complete: pre-shared keys only (no certificates in the lab).
+    IOS would offer its rsa-sig policies too; offering what we cannot finish would let a
+    peer pick it and fail later, so they are left out of offers and matching."""
+    return tuple(p for p in policies if p.authentication == "pre-share")
+
+
 def offer(policies: tuple[IkePolicy, ...]) -> SaPayload:
-    """MM1's SA payload: one proposal, one transform per policy in the order given."""
-    transforms = [_transform(i, suite_of(p)) for i, p in enumerate(policies, start=1)]
+    """MM1's SA payload: one proposal, one transform per pre-share policy in the order given."""
+    transforms = [_transform(i, suite_of(p)) for i, p in enumerate(psk_policies(policies), start=1)]
     return SaPayload(proposals=[Proposal(1, ProtocolId.ISAKMP, b"", transforms)])
 
 
@@ -135,7 +142,7 @@ def choose(sa: SaPayload, policies: tuple[IkePolicy, ...]) -> tuple[SaPayload, P
             suite = parse_transform(transform)
             if suite is not None:
                 offered.append((proposal, transform, suite))
-    for policy in policies:
+    for policy in psk_policies(policies):
         ours = suite_of(policy)
         for proposal, transform, suite in offered:
             if ours.same_algorithms(suite) and 0 < suite.lifetime <= ours.lifetime:
@@ -152,7 +159,7 @@ def accepted(sa: SaPayload, policies: tuple[IkePolicy, ...]) -> Phase1Suite | No
     suite = parse_transform(sa.proposals[0].transforms[0])
     if suite is None:
         return None
-    for policy in policies:
+    for policy in psk_policies(policies):
         ours = suite_of(policy)
         if ours.same_algorithms(suite) and suite.lifetime <= ours.lifetime:
             return suite

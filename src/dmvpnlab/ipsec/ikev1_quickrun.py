@@ -12,7 +12,7 @@ A finished exchange is kept ``KEEP_FINISHED`` s so that a retransmission of the 
 last message (our QM2 lost: QM1 again; our QM3 lost: QM2 again) is answered, then its
 IV chain is forgotten (``IkeCrypto.forget``).
 
-Imports ikev1_quickmode, ikev1_state, isakmp_const.
+Imports ikev1_quickmode, ikev1_state, isakmp, isakmp_const.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from dmvpnlab.ipsec import ikev1_quickmode as qm
 from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, QuickModeRun, Want
-from dmvpnlab.ipsec.isakmp import IsakmpMessage
+from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
+from dmvpnlab.ipsec.isakmp_const import NotifyType, ProtocolId
 
 if TYPE_CHECKING:
     from dmvpnlab.ipsec.ikev1_engine import IkeEngine
@@ -55,6 +56,10 @@ class QuickModes:
         return any(run.finished_at is None and run.want is not None and run.want.rekey_of == spi_in
                    for runs in self._runs.values() for run in runs.values())
 
+    def _offered_spis(self) -> set[int]:
+        """Inbound SPIs our unfinished exchanges put on the wire (not yet in the book)."""
+        return {run.spi_in for runs in self._runs.values() for run in runs.values() if run.finished_at is None}
+
     def drop_sa(self, sa: IsakmpSa) -> None:
         """The ISAKMP SA is gone: its exchanges die with it (rekeys may be retried)."""
         for run in self._runs.pop(sa.mm.cookie_i, {}).values():
@@ -66,16 +71,21 @@ class QuickModes:
     def initiate(self, sa: IsakmpSa, want: Want, now: float) -> None:
         engine = self.engine
         mid = engine.message_id()
+        while mid in self._of(sa):                      # another exchange of this SA has it
+            mid = engine.message_id()
         assert sa.mm.crypto is not None
         machine = qm.QuickModeInitiator(sa.mm.crypto)
+        spi = engine.children.fresh_spi(self._offered_spis())
         try:
             data = machine.start(engine.settings.child, engine.settings.local_address, sa.peer, sa.nat_t, now,
-                                 engine.random, peer_port=sa.peer_port, message_id=mid, replaces=want.rekey_of)
-        except Exception as exc:       # our own settings cannot be proposed (e.g. a PFS group we lack)
-            reason, detail = _reason(exc)
-            engine.refuse(sa.peer, reason, detail)
+                                 engine.random, peer_port=sa.peer_port, message_id=mid, replaces=want.rekey_of,
+                                 spi=spi)
+        except (ValueError, qm.QuickModeError) as exc:   # our own profile cannot be proposed
+            engine.refuse(sa.peer, "no proposal chosen", f"profile {engine.settings.child.profile}: {exc}")
+            if want.rekey_of is not None:
+                engine.children.rekey_failed(want.rekey_of, now)
             return
-        run = QuickModeRun(mid, True, machine, want)
+        run = QuickModeRun(mid, True, machine, want, spi_in=spi)
         self._of(sa)[mid] = run
         dgram = engine.transmit(sa, data)
         run.flight = Flight.start(dgram, now)
@@ -113,7 +123,18 @@ class QuickModes:
         except qm.QuickModeError as exc:      # the quick mode module's typed refusals
             reason, detail = _reason(exc)
             engine.refuse(sa.peer, reason, detail)
+            if run is None and exc.notify == NotifyType.NO_PROPOSAL_CHOSEN:
+                # IOS tells the initiator, protected, so it stops retransmitting QM1
+                engine.send_info(sa, NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN, protocol=ProtocolId.IPSEC_ESP))
             if run is not None and reason in FATAL:
+                self._give_up(sa, run)
+
+    def peer_refused(self, sa: IsakmpSa, reason: str) -> None:
+        """The peer's protected NO_PROPOSAL_CHOSEN: our Quick Modes on this SA in flight
+        end (it names no message id, so every unanswered one of ours)."""
+        for run in list(self._of(sa).values()):
+            if run.initiator and run.finished_at is None:
+                self.engine.refuse(sa.peer, reason, f"{sa.peer} refused Quick Mode {run.message_id}")
                 self._give_up(sa, run)
 
     def _respond(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
@@ -121,8 +142,9 @@ class QuickModes:
         assert sa.mm.crypto is not None
         machine = qm.QuickModeResponder(sa.mm.crypto, engine.settings.child, engine.settings.local_address, sa.peer,
                                         sa.nat_t, peer_port=sa.peer_port)
-        qm2, _pending = machine.on_request(msg, now, engine.random)
-        run = QuickModeRun(msg.message_id, False, machine, None)
+        spi = engine.children.fresh_spi(self._offered_spis())
+        qm2, _pending = machine.on_request(msg, now, engine.random, spi=spi)
+        run = QuickModeRun(msg.message_id, False, machine, None, spi_in=spi)
         self._of(sa)[msg.message_id] = run
         run.answers[data] = reply = engine.transmit(sa, qm2)
         run.flight = Flight.start(reply, now)

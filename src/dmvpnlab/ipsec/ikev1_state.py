@@ -11,7 +11,7 @@ expects an answer is resent 1, 2, 4, 8 and 16 s after the previous send (5 tries
 when the 16 s after the fifth pass with no answer, the negotiation is dropped
 ("retransmit limit").
 
-Imports events, ikev1_phase1, settings, views.
+Imports events, ikev1_phase1, views.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class QuickModeRun:
     initiator: bool
     machine: Any                          # ikev1_quickmode's initiator or responder object
     want: Want | None = None
+    spi_in: int = 0                       # the inbound SPI we offered (kept unique across exchanges)
     flight: Flight | None = None
     answers: dict[bytes, Datagram | None] = field(default_factory=dict)   # peer's messages -> our reply
     finished_at: float | None = None      # kept a while to answer retransmissions

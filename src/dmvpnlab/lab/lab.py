@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dmvpnlab.lab import agents as agents_mod
+from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
 from dmvpnlab.lab.records import (
     RECORDS_NAME,
@@ -174,6 +175,7 @@ class Lab:
             self.captures.save_records()
             self.captures.wait_ready()
         self.keys_dir = self.captures.directory if self.captures else keys_directory(self.topology.name, captures_root)
+        KeyLog(self.keys_dir)  # its `preferences`: the directory opens captures decrypted before any key exists
         if any(r.template for r in self.topology.routers):
             self.launcher = agents_mod.Launcher(self.records.directory, self.records, keylog_dir=self.keys_dir)
             self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
@@ -279,6 +281,16 @@ class Lab:
         """Wait until everything captured so far is in the pcapng files (about 0.5 s)."""
         if self.captures is not None:
             self.captures.flush()
+
+    def protection_report(self, owner: str, peer: str) -> dict[str, Any]:
+        """One link's capture decrypted by tshark with the keys the agents exported so far:
+        ESP decrypted / ICV bad, inner NHRP and ICMP, cleartext GRE, ISAKMP, UDP 4500
+        (`dmvpnlab.analysis.decrypt.protection_report`). Flushes the captures first."""
+        from dmvpnlab.analysis.decrypt import protection_report
+
+        path = self.capture_path(owner, peer)
+        self.flush_captures()
+        return protection_report(path, self.keys_dir)
 
     def restart_agent(self, node: str, crash: bool = False) -> None:
         """Restart a router's agent from its startup config: a reload, or with `crash`

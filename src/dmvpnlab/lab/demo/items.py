@@ -41,7 +41,11 @@ Item = Union[Check, Output, Ladder]
 
 @dataclass
 class Step:
-    """A chapter of the demo: a title and what it runs against the lab (any object with the Lab API)."""
+    """A chapter of the demo: a title and what it runs against the lab (any object with the Lab API).
+
+    `when`, if given, says whether this lab has the chapter at all (IPsec steps on a lab
+    with `tunnel protection`): a step it rules out is neither run nor numbered."""
 
     title: str
     run: Callable[[Any], list[Item]]
+    when: Callable[[Any], bool] | None = None

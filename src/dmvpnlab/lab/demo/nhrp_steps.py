@@ -87,6 +87,10 @@ def _cli(lab: Any, node: str, command: str) -> str:
     return run_cli(lab.records.directory / node, command)
 
 
+cli = _cli  # for the other live steps (ipsec_steps)
+story_run = _story_run  # the story's traffic, shared with the IPsec steps
+
+
 def _skip(lab: Any) -> list[Item] | None:
     cast = story.story_cast(lab.topology)
     return [Output("Skipped", cast)] if isinstance(cast, str) else None
