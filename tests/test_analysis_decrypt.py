@@ -183,8 +183,6 @@ def test_not_a_capture_is_exit_2_and_decrypt_error(tmp_path, capsys):
     assert code == 2 and "not a pcap" in err
     with pytest.raises(DecryptError):
         decrypt_capture(tmp_path / "missing.pcap", tmp_path)
-    code, _, err = run_pcap(capsys, junk, "--keys", tmp_path)
-    assert code == 2 and "--keys goes with --decrypt" in err
 
 
 def test_a_key_table_tshark_refuses_is_an_error_not_silence(tmp_path):
@@ -207,3 +205,28 @@ def test_the_lab_reports_one_links_protection_with_its_own_key_directory(tmp_pat
     lab = Lab(topology=None, records=None, captures=recorder, keys_dir=recorder.directory)  # type: ignore[arg-type]
     report = lab.protection_report("spoke1", "isp")
     assert report["esp"] == report["esp_decrypted_ok"] == 2 and report["cleartext_gre"] == 0
+
+
+def test_cisco_captures_without_their_keys_are_counted_not_decrypted(tmp_path):
+    """Real IOS traffic (no keys were published): ESP and encrypted IKE are counted as such."""
+    from cisco_captures import capture
+
+    esp = protection_report(capture("dmvpn-ipsec-esp-encrypted-traffic.pcap"), tmp_path)
+    assert (esp["esp"], esp["esp_undecrypted"], esp["esp_decrypted_ok"], esp["cleartext_gre"]) == (2, 2, 0, 0)
+    ike = protection_report(capture("wireshark-capture-ipsec-ikev1-isakmp-main-mode.pcap"), tmp_path)
+    assert (ike["isakmp"], ike["isakmp_encrypted"], ike["isakmp_decrypted"], ike["esp"]) == (9, 5, 0, 0)
+
+
+def test_the_ladder_and_roundtrip_look_inside_esp_the_lab_keys_open(tmp_path, capsys):
+    transform = TRANSFORMS[1]
+    KeyLog(tmp_path).child_sa(sa_event(transform, spi_out=0xA000, spi_in=0xA001), SPOKE)
+    wrpcap(str(tmp_path / "spoke1-isp.pcap"), esp_frames(OutboundSa(transform, 0xA000, keymat(transform, 1))))
+    code, out, _ = run_pcap(capsys, tmp_path / "spoke1-isp.pcap")  # keys: the capture's directory
+    _header, registration, echo = out.splitlines()
+    assert code == 0
+    assert "Registration Request" in registration and "in ESP spi=0x0000a000 seq=1" in registration
+    assert "GRE data ICMP echo 192.168.1.10 > 192.168.2.10" in echo and "seq=2" in echo
+    code, out, _ = run_pcap(capsys, tmp_path / "spoke1-isp.pcap", "--roundtrip")
+    assert code == 0 and out.startswith("1 NHRP packets decode and re-encode")
+    code, out, _ = run_pcap(capsys, tmp_path / "spoke1-isp.pcap", "--keys", tmp_path / "elsewhere")
+    assert code == 0 and out.count("ESP spi=0x0000a000") == 2  # no keys there: ESP stays ESP

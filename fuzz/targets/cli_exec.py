@@ -22,10 +22,13 @@ and a new connection's `show running-config` still works afterwards.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import copy
 import json
 import logging
+import os
+import shutil
 import sys
 import tempfile
 from functools import lru_cache
@@ -76,7 +79,10 @@ def _spoke() -> Any:
 
 @lru_cache(maxsize=1)
 def _startup_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="dmvpnlab-fuzz-cli-"))
+    """Where `write memory` saves; removed when the process ends, as the other targets' dirs."""
+    root = Path(tempfile.mkdtemp(prefix=f"dmvpnlab-fuzz-cli-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
 
 
 def _agent() -> Any:

@@ -43,23 +43,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--decrypt", action="store_true",
                         help="decrypt ESP (and IKEv1) with tshark and the lab's key tables; every frame, then counts")
     parser.add_argument("--keys", type=Path, metavar="DIR",
-                        help="directory holding esp_sa and ikev1_decryption_table (default: the capture's directory)")
+                        help="directory holding esp_sa and ikev1_decryption_table (default: the capture's directory); "
+                             "the ladder and --roundtrip also look inside ESP these keys open")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout
-    if args.keys is not None and not args.decrypt:
-        print("dmvpnlab pcap: --keys goes with --decrypt", file=sys.stderr)
-        return EXIT_UNREADABLE
     if args.decrypt:
         if args.roundtrip:
             print("dmvpnlab pcap: --decrypt and --roundtrip do not combine", file=sys.stderr)
             return EXIT_UNREADABLE
         return run_decrypt(Path(args.file), args.keys, args.json)
     try:
+        keys = args.keys if args.keys is not None else Path(args.file).parent
         if args.roundtrip:
-            result = roundtrip(args.file)
+            result = roundtrip(args.file, keys)
             if not result.ok:
                 print(f"frame {result.failed_frame}: NHRP packet {result.reason}", file=out)
                 return EXIT_MISMATCH
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_DAMAGED
             print(summary, file=out)
             return 0
-        events = read_events(args.file)
+        events = read_events(args.file, keys)
         lines = (event_json(e) for e in events) if args.json else format_ladder(events)
         for line in lines:
             print(line, file=out)

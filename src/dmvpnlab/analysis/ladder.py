@@ -11,7 +11,9 @@ API:
         and `roundtrip` before anything is read.
     ``CaptureDamaged(CaptureError)``: a record is cut short or corrupt; `read_events`
         raises it after the events before that record (frame, offset, reason).
-    ``read_events(path) -> Iterator[Event]``: every tunnel-related packet.
+    ``read_events(path, keys_dir=None) -> Iterator[Event]``: every tunnel-related packet;
+        with `keys_dir` (a lab's key directory, `esp_sa`), ESP that those keys open is
+        shown as the GRE/NHRP inside it, with `esp_spi` in its fields.
     ``Event``: frame, time (seconds since the first frame), src, dst (outer IPs),
         kind ("nhrp", "gre", "esp", "isakmp"), message, fields (dict, JSON-safe),
         nhrp_bytes (the NHRP packet, for nhrp events).
@@ -20,8 +22,8 @@ API:
 
 Records are read by `capfile` (which reports damage instead of stopping quietly), frames
 dissected by scapy. Packet type names and numbers come from `nhrp.codec` (PACKET_NAMES,
-PacketType). Imports `capfile`, `nhrp.codec` and `tunnel.gre`; scapy only when a capture
-is read.
+PacketType). Imports `capfile`, `esp_keys`, `nhrp.codec` and `tunnel.gre`; scapy only
+when a capture is read.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from dmvpnlab.analysis import capfile
+from dmvpnlab.analysis.esp_keys import EspKeyring
 from dmvpnlab.nhrp import codec
 from dmvpnlab.nhrp.codec import ExtensionType, PacketType
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre
@@ -135,28 +138,30 @@ def _frames(path: Path, reader: capfile.CaptureReader) -> Iterator[tuple[int, fl
             raise CaptureDamaged(path, exc) from None
 
 
-def read_events(path: str | Path) -> Iterator[Event]:
+def read_events(path: str | Path, keys_dir: str | Path | None = None) -> Iterator[Event]:
     """Tunnel-related events of a capture, in capture order (opens the file at once).
 
     CaptureError now if the file cannot be read; CaptureDamaged after the last event
-    before a truncated or corrupt record."""
+    before a truncated or corrupt record. ESP is opened with the `esp_sa` table in
+    `keys_dir` when one is given and has keys."""
     path = Path(path)
-    return _events(_frames(path, _open(path)))
+    keyring = EspKeyring.load(Path(keys_dir)) if keys_dir is not None else None
+    return _events(_frames(path, _open(path)), keyring or None)
 
 
-def _events(frames: Iterator[tuple[int, float, bytes | None]]) -> Iterator[Event]:
+def _events(frames: Iterator[tuple[int, float, bytes | None]], keyring: EspKeyring | None = None) -> Iterator[Event]:
     start: float | None = None
     for number, when, ip in frames:
         if start is None:
             start = when
         if ip is None:
             continue
-        event = _event_from_ip(number, when - start, ip)
+        event = _event_from_ip(number, when - start, ip, keyring)
         if event is not None:
             yield event
 
 
-def _event_from_ip(number: int, when: float, ip: bytes) -> Event | None:
+def _event_from_ip(number: int, when: float, ip: bytes, keyring: EspKeyring | None = None) -> Event | None:
     if len(ip) < 20:
         return None
     vihl, _tos, total, _id, _frag, _ttl, proto, _ck, src, dst = _IPV4.unpack_from(ip)
@@ -167,7 +172,7 @@ def _event_from_ip(number: int, when: float, ip: bytes) -> Event | None:
     if proto == 47:
         return _gre_event(number, when, s, d, body)
     if proto == 50:
-        return _esp_event(number, when, s, d, body, "ESP")
+        return _esp_event(number, when, s, d, body, "ESP", keyring)
     if proto == 17 and len(body) >= 8:
         sport, dport = _PORTS.unpack_from(body)
         if 500 in (sport, dport):
@@ -178,7 +183,7 @@ def _event_from_ip(number: int, when: float, ip: bytes) -> Event | None:
                 return Event(number, when, s, d, "isakmp", "ISAKMP (NAT-T)", _isakmp_fields(payload[4:]))
             if payload == b"\xff":
                 return Event(number, when, s, d, "isakmp", "NAT-T keepalive")
-            return _esp_event(number, when, s, d, payload, "ESP-in-UDP")
+            return _esp_event(number, when, s, d, payload, "ESP-in-UDP", keyring)
     return None
 
 
@@ -192,9 +197,15 @@ def _isakmp_fields(data: bytes) -> dict[str, Any]:
     return {"icookie": data[:8].hex(), "rcookie": data[8:16].hex(), "exchange": data[18]}
 
 
-def _esp_event(number: int, when: float, s: str, d: str, body: bytes, label: str) -> Event:
+def _esp_event(number: int, when: float, s: str, d: str, body: bytes, label: str,
+               keyring: EspKeyring | None = None) -> Event:
     if len(body) < 8:
         return Event(number, when, s, d, "esp", f"{label} (truncated)")
+    opened = keyring.open(s, d, body) if keyring else None
+    if opened is not None and opened[1].next_header == 47:  # GRE in transport mode: show what it carries
+        event = _gre_event(number, when, s, d, opened[1].payload)
+        event.fields.update(esp=label, esp_spi=f"0x{opened[0]:08x}", esp_seq=opened[1].seq)
+        return event
     spi, seq = _ESP.unpack_from(body)
     return Event(number, when, s, d, "esp", f"{label} spi=0x{spi:08x}", {"spi": f"0x{spi:08x}", "seq": seq})
 
@@ -316,6 +327,8 @@ def _details(event: Event) -> str:
         parts.append(f"seq={f['seq']}")
     if "gre_key" in f:
         parts.append(f"key={f['gre_key']}")
+    if "esp_spi" in f:
+        parts.append(f"in {f['esp']} spi={f['esp_spi']} seq={f['esp_seq']}")
     return " ".join(parts)
 
 
@@ -349,10 +362,11 @@ class RoundtripResult:
         return self.failed_frame is None
 
 
-def roundtrip(path: str | Path) -> RoundtripResult:
-    """Decode and re-encode every NHRP packet; stop at the first that fails or differs."""
+def roundtrip(path: str | Path, keys_dir: str | Path | None = None) -> RoundtripResult:
+    """Decode and re-encode every NHRP packet (also inside ESP that `keys_dir`'s keys open);
+    stop at the first that fails or differs."""
     checked = 0
-    events = read_events(path)
+    events = read_events(path, keys_dir)
     while True:
         try:
             event = next(events)
