@@ -133,17 +133,21 @@ def test_udp_4500_demultiplexes_ike_keepalives_and_esp():
     assert ipsec.sent[-1].port == 4500 and ipsec.sent[-1].local_port == 4500
 
 
-def test_tick_asks_for_rekey_at_the_soft_limit_and_reports_esp_heard_for_dpd():
+def test_tick_asks_for_rekey_at_the_soft_kilobyte_limit_and_reports_esp_heard_for_dpd():
     ipsec, engine, transport, _, clock = node()
-    at_local, at_hub = child_sa_pair(LOCAL, HUB, seconds=100)
+    at_local, at_hub = child_sa_pair(LOCAL, HUB, seconds=100, kilobytes=10)
     transport.install(at_local, clock.now)
     transport.heard.add(str(HUB))
     ipsec.tick(clock.now)
     assert engine.calls == [("tick",), ("peer_alive", HUB)]
-    clock.now += 91
+    for _ in range(9):
+        transport.send(GRE_PROTO_NHRP, bytes(1024), HUB)  # past 90 % of 10 KB
     ipsec.tick(clock.now)
     assert ("rekey_child", at_local.spi_in) in engine.calls
-    clock.now += 10
+    clock.now += 91  # time is the engine's: no second rekey request from the node
+    ipsec.tick(clock.now)
+    assert engine.calls.count(("rekey_child", at_local.spi_in)) == 1
+    clock.now += 10  # the hard lifetime in seconds removes the pair
     ipsec.tick(clock.now)
     assert ipsec.counters["child sa expired"] == 1 and not transport.has_sa(HUB)
 

@@ -144,20 +144,14 @@ class IpsecNode:
     def _on_event(self, event: object) -> None:
         now = self.clock()
         if isinstance(event, ChildSaUp):
-            pair = self.transport.install(event, now)
+            # The engine logs IOS's create_sa / delete_sa lines itself (debug crypto ipsec).
+            self.transport.install(event, now)
             self.counters["child sa up"] += 1
             self._asked.pop(event.peer, None)
-            self._debug("ipsec", f"IPSEC(create_sa): sa created, (sa) sa_dest= {event.peer}, sa_proto= 50, "
-                                 f"sa_spi= 0x{event.spi_out:X}({event.spi_out}), sa_trans= {event.transform.ios_words}, "
-                                 f"sa_conn_id= {pair.conn_id_out}")
-            self._debug("ipsec", f"IPSEC(create_sa): sa created, (sa) sa_dest= {self.settings.local_address}, "
-                                 f"sa_proto= 50, sa_spi= 0x{event.spi_in:X}({event.spi_in}), "
-                                 f"sa_trans= {event.transform.ios_words}, sa_conn_id= {pair.conn_id_in}")
             self._write_keys("child_sa", event, self.settings.local_address)
         elif isinstance(event, ChildSaDown):
             self.transport.remove(event.spi_in)
             self.counters["child sa down"] += 1
-            self._debug("ipsec", f"IPSEC: delete SA spi 0x{event.spi_in:X} peer {event.peer} ({event.reason})")
         elif isinstance(event, IkeSaUp):
             self.counters["ike sa up"] += 1
             self._write_keys("ike_sa", event)

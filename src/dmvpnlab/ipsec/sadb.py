@@ -11,9 +11,10 @@ both maps consistent with the SA pairs IKE negotiated:
   outbound as soon as Quick Mode completes). The replaced pair's inbound SA stays, so
   packets the peer sealed before the switch still open, until IKE deletes it
   (`remove(spi_in)` on `ChildSaDown`) or its hard lifetime ends.
-- `expiring(now)` is the periodic check: pairs past their soft lifetime (seconds,
-  kilobytes or sequence space) are reported once each, for `IkeEngine.rekey_child`;
-  pairs past the hard lifetime are removed and reported so the agent can log it.
+- `expiring(now)` is the periodic check: pairs past their soft limit of traffic
+  (kilobytes or sequence space; the engine rekeys on time itself) are reported once
+  each, for `IkeEngine.rekey_child`; pairs past the hard lifetime are removed and
+  reported so the agent can log it.
 - `views(...)` answers `show crypto ipsec sa` with `ipsec.views.ChildSaView`s.
 
 An SPI with no SA counts as "invalid sa" (IOS's `#pkts invalid sa (rcv)`) here, not on
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Callable, Iterator, NamedTuple
 
-from dmvpnlab.ipsec.esp import InboundSa, Lifetime, OutboundSa
+from dmvpnlab.ipsec.esp import MAX_SEQ, InboundSa, Lifetime, OutboundSa
 from dmvpnlab.ipsec.esp_replay import DEFAULT_WINDOW
 from dmvpnlab.ipsec.events import ChildSaUp
 from dmvpnlab.ipsec.views import ChildSaView
@@ -167,9 +168,13 @@ class SaDatabase:
         return sa
 
     def expiring(self, now: float) -> Expiring:
-        """Pairs to rekey (soft lifetime passed, reported once; only a pair that still
-        seals: a replaced one is already rekeyed) and pairs past the hard lifetime
-        (removed here). `now` is for the caller's log; the SAs read `clock`."""
+        """Pairs to rekey (soft limit of traffic passed: kilobytes or sequence space,
+        reported once; only a pair that still seals: a replaced one is already rekeyed)
+        and pairs past the hard lifetime, seconds or kilobytes (removed here). The soft
+        limit in seconds is not reported: the IKE engine rekeys on time itself, the
+        initiator earlier than the responder so both rarely race, and a second clock here
+        would make both ends rekey at once. `now` is for the caller's log; the SAs read
+        `clock`."""
         rekey, expired = [], []
         for pair in list(self.pairs.values()):
             if pair.outbound.expired or pair.inbound.expired:
@@ -177,7 +182,7 @@ class SaDatabase:
                 self.counters["expired"] += 1
                 expired.append(pair)
             elif (not pair.rekey_asked and not pair.replaced
-                  and (pair.outbound.needs_rekey or pair.inbound.needs_rekey)):
+                  and (_traffic_soft(pair.outbound) or _traffic_soft(pair.inbound))):
                 pair.rekey_asked = True
                 rekey.append(pair)
         return Expiring(rekey, expired)
@@ -202,3 +207,16 @@ class SaDatabase:
                 state="ACTIVE" if not pair.replaced else "ACTIVE(REPLACED)",
             ))
         return out
+
+
+def _traffic_soft(sa: InboundSa | OutboundSa) -> bool:
+    """Past the soft share of the SA's kilobytes, or of the sequence space (the ESP SA's
+    `needs_rekey` without its seconds)."""
+    soft = sa.lifetime.soft_fraction
+    if sa.counters.bytes >= sa.lifetime.kilobytes * 1024 * soft:
+        return True
+    if isinstance(sa, OutboundSa):
+        seq = sa.seq
+    else:
+        seq = sa.window.top if sa.window is not None else 0
+    return seq >= MAX_SEQ * soft
