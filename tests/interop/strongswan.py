@@ -163,6 +163,7 @@ class SwanConn:
     child_life: str = "3600s"      # IOS's IPsec default; charon proposes it in Quick Mode
     child_rekey: str = "3240s"     # charon starts a Quick Mode rekey this long after install
     dpd_delay: str = "0s"          # > 0: charon sends R-U-THERE after that long without traffic
+    aggressive: bool = False       # Aggressive Mode instead of Main Mode (IOS refuses it with PSK by address)
 
     def swanctl_conf(self) -> str:
         """The swanctl.conf text: IKEv1, PSK, IP-address identities (as IOS sends them),
@@ -170,6 +171,7 @@ class SwanConn:
         return f"""connections {{
     {self.name} {{
         version = 1
+        aggressive = {"yes" if self.aggressive else "no"}
         local_addrs = {self.local}
         remote_addrs = {self.remote}
         proposals = {self.proposals}

@@ -456,6 +456,54 @@ def test_charons_dpd_is_answered() -> None:
     assert ours.events("IkeSaDown") == [] and ours.events("PeerDead") == []
 
 
+def test_aggressive_mode_is_refused_and_charon_hears_why() -> None:
+    """charon offers Aggressive Mode; our engine does Main Mode only: a counted refusal
+    with its reason and no SA on either side. (The engine answers nothing, as IOS with
+    `crypto isakmp aggressive-mode disable` drops the packet; charon retransmits.)"""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, aggressive=True) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until="IkeRefused", duration=5)) as ours:
+            charon.initiate(timeout=2)
+            ours.wait_event("IkeRefused")
+            ours.finish()
+            log = charon.log()
+    assert "initiating Aggressive Mode IKE_SA" in log
+    refused, = ours.events("IkeRefused")[:1]
+    assert refused["reason"] == "unsupported", refused
+    assert ours.events("IkeSaUp") == [] and not ESTABLISHED_IKE.search(log)
+
+
+def test_charon_restarted_initial_contact_replaces_the_old_sas() -> None:
+    """The peer reboots: a fresh charon (no memory of the old SAs) initiates again with
+    INITIAL-CONTACT in MM5; our engine must drop the old ISAKMP and ESP SAs of that peer
+    and bring up the new ones, SPIs and keys agreeing with the new charon."""
+    case = CASES[0]
+    with namespace_pair() as pair:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until=None, duration=8)) as ours:
+            with charon_for(pair, case) as first:
+                assert first.initiate().returncode == 0
+                old = ours.wait_event("ChildSaUp")
+            with charon_for(pair, case) as second:
+                result = second.initiate()
+                assert result.returncode == 0, result.stdout[-3000:] + ours.transcript()
+                ours.wait(lambda r: r.get("event") == "ChildSaUp" and r["spi_in"] != old["spi_in"], "a new child", 5)
+                ours.wait_event("ChildSaDown", timeout=3)
+                log = second.log()
+                assert "N(INITIAL_CONTACT)" in log
+                ikes = ours.events("IkeSaUp")
+                assert len(ikes) == 2
+                ike_down, = ours.events("IkeSaDown")
+                assert ike_down["conn_id"] == ikes[0]["conn_id"]
+                down, = ours.events("ChildSaDown")
+                assert down["spi_in"] == old["spi_in"]
+                new = ours.events("ChildSaUp")[-1]
+                (c_in, c_out), = established_child_spis(log)
+                assert (new["spi_out"], new["spi_in"]) == (c_in, c_out)
+                assert new["keymat_in"] == (logged_chunk(log, "encryption initiator key")
+                                            + logged_chunk(log, "integrity initiator key")).hex()
+            ours.finish(timeout=10)
+
+
 GRE_ECHO = """
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
