@@ -163,6 +163,7 @@ class SwanConn:
     child_life: str = "3600s"      # IOS's IPsec default; charon proposes it in Quick Mode
     child_rekey: str = "3240s"     # charon starts a Quick Mode rekey this long after install
     dpd_delay: str = "0s"          # > 0: charon sends R-U-THERE after that long without traffic
+    reauth: str = "86400s"         # phase 1 lifetime; charon re-authenticates (new Main Mode) then
     aggressive: bool = False       # Aggressive Mode instead of Main Mode (IOS refuses it with PSK by address)
 
     def swanctl_conf(self) -> str:
@@ -177,7 +178,7 @@ class SwanConn:
         proposals = {self.proposals}
         # IOS's defaults: phase 1 lives 86400 s, phase 2 3600 s; charon proposes these as
         # the life durations (0 would be proposed as 0 s, which IOS-like peers refuse).
-        reauth_time = 86400s
+        reauth_time = {self.reauth}
         rekey_time = 0s
         over_time = 0s
         dpd_delay = {self.dpd_delay}

@@ -504,6 +504,29 @@ def test_charon_restarted_initial_contact_replaces_the_old_sas() -> None:
             ours.finish(timeout=10)
 
 
+def test_charons_phase_1_reauthentication_gives_a_new_isakmp_sa() -> None:
+    """charon's phase 1 lives 3 s, then it re-authenticates: a new Main Mode, and a Delete
+    for the old ISAKMP SA. Our engine must take the Delete (IkeSaDown "deleted by peer")
+    and complete the new Main Mode (a second IkeSaUp, new cookies), with no refusal.
+
+    What happens to the child SA is left out on purpose: charon deletes the old ISAKMP SA
+    before the new MM5, so that MM5 carries INITIAL-CONTACT, and charon keeps its child
+    (it adopts it) while our engine, as IOS does on INITIAL-CONTACT, drops ours."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, reauth="3s") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until=None, duration=4.5)) as ours:
+            assert charon.initiate().returncode == 0
+            charon.wait_log(r"IKE_SA dmvpn\[2\] established", timeout=5)
+            ours.finish()
+            log = charon.log()
+    assert "reauthenticating IKE_SA dmvpn[1]" in log and "sending DELETE for IKE_SA dmvpn[1]" in log
+    first, second = ours.events("IkeSaUp")[:2]
+    assert (first["cookie_i"], first["cookie_r"]) != (second["cookie_i"], second["cookie_r"])
+    down = ours.events("IkeSaDown")[0]
+    assert down["conn_id"] == first["conn_id"] and down["reason"] == "deleted by peer"
+    assert ours.events("IkeRefused") == []
+
+
 GRE_ECHO = """
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
