@@ -315,3 +315,73 @@ def test_clear_sa_drops_the_pairs_keeps_phase1_and_reconnects_with_quick_mode_on
     pair.pump()
     assert {decode(d.data).exchange for _, d in pair.wire[start:]} == {ExchangeType.QUICK_MODE}
     assert len(pair.a.ups) == 2 and pair.a.ups[1].replaces is None
+
+
+def test_rekey_and_dpd_through_the_nat():
+    child = short_child(100)
+    pair = Pair(settings(INSIDE, child=child, dpd=Dpd(10, 2, periodic=True), nat_keepalive=20),
+                settings(HUB, child=child), nat=True)
+    pair.connect()
+    pair.advance(96, step=1.0)
+    assert len(pair.a.ups) == 2 and len(pair.b.ups) == 2 and up_pairs_agree(pair.a.ups[1], pair.b.ups[1])
+    assert all(u.nat_t for u in pair.a.ups + pair.b.ups)
+    assert {u.peer_port for u in pair.b.ups} == {14500} and {u.peer_port for u in pair.a.ups} == {4500}
+    assert pair.a.engine.counters["dpd acks received"] >= 9 and pair.a.of(PeerDead) == []
+    assert [d.reason for d in pair.a.downs] == ["rekeyed"] and [d.reason for d in pair.b.downs] == ["deleted by peer"]
+
+
+def test_a_hub_clears_every_spoke_at_once():
+    hub = IkeEngine(settings(HUB), 0.0)
+    spokes = {IPv4Address(f"198.51.100.{10 + i}"): None for i in range(3)}
+    for address in spokes:
+        spokes[address] = IkeEngine(settings(address), 0.0)
+        spokes[address].connect(HUB, 0.0)
+
+    def pump():
+        for _ in range(20):
+            moved = False
+            for address, spoke in spokes.items():
+                out, spoke.outbox[:] = list(spoke.outbox), []
+                for d in out:
+                    hub.receive(d.data, address, d.local_port, d.port, 1.0)
+                    moved = True
+            out, hub.outbox[:] = list(hub.outbox), []
+            for d in out:
+                spokes[d.peer].receive(d.data, HUB, d.local_port, d.port, 1.0)
+                moved = True
+            if not moved:
+                return
+    pump()
+    assert all(hub.peer_state(a) == "IPSEC" for a in spokes) and len(hub.ike_sas()) == 3
+    assert [v.conn_id for v in hub.ike_sas()] == [1001, 1002, 1003]
+    assert hub.clear(None, 2.0) == 3
+    pump()
+    assert hub.ike_sas() == [] and all(s.ike_sas() == [] and s.peer_state(HUB) == "" for s in spokes.values())
+    downs = [e for e in hub.events if type(e).__name__ == "ChildSaDown"]
+    assert len(downs) == 3 and {d.peer for d in downs} == set(spokes)
+
+
+def test_reconfigure_keeps_sas_starts_dpd_and_a_new_address_clears_all():
+    pair = Pair()
+    pair.connect()
+    pair.a.engine.reconfigure(settings(SPOKE, dpd=Dpd(10, 2, periodic=True)), 1.0)
+    assert pair.a.engine.peer_state(HUB) == "IPSEC"
+    pair.advance(12, step=1.0)
+    assert pair.a.engine.counters["dpd acks received"] == 1
+    pair.a.engine.reconfigure(settings(IPv4Address("198.51.100.77")), pair.now)
+    pair.pump()
+    assert [d.reason for d in pair.a.downs] == ["cleared"] and pair.a.engine.ike_sas() == []
+
+
+def test_esp_from_the_peer_answers_an_outstanding_r_u_there():
+    pair = Pair(settings(SPOKE, dpd=Dpd(10, 2, periodic=True)), settings(HUB))
+    pair.connect()
+    pair.drop = lambda who, d: who == "b"            # the hub's IKE answers are lost ...
+    for second in range(1, 40):
+        pair.now = float(second)
+        if second % 3 == 0:
+            pair.a.engine.peer_alive(HUB, pair.now)  # ... but its ESP keeps coming
+        pair.a.engine.tick(pair.now)
+        pair.pump()
+    assert pair.a.engine.counters["dpd r-u-there sent"] >= 3 and pair.a.of(PeerDead) == []
+    assert pair.a.engine.peer_state(HUB) == "IPSEC"

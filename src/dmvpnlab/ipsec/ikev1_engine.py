@@ -3,9 +3,11 @@
 Like `nhrp.engine.NhrpEngine`, it owns no socket and no clock: the agent calls it with
 datagrams and the time, then drains ``outbox`` (datagrams to send) and ``events``
 (``events.IkeEvent``: SAs up and down, refusals, dead peers). Main Mode is
-``ikev1_phase1``, Quick Mode ``ikev1_quickmode``, Informational exchanges ``ikev1_info``;
-this module is the cookie table, the transport (UDP 500, NAT-T floating to 4500),
-retransmission, lifetimes, rekey, DPD and NAT keepalives.
+``ikev1_phase1`` (driven by ``ikev1_mainrun``), Quick Mode ``ikev1_quickmode`` (driven by
+``ikev1_quickrun``), Informational exchanges ``ikev1_info``, DPD and NAT keepalives
+``ikev1_liveness``, the child SA pairs' lives ``ikev1_children``; this module is the
+cookie table, the dispatch of datagrams, the transport (UDP 500, NAT-T on 4500), the
+ISAKMP SAs' lifetimes and deletes, and the API.
 
 API (the agent and the CLI code against exactly this)::
 
@@ -68,17 +70,17 @@ from dmvpnlab.ipsec.events import (
 )
 from dmvpnlab.ipsec.ikev1_children import ChildBook
 from dmvpnlab.ipsec.ikev1_liveness import Liveness
-from dmvpnlab.ipsec.ikev1_phase1 import MainMode, Refusal, Wire
+from dmvpnlab.ipsec.ikev1_mainrun import MainModes
+from dmvpnlab.ipsec.ikev1_phase1 import FATAL_REASONS, Refusal
 from dmvpnlab.ipsec.ikev1_quickrun import QuickModes
-from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, Want
+from dmvpnlab.ipsec.ikev1_state import IsakmpSa, Want
 from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
-from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, NotifyType, ProtocolId
+from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, NotifyType
 from dmvpnlab.ipsec.settings import NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import IkeSaView
 
 __all__ = ["IkeEngine", "FATAL_REASONS", "COUNTED"]
 
-FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
 #: Counters that exist from the start (with REFUSAL_REASONS), so `show` lists them at 0.
 COUNTED = ("received", "sent", "dropped", "retransmits", "duplicates")
 FIRST_CONN_ID = 1001
@@ -108,6 +110,7 @@ class IkeEngine:
         self._now = now
         self.children = ChildBook(self)
         self.quick = QuickModes(self)
+        self.main = MainModes(self)
         self.liveness = Liveness(self)
         self.counters.update(dict.fromkeys(REFUSAL_REASONS + COUNTED, 0))
 
@@ -151,7 +154,7 @@ class IkeEngine:
             return list(self._sas.values())
         return list(self._by_peer.get(peer, {}).values())
 
-    def _add_sa(self, sa: IsakmpSa) -> None:
+    def add_sa(self, sa: IsakmpSa) -> None:
         self._sas[sa.mm.cookie_i] = sa
         self._by_peer.setdefault(sa.peer, {})[sa.mm.cookie_i] = sa
 
@@ -186,7 +189,7 @@ class IkeEngine:
         if sa is not None:
             self._serve_wants(sa, now)
         elif not any(not s.established for s in self.sas_of(want.peer)):
-            self._start_main_mode(want.peer, now)
+            self.main.start(want.peer, now)
 
     def _serve_wants(self, sa: IsakmpSa, now: float) -> None:
         for want in self._wants.pop(sa.peer, []):
@@ -218,8 +221,12 @@ class IkeEngine:
         self.children.rekey(spi_in, now)
 
     def peer_alive(self, peer: IPv4Address, now: float) -> None:
+        """ESP from ``peer`` proves it alive: an unanswered R-U-THERE stops counting."""
+        self._now = now
         for sa in self.sas_of(IPv4Address(peer)):
             sa.last_heard = now
+            if sa.dpd_outstanding is not None:
+                self.liveness.answered(sa, now)
 
     def clear(self, peer: IPv4Address | None, now: float) -> int:
         """`clear crypto session [remote PEER]`: deletes to the peer, every SA down."""
@@ -273,37 +280,15 @@ class IkeEngine:
 
     # -- Main Mode ------------------------------------------------------------------
 
-    def _new_conn_id(self) -> int:
+    def new_conn_id(self) -> int:
         cid = self._next_conn_id
         self._next_conn_id += 1
         return cid
 
-    def _first_contact(self, peer: IPv4Address) -> bool:
+    def first_contact(self, peer: IPv4Address) -> bool:
         return not self.children.of(peer) and not any(sa.established for sa in self.sas_of(peer))
 
-    def _start_main_mode(self, peer: IPv4Address, now: float) -> None:
-        psk = self.settings.key_for(peer)
-        if psk is None:
-            self.refuse(peer, "no pre-shared key", f"No pre-shared key with {peer}!")
-            self.drop_wants(peer)
-            return
-        cookie = self._cookie()
-        mm = MainMode(initiator=True, local=self.settings.local_address, peer=peer, cookie_i=cookie,
-                      policies=self.settings.effective_policies, psk=psk, random=self.random, log=self.log)
-        try:
-            first = mm.mm1()
-        except Refusal as refusal:
-            self.refuse(peer, refusal.reason, refusal.detail)
-            self.drop_wants(peer)
-            return
-        sa = IsakmpSa(mm, self._new_conn_id(), peer, True, now, last_heard=now)
-        self._add_sa(sa)
-        dgram = self.transmit(sa, isakmp.encode(first))
-        self.log(f"ISAKMP:(0): sending packet to {peer} my_port {sa.local_port} peer_port {sa.peer_port} (I) "
-                 "MM_NO_STATE")
-        sa.flight = Flight.start(dgram, now)
-
-    def _cookie(self) -> bytes:
+    def new_cookie(self) -> bytes:
         while True:
             cookie = self.random(8)
             if cookie != bytes(8) and cookie not in self._sas:
@@ -333,7 +318,7 @@ class IkeEngine:
             return
         if sa is None:
             if msg.exchange == ExchangeType.MAIN_MODE and msg.rcookie == bytes(8) and not msg.is_encrypted:
-                self._respond_mm1(msg, data, peer, peer_port, local_port, now)
+                self.main.respond(msg, data, peer, peer_port, local_port, now)
             elif msg.exchange == ExchangeType.AGGRESSIVE:
                 self.refuse(peer, "unsupported", "aggressive mode")
             else:
@@ -353,11 +338,11 @@ class IkeEngine:
             self.refuse(peer, "invalid cookie", f"cookies {msg.icookie.hex()}/{msg.rcookie.hex()} not ours")
             return
         if msg.exchange == ExchangeType.MAIN_MODE:
-            self._main_mode(sa, msg, data, peer_port, local_port, now)
+            self.main.receive(sa, msg, data, peer_port, local_port, now)
         elif not sa.established:
-            self._plain_notify_during_mm(sa, msg)
+            self.main.before_phase1_done(sa, msg)
         elif msg.exchange == ExchangeType.QUICK_MODE:
-            self._heard(sa, peer_port, local_port, now)
+            self.heard(sa, peer_port, local_port, now)
             self.quick.receive(sa, msg, data, now)
         elif msg.exchange == ExchangeType.INFORMATIONAL:
             self._informational(sa, msg, peer_port, local_port, now)
@@ -370,120 +355,30 @@ class IkeEngine:
         # MM2 is the message that tells the initiator the responder's cookie.
         return sa.initiator and sa.mm.state == "MM_NO_STATE" and sa.mm.cookie_r == bytes(8)
 
-    def _heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
+    def heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
         """A valid message: the peer is alive, and behind a NAT its port may have moved."""
         sa.last_heard = now
         if local_port == NAT_T_PORT and sa.local_port == NAT_T_PORT:
             sa.peer_port = peer_port
 
-    def _respond_mm1(self, msg: IsakmpMessage, data: bytes, peer: IPv4Address, peer_port: int, local_port: int,
-                     now: float) -> None:
-        self.log(f"ISAKMP (0): received packet from {peer} dport {local_port} sport {peer_port} Global (N) NEW SA")
-        mm = MainMode(initiator=False, local=self.settings.local_address, peer=peer, cookie_i=bytes(msg.icookie),
-                      policies=self.settings.effective_policies, psk=self.settings.key_for(peer),
-                      random=self.random, log=self.log)
-        try:
-            reply = mm.on_mm1(msg, self._cookie())
-        except Refusal as refusal:
-            self.refuse(peer, refusal.reason, refusal.detail)
-            if refusal.reason == "no proposal chosen":
-                self._plain_notify(peer, peer_port, local_port, msg, NotifyType.NO_PROPOSAL_CHOSEN)
-            return
-        sa = IsakmpSa(mm, self._new_conn_id(), peer, False, now, peer_port=peer_port, local_port=local_port,
-                      last_heard=now)
-        self._add_sa(sa)
-        sa.last_in = data
-        sa.last_reply = self.transmit(sa, isakmp.encode(reply))
-        sa.flight = Flight.start(sa.last_reply, now)
-        self.log(f"ISAKMP:(0): sending packet to {peer} my_port {local_port} peer_port {peer_port} (R) MM_SA_SETUP")
-
-    def _plain_notify(self, peer: IPv4Address, peer_port: int, local_port: int, msg: IsakmpMessage,
-                      kind: int) -> None:
-        """IOS answers an unacceptable MM1 with an unprotected notify."""
-        out = IsakmpMessage(msg.icookie, bytes(8), ExchangeType.INFORMATIONAL,
-                            payloads=[NotifyPayload(kind, protocol=ProtocolId.ISAKMP)])
-        data = isakmp.encode(out)
-        self.send(Datagram(peer, peer_port, local_port, NON_ESP_MARKER + data if local_port == NAT_T_PORT else data))
-
-    def _plain_notify_during_mm(self, sa: IsakmpSa, msg: IsakmpMessage) -> None:
-        """A NO_PROPOSAL_CHOSEN notify while our MM1 is out ends our negotiation; anything
-        else before Phase 1 completes is out of place."""
-        if msg.exchange == ExchangeType.INFORMATIONAL and not msg.is_encrypted and sa.initiator \
-                and sa.mm.state == "MM_NO_STATE":
-            kinds = [p.notify_type for p in msg.payloads if isinstance(p, NotifyPayload)]
-            if NotifyType.NO_PROPOSAL_CHOSEN in kinds:
-                self._fail(sa, Refusal("no proposal chosen", f"{sa.peer} accepted none of our policies"))
-                return
-        self.refuse(sa.peer, "malformed", f"exchange {msg.exchange} before Phase 1 completed")
-
-    def _main_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, peer_port: int, local_port: int,
-                   now: float) -> None:
-        mm = sa.mm
-        wire = Wire(peer_port, local_port)
-        self.log(f"ISAKMP ({sa.conn_id if mm.crypto else 0}): received packet from {sa.peer} dport {local_port} "
-                 f"sport {peer_port} Global ({'I' if sa.initiator else 'R'}) {mm.state}")
-        try:
-            if sa.initiator and mm.state == "MM_NO_STATE" and not msg.is_encrypted:
-                reply = mm.on_mm2(msg, wire)
-                self._mm_step(sa, data, isakmp.encode(reply), now)
-            elif sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
-                if not mm.psk:
-                    raise Refusal("no pre-shared key", f"No pre-shared key with {sa.peer}!")
-                mm.send_initial_contact = self._first_contact(sa.peer)
-                sealed = mm.on_mm4(msg, wire)
-                if mm.nat_detected:
-                    sa.local_port = sa.peer_port = NAT_T_PORT
-                self._mm_step(sa, data, sealed, now)
-            elif sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
-                mm.on_mm6(msg)
-                sa.flight = None
-                sa.last_in, sa.last_reply = data, None
-                self._heard(sa, peer_port, local_port, now)
-                self._phase1_done(sa, now)
-            elif not sa.initiator and mm.state == "MM_SA_SETUP" and not msg.is_encrypted:
-                self._mm_step(sa, data, isakmp.encode(mm.on_mm3(msg, wire)), now)
-            elif not sa.initiator and mm.state == "MM_KEY_EXCH" and msg.is_encrypted:
-                sealed = mm.on_mm5(msg)
-                # MM6 goes back the way MM5 came: UDP 4500 after the initiator floated (a
-                # NAT was found, or a peer that floats anyway), from whatever port the NAT chose
-                sa.local_port, sa.peer_port = local_port, peer_port
-                self._mm_step(sa, data, sealed, now, expect_reply=False)
-                self._phase1_done(sa, now)
-            else:
-                self.refuse(sa.peer, "malformed", f"Main Mode message out of place in {mm.state}")
-        except Refusal as refusal:
-            if refusal.reason in FATAL_REASONS:
-                self._fail(sa, refusal)
-            else:
-                self.refuse(sa.peer, refusal.reason, refusal.detail)
-
-    def _mm_step(self, sa: IsakmpSa, data: bytes, reply: bytes, now: float, expect_reply: bool = True) -> None:
-        sa.last_in = data
-        sa.last_heard = now
-        sa.last_reply = self.transmit(sa, reply)
-        sa.flight = Flight.start(sa.last_reply, now) if expect_reply else None
-        role = "I" if sa.initiator else "R"
-        self.log(f"ISAKMP:({sa.conn_id if sa.mm.crypto else 0}): sending packet to {sa.peer} my_port "
-                 f"{sa.local_port} peer_port {sa.peer_port} ({role}) {sa.mm.state}")
-
-    def _fail(self, sa: IsakmpSa, refusal: Refusal) -> None:
+    def fail(self, sa: IsakmpSa, refusal: Refusal) -> None:
         """A negotiation that cannot succeed: refused, forgotten, its wants dropped."""
         self.refuse(sa.peer, refusal.reason, refusal.detail)
         self._remove_sa(sa)
         self._gone[sa.mm.cookie_i] = self._now
-        self.quick.drop_sa(sa)
+        self.quick.drop_sa(sa, self._now)
         if sa.initiator:
             self.drop_wants(sa.peer)
         elif self._wants.get(sa.peer) and not self.sas_of(sa.peer):
             # we were waiting for the peer's negotiation to serve our connect(): our turn
-            self._start_main_mode(sa.peer, self._now)
+            self.main.start(sa.peer, self._now)
 
     def drop_wants(self, peer: IPv4Address) -> None:
         for want in self._wants.pop(peer, []):
             if want.rekey_of is not None:
                 self.children.rekey_failed(want.rekey_of, self._now)
 
-    def _phase1_done(self, sa: IsakmpSa, now: float) -> None:
+    def phase1_done(self, sa: IsakmpSa, now: float) -> None:
         mm = sa.mm
         assert mm.suite is not None and mm.phase1 is not None
         sa.established_at = now
@@ -514,7 +409,7 @@ class IkeEngine:
             self.send_info(sa, info.delete_isakmp(sa.mm.cookie_i, sa.mm.cookie_r))
         self._remove_sa(sa)
         self._gone[sa.mm.cookie_i] = self._now
-        self.quick.drop_sa(sa)
+        self.quick.drop_sa(sa, self._now)
         if sa.established:
             self.log(f"ISAKMP:({sa.conn_id}):deleting SA reason \"{reason}\" state (I) QM_IDLE (peer {sa.peer})")
             self.events.append(IkeSaDown(sa.peer, sa.conn_id, reason))
@@ -534,10 +429,10 @@ class IkeEngine:
         except info.InfoError as exc:
             self.refuse(sa.peer, exc.reason, exc.detail)
             return
-        self._heard(sa, peer_port, local_port, now)
+        self.heard(sa, peer_port, local_port, now)
         self.liveness.on_info(sa, got, now)
         if NotifyType.NO_PROPOSAL_CHOSEN in got.notifies:
-            self.quick.peer_refused(sa, "no proposal chosen")
+            self.quick.peer_refused(sa, "no proposal chosen", now)
         for spi in got.deleted_esp:
             self.children.peer_deleted(sa.peer, spi, now)
         for cookies in got.deleted_isakmp:
@@ -552,7 +447,7 @@ class IkeEngine:
     def _tick_sa(self, sa: IsakmpSa, now: float) -> None:
         if sa.flight is not None and sa.flight.due(now):
             if sa.flight.exhausted():
-                self._fail(sa, Refusal("retransmit limit", f"no answer from {sa.peer} in {sa.mm.state}"))
+                self.fail(sa, Refusal("retransmit limit", f"no answer from {sa.peer} in {sa.mm.state}"))
                 return
             self.counters["retransmits"] += 1
             self.log(f"ISAKMP:({sa.conn_id}): retransmitting phase 1 {sa.mm.state}... (try {sa.flight.tries + 1})")

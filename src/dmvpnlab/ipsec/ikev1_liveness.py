@@ -13,7 +13,8 @@ with a peer that sent the DPD vendor id, on the newest ISAKMP SA with that peer:
   child SA being up stands for it;
 - unanswered, R-U-THERE goes again every RETRY s with the next sequence number; after 5
   retries unanswered for RETRY s the peer is dead: ``PeerDead``, then every SA with it
-  down (no deletes sent: nobody would hear them).
+  down (no deletes sent: nobody would hear them). ESP arriving meanwhile (``peer_alive``)
+  counts as the answer: the peer is plainly there, only its ACKs are lost.
 The sequence number starts random (below 2^31, as IOS) and counts up; an ACK must carry
 the outstanding one. R-U-THERE from the peer is always answered.
 
@@ -110,11 +111,15 @@ class Liveness:
         for seq in got.r_u_there_ack:
             if sa.dpd_outstanding is not None and seq == sa.dpd_outstanding:
                 engine.counters["dpd acks received"] += 1
-                sa.dpd_outstanding = None
-                sa.dpd_tries = 0
-                self.schedule(sa, now)
+                self.answered(sa, now)
             else:
                 engine.counters["dpd stale acks"] += 1
+
+    def answered(self, sa: IsakmpSa, now: float) -> None:
+        """The peer is alive (its ACK, or ESP from it): no R-U-THERE outstanding."""
+        sa.dpd_outstanding = None
+        sa.dpd_tries = 0
+        self.schedule(sa, now)
 
     def _dead(self, peer: IPv4Address, now: float) -> None:
         engine = self.engine

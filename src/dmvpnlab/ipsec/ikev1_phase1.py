@@ -46,11 +46,16 @@ from dmvpnlab.ipsec.isakmp_const import (
 )
 from dmvpnlab.ipsec.settings import IKE_PORT, IkePolicy
 
-__all__ = ["Refusal", "MainMode", "NONCE_SIZE", "MM1_VENDOR_IDS"]
+__all__ = ["Refusal", "FATAL_REASONS", "MainMode", "Wire", "NONCE_SIZE", "MM1_VENDOR_IDS"]
 
 NONCE_SIZE = 20          # IOS's nonce length (capture: 20 bytes both ways)
 MM1_VENDOR_IDS = (VendorId.RFC_3947, VendorId.NATT_DRAFT_07, VendorId.NATT_DRAFT_03, VendorId.NATT_DRAFT_02N)
 _DRAFT_NATT = (VendorId.NATT_DRAFT_07, VendorId.NATT_DRAFT_03, VendorId.NATT_DRAFT_02N, VendorId.NATT_DRAFT_02)
+
+
+#: Refusals a retransmission cannot cure: the negotiation ends (malformed or unknown
+#: datagrams are dropped and the negotiation waits for the peer's next try).
+FATAL_REASONS = frozenset({"no proposal chosen", "no pre-shared key", "hash mismatch", "unsupported"})
 
 
 class Refusal(Exception):

@@ -12,7 +12,7 @@ A finished exchange is kept ``KEEP_FINISHED`` s so that a retransmission of the 
 last message (our QM2 lost: QM1 again; our QM3 lost: QM2 again) is answered, then its
 IV chain is forgotten (``IkeCrypto.forget``).
 
-Imports ikev1_quickmode, ikev1_state, isakmp, isakmp_const.
+Imports ikev1_phase1 (its FATAL_REASONS), ikev1_quickmode, ikev1_state, isakmp, isakmp_const.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from dmvpnlab.ipsec import ikev1_quickmode as qm
+from dmvpnlab.ipsec.ikev1_phase1 import FATAL_REASONS
 from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, QuickModeRun, Want
 from dmvpnlab.ipsec.isakmp import IsakmpMessage, NotifyPayload
 from dmvpnlab.ipsec.isakmp_const import NotifyType, ProtocolId
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["QuickModes", "KEEP_FINISHED"]
 
 KEEP_FINISHED = 30.0
-FATAL = frozenset({"no proposal chosen", "hash mismatch", "unsupported", "no pre-shared key"})
 
 
 def _reason(exc: Exception) -> tuple[str, str]:
@@ -60,11 +60,11 @@ class QuickModes:
         """Inbound SPIs our unfinished exchanges put on the wire (not yet in the book)."""
         return {run.spi_in for runs in self._runs.values() for run in runs.values() if run.finished_at is None}
 
-    def drop_sa(self, sa: IsakmpSa) -> None:
+    def drop_sa(self, sa: IsakmpSa, now: float) -> None:
         """The ISAKMP SA is gone: its exchanges die with it (rekeys may be retried)."""
         for run in self._runs.pop(sa.mm.cookie_i, {}).values():
             if run.finished_at is None and run.want is not None and run.want.rekey_of is not None:
-                self.engine.children.rekey_failed(run.want.rekey_of, self.engine._now)
+                self.engine.children.rekey_failed(run.want.rekey_of, now)
 
     # -- the machines ---------------------------------------------------------------
 
@@ -126,16 +126,16 @@ class QuickModes:
             if run is None and exc.notify == NotifyType.NO_PROPOSAL_CHOSEN:
                 # IOS tells the initiator, protected, so it stops retransmitting QM1
                 engine.send_info(sa, NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN, protocol=ProtocolId.IPSEC_ESP))
-            if run is not None and reason in FATAL:
-                self._give_up(sa, run)
+            if run is not None and reason in FATAL_REASONS:
+                self._give_up(sa, run, now)
 
-    def peer_refused(self, sa: IsakmpSa, reason: str) -> None:
+    def peer_refused(self, sa: IsakmpSa, reason: str, now: float) -> None:
         """The peer's protected NO_PROPOSAL_CHOSEN: our Quick Modes on this SA in flight
         end (it names no message id, so every unanswered one of ours)."""
         for run in list(self._of(sa).values()):
             if run.initiator and run.finished_at is None:
                 self.engine.refuse(sa.peer, reason, f"{sa.peer} refused Quick Mode {run.message_id}")
-                self._give_up(sa, run)
+                self._give_up(sa, run, now)
 
     def _respond(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         engine = self.engine
@@ -149,12 +149,12 @@ class QuickModes:
         run.answers[data] = reply = engine.transmit(sa, qm2)
         run.flight = Flight.start(reply, now)
 
-    def _give_up(self, sa: IsakmpSa, run: QuickModeRun) -> None:
+    def _give_up(self, sa: IsakmpSa, run: QuickModeRun, now: float) -> None:
         self._of(sa).pop(run.message_id, None)
         if sa.mm.crypto is not None:
             sa.mm.crypto.forget(run.message_id)
         if run.want is not None and run.want.rekey_of is not None:
-            self.engine.children.rekey_failed(run.want.rekey_of, self.engine._now)
+            self.engine.children.rekey_failed(run.want.rekey_of, now)
 
     def tick(self, now: float) -> None:
         engine = self.engine
@@ -170,7 +170,7 @@ class QuickModes:
                     continue
                 if run.flight.exhausted():
                     engine.refuse(sa.peer, "retransmit limit", f"Quick Mode {run.message_id} unanswered")
-                    self._give_up(sa, run)
+                    self._give_up(sa, run, now)
                     continue
                 engine.counters["retransmits"] += 1
                 engine.send(run.flight.datagram)

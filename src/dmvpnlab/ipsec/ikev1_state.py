@@ -11,7 +11,7 @@ expects an answer is resent 1, 2, 4, 8 and 16 s after the previous send (5 tries
 when the 16 s after the fifth pass with no answer, the negotiation is dropped
 ("retransmit limit").
 
-Imports events, ikev1_phase1, settings, views.
+Imports events, ikev1_phase1, views.
 """
 
 from __future__ import annotations
