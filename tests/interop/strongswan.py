@@ -27,8 +27,11 @@ What works on this kernel, and why the configuration looks the way it does:
 - charon's pid file is compiled in (/var/run/charon.pid), so each charon runs in its own
   mount namespace (the one `ip netns exec` makes) with a private directory bound on /run:
   two charons, or one here and one on the host, never see each other's pid file.
-- Everything else charon touches is in a temporary directory: strongswan.conf (given by
-  STRONGSWAN_CONF; it includes nothing from /etc), the vici socket, swanctl.conf, the log.
+- Everything charon touches is in that directory, as /run/charon.* in charon's view:
+  its strongswan.conf (given by STRONGSWAN_CONF; it includes nothing from /etc), the vici
+  socket, the log. Those are the paths Debian's AppArmor profile for charon allows
+  (`/run/charon.* rw`), so the same layout works where that profile is enforced (Ubuntu
+  CI runners). swanctl, which has no profile, reaches them by their host paths.
 
 Namespaces are named dmvpnlab-sw<role>-<pid>; the veth ends live only inside them, so the
 root namespace is never touched. Run under `flock /tmp/dmvpnlab-scenarios.lock`.
@@ -160,6 +163,8 @@ class SwanConn:
     child_life: str = "3600s"      # IOS's IPsec default; charon proposes it in Quick Mode
     child_rekey: str = "3240s"     # charon starts a Quick Mode rekey this long after install
     dpd_delay: str = "0s"          # > 0: charon sends R-U-THERE after that long without traffic
+    reauth: str = "86400s"         # phase 1 lifetime; charon re-authenticates (new Main Mode) then
+    aggressive: bool = False       # Aggressive Mode instead of Main Mode (IOS refuses it with PSK by address)
 
     def swanctl_conf(self) -> str:
         """The swanctl.conf text: IKEv1, PSK, IP-address identities (as IOS sends them),
@@ -167,12 +172,13 @@ class SwanConn:
         return f"""connections {{
     {self.name} {{
         version = 1
+        aggressive = {"yes" if self.aggressive else "no"}
         local_addrs = {self.local}
         remote_addrs = {self.remote}
         proposals = {self.proposals}
         # IOS's defaults: phase 1 lives 86400 s, phase 2 3600 s; charon proposes these as
         # the life durations (0 would be proposed as 0 s, which IOS-like peers refuse).
-        reauth_time = 86400s
+        reauth_time = {self.reauth}
         rekey_time = 0s
         over_time = 0s
         dpd_delay = {self.dpd_delay}
@@ -223,12 +229,18 @@ class Charon:
     final_log: str = ""  # the log as it was when charon stopped (the workdir goes away)
 
     @property
+    def run_dir(self) -> Path:
+        """The host path of what charon sees as /run."""
+        return self.workdir / "run"
+
+    @property
     def log_path(self) -> Path:
-        return self.workdir / "charon.log"
+        return self.run_dir / "charon.log"
 
     @property
     def uri(self) -> str:
-        return f"unix://{self.workdir / 'charon.vici'}"
+        """The vici socket for swanctl (host path; charon binds it as /run/charon.vici)."""
+        return f"unix://{self.run_dir / 'charon.vici'}"
 
     def strongswan_conf(self) -> str:
         """charon's whole configuration: no include of /etc/strongswan.d, only our plugins,
@@ -245,7 +257,7 @@ class Charon:
     retransmit_base = 1.4
     plugins {{
         vici {{
-            socket = {self.uri}
+            socket = unix:///run/charon.vici
         }}
         kernel-libipsec {{
             # a host-to-host child whose peer is the IKE peer needs a route to that peer
@@ -263,7 +275,7 @@ class Charon:
     }}
     filelog {{
         dmvpnlab {{
-            path = {self.log_path}
+            path = /run/charon.log
             time_format = %H:%M:%S
             default = 1
             ike = 4
@@ -284,13 +296,13 @@ class Charon:
 }}
 swanctl {{
     load = random openssl
-    socket = {self.uri}
 }}
 """
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "STRONGSWAN_CONF": str(self.workdir / "strongswan.conf")}
+        """swanctl's environment: the same strongswan.conf, by its host path."""
+        return {**os.environ, "STRONGSWAN_CONF": str(self.run_dir / "charon.conf")}
 
     def start(self, timeout: float = 10.0) -> Charon:
         """Write the configs, start charon, wait for its vici socket, load the connection.
@@ -305,16 +317,17 @@ swanctl {{
             raise
 
     def _start(self, timeout: float) -> Charon:
-        run_dir = self.workdir / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "strongswan.conf").write_text(self.strongswan_conf())
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "charon.conf").write_text(self.strongswan_conf())
         (self.workdir / "swanctl.conf").write_text(self.conn.swanctl_conf())
         # `ip netns exec` gives the command its own mount namespace (mounts stay there);
         # sh binds the private run dir on /run and execs charon, so proc.pid is charon's.
-        script = f'mount --bind "{run_dir}" /run && exec {CHARON}'
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "sh", "-c", script], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.workdir / "charon.stderr", "w"))
-        sock = self.workdir / "charon.vici"
+        script = f'mount --bind "{self.run_dir}" /run && exec {CHARON}'
+        env = {**os.environ, "STRONGSWAN_CONF": "/run/charon.conf"}
+        with open(self.workdir / "charon.stderr", "w") as stderr:
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, "sh", "-c", script], env=env,
+                                         stdout=subprocess.DEVNULL, stderr=stderr)
+        sock = self.run_dir / "charon.vici"
         deadline = time.monotonic() + timeout
         while not sock.exists():
             if self.proc.poll() is not None:

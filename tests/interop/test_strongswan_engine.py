@@ -456,6 +456,77 @@ def test_charons_dpd_is_answered() -> None:
     assert ours.events("IkeSaDown") == [] and ours.events("PeerDead") == []
 
 
+def test_aggressive_mode_is_refused_and_charon_hears_why() -> None:
+    """charon offers Aggressive Mode; our engine does Main Mode only: a counted refusal
+    with its reason and no SA on either side. (The engine answers nothing, as IOS with
+    `crypto isakmp aggressive-mode disable` drops the packet; charon retransmits.)"""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, aggressive=True) as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until="IkeRefused", duration=5)) as ours:
+            charon.initiate(timeout=2)
+            ours.wait_event("IkeRefused")
+            ours.finish()
+            log = charon.log()
+    assert "initiating Aggressive Mode IKE_SA" in log
+    refused, = ours.events("IkeRefused")[:1]
+    assert refused["reason"] == "unsupported", refused
+    assert ours.events("IkeSaUp") == [] and not ESTABLISHED_IKE.search(log)
+
+
+def test_charon_restarted_initial_contact_replaces_the_old_sas() -> None:
+    """The peer reboots: a fresh charon (no memory of the old SAs) initiates again with
+    INITIAL-CONTACT in MM5; our engine must drop the old ISAKMP and ESP SAs of that peer
+    and bring up the new ones, SPIs and keys agreeing with the new charon."""
+    case = CASES[0]
+    with namespace_pair() as pair:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until=None, duration=8)) as ours:
+            with charon_for(pair, case) as first:
+                assert first.initiate().returncode == 0
+                old = ours.wait_event("ChildSaUp")
+            with charon_for(pair, case) as second:
+                result = second.initiate()
+                assert result.returncode == 0, result.stdout[-3000:] + ours.transcript()
+                ours.wait(lambda r: r.get("event") == "ChildSaUp" and r["spi_in"] != old["spi_in"], "a new child", 5)
+                ours.wait_event("ChildSaDown", timeout=3)
+                log = second.log()
+                assert "N(INITIAL_CONTACT)" in log
+                ikes = ours.events("IkeSaUp")
+                assert len(ikes) == 2
+                ike_down, = ours.events("IkeSaDown")
+                assert ike_down["conn_id"] == ikes[0]["conn_id"]
+                down, = ours.events("ChildSaDown")
+                assert down["spi_in"] == old["spi_in"]
+                new = ours.events("ChildSaUp")[-1]
+                (c_in, c_out), = established_child_spis(log)
+                assert (new["spi_out"], new["spi_in"]) == (c_in, c_out)
+                assert new["keymat_in"] == (logged_chunk(log, "encryption initiator key")
+                                            + logged_chunk(log, "integrity initiator key")).hex()
+            ours.finish(timeout=10)
+
+
+def test_charons_phase_1_reauthentication_gives_a_new_isakmp_sa() -> None:
+    """charon's phase 1 lives 3 s, then it re-authenticates: a new Main Mode, and a Delete
+    for the old ISAKMP SA. Our engine must take the Delete (IkeSaDown "deleted by peer")
+    and complete the new Main Mode (a second IkeSaUp, new cookies), with no refusal.
+
+    What happens to the child SA is left out on purpose: charon deletes the old ISAKMP SA
+    before the new MM5, so that MM5 carries INITIAL-CONTACT, and charon keeps its child
+    (it adopts it) while our engine, as IOS does on INITIAL-CONTACT, drops ours."""
+    case = CASES[0]
+    with namespace_pair() as pair, charon_for(pair, case, reauth="3s") as charon:
+        with OurEngine(pair.left, spec(pair, case, initiate=False, until=None, duration=4.5)) as ours:
+            assert charon.initiate().returncode == 0
+            charon.wait_log(r"IKE_SA dmvpn\[2\] established", timeout=5)
+            ours.finish()
+            log = charon.log()
+    assert "reauthenticating IKE_SA dmvpn[1]" in log and "sending DELETE for IKE_SA dmvpn[1]" in log
+    first, second = ours.events("IkeSaUp")[:2]
+    assert (first["cookie_i"], first["cookie_r"]) != (second["cookie_i"], second["cookie_r"])
+    down = ours.events("IkeSaDown")[0]
+    assert down["conn_id"] == first["conn_id"] and down["reason"] == "deleted by peer"
+    assert ours.events("IkeRefused") == []
+
+
 GRE_ECHO = """
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
