@@ -26,7 +26,7 @@ machine too):
   bench_tunnel's tunnel_pair (two namespaces, hand-made SAs, no IKE) for comparison.
 - swarm: a real hub agent in a lab and, in one more namespace of that lab holding N
   addresses, bench/ike_swarm.py: N IkeEngine initiators over real UDP sockets, all
-  connecting at once (`--waves 10,50,150`, fresh addresses per wave). The hub's rate is
+  connecting at once (`--waves 10,50,150,300,600`, fresh addresses per wave). The hub's rate is
   read from its own SA install times; its CPU from /proc.
 
 Writes bench/results/ipsec-<part>.json and prints the numbers. Every lab and process it
@@ -65,7 +65,7 @@ from dmvpnlab.nhrp.codec import PacketType  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 VARIANTS = {"gre": None, "esp-cbc": "esp-aes 256 esp-sha256-hmac", "esp-gcm": "esp-gcm 256"}
-SWARM_WAN, SWARM_ISP, SWARM_FIRST = "198.18.0.1/22", "198.18.0.2", IPv4Address("198.18.0.10")
+SWARM_WAN, SWARM_ISP, SWARM_FIRST = "198.18.0.1/21", "198.18.0.2", IPv4Address("198.18.0.10")
 H1, H2 = "192.168.1.10", "192.168.2.10"
 
 
@@ -391,7 +391,7 @@ def part_swarm(args: argparse.Namespace) -> dict[str, Any]:
         links = lab.exec("swarm", ["ip", "-o", "-4", "addr", "show"]).stdout
         ifname = next(line.split()[1] for line in links.splitlines() if SWARM_WAN.split("/")[0] + "/" in line)
         total = sum(waves)
-        batch = "".join(f"addr add {SWARM_FIRST + i}/22 dev {ifname}\n" for i in range(total))
+        batch = "".join(f"addr add {SWARM_FIRST + i}/21 dev {ifname}\n" for i in range(total))
         added = lab.exec("swarm", ["ip", "-batch", "-"], input=batch)
         if not added.ok:
             raise BenchError(f"adding {total} addresses: {added.stderr[-300:]}")
@@ -405,6 +405,7 @@ def part_swarm(args: argparse.Namespace) -> dict[str, Any]:
             offset += count
             load = os.getloadavg()[0]
             engine0 = dict(state(lab, "hub")["ipsec"]["engine"])
+            udp0 = udp_counters(lab, "hub")
             cpu0 = cpu_seconds(hub_pid) or 0.0
             proc = lab.node("swarm").popen([sys.executable, str(BENCH / "ike_swarm.py"), "--hub", hub_nbma,
                                             "--first", str(first), "--count", str(count), "--config",
@@ -415,24 +416,46 @@ def part_swarm(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 so, se = stop_process(proc, signal.SIGTERM)
             cpu1 = cpu_seconds(hub_pid) or 0.0
-            hub = state(lab, "hub", timeout=20)
+            hub = wait_hub_sas(lab, first, count)
+            udp1 = udp_counters(lab, "hub")
             text = so.decode() if isinstance(so, bytes) else so
             try:
                 swarm = json.loads(text)
             except ValueError:
                 raise BenchError(f"ike_swarm printed no JSON: {text[-300:]!r} {se[-500:]!r}") from None
             out["waves"].append(wave_report(count, swarm, hub, engine0, cpu1 - cpu0, load))
+            out["waves"][-1]["hub_udp_delta"] = {k: v - udp0.get(k, 0) for k, v in udp1.items() if v != udp0.get(k, 0)}
             w = out["waves"][-1]
             print(f"[swarm] {count} at once: {w['hub_installed']}/{count} SAs at the hub in {w['span_s']} s = "
                   f"{w['negotiations_per_s']}/s (peak 1 s window {w['peak_per_s']}), per peer median "
                   f"{w['latency_ms']['median']} ms, max {w['latency_ms']['max']} ms; hub CPU "
                   f"{w['hub_cpu_ms_per_negotiation']} ms/negotiation, swarm CPU {w['swarm_cpu_s']} s, "
-                  f"retransmits {w['swarm_retransmits']}", flush=True)
+                  f"retransmits {w['swarm_retransmits']}, hub UDP {w['hub_udp_delta']}", flush=True)
             time.sleep(1.0)
         out["hub_rss_end"] = rss(lab)
     finally:
         lab.down()
     return out
+
+
+def wait_hub_sas(lab: Lab, first: IPv4Address, count: int, timeout: float = 10.0) -> dict[str, Any]:
+    """The hub's state once it holds a pair for every initiator of the wave (or at the timeout)."""
+    wanted = {str(first + i) for i in range(count)}
+    deadline = time.monotonic() + timeout
+    while True:
+        hub = state(lab, "hub", timeout=20)
+        if wanted <= {sa["peer"] for sa in hub["ipsec"]["child_sas"]} or time.monotonic() > deadline:
+            return hub
+        time.sleep(0.2)
+
+
+def udp_counters(lab: Lab, node: str) -> dict[str, int]:
+    """The Udp: line of /proc/net/snmp in the node's namespace (InDatagrams, RcvbufErrors...)."""
+    lines = [line.split() for line in lab.exec(node, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+             if line.startswith("Udp:")]
+    if len(lines) < 2:
+        return {}
+    return {k: int(v) for k, v in zip(lines[0][1:], lines[1][1:]) if v.lstrip("-").isdigit()}
 
 
 def wave_report(count: int, swarm: dict[str, Any], hub: dict[str, Any], engine0: dict[str, int],
@@ -466,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clears", type=int, default=3, help="timing: clear crypto session repetitions")
     parser.add_argument("--rounds", type=int, default=2, help="throughput: interleaved rounds")
     parser.add_argument("--seconds", type=int, default=5, help="throughput: iperf3 seconds per run")
-    parser.add_argument("--waves", default="10,50,150", help="swarm: initiators per wave (all at once)")
+    parser.add_argument("--waves", default="10,50,150,300,600", help="swarm: initiators per wave (all at once)")
     parser.add_argument("--swarm-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:

@@ -10,7 +10,9 @@ and ticks every engine (retransmissions with backoff) until every engine has its
 child SA pair or `--timeout` passes. Nothing is mocked: the hub sees N peers doing
 Main Mode + Quick Mode with pre-shared keys over the lab's underlay.
 
-Prints one JSON object: per initiator the wall-clock times of connect, ISAKMP SA up and
+Once every initiator has its SA the loop keeps answering for `--linger` seconds (Quick
+Mode's third message is not acknowledged: a hub that lost it retransmits QM2). Prints
+one JSON object: per initiator the wall-clock times of connect, ISAKMP SA up and
 child SA up, the refusals, the engines' summed counters and this process's CPU time
 (the initiators' own cost, which shares the machine with the hub). The caller
 (bench_ipsec.py --part swarm) reads the hub's side from its state answer.
@@ -99,17 +101,25 @@ def make_initiators(config_text: str, first: IPv4Address, count: int) -> list[In
     return out
 
 
-def run(initiators: list[Initiator], hub: IPv4Address, rate: float | None, timeout: float) -> dict[str, Any]:
+def run(initiators: list[Initiator], hub: IPv4Address, rate: float | None, timeout: float,
+        linger: float = 2.0) -> dict[str, Any]:
+    """Connect every initiator, move datagrams until all have their child SA, then keep
+    answering for `linger` seconds: Quick Mode's last message is not acknowledged, so a
+    responder that lost it retransmits QM2 and needs an answer from a live initiator."""
     selector = selectors.DefaultSelector()
     for ini in initiators:
         selector.register(ini.sock, selectors.EVENT_READ, ini)
     cpu0 = os.times()
-    started = time.time()
+    started = ended = time.time()
     deadline = time.monotonic() + timeout
     pending = list(initiators)
     next_tick = time.monotonic()
     datagrams_in = 0
-    while time.monotonic() < deadline and not all(i.done for i in initiators):
+    linger_until: float | None = None  # all done: keep answering a while (the hub may not have QM3 yet)
+    while time.monotonic() < deadline and (linger_until is None or time.monotonic() < linger_until):
+        if linger_until is None and all(i.done for i in initiators):
+            linger_until = time.monotonic() + linger
+            ended = time.time()
         now = time.monotonic()
         if rate is None:
             launch, pending = pending, []
@@ -144,7 +154,7 @@ def run(initiators: list[Initiator], hub: IPv4Address, rate: float | None, timeo
     for ini in initiators:
         counters.update(ini.engine.counters)
     return {
-        "hub": str(hub), "count": len(initiators), "rate": rate, "started": started, "ended": time.time(),
+        "hub": str(hub), "count": len(initiators), "rate": rate, "started": started, "all_done": ended,
         "completed": sum(1 for i in initiators if i.done), "datagrams_in": datagrams_in,
         "swarm_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 3),
         "engine_counters": dict(counters),
@@ -161,10 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True, help="an IOS config with tunnel protection on Tunnel0")
     parser.add_argument("--rate", type=float, default=None, help="connects per second (default: all at once)")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--linger", type=float, default=2.0, help="seconds to keep answering after all are done")
     args = parser.parse_args(argv)
     initiators = make_initiators(args.config.read_text(), args.first, args.count)
     try:
-        result = run(initiators, args.hub, args.rate, args.timeout)
+        result = run(initiators, args.hub, args.rate, args.timeout, args.linger)
     finally:
         for ini in initiators:
             ini.sock.close()
