@@ -226,6 +226,11 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tm
     assert [s["state"] for s in spoke["ipsec"]["ike_sas"]] == ["QM_IDLE"]
     assert spoke["ipsec"]["transport"].get("queued", 0) >= 1, "the first registration waited for the SA"
     assert [s["state"] for s in spoke["nhrp"]["nhs"]] == ["R"]
+    # the timings benchmarks read: the spoke asked, then phase 1, then phase 2 (ages shrink)
+    marks = spoke["ipsec"]["marks_ago"][HUB_NBMA]
+    assert marks["connect"] >= marks["ike_sa_up"] >= marks["child_sa_up"] >= 0, marks
+    assert sa_hub["installed_ago"] is not None and sa_spoke["installed_ago"] is not None
+    assert abs(spoke["wall_time"] - time.time()) < 60
     # the operator's view of the same SAs
     assert "QM_IDLE" in shows["show crypto isakmp sa"] and HUB_NBMA in shows["show crypto isakmp sa"]
     ipsec_sa = shows["show crypto ipsec sa"]

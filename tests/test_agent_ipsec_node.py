@@ -13,7 +13,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from dmvpnlab.agent.ipsec_node import IpsecNode, open_key_log
-from dmvpnlab.ipsec.events import ChildSaDown, Datagram, IkeRefused, PeerDead
+from dmvpnlab.ipsec.events import ChildSaDown, Datagram, IkeRefused, IkeSaUp, PeerDead
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.ipsec.settings import ChildPolicy, IpsecSettings
 from dmvpnlab.ipsec.views import IkeSaView
@@ -180,3 +180,24 @@ def test_clear_crypto_session_and_sa():
 def test_no_key_log_directory_means_no_key_files(monkeypatch):
     monkeypatch.delenv("DMVPNLAB_KEYLOG_DIR", raising=False)
     assert open_key_log(None) is None
+
+
+def test_marks_time_each_negotiation_from_its_first_ask_to_its_child_sa():
+    ipsec, engine, transport, _, clock = node()
+    transport.send(GRE_PROTO_NHRP, b"registration request", HUB)
+    clock.now += 1.5
+    transport.send(GRE_PROTO_NHRP, b"registration request", HUB)  # the once-a-second reminder
+    assert engine.calls == [("connect", HUB)] * 2
+    assert ipsec.marks[HUB] == {"connect": 50.0}, "the negotiation began at the first ask, not the reminder"
+    at_local, _ = child_sa_pair(LOCAL, HUB)
+    clock.now = 52.0
+    engine.script = [IkeSaUp(HUB, b"i" * 8, b"r" * 8, b"k" * 32, 1001, True, False)]
+    ipsec.receive_udp(b"\x00" * 28, str(HUB), 500, 500)
+    clock.now = 52.25
+    engine.script = [at_local]
+    ipsec.receive_udp(b"\x00" * 28, str(HUB), 500, 500)
+    assert ipsec.marks[HUB] == {"connect": 50.0, "ike_sa_up": 52.0, "child_sa_up": 52.25}
+    ipsec.clear_session(HUB)
+    clock.now = 60.0
+    transport.send(GRE_PROTO_NHRP, b"registration request", HUB)
+    assert ipsec.marks[HUB]["connect"] == 60.0, "after a clear the next ask starts a new negotiation"

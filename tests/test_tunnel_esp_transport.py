@@ -122,6 +122,25 @@ def test_the_fast_path_pieces_seal_on_the_current_sa_even_after_a_rekey():
     assert [p for _, _, p in carry(a, b)] == [b"before", b"after"]
 
 
+def test_a_fast_path_handle_follows_its_peer_from_no_sa_to_sa_to_removed():
+    a, b = ends()
+    a.transport.remove_peer(B)
+    b.transport.remove_peer(A)
+    handle = a.transport.peer(B)  # cached while no SA exists
+    assert a.transport.peer(B) is handle, "one handle per peer"
+    a.transport.send_gre(a.transport.header(GRE_PROTO_IPV4) + b"waits", handle)
+    assert a.esp.sent == [] and a.transport.queued(B) == 1
+    new_a, new_b = child_sa_pair(A, B, spi_ab=0x7000, spi_ba=0x8000)
+    b.transport.install(new_b, 1.0)
+    a.transport.install(new_a, 1.0)  # flushes the queue
+    a.transport.send_gre(a.transport.header(GRE_PROTO_IPV4) + b"sealed", handle)
+    assert [int.from_bytes(d[:4], "big") for d, _ in a.esp.sent] == [0x7000, 0x7000]
+    assert [p for _, _, p in carry(a, b)] == [b"waits", b"sealed"]
+    a.transport.remove(new_a.spi_in)
+    a.transport.send_gre(a.transport.header(GRE_PROTO_IPV4) + b"again", handle)
+    assert a.transport.queued(B) == 1 and a.esp.sent == [], "no SA: it waits again, nothing is sent"
+
+
 def test_without_an_sa_packets_wait_bounded_ike_is_asked_and_the_sa_flushes_them():
     a, b = ends(install=False)
     for n in range(40):
@@ -206,7 +225,7 @@ def test_a_lost_send_is_counted_by_send_and_raised_by_send_gre_for_the_fast_path
     assert not a.transport.send(GRE_PROTO_IPV4, b"x", B)
     assert a.transport.counters.drops["send failed"] == 1
     with pytest.raises(OSError):
-        a.transport.send_gre(gre_header(GRE_PROTO_IPV4, KEY) + b"x", B)
+        a.transport.send_gre(gre_header(GRE_PROTO_IPV4, KEY) + b"x", a.transport.peer(B))
 
 
 def test_a_hard_expired_sa_stops_sealing_and_asks_ike_again():

@@ -21,6 +21,11 @@ four zero bytes first is IKE (the non-ESP marker, handed to the engine as receiv
 single 0xFF byte a NAT keepalive, anything else ESP, handed to the transport
 (`receive_udp_esp`) and opened on the next `on_udp_esp()` (the tunnel's drain).
 
+`marks` keeps, per peer, when (agent clock) the latest negotiation was asked for
+(`connect`: the first ask since that peer's last child SA or clear), its ISAKMP SA came
+up and its child SA came up: the state answer shows them so benchmarks and scenarios
+can time IKE in a running lab without parsing debug output.
+
 The CLI reads `ike_sas()`, `child_sas()`, `settings`, `counters` and calls
 `clear_session` / `clear_sa`. Key files go through `ipsec.keylog.KeyLog` when a
 directory is given (the agent's --keylog-dir, else the lab's `DMVPNLAB_KEYLOG_DIR`, see
@@ -105,6 +110,7 @@ class IpsecNode:
         self.counters: Counter[str] = Counter()
         self.on_udp_esp: Callable[[], None] = lambda: None  # the tunnel's drain_socket
         self._asked: dict[IPv4Address, float] = {}
+        self.marks: dict[IPv4Address, dict[str, float]] = {}  # peer -> connect / ike_sa_up / child_sa_up
         self.sockets: dict[int, socket.socket] = {}
         self.sent: list[Datagram] = []  # only without sockets (bind=False): what would have gone out
         if bind:
@@ -147,6 +153,7 @@ class IpsecNode:
             # The engine logs IOS's create_sa / delete_sa lines itself (debug crypto ipsec).
             self.transport.install(event, now)
             self.counters["child sa up"] += 1
+            self.marks.setdefault(event.peer, {})["child_sa_up"] = now
             self._asked.pop(event.peer, None)
             self._write_keys("child_sa", event, self.settings.local_address)
         elif isinstance(event, ChildSaDown):
@@ -154,6 +161,7 @@ class IpsecNode:
             self.counters["child sa down"] += 1
         elif isinstance(event, IkeSaUp):
             self.counters["ike sa up"] += 1
+            self.marks.setdefault(event.peer, {})["ike_sa_up"] = now
             self._write_keys("ike_sa", event)
         elif isinstance(event, IkeSaDown):
             self.counters["ike sa down"] += 1
@@ -184,6 +192,8 @@ class IpsecNode:
         last = self._asked.get(peer)
         if last is not None and now - last < CONNECT_INTERVAL:
             return
+        if last is None:  # a new negotiation, not the once-a-second reminder of one
+            self.marks.setdefault(peer, {})["connect"] = now
         self._asked[peer] = now
         self.counters["connect"] += 1
         self.engine.connect(peer, now)

@@ -8,6 +8,7 @@ same thing in any process. Reads the agent's public attributes; imports nothing 
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 def _seconds(value: float | None, now: float) -> float | None:
     return None if value is None else round(value - now, 3)
+
+
+def _ago(value: float | None, now: float) -> float | None:
+    return None if value is None else round(now - value, 6)
 
 
 def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
@@ -88,6 +93,8 @@ def ipsec_state(agent: "RouterAgent") -> dict[str, Any]:
     if node is None:
         return {}
     transport = node.transport
+    now = agent.clock()
+    installed = {pair.spi_in: pair.installed for pair in transport.sadb}
     return {
         "profile": node.settings.child.profile,
         "local": str(node.settings.local_address),
@@ -100,9 +107,12 @@ def ipsec_state(agent: "RouterAgent") -> dict[str, Any]:
             {"peer": str(v.peer), "peer_port": v.peer_port, "spi_in": v.spi_in, "spi_out": v.spi_out,
              "transform": v.transform, "mode": v.mode, "nat_t": v.nat_t, "state": v.state,
              "lifetime_left_in": list(v.lifetime_left), "lifetime_left_out": list(v.lifetime_left_out),
-             "in": v.counters_in.as_dict(), "out": v.counters_out.as_dict()}
+             "in": v.counters_in.as_dict(), "out": v.counters_out.as_dict(),
+             "installed_ago": _ago(installed.get(v.spi_in), now)}
             for v in node.child_sas()
         ],
+        "marks_ago": {str(peer): {k: round(now - t, 6) for k, t in marks.items()}
+                      for peer, marks in getattr(node, "marks", {}).items()},
         "queued": {str(peer): n for peer, n in transport.waiting().items()},
         "counters": dict(node.counters),
         "engine": dict(node.engine.counters),
@@ -124,6 +134,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "node": agent.node,
         "hostname": agent.hostname,
         "uptime": round(agent.clock() - agent.started, 3),
+        "wall_time": time.time(),  # when this answer was built: turns every *_ago into a wall-clock time
         "pid": os.getpid(),
         "nhrp": nhrp_state(agent),
         "tunnel": interface_state(agent),

@@ -5,10 +5,13 @@ two NBMA addresses (DMVPN's `mode transport`: next header 47), or in tunnel mode
 an inner NBMA-to-NBMA IPv4 header (next header 4) when the transform set says `mode
 tunnel`. The SA comes from `ipsec.sadb.SaDatabase`, which IKE fills through the agent:
 
-- Send: `peer(nbma)` is the handle the tunnel's fast path caches per next hop: the NBMA
-  address itself, so it survives rekeys. `send_gre(gre, nbma)` costs one dict get
-  (`_routes[nbma]`: the current SA's seal, the socket's sendto and the address, rebuilt
-  whenever an SA of that peer is installed or removed), one seal and one sendto. ESP
+- Send: `peer(nbma)` is the handle the tunnel's fast path caches per next hop: a
+  `PeerHandle`, one per NBMA address, holding that peer's current route (the current
+  SA's seal, the socket's sendto and the address), which `refresh` rebuilds whenever an
+  SA of that peer is installed or removed, so the handle survives rekeys.
+  `send_gre(gre, handle)` costs one attribute read, one seal and one sendto (an
+  IPv4Address as a dict key would cost a hash of ~0.25 us per packet: `ipaddress` does
+  not cache it). ESP
   goes out of a raw IPPROTO_ESP socket (the kernel adds the IPv4 header), or with NAT-T
   as the payload of a UDP datagram from our port 4500 to the peer's port (RFC 3948: no
   marker before ESP; the agent owns that socket and lends its sendto).
@@ -55,6 +58,20 @@ _BUFSIZE = 65535
 Route = tuple[Callable[[bytes], bytes], Callable[[bytes, Any], object], tuple[str, int]]
 
 
+class PeerHandle:
+    """One NBMA peer as the tunnel's fast path holds it: the address and its current
+    send route (None: no SA, the packet waits), kept current by `EspTransport`."""
+
+    __slots__ = ("nbma", "route")
+
+    def __init__(self, nbma: IPv4Address, route: Route | None) -> None:
+        self.nbma = nbma
+        self.route = route
+
+    def __repr__(self) -> str:
+        return f"PeerHandle({self.nbma}, {'SA' if self.route is not None else 'no SA'})"
+
+
 class EspTransport:
     """GRE over ESP to and from NBMA peers, SAs from an `SaDatabase`."""
 
@@ -76,9 +93,10 @@ class EspTransport:
         self.esp: Counter[str] = Counter()  # queued, flushed, dummy packets...: not drops
         self.heard: set[str] = set()
         self._routes: dict[IPv4Address, Route] = {}
+        self._handles: dict[IPv4Address, PeerHandle] = {}
         self._queues: dict[IPv4Address, deque[bytes]] = {}
         self._udp_in: deque[tuple[bytes, str]] = deque()
-        self.send_gre: Callable[[bytes, Any], object] = self._send_gre
+        self.send_gre: Callable[[bytes, PeerHandle], None] = self._send_to_handle
         self.set_key(key)
 
     # --- the Transport protocol -----------------------------------------------------
@@ -92,8 +110,11 @@ class EspTransport:
         found = self._headers.get(proto)
         return found if found is not None else gre_header(proto, self.key)
 
-    def peer(self, nbma: IPv4Address) -> IPv4Address:
-        return nbma
+    def peer(self, nbma: IPv4Address) -> PeerHandle:
+        handle = self._handles.get(nbma)
+        if handle is None:
+            handle = self._handles[nbma] = PeerHandle(nbma, self._routes.get(nbma))
+        return handle
 
     def fileno(self) -> int:
         return self.esp_sock.fileno()
@@ -106,19 +127,22 @@ class EspTransport:
         self.gre_sock.close()
 
     def _send_gre(self, gre: bytes, nbma: IPv4Address) -> None:
+        self._send_to_handle(gre, self.peer(nbma))
+
+    def _send_to_handle(self, gre: bytes, handle: PeerHandle) -> None:
         """Seal and send one GRE packet, or queue it until IKE has an SA. Raises OSError
         when the socket lost it (the fast path counts that)."""
-        route = self._routes.get(nbma)
+        route = handle.route
         if route is None:
-            self._enqueue(nbma, gre)
+            self._enqueue(handle.nbma, gre)
             return
         seal, sendto, address = route
         try:
             esp = seal(gre)
         except EspError as refused:  # hard lifetime or sequence space ended before IKE rekeyed
             self.counters.drops[f"esp {refused.reason}"] += 1
-            self._routes.pop(nbma, None)
-            self._enqueue(nbma, gre)
+            self._set_route(handle.nbma, None)
+            self._enqueue(handle.nbma, gre)
             return
         sendto(esp, address)
 
@@ -247,19 +271,29 @@ class EspTransport:
         """Rebuild the send route of `peer` from its current outbound SA."""
         pair = self.sadb.pair_of_outbound(peer)
         if pair is None:
-            self._routes.pop(peer, None)
+            self._set_route(peer, None)
             return
         up = pair.up
         if up.nat_t:
             sendto = self.udp_sendto
             if sendto is None:  # no 4500 socket: nothing can carry this SA
-                self._routes.pop(peer, None)
+                self._set_route(peer, None)
                 self.counters.drops["nat-t without udp socket"] += 1
                 return
             address = (str(peer), up.peer_port)
         else:
             sendto, address = self.esp_sock.sendto, (str(peer), 0)
-        self._routes[peer] = (self._sealer(pair.outbound, peer), sendto, address)
+        self._set_route(peer, (self._sealer(pair.outbound, peer), sendto, address))
+
+    def _set_route(self, peer: IPv4Address, route: Route | None) -> None:
+        """The one place a peer's route changes: the table and the peer's handle."""
+        if route is None:
+            self._routes.pop(peer, None)
+        else:
+            self._routes[peer] = route
+        handle = self._handles.get(peer)
+        if handle is not None:
+            handle.route = route
 
     def _sealer(self, sa: OutboundSa, peer: IPv4Address) -> Callable[[bytes], bytes]:
         if sa.mode == "transport":
