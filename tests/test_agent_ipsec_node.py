@@ -56,6 +56,7 @@ class ScriptedEngine:
     def rekey_child(self, spi_in, now): self._run("rekey_child", spi_in)
     def peer_alive(self, peer, now): self._run("peer_alive", peer)
     def clear(self, peer, now): self._run("clear", peer); return 1
+    def clear_sa(self, peer, now): self._run("clear_sa", peer); return 0
     def reconfigure(self, settings, now): self._run("reconfigure")
     def ike_sas(self): return list(self.sas)
     def peer_state(self, peer): return ""
@@ -172,7 +173,7 @@ def test_child_sa_down_peer_dead_and_refusals():
 def test_clear_crypto_session_and_sa():
     ipsec, engine, transport, _, _ = node()
     transport.install(child_sa_pair(LOCAL, HUB)[0], 0)
-    assert ipsec.clear_sa(HUB) == 1 and not transport.has_sa(HUB)
+    assert ipsec.clear_sa(HUB) == 1 and not transport.has_sa(HUB) and engine.calls[-1] == ("clear_sa", HUB)
     transport.install(child_sa_pair(LOCAL, HUB, spi_ab=0x7000, spi_ba=0x8000)[0], 0)
     assert ipsec.clear_session(None) == 1 and engine.calls[-1] == ("clear", None) and not transport.has_sa(HUB)
 

@@ -71,6 +71,7 @@ class IkeEngineApi(Protocol):
     def rekey_child(self, spi_in: int, now: float) -> None: ...
     def peer_alive(self, peer: IPv4Address, now: float) -> None: ...
     def clear(self, peer: IPv4Address | None, now: float) -> int: ...
+    def clear_sa(self, peer: IPv4Address | None, now: float) -> int: ...
     def reconfigure(self, settings: IpsecSettings, now: float) -> None: ...
     def ike_sas(self) -> list[IkeSaView]: ...
     def peer_state(self, peer: IPv4Address) -> str: ...
@@ -294,20 +295,13 @@ class IpsecNode:
 
     def clear_sa(self, peer: IPv4Address | None = None) -> int:
         """`clear crypto sa [peer X]`: the ESP SAs go, with a Delete to the peer (as IOS
-        sends one), and the next packet negotiates new ones over the ISAKMP SA that is
-        still up. The engine's documented API has no per-child clear, so its child book
-        (`IkeEngine.children.remove_all`) is used when it has one; without it the SAs
-        only go here, and the peer learns by the invalid SPIs it then receives."""
-        now = self.clock()
-        peers = {pair.peer for pair in self.transport.sadb if peer is None or pair.peer == peer}
-        book = getattr(self.engine, "children", None)
-        if book is not None:
-            for address in peers:
-                book.remove_all(address, "cleared", now, notify=True)
-            self.flush()  # the Deletes go out; ChildSaDown removes each pair here
-        self.transport.remove_peer(peer)  # whatever the engine did not announce
+        sends one, through `IkeEngine.clear_sa`), and the next packet negotiates new ones
+        over the ISAKMP SA that is still up. The number of pairs removed."""
+        count = self.engine.clear_sa(peer, self.clock())
+        self.flush()  # the Deletes go out; ChildSaDown removes each pair here
+        count = max(count, len(self.transport.remove_peer(peer)))  # anything not announced
         self._forget(peer)
-        return len(peers)
+        return count
 
     def _forget(self, peer: IPv4Address | None) -> None:
         if peer is None:
