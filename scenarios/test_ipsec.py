@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 from ipaddress import IPv4Address
 
 import pytest
@@ -248,3 +249,42 @@ def test_clear_crypto_session_tears_down_and_the_next_ping_brings_new_sas(lab):
     # and the new keys were exported: every ESP packet on spoke1's link still decrypts
     report = lab.protection_report(*SPOKE1_WAN.split("-", 1))
     assert report["esp_decrypted_ok"] == report["esp"] and report["cleartext_gre"] == 0, report
+
+
+# ---------------------------------------------------------------------------- 6. the key fixed
+
+
+def test_with_the_right_key_spoke3_comes_up_through_ike_ipsec_nhrp_to_up(lab):
+    """The wrong key fixed at spoke3's prompt (no restart): its hub row leaves IKE and ends UP.
+    The steps in between (IPSEC: ISAKMP SA up; NHRP: ESP SA up, registration pending) last
+    milliseconds here, too short to catch by polling `show dmvpn` reliably, so their order is
+    read from spoke3's debug log (Main Mode authenticated, then the ESP SA, then the
+    Registration Reply); the states the polling did catch are printed and must be in order."""
+    assert dmvpn_peers(lab, "spoke3")[HUB_NBMA][1] == "IKE"
+    lines: list[str] = []
+    with CliClient(lab.records.directory / "spoke3" / "control.sock", on_debug=lines.append) as session:
+        for line in ("debug crypto isakmp", "debug crypto ipsec", "debug nhrp packet", "configure terminal",
+                     "crypto isakmp key DMVPN_KEY address 0.0.0.0 0.0.0.0", "end", "clear crypto session"):
+            assert "%" not in session.send(line)["output"], line
+        started = time.monotonic()
+        lab.exec("h3", ["ping", "-n", "-c", "1", "-W", "1", H0])  # a packet that needs the SA
+        seen, deadline = ["IKE"], time.monotonic() + 40
+        while seen[-1] != "UP" and time.monotonic() < deadline:
+            state = dmvpn_peers(lab, "spoke3").get(HUB_NBMA, ("", "gone"))[1]
+            if state != seen[-1]:
+                seen.append(state)
+            time.sleep(0.01)
+        took = time.monotonic() - started
+        session.send("undebug all")  # its answer comes after every debug line before it
+    print(f"spoke3 show dmvpn states: {' -> '.join(seen)} ({took:.2f} s after the first packet)")
+    order = ["IKE", "IPSEC", "NHRP", "UP"]
+    assert seen[-1] == "UP" and all(s in order for s in seen), seen
+    assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
+    steps = [next((i for i, x in enumerate(lines) if all(w in x for w in words)), None)
+             for words in ((f"SA has been authenticated with {HUB_NBMA}",),
+                           ("IPSEC(create_sa)", f"sa_dest= {HUB_NBMA}"),
+                           ("Receive", "Registration Reply"))]
+    assert None not in steps and steps == sorted(steps), (steps, lines)
+    assert dmvpn_peers(lab, "hub")[SPOKE3_NBMA] == (SPOKE3_TUNNEL, "UP")
+    _, result = ping(lab, "h3", H1, count=3)
+    assert result.ok, result.stdout
