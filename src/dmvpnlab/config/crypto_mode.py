@@ -26,7 +26,17 @@ from dmvpnlab.config.model import (
     KeyringKey,
     TransformSet,
 )
-from dmvpnlab.config.modes import Command, Context, Handler, Mode, ModeSpec, number, open_section, setting
+from dmvpnlab.config.modes import (
+    Command,
+    Context,
+    Handler,
+    Mode,
+    ModeSpec,
+    address_or_interface,
+    number,
+    open_section,
+    setting,
+)
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
@@ -35,9 +45,7 @@ from dmvpnlab.config.tokens import (
     is_number,
     looks_like_address,
     parse_integer,
-    parse_ipv4,
 )
-from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 _TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
 _TRANSFORMS = ("esp-aes", "esp-gcm", "esp-gmac", "esp-3des", "esp-des", "esp-null",
@@ -170,21 +178,7 @@ def _keyring_local_address(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         ring.local_address = None
         return
-    tok = cur.next()
-    where: str | IPv4Address
-    if looks_like_address(tok.text):
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        where = addr
-    else:
-        name = tok.text
-        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
-            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
-        try:
-            where = canonical_ios_ifname(name)
-        except InterfaceNameError:
-            raise Invalid(tok.column) from None
+    where = address_or_interface(cur)
     cur.end()
     ring.local_address = where
 

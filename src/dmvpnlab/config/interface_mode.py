@@ -21,14 +21,23 @@ from dmvpnlab.config.model import (
     TunnelProtection,
     interface_sort_key,
 )
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, flag, number, open_section, setting
+from dmvpnlab.config.modes import (
+    Command,
+    Context,
+    Mode,
+    ModeSpec,
+    address_or_interface,
+    flag,
+    number,
+    open_section,
+    setting,
+)
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
     Invalid,
     Refused,
     Unknown,
-    is_number,
     looks_like_address,
     parse_ipv4,
 )
@@ -124,21 +133,7 @@ def _tunnel_source(ctx: Context, cur: Cursor, neg: bool) -> None:
     if neg:
         itf.tunnel_source = None
         return
-    tok = cur.next()
-    source: str | IPv4Address
-    if looks_like_address(tok.text):
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        source = addr
-    else:
-        name = tok.text
-        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
-            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
-        try:
-            source = canonical_ios_ifname(name)
-        except InterfaceNameError:
-            raise Invalid(tok.column) from None
+    source = address_or_interface(cur)
     cur.end()
     itf.tunnel_source = source
 
