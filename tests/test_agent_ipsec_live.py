@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from dmvpnlab.jsonline import request
+from crypto_configs import PROTECTION, SEED_CRYPTO, protected_hub
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun")
@@ -39,41 +40,12 @@ pytestmark = pytest.mark.skipif(
 HUB_NBMA, SPOKE_NBMA = "198.18.7.1", "198.18.7.2"  # without NAT
 NAT_OUTSIDE, NAT_INSIDE, SPOKE_INSIDE = "198.18.7.2", "172.16.9.2", "172.16.9.1"  # the hub sees .2 either way
 
-CRYPTO = """\
-crypto isakmp policy 10
- encryption aes 256
- hash sha256
- authentication pre-share
- group 14
-crypto isakmp key DMVPN_KEY address 0.0.0.0 0.0.0.0
-!
-crypto ipsec transform-set DMVPN_TS esp-aes 256 esp-sha256-hmac
- mode transport
-!
-crypto ipsec profile DMVPN_PROFILE
- set transform-set DMVPN_TS
-!
-"""
+HUB = protected_hub(HUB_NBMA)
 
-HUB = CRYPTO + f"""hostname hub
-interface Tunnel0
- ip address 10.0.0.1 255.255.255.0
- ip nhrp network-id 1
- ip nhrp map multicast dynamic
- tunnel source GigabitEthernet0/0
- tunnel mode gre multipoint
- tunnel key 12345
- tunnel protection ipsec profile DMVPN_PROFILE
-!
-interface GigabitEthernet0/0
- ip address {HUB_NBMA} 255.255.255.252
-!
-end
-"""
 
 def spoke_config(nbma: str, gateway: str | None) -> str:
     route = f"ip route 0.0.0.0 0.0.0.0 {gateway}\n" if gateway else ""
-    return CRYPTO + f"""hostname spoke
+    return SEED_CRYPTO + f"""hostname spoke
 interface Tunnel0
  ip address 10.0.0.2 255.255.255.0
  ip nhrp network-id 1
@@ -81,8 +53,7 @@ interface Tunnel0
  tunnel source GigabitEthernet0/0
  tunnel mode gre multipoint
  tunnel key 12345
- tunnel protection ipsec profile DMVPN_PROFILE
-!
+{PROTECTION}!
 interface GigabitEthernet0/0
  ip address {nbma} 255.255.255.252
 !
