@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 
 from dmvpnlab.jsonline import request
 from crypto_configs import PROTECTION, SEED_CRYPTO, protected_hub
+from netns_live import start_capture, stop, tshark_count
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun")
@@ -63,16 +63,6 @@ interface GigabitEthernet0/0
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], capture_output=True, text=True, check=True)
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def state(directory: Path) -> dict[str, Any]:
@@ -111,12 +101,6 @@ def started(directory: Path, proc: subprocess.Popen[Any]) -> bool:
     return (directory / "ready").exists()
 
 
-def tshark_count(pcap: Path, display_filter: str) -> int:
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=True).stdout
-    return len(out.split())
-
-
 @pytest.mark.parametrize("nat", [False, True], ids=["direct", "behind-nat"])
 def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tmp_path):
     tag = f"{os.getpid() % 100000}{'n' if nat else 'd'}"
@@ -152,12 +136,7 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tm
         for node in ("hub", "spoke"):
             ip("-n", ns[node], "link", "set", "lo", "up")
             ip("-n", ns[node], "link", "set", f"{node}-eth0", "up")  # tcpdump needs it up; the agent addresses it
-        capture = subprocess.Popen(["ip", "netns", "exec", ns["hub"], "tcpdump", "-i", "hub-eth0", "-U",
-                                    "--immediate-mode", "-n", "-w", str(pcap)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        assert capture.stderr is not None
-        while "listening on" not in (line := capture.stderr.readline()):
-            assert line, "tcpdump exited"
+        capture = start_capture(ns["hub"], "hub-eth0", pcap)
         for node in ("hub", "spoke"):
             dirs[node].mkdir()
             (dirs[node] / "startup-config").write_text(configs[node])
