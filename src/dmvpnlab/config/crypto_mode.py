@@ -26,17 +26,7 @@ from dmvpnlab.config.model import (
     KeyringKey,
     TransformSet,
 )
-from dmvpnlab.config.modes import (
-    Command,
-    Context,
-    Handler,
-    Mode,
-    ModeSpec,
-    address_or_interface,
-    number,
-    open_section,
-    setting,
-)
+from dmvpnlab.config.modes import Command, Context, Handler, Mode, ModeSpec, address_or_interface, number, open_section, setting
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
@@ -171,16 +161,6 @@ def _keyring_key(ctx: Context, cur: Cursor, neg: bool) -> None:
         keys.drop(peer)
     else:
         keys.put(KeyringKey(secret, peer, enc))
-
-
-def _keyring_local_address(ctx: Context, cur: Cursor, neg: bool) -> None:
-    ring: Keyring = ctx.target
-    if neg:
-        ring.local_address = None
-        return
-    where = address_or_interface(cur)
-    cur.end()
-    ring.local_address = where
 
 
 # -- crypto isakmp policy N: the policy's lines -----------------------------------------
@@ -334,7 +314,7 @@ COMMANDS = (
     Command(Mode.GLOBAL, "crypto isakmp nat keepalive", _global_setting("isakmp_nat_keepalive", 5, 3600)),
     Command(Mode.GLOBAL, "crypto keyring", _enter_keyring),
     Command(Mode.KEYRING, "pre-shared-key", _keyring_key),
-    Command(Mode.KEYRING, "local-address", _keyring_local_address),
+    Command(Mode.KEYRING, "local-address", setting("local_address", address_or_interface, check_no=False)),
     Command(Mode.GLOBAL, "crypto ipsec security-association lifetime seconds",
             _global_setting("ipsec_lifetime_seconds", 120, 2592000)),
     Command(Mode.GLOBAL, "crypto ipsec security-association lifetime kilobytes",

@@ -267,13 +267,18 @@ def _itself(section: Any) -> Any:
     return section
 
 
-def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any] = _itself) -> Handler:
+def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any] = _itself, *,
+            check_no: bool = True) -> Handler:
     """`<keywords> VALUE` sets `attr` of the section (or of `of(section)`); `no ...` clears it.
 
     `read` takes the value from the cursor (raising IOS verdicts); nothing may follow it.
-    Like IOS, the `no` form may repeat the value (`no tunnel key 5`), checked, then dropped.
+    Like IOS, the `no` form may repeat the value (`no tunnel key 5`), checked, then dropped;
+    with `check_no=False` the `no` form clears without reading what follows it.
     """
     def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
+        if neg and not check_no:
+            setattr(of(ctx.target), attr, None)
+            return
         value = read(cur) if not neg or cur.more() else None
         cur.end()
         setattr(of(ctx.target), attr, None if neg else value)
