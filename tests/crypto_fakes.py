@@ -22,43 +22,14 @@ from dmvpnlab.ipsec.esp import EspError, InboundSa, OutboundSa
 from dmvpnlab.ipsec.esp_transforms import key_lengths
 from dmvpnlab.ipsec.settings import IpsecSettings
 from dmvpnlab.ipsec.views import ChildSaView, IkeSaView
+from crypto_configs import SEED_CRYPTO, protected_hub
 
 HUB = IPv4Address("203.0.113.1")
 SPOKE1 = IPv4Address("100.64.1.1")
 SPOKE2 = IPv4Address("100.64.2.1")
 TRANSFORM = "esp-aes 256 esp-sha256-hmac"
 
-HUB_CONFIG = """\
-hostname hub
-!
-crypto isakmp policy 10
- encr aes 256
- hash sha256
- authentication pre-share
- group 14
-crypto isakmp key DMVPN_KEY address 0.0.0.0
-crypto isakmp keepalive 10 3 periodic
-!
-crypto ipsec transform-set DMVPN_TS esp-aes 256 esp-sha256-hmac
- mode transport
-!
-crypto ipsec profile DMVPN_PROFILE
- set transform-set DMVPN_TS
-!
-interface Tunnel0
- ip address 10.0.0.1 255.255.255.0
- ip nhrp network-id 1
- ip nhrp map multicast dynamic
- tunnel source GigabitEthernet0/0
- tunnel mode gre multipoint
- tunnel key 12345
- tunnel protection ipsec profile DMVPN_PROFILE
-!
-interface GigabitEthernet0/0
- ip address 203.0.113.1 255.255.255.252
-!
-end
-"""
+HUB_CONFIG = protected_hub(str(HUB), crypto=SEED_CRYPTO + "crypto isakmp keepalive 10 3 periodic\n")
 
 
 def esp_pair(spi_out: int, spi_in: int, sent: int, received: int, *, clock: Any = None,

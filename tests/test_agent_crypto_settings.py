@@ -11,28 +11,19 @@ from dmvpnlab.agent.crypto_settings import CryptoConfigError, ipsec_settings
 from dmvpnlab.config.parser import load_config
 from dmvpnlab.ipsec.esp_transforms import parse_transform
 from dmvpnlab.ipsec.settings import DEFAULT_POLICIES, DEFAULT_PROPOSALS, Dpd, IkePolicy, PresharedKey, Proposal
+from crypto_configs import PROTECTION, SEED_CRYPTO
 
 LOCAL = IPv4Address("203.0.113.1")
 
-SEED_HUB = """\
-crypto isakmp policy 10
- encryption aes 256
- hash sha256
- authentication pre-share
- group 14
-crypto isakmp key DMVPN_KEY address 0.0.0.0 0.0.0.0
-crypto ipsec transform-set DMVPN_TS esp-aes 256 esp-sha256-hmac
- mode transport
-crypto ipsec profile DMVPN_PROFILE
- set transform-set DMVPN_TS
+# No `end`: tests append lines (keyrings, keepalives) to it.
+SEED_HUB = SEED_CRYPTO + """\
 interface GigabitEthernet0/0
  ip address 203.0.113.1 255.255.255.0
 interface Tunnel0
  ip address 10.0.0.1 255.255.255.0
  tunnel source GigabitEthernet0/0
  tunnel mode gre multipoint
- tunnel protection ipsec profile DMVPN_PROFILE
-"""
+""" + PROTECTION
 
 
 def _settings(text: str, interface: str = "Tunnel0", local: IPv4Address = LOCAL):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ from typing import Any
 import pytest
 
 from dmvpnlab.jsonline import request
+from crypto_configs import PROTECTION, SEED_CRYPTO, protected_hub
+from netns_live import start_capture, stop, tshark_count
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun")
@@ -39,41 +40,12 @@ pytestmark = pytest.mark.skipif(
 HUB_NBMA, SPOKE_NBMA = "198.18.7.1", "198.18.7.2"  # without NAT
 NAT_OUTSIDE, NAT_INSIDE, SPOKE_INSIDE = "198.18.7.2", "172.16.9.2", "172.16.9.1"  # the hub sees .2 either way
 
-CRYPTO = """\
-crypto isakmp policy 10
- encryption aes 256
- hash sha256
- authentication pre-share
- group 14
-crypto isakmp key DMVPN_KEY address 0.0.0.0 0.0.0.0
-!
-crypto ipsec transform-set DMVPN_TS esp-aes 256 esp-sha256-hmac
- mode transport
-!
-crypto ipsec profile DMVPN_PROFILE
- set transform-set DMVPN_TS
-!
-"""
+HUB = protected_hub(HUB_NBMA)
 
-HUB = CRYPTO + f"""hostname hub
-interface Tunnel0
- ip address 10.0.0.1 255.255.255.0
- ip nhrp network-id 1
- ip nhrp map multicast dynamic
- tunnel source GigabitEthernet0/0
- tunnel mode gre multipoint
- tunnel key 12345
- tunnel protection ipsec profile DMVPN_PROFILE
-!
-interface GigabitEthernet0/0
- ip address {HUB_NBMA} 255.255.255.252
-!
-end
-"""
 
 def spoke_config(nbma: str, gateway: str | None) -> str:
     route = f"ip route 0.0.0.0 0.0.0.0 {gateway}\n" if gateway else ""
-    return CRYPTO + f"""hostname spoke
+    return SEED_CRYPTO + f"""hostname spoke
 interface Tunnel0
  ip address 10.0.0.2 255.255.255.0
  ip nhrp network-id 1
@@ -81,8 +53,7 @@ interface Tunnel0
  tunnel source GigabitEthernet0/0
  tunnel mode gre multipoint
  tunnel key 12345
- tunnel protection ipsec profile DMVPN_PROFILE
-!
+{PROTECTION}!
 interface GigabitEthernet0/0
  ip address {nbma} 255.255.255.252
 !
@@ -92,16 +63,6 @@ interface GigabitEthernet0/0
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], capture_output=True, text=True, check=True)
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def state(directory: Path) -> dict[str, Any]:
@@ -140,12 +101,6 @@ def started(directory: Path, proc: subprocess.Popen[Any]) -> bool:
     return (directory / "ready").exists()
 
 
-def tshark_count(pcap: Path, display_filter: str) -> int:
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=True).stdout
-    return len(out.split())
-
-
 @pytest.mark.parametrize("nat", [False, True], ids=["direct", "behind-nat"])
 def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tmp_path):
     tag = f"{os.getpid() % 100000}{'n' if nat else 'd'}"
@@ -181,12 +136,7 @@ def test_two_agents_negotiate_ike_and_carry_registration_and_ping_in_esp(nat, tm
         for node in ("hub", "spoke"):
             ip("-n", ns[node], "link", "set", "lo", "up")
             ip("-n", ns[node], "link", "set", f"{node}-eth0", "up")  # tcpdump needs it up; the agent addresses it
-        capture = subprocess.Popen(["ip", "netns", "exec", ns["hub"], "tcpdump", "-i", "hub-eth0", "-U",
-                                    "--immediate-mode", "-n", "-w", str(pcap)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        assert capture.stderr is not None
-        while "listening on" not in (line := capture.stderr.readline()):
-            assert line, "tcpdump exited"
+        capture = start_capture(ns["hub"], "hub-eth0", pcap)
         for node in ("hub", "spoke"):
             dirs[node].mkdir()
             (dirs[node] / "startup-config").write_text(configs[node])

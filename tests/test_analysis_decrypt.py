@@ -9,7 +9,6 @@ fail if our ESP, our key table lines or tshark's reading of them disagree.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from ipaddress import IPv4Address
@@ -21,7 +20,6 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 from scapy.utils import wrpcap
 
-from dmvpnlab.analysis import commands
 from dmvpnlab.analysis.decrypt import DecryptError, decrypt_capture, protection_report, protection_reports
 from dmvpnlab.ipsec.esp import OutboundSa
 from dmvpnlab.ipsec.esp_transforms import parse_transform
@@ -29,6 +27,7 @@ from dmvpnlab.ipsec.events import ChildSaUp
 from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.nhrp import codec
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, encode_gre
+from test_pcap_inspector import run_pcap
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 
@@ -64,15 +63,6 @@ def esp_frames(sa: OutboundSa, src: IPv4Address = SPOKE, dst: IPv4Address = HUB,
             IP(src=str(src), dst=str(dst)) / UDP(sport=4500, dport=4500) / Raw(esp)
         frames.append(Ether() / ip)
     return frames
-
-
-def run_pcap(capsys, *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="dmvpnlab")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["pcap", *map(str, argv)])
-    code = args.func(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)

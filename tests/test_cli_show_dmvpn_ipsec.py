@@ -20,28 +20,16 @@ from dmvpnlab.cli.show_dmvpn import dmvpn_data, render_dmvpn
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.tunnel.esp_transport import EspTransport
+from crypto_configs import PROTECTION, SEED_CRYPTO
 from esp_pairs import child_sa_pair
 from test_cli_fakes import FakeAgent, spoke_config_text
 from test_tunnel_esp_transport import FakeRaw
 
 SPOKE_NBMA, HUB_NBMA = IPv4Address("100.64.1.1"), IPv4Address("203.0.113.1")
-CRYPTO = """crypto isakmp policy 10
- encryption aes 256
- hash sha256
- authentication pre-share
- group 14
-crypto isakmp key DMVPN_KEY address 0.0.0.0 0.0.0.0
-crypto ipsec transform-set DMVPN_TS esp-aes 256 esp-sha256-hmac
- mode transport
-crypto ipsec profile DMVPN_PROFILE
- set transform-set DMVPN_TS
-!
-"""
 
 
 def protected_spoke() -> FakeAgent:
-    text = CRYPTO + spoke_config_text(1, 3).replace(" tunnel key 12345\n",
-                                                    " tunnel key 12345\n tunnel protection ipsec profile DMVPN_PROFILE\n")
+    text = SEED_CRYPTO + spoke_config_text(1, 3).replace(" tunnel key 12345\n", " tunnel key 12345\n" + PROTECTION)
     config = parse_config(text).config
     now = time.monotonic()
     engine = NhrpEngine(nhrp_engine_config(config.tunnels[0], SPOKE_NBMA), lambda _a: None, now)

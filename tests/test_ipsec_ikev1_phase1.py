@@ -14,7 +14,7 @@ from dmvpnlab.ipsec.ikev1_phase1 import MainMode, Refusal, Wire
 from dmvpnlab.ipsec.ikev1_proposals import choose, offer, suite_of
 from dmvpnlab.ipsec.isakmp_const import PAYLOAD_SHORT_NAMES, NotifyType, PayloadType, vendor_name
 from dmvpnlab.ipsec.settings import DEFAULT_POLICIES, IkePolicy
-from tests.test_ipsec_isakmp_cisco import IOS_LADDER
+from tests.test_ipsec_isakmp_cisco import IOS_LADDER, IOS_VENDOR_IDS
 
 A, B = IPv4Address("192.168.12.1"), IPv4Address("192.168.12.2")
 POLICY = (IkePolicy(10, "aes", 128, "sha", 2),)
@@ -56,13 +56,7 @@ def test_our_ladder_is_the_ios_ladder():
             assert names(msg) == kinds, name
     # the vendor ids too, in IOS's order (None: IOS's unlisted per-SA id)
     vids = [[vendor_name(p.data) for p in m.all(PayloadType.VENDOR_ID)] for m in msgs[:4]]
-    assert vids == [
-        ["RFC 3947", "draft-ietf-ipsec-nat-t-ike-07", "draft-ietf-ipsec-nat-t-ike-03",
-         "draft-ietf-ipsec-nat-t-ike-02\\n"],
-        ["RFC 3947"],
-        ["Dead Peer Detection", None, "XAUTH"],
-        ["Cisco Unity", "Dead Peer Detection", None, "XAUTH"],
-    ]
+    assert vids == IOS_VENDOR_IDS
 
 
 def test_mm5_and_mm6_decrypt_to_id_hash_and_initial_contact():

@@ -77,6 +77,15 @@ IOS_LADDER = [
     ("QM3", INITIATOR, ExchangeType.QUICK_MODE, 1, ["E:HASH", 32]),
 ]
 
+#: The vendor ids of MM1..MM4, by name in IOS's order (None: IOS's unlisted per-SA id).
+IOS_VENDOR_IDS = [
+    ["RFC 3947", "draft-ietf-ipsec-nat-t-ike-07", "draft-ietf-ipsec-nat-t-ike-03",
+     "draft-ietf-ipsec-nat-t-ike-02\\n"],
+    ["RFC 3947"],
+    ["Dead Peer Detection", None, "XAUTH"],
+    ["Cisco Unity", "Dead Peer Detection", None, "XAUTH"],
+]
+
 
 def kinds(msg: IsakmpMessage) -> list:
     if msg.is_encrypted:
@@ -97,13 +106,7 @@ def test_the_ios_payload_ladder(datagrams, messages):
 
 def test_vendor_ids_ios_sends(messages):
     vids = [[vendor_name(p.data) for p in m.all(PayloadType.VENDOR_ID)] for m in messages[:4]]
-    assert vids == [
-        ["RFC 3947", "draft-ietf-ipsec-nat-t-ike-07", "draft-ietf-ipsec-nat-t-ike-03",
-         "draft-ietf-ipsec-nat-t-ike-02\\n"],
-        ["RFC 3947"],
-        ["Dead Peer Detection", None, "XAUTH"],
-        ["Cisco Unity", "Dead Peer Detection", None, "XAUTH"],
-    ]
+    assert vids == IOS_VENDOR_IDS
     # The unlisted per-SA id: its bytes 4..7 follow the sender's cookie (see VendorId's doc).
     for msg, cookie in ((messages[2], messages[2].icookie), (messages[3], messages[3].rcookie)):
         unknown = [p.data for p in msg.all(PayloadType.VENDOR_ID) if vendor_name(p.data) is None][0]

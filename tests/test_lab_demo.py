@@ -391,8 +391,8 @@ def test_rich_output_renders_the_same_story(capsys):
 class QuietLab:
     """The Lab API the demo's steps use, on no lab: every ping answers, captures and CLI are empty."""
 
-    def __init__(self, directory: Path) -> None:
-        self.topology = TOPO
+    def __init__(self, directory: Path, topology=TOPO) -> None:
+        self.topology = topology
         self.agents = ["hub", "spoke1", "spoke2"]
         self.captures = SimpleNamespace(directory=directory)
         self.records = SimpleNamespace(directory=directory)

@@ -20,6 +20,7 @@ from dmvpnlab.lab.demo.items import Check
 from dmvpnlab.lab.demo.steps import STEPS, run_steps
 from dmvpnlab.lab.render import render_router_config
 from dmvpnlab.lab.topology.yamlfile import load_topology
+from test_lab_demo import QuietLab
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPO = load_topology(ROOT / "topologies" / "ipsec.yaml")
@@ -200,37 +201,17 @@ def test_spoke_to_spoke_sa_story_catches_a_missing_sa_and_echoes_outside_it():
     assert failed(no_shortcut) == ["echoes after the shortcut travel in the spoke-to-spoke SA"]
 
 
-class QuietIpsecLab:
-    """The Lab API on no lab, with the ipsec topology's configs as its routers' startup configs."""
+class QuietIpsecLab(QuietLab):
+    """The Lab API on no lab (as the default demo's QuietLab), with the ipsec topology's
+    configs as its routers' startup configs and a key directory."""
 
     def __init__(self, directory: Path, topology=TOPO) -> None:
-        from types import SimpleNamespace
-        self.topology = topology
-        self.agents = ["hub", "spoke1", "spoke2"]
-        self.captures = SimpleNamespace(directory=directory)
-        self.records = SimpleNamespace(directory=directory)
+        super().__init__(directory, topology)
         self.keys_dir = directory
         for router in topology.routers:
             if router.template:
                 (directory / router.name).mkdir(exist_ok=True)
                 (directory / router.name / "startup-config").write_text(render_router_config(topology, router))
-
-    def ping(self, node: str, address: str, count: int = 1):
-        from types import SimpleNamespace
-        return SimpleNamespace(ok=True, rc=0, stdout=f"{count} packets transmitted, {count} received", stderr="")
-
-    def exec(self, node: str, argv: list[str], timeout: float | None = None):
-        from types import SimpleNamespace
-        return SimpleNamespace(ok=True, rc=0, stdout="", stderr="")
-
-    def flush_captures(self) -> None:
-        pass
-
-    def capture_files(self) -> list[Path]:
-        return []
-
-    def capture_path(self, owner: str, peer: str) -> Path:
-        return self.captures.directory / f"{owner}-{peer}.pcapng"
 
 
 def test_on_a_protected_lab_the_ipsec_steps_run_in_the_story_and_none_crashes(tmp_path, monkeypatch):

@@ -14,17 +14,13 @@ it under the lab lock:
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
+from netns_live import load_bench_module, start_capture, stop, tshark_count
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun")
@@ -32,46 +28,15 @@ pytestmark = pytest.mark.skipif(
     reason="needs root, iproute2, /dev/net/tun, tcpdump and tshark",
 )
 
-PAIR = Path(__file__).resolve().parents[1] / "bench" / "tunnel_pair.py"
-
-
-def load_pair_module():
-    spec = importlib.util.spec_from_file_location("tunnel_pair", PAIR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def tshark_count(pcap: Path, display_filter: str) -> int:
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=True).stdout
-    return len(out.split())
-
 
 @pytest.mark.parametrize("nat_t", [False, True], ids=["esp", "udp-4500"])
 def test_ping_crosses_the_tunnel_in_esp_only(nat_t, tmp_path):
-    tp = load_pair_module()
+    tp = load_bench_module("tunnel_pair")
     pcap = tmp_path / "veth.pcap"
     with tp.tunnel_pair("dlt-esp" + ("u" if nat_t else "e"), "esp-aes 256 esp-sha256-hmac", nat_t=nat_t,
                         key=42, install_late=True) as pair:
-        capture = subprocess.Popen(["ip", "netns", "exec", pair.a, "tcpdump", "-i", f"{pair.veth}a", "-U",
-                                    "--immediate-mode", "-n", "-w", str(pcap)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        capture = start_capture(pair.a, f"{pair.veth}a", pcap)
         try:
-            assert capture.stderr is not None
-            while "listening on" not in (line := capture.stderr.readline()):
-                assert line, "tcpdump exited"
             ping = subprocess.run(["ip", "netns", "exec", pair.a, "ping", "-c", "4", "-i", "0.2", "-W", "2",
                                    "10.0.0.2"], capture_output=True, text=True)
             time.sleep(0.5)  # the last replies reach the capture file
@@ -98,7 +63,7 @@ def test_ping_crosses_the_tunnel_in_esp_only(nat_t, tmp_path):
 def test_a_gre_only_pair_carries_the_same_ping_in_cleartext_gre(tmp_path):
     """The control: the same pair without protection puts GRE on the wire (so the ESP
     test's 'no GRE' means something)."""
-    tp = load_pair_module()
+    tp = load_bench_module("tunnel_pair")
     with tp.tunnel_pair("dlt-gre", None, key=42) as pair:
         ping = subprocess.run(["ip", "netns", "exec", pair.a, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.0.0.2"],
                               capture_output=True, text=True)

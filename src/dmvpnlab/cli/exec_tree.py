@@ -9,7 +9,7 @@ An action takes (session, args) and returns text or an `Output` whose `data` is 
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from dmvpnlab.cli import (
     show_crypto,
@@ -22,7 +22,7 @@ from dmvpnlab.cli import (
     show_route,
     show_running,
 )
-from dmvpnlab.cli.tree import Node, integer, ipv4
+from dmvpnlab.cli.tree import Action, Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 if TYPE_CHECKING:
@@ -48,14 +48,19 @@ def interface_name(text: str) -> str:
 # --- actions ---------------------------------------------------------------------------
 
 
-def _dmvpn(s: "ExecSession", a: dict[str, Any]) -> Output:
-    data = show_dmvpn.dmvpn_data(s.agent)
-    return Output(show_dmvpn.render_dmvpn(data), data)
+def _shown(collect: Callable[[Any], Any], render: Callable[[Any], str]) -> Action:
+    """A show action: one snapshot of the agent, rendered; the `| json` twin is that same
+    snapshot, so the text and the JSON can never disagree."""
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        data = collect(s.agent)
+        return Output(render(data), data)
+    return action
 
 
-def _dmvpn_detail(s: "ExecSession", a: dict[str, Any]) -> Output:
-    data = show_dmvpn.dmvpn_data(s.agent)
-    return Output(show_dmvpn.render_dmvpn_detail(data), data)
+_dmvpn = _shown(show_dmvpn.dmvpn_data, show_dmvpn.render_dmvpn)
+_dmvpn_detail = _shown(show_dmvpn.dmvpn_data, show_dmvpn.render_dmvpn_detail)
+_traffic = _shown(show_nhrp.traffic_data, show_nhrp.render_traffic)
+_crypto_map = _shown(show_crypto_ipsec.map_data, show_crypto_ipsec.render_map)
 
 
 def _nhrp(detail: bool):
@@ -66,23 +71,12 @@ def _nhrp(detail: bool):
     return action
 
 
-def _nhs(detail: bool):
-    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
-        data = show_nhrp.nhs_data(s.agent)
-        return Output(show_nhrp.render_nhs(data, detail), data)
-    return action
+def _nhs(detail: bool) -> Action:
+    return _shown(show_nhrp.nhs_data, lambda data: show_nhrp.render_nhs(data, detail))
 
 
-def _traffic(s: "ExecSession", a: dict[str, Any]) -> Output:
-    data = show_nhrp.traffic_data(s.agent)
-    return Output(show_nhrp.render_traffic(data), data)
-
-
-def _route(protocol: str | None):
-    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
-        data = show_route.route_data(s.agent, protocol)
-        return Output(show_route.render_routes(data), data)
-    return action
+def _route(protocol: str | None) -> Action:
+    return _shown(lambda agent: show_route.route_data(agent, protocol), show_route.render_routes)
 
 
 def _interfaces(s: "ExecSession", a: dict[str, Any]) -> str:
@@ -92,12 +86,8 @@ def _interfaces(s: "ExecSession", a: dict[str, Any]) -> str:
     return show_interfaces.render_interfaces(s.agent, name)
 
 
-def _isakmp(detail: bool):
-    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
-        data = show_crypto.isakmp_data(s.agent)
-        render = show_crypto.render_isakmp_detail if detail else show_crypto.render_isakmp
-        return Output(render(data), data)
-    return action
+def _isakmp(detail: bool) -> Action:
+    return _shown(show_crypto.isakmp_data, show_crypto.render_isakmp_detail if detail else show_crypto.render_isakmp)
 
 
 def _ipsec_sa(detail: bool):
@@ -107,16 +97,8 @@ def _ipsec_sa(detail: bool):
     return action
 
 
-def _session(detail: bool):
-    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
-        data = show_crypto_session.session_data(s.agent)
-        return Output(show_crypto_session.render_session(data, detail), data)
-    return action
-
-
-def _crypto_map(s: "ExecSession", a: dict[str, Any]) -> Output:
-    data = show_crypto_ipsec.map_data(s.agent)
-    return Output(show_crypto_ipsec.render_map(data), data)
+def _session(detail: bool) -> Action:
+    return _shown(show_crypto_session.session_data, lambda data: show_crypto_session.render_session(data, detail))
 
 
 def _clear_nhrp(s: "ExecSession", a: dict[str, Any]) -> str:

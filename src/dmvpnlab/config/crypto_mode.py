@@ -26,7 +26,7 @@ from dmvpnlab.config.model import (
     KeyringKey,
     TransformSet,
 )
-from dmvpnlab.config.modes import Command, Context, Handler, Mode, ModeSpec, number, open_section, setting
+from dmvpnlab.config.modes import Command, Context, Handler, Mode, ModeSpec, address_or_interface, number, open_section, setting
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
@@ -35,9 +35,7 @@ from dmvpnlab.config.tokens import (
     is_number,
     looks_like_address,
     parse_integer,
-    parse_ipv4,
 )
-from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 _TRANSFORMS_WITH_KEYSIZE = ("esp-aes", "esp-gcm", "esp-gmac")
 _TRANSFORMS = ("esp-aes", "esp-gcm", "esp-gmac", "esp-3des", "esp-des", "esp-null",
@@ -163,30 +161,6 @@ def _keyring_key(ctx: Context, cur: Cursor, neg: bool) -> None:
         keys.drop(peer)
     else:
         keys.put(KeyringKey(secret, peer, enc))
-
-
-def _keyring_local_address(ctx: Context, cur: Cursor, neg: bool) -> None:
-    ring: Keyring = ctx.target
-    if neg:
-        ring.local_address = None
-        return
-    tok = cur.next()
-    where: str | IPv4Address
-    if looks_like_address(tok.text):
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        where = addr
-    else:
-        name = tok.text
-        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
-            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
-        try:
-            where = canonical_ios_ifname(name)
-        except InterfaceNameError:
-            raise Invalid(tok.column) from None
-    cur.end()
-    ring.local_address = where
 
 
 # -- crypto isakmp policy N: the policy's lines -----------------------------------------
@@ -340,7 +314,7 @@ COMMANDS = (
     Command(Mode.GLOBAL, "crypto isakmp nat keepalive", _global_setting("isakmp_nat_keepalive", 5, 3600)),
     Command(Mode.GLOBAL, "crypto keyring", _enter_keyring),
     Command(Mode.KEYRING, "pre-shared-key", _keyring_key),
-    Command(Mode.KEYRING, "local-address", _keyring_local_address),
+    Command(Mode.KEYRING, "local-address", setting("local_address", address_or_interface, check_no=False)),
     Command(Mode.GLOBAL, "crypto ipsec security-association lifetime seconds",
             _global_setting("ipsec_lifetime_seconds", 120, 2592000)),
     Command(Mode.GLOBAL, "crypto ipsec security-association lifetime kilobytes",

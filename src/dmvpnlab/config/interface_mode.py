@@ -21,14 +21,13 @@ from dmvpnlab.config.model import (
     TunnelProtection,
     interface_sort_key,
 )
-from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, flag, number, open_section, setting
+from dmvpnlab.config.modes import Command, Context, Mode, ModeSpec, address_or_interface, flag, number, open_section, setting
 from dmvpnlab.config.tokens import (
     Cursor,
     Incomplete,
     Invalid,
     Refused,
     Unknown,
-    is_number,
     looks_like_address,
     parse_ipv4,
 )
@@ -117,30 +116,6 @@ def _check_host_address(cur: Cursor, addr: IPv4Interface) -> None:
 
 
 # -- tunnel ... ------------------------------------------------------------------------
-
-
-def _tunnel_source(ctx: Context, cur: Cursor, neg: bool) -> None:
-    itf: Interface = ctx.target
-    if neg:
-        itf.tunnel_source = None
-        return
-    tok = cur.next()
-    source: str | IPv4Address
-    if looks_like_address(tok.text):
-        addr = parse_ipv4(tok.text)
-        if addr is None:
-            raise Invalid(tok.column)
-        source = addr
-    else:
-        name = tok.text
-        if cur.more() and is_number((cur.peek() or "").replace("/", "")):
-            name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
-        try:
-            source = canonical_ios_ifname(name)
-        except InterfaceNameError:
-            raise Invalid(tok.column) from None
-    cur.end()
-    itf.tunnel_source = source
 
 
 def _tunnel_mode(ctx: Context, cur: Cursor, neg: bool) -> None:
@@ -286,7 +261,7 @@ COMMANDS = (
     Command(Mode.INTERFACE, "ip nhrp registration no-unique", flag("registration_no_unique", of=_nhrp)),
     Command(Mode.INTERFACE, "ip nhrp registration timeout",
             setting("registration_timeout", number(1, 65535), of=_nhrp)),
-    Command(Mode.INTERFACE, "tunnel source", _tunnel_source),
+    Command(Mode.INTERFACE, "tunnel source", setting("tunnel_source", address_or_interface, check_no=False)),
     Command(Mode.INTERFACE, "tunnel mode", _tunnel_mode),
     Command(Mode.INTERFACE, "tunnel destination", setting("tunnel_destination", Cursor.ipv4)),
     Command(Mode.INTERFACE, "tunnel key", setting("tunnel_key", number(0, 4294967295))),

@@ -16,7 +16,7 @@ does it through `Context.entries`, the session's index of that list (`Entries`),
 scanning or rebuilding the list: a config of 10,000 interfaces, routes or maps is then
 read in 10,000 steps, not 10,000². A handler changes the model only once the whole line
 has parsed, so a refused line leaves it as it was (IOS refuses a line as a whole).
-Imports config.model and config.tokens.
+Imports config.model, config.tokens and ifnames.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ import enum
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import pairwise
+from ipaddress import IPv4Address
 from typing import Any, Callable, Generic, Hashable, Protocol, TypeVar
 
 from dmvpnlab.config.model import RawBlock, RouterConfig
-from dmvpnlab.config.tokens import Cursor
+from dmvpnlab.config.tokens import Cursor, Invalid, is_number, looks_like_address, parse_ipv4
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
 
 class Mode(enum.Enum):
@@ -265,13 +267,18 @@ def _itself(section: Any) -> Any:
     return section
 
 
-def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any] = _itself) -> Handler:
+def setting(attr: str, read: Callable[[Cursor], object], of: Callable[[Any], Any] = _itself, *,
+            check_no: bool = True) -> Handler:
     """`<keywords> VALUE` sets `attr` of the section (or of `of(section)`); `no ...` clears it.
 
     `read` takes the value from the cursor (raising IOS verdicts); nothing may follow it.
-    Like IOS, the `no` form may repeat the value (`no tunnel key 5`), checked, then dropped.
+    Like IOS, the `no` form may repeat the value (`no tunnel key 5`), checked, then dropped;
+    with `check_no=False` the `no` form clears without reading what follows it.
     """
     def handler(ctx: Context, cur: Cursor, neg: bool) -> None:
+        if neg and not check_no:
+            setattr(of(ctx.target), attr, None)
+            return
         value = read(cur) if not neg or cur.more() else None
         cur.end()
         setattr(of(ctx.target), attr, None if neg else value)
@@ -289,3 +296,25 @@ def flag(attr: str, of: Callable[[Any], Any] = _itself) -> Handler:
 def number(lo: int, hi: int) -> Callable[[Cursor], int]:
     """A `setting` reader: a decimal number in [lo, hi]."""
     return lambda cur: cur.integer(lo, hi)
+
+
+def address_or_interface(cur: Cursor) -> IPv4Address | str:
+    """A reader for lines that name a local end either way (`tunnel source`, a keyring's
+    `local-address`): a dotted address, or an interface, returned by its canonical IOS name.
+
+    One reader, so both lines take the same spellings (`Gi0/0`, `GigabitEthernet 0/0` typed
+    with a space) and refuse the same ones, under the same caret.
+    """
+    tok = cur.next()
+    if looks_like_address(tok.text):
+        addr = parse_ipv4(tok.text)
+        if addr is None:
+            raise Invalid(tok.column)
+        return addr
+    name = tok.text
+    if cur.more() and is_number((cur.peek() or "").replace("/", "")):
+        name += cur.next().text  # `GigabitEthernet 0/0` typed with a space
+    try:
+        return canonical_ios_ifname(name)
+    except InterfaceNameError:
+        raise Invalid(tok.column) from None
