@@ -319,10 +319,15 @@ def one_lab_throughput(variant: str, seconds: int) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise BenchError(f"{variant}: no spoke1-spoke2 SA after the ping")
             time.sleep(0.05)
+        before = {n: path_facts(state(lab, n)) for n in ("spoke1", "spoke2")}
         run = lab_iperf(lab, seconds)
         s1 = state(lab, "spoke1")
         esp_out = sum(sa["out"].get("pkts_encaps", 0) for sa in s1["ipsec"].get("child_sas", []) if sa["peer"] == s2)
-        return {"variant": variant, "transform": VARIANTS[variant], "loadavg_1min_before": round(load, 2),
+        extra: dict[str, Any] = {}
+        if not run["direct"]:  # say why: what each spoke had before and after
+            extra["not_direct"] = {"hub_gre_bytes_during_run": run.get("hub_gre_bytes_during_run"), "before": before,
+                                   "after": {n: path_facts(state(lab, n)) for n in ("spoke1", "spoke2")}}
+        return {**extra, "variant": variant, "transform": VARIANTS[variant], "loadavg_1min_before": round(load, 2),
                 "mbit_s": run["received_mbps"], "retransmits": run["retransmits"], "direct": run["direct"],
                 "agent_cpu_percent": run["agent_cpu_percent"], "machine_busy_percent": run["machine_busy_percent"],
                 "esp_packets_spoke1_to_spoke2": esp_out if protected else None,
@@ -331,22 +336,35 @@ def one_lab_throughput(variant: str, seconds: int) -> dict[str, Any]:
         lab.down()
 
 
+def path_facts(st: dict[str, Any]) -> dict[str, Any]:
+    """What decides a spoke's path: its shortcuts, NHRP cache, SA pairs and drop counters."""
+    ipsec = st.get("ipsec") or {}
+    return {"shortcuts": st["shortcuts"],
+            "cache": [(e["prefix"], e["nbma"], e["type"], e["flags"], e["expires_in"]) for e in st["nhrp"]["cache"]],
+            "child_sas": [(sa["peer"], hex(sa["spi_in"]), hex(sa["spi_out"]), sa["in"].get("pkts_decaps"),
+                           sa["out"].get("pkts_encaps"), sa["installed_ago"]) for sa in ipsec.get("child_sas", [])],
+            "ipsec_counters": ipsec.get("counters"), "engine": ipsec.get("engine"),
+            "drops": st["tunnel"].get("drops"), "marks_ago": ipsec.get("marks_ago")}
+
+
 def part_throughput(args: argparse.Namespace) -> dict[str, Any]:
     from bench_tunnel import live
 
     runs: list[dict[str, Any]] = []
     pairs: list[dict[str, Any]] = []
+    variants = [v for v in VARIANTS if v in args.variants.split(",")]
     for n in range(args.rounds):
-        for variant in VARIANTS:
+        for variant in variants:
             r = one_lab_throughput(variant, args.seconds)
             r["round"] = n + 1
             runs.append(r)
             print(f"[throughput] round {n + 1} {variant}: {r['mbit_s']} Mbit/s (direct {r['direct']}, "
                   f"ESP packets {r['esp_packets_spoke1_to_spoke2']}), RSS {r['rss_after_iperf']}", flush=True)
-        pairs.append(live([w for w in VARIANTS.values() if w], args.seconds, 1))
+        if not args.no_pair:
+            pairs.append(live([VARIANTS[v] for v in variants if VARIANTS[v]], args.seconds, 1))
     summary: dict[str, Any] = {}
-    gre = statistics.median(r["mbit_s"] for r in runs if r["variant"] == "gre")
-    for variant in VARIANTS:
+    gre = statistics.median([r["mbit_s"] for r in runs if r["variant"] == "gre"] or [0]) or None
+    for variant in variants:
         mine = [r for r in runs if r["variant"] == variant]
         mbit = statistics.median(r["mbit_s"] for r in mine)
         summary[variant] = {
@@ -489,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clears", type=int, default=3, help="timing: clear crypto session repetitions")
     parser.add_argument("--rounds", type=int, default=2, help="throughput: interleaved rounds")
     parser.add_argument("--seconds", type=int, default=5, help="throughput: iperf3 seconds per run")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="throughput: labs, of " + ",".join(VARIANTS))
+    parser.add_argument("--no-pair", action="store_true", help="throughput: skip bench_tunnel's tunnel_pair")
     parser.add_argument("--waves", default="10,50,150,300,600", help="swarm: initiators per wave (all at once)")
     parser.add_argument("--swarm-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
