@@ -44,7 +44,7 @@ from typing import Any, Callable, Protocol
 
 from dmvpnlab.agent.keylog import keylog_from_env
 from dmvpnlab.ipsec.ikev1_engine import IkeEngine
-from dmvpnlab.ipsec.events import ChildSaDown, ChildSaUp, Datagram, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
+from dmvpnlab.ipsec.events import ChildSaDown, ChildSaLarval, ChildSaUp, Datagram, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
 from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import ChildSaView, IkeSaView
@@ -157,6 +157,9 @@ class IpsecNode:
             self.marks.setdefault(event.peer, {})["child_sa_up"] = now
             self._asked.pop(event.peer, None)
             self._write_keys("child_sa", event, self.settings.local_address)
+        elif isinstance(event, ChildSaLarval):
+            self.transport.install_inbound(event.child)
+            self.counters["child sa larval"] += 1
         elif isinstance(event, ChildSaDown):
             self.transport.remove(event.spi_in)
             self.counters["child sa down"] += 1

@@ -83,6 +83,21 @@ class ChildSaUp:
 
 
 @dataclass(frozen=True)
+class ChildSaLarval:
+    """Quick Mode responder: QM2 went out, the initiator's QM3 has not arrived yet.
+
+    The keys of both directions are known at QM2, and the initiator starts sealing on
+    the new SA as soon as it has sent QM3, so its first ESP can arrive before QM3 is
+    read (they come on different sockets; QM3 may also be lost and retransmitted). IOS
+    installs the inbound SA when it sends QM2 for this reason. The agent installs only
+    the inbound SA of `child` (it opens, it never seals); the `ChildSaUp` with the same
+    `spi_in` follows at QM3 and completes the pair, or a `ChildSaDown` (reason "quick
+    mode unfinished") removes it when QM3 never comes."""
+
+    child: ChildSaUp
+
+
+@dataclass(frozen=True)
 class ChildSaDown:
     """An ESP SA pair is gone: deleted by the peer, expired, or cleared."""
 
@@ -120,4 +135,4 @@ REFUSAL_REASONS = (
     "unsupported",             # aggressive mode, certificates, XAUTH/mode-config required
 )
 
-IkeEvent = IkeSaUp | IkeSaDown | ChildSaUp | ChildSaDown | IkeRefused | PeerDead
+IkeEvent = IkeSaUp | IkeSaDown | ChildSaUp | ChildSaLarval | ChildSaDown | IkeRefused | PeerDead

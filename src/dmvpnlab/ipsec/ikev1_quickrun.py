@@ -20,6 +20,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from dmvpnlab.ipsec.events import ChildSaDown, ChildSaLarval, ChildSaUp
 from dmvpnlab.ipsec import ikev1_quickmode as qm
 from dmvpnlab.ipsec.ikev1_phase1 import FATAL_REASONS
 from dmvpnlab.ipsec.ikev1_state import Flight, IsakmpSa, QuickModeRun, Want
@@ -63,6 +64,7 @@ class QuickModes:
     def drop_sa(self, sa: IsakmpSa, now: float) -> None:
         """The ISAKMP SA is gone: its exchanges die with it (rekeys may be retried)."""
         for run in self._runs.pop(sa.mm.cookie_i, {}).values():
+            self._drop_larval(run)
             if run.finished_at is None and run.want is not None and run.want.rekey_of is not None:
                 self.engine.children.rekey_failed(run.want.rekey_of, now)
 
@@ -143,13 +145,28 @@ class QuickModes:
         machine = qm.QuickModeResponder(sa.mm.crypto, engine.settings.child, engine.settings.local_address, sa.peer,
                                         sa.nat_t, peer_port=sa.peer_port)
         spi = engine.children.fresh_spi(self._offered_spis())
-        qm2, _pending = machine.on_request(msg, now, engine.random, spi=spi)
+        qm2, pending = machine.on_request(msg, now, engine.random, spi=spi)
         run = QuickModeRun(msg.message_id, False, machine, None, spi_in=spi)
         self._of(sa)[msg.message_id] = run
         run.answers[data] = reply = engine.transmit(sa, qm2)
         run.flight = Flight.start(reply, now)
+        engine.events.append(ChildSaLarval(pending.child_sa))  # inbound SA now, as IOS
+
+    @staticmethod
+    def _unfinished_response(run: QuickModeRun) -> ChildSaUp | None:
+        """The larval pair a responder run announced and never completed, if any."""
+        if run.initiator or run.finished_at is not None:
+            return None
+        pending = getattr(run.machine, "pending", None)
+        return pending.child_sa if pending is not None else None
+
+    def _drop_larval(self, run: QuickModeRun) -> None:
+        child = self._unfinished_response(run)
+        if child is not None:
+            self.engine.events.append(ChildSaDown(child.peer, child.spi_in, child.spi_out, "quick mode unfinished"))
 
     def _give_up(self, sa: IsakmpSa, run: QuickModeRun, now: float) -> None:
+        self._drop_larval(run)
         self._of(sa).pop(run.message_id, None)
         if sa.mm.crypto is not None:
             sa.mm.crypto.forget(run.message_id)

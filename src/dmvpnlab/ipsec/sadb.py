@@ -86,6 +86,7 @@ class SaDatabase:
         self.outbound: dict[IPv4Address, OutboundSa] = {}
         self.inbound: dict[int, InboundSa] = {}
         self.pairs: dict[int, SaPair] = {}  # by spi_in, in installation order
+        self.larval: dict[int, InboundSa] = {}  # responder's inbound SAs between QM2 and QM3
         self.counters: Counter[str] = Counter()
         self._next_conn_id = FIRST_CONN_ID
 
@@ -105,8 +106,9 @@ class SaDatabase:
         lifetime = Lifetime(seconds=up.lifetime_seconds, kilobytes=up.lifetime_kilobytes)
         outbound = OutboundSa(up.transform, up.spi_out, up.keymat_out, mode=up.mode, lifetime=lifetime,
                               clock=self.clock)
-        inbound = InboundSa(up.transform, up.spi_in, up.keymat_in, mode=up.mode, lifetime=lifetime,
-                            clock=self.clock, replay_window=self.replay_window)
+        inbound = self.larval.pop(up.spi_in, None)  # what it opened since QM2 stays counted
+        if inbound is None:
+            inbound = self._inbound_sa(up, lifetime)
         pair = SaPair(up, outbound, inbound, now, self._next_conn_id, self._next_conn_id + 1)
         self._next_conn_id += 2
         for other in self.pairs.values():
@@ -120,11 +122,31 @@ class SaDatabase:
             self.counters["rekeyed"] += 1
         return pair
 
+    def install_inbound(self, up: ChildSaUp) -> InboundSa:
+        """The responder's inbound SA of a pair whose QM3 has not arrived (`ChildSaLarval`):
+        it opens what the initiator already seals on it; nothing seals for the peer on it
+        until `install` completes the pair with the same `up`."""
+        found = self.larval.get(up.spi_in) or self.inbound.get(up.spi_in)
+        if found is not None:
+            return found
+        inbound = self._inbound_sa(up, Lifetime(seconds=up.lifetime_seconds, kilobytes=up.lifetime_kilobytes))
+        self.larval[up.spi_in] = self.inbound[up.spi_in] = inbound
+        self.counters["larval"] += 1
+        return inbound
+
+    def _inbound_sa(self, up: ChildSaUp, lifetime: Lifetime) -> InboundSa:
+        return InboundSa(up.transform, up.spi_in, up.keymat_in, mode=up.mode, lifetime=lifetime,
+                         clock=self.clock, replay_window=self.replay_window)
+
     def remove(self, spi_in: int) -> SaPair | None:
-        """Remove one pair (IKE deleted it, or it expired). When it was the peer's
-        outbound SA, the newest remaining pair of that peer takes over, if any."""
+        """Remove one pair (IKE deleted it, or it expired), or a larval inbound SA whose
+        Quick Mode never finished. When it was the peer's outbound SA, the newest
+        remaining pair of that peer takes over, if any."""
         pair = self.pairs.pop(spi_in, None)
         if pair is None:
+            if self.larval.pop(spi_in, None) is not None:
+                self.inbound.pop(spi_in, None)
+                self.counters["larval removed"] += 1
             return None
         self.inbound.pop(spi_in, None)
         if self.outbound.get(pair.peer) is pair.outbound:

@@ -255,6 +255,11 @@ class EspTransport:
         self.flush(up.peer)
         return pair
 
+    def install_inbound(self, up: ChildSaUp) -> None:
+        """Open the peer's packets on `up`'s inbound SA before its Quick Mode completes
+        (see ipsec.events.ChildSaLarval); sending waits for `install`."""
+        self.sadb.install_inbound(up)
+
     def remove(self, spi_in: int) -> SaPair | None:
         pair = self.sadb.remove(spi_in)
         if pair is not None:
