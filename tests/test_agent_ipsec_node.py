@@ -176,3 +176,15 @@ def test_clear_crypto_session_and_sa():
 def test_no_key_log_directory_means_no_key_files(monkeypatch):
     monkeypatch.delenv("DMVPNLAB_KEYLOG_DIR", raising=False)
     assert open_key_log(None) is None
+
+
+def test_the_kilobyte_soft_limit_asks_for_a_rekey_before_the_next_tick():
+    ipsec, engine, transport, _, clock = node()
+    at_local, _ = child_sa_pair(LOCAL, HUB, kilobytes=10)
+    transport.install(at_local, clock.now)
+    for _ in range(9):  # 9 KiB of GRE: past 90 % of 10 KiB, no tick in between
+        transport.send(0x0800, bytes(1024), HUB)
+    assert ("rekey_child", at_local.spi_in) in engine.calls and ("tick",) not in engine.calls
+    assert ipsec.counters["rekey asked"] == 1
+    ipsec.tick(clock.now)
+    assert ipsec.counters["rekey asked"] == 1  # asked once, not again on the tick

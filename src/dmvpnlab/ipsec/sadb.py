@@ -87,6 +87,9 @@ class SaDatabase:
         self.pairs: dict[int, SaPair] = {}  # by spi_in, in installation order
         self.counters: Counter[str] = Counter()
         self._next_conn_id = FIRST_CONN_ID
+        # Called (no arguments) when an SA's kilobytes cross its soft limit, from the
+        # data path: the owner runs `expiring` then instead of waiting for its next tick.
+        self.on_soft_limit: Callable[[], None] = lambda: None
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -107,6 +110,7 @@ class SaDatabase:
         inbound = InboundSa(up.transform, up.spi_in, up.keymat_in, mode=up.mode, lifetime=lifetime,
                             clock=self.clock, replay_window=self.replay_window)
         pair = SaPair(up, outbound, inbound, now, self._next_conn_id, self._next_conn_id + 1)
+        outbound.on_soft = inbound.on_soft = self._soft_limit
         self._next_conn_id += 2
         for other in self.pairs.values():
             if other.peer == up.peer:
@@ -118,6 +122,9 @@ class SaDatabase:
         if up.replaces is not None:
             self.counters["rekeyed"] += 1
         return pair
+
+    def _soft_limit(self) -> None:
+        self.on_soft_limit()
 
     def remove(self, spi_in: int) -> SaPair | None:
         """Remove one pair (IKE deleted it, or it expired). When it was the peer's
