@@ -18,8 +18,11 @@ minimum of 120 s is too long for a lean scenario, and no non-IOS knob is invente
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +32,20 @@ from dmvpnlab.analysis.decrypt import decrypt_capture
 
 pytestmark = pytest.mark.topology("topologies/ipsec-rekey.yaml")
 
+REPO = Path(__file__).resolve().parents[1]
 LIFETIME_KB = 2560          # the topology's `crypto ipsec security-association lifetime kilobytes`
 BULK = 4 * 1024 * 1024      # iperf3 -n: well past the soft limit (2304 KB), into a second pair
 BULK_RATE = "24M"           # iperf3 -b: bounded, ~1.5 s of bulk (the machine is shared)
 PING_INTERVAL, PING_COUNT = 0.05, 200  # 10 s of continuous ping beside the bulk
+
+
+def show_ipsec_sa(lab: Any, node: str, peer: str) -> str:
+    """`show crypto ipsec sa peer X` on the router's CLI (`dmvpnlab cli NODE -c LINE`)."""
+    argv = [sys.executable, "-m", "dmvpnlab.command", "cli", str(lab.records.directory / node),
+            "-c", f"show crypto ipsec sa peer {peer}"]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def pairs(lab: Any, node: str, peer: str) -> list[dict[str, Any]]:
@@ -114,6 +127,9 @@ def test_each_spoke_got_a_new_pair_and_the_one_that_ran_out_was_deleted(lab, rek
     now = sealing(lab, node, peer) if node == "spoke1" else None
     if now is not None:  # spoke1 sends on the rekeyed pair, which has kilobytes left
         assert now["spi_in"] in new and 0 < now["lifetime_left_out"][0] <= LIFETIME_KB
+    shown = show_ipsec_sa(lab, node, peer)
+    assert all(f"spi: 0x{spi:X}(" in shown for spi in new)
+    assert not any(f"spi: 0x{spi:X}(" in shown for spi in spent)
     ipsec = agent_state(lab, node)["ipsec"]
     assert ipsec["sadb"].get("rekeyed", 0) >= 1 and ipsec["counters"].get("child sa expired", 0) == 0, ipsec
 
