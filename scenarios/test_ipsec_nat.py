@@ -51,6 +51,11 @@ def between(found: list[Frame], a: str, b: str) -> list[Frame]:
     return [f for f in found if {f.src, f.dst} == {a, b}]
 
 
+def keepalive(frame: Frame) -> bool:
+    """A NAT keepalive (RFC 3948 2.3): UDP 4500 with the one 0xFF byte, neither ESP nor IKE."""
+    return "udpencap" in frame.outer and not frame.is_esp and not frame.is_isakmp
+
+
 def child(lab, node: str, peer: str) -> dict | None:
     return next((c for c in agent_state(lab, node)["ipsec"]["child_sas"] if c["peer"] == peer), None)
 
@@ -141,7 +146,8 @@ def test_phase3_shortcut_to_the_natted_spoke_carries_udp_encapsulated_esp(lab):
         esp = [f for f in between(frames(lab, link), spoke1, spoke2) if f.is_esp]
         assert esp and all("udp" in f.outer and 4500 in f.ports and f.icv == "good" for f in esp), link
         echoes = [f for f in esp if "icmp" in f.inner]
-        assert len(echoes) >= 2 * len(late), (link, len(echoes), len(late))  # requests and replies
+        late_seqs = {s.seq for s in late}
+        assert len(echoes) >= 2 * len(late_seqs), (link, len(echoes), late_seqs)  # requests and replies
     sa = child(lab, "spoke1", SPOKE2_PUBLIC)
     assert sa is not None and sa["nat_t"] and sa["peer_port"] == 4500
     assert f"current_peer {SPOKE2_PUBLIC} port 4500" in cli(lab, "spoke1", f"show crypto ipsec sa peer {SPOKE2_PUBLIC}")
@@ -151,8 +157,9 @@ def test_only_the_spoke_behind_the_nat_sends_nat_keepalives(lab):
     sent = lambda node: agent_state(lab, node)["ipsec"]["engine"].get("nat keepalives sent", 0)  # noqa: E731
     assert wait_for(lambda: sent("spoke2") >= 2, timeout=2 * KEEPALIVE + 2)
     assert sent("hub") == 0 and sent("spoke1") == 0
-    inside = [f for f in frames(lab, NAT_INSIDE) if "udpencap" in f.outer and f.src == SPOKE2_PRIVATE]
-    outside = [f for f in frames(lab, NAT_OUTSIDE) if "udpencap" in f.outer]
+    inside = [f for f in frames(lab, NAT_INSIDE) if keepalive(f)]
+    outside = [f for f in frames(lab, NAT_OUTSIDE) if keepalive(f)]
+    assert inside and {f.src for f in inside} == {SPOKE2_PRIVATE}
     assert {f.dst for f in inside} >= {HUB_NBMA}
     assert outside and {f.src for f in outside} == {SPOKE2_PUBLIC}
     to_hub = [f.time for f in inside if f.dst == HUB_NBMA]

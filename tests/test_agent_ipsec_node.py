@@ -202,3 +202,15 @@ def test_marks_time_each_negotiation_from_its_first_ask_to_its_child_sa():
     clock.now = 60.0
     transport.send(GRE_PROTO_NHRP, b"registration request", HUB)
     assert ipsec.marks[HUB]["connect"] == 60.0, "after a clear the next ask starts a new negotiation"
+
+
+def test_the_kilobyte_soft_limit_asks_for_a_rekey_before_the_next_tick():
+    ipsec, engine, transport, _, clock = node()
+    at_local, _ = child_sa_pair(LOCAL, HUB, kilobytes=10)
+    transport.install(at_local, clock.now)
+    for _ in range(9):  # 9 KiB of GRE: past 90 % of 10 KiB, no tick in between
+        transport.send(0x0800, bytes(1024), HUB)
+    assert ("rekey_child", at_local.spi_in) in engine.calls and ("tick",) not in engine.calls
+    assert ipsec.counters["rekey asked"] == 1
+    ipsec.tick(clock.now)
+    assert ipsec.counters["rekey asked"] == 1  # asked once, not again on the tick

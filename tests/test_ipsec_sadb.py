@@ -149,3 +149,22 @@ def test_views_say_what_show_crypto_ipsec_sa_prints():
     [at_b_view] = db_b.views("Tunnel0", "DMVPN-PROFILE", B, peer=A)
     assert at_b_view.counters_in.pkts_decaps == 3 and at_b_view.counters_in.pkts_verify == 3
     assert db_b.views("Tunnel0", "P", B, peer=C) == []
+
+
+def test_crossing_the_kilobyte_soft_limit_is_told_at_once_from_the_data_path_both_ways():
+    # At 100+ Mbit/s the last 10 % of a 2560 KB lifetime passes in milliseconds: a
+    # periodic check would find the SA already past its hard limit (the rekey scenario
+    # lost pings that way), so the sealing and the opening side say so on the packet.
+    clock, db_a, db_b, _, _ = two_ends(kilobytes=20)  # soft limit: 18 KiB
+    told_a: list[float] = []
+    told_b: list[float] = []
+    db_a.on_soft_limit = lambda: told_a.append(clock.now)
+    db_b.on_soft_limit = lambda: told_b.append(clock.now)
+    seal = db_a.outbound[B].seal
+    for _ in range(17):
+        db_b.lookup_inbound(db_a.outbound[B].spi).open(seal(bytes(1024), 47))
+    assert told_a == told_b == []
+    for _ in range(2):  # the 18th KiB crosses 90 %, the 19th must not tell again
+        db_b.lookup_inbound(db_a.outbound[B].spi).open(seal(bytes(1024), 47))
+    assert len(told_a) == 1 and len(told_b) == 1
+    assert len(db_a.expiring(clock.now).rekey) == 1

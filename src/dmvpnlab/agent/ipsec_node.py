@@ -35,6 +35,7 @@ tunnel.esp_transport.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections import Counter
@@ -122,6 +123,7 @@ class IpsecNode:
             self.transport.udp_sendto = lambda data, address: self.sent.append(
                 Datagram(IPv4Address(address[0]), address[1], NAT_T_PORT, data))
         transport.on_need_sa = self.connect
+        transport.sadb.on_soft_limit = self._soft_limit
 
     # --- the engine's output --------------------------------------------------------------
 
@@ -242,6 +244,32 @@ class IpsecNode:
     def tick(self, now: float) -> None:
         engine = self.engine
         engine.tick(now)
+        self._lifetimes(now)
+        heard, self.transport.heard = self.transport.heard, set()
+        for host in heard:
+            engine.peer_alive(IPv4Address(host), now)
+        self.flush()
+
+    def _soft_limit(self) -> None:
+        """An SA crossed its kilobyte soft limit while sealing or opening: rekey now, not
+        at the next tick (at line rate the hard limit is milliseconds away). Deferred to
+        the event loop when one runs, so IKE never runs inside the packet's own seal."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            loop.call_soon(self._rekey_soon)
+        else:
+            self._rekey_soon()
+
+    def _rekey_soon(self) -> None:
+        self._lifetimes(self.clock())
+        self.flush()
+
+    def _lifetimes(self, now: float) -> None:
+        """The SA database's soft and hard limits: rekeys asked, expired pairs logged."""
+        engine = self.engine
         rekey, expired = self.transport.sadb.expiring(now)
         for pair in expired:
             self.transport.refresh(pair.peer)
@@ -251,10 +279,6 @@ class IpsecNode:
             self.counters["rekey asked"] += 1
             self._debug("ipsec", f"IPSEC: SA spi 0x{pair.spi_in:X} with {pair.peer} at its soft lifetime: rekey")
             engine.rekey_child(pair.spi_in, now)
-        heard, self.transport.heard = self.transport.heard, set()
-        for host in heard:
-            engine.peer_alive(IPv4Address(host), now)
-        self.flush()
 
     def reconfigure(self, settings: IpsecSettings, now: float) -> None:
         self.settings = settings

@@ -183,6 +183,11 @@ class _Sa:
         self._hard_bytes = lifetime.kilobytes * 1024
         self._soft_bytes = int(self._hard_bytes * soft)
         self._soft_seq = int(MAX_SEQ * soft)
+        # `on_soft` is told once, from the data path, when the kilobytes cross the soft
+        # limit: at 100+ Mbit/s the gap to the hard limit (10 % of 2560 KB) passes in
+        # milliseconds, sooner than any periodic check would notice.
+        self.on_soft: Callable[[], None] | None = None
+        self._notify_bytes = self._soft_bytes
         self._pkts = 0
         self._bytes = 0
         self._errors: Counter[str] = Counter()
@@ -218,6 +223,12 @@ class _Sa:
 
     def _last_seq(self) -> int:
         raise NotImplementedError
+
+    def _soft_crossed(self) -> None:
+        """The payload bytes just reached the soft limit: tell `on_soft`, once."""
+        self._notify_bytes = 1 << 62
+        if self.on_soft is not None:
+            self.on_soft()
 
     # -- counters --------------------------------------------------------------------
 
@@ -274,6 +285,8 @@ class OutboundSa(_Sa):
         self.seq = seq
         self._pkts += 1
         self._bytes += size
+        if self._bytes >= self._notify_bytes:
+            self._soft_crossed()
         return seq
 
     def _seal_cbc(self, payload: bytes, next_header: int = PROTO_GRE) -> bytes:
@@ -367,6 +380,8 @@ class InboundSa(_Sa):
             window.accept(seq)
         self._pkts += 1
         self._bytes += end
+        if self._bytes >= self._notify_bytes:
+            self._soft_crossed()
         return Opened(plain[:end], plain[-1], seq)
 
     def _verify(self, packet: bytes, icv_at: int) -> None:

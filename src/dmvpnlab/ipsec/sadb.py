@@ -89,6 +89,9 @@ class SaDatabase:
         self.larval: dict[int, InboundSa] = {}  # responder's inbound SAs between QM2 and QM3
         self.counters: Counter[str] = Counter()
         self._next_conn_id = FIRST_CONN_ID
+        # Called (no arguments) when an SA's kilobytes cross its soft limit, from the
+        # data path: the owner runs `expiring` then instead of waiting for its next tick.
+        self.on_soft_limit: Callable[[], None] = lambda: None
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -110,6 +113,7 @@ class SaDatabase:
         if inbound is None:
             inbound = self._inbound_sa(up, lifetime)
         pair = SaPair(up, outbound, inbound, now, self._next_conn_id, self._next_conn_id + 1)
+        outbound.on_soft = inbound.on_soft = self._soft_limit
         self._next_conn_id += 2
         for other in self.pairs.values():
             if other.peer == up.peer:
@@ -137,6 +141,9 @@ class SaDatabase:
     def _inbound_sa(self, up: ChildSaUp, lifetime: Lifetime) -> InboundSa:
         return InboundSa(up.transform, up.spi_in, up.keymat_in, mode=up.mode, lifetime=lifetime,
                          clock=self.clock, replay_window=self.replay_window)
+
+    def _soft_limit(self) -> None:
+        self.on_soft_limit()
 
     def remove(self, spi_in: int) -> SaPair | None:
         """Remove one pair (IKE deleted it, or it expired), or a larval inbound SA whose
