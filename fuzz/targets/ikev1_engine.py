@@ -31,7 +31,7 @@ from typing import Callable
 
 from dmvpnlab.ipsec import ikev1_keys as keys
 from dmvpnlab.ipsec import isakmp
-from dmvpnlab.ipsec.events import REFUSAL_REASONS, ChildSaDown, ChildSaUp, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
+from dmvpnlab.ipsec.events import REFUSAL_REASONS, ChildSaDown, ChildSaLarval, ChildSaUp, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
 from dmvpnlab.ipsec.isakmp import IsakmpMessage, OpaquePayload
 from dmvpnlab.ipsec.isakmp_const import NON_ESP_MARKER, ExchangeType, PayloadType
 from dmvpnlab.ipsec.settings import ChildPolicy, Dpd, IkePolicy
@@ -147,7 +147,7 @@ def _check(node) -> None:
             data = data[4:]
         isakmp.decode(data)
     for event in engine.events:
-        assert isinstance(event, (IkeSaUp, IkeSaDown, ChildSaUp, ChildSaDown, IkeRefused, PeerDead)), event
+        assert isinstance(event, (IkeSaUp, IkeSaDown, ChildSaUp, ChildSaLarval, ChildSaDown, IkeRefused, PeerDead)), event
         if isinstance(event, IkeRefused):
             assert event.reason in REFUSAL_REASONS, event.reason
 
