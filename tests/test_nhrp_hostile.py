@@ -22,8 +22,8 @@ from dmvpnlab.nhrp.codec import (
     MAX_PACKET, Cie, ErrorCode, Extension, ExtensionType, NhrpPacket, PacketType, decode, encode,
 )
 from dmvpnlab.nhrp.engine import NhrpEngine
+from nhrp_engine_kit import _natted_lab
 from nhrp_sim import AUTH, HUB_NBMA, HUB_TUNNEL, Net, dmvpn, hub_config, lan_host, nbma_address, tunnel_address
-from test_nhrp_engine import _natted_lab
 
 A = IPv4Address
 SPOKE1, SPOKE2 = tunnel_address(1), tunnel_address(2)
