@@ -50,8 +50,8 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from bench_agent import (BenchError, cpu_seconds, lab_iperf, proc_start_wall, proc_status_kb,  # noqa: E402
-                         registered_entries, rnd, state, stop_process)
+from agent_lab import (BenchError, cpu_seconds, lab_iperf, proc_start_wall, proc_status_kb,  # noqa: E402
+                       registered_entries, rnd, state, stop_process)
 
 from dmvpnlab import jsonline  # noqa: E402
 from dmvpnlab.analysis.capfile import CaptureDamaged, CaptureFormatError, CaptureReader  # noqa: E402
