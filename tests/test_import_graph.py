@@ -6,20 +6,29 @@ inside functions, under TYPE_CHECKING, and `importlib.import_module("dmvpnlab...
 `cli`, `config`, `nhrp`, ...) or a top-level module (`dmvpnlab.command`), so a cycle
 through a top-level module is caught too. Protocol packages are sans-I/O cores: they may
 not reach the lab, the CLI or the router process.
+
+"Small modules with one job each" holds for every Python file of the repository, not only
+for src/: a test module, a scenario or a benchmark that grows past the limit is as hard to
+read as a package module, so the line check walks everything git tracks (and new files not
+yet added, so the rule bites before the commit, not after).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
 PACKAGE = "dmvpnlab"
 PROTOCOL_PACKAGES = {"nhrp", "tunnel", "ipsec", "routing.eigrp"}
 NOT_FOR_PROTOCOLS = {"lab", "cli", "agent"}
 MAX_MODULE_LINES = 600
+#: Where the repository keeps Python; without git (an unpacked tarball) these are walked.
+PYTHON_TREES = ("src", "tests", "scenarios", "fuzz", "bench")
 
 
 def module_name(path: Path) -> str:
@@ -71,6 +80,25 @@ def imported_modules(path: Path) -> set[str]:
 
 def source_files() -> list[Path]:
     return sorted((SRC / PACKAGE).rglob("*.py"))
+
+
+def repository_python_files() -> list[Path]:
+    """Every .py file git tracks, plus untracked ones it does not ignore (a file being written).
+
+    Without git, or outside a checkout, the PYTHON_TREES and the top level are walked instead
+    (skipping virtualenvs and caches), so the check never silently checks nothing.
+    """
+    try:
+        listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard", "--", "*.py"],
+                                capture_output=True, check=True, timeout=30).stdout
+        paths = {ROOT / name for name in listed.decode().split("\0") if name}
+    except (OSError, subprocess.SubprocessError):
+        paths = set(ROOT.glob("*.py"))
+        for tree in PYTHON_TREES:
+            paths.update(p for p in (ROOT / tree).rglob("*.py")
+                         if not {".venv", "__pycache__", "site-packages"} & set(p.parts))
+    return sorted(p for p in paths if p.is_file())  # a tracked file deleted in the work tree is gone
 
 
 def package_graph() -> dict[str, dict[str, set[str]]]:
@@ -158,10 +186,17 @@ def test_protocol_packages_import_no_lab_cli_or_agent():
     assert offences == []
 
 
-@pytest.mark.parametrize("path", source_files(), ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize("path", repository_python_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_module_is_a_room_not_a_hall(path):
     lines = len(path.read_text().splitlines())
-    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(SRC)} has {lines} lines (at most {MAX_MODULE_LINES})"
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {lines} lines (at most {MAX_MODULE_LINES})"
+
+
+def test_the_line_check_covers_every_python_tree_of_the_repository():
+    checked = {p.relative_to(ROOT).parts[0] for p in repository_python_files()}
+    assert set(PYTHON_TREES) <= checked
+    assert set(source_files()) <= set(repository_python_files())
+    assert Path(__file__).resolve() in repository_python_files()
 
 
 def test_the_cycle_finder_finds_a_cycle():
