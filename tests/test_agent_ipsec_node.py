@@ -214,3 +214,17 @@ def test_the_kilobyte_soft_limit_asks_for_a_rekey_before_the_next_tick():
     assert ipsec.counters["rekey asked"] == 1
     ipsec.tick(clock.now)
     assert ipsec.counters["rekey asked"] == 1  # asked once, not again on the tick
+
+
+def test_the_ike_sockets_take_a_burst_of_main_mode_messages():
+    """A hub with many spokes starting at once: the receive buffer is the 4 MiB asked
+    for (the kernel reports twice the size it books), not the ~200 KiB default."""
+    import socket
+
+    from dmvpnlab.agent.ipsec_node import IKE_RCVBUF, _udp_socket
+
+    sock = _udp_socket(0)
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= IKE_RCVBUF
+    finally:
+        sock.close()
