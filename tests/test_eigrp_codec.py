@@ -234,3 +234,13 @@ def test_tshark_reads_every_field_we_wrote_with_a_good_checksum_and_no_warning(t
     assert f[2]["eigrp.seq.ipv4addr"] == ["10.0.0.2"] and f[2]["eigrp.next_mcast_seq"] == ["9"]
     assert f[4]["eigrp.auth.type"] == ["2"] and f[4]["eigrp.auth.keyid"] == ["3"]
     assert f[4]["eigrp.auth.digest"][0].replace(":", "") == wires[4][44:60].hex()
+
+
+def test_md5_basic_hello_mode_hashes_only_the_first_44_bytes_and_the_key():
+    """FRR's claim about Cisco hellos: the TLVs after the auth TLV are not hashed."""
+    wire = codec.sign_md5(md5_hello(), b"cisco", basic=True)
+    blank = bytearray(wire)
+    blank[2:4] = b"\x00\x00"
+    blank[44:60] = bytes(16)
+    assert wire[44:60] == hashlib.md5(bytes(blank[:44]) + b"cisco".ljust(16, b"\x00")).digest()
+    assert codec.verify_md5(wire, b"cisco", basic=True) and not codec.verify_md5(wire, b"cisco")

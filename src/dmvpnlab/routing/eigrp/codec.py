@@ -130,15 +130,18 @@ def _decode(data: bytes, verify_checksum: bool) -> Packet:
     return Packet(op, asn, tuple(tlvs), flags, seq, ack, vrid, version, checksum)
 
 
-def _md5_input(unsummed: bytes, key: bytes) -> bytes:
+def _md5_input(unsummed: bytes, key: bytes, basic: bool) -> bytes:
     """What IOS hashes: header (checksum 0) and the auth TLV up to its digest, the key
     padded with zeros to 16 bytes where the digest goes, then the TLVs after it.
 
-    RFC 7868 leaves the byte order loose; this layout is the one Cisco routers accept
-    (FRR's eigrpd, which interoperates with IOS, hashes the same bytes: the first 44,
-    then the key). A key longer than 16 bytes is hashed whole, not cut.
+    RFC 7868 leaves the byte order loose; this layout is the one FRR's eigrpd (which
+    interoperates with IOS) checks on every packet it receives. FRR also says Cisco signs
+    a basic hello over its first 44 bytes and the key only (`basic=True`); which of the
+    two IOS sends for hellos is to be settled by the FRR interop test (issue 10). A key
+    longer than 16 bytes is hashed whole, not cut.
     """
-    return unsummed[:_MD5_PREFIX] + key.ljust(16, b"\x00") + unsummed[_MD5_AFTER:]
+    rest = b"" if basic else unsummed[_MD5_AFTER:]
+    return unsummed[:_MD5_PREFIX] + key.ljust(16, b"\x00") + rest
 
 
 def _auth_first(packet: Packet) -> Authentication:
@@ -150,21 +153,21 @@ def _auth_first(packet: Packet) -> Authentication:
     return auth
 
 
-def md5_digest(packet: Packet, key: bytes) -> bytes:
+def md5_digest(packet: Packet, key: bytes, *, basic: bool = False) -> bytes:
     """The digest this packet must carry under `key` (its own digest and checksum ignored)."""
     auth = _auth_first(packet)
     blank = replace(packet, checksum=0, tlvs=(replace(auth, digest=bytes(16)),) + packet.tlvs[1:])
-    return hashlib.md5(_md5_input(encode(blank), key)).digest()
+    return hashlib.md5(_md5_input(encode(blank), key, basic)).digest()
 
 
-def sign_md5(packet: Packet, key: bytes) -> bytes:
+def sign_md5(packet: Packet, key: bytes, *, basic: bool = False) -> bytes:
     """Encode `packet` (first TLV: an MD5 Authentication) with its digest and checksum set."""
     auth = _auth_first(packet)
-    signed = replace(packet, checksum=None, tlvs=(replace(auth, digest=md5_digest(packet, key)),) + packet.tlvs[1:])
-    return encode(signed)
+    digest = md5_digest(packet, key, basic=basic)
+    return encode(replace(packet, checksum=None, tlvs=(replace(auth, digest=digest),) + packet.tlvs[1:]))
 
 
-def verify_md5(data: bytes, key: bytes) -> bool:
+def verify_md5(data: bytes, key: bytes, *, basic: bool = False) -> bool:
     """True when `data` carries an IOS MD5 AUTHENTICATION TLV first and its digest is
     right for `key`. Never raises: malformed input is simply not authentic."""
     try:
@@ -172,7 +175,7 @@ def verify_md5(data: bytes, key: bytes) -> bool:
         auth = _auth_first(packet)
     except (EigrpDecodeError, ValueError):
         return False
-    return hmac.compare_digest(auth.digest, md5_digest(packet, key))
+    return hmac.compare_digest(auth.digest, md5_digest(packet, key, basic=basic))
 
 
 __all__ = [

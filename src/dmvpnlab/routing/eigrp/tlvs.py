@@ -154,8 +154,9 @@ class Stub:
 
 @dataclass(frozen=True)
 class PeerTermination:
-    """Goodbye aimed at some peers only (RFC 7868 'Peer Termination'): the body is kept
-    as bytes; `addresses` reads it as the list of IPv4 peer addresses it carries."""
+    """Goodbye aimed at some peers only (RFC 7868 'Peer Termination', type 0x0007). Its
+    body layout is not pinned down here yet (tshark 4.0 shows only type and length), so
+    it is kept as bytes; the IOS goodbye that matters is the all-255 PARAMETERS hello."""
 
     data: bytes = b""
 
@@ -168,7 +169,12 @@ class PeerTermination:
 @dataclass(frozen=True)
 class Destination:
     """One prefix of a route TLV: prefix length + (prefix length + 7) // 8 bytes, at
-    least one (IOS and FRR send one zero byte for 0.0.0.0/0). `raw` keeps host bits."""
+    least one (FRR reads one byte for /0../8, as for IOS). `raw` keeps host bits.
+
+    tshark 4.0 misreads the SECOND and later destinations of one TLV (it advances one
+    byte too far: 10.9.0.0/24 after a /24 shows as 9.0.0.0/10); a single destination per
+    TLV, which is what IOS classic sends, it reads right. So the encoder of issue 10
+    should emit one destination per TLV; the codec still decodes several."""
 
     prefix_len: int
     raw: bytes
