@@ -244,3 +244,19 @@ def test_md5_basic_hello_mode_hashes_only_the_first_44_bytes_and_the_key():
     blank[44:60] = bytes(16)
     assert wire[44:60] == hashlib.md5(bytes(blank[:44]) + b"cisco".ljust(16, b"\x00")).digest()
     assert codec.verify_md5(wire, b"cisco", basic=True) and not codec.verify_md5(wire, b"cisco")
+
+
+@needs_tshark
+def test_tshark_names_reply_and_sia_opcodes_and_reads_eot_and_external_flags(tmp_path):
+    ext = Ipv4External("10.0.0.1", ExternalData("2.2.2.2", 65000, 0, 0, 0, 9, 0x01), TUNNEL_METRIC,
+                       (Destination.of("0.0.0.0/0"),))
+    packets = [Packet(Opcode.REPLY, 9, (ext,), flags=FLAG_EOT, sequence=11, ack=10),
+               Packet(Opcode.SIA_QUERY, 9, sequence=12), Packet(Opcode.SIA_REPLY, 9, sequence=13, ack=12)]
+    frames = tshark_decode(tmp_path, [codec.encode(p) for p in packets])
+    f = [flatten(layers["eigrp"]) for layers in frames]
+    assert [x["eigrp.opcode"] for x in f] == [["4"], ["10"], ["11"]]
+    assert all(x["eigrp.checksum.status"] == ["1"] for x in f)
+    assert not any("_ws.malformed" in layers or "_ws.expert" in json.dumps(layers) for layers in frames)
+    assert f[0]["eigrp.flags.eot"] == ["1"] and f[0]["eigrp.extdata.as"] == ["65000"]
+    assert f[0]["eigrp.extdata.proto"] == ["9"] and f[0]["eigrp.opaque.flag.ext"] == ["1"]
+    assert f[0]["eigrp.ipv4.prefixlen"] == ["0"] and f[0]["eigrp.ipv4.destination"] == ["0.0.0.0"]
