@@ -241,10 +241,18 @@ class FrrSupervisor:
         while not self.paths.vty_socket(daemon).exists():
             if running.proc.poll() is not None:
                 raise FrrError(f"{self.node}: {daemon} exited with {running.proc.returncode} "
-                               f"during start (log: {self.paths.log(daemon)})")
+                               f"during start: {self._log_tail(daemon)}")
             if time.monotonic() > deadline:
                 raise FrrError(f"{self.node}: {daemon} has no vty socket after {self.ready_timeout} s")
             time.sleep(0.05)
+
+    def _log_tail(self, daemon: str) -> str:
+        """The daemon's last log line: why it exited (a pid file it may not write, ...)."""
+        try:
+            lines = self.paths.log(daemon).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return lines[-1] if lines else "(empty log)"
 
     def _push_config(self, daemon: str | None = None) -> None:
         """Load frr.conf into the running daemons (or one of them) with `vtysh -b`."""
