@@ -8,7 +8,10 @@ from being restarted forever; a start that fails halfway must leave no process b
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,65 @@ def test_start_failing_halfway_leaves_no_process(tmp_path: Path) -> None:
         sup.start()
     pid = int((tmp_path / "run" / "zebra.started").read_text())
     assert proc_start_time(pid) is None, "zebra was stopped (and reaped)"
+
+
+# Stand-ins for FRR's binaries (real child processes, so poll() and stop() act on real
+# PIDs): a daemon is "ready" once its vty socket path exists, as with FRR.
+_DAEMON = 'touch "$6/$(basename "$0").vty"; exec sleep 60\n'
+# The stubborn zebra ignores SIGTERM before it makes its socket, so it is "ready" only then.
+_STUBBORN = ("import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+             "open(sys.argv[6] + '/zebra.vty', 'w').close()\ntime.sleep(60)\n")
+_VTYSH = 'echo "$*" >> "$2/vtysh.calls"\n'
+
+
+def _fake_frr(tmp_path: Path) -> tuple[Path, str]:
+    sbin = _fake_sbin(tmp_path, {"zebra": _DAEMON, "ospfd": _DAEMON, "vtysh": _VTYSH})
+    return sbin, str(sbin / "vtysh")
+
+
+def _poll_until_restart(sup: FrrSupervisor, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while not (restarted := sup.poll()) and not sup.given_up:
+        assert time.monotonic() < deadline, "poll() never saw the death"
+        time.sleep(0.02)
+    return restarted
+
+
+def test_poll_restarts_a_killed_daemon_three_times_a_minute_then_leaves_it_down(tmp_path: Path) -> None:
+    sbin, vtysh = _fake_frr(tmp_path)
+    budget = RestartBudget(limit=3, window=60.0, clock=lambda: 0.0)
+    sup = FrrSupervisor("r1", tmp_path / "run", ["ospfd"], "router ospf\n", sbin=sbin, vtysh=vtysh,
+                        budget=budget)
+    sup.start()
+    try:
+        zebra = sup.records()[0]
+        assert [r.daemon for r in sup.records()] == ["zebra", "ospfd"]
+        assert all(r.start_time == proc_start_time(r.pid) for r in sup.records())
+        for attempt in range(3):
+            os.kill(sup.records()[1].pid, signal.SIGKILL)
+            assert _poll_until_restart(sup) == ["ospfd"], f"restart {attempt + 1}"
+        assert sup.restarts == {"ospfd": 3}
+        calls = (tmp_path / "run" / "vtysh.calls").read_text().splitlines()
+        assert calls[0].endswith("-b") and "-d" not in calls[0].split(), "boot loads every daemon"
+        assert calls[1:] == [calls[1]] * 3 and calls[1].endswith("-d ospfd -b"), \
+            "a restarted daemon gets its config again, and only it"
+        os.kill(sup.records()[1].pid, signal.SIGKILL)
+        assert _poll_until_restart(sup) == []
+        assert sup.given_up == {"ospfd"}
+        assert [r.daemon for r in sup.records()] == ["zebra"]
+        assert sup.records()[0] == zebra, "zebra was never touched"
+    finally:
+        sup.stop()
+    assert proc_start_time(zebra.pid) is None
+
+
+def test_stop_kills_a_daemon_that_ignores_sigterm_after_the_bound(tmp_path: Path) -> None:
+    sbin, vtysh = _fake_frr(tmp_path)
+    (sbin / "zebra").write_text(f"#!{sys.executable}\n" + _STUBBORN)
+    sup = FrrSupervisor("r1", tmp_path / "run", [], "", sbin=sbin, vtysh=vtysh, stop_timeout=0.5)
+    sup.start()
+    pid = sup.records()[0].pid
+    started = time.monotonic()
+    sup.stop()
+    assert 0.5 <= time.monotonic() - started < 3.0
+    assert proc_start_time(pid) is None and sup.records() == []

@@ -150,9 +150,9 @@ def daemon_argv(daemon: str, paths: FrrPaths, sbin: Path = FRR_SBIN) -> list[str
 
 
 def vtysh_argv(paths: FrrPaths, *, commands: Sequence[str] = (), boot: bool = False,
-               daemon: str | None = None) -> list[str]:
+               daemon: str | None = None, vtysh: str = VTYSH) -> list[str]:
     """A vtysh command line bound to run_dir (sockets and config dir, never /etc/frr)."""
-    argv = [VTYSH, "--vty_socket", str(paths.run_dir), "--config_dir", str(paths.run_dir)]
+    argv = [vtysh, "--vty_socket", str(paths.run_dir), "--config_dir", str(paths.run_dir)]
     if daemon is not None:
         argv += ["-d", daemon]
     if boot:
@@ -177,13 +177,14 @@ class FrrSupervisor:
     """zebra plus the asked daemons of one node, children of this process, in its namespace."""
 
     def __init__(self, node: str, run_dir: Path, daemons: Sequence[str], config_text: str, *,
-                 sbin: Path = FRR_SBIN, budget: RestartBudget | None = None,
+                 sbin: Path = FRR_SBIN, vtysh: str = VTYSH, budget: RestartBudget | None = None,
                  ready_timeout: float = READY_TIMEOUT, stop_timeout: float = STOP_TIMEOUT) -> None:
         self.node = node
         self.paths = FrrPaths(Path(run_dir))
         self.daemons = start_order(daemons)
         self.config_text = config_text
         self.sbin = sbin
+        self.vtysh_path = vtysh
         self.budget = budget or RestartBudget()
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
@@ -256,7 +257,7 @@ class FrrSupervisor:
 
     def _push_config(self, daemon: str | None = None) -> None:
         """Load frr.conf into the running daemons (or one of them) with `vtysh -b`."""
-        result = subprocess.run(vtysh_argv(self.paths, boot=True, daemon=daemon),
+        result = subprocess.run(vtysh_argv(self.paths, boot=True, daemon=daemon, vtysh=self.vtysh_path),
                                 capture_output=True, text=True, timeout=VTYSH_TIMEOUT)
         if result.returncode != 0:
             raise FrrError(f"{self.node}: vtysh -b failed ({result.returncode}): "
@@ -302,7 +303,7 @@ class FrrSupervisor:
 
     def vtysh(self, command: str) -> str:
         """Output of one vtysh command (a show command) against this node's daemons."""
-        result = subprocess.run(vtysh_argv(self.paths, commands=[command]),
+        result = subprocess.run(vtysh_argv(self.paths, commands=[command], vtysh=self.vtysh_path),
                                 capture_output=True, text=True, timeout=VTYSH_TIMEOUT)
         if result.returncode != 0:
             raise FrrError(f"{self.node}: vtysh -c {command!r} failed ({result.returncode}): "
