@@ -4,7 +4,7 @@ Why a child process: the supervisor must run inside the router's namespace (as i
 in the agent), and moving the pytest process itself between namespaces would be fragile.
 Started as `ip netns exec NS python frr_driver.py NODE RUN_DIR CONFIG_FILE DAEMON...`,
 it starts the supervisor, then answers one JSON line per request line on stdin:
-`pids`, `poll`, `vtysh <command>`, `stop`. On EOF or any error it stops the daemons it
+`pids`, `poll`, `vtysh <command>`, `reload <config file>`, `stop`. On EOF or any error it stops the daemons it
 started, so a test that dies still leaves no FRR process behind.
 """
 
@@ -33,6 +33,9 @@ def main(argv: list[str]) -> int:
                 answer = {"restarted": sup.poll(), "given_up": sorted(sup.given_up)}
             elif request.startswith("vtysh "):
                 answer = sup.vtysh(request[len("vtysh "):])
+            elif request.startswith("reload "):
+                sup.reload(Path(request[len("reload "):]).read_text())
+                answer = "reloaded"
             elif request == "stop":
                 sup.stop()
                 answer = "stopped"

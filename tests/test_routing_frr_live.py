@@ -6,9 +6,10 @@ FrrSupervisor in each (in a small driver process, tests/frr_driver.py, run with 
 exec`), OSPF point-to-point with hello 1 / dead 4 on the veth and a /32 on `lo` (this
 kernel has no dummy interfaces). The adjacency must reach Full and each kernel must get
 the other's /32 as `proto ospf`; after ospfd is killed with SIGKILL on one side, `poll()`
-must restart it and the adjacency come back; `stop()` must leave no FRR process. The
-namespaces are removed in `finally`, also when an assertion failed. Root only; run under
-`flock /tmp/dmvpnlab-scenarios.lock`.
+must restart it and the adjacency come back; `reload()` with a config that announces
+another /32 of rb's instead must put that one in ra's kernel and take the old one out;
+`stop()` must leave no FRR process. The namespaces are removed in `finally`, also when
+an assertion failed. Root only; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
 from __future__ import annotations
@@ -140,7 +141,20 @@ def test_two_supervised_frr_routers_form_ospf_full_and_recover_from_kill() -> No
         _wait("route again", lambda: _ospf_route(ns_a, "10.77.255.2"), 10)
         assert a.ask("poll") == {"restarted": [], "given_up": []}
 
-        b.pids()
+        # reload drops what left the config: rb stops announcing its /32.
+        old_b = b.pids()
+        lean = tmp_path / "rb-lean.conf"
+        subprocess.run(["ip", "netns", "exec", ns_b, "ip", "addr", "add", "10.77.254.2/32", "dev", "lo"], check=True)
+        lean.write_text(_config("rb", "ospfb", "10.77.255.2").replace(" network 10.77.255.2/32 area 0\n",
+                                                                      " network 10.77.254.2/32 area 0\n"))
+        assert b.ask(f"reload {lean}") == "reloaded"
+        assert "10.77.255.2/32" not in b.ask("vtysh show running-config")
+        assert set(b.pids().values()).isdisjoint(old_b.values())
+        _wait("OSPF Full after reload", lambda: _full(a) and _full(b), 15)
+        _wait("ra learns rb's new /32", lambda: _ospf_route(ns_a, "10.77.254.2"), 10)
+        assert not _ospf_route(ns_a, "10.77.255.2"), "the /32 that left rb's config is gone"
+        assert _ospf_route(ns_b, "10.77.255.1")
+
         t0 = time.monotonic()
         for driver in drivers:
             assert driver.ask("stop") == "stopped"
