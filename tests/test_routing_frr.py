@@ -117,7 +117,8 @@ def _poll_until_restart(sup: FrrSupervisor, timeout: float = 5.0) -> list[str]:
 def test_poll_restarts_a_killed_daemon_three_times_a_minute_then_leaves_it_down(tmp_path: Path) -> None:
     sbin, vtysh = _fake_frr(tmp_path)
     budget = RestartBudget(limit=3, window=60.0, clock=lambda: 0.0)
-    sup = FrrSupervisor("r1", tmp_path / "run", ["ospfd"], "router ospf\n", sbin=sbin, vtysh=vtysh,
+    sup = FrrSupervisor("r1", tmp_path / "run", ["ospfd"], "router ospf\n", sbin=sbin,
+                        vtysh=vtysh,
                         budget=budget)
     sup.start()
     try:
@@ -152,3 +153,19 @@ def test_stop_kills_a_daemon_that_ignores_sigterm_after_the_bound(tmp_path: Path
     sup.stop()
     assert 0.5 <= time.monotonic() - started < 3.0
     assert proc_start_time(pid) is None and sup.records() == []
+
+
+def test_a_restarted_zebra_gets_the_whole_config_pushed_again(tmp_path: Path) -> None:
+    # zebra holds interface and global config for every daemon, so `-b` goes to all of them.
+    sbin, vtysh = _fake_frr(tmp_path)
+    sup = FrrSupervisor("r1", tmp_path / "run", ["ospfd"], "", sbin=sbin, vtysh=vtysh)
+    sup.start()
+    try:
+        ospfd = sup.records()[1]
+        os.kill(sup.records()[0].pid, signal.SIGKILL)
+        assert _poll_until_restart(sup) == ["zebra"]
+        assert sup.records()[1] == ospfd
+        calls = (tmp_path / "run" / "vtysh.calls").read_text().splitlines()
+        assert len(calls) == 2 and calls[1] == calls[0] and "-d" not in calls[1].split()
+    finally:
+        sup.stop()
