@@ -34,7 +34,7 @@ import signal
 import subprocess
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
@@ -174,7 +174,12 @@ def start_order(daemons: Sequence[str]) -> list[str]:
 
 
 class FrrSupervisor:
-    """zebra plus the asked daemons of one node, children of this process, in its namespace."""
+    """zebra plus the asked daemons of one node, children of this process, in its namespace.
+
+    Not thread-safe: the owner (the agent) calls start, poll, vtysh, reload and stop from
+    one place. `sbin` and `vtysh` point at FRR's binaries; tests point them at stand-ins.
+    `records()` gives each PID with its kernel start time, for a journal like the lab's.
+    """
 
     def __init__(self, node: str, run_dir: Path, daemons: Sequence[str], config_text: str, *,
                  sbin: Path = FRR_SBIN, vtysh: str = VTYSH, budget: RestartBudget | None = None,
