@@ -1,0 +1,181 @@
+"""IOS `router ospf N` and interface `ip ospf ...` lines -> FRR 8.4 ospfd configuration.
+
+FRR runs one OSPF instance per ospfd (the IOS process number has no FRR meaning, so the
+first `router ospf N` becomes `router ospf` and any further one is ignored). Where FRR 8.4
+deprecates the IOS form (`passive-interface X` under the router, "not VRF-aware") the
+interface form `ip ospf passive` is written instead, so the daemon logs no warning.
+FRR 8.4 has no `point-to-multipoint non-broadcast` network type (it came in 9.x): such an
+interface runs plain point-to-multipoint (multicast hellos, which the tunnel replicates to
+its NHRP multicast map), and the line is listed as ignored so the difference is visible.
+"""
+
+from __future__ import annotations
+
+from dmvpnlab.config.model import Interface, RouterSection
+from dmvpnlab.routing.frr_common import (
+    IfName,
+    Translation,
+    linux_name,
+    mask_prefixlen,
+    network,
+    parse_address,
+    wildcard_prefixlen,
+)
+
+DAEMON = "ospfd"
+_NETWORK_TYPES = ("broadcast", "non-broadcast", "point-to-point", "point-to-multipoint")
+# Interface lines whose IOS and FRR spellings agree: `ip ospf <word> N`.
+_SAME_IF_WORDS = {"priority": (0, 255), "hello-interval": (1, 65535), "dead-interval": (1, 65535),
+                  "cost": (1, 65535), "retransmit-interval": (1, 65535), "transmit-delay": (1, 65535)}
+_PASSTHROUGH = ("log-adjacency-changes", "auto-cost reference-bandwidth", "timers throttle spf",
+                "max-metric router-lsa")
+
+
+def translate(sections: list[RouterSection], interfaces: list[Interface], ifname: IfName) -> Translation:
+    """The ospfd share of frr.conf for the OSPF sections and interface lines of one router."""
+    out = Translation(DAEMON)
+    ospf = [s for s in sections if s.protocol == "ospf"]
+    for extra in ospf[1:]:
+        out.ignore(extra.header, "FRR runs one OSPF process per ospfd; only the first is translated")
+    for itf in interfaces:
+        _interface(itf, ifname, out)
+    if not ospf:
+        if out.interfaces:
+            out.router = ["router ospf"]  # `ip ospf area` needs the instance to exist
+        return out
+    out.router = ["router ospf"]
+    out.context = ospf[0].header
+    _router(ospf[0], interfaces, ifname, out)
+    out.context = ""
+    return out
+
+
+def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName, out: Translation) -> None:
+    body = out.router
+    passive_default = False
+    not_passive: set[str] = set()
+    for line in section.lines:
+        words = line.split()
+        low = [w.lower() for w in words]
+        if not words:
+            continue
+        if low[0] == "router-id" and len(words) == 2 and parse_address(words[1]):
+            body.append(f" ospf router-id {words[1]}")
+        elif low[0] == "network" and len(words) == 5 and low[3] == "area":
+            _network(line, words, body, out)
+        elif low[:2] == ["passive-interface", "default"]:
+            passive_default = True
+        elif low[0] == "passive-interface" and len(words) >= 2:
+            _passive(line, " ".join(words[1:]), ifname, out, "ip ospf passive")
+        elif low[:2] == ["no", "passive-interface"] and len(words) >= 3:
+            linux = linux_name(ifname, " ".join(words[2:]))
+            if linux is None:
+                out.ignore(line, "interface has no Linux counterpart")
+            else:
+                not_passive.add(linux)
+        elif low[0] == "area" and len(words) >= 5 and low[2] == "range":
+            _area_range(line, words, body, out)
+        elif low[:2] == ["default-information", "originate"]:
+            body.append(" " + " ".join(words))
+        elif low[0] == "neighbor" and len(words) >= 2 and parse_address(words[1]):
+            _neighbor(line, words, body, out)
+        elif low[0] == "redistribute" and len(words) >= 2:
+            kept = [w for w in words if w.lower() != "subnets"]  # FRR always redistributes subnets
+            body.append(" " + " ".join(kept))
+        elif any(" ".join(low).startswith(p) for p in _PASSTHROUGH):
+            body.append(" " + " ".join(words))
+        else:
+            out.ignore(line, "not translated to FRR ospfd")
+    if passive_default:
+        for itf in interfaces:
+            linux = linux_name(ifname, itf.name)
+            if linux is not None:
+                out.interface_line(linux, "no ip ospf passive" if linux in not_passive else "ip ospf passive")
+
+
+def _network(line: str, words: list[str], body: list[str], out: Translation) -> None:
+    length = wildcard_prefixlen(words[2])
+    net = network(words[1], length) if length is not None else None
+    if net is None:
+        out.ignore(line, "wildcard is not a prefix (non-contiguous): FRR network takes A/len only")
+        return
+    body.append(f" network {net} area {words[4]}")
+
+
+def _area_range(line: str, words: list[str], body: list[str], out: Translation) -> None:
+    length = mask_prefixlen(words[4])
+    net = network(words[3], length) if length is not None else None
+    if net is None:
+        out.ignore(line, "range mask is not a netmask")
+        return
+    rest = [w.lower() for w in words[5:]]
+    if rest not in ([], ["advertise"], ["not-advertise"]) and not (
+            len(rest) == 2 and rest[0] == "cost" and rest[1].isdigit()):
+        out.ignore(line, "range options not translated")
+        rest = []
+    body.append(" " + " ".join(["area", words[1], "range", str(net), *rest]))
+
+
+def _neighbor(line: str, words: list[str], body: list[str], out: Translation) -> None:
+    """`neighbor A [priority N] [poll-interval N] [cost N]`: FRR has no per-neighbour cost."""
+    kept = ["neighbor", words[1]]
+    rest = words[2:]
+    dropped = False
+    while len(rest) >= 2:
+        key, value = rest[0].lower(), rest[1]
+        if key in ("priority", "poll-interval") and value.isdigit():
+            kept += [key, value]
+        else:
+            dropped = True
+        rest = rest[2:]
+    if dropped or rest:
+        out.ignore(line, "FRR's neighbor takes priority and poll-interval only; the rest is dropped")
+    body.append(" " + " ".join(kept))
+
+
+def _passive(line: str, ios: str, ifname: IfName, out: Translation, frr_line: str) -> None:
+    linux = linux_name(ifname, ios)
+    if linux is None:
+        out.ignore(line, "interface has no Linux counterpart")
+        return
+    out.interface_line(linux, frr_line)
+
+
+def _interface(itf: Interface, ifname: IfName, out: Translation) -> None:
+    ospf_lines = [line for line in itf.routing_lines if line.split()[:2] == ["ip", "ospf"]]
+    if not ospf_lines:
+        return
+    linux = linux_name(ifname, itf.name)
+    if linux is None:
+        for line in ospf_lines:
+            out.ignore(f"interface {itf.name}: {line}", "interface has no Linux counterpart")
+        return
+    for line in ospf_lines:
+        frr = _interface_line(line.split())
+        if frr is None:
+            out.ignore(f"interface {itf.name}: {line}", "not translated to FRR ospfd")
+            continue
+        out.interface_line(linux, frr)
+        if line.lower().endswith("point-to-multipoint non-broadcast"):
+            out.ignore(f"interface {itf.name}: {line}",
+                       "FRR 8.4 has no point-to-multipoint non-broadcast: runs point-to-multipoint")
+
+
+def _interface_line(words: list[str]) -> str | None:
+    """The FRR form of one `ip ospf ...` interface line, or None."""
+    low = [w.lower() for w in words]
+    rest = low[2:]
+    if not rest:
+        return None
+    if rest[0] == "network" and len(rest) >= 2 and rest[1] in _NETWORK_TYPES:
+        if len(rest) == 2 or rest[1:] == ["point-to-multipoint", "non-broadcast"]:
+            return f"ip ospf network {rest[1]}"
+        return None
+    if rest[0] in _SAME_IF_WORDS and len(rest) == 2 and rest[1].isdigit():
+        low_bound, high = _SAME_IF_WORDS[rest[0]]
+        if low_bound <= int(rest[1]) <= high:
+            return f"ip ospf {rest[0]} {rest[1]}"
+        return None
+    if len(rest) == 3 and rest[0].isdigit() and rest[1] == "area":
+        return f"ip ospf area {words[4]}"  # IOS `ip ospf PROCESS area X`
+    return None
