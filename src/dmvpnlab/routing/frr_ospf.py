@@ -11,6 +11,8 @@ its NHRP multicast map), and the line is listed as ignored so the difference is 
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
+
 from dmvpnlab.config.model import Interface, RouterSection
 from dmvpnlab.routing.frr_common import (
     IfName,
@@ -40,9 +42,12 @@ def translate(sections: list[RouterSection], interfaces: list[Interface], ifname
     for itf in interfaces:
         _interface(itf, ifname, out)
     if not ospf:
-        if out.interfaces:
-            out.router = ["router ospf"]  # `ip ospf area` needs the instance to exist
-        return out
+        # IOS's `ip ospf N area X` starts process N by itself; other interface lines alone
+        # run no OSPF, so without an area line there is nothing for ospfd to do.
+        if any(ln.startswith("ip ospf area") for lines in out.interfaces.values() for ln in lines):
+            out.router = ["router ospf"]
+            return out
+        return Translation(DAEMON, ignored=out.ignored)
     out.router = ["router ospf"]
     out.context = ospf[0].header
     _router(ospf[0], interfaces, ifname, out)
@@ -52,6 +57,7 @@ def translate(sections: list[RouterSection], interfaces: list[Interface], ifname
 
 def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName, out: Translation) -> None:
     body = out.router
+    networks: list[tuple[IPv4Network, str]] = []
     passive_default = False
     not_passive: set[str] = set()
     for line in section.lines:
@@ -62,7 +68,7 @@ def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName,
         if low[0] == "router-id" and len(words) == 2 and parse_address(words[1]):
             body.append(f" ospf router-id {words[1]}")
         elif low[0] == "network" and len(words) == 5 and low[3] == "area":
-            _network(line, words, body, out)
+            _network(line, words, networks, out)
         elif low[:2] == ["passive-interface", "default"]:
             passive_default = True
         elif low[0] == "passive-interface" and len(words) >= 2:
@@ -86,6 +92,7 @@ def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName,
             body.append(" " + " ".join(words))
         else:
             out.ignore(line, "not translated to FRR ospfd")
+    _place_networks(networks, interfaces, ifname, out)
     if passive_default:
         for itf in interfaces:
             linux = linux_name(ifname, itf.name)
@@ -93,13 +100,37 @@ def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName,
                 out.interface_line(linux, "no ip ospf passive" if linux in not_passive else "ip ospf passive")
 
 
-def _network(line: str, words: list[str], body: list[str], out: Translation) -> None:
+def _network(line: str, words: list[str], networks: list[tuple[IPv4Network, str]], out: Translation) -> None:
     length = wildcard_prefixlen(words[2])
     net = network(words[1], length) if length is not None else None
     if net is None:
         out.ignore(line, "wildcard is not a prefix (non-contiguous): FRR network takes A/len only")
         return
-    body.append(f" network {net} area {words[4]}")
+    networks.append((net, words[4]))
+
+
+def _place_networks(networks: list[tuple[IPv4Network, str]], interfaces: list[Interface], ifname: IfName,
+                    out: Translation) -> None:
+    """`network A/len area X` lines, or their per-interface form when FRR needs that.
+
+    FRR refuses `network ... area` in an instance where any interface has `ip ospf area`
+    (IOS allows the mix; the interface line wins there). So when the config has one, every
+    network statement becomes `ip ospf area X` on the interfaces whose primary address it
+    covers (the longest matching prefix, as FRR itself picks among network statements),
+    except those that already name their area.
+    """
+    explicit = {name for name, lines in out.interfaces.items() if any(ln.startswith("ip ospf area") for ln in lines)}
+    if not explicit:
+        out.router += [f" network {net} area {area}" for net, area in networks]
+        return
+    for itf in interfaces:
+        linux = linux_name(ifname, itf.name)
+        if linux is None or linux in explicit or itf.address is None:
+            continue
+        matches = [(net, area) for net, area in networks if itf.address.ip in net]
+        if matches:
+            _net, area = max(matches, key=lambda m: m[0].prefixlen)
+            out.interface_line(linux, f"ip ospf area {area}")
 
 
 def _area_range(line: str, words: list[str], body: list[str], out: Translation) -> None:
