@@ -13,8 +13,20 @@ FRR's eBGP default-deny (`bgp ebgp-requires-policy`) is turned off: IOS has none
 
 from __future__ import annotations
 
+import re
+
 from dmvpnlab.config.model import RouterSection
-from dmvpnlab.routing.frr_common import IfName, Translation, linux_name, mask_prefixlen, network, parse_address, classful_network
+from dmvpnlab.routing.frr_common import (
+    IfName,
+    Translation,
+    classful_network,
+    linux_name,
+    mask_prefixlen,
+    network,
+    number_in,
+    parse_address,
+    redistribute,
+)
 
 DAEMON = "bgpd"
 # Neighbour options that live in FRR's address family, and how FRR spells them.
@@ -23,8 +35,9 @@ _AF_OPTIONS = {"route-reflector-client": "route-reflector-client", "next-hop-sel
                "send-community": "send-community", "soft-reconfiguration": "soft-reconfiguration inbound",
                "activate": "activate", "route-map": None, "prefix-list": None, "maximum-prefix": None}
 # Neighbour options of the session itself (top of `router bgp` in FRR too).
-_SESSION_OPTIONS = ("remote-as", "peer-group", "description", "timers", "ebgp-multihop", "password",
-                    "shutdown", "update-source", "advertisement-interval")
+_SESSION_OPTIONS = ("description", "timers", "ebgp-multihop", "password", "shutdown", "advertisement-interval")
+# A peer-group name: a word that is not an address (FRR takes any word; keep it printable).
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _NO_EQUIVALENT = {"no auto-summary": "FRR never auto-summarises: nothing to do",
                   "auto-summary": "FRR has no auto-summary",
                   "no synchronization": "FRR has no IGP synchronization: nothing to do",
@@ -101,18 +114,20 @@ def _line(stripped: str, in_af: bool, state: _State, ifname: IfName, out: Transl
         state.default_ipv4 = False
     elif joined == "bgp log-neighbor-changes":
         state.top.append(" bgp log-neighbor-changes")
-    elif low[:2] == ["bgp", "listen"] and len(words) >= 3:
-        state.top.append(" " + " ".join(words))
-    elif low[0] == "timers" and len(words) == 4 and low[1] == "bgp":
-        state.top.append(" " + " ".join(words))
+    elif low[:3] == ["bgp", "listen", "range"] and len(words) == 6 and low[4] == "peer-group" and _prefix(words[3]):
+        state.top.append(f" bgp listen range {_prefix(words[3])} peer-group {words[5]}")
+    elif low[:3] == ["bgp", "listen", "limit"] and len(words) == 4 and number_in(words[3], 1, 65535):
+        state.top.append(" " + " ".join(low))
+    elif low[:2] == ["timers", "bgp"] and len(words) == 4 and _timers(words[2], words[3]):
+        state.top.append(" " + " ".join(low))
     elif low[0] == "neighbor" and len(words) >= 3:
         _neighbor(stripped, words, state, ifname, out)
     elif low[0] == "network" and len(words) >= 2:
         _network(stripped, words, state, out)
     elif low[0] == "aggregate-address" and len(words) >= 3:
         _aggregate(stripped, words, state, out)
-    elif low[0] == "redistribute" and len(words) >= 2:
-        state.af.append("  " + " ".join(words))
+    elif low[0] == "redistribute" and (frr := redistribute(words, "bgp")):
+        state.af.append("  " + frr)
     else:
         out.ignore(stripped, "not translated to FRR bgpd")
 
@@ -124,14 +139,28 @@ def _neighbor(line: str, words: list[str], state: _State, ifname: IfName, out: T
         if peer not in state.groups:
             state.groups.append(peer)
         return
+    if not (parse_address(peer) or _NAME.match(peer)):
+        out.ignore(line, "not a neighbour address or peer-group name")
+        return
+    if option == "peer-group" and len(words) != 4:
+        out.ignore(line, "not `neighbor A peer-group NAME`")
+        return
     if option == "peer-group":
         state.members.add(peer)
         state.top.append(f" neighbor {peer} peer-group {words[3]}")
+        return
+    if option == "remote-as" and not (len(words) == 4 and (number_in(words[3], 1, 4294967295)
+                                                            or words[3].lower() in ("internal", "external"))):
+        out.ignore(line, "not `neighbor X remote-as ASN`")
         return
     if option == "remote-as":
         if peer not in state.with_remote_as:
             state.with_remote_as.append(peer)
         state.top.append(" " + " ".join(words))
+        return
+    if peer not in state.groups and peer not in state.members and peer not in state.with_remote_as:
+        # IOS too: "% Specify remote-as or peer-group commands first".
+        out.ignore(line, "neighbour has no remote-as or peer-group before this line")
         return
     if option == "update-source" and len(words) == 4:
         linux = linux_name(ifname, words[3]) if not parse_address(words[3]) else words[3]
@@ -140,7 +169,12 @@ def _neighbor(line: str, words: list[str], state: _State, ifname: IfName, out: T
         else:
             state.top.append(f" neighbor {peer} update-source {linux}")
         return
+    if option == "password" and len(words) == 5 and words[3] == "0":
+        words = words[:3] + words[4:]  # IOS's `0`: the key follows in clear text
     if option in _SESSION_OPTIONS:
+        if not _session_option_ok(option, words[3:]):
+            out.ignore(line, "neighbour option arguments not understood")
+            return
         state.top.append(" " + " ".join(words))
         return
     if option == "activate":
@@ -149,6 +183,11 @@ def _neighbor(line: str, words: list[str], state: _State, ifname: IfName, out: T
         return
     if option in _AF_OPTIONS and _AF_OPTIONS[option] is not None:
         extra = words[3:]
+        if extra and not (option == "next-hop-self" and [w.lower() for w in extra] == ["all"]) and not (
+                option == "soft-reconfiguration" and [w.lower() for w in extra] == ["inbound"]) and not (
+                option == "send-community" and [w.lower() for w in extra] in (["both"], ["standard"], ["extended"])):
+            out.ignore(line, "neighbour option arguments not translated")
+            return
         if option == "next-hop-self":
             extra = [w for w in extra if w.lower() != "all"]  # FRR's next-hop-self covers reflected routes
             if len(words) > 3 and words[3].lower() == "all":
@@ -158,6 +197,35 @@ def _neighbor(line: str, words: list[str], state: _State, ifname: IfName, out: T
         state.af.append(f"  neighbor {peer} {_AF_OPTIONS[option]} {' '.join(extra)}".rstrip())
         return
     out.ignore(line, "neighbour option not translated to FRR bgpd")
+
+
+def _prefix(text: str) -> str | None:
+    """`A/len` as FRR writes it (host bits cleared), or None."""
+    address, _, length = text.partition("/")
+    net = network(address, int(length)) if number_in(length, 0, 32) else None
+    return str(net) if net is not None else None
+
+
+def _timers(keepalive: str, hold: str) -> bool:
+    """BGP keepalive and hold time as both IOS and FRR take them (hold 0 or at least 3)."""
+    return number_in(keepalive, 0, 65535) and number_in(hold, 0, 65535) and (hold == "0" or int(hold) >= 3)
+
+
+def _session_option_ok(option: str, args: list[str]) -> bool:
+    """The arguments of a session option have the form FRR takes."""
+    if option == "description":
+        return bool(args)
+    if option == "shutdown":
+        return not args
+    if option == "timers":
+        return len(args) == 2 and _timers(*args)
+    if option == "ebgp-multihop":
+        return not args or (len(args) == 1 and number_in(args[0], 1, 255))
+    if option == "advertisement-interval":
+        return len(args) == 1 and number_in(args[0], 0, 600)
+    if option == "password":
+        return len(args) == 1  # `password 0 KEY` is rewritten before; type 7 is not taken
+    return False
 
 
 def _network(line: str, words: list[str], state: _State, out: Translation) -> None:

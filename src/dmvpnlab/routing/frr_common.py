@@ -119,3 +119,45 @@ def linux_name(ifname: IfName, ios: str) -> str | None:
         return ifname(canonical_ios_ifname(ios.replace(" ", "")))
     except ValueError:  # InterfaceNameError is one
         return None
+
+
+_REDISTRIBUTE_SOURCES = ("connected", "static", "kernel", "ospf", "bgp", "rip")
+
+
+def number_in(text: str, low: int, high: int) -> bool:
+    """`text` is a plain decimal in [low, high] (ASCII digits only, at most 10 of them)."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high
+
+
+def redistribute(words: list[str], own: str) -> str | None:
+    """FRR's `redistribute SOURCE [metric N] [metric-type 1|2]` for an IOS line, else None.
+
+    IOS names the source's process (`redistribute ospf 1`, `redistribute bgp 65000`);
+    FRR does not (one instance each), so the number is dropped. OSPF's `subnets` is FRR's
+    only behaviour and is dropped too. `own` is the translating protocol, which cannot
+    redistribute itself; `metric-type` exists only where `own` is ospf.
+    """
+    low = [w.lower() for w in words]
+    if len(low) < 2 or low[1] not in _REDISTRIBUTE_SOURCES or low[1] == own:
+        return None
+    out = ["redistribute", low[1]]
+    rest = low[2:]
+    if low[1] in ("ospf", "bgp", "rip") and rest[:1] and rest[0].isdigit():
+        rest = rest[1:]
+    while rest:
+        if rest[0] == "subnets":
+            rest = rest[1:]
+        elif rest[0] == "metric" and len(rest) >= 2 and number_in(rest[1], 0, 16777214):
+            out += rest[:2]
+            rest = rest[2:]
+        elif own == "ospf" and rest[0] == "metric-type" and len(rest) >= 2 and rest[1] in ("1", "2"):
+            out += rest[:2]
+            rest = rest[2:]
+        else:
+            return None
+    return " ".join(out)
+
+
+def is_area(text: str) -> bool:
+    """An OSPF area id as IOS and FRR both write it: a 32-bit decimal or a dotted quad."""
+    return number_in(text, 0, 4294967295) or parse_address(text) is not None

@@ -20,7 +20,10 @@ from dmvpnlab.routing.frr_common import (
     linux_name,
     mask_prefixlen,
     network,
+    is_area,
+    number_in,
     parse_address,
+    redistribute,
     wildcard_prefixlen,
 )
 
@@ -29,8 +32,6 @@ _NETWORK_TYPES = ("broadcast", "non-broadcast", "point-to-point", "point-to-mult
 # Interface lines whose IOS and FRR spellings agree: `ip ospf <word> N`.
 _SAME_IF_WORDS = {"priority": (0, 255), "hello-interval": (1, 65535), "dead-interval": (1, 65535),
                   "cost": (1, 65535), "retransmit-interval": (1, 65535), "transmit-delay": (1, 65535)}
-_PASSTHROUGH = ("log-adjacency-changes", "auto-cost reference-bandwidth", "timers throttle spf",
-                "max-metric router-lsa")
 
 
 def translate(sections: list[RouterSection], interfaces: list[Interface], ifname: IfName) -> Translation:
@@ -82,14 +83,15 @@ def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName,
         elif low[0] == "area" and len(words) >= 5 and low[2] == "range":
             _area_range(line, words, body, out)
         elif low[:2] == ["default-information", "originate"]:
-            body.append(" " + " ".join(words))
+            _default_information(line, low, body, out)
         elif low[0] == "neighbor" and len(words) >= 2 and parse_address(words[1]):
             _neighbor(line, words, body, out)
-        elif low[0] == "redistribute" and len(words) >= 2:
-            kept = [w for w in words if w.lower() != "subnets"]  # FRR always redistributes subnets
-            body.append(" " + " ".join(kept))
-        elif any(" ".join(low).startswith(p) for p in _PASSTHROUGH):
-            body.append(" " + " ".join(words))
+        elif low[0] == "redistribute" and (frr := redistribute(words, "ospf")):
+            body.append(" " + frr)
+        elif low in (["log-adjacency-changes"], ["log-adjacency-changes", "detail"]):
+            body.append(" " + " ".join(low))
+        elif low[:2] == ["auto-cost", "reference-bandwidth"] and len(low) == 3 and number_in(low[2], 1, 4294967):
+            body.append(" " + " ".join(low))
         else:
             out.ignore(line, "not translated to FRR ospfd")
     _place_networks(networks, interfaces, ifname, out)
@@ -100,11 +102,28 @@ def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName,
                 out.interface_line(linux, "no ip ospf passive" if linux in not_passive else "ip ospf passive")
 
 
+def _default_information(line: str, low: list[str], body: list[str], out: Translation) -> None:
+    """`default-information originate [always] [metric N] [metric-type 1|2]`: same in FRR."""
+    kept, rest = ["default-information", "originate"], low[2:]
+    if rest[:1] == ["always"]:
+        kept, rest = kept + ["always"], rest[1:]
+    while len(rest) >= 2 and ((rest[0] == "metric" and number_in(rest[1], 0, 16777214))
+                              or (rest[0] == "metric-type" and rest[1] in ("1", "2"))):
+        kept, rest = kept + rest[:2], rest[2:]
+    if rest:
+        out.ignore(line, "options other than always, metric and metric-type not translated")
+        return
+    body.append(" " + " ".join(kept))
+
+
 def _network(line: str, words: list[str], networks: list[tuple[IPv4Network, str]], out: Translation) -> None:
     length = wildcard_prefixlen(words[2])
     net = network(words[1], length) if length is not None else None
     if net is None:
         out.ignore(line, "wildcard is not a prefix (non-contiguous): FRR network takes A/len only")
+        return
+    if not is_area(words[4]):
+        out.ignore(line, "not an OSPF area id")
         return
     networks.append((net, words[4]))
 
@@ -136,12 +155,12 @@ def _place_networks(networks: list[tuple[IPv4Network, str]], interfaces: list[In
 def _area_range(line: str, words: list[str], body: list[str], out: Translation) -> None:
     length = mask_prefixlen(words[4])
     net = network(words[3], length) if length is not None else None
-    if net is None:
-        out.ignore(line, "range mask is not a netmask")
+    if net is None or not is_area(words[1]):
+        out.ignore(line, "range mask is not a netmask, or not an area id")
         return
     rest = [w.lower() for w in words[5:]]
     if rest not in ([], ["advertise"], ["not-advertise"]) and not (
-            len(rest) == 2 and rest[0] == "cost" and rest[1].isdigit()):
+            len(rest) == 2 and rest[0] == "cost" and number_in(rest[1], 0, 16777215)):
         out.ignore(line, "range options not translated")
         rest = []
     body.append(" " + " ".join(["area", words[1], "range", str(net), *rest]))
@@ -154,7 +173,7 @@ def _neighbor(line: str, words: list[str], body: list[str], out: Translation) ->
     dropped = False
     while len(rest) >= 2:
         key, value = rest[0].lower(), rest[1]
-        if key in ("priority", "poll-interval") and value.isdigit():
+        if (key == "priority" and number_in(value, 0, 255)) or (key == "poll-interval" and number_in(value, 1, 65535)):
             kept += [key, value]
         else:
             dropped = True
@@ -202,11 +221,9 @@ def _interface_line(words: list[str]) -> str | None:
         if len(rest) == 2 or rest[1:] == ["point-to-multipoint", "non-broadcast"]:
             return f"ip ospf network {rest[1]}"
         return None
-    if rest[0] in _SAME_IF_WORDS and len(rest) == 2 and rest[1].isdigit():
+    if rest[0] in _SAME_IF_WORDS and len(rest) == 2:
         low_bound, high = _SAME_IF_WORDS[rest[0]]
-        if low_bound <= int(rest[1]) <= high:
-            return f"ip ospf {rest[0]} {rest[1]}"
-        return None
-    if len(rest) == 3 and rest[0].isdigit() and rest[1] == "area":
+        return f"ip ospf {rest[0]} {rest[1]}" if number_in(rest[1], low_bound, high) else None
+    if len(rest) == 3 and number_in(rest[0], 1, 65535) and rest[1] == "area" and is_area(words[4]):
         return f"ip ospf area {words[4]}"  # IOS `ip ospf PROCESS area X`
     return None

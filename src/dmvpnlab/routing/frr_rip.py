@@ -11,7 +11,15 @@ switch for RIP, no protocol word) becomes FRR's `no ip rip split-horizon`.
 from __future__ import annotations
 
 from dmvpnlab.config.model import Interface, RouterSection
-from dmvpnlab.routing.frr_common import IfName, Translation, classful_network, linux_name
+from dmvpnlab.routing.frr_common import (
+    IfName,
+    Translation,
+    classful_network,
+    linux_name,
+    number_in,
+    parse_address,
+    redistribute,
+)
 
 DAEMON = "ripd"
 
@@ -64,11 +72,11 @@ def _router_line(line: str, ifname: IfName, out: Translation) -> None:
             out.router.append(f" {'no ' if negated else ''}passive-interface {linux}")
     elif low[:2] == ["default-information", "originate"] and len(words) == 2:
         out.router.append(" default-information originate")
-    elif low[0] == "redistribute" and len(words) >= 2:
+    elif low[0] == "redistribute" and (frr := redistribute(words, "rip")):
+        out.router.append(" " + frr)
+    elif low[0] == "neighbor" and len(words) == 2 and parse_address(words[1]):
         out.router.append(" " + " ".join(words))
-    elif low[0] == "neighbor" and len(words) == 2:
-        out.router.append(" " + " ".join(words))
-    elif low[:2] == ["timers", "basic"] and len(words) == 6 and all(w.isdigit() for w in words[2:]):
+    elif low[:2] == ["timers", "basic"] and len(words) == 6 and all(number_in(w, 0, 2147483647) for w in words[2:]):
         _timers(line, words, out)
     else:
         out.ignore(line, "not translated to FRR ripd")
