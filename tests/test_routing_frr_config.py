@@ -388,3 +388,38 @@ def test_the_frr_judge_rejects_what_frr_rejects() -> None:
     mixed = header + "interface lo\n ip ospf area 0\nexit\n!\nrouter ospf\n network 10.0.0.0/24 area 0\nexit\n"
     with pytest.raises(AssertionError, match="ospfd"):
         frr_judges(FrrConfig({"zebra", "ospfd"}, mixed, [], {"ospfd": mixed}))
+
+
+# -- whatever comes in, FRR takes what goes out ------------------------------------------
+
+_WORDS = ("network 10.0.0.0 0.0.0.255 255.255.255.0 area 0 1 range neighbor SPOKES remote-as 65000 peer-group "
+          "passive-interface Tunnel0 GigabitEthernet0/1 default default-information originate always metric "
+          "metric-type redistribute connected static subnets route-reflector-client next-hop-self "
+          "next-hop-unchanged aggregate-address summary-only timers basic bgp listen 10.0.0.0/24 router-id "
+          "1.1.1.1 version 2 no auto-summary mask default-originate priority poll-interval cost activate "
+          "update-source password description x -1 99999999999 ²").split()
+_IF_LINES = ("ip ospf", "ip ospf 1 area", "ip ospf network", "ip rip", "no ip split-horizon", "ip summary-address rip")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_ios_lines_never_raise_and_frr_takes_every_translation(seed: int) -> None:
+    """Lines made of the words the translators look at, in any order and count: the output
+    is either a line FRR accepts or an ignored line, never an exception or a refused line."""
+    import random
+    from dmvpnlab.config.errors import ConfigSyntaxError
+
+    rng = random.Random(seed)
+
+    def words(n: int) -> str:
+        return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, n)))
+
+    text = "hostname r\ninterface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n"
+    text += "".join(f" {rng.choice(_IF_LINES)} {words(3)}\n" for _ in range(4))
+    for header in ("router ospf 1", "router bgp 65000", "router rip"):
+        text += header + "\n" + "".join(f" {words(6)}\n" for _ in range(10))
+    try:
+        result = translate(text)
+    except ConfigSyntaxError:
+        pytest.skip("the IOS parser refused this draw before translation")  # not the translator's input
+    assert result.ignored  # random words always leave something untranslated
+    frr_judges(result)
