@@ -304,6 +304,17 @@ def test_address_family_block_and_no_default_ipv4_activate_only_what_is_named() 
     frr_judges(result)
 
 
+def test_no_neighbor_activate_takes_a_neighbour_out_of_ipv4_unicast() -> None:
+    result = translate("hostname hub\nrouter bgp 65000\n neighbor 10.0.0.2 remote-as 65000\n"
+                       " neighbor 10.0.0.3 remote-as 65000\n no neighbor 10.0.0.3 activate\n"
+                       " bgp listen range 10.0.0.0/24 peer-group NOWHERE\n")
+    body = block(result.text, "router bgp 65000")
+    assert "  neighbor 10.0.0.2 activate" in body and "  neighbor 10.0.0.3 activate" not in body
+    assert "router bgp 65000: bgp listen range 10.0.0.0/24 peer-group NOWHERE: peer-group not defined " \
+           "before this line" in result.ignored
+    frr_judges(result)
+
+
 def test_peer_group_members_follow_their_group() -> None:
     result = translate("hostname hub\nrouter bgp 65000\n neighbor RR peer-group\n neighbor RR remote-as 65000\n"
                        " neighbor 10.0.0.2 peer-group RR\n neighbor 10.0.0.9 remote-as 65009\n"

@@ -54,6 +54,7 @@ class _State:
         self.groups: list[str] = []            # peer-groups, in definition order
         self.members: set[str] = set()        # neighbours that are in a peer-group
         self.activated: list[str] = []
+        self.deactivated: list[str] = []
         self.default_ipv4 = True
 
 
@@ -85,7 +86,7 @@ def translate(sections: list[RouterSection], ifname: IfName) -> Translation:
         if in_af is None:
             out.ignore(line, "inside an address family that is not translated")
             continue
-        _line(stripped, bool(in_af), state, ifname, out)
+        _line(stripped, state, ifname, out)  # IOS means IPv4 unicast in and out of the block
     out.context = ""
     out.router = [section.header, *state.top, " no bgp default ipv4-unicast", " no bgp ebgp-requires-policy"]
     activate = []
@@ -94,13 +95,14 @@ def translate(sections: list[RouterSection], ifname: IfName) -> Translation:
         candidates = state.groups + [n for n in state.with_remote_as if n not in state.groups]
         activate = [n for n in candidates if n not in state.members]
     activate += [n for n in state.activated if n not in activate]
+    activate = [n for n in activate if n not in state.deactivated]
     af = [f"  neighbor {n} activate" for n in activate] + state.af
     if af:
         out.router += [" address-family ipv4 unicast", *af, " exit-address-family"]
     return out
 
 
-def _line(stripped: str, in_af: bool, state: _State, ifname: IfName, out: Translation) -> None:
+def _line(stripped: str, state: _State, ifname: IfName, out: Translation) -> None:
     words = stripped.split()
     low = [w.lower() for w in words]
     if not words:
@@ -110,11 +112,16 @@ def _line(stripped: str, in_af: bool, state: _State, ifname: IfName, out: Transl
         out.ignore(stripped, _NO_EQUIVALENT[joined])
     elif low[:2] == ["bgp", "router-id"] and len(words) == 3 and parse_address(words[2]):
         state.top.append(f" bgp router-id {words[2]}")
+    elif len(low) == 4 and low[:2] == ["no", "neighbor"] and low[3] == "activate":
+        state.deactivated.append(words[2])  # IOS's way out of the default activation
     elif joined == "no bgp default ipv4-unicast":
         state.default_ipv4 = False
     elif joined == "bgp log-neighbor-changes":
         state.top.append(" bgp log-neighbor-changes")
     elif low[:3] == ["bgp", "listen", "range"] and len(words) == 6 and low[4] == "peer-group" and _prefix(words[3]):
+        if words[5] not in state.groups:
+            out.ignore(stripped, "peer-group not defined before this line")
+            return
         state.top.append(f" bgp listen range {_prefix(words[3])} peer-group {words[5]}")
     elif low[:3] == ["bgp", "listen", "limit"] and len(words) == 4 and number_in(words[3], 1, 65535):
         state.top.append(" " + " ".join(low))
@@ -142,8 +149,8 @@ def _neighbor(line: str, words: list[str], state: _State, ifname: IfName, out: T
     if not (parse_address(peer) or _NAME.match(peer)):
         out.ignore(line, "not a neighbour address or peer-group name")
         return
-    if option == "peer-group" and len(words) != 4:
-        out.ignore(line, "not `neighbor A peer-group NAME`")
+    if option == "peer-group" and (len(words) != 4 or not parse_address(peer) or words[3] not in state.groups):
+        out.ignore(line, "not `neighbor A peer-group NAME` with NAME defined before")
         return
     if option == "peer-group":
         state.members.add(peer)
