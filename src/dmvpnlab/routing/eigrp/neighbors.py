@@ -1,0 +1,410 @@
+"""EIGRP neighbours, hellos and the reliable transport (RTP, RFC 7868 section 5), sans-I/O.
+
+Why sans-I/O (like nhrp/engine.py): bytes and the clock go in, `outbox` entries
+(destination, interface, bytes) and `events` come out, so every rule is tested with real
+packets through the codec and a fake clock, and the agent only moves bytes later.
+
+What it does, as IOS does it:
+- Hellos every `hello_interval` on each interface (multicast 224.0.0.10). IOS uses
+  60/180 s only on multipoint NBMA interfaces of T1 bandwidth or less; on tunnel
+  interfaces (DMVPN) IOS shows "Hello-interval is 5, Hold-time is 15", so 5/15 are the
+  defaults here and the agent passes the configured `ip hello-interval eigrp` values.
+- A neighbour is discovered by its first hello. K values must equal ours, else no
+  adjacency and the IOS log line "K-value mismatch". The hold time is the one the peer
+  announces in its PARAMETERS TLV; any packet from it restarts the hold timer.
+- INIT exchange: on discovery we queue a unicast UPDATE with the INIT flag; the
+  neighbour is up (event NeighborUp) once our INIT is acked and the peer's INIT came.
+- Reliable delivery: one global sequence number space (as IOS), one packet in flight per
+  neighbour, acks are hellos with an ack number (or piggybacked on unicast packets), a
+  retransmission after RTO (RTO = 6 * SRTT clamped to 200..5000 ms as IOS shows), 16
+  retransmissions then the neighbour is reset ("retry limit exceeded").
+- A multicast while some neighbours still have unacked packets: a hello with a SEQUENCE
+  TLV naming those laggards and NEXT MULTICAST SEQUENCE, then the multicast with the CR
+  flag; laggards get the packet unicast when their queue reaches it.
+- Goodbye: `stop()` sends PARAMETERS with K1..K5 = 255; receiving one takes the
+  neighbour down at once ("Interface Goodbye received"). Hold expiry: "holding time
+  expired".
+- MD5 (`auth`): every packet we send is signed; a packet that fails verify_md5 is a
+  counted drop (`drops["auth"]`) and never forms or refreshes an adjacency.
+Bad peer input is a counted drop in `drops`, never an exception.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address
+from typing import Union
+
+from dmvpnlab.routing.eigrp.codec import (
+    FLAG_CR, FLAG_INIT, MULTICAST_GROUP, Opcode, Packet, decode, encode, sign_md5, verify_md5,
+)
+from dmvpnlab.routing.eigrp.tlvs import (
+    Authentication, EigrpDecodeError, NextMulticastSequence, Parameters, Sequence,
+    SoftwareVersion, Tlv,
+)
+
+MULTICAST = IPv4Address(MULTICAST_GROUP)
+RETRY_LIMIT = 16
+RTO_MIN = 0.2   # seconds; IOS shows RTO 200 for a fresh neighbour
+RTO_MAX = 5.0
+RELIABLE_OPCODES = (Opcode.UPDATE, Opcode.QUERY, Opcode.REPLY, Opcode.SIA_QUERY, Opcode.SIA_REPLY)
+GOODBYE = (255, 255, 255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Md5Auth:
+    """`ip authentication mode eigrp N md5` + key chain: key id and key string."""
+    key_id: int
+    key: bytes
+
+
+@dataclass(frozen=True)
+class NeighborUp:
+    address: IPv4Address
+    interface: str
+
+
+@dataclass(frozen=True)
+class NeighborDown:
+    address: IPv4Address
+    reason: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A reliably delivered UPDATE/QUERY/REPLY, in the peer's order, for DUAL."""
+    address: IPv4Address
+    packet: Packet
+
+
+Event = Union[NeighborUp, NeighborDown, Delivered]
+
+
+@dataclass(frozen=True)
+class Outbound:
+    destination: IPv4Address
+    interface: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NeighborView:
+    """One line of `show ip eigrp neighbors`."""
+    handle: int
+    address: IPv4Address
+    interface: str
+    hold_remaining: int
+    uptime: float
+    srtt_ms: int
+    rto_ms: int
+    q_count: int
+    sequence: int
+
+
+@dataclass
+class _Interface:
+    name: str
+    address: IPv4Address
+    hello_interval: float
+    hold_time: int
+    next_hello: float
+
+
+@dataclass
+class _Pending:
+    packet: Packet
+    sent_at: float | None = None
+    first_sent: float | None = None
+    retries: int = 0
+
+
+@dataclass
+class _Neighbor:
+    handle: int
+    address: IPv4Address
+    interface: str
+    hold_time: int
+    last_heard: float
+    created: float
+    up_since: float | None = None
+    queue: list[_Pending] = field(default_factory=list)
+    last_rx_seq: int = 0
+    peer_init_seen: bool = False
+    our_init_acked: bool = False
+    cr_sequence: int | None = None
+    srtt: float = 0.0
+
+    @property
+    def rto(self) -> float:
+        return min(RTO_MAX, max(RTO_MIN, 6 * self.srtt))
+
+
+class EigrpNeighbors:
+    """Neighbour table + RTP of one EIGRP process (one AS) over its interfaces."""
+
+    def __init__(self, asn: int, router_id: IPv4Address, k_values: tuple[int, ...] = (1, 0, 1, 0, 0),
+                 hello_interval: float = 5.0, hold_time: int = 15, now: float = 0.0,
+                 auth: Md5Auth | None = None) -> None:
+        self.asn = asn
+        self.router_id = IPv4Address(router_id)
+        self.k_values = tuple(k_values)
+        self.hello_interval = hello_interval
+        self.hold_time = hold_time
+        self.auth = auth
+        self.outbox: list[Outbound] = []
+        self.events: list[Event] = []
+        self.log: list[str] = []
+        self.drops: dict[str, int] = {}
+        self._interfaces: dict[str, _Interface] = {}
+        self._neighbors: dict[tuple[str, IPv4Address], _Neighbor] = {}
+        self._seq = 0
+        self._handles = 0
+        self._now = now
+
+    # ---- configuration -------------------------------------------------------------
+    def add_interface(self, name: str, address: IPv4Address, hello_interval: float | None = None,
+                      hold_time: int | None = None) -> None:
+        """Start EIGRP on an interface; the first hello goes out at once (as IOS does)."""
+        self._interfaces[name] = _Interface(
+            name, IPv4Address(address), hello_interval or self.hello_interval,
+            hold_time or self.hold_time, self._now)
+
+    # ---- sending -------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0xFFFFFFFF + 1
+        return self._seq
+
+    def _emit(self, destination: IPv4Address, interface: str, packet: Packet) -> None:
+        if self.auth is not None:
+            tlvs = (Authentication(self.auth.key_id),) + packet.tlvs
+            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), self.auth.key)
+        else:
+            data = encode(replace(packet, checksum=None))
+        self.outbox.append(Outbound(destination, interface, data))
+
+    def _parameters(self, hold: int, goodbye: bool = False) -> Parameters:
+        ks = GOODBYE if goodbye else self.k_values
+        return Parameters(*ks, k6=255 if goodbye else 0, hold_time=hold)
+
+    def _send_hello(self, iface: _Interface, extra: tuple[Tlv, ...] = (), goodbye: bool = False) -> None:
+        tlvs = (self._parameters(iface.hold_time, goodbye), SoftwareVersion()) + extra
+        self._emit(MULTICAST, iface.name, Packet(Opcode.HELLO, self.asn, tlvs))
+
+    def _send_ack(self, nbr: _Neighbor, seq: int) -> None:
+        self._emit(nbr.address, nbr.interface, Packet(Opcode.HELLO, self.asn, (), ack=seq))
+
+    def _transmit(self, nbr: _Neighbor, item: _Pending, now: float) -> None:
+        """Unicast a queued packet (first send or retransmission), ack piggybacked."""
+        pkt = replace(item.packet, ack=nbr.last_rx_seq, flags=item.packet.flags & ~FLAG_CR)
+        self._emit(nbr.address, nbr.interface, pkt)
+        item.sent_at = now
+        if item.first_sent is None:
+            item.first_sent = now
+
+    def send_reliable(self, packet_tlvs: tuple[Tlv, ...], opcode: Opcode,
+                      to: IPv4Address | None = None, now: float | None = None,
+                      flags: int = 0) -> int:
+        """Queue an UPDATE/QUERY/REPLY to one neighbour (`to`) or multicast to every up
+        neighbour; returns its sequence number. Delivery is retried until acked."""
+        now = self._now if now is None else now
+        self._now = now
+        seq = self._next_seq()
+        packet = Packet(opcode, self.asn, tuple(packet_tlvs), flags, seq)
+        if to is not None:
+            for nbr in self._neighbors.values():
+                if nbr.address == IPv4Address(to):
+                    self._enqueue(nbr, packet, now)
+            return seq
+        for iface in self._interfaces.values():
+            peers = [n for n in self._neighbors.values()
+                     if n.interface == iface.name and n.up_since is not None]
+            if not peers:
+                continue
+            laggards = [n for n in peers if n.queue]
+            ready = [n for n in peers if not n.queue]
+            for n in peers:
+                n.queue.append(_Pending(packet))
+            if not ready:
+                continue
+            mflags = flags
+            if laggards:
+                seq_tlv = Sequence.ipv4(*(str(n.address) for n in laggards))
+                self._send_hello(iface, (seq_tlv, NextMulticastSequence(seq)))
+                mflags |= FLAG_CR
+            self._emit(MULTICAST, iface.name, replace(packet, flags=mflags))
+            for n in ready:
+                n.queue[0].sent_at = n.queue[0].first_sent = now
+        return seq
+
+    def _enqueue(self, nbr: _Neighbor, packet: Packet, now: float) -> None:
+        nbr.queue.append(_Pending(packet))
+        if len(nbr.queue) == 1:
+            self._transmit(nbr, nbr.queue[0], now)
+
+    def stop(self, now: float) -> None:
+        """The process stops: goodbye on every interface, every neighbour goes down."""
+        self._now = now
+        for iface in self._interfaces.values():
+            self._send_hello(iface, goodbye=True)
+        for nbr in list(self._neighbors.values()):
+            self._down(nbr, "process stopped")
+
+    # ---- timers --------------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        """Hellos due, hold timers, retransmissions."""
+        self._now = now
+        for iface in self._interfaces.values():
+            if now >= iface.next_hello:
+                self._send_hello(iface)
+                iface.next_hello = now + iface.hello_interval
+        for nbr in list(self._neighbors.values()):
+            if now - nbr.last_heard >= nbr.hold_time:
+                self._down(nbr, "holding time expired")
+                continue
+            if nbr.queue and nbr.queue[0].sent_at is not None:
+                head = nbr.queue[0]
+                if now - head.sent_at >= nbr.rto:
+                    if head.retries >= RETRY_LIMIT:
+                        self._down(nbr, "retry limit exceeded")
+                        continue
+                    head.retries += 1
+                    self._transmit(nbr, head, now)
+
+    # ---- receiving -----------------------------------------------------------------
+    def _drop(self, reason: str) -> None:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+
+    def receive(self, interface: str, source: IPv4Address, data: bytes, now: float) -> None:
+        """One EIGRP packet (IP payload) from `source` on `interface`."""
+        self._now = now
+        source = IPv4Address(source)
+        iface = self._interfaces.get(interface)
+        if iface is None:
+            return self._drop("unknown interface")
+        if source == iface.address:
+            return self._drop("own packet")
+        if self.auth is not None and not verify_md5(data, self.auth.key):
+            return self._drop("auth")
+        try:
+            packet = decode(data, verify_checksum=True)
+        except EigrpDecodeError:
+            return self._drop("malformed")
+        if packet.asn != self.asn:
+            return self._drop("asn")
+        if self.auth is not None:
+            auth = packet.tlvs[0]
+            if not isinstance(auth, Authentication) or auth.key_id != self.auth.key_id:
+                return self._drop("auth")
+            packet = replace(packet, tlvs=packet.tlvs[1:])
+        elif packet.find(Authentication) is not None:
+            return self._drop("auth")
+        nbr = self._neighbors.get((interface, source))
+        if packet.opcode == Opcode.HELLO:
+            nbr = self._hello(iface, source, packet, nbr, now)
+            if nbr is None:
+                return None
+        elif nbr is None:
+            return self._drop("unknown neighbor")
+        nbr.last_heard = now
+        if packet.ack:
+            self._acked(nbr, packet.ack, now)
+        if packet.opcode in RELIABLE_OPCODES and packet.sequence:
+            self._reliable(nbr, iface, packet, now)
+        return None
+
+    def _hello(self, iface: _Interface, source: IPv4Address, packet: Packet,
+               nbr: _Neighbor | None, now: float) -> _Neighbor | None:
+        params = packet.find(Parameters)
+        if params is None:      # a bare ACK
+            if nbr is None:
+                self._drop("unknown neighbor")
+            return nbr
+        ks = (params.k1, params.k2, params.k3, params.k4, params.k5)
+        if params.is_goodbye:
+            if nbr is not None:
+                self._down(nbr, "Interface Goodbye received")
+            return None
+        if ks != self.k_values:
+            self._nbr_log(source, iface.name, "down", "K-value mismatch")
+            self._drop("k-mismatch")
+            if nbr is not None:
+                self._down(nbr, "K-value mismatch")
+            return None
+        if nbr is None:
+            self._handles += 1
+            nbr = _Neighbor(self._handles - 1, source, iface.name, params.hold_time, now, now)
+            self._neighbors[(iface.name, source)] = nbr
+            self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
+        nbr.hold_time = params.hold_time
+        seq_tlv = packet.find(Sequence)
+        nxt = packet.find(NextMulticastSequence)
+        if nxt is not None:
+            listed = seq_tlv is not None and str(iface.address) in seq_tlv.ipv4_addresses
+            nbr.cr_sequence = None if listed else nxt.sequence
+        return nbr
+
+    def _acked(self, nbr: _Neighbor, ack: int, now: float) -> None:
+        if not nbr.queue or nbr.queue[0].packet.sequence != ack or nbr.queue[0].sent_at is None:
+            return
+        head = nbr.queue.pop(0)
+        if head.retries == 0:
+            sample = now - (head.first_sent or now)
+            nbr.srtt = sample if nbr.srtt == 0 else 0.8 * nbr.srtt + 0.2 * sample
+        if head.packet.flags & FLAG_INIT:
+            nbr.our_init_acked = True
+            self._maybe_up(nbr, now)
+        if nbr.queue and nbr.queue[0].sent_at is None:
+            self._transmit(nbr, nbr.queue[0], now)
+
+    def _reliable(self, nbr: _Neighbor, iface: _Interface, packet: Packet, now: float) -> None:
+        if packet.flags & FLAG_CR:
+            if nbr.cr_sequence != packet.sequence:
+                return self._drop("conditional receive not for us")
+            nbr.cr_sequence = None
+        if packet.flags & FLAG_INIT:
+            if nbr.up_since is not None:      # the peer restarted: reset as IOS does
+                self._down(nbr, "peer restarted")
+                return None
+            nbr.last_rx_seq = packet.sequence
+            nbr.peer_init_seen = True
+            self._send_ack(nbr, packet.sequence)
+            self._maybe_up(nbr, now)
+            return None
+        if not nbr.peer_init_seen:
+            return self._drop("before INIT")
+        if packet.sequence <= nbr.last_rx_seq:    # a retransmission we already took
+            self._send_ack(nbr, packet.sequence)
+            return self._drop("duplicate")
+        nbr.last_rx_seq = packet.sequence
+        self._send_ack(nbr, packet.sequence)
+        self.events.append(Delivered(nbr.address, packet))
+        return None
+
+    # ---- state changes -------------------------------------------------------------
+    def _nbr_log(self, address: IPv4Address, interface: str, state: str, reason: str) -> None:
+        self.log.append(f"%DUAL-5-NBRCHANGE: EIGRP-IPv4 {self.asn}: Neighbor {address} "
+                        f"({interface}) is {state}: {reason}")
+
+    def _maybe_up(self, nbr: _Neighbor, now: float) -> None:
+        if nbr.up_since is None and nbr.peer_init_seen and nbr.our_init_acked:
+            nbr.up_since = now
+            self._nbr_log(nbr.address, nbr.interface, "up", "new adjacency")
+            self.events.append(NeighborUp(nbr.address, nbr.interface))
+
+    def _down(self, nbr: _Neighbor, reason: str) -> None:
+        self._neighbors.pop((nbr.interface, nbr.address), None)
+        self._nbr_log(nbr.address, nbr.interface, "down", reason)
+        self.events.append(NeighborDown(nbr.address, reason))
+
+    # ---- show ----------------------------------------------------------------------
+    def neighbors(self, now: float | None = None) -> list[NeighborView]:
+        """Rows for `show ip eigrp neighbors` (adjacencies still in INIT included, as IOS)."""
+        now = self._now if now is None else now
+        return [NeighborView(n.handle, n.address, n.interface,
+                             max(0, int(n.hold_time - (now - n.last_heard))),
+                             now - (n.up_since if n.up_since is not None else n.created),
+                             int(n.srtt * 1000), int(n.rto * 1000), len(n.queue), n.last_rx_seq)
+                for n in sorted(self._neighbors.values(), key=lambda x: x.handle)]
+
+    def is_up(self, address: IPv4Address) -> bool:
+        return any(n.address == IPv4Address(address) and n.up_since is not None
+                   for n in self._neighbors.values())
