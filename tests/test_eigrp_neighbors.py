@@ -242,3 +242,30 @@ def test_garbage_from_a_peer_is_a_counted_drop():
     for junk in (b"", b"\x02", bytes(40), b"\x02\x05" + bytes(18)):
         a.receive(IFACE, IPv4Address("10.0.0.9"), junk, 1.0)
     assert sum(a.drops.values()) == 4 and a.neighbors() == []
+
+
+def test_a_peer_that_restarts_within_the_hold_time_is_reset_and_comes_back_up():
+    a, b = router(1), router(2)
+    seg = Segment(a, b)
+    seg.run(1)
+    b2 = router(2)                  # same address, fresh process (sequence numbers from 1)
+    seg.routers[b2.router_id] = b2
+    seg.run(6)                      # b2 hears a's next hello within one hello interval
+    assert downs(a) == [NeighborDown(IPv4Address("10.0.0.2"), "peer restarted")]
+    assert len(ups(a)) == 2 and len(ups(b2)) == 1
+    a.send_reliable((route("10.5.0.0/24"),), Opcode.UPDATE, now=seg.now)
+    seg.pump()
+    assert len(delivered(b2)) == 1
+
+
+def test_the_retry_limit_takes_sixteen_retransmissions_at_the_200ms_minimum_rto():
+    a, b = router(1), router(2)
+    seg = Segment(a, b)
+    seg.run(1)
+    seg.drop = lambda s, d, data: s == a.router_id and decode(data).opcode == Opcode.UPDATE
+    sent_at = seg.now
+    a.send_reliable((route("172.16.0.0/16"),), Opcode.UPDATE, now=sent_at)
+    while not downs(a):
+        seg.run(0.1)
+    assert 16 * 0.2 <= seg.now - sent_at <= 17 * 0.2 + 0.2
+    assert len(seg.lost) == 17      # the first send and 16 retransmissions

@@ -48,6 +48,7 @@ RTO_MIN = 0.2   # seconds; IOS shows RTO 200 for a fresh neighbour
 RTO_MAX = 5.0
 RELIABLE_OPCODES = (Opcode.UPDATE, Opcode.QUERY, Opcode.REPLY, Opcode.SIA_QUERY, Opcode.SIA_REPLY)
 GOODBYE = (255, 255, 255, 255, 255)
+_EPSILON = 1e-6  # float clocks: 0.3 - 0.1 must count as the 200 ms it is
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ class EigrpNeighbors:
                 continue
             if nbr.queue and nbr.queue[0].sent_at is not None:
                 head = nbr.queue[0]
-                if now - head.sent_at >= nbr.rto:
+                if now - head.sent_at >= nbr.rto - _EPSILON:
                     if head.retries >= RETRY_LIMIT:
                         self._down(nbr, "retry limit exceeded")
                         continue
@@ -330,16 +331,21 @@ class EigrpNeighbors:
                 self._down(nbr, "K-value mismatch")
             return None
         if nbr is None:
-            self._handles += 1
-            nbr = _Neighbor(self._handles - 1, source, iface.name, params.hold_time, now, now)
-            self._neighbors[(iface.name, source)] = nbr
-            self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
+            nbr = self._new_neighbor(iface.name, source, params.hold_time, now)
         nbr.hold_time = params.hold_time
         seq_tlv = packet.find(Sequence)
         nxt = packet.find(NextMulticastSequence)
         if nxt is not None:
             listed = seq_tlv is not None and str(iface.address) in seq_tlv.ipv4_addresses
             nbr.cr_sequence = None if listed else nxt.sequence
+        return nbr
+
+    def _new_neighbor(self, interface: str, source: IPv4Address, hold: int, now: float) -> _Neighbor:
+        """A neighbour heard for the first time: an entry in INIT and our INIT update queued."""
+        self._handles += 1
+        nbr = _Neighbor(self._handles - 1, source, interface, hold, now, now)
+        self._neighbors[(interface, source)] = nbr
+        self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
         return nbr
 
     def _acked(self, nbr: _Neighbor, ack: int, now: float) -> None:
@@ -361,9 +367,11 @@ class EigrpNeighbors:
                 return self._drop("conditional receive not for us")
             nbr.cr_sequence = None
         if packet.flags & FLAG_INIT:
-            if nbr.up_since is not None:      # the peer restarted: reset as IOS does
+            if nbr.up_since is not None:
+                # The peer restarted within our hold time: reset and start over with this
+                # INIT at once, rather than make it retry until its next hello.
                 self._down(nbr, "peer restarted")
-                return None
+                nbr = self._new_neighbor(nbr.interface, nbr.address, nbr.hold_time, now)
             nbr.last_rx_seq = packet.sequence
             nbr.peer_init_seen = True
             self._send_ack(nbr, packet.sequence)
