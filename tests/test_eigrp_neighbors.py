@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from dmvpnlab.routing.eigrp.codec import FLAG_CR, Opcode, decode
+from dmvpnlab.routing.eigrp.codec import FLAG_CR, Opcode, decode, ones_complement_checksum
 from dmvpnlab.routing.eigrp.neighbors import (
     MULTICAST, Delivered, EigrpNeighbors, Md5Auth, NeighborDown, NeighborUp,
 )
@@ -214,6 +214,8 @@ def test_goodbye_takes_the_neighbor_down_at_once():
     seg.pump()
     assert downs(a) == [NeighborDown(IPv4Address("10.0.0.2"), "Interface Goodbye received")]
     assert downs(b) == [NeighborDown(IPv4Address("10.0.0.1"), "process stopped")]
+    seg.run(20)                      # a stopped process sends nothing and takes nothing
+    assert b.outbox == [] and len(ups(a)) == 1 and a.neighbors() == []
 
 
 def test_multicast_with_a_lagging_neighbor_uses_cr_and_the_sequence_tlv():
@@ -269,3 +271,30 @@ def test_the_retry_limit_takes_sixteen_retransmissions_at_the_200ms_minimum_rto(
         seg.run(0.1)
     assert 16 * 0.2 <= seg.now - sent_at <= 17 * 0.2 + 0.2
     assert len(seg.lost) == 17      # the first send and 16 retransmissions
+
+
+def test_mutated_real_packets_from_a_peer_never_raise_and_never_break_the_adjacency():
+    import random
+    rng = random.Random(10)
+    a, b = router(1), router(2)
+    seg = Segment(a, b)
+    captured: list[bytes] = []
+    seg.drop = lambda s, d, data: captured.append(data) and False
+    seg.run(1)
+    b.send_reliable((route("10.7.0.0/24"),), Opcode.UPDATE, now=seg.now)
+    seg.pump()
+    seg.drop = lambda s, d, data: False
+    for _ in range(3000):
+        data = bytearray(rng.choice(captured))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[:rng.randrange(len(data) + 1)]
+        if rng.random() < 0.7 and len(data) >= 20:   # a right checksum, to reach the state machine
+            data[2:4] = b"\0\0"
+            data[2:4] = ones_complement_checksum(bytes(data)).to_bytes(2, "big")
+        a.receive(IFACE, IPv4Address("10.0.0.2"), bytes(data), seg.now)
+        a.outbox.clear()
+    seg.run(1)
+    assert a.is_up(IPv4Address("10.0.0.2")) or any("restarted" in d.reason for d in downs(a))
+    assert sum(a.drops.values()) > 1000 and len(a.drops) >= 4   # refused for several reasons

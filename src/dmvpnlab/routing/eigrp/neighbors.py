@@ -5,10 +5,13 @@ Why sans-I/O (like nhrp/engine.py): bytes and the clock go in, `outbox` entries
 packets through the codec and a fake clock, and the agent only moves bytes later.
 
 What it does, as IOS does it:
-- Hellos every `hello_interval` on each interface (multicast 224.0.0.10). IOS uses
-  60/180 s only on multipoint NBMA interfaces of T1 bandwidth or less; on tunnel
-  interfaces (DMVPN) IOS shows "Hello-interval is 5, Hold-time is 15", so 5/15 are the
-  defaults here and the agent passes the configured `ip hello-interval eigrp` values.
+- Hellos every `hello_interval` on each interface (multicast 224.0.0.10). The IOS
+  configuration guide gives 60/180 s only to low-speed (T1 or less) NBMA media, and counts
+  a medium as NBMA only when it does not do (pseudo-)multicast; an mGRE tunnel replicates
+  multicast to its `ip nhrp map multicast` peers and IOS shows "Hello-interval is 5,
+  Hold-time is 15" on a DMVPN Tunnel0 whatever its bandwidth (100 kbit/s by default).
+  So 5/15 are the defaults here, per interface overridable (`ip hello-interval eigrp`,
+  `ip hold-time eigrp`) by the caller.
 - A neighbour is discovered by its first hello. K values must equal ours, else no
   adjacency and the IOS log line "K-value mismatch". The hold time is the one the peer
   announces in its PARAMETERS TLV; any packet from it restarts the hold timer.
@@ -160,6 +163,7 @@ class EigrpNeighbors:
         self._seq = 0
         self._handles = 0
         self._now = now
+        self._stopped = False
 
     # ---- configuration -------------------------------------------------------------
     def add_interface(self, name: str, address: IPv4Address, hello_interval: float | None = None,
@@ -244,6 +248,7 @@ class EigrpNeighbors:
     def stop(self, now: float) -> None:
         """The process stops: goodbye on every interface, every neighbour goes down."""
         self._now = now
+        self._stopped = True
         for iface in self._interfaces.values():
             self._send_hello(iface, goodbye=True)
         for nbr in list(self._neighbors.values()):
@@ -253,6 +258,8 @@ class EigrpNeighbors:
     def tick(self, now: float) -> None:
         """Hellos due, hold timers, retransmissions."""
         self._now = now
+        if self._stopped:
+            return
         for iface in self._interfaces.values():
             if now >= iface.next_hello:
                 self._send_hello(iface)
@@ -279,6 +286,8 @@ class EigrpNeighbors:
         self._now = now
         source = IPv4Address(source)
         iface = self._interfaces.get(interface)
+        if self._stopped:
+            return self._drop("process stopped")
         if iface is None:
             return self._drop("unknown interface")
         if source == iface.address:
