@@ -298,3 +298,20 @@ def test_mutated_real_packets_from_a_peer_never_raise_and_never_break_the_adjace
     seg.run(1)
     assert a.is_up(IPv4Address("10.0.0.2")) or any("restarted" in d.reason for d in downs(a))
     assert sum(a.drops.values()) > 1000 and len(a.drops) >= 4   # refused for several reasons
+
+
+def test_srtt_comes_from_the_ack_delay_and_rto_is_six_times_srtt():
+    a, b = router(1), router(2)
+    seg = Segment(a, b)
+    seg.run(1)                        # INIT exchanged with no delay: SRTT 0, RTO at its 200 ms floor
+    assert (a.neighbors()[0].srtt_ms, a.neighbors()[0].rto_ms) == (0, 200)
+    t0 = seg.now
+    a.send_reliable((route("10.3.0.0/24"),), Opcode.UPDATE, now=t0)
+    update = [o for o in a.outbox if decode(o.data).opcode == Opcode.UPDATE]
+    a.outbox.clear()
+    b.receive(IFACE, a.router_id, update[0].data, t0 + 0.1)
+    for o in b.outbox:
+        a.receive(IFACE, b.router_id, o.data, t0 + 0.1)
+    b.outbox.clear()
+    row = a.neighbors(t0 + 0.1)[0]
+    assert row.q_count == 0 and row.srtt_ms == 100 and row.rto_ms == 600
