@@ -68,6 +68,8 @@ class Net:
                     targets = [msg.neighbor] if msg.neighbor else [
                         a for a, (i, _) in dual.neighbors.items() if i == msg.interface]
                     for target in targets:
+                        if target not in self.owner:
+                            continue   # a peer outside the harness: the wire would carry it
                         peer = self.owner[target][0]
                         if src in self.r[peer].neighbors:
                             self.r[peer].received(src, msg.opcode, msg.routes)
@@ -255,3 +257,31 @@ def test_bad_peer_input_is_a_counted_drop():
     dual.neighbor_up("10.0.0.2", "e0")
     dual.received("10.0.0.2", Opcode.HELLO, (tlv,))            # not a DUAL opcode
     assert dual.drops == 3 and dual.distance("10.9.0.0/24") == INFINITY
+
+
+def test_external_routes_keep_their_data_and_install_with_ad_170():
+    from dmvpnlab.routing.eigrp.dual import AD_EXTERNAL
+    from dmvpnlab.routing.eigrp.tlvs import ExternalData, Ipv4External
+    net = Net()
+    for name in "AB":
+        net.router(name)
+    net.segment([("A", "ab", "10.0.12.1/24", {}), ("B", "ab", "10.0.12.2/24", {})], FE)
+    net.lan("B", "x", "10.0.99.2/24")
+    net.r["B"].neighbor_up("10.0.99.9", "x")     # a peer outside the harness
+    data = ExternalData("9.9.9.9", originating_as=65000, protocol=3)
+    static = Ipv4External("0.0.0.0", data, Metric(256 * 10, 256 * 100), (Destination.of("172.16.0.0/16"),))
+    net.r["B"].received("10.0.99.9", Opcode.UPDATE, (static,))
+    net.run()
+    [route] = net.route("A", "172.16.0.0/16")
+    assert (route.next_hop, route.ad) == ("10.0.12.2", AD_EXTERNAL)
+    [tlv] = [t for n, m in net.sent if n == "B" for t in m.routes if isinstance(t, Ipv4External)]
+    assert tlv.external == data and tlv.next_hop == "0.0.0.0"
+
+
+def test_a_route_beyond_the_maximum_hop_count_is_unreachable():
+    dual = Dual()
+    dual.interface_up("e0", "10.0.0.1/24", **FE)
+    dual.neighbor_up("10.0.0.2", "e0")
+    far = Ipv4Internal("0.0.0.0", Metric(256, 25600, hop_count=100), (Destination.of("10.9.0.0/24"),))
+    dual.received("10.0.0.2", Opcode.UPDATE, (far,))
+    assert dual.distance("10.9.0.0/24") == INFINITY and dual.routes == []

@@ -24,7 +24,7 @@ from typing import Optional, Union
 
 from dmvpnlab.routing.eigrp.codec import Opcode
 from dmvpnlab.routing.eigrp.metric import (
-    DEFAULT_K, INFINITY, KValues, composite, scaled_bandwidth, scaled_delay, through_interface,
+    DEFAULT_K, INFINITY, MAX_HOPS, KValues, composite, scaled_bandwidth, scaled_delay, through_interface,
 )
 from dmvpnlab.routing.eigrp.tlvs import (
     DELAY_INFINITY, STUB_CONNECTED, STUB_SUMMARY, Destination, ExternalData, Ipv4External,
@@ -147,12 +147,12 @@ class Dual:
         self._announce()
 
     def interface_down(self, name: str) -> None:
+        """Its neighbours go first (no query may leave by a dead interface), then the subnet."""
         iface = self.interfaces.pop(name, None)
         if iface is None:
             return
-        for address in [a for a, (i, _) in self.neighbors.items() if i == name]:
-            self.neighbor_down(address)
         self._told.pop(name, None)
+        self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
         self._remove_path(iface.prefix, "connected")
         self._announce()
 
@@ -162,25 +162,29 @@ class Dual:
             self.drops += 1
             return
         self.neighbors[address] = (interface, stub)
-        told = self._told.get(interface, {})
-        tlvs = tuple(self._advertisement(interface).values())
-        if tlvs:
-            self.outbox.append(Outgoing(interface, address, Opcode.UPDATE, tlvs))
-        told.update(self._advertisement(interface))
+        advertisement = self._advertisement(interface)
+        if advertisement:
+            self.outbox.append(Outgoing(interface, address, Opcode.UPDATE, tuple(advertisement.values())))
+        self._told.setdefault(interface, {}).update(advertisement)
 
     def neighbor_down(self, address: str) -> None:
         """Paths via a lost neighbour go; replies it owed count as infinity."""
-        if self.neighbors.pop(address, None) is None:
-            return
+        if address in self.neighbors:
+            self._lose_neighbors([address])
+            self._announce()
+
+    def _lose_neighbors(self, addresses: list[str]) -> None:
+        for address in addresses:
+            self.neighbors.pop(address, None)
         for entry in list(self.table.values()):
-            entry.reply_to.discard(address)
-            changed = entry.paths.pop(address, None) is not None
-            if address in entry.waiting:
-                entry.waiting.discard(address)
+            entry.reply_to.difference_update(addresses)
+            changed = any([entry.paths.pop(a, None) is not None for a in addresses])
+            if entry.waiting & set(addresses):
+                entry.waiting.difference_update(addresses)
                 self._maybe_finish(entry)
             elif changed:
                 self._evaluate(entry, None)
-        self._announce()
+                self._forget_if_empty(entry)
 
     def received(self, neighbor: str, opcode: Opcode, routes: tuple[RouteTlv, ...]) -> None:
         """An update, query or reply from `neighbor` (already reliable and in order)."""
@@ -273,6 +277,8 @@ class Dual:
 
     def _path_from(self, neighbor: str, iface: Interface, tlv: RouteTlv) -> Path:
         metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
+        if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
+            metric = UNREACHABLE
         next_hop = neighbor if tlv.next_hop == "0.0.0.0" else tlv.next_hop
         external = tlv.external if isinstance(tlv, Ipv4External) else None
         return Path(iface.name, neighbor, next_hop, tlv.metric, metric, external)
