@@ -34,6 +34,7 @@ class Net:
 
     def lan(self, router: str, ifname: str, address: str, **kw) -> None:
         self.r[router].interface_up(ifname, address, **{**FE, **kw})
+        self.addr[(router, ifname)] = address.split("/")[0]
 
     def segment(self, members: list[tuple[str, str, str, dict]], link: dict, hub: bool = False) -> None:
         """Members (router, interface, A.B.C.D/len, interface options); `hub`: only the
