@@ -286,3 +286,68 @@ def test_a_route_beyond_the_maximum_hop_count_is_unreachable():
     far = Ipv4Internal("0.0.0.0", Metric(256, 25600, hop_count=100), (Destination.of("10.9.0.0/24"),))
     dual.received("10.0.0.2", Opcode.UPDATE, (far,))
     assert dual.distance("10.9.0.0/24") == INFINITY and dual.routes == []
+
+
+def walk(net: Net, src: str, prefix: str) -> list[str]:
+    """Follow the installed next hops hop by hop (first successor) until the prefix is connected."""
+    seen, at = [src], src
+    while True:
+        routes = net.route(at, prefix)
+        if not routes:
+            return seen
+        at = net.owner[routes[0].next_hop][0]
+        assert at not in seen, f"forwarding loop {seen + [at]}"
+        seen.append(at)
+
+
+def test_random_meshes_converge_loop_free_optimal_until_a_failure_and_never_below_optimal():
+    """One bandwidth everywhere makes the metric additive in delay, so Dijkstra says the
+    optimum. Before any failure every distance is optimal. After failures DUAL may keep a
+    feasible successor that is worse than an unfeasible path (the feasibility condition is
+    sufficient, not necessary: IOS does the same), so distances are >= the optimum, a route
+    exists exactly when the graph connects, forwarding never loops, nothing stays active."""
+    import heapq
+    import random
+    rng = random.Random(7)
+    for _ in range(10):
+        n = 6
+        net = Net()
+        for i in range(n):
+            net.router(f"R{i}")
+            net.lan(f"R{i}", "lan", f"192.168.{i}.1/24")
+        links = {}
+        for a in range(n):
+            for b in range(a + 1, n):
+                if rng.random() < 0.45:
+                    delay = rng.choice((100, 200, 500, 1000))
+                    links[(a, b)] = delay
+                    net.segment([(f"R{a}", f"l{b}", f"10.{a}.{b}.1/24", {}),
+                                 (f"R{b}", f"l{a}", f"10.{a}.{b}.2/24", {})], dict(FE, delay=delay))
+        net.run()
+        for cut in [None] + rng.sample(sorted(links), min(2, len(links))):
+            if cut:
+                a, b = cut
+                net.down(f"R{a}", f"l{b}")
+                net.r[f"R{b}"].interface_down(f"l{a}")
+                del links[cut]
+                net.run()
+            for src in range(n):
+                dist = {src: 0}
+                heap = [(0, src)]
+                while heap:
+                    d, x = heapq.heappop(heap)
+                    for (a, b), delay in links.items():
+                        if x in (a, b):
+                            y = b if x == a else a
+                            if d + delay < dist.get(y, 1 << 60):
+                                dist[y] = d + delay
+                                heapq.heappush(heap, (dist[y], y))
+                for dst in range(n):
+                    got = net.r[f"R{src}"].distance(f"192.168.{dst}.0/24")
+                    if dst not in dist:
+                        assert got == INFINITY, (cut, src, dst, links)
+                        continue
+                    best = classic_metric(100_000, dist[dst] + 100)
+                    assert got == best if cut is None else got >= best, (cut, src, dst, links)
+                    assert walk(net, f"R{src}", f"192.168.{dst}.0/24")[-1] == f"R{dst}"
+                assert all(e.state is State.PASSIVE for e in net.r[f"R{src}"].table.values())

@@ -129,7 +129,7 @@ class Dual:
         self.outbox: list[Outgoing] = []
         self.events: list[StuckInActive] = []
         self.drops = 0
-        self._told: dict[str, dict[Network, RouteTlv]] = {}  # interface -> what we advertised
+        self._told: dict[str, dict[Network, Optional[RouteTlv]]] = {}  # interface -> advertised (None: unsure)
         self._now = 0.0
 
     # -- inputs ---------------------------------------------------------------------------
@@ -333,6 +333,7 @@ class Dual:
         metric = old.metric if old else UNREACHABLE
         for address in sorted(entry.waiting):
             iface = self.neighbors[address][0]
+            self._mark_said(iface, entry.prefix)
             tlv = Ipv4Internal("0.0.0.0", metric, (Destination.of(str(entry.prefix)),))
             self.outbox.append(Outgoing(iface, address, Opcode.QUERY, (tlv,)))
         self._maybe_finish(entry)
@@ -356,7 +357,14 @@ class Dual:
         entry.reply_to.clear()
         self._forget_if_empty(entry)
 
+    def _mark_said(self, interface: str, prefix: Network) -> None:
+        """A query or reply told a neighbour something the multicast diff does not know:
+        forget what the interface was told, so the next announcement repeats or poisons it."""
+        if interface in self._told:
+            self._told[interface][prefix] = None
+
     def _reply_tlv(self, entry: Entry, interface: str) -> RouteTlv:
+        self._mark_said(interface, entry.prefix)
         tlv = self._tlv_for(entry, interface)
         if tlv is None:   # split horizon (or stub) poisons the reply
             return Ipv4Internal("0.0.0.0", UNREACHABLE, (Destination.of(str(entry.prefix)),))
