@@ -1,0 +1,436 @@
+"""EIGRP DUAL (RFC 7868 section 3) and the topology table, sans-I/O.
+
+Why a separate core: neighbour discovery and RTP (neighbors.py) deliver reliable update,
+query and reply packets; this module only decides. It keeps, per prefix, every path (each
+neighbour's reported distance and the distance through it, plus connected routes), the
+feasible distance, successors and feasible successors, and runs the passive/active
+query/reply exchange. Its outputs are the routes to install (`routes`) and what to send
+(`outbox`), so tests drive textbook topologies in memory and the agent drives the real one.
+
+Per-interface knobs are the DMVPN ones: split horizon (off on a hub so spokes learn each
+other's LANs), next-hop-self (off keeps the other spoke as next hop: Phase 2), summary
+addresses (advertise the summary, suppress components, Null0 route with AD 5); and the
+router-wide `eigrp stub` (advertise only connected/summary, never queried) and `variance`.
+Announcements are computed as a diff between what we last told each interface and what we
+would tell it now, so poisoning a route we stop advertising falls out of the same code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Union
+
+from dmvpnlab.routing.eigrp.codec import Opcode
+from dmvpnlab.routing.eigrp.metric import (
+    DEFAULT_K, INFINITY, MAX_HOPS, KValues, composite, scaled_bandwidth, scaled_delay, through_interface,
+)
+from dmvpnlab.routing.eigrp.tlvs import (
+    DELAY_INFINITY, STUB_CONNECTED, STUB_SUMMARY, Destination, ExternalData, Ipv4External,
+    Ipv4Internal, Metric,
+)
+
+Network = ipaddress.IPv4Network
+RouteTlv = Union[Ipv4Internal, Ipv4External]
+AD_INTERNAL, AD_EXTERNAL, AD_SUMMARY = 90, 170, 5
+MAXIMUM_PATHS = 4          # IOS `maximum-paths` default for EIGRP
+ACTIVE_TIMEOUT = 180.0     # IOS `timers active-time` default (seconds)
+UNREACHABLE = Metric(delay=DELAY_INFINITY, bandwidth=0)
+
+
+class State(Enum):
+    PASSIVE = "P"
+    ACTIVE = "A"
+
+
+@dataclass(frozen=True)
+class Interface:
+    """An EIGRP-enabled interface with its IOS per-interface settings."""
+
+    name: str
+    prefix: Network
+    bandwidth: int           # kbit/s
+    delay: int               # microseconds
+    mtu: int = 1500
+    split_horizon: bool = True
+    next_hop_self: bool = True
+    summaries: tuple[Network, ...] = ()
+
+
+@dataclass
+class Path:
+    """One way to a prefix: via a neighbour (or connected when `neighbor` is None)."""
+
+    interface: str
+    neighbor: Optional[str]
+    next_hop: str            # where packets go: the neighbour, or the third party it named
+    reported: Metric         # as the neighbour told us (connected: zero)
+    metric: Metric           # through our interface
+    external: Optional[ExternalData] = None
+
+    @property
+    def reachable(self) -> bool:
+        return not self.metric.unreachable
+
+
+@dataclass
+class Entry:
+    """The topology table entry of one prefix."""
+
+    prefix: Network
+    paths: dict[str, Path] = field(default_factory=dict)   # key: neighbour or "connected"
+    fd: int = INFINITY
+    state: State = State.PASSIVE
+    successors: list[str] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)          # replies outstanding
+    reply_to: set[str] = field(default_factory=set)         # queries we owe a reply
+    active_since: float = 0.0
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route to install in the RIB."""
+
+    prefix: Network
+    next_hop: str            # "0.0.0.0" with interface Null0 for a summary discard
+    interface: str
+    metric: int
+    ad: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A packet for the transport: to one neighbour, or to all on `interface` if None."""
+
+    interface: str
+    neighbor: Optional[str]
+    opcode: Opcode
+    routes: tuple[RouteTlv, ...]
+
+
+@dataclass(frozen=True)
+class StuckInActive:
+    """Replies missing for longer than the active time: the neighbour layer resets them."""
+
+    prefix: Network
+    neighbors: tuple[str, ...]
+
+
+class Dual:
+    """DUAL for one EIGRP AS; feed it events, read `routes`, drain `outbox` and `events`."""
+
+    def __init__(self, *, k: KValues = DEFAULT_K, variance: int = 1,
+                 stub: Optional[int] = None, active_timeout: float = ACTIVE_TIMEOUT) -> None:
+        self.k, self.variance, self.stub, self.active_timeout = k, max(1, variance), stub, active_timeout
+        self.interfaces: dict[str, Interface] = {}
+        self.neighbors: dict[str, tuple[str, bool]] = {}      # address -> (interface, is stub)
+        self.table: dict[Network, Entry] = {}
+        self.outbox: list[Outgoing] = []
+        self.events: list[StuckInActive] = []
+        self.drops = 0
+        self._told: dict[str, dict[Network, Optional[RouteTlv]]] = {}  # interface -> advertised (None: unsure)
+        self._now = 0.0
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def interface_up(self, name: str, address: str, bandwidth: int, delay: int, *, mtu: int = 1500,
+                     split_horizon: bool = True, next_hop_self: bool = True,
+                     summaries: tuple[str, ...] = ()) -> None:
+        """A connected interface in the EIGRP process (`address` as A.B.C.D/len)."""
+        prefix = ipaddress.IPv4Interface(address).network
+        self.interfaces[name] = Interface(name, prefix, bandwidth, delay, mtu, split_horizon,
+                                          next_hop_self, tuple(Network(s) for s in summaries))
+        self._told.setdefault(name, {})
+        metric = Metric(scaled_delay(delay), scaled_bandwidth(bandwidth), mtu=mtu)
+        self._set_path(prefix, "connected", Path(name, None, "0.0.0.0", Metric(), metric))
+        self._announce()
+
+    def interface_down(self, name: str) -> None:
+        """Its neighbours go first (no query may leave by a dead interface), then the subnet."""
+        iface = self.interfaces.pop(name, None)
+        if iface is None:
+            return
+        self._told.pop(name, None)
+        self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
+        self._remove_path(iface.prefix, "connected")
+        self._announce()
+
+    def neighbor_up(self, address: str, interface: str, stub: bool = False) -> None:
+        """A new adjacency: it gets our whole table (split horizon etc. applied)."""
+        if interface not in self.interfaces:
+            self.drops += 1
+            return
+        self.neighbors[address] = (interface, stub)
+        advertisement = self._advertisement(interface)
+        if advertisement:
+            self.outbox.append(Outgoing(interface, address, Opcode.UPDATE, tuple(advertisement.values())))
+        self._told.setdefault(interface, {}).update(advertisement)
+
+    def neighbor_down(self, address: str) -> None:
+        """Paths via a lost neighbour go; replies it owed count as infinity."""
+        if address in self.neighbors:
+            self._lose_neighbors([address])
+            self._announce()
+
+    def _lose_neighbors(self, addresses: list[str]) -> None:
+        for address in addresses:
+            self.neighbors.pop(address, None)
+        for entry in list(self.table.values()):
+            entry.reply_to.difference_update(addresses)
+            changed = any([entry.paths.pop(a, None) is not None for a in addresses])
+            if entry.waiting & set(addresses):
+                entry.waiting.difference_update(addresses)
+                self._maybe_finish(entry)
+            elif changed:
+                self._evaluate(entry, None)
+                self._forget_if_empty(entry)
+
+    def received(self, neighbor: str, opcode: Opcode, routes: tuple[RouteTlv, ...]) -> None:
+        """An update, query or reply from `neighbor` (already reliable and in order)."""
+        if neighbor not in self.neighbors or opcode not in (Opcode.UPDATE, Opcode.QUERY, Opcode.REPLY):
+            self.drops += 1
+            return
+        interface = self.interfaces[self.neighbors[neighbor][0]]
+        replies: list[RouteTlv] = []
+        for tlv in routes:
+            if not isinstance(tlv, (Ipv4Internal, Ipv4External)):
+                self.drops += 1
+                continue
+            for dest in tlv.destinations:
+                prefix = dest.network
+                path = self._path_from(neighbor, interface, tlv)
+                entry = self.table.setdefault(prefix, Entry(prefix))
+                entry.paths[neighbor] = path
+                if opcode == Opcode.REPLY:
+                    entry.waiting.discard(neighbor)
+                    if entry.state is State.ACTIVE:
+                        self._maybe_finish(entry)
+                    else:
+                        self._evaluate(entry, None)
+                elif opcode == Opcode.QUERY:
+                    if entry.state is State.ACTIVE:   # reply at once (poisoned): no deadlock
+                        replies.append(self._reply_tlv(entry, interface.name))
+                        continue
+                    self._evaluate(entry, neighbor)
+                    if entry.state is State.PASSIVE:
+                        replies.append(self._reply_tlv(entry, interface.name))
+                else:
+                    self._evaluate(entry, None)
+                self._forget_if_empty(entry)
+        if replies:
+            self.outbox.append(Outgoing(interface.name, neighbor, Opcode.REPLY, tuple(replies)))
+        self._announce()
+
+    def tick(self, now: float) -> None:
+        """Advance the clock; report prefixes stuck in active."""
+        self._now = now
+        for entry in self.table.values():
+            if entry.state is State.ACTIVE and entry.waiting and now - entry.active_since > self.active_timeout:
+                self.events.append(StuckInActive(entry.prefix, tuple(sorted(entry.waiting))))
+                entry.active_since = now
+
+    # -- outputs --------------------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[Route]:
+        """Successor routes (equal cost, or unequal within `variance`) plus Null0 summaries."""
+        out: list[Route] = []
+        for entry in sorted(self.table.values(), key=lambda e: e.prefix):
+            for key in entry.successors:
+                path = entry.paths.get(key)
+                if path is None or path.neighbor is None or not path.reachable:
+                    continue
+                ad = AD_EXTERNAL if path.external else AD_INTERNAL
+                out.append(Route(entry.prefix, path.next_hop, path.interface, self._dist(path), ad))
+        for summary, metric in sorted(self._summaries().items()):
+            out.append(Route(summary, "0.0.0.0", "Null0", composite(metric, self.k), AD_SUMMARY))
+        return out
+
+    def distance(self, prefix: str) -> int:
+        """Our current distance to `prefix` (INFINITY if none)."""
+        entry = self.table.get(Network(prefix))
+        best = self._best(entry) if entry else None
+        return self._dist(best) if best else INFINITY
+
+    def feasible_successors(self, prefix: str) -> list[str]:
+        """Neighbours that satisfy the feasibility condition (reported distance < FD)."""
+        entry = self.table.get(Network(prefix))
+        if entry is None:
+            return []
+        return sorted(k for k, p in entry.paths.items()
+                      if p.neighbor and p.reachable and self._rd(p) < entry.fd and k not in entry.successors)
+
+    # -- DUAL -----------------------------------------------------------------------------
+
+    def _dist(self, path: Path) -> int:
+        return composite(path.metric, self.k)
+
+    def _rd(self, path: Path) -> int:
+        return 0 if path.neighbor is None else composite(path.reported, self.k)
+
+    def _best(self, entry: Entry) -> Optional[Path]:
+        for key in entry.successors:
+            if key in entry.paths and entry.paths[key].reachable:
+                return entry.paths[key]
+        return None
+
+    def _path_from(self, neighbor: str, iface: Interface, tlv: RouteTlv) -> Path:
+        metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
+        if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
+            metric = UNREACHABLE
+        next_hop = neighbor if tlv.next_hop == "0.0.0.0" else tlv.next_hop
+        external = tlv.external if isinstance(tlv, Ipv4External) else None
+        return Path(iface.name, neighbor, next_hop, tlv.metric, metric, external)
+
+    def _set_path(self, prefix: Network, key: str, path: Path) -> None:
+        entry = self.table.setdefault(prefix, Entry(prefix))
+        entry.paths[key] = path
+        self._evaluate(entry, None)
+
+    def _remove_path(self, prefix: Network, key: str) -> None:
+        entry = self.table.get(prefix)
+        if entry and entry.paths.pop(key, None) is not None:
+            self._evaluate(entry, None)
+            self._forget_if_empty(entry)
+
+    def _forget_if_empty(self, entry: Entry) -> None:
+        if entry.state is State.PASSIVE and not any(p.reachable for p in entry.paths.values()):
+            self.table.pop(entry.prefix, None)
+
+    def _pick(self, entry: Entry) -> None:
+        """Successors among feasible paths: the best, equal costs, and within variance."""
+        feasible = [(self._dist(p), k) for k, p in entry.paths.items()
+                    if p.reachable and self._rd(p) < entry.fd]
+        if not feasible:
+            entry.successors = []
+            return
+        feasible.sort()
+        best = feasible[0][0]
+        entry.successors = [k for d, k in feasible
+                            if d == best or (self.variance > 1 and d < self.variance * best)][:MAXIMUM_PATHS]
+
+    def _evaluate(self, entry: Entry, querier: Optional[str]) -> None:
+        """Local computation in passive state; go active when no path is feasible."""
+        if entry.state is State.ACTIVE:
+            return
+        reachable = [p for p in entry.paths.values() if p.reachable]
+        if not reachable and entry.fd == INFINITY:   # never had a route: nothing to lose
+            entry.successors = []
+            return
+        if any(self._rd(p) < entry.fd for p in reachable):
+            self._pick(entry)
+            entry.fd = min(entry.fd, self._dist(entry.paths[entry.successors[0]]))
+            return
+        self._go_active(entry, querier)
+
+    def _go_active(self, entry: Entry, querier: Optional[str]) -> None:
+        entry.state, entry.active_since = State.ACTIVE, self._now
+        if querier:
+            entry.reply_to.add(querier)
+        entry.waiting = {a for a, (_, stub) in self.neighbors.items() if not stub and a != querier}
+        old = self._best(entry)
+        metric = old.metric if old else UNREACHABLE
+        for address in sorted(entry.waiting):
+            iface = self.neighbors[address][0]
+            self._mark_said(iface, entry.prefix)
+            tlv = Ipv4Internal("0.0.0.0", metric, (Destination.of(str(entry.prefix)),))
+            self.outbox.append(Outgoing(iface, address, Opcode.QUERY, (tlv,)))
+        self._maybe_finish(entry)
+
+    def _maybe_finish(self, entry: Entry) -> None:
+        """All replies in: FD resets to the new best distance, owed replies go out."""
+        if entry.state is not State.ACTIVE or entry.waiting:
+            return
+        entry.state = State.PASSIVE
+        reachable = [self._dist(p) for p in entry.paths.values() if p.reachable]
+        entry.fd = INFINITY        # after the diffusing computation any path may be chosen
+        if reachable:
+            self._pick(entry)
+            entry.fd = self._dist(entry.paths[entry.successors[0]])
+        else:
+            entry.successors = []
+        for address in sorted(entry.reply_to):
+            if address in self.neighbors:
+                iface = self.neighbors[address][0]
+                self.outbox.append(Outgoing(iface, address, Opcode.REPLY, (self._reply_tlv(entry, iface),)))
+        entry.reply_to.clear()
+        self._forget_if_empty(entry)
+
+    def _mark_said(self, interface: str, prefix: Network) -> None:
+        """A query or reply told a neighbour something the multicast diff does not know:
+        forget what the interface was told, so the next announcement repeats or poisons it."""
+        if interface in self._told:
+            self._told[interface][prefix] = None
+
+    def _reply_tlv(self, entry: Entry, interface: str) -> RouteTlv:
+        self._mark_said(interface, entry.prefix)
+        tlv = self._tlv_for(entry, interface)
+        if tlv is None:   # split horizon (or stub) poisons the reply
+            return Ipv4Internal("0.0.0.0", UNREACHABLE, (Destination.of(str(entry.prefix)),))
+        return tlv
+
+    # -- announcements --------------------------------------------------------------------
+
+    def _tlv_for(self, entry: Entry, interface: str) -> Optional[RouteTlv]:
+        """What we would advertise for `entry` on `interface`, or None to stay silent."""
+        iface = self.interfaces[interface]
+        best = self._best(entry)
+        if best is None or entry.state is State.ACTIVE:
+            return None
+        if self.stub is not None and (best.neighbor is not None or not self.stub & STUB_CONNECTED):
+            return None
+        if any(entry.prefix != s and entry.prefix.subnet_of(s) for s in iface.summaries):
+            return None
+        same = best.interface == interface and best.neighbor is not None
+        if same and iface.split_horizon:
+            return None
+        next_hop = best.next_hop if same and not iface.next_hop_self else "0.0.0.0"
+        dest = (Destination.of(str(entry.prefix)),)
+        if best.external:
+            return Ipv4External(next_hop, best.external, best.metric, dest)
+        return Ipv4Internal(next_hop, best.metric, dest)
+
+    def _summaries(self, interface: Optional[str] = None) -> dict[Network, Metric]:
+        """Active summaries (some component present) and their metric: the best component's."""
+        nets = {s for i in self.interfaces.values() if interface in (None, i.name) for s in i.summaries}
+        out: dict[Network, Metric] = {}
+        for summary in nets:
+            best: Optional[Metric] = None
+            for entry in self.table.values():
+                path = self._best(entry)
+                if path and entry.prefix != summary and entry.prefix.subnet_of(summary):
+                    if best is None or composite(path.metric, self.k) < composite(best, self.k):
+                        best = path.metric
+            if best is not None:
+                out[summary] = best
+        return out
+
+    def _advertisement(self, interface: str) -> dict[Network, RouteTlv]:
+        out: dict[Network, RouteTlv] = {}
+        for prefix, entry in self.table.items():
+            tlv = self._tlv_for(entry, interface)
+            if tlv is not None:
+                out[prefix] = tlv
+        if self.stub is None or self.stub & STUB_SUMMARY:
+            for summary, metric in self._summaries(interface).items():
+                out[summary] = Ipv4Internal("0.0.0.0", metric, (Destination.of(str(summary)),))
+        return out
+
+    def _announce(self) -> None:
+        """Send each interface the difference from what it was last told (poison what goes)."""
+        for name in self.interfaces:
+            told = self._told.setdefault(name, {})
+            now = self._advertisement(name)
+            changes: list[RouteTlv] = [tlv for p, tlv in now.items() if told.get(p) != tlv]
+            active = {p for p, e in self.table.items() if e.state is State.ACTIVE}
+            for prefix in [p for p in told if p not in now and p not in active]:
+                changes.append(Ipv4Internal("0.0.0.0", UNREACHABLE, (Destination.of(str(prefix)),)))
+                del told[prefix]
+            told.update(now)
+            if changes and any(i == name for i, _ in self.neighbors.values()):
+                self.outbox.append(Outgoing(name, None, Opcode.UPDATE, tuple(changes)))
+
+
+__all__ = ["AD_EXTERNAL", "AD_INTERNAL", "AD_SUMMARY", "Dual", "Entry", "Interface", "Outgoing",
+           "Path", "Route", "State", "StuckInActive"]
