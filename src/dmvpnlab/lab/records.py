@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from dmvpnlab.procfs import proc_start_time
 from dmvpnlab.rundir import run_root
 
 RECORDS_NAME = "records.jsonl"
@@ -54,23 +55,7 @@ def lab_dir(lab: str, root: Path | None = None) -> Path:
     return (root or run_root()) / lab
 
 
-# ---------------------------------------------------------------- /proc reading
-
-
-def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
-    """Start time of `pid` in clock ticks since boot (stat field 22), None if gone or a zombie.
-
-    The comm field (2) may contain spaces and ')' so we split after the *last* ')'.
-    """
-    try:
-        raw = (proc / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
-        return None
-    rest = raw[raw.rfind(")") + 2 :].split()
-    # rest[0] is field 3 (state); field 22 is rest[19].
-    if len(rest) < 20 or rest[0] in ("Z", "X"):
-        return None
-    return int(rest[19])
+# ---------------------------------------------------------------- /proc reading (start times: dmvpnlab.procfs)
 
 
 def proc_cmdline(pid: int, proc: Path = Path("/proc")) -> list[str]:

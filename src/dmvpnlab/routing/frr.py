@@ -7,7 +7,7 @@ child process of ours: no `-d`, no daemonizing. Children in the foreground mean
 `Popen` holds each PID from fork to reap (a pid file could name a recycled PID; a child
 cannot), death is seen by `poll()` without polling /proc, and `stop()` signals exactly
 those PIDs. Each PID is also written down with its kernel start time (field 22 of
-/proc/PID/stat), as lab/records.py does, so anyone reading the record later can check
+/proc/PID/stat, read by dmvpnlab.procfs as for the lab records), so anyone reading the record later can check
 that the PID is still the process we started.
 
 Everything lives in `run_dir`: the integrated `frr.conf`, the pid files (`-i`), the
@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
+from dmvpnlab.procfs import proc_start_time
+
 log = logging.getLogger(__name__)
 
 FRR_SBIN = Path("/usr/lib/frr")
@@ -53,22 +55,6 @@ VTYSH_TIMEOUT = 10.0
 
 class FrrError(RuntimeError):
     """FRR could not be started or driven (a daemon exited, a socket never appeared)."""
-
-
-def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
-    """Start time of `pid` in clock ticks since boot (stat field 22), None if gone.
-
-    The same reading as lab/records.py (routing may not import lab): the comm field may
-    hold spaces and ')', so the fields are split after the last ')'.
-    """
-    try:
-        raw = (proc / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    rest = raw[raw.rfind(")") + 2 :].split()
-    if len(rest) < 20 or rest[0] in ("Z", "X"):
-        return None
-    return int(rest[19])
 
 
 @dataclass(frozen=True)
