@@ -42,10 +42,10 @@ from typing import Any, Callable, Iterator
 from dmvpnlab.ipsec.esp import NO_NEXT_HEADER, PROTO_GRE, PROTO_IPV4, EspError, OutboundSa
 from dmvpnlab.ipsec.events import ChildSaUp
 from dmvpnlab.ipsec.sadb import SaDatabase, SaPair
-from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, gre_header
+from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4
 from dmvpnlab.tunnel.ipv4 import build_ipv4
 from dmvpnlab.tunnel.socket import RawGreSocket
-from dmvpnlab.tunnel.transport import Received, TunnelCounters, decode_peer_gre
+from dmvpnlab.tunnel.transport import GreFraming, Received, TunnelCounters, decode_peer_gre
 
 IPPROTO_ESP = 50
 QUEUE_LIMIT = 32
@@ -72,7 +72,7 @@ class PeerHandle:
         return f"PeerHandle({self.nbma}, {'SA' if self.route is not None else 'no SA'})"
 
 
-class EspTransport:
+class EspTransport(GreFraming):
     """GRE over ESP to and from NBMA peers, SAs from an `SaDatabase`."""
 
     def __init__(self, sadb: SaDatabase, local: IPv4Address, key: int | None = None, *,
@@ -102,13 +102,8 @@ class EspTransport:
     # --- the Transport protocol -----------------------------------------------------
 
     def set_key(self, key: int | None) -> None:
-        self.key = key
-        self._headers = {proto: gre_header(proto, key) for proto in (GRE_PROTO_IPV4, GRE_PROTO_NHRP)}
+        super().set_key(key)
         self._data_header = self._headers[GRE_PROTO_IPV4]
-
-    def header(self, proto: int) -> bytes:
-        found = self._headers.get(proto)
-        return found if found is not None else gre_header(proto, self.key)
 
     def peer(self, nbma: IPv4Address) -> PeerHandle:
         handle = self._handles.get(nbma)
@@ -153,8 +148,7 @@ class EspTransport:
         except OSError:
             self.counters.drops["send failed"] += 1
             return False
-        self.counters.gre_out += 1
-        self.counters.bytes_out += len(gre)
+        self._count_sent(gre)
         return True
 
     def receive(self) -> Iterator[Received]:

@@ -87,16 +87,13 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class GreTransport:
-    """Plain GRE (RFC 2784, key per RFC 2890) over a raw IP socket."""
+class GreFraming:
+    """What every transport does with GRE alike: the constant headers of its `tunnel
+    key`, and counting a GRE packet that went out. Plain GRE and GRE in ESP differ only
+    in how the bytes travel."""
 
-    def __init__(self, key: int | None = None, sock: RawGreSocket | None = None) -> None:
-        """`sock` defaults to a new raw GRE socket; benchmarks pass a stand-in with the
-        same `send`, `sendto` and `recvfrom` to time the per-packet Python alone."""
-        self.sock = sock if sock is not None else RawGreSocket()
-        self.counters = TunnelCounters()
-        self.send_gre: Callable[[bytes, Any], object] = self.sock.sendto
-        self.set_key(key)
+    key: int | None
+    counters: TunnelCounters
 
     def set_key(self, key: int | None) -> None:
         """`tunnel key`: sent in every header, and received GRE must carry it."""
@@ -106,6 +103,22 @@ class GreTransport:
     def header(self, proto: int) -> bytes:
         found = self._headers.get(proto)
         return found if found is not None else gre_header(proto, self.key)
+
+    def _count_sent(self, gre: bytes) -> None:
+        self.counters.gre_out += 1
+        self.counters.bytes_out += len(gre)
+
+
+class GreTransport(GreFraming):
+    """Plain GRE (RFC 2784, key per RFC 2890) over a raw IP socket."""
+
+    def __init__(self, key: int | None = None, sock: RawGreSocket | None = None) -> None:
+        """`sock` defaults to a new raw GRE socket; benchmarks pass a stand-in with the
+        same `send`, `sendto` and `recvfrom` to time the per-packet Python alone."""
+        self.sock = sock if sock is not None else RawGreSocket()
+        self.counters = TunnelCounters()
+        self.send_gre: Callable[[bytes, Any], object] = self.sock.sendto
+        self.set_key(key)
 
     def peer(self, nbma: IPv4Address) -> tuple[str, int]:
         return (str(nbma), 0)
@@ -125,8 +138,7 @@ class GreTransport:
         if not self.sock.send(nbma, gre):
             self.counters.drops["send failed"] += 1
             return False
-        self.counters.gre_out += 1
-        self.counters.bytes_out += len(gre)
+        self._count_sent(gre)
         return True
 
     def receive(self) -> Iterator[Received]:
