@@ -25,6 +25,7 @@ from dmvpnlab.tunnel.frames import format_mac, tunnel_mac
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, encode_gre, gre_header
 from dmvpnlab.tunnel.mgre import MgreTunnel
 from esp_pairs import child_sa_pair
+from test_tunnel_transport import FakeTap  # the GRE tests' TAP stand-in, same contract
 
 KEY = 7
 A, B = IPv4Address("100.64.1.1"), IPv4Address("100.64.2.1")
@@ -246,19 +247,6 @@ def test_scapy_reads_what_we_send_as_esp_with_our_spi_and_sequence():
 
 
 # --- an mGRE tunnel over it ------------------------------------------------------------
-
-class FakeTap:
-    def __init__(self) -> None:
-        self.frames: list[bytes] = []
-        self.written: list[bytes] = []
-
-    def read(self) -> bytes | None:
-        return self.frames.pop(0) if self.frames else None
-
-    def write(self, frame: bytes) -> bool:
-        self.written.append(frame)
-        return True
-
 
 def test_an_mgre_tunnel_over_esp_sends_fast_and_general_path_packets_alike_and_writes_what_opens():
     a, b = ends()
