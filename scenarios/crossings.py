@@ -47,3 +47,18 @@ def shortcuts(lab: Any, node: str) -> str:
 def agent_state(lab: Any, node: str) -> dict[str, Any]:
     """The router agent's JSON state (control socket)."""
     return request(lab.records.directory / node / "control.sock", {"op": "state"})["state"]
+
+
+def direct_after_redirect(lab: Any, count: int = 10) -> tuple[float, CaptureSet, list[Any]]:
+    """Ping h1 -> h2 until both spokes hold their Phase 3 shortcut: the ping's start, the captures
+    and the second half of the echo requests (those sent after the redirect), which must not
+    cross the hub. What each scenario then asserts about that direct path is its own."""
+    since, result = ping(lab, "h1", H2, count=count)
+    assert result.ok, result.stdout + result.stderr
+    assert wait_for(lambda: "192.168.2.0/24 via 10.0.0.3" in shortcuts(lab, "spoke1"), timeout=3)
+    assert wait_for(lambda: "192.168.1.0/24 via 10.0.0.2" in shortcuts(lab, "spoke2"), timeout=3)
+    seen = captures(lab)
+    requests = seen.echo(H1, H2, since=since)
+    late = requests[len(requests) // 2:]
+    assert late and HUB_WAN not in seen.links(late)
+    return since, seen, late

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crossings import H1, H2, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+from crossings import agent_state, direct_after_redirect, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = pytest.mark.topology("topologies/nat.yaml")
@@ -28,14 +28,7 @@ def test_the_hub_registers_the_natted_spoke_at_its_public_address_and_keeps_the_
 
 
 def test_shortcuts_form_through_the_nat_in_both_directions(lab):
-    since, result = ping(lab, "h1", H2, count=10)
-    assert result.ok, result.stdout + result.stderr
-    assert wait_for(lambda: "192.168.2.0/24 via 10.0.0.3" in shortcuts(lab, "spoke1"), timeout=3)
-    assert wait_for(lambda: "192.168.1.0/24 via 10.0.0.2" in shortcuts(lab, "spoke2"), timeout=3)
-    seen = captures(lab)
-    requests = seen.echo(H1, H2, since=since)
-    late = requests[len(requests) // 2:]
-    assert late and HUB_WAN not in seen.links(late)
+    since, seen, late = direct_after_redirect(lab)
     direct = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke1-isp"}
     assert direct == {(SPOKE1_NBMA, SPOKE2_PUBLIC)}
     behind_nat = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke2-nat1"}
