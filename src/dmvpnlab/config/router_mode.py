@@ -80,11 +80,25 @@ def _interface_eigrp_line(ctx: Context, cur: Cursor, neg: bool) -> None:
     _interface_routing_line(ctx, cur, neg)
 
 
+def _interface_split_horizon(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`[no] ip split-horizon eigrp N` is EIGRP's; the bare `[no] ip split-horizon` is RIP's
+    (IOS has no protocol word for it: a DMVPN hub running RIP needs `no ip split-horizon`)."""
+    if cur.more():
+        _interface_eigrp_line(ctx, cur, neg)
+        return
+    lines = ctx.entries(ctx.target.routing_lines, _routing_key)
+    lines.drop(("ip", "split-horizon"))
+    if neg:  # on by default: only the `no` form is configuration
+        lines.put("no ip split-horizon")
+
+
 COMMANDS = (
     Command(Mode.GLOBAL, "router", _enter_router),
     Command(Mode.INTERFACE, "ip ospf", _interface_routing_line),
     Command(Mode.INTERFACE, "ip rip", _interface_routing_line),
-    *(Command(Mode.INTERFACE, f"ip {word}", _interface_eigrp_line) for word in _EIGRP_IF_WORDS),
+    Command(Mode.INTERFACE, "ip split-horizon", _interface_split_horizon),
+    *(Command(Mode.INTERFACE, f"ip {word}", _interface_eigrp_line) for word in _EIGRP_IF_WORDS
+      if word != "split-horizon"),
 )
 
 MODES = (ModeSpec(Mode.ROUTER, body=lambda section: section.lines, verbatim=True),)

@@ -30,6 +30,7 @@ from dmvpnlab.lab.records import (
 from dmvpnlab.lab.table import STATUS_COLUMNS, build_table, node_rows, render_text, with_pids
 from dmvpnlab.lab.topology.errors import TopologyError
 from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.overrides import parse_assignments
 from dmvpnlab.lab.topology.yamlfile import load_topology
 
 EXIT_TOPOLOGY = 2
@@ -40,6 +41,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("topology", help="topology file, e.g. topologies/default.yaml")
     p.add_argument("--detach", action="store_true", help="keep the lab running in a background controller")
     p.add_argument("--no-captures", action="store_true", help="do not capture the underlay links")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="template variable for every router, over the file's (e.g. --var phase=2 --var routing=ospf)")
     p.set_defaults(func=cmd_up)
 
     p = subparsers.add_parser("down", help="tear a lab down (ask its controller; clean from records if it died)")
@@ -63,6 +66,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("demo", help="bring up, run the demo steps, tear down; exit 0 if all held")
     p.add_argument("topology", nargs="?", default="topologies/default.yaml")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="template variable for every router, over the file's (e.g. --var phase=2 --var routing=ospf)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -71,8 +76,12 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _load(path: str) -> Any:
-    return load_topology(path)
+def _load(path: str, assignments: list[str] | None = None) -> Any:
+    try:
+        variables = parse_assignments(assignments or [])
+    except ValueError as e:
+        raise TopologyError("--var", None, str(e)) from None
+    return load_topology(path, variables=variables)
 
 
 def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) -> None:
@@ -91,12 +100,12 @@ def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) ->
 # ------------------------------------------------------------------------ up
 
 
-def _load_as_root(path: str) -> Topology | int:
-    """The topology to bring up, or the exit code of why not (a bad file: 2; not root)."""
+def _load_as_root(path: str, assignments: list[str] | None = None) -> Topology | int:
+    """The topology to bring up, or the exit code of why not (a bad file or --var: 2; not root)."""
     from dmvpnlab.lab.lab import LabError, require_root
 
     try:
-        topo = _load(path)
+        topo = _load(path, assignments)
         require_root()
     except TopologyError as e:
         return _fail(str(e), EXIT_TOPOLOGY)
@@ -106,11 +115,11 @@ def _load_as_root(path: str) -> Topology | int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    topo = _load_as_root(args.topology)
+    topo = _load_as_root(args.topology, args.var)
     if isinstance(topo, int):
         return topo
     if args.detach:
-        return _up_detached(Path(args.topology), topo)
+        return _up_detached(Path(args.topology), topo, args.var)
     return _up_foreground(topo, captures=not args.no_captures)
 
 
@@ -158,7 +167,7 @@ def run_cli(lab: Any) -> None:
     run_prompt(lab)
 
 
-def _up_detached(path: Path, topo: Any) -> int:
+def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) -> int:
     from dmvpnlab.lab import controller
 
     records_file = lab_dir(topo.name) / RECORDS_NAME
@@ -171,7 +180,7 @@ def _up_detached(path: Path, topo: Any) -> int:
             return _fail(f"lab {topo.name!r} is already up (held by PID {owner.pid}); run `dmvpnlab down {topo.name}` first")
     print(f"bringing up lab {topo.name} in the background (log: {controller.log_path(topo.name)}) ...", flush=True)
     started = time.monotonic()
-    popen = controller.spawn(path, topo.name)
+    popen = controller.spawn(path, topo.name, assignments)
     try:
         controller.wait_up(popen, topo.name)
     except RuntimeError as e:
@@ -351,7 +360,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dmvpnlab.lab.demo.steps import run_steps
     from dmvpnlab.lab.lab import Lab, LabError
 
-    topo = _load_as_root(args.topology)
+    topo = _load_as_root(args.topology, args.var)
     if isinstance(topo, int):
         return topo
     try:

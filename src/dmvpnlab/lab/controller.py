@@ -72,7 +72,7 @@ class _Controller:
         return {"ok": True}
 
 
-def serve(topology: str) -> int:
+def serve(topology: str, assignments: list[str] | None = None) -> int:
     from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -82,7 +82,11 @@ def serve(topology: str) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     print(f"controller {os.getpid()}: bringing up {topology}", flush=True)
-    lab = Lab.up(topology, quiet=True, detached=True, note=lambda text: print(text, flush=True))
+    from dmvpnlab.lab.topology.overrides import parse_assignments
+    from dmvpnlab.lab.topology.yamlfile import load_topology
+
+    topo = load_topology(topology, variables=parse_assignments(assignments or []))
+    lab = Lab.up(topo, quiet=True, detached=True, note=lambda text: print(text, flush=True))
     sock_file = socket_path(lab.name)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -116,13 +120,15 @@ def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[s
     return jsonline.request(socket_path(lab), payload, timeout)
 
 
-def spawn(topology: Path, lab: str) -> subprocess.Popen[bytes]:
-    """Start a detached controller (new session, own log) from the current directory."""
+def spawn(topology: Path, lab: str, assignments: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a detached controller (new session, own log) from the current directory;
+    `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given."""
     log = log_path(lab)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "dmvpnlab.lab.controller", str(topology)],
+            [sys.executable, "-m", "dmvpnlab.lab.controller", str(topology),
+             *(f"--var={a}" for a in assignments or [])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=os.getcwd(),
         )
@@ -155,9 +161,10 @@ def tail(path: Path, lines: int = 20) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dmvpnlab-controller")
     parser.add_argument("topology")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     try:
-        return serve(args.topology)
+        return serve(args.topology, args.var)
     except Exception as e:  # the log is the only place a detached error can go
         print(f"controller {os.getpid()}: error: {type(e).__name__}: {e}", flush=True)
         return 1

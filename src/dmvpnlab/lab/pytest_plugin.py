@@ -7,6 +7,11 @@ Use it from a conftest with `from dmvpnlab.lab.pytest_plugin import *`, then in 
     def test_spoke_reaches_hub(lab):
         assert lab.ping("spoke1", "hub").ok
 
+A topology's template variables can be set for the module's run, over the file's (the same
+as `dmvpnlab up FILE --var phase=2`), so one file serves every phase and variant:
+
+    pytestmark = pytest.mark.topology("topologies/ospf.yaml", vars={"phase": 2})
+
 The lab is module-scoped (one bring-up per module: scenarios assert many things about one
 lab, and bring-up is the slow part); a module can instead override the `lab_topology`
 fixture. It is torn down even when tests fail or the module is interrupted.
@@ -38,7 +43,8 @@ LAB_MARKERS = ("mininet:", "dmvpnlab agent", "dmvpnlab.command agent", "dmvpnlab
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "topology(path): topology file the module's `lab` fixture brings up")
+    config.addinivalue_line("markers", "topology(path, vars=None): topology file the module's `lab` fixture "
+                                       "brings up, and template variables over the file's")
 
 
 def is_root() -> bool:
@@ -132,16 +138,24 @@ def lab_topology(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def lab(lab_topology: str) -> Iterator[Any]:
+def lab_vars(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Template variables of this module's lab: its `topology` marker's `vars` (override to compute them)."""
+    marker = request.node.get_closest_marker("topology")
+    return dict(marker.kwargs.get("vars") or {}) if marker is not None else {}
+
+
+@pytest.fixture(scope="module")
+def lab(lab_topology: str, lab_vars: dict[str, Any]) -> Iterator[Any]:
     """A running lab for the whole module, torn down afterwards whatever happened."""
     if not is_root():
         pytest.skip(ROOT_REASON)
     from dmvpnlab.lab.lab import Lab
+    from dmvpnlab.lab.topology.yamlfile import load_topology
 
     path = Path(lab_topology)
     if not path.is_absolute():
         path = Path(__file__).resolve().parents[3] / path if not path.exists() else path
-    instance = Lab.up(path, quiet=True)
+    instance = Lab.up(load_topology(path, variables=lab_vars), quiet=True)
     try:
         yield instance
     finally:
@@ -162,6 +176,7 @@ __all__ = [
     "lab",
     "lab_leak_guard",
     "lab_topology",
+    "lab_vars",
     "pytest_collection_modifyitems",
     "pytest_configure",
 ]

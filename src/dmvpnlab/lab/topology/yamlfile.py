@@ -9,7 +9,7 @@ when there is one. The format is `spec.TopologySpec`'s. Imports PyYAML, `bounded
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +20,22 @@ from dmvpnlab.lab.topology.boundedyaml import MAX_DOCUMENT_CHARS
 from dmvpnlab.lab.topology.build import Lines, display_name, reported_as, topology_from_data
 from dmvpnlab.lab.topology.errors import FieldPath, TopologyError, format_path, show
 from dmvpnlab.lab.topology.model import Topology
+from dmvpnlab.lab.topology.overrides import with_vars
 
 
-def load_topology(path: str | Path, nodes_dir: str | Path | None = None) -> Topology:
+def load_topology(path: str | Path, nodes_dir: str | Path | None = None,
+                  variables: Mapping[str, Any] | None = None) -> Topology:
     """Read, validate and address a topology file. Raises TopologyError, nothing else.
 
     `nodes_dir` is where templates are looked up (default: `build.default_nodes_dir(path)`).
+    `variables` are template variables for this run, over the file's (see `overrides`).
     """
     path = Path(path)
     file = display_name(path)
     with reported_as(file):
         text = read_text(path, file)
         data, lines = parse_yaml(text, file)
-        return topology_from_data(data, path, nodes_dir, lines)
+        return with_vars(topology_from_data(data, path, nodes_dir, lines), variables)
 
 
 def read_text(path: Path, file: str) -> str:
