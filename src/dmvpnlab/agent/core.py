@@ -25,6 +25,7 @@ from typing import Callable
 
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
+from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
 from dmvpnlab.config.model import Interface, RouterConfig
@@ -72,6 +73,7 @@ class RouterAgent:
     ssh_server: SshServer | None = None
     ipsec: IpsecNode | None = None  # `tunnel protection`: IKE, SAs, UDP 500/4500 (ipsec_node)
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
+    eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
     _source_checked: float = 0.0
 
     @property
@@ -98,6 +100,7 @@ class RouterAgent:
         if self.tunnel is not before and self.tunnel is not None:
             self._watch(self.tunnel)
         self._apply_static_routes()
+        self.eigrp = apply_eigrp(self)
 
     def _apply_physical(self, itf: Interface) -> None:
         ifname = linux_ifname(self.node, itf.name)
@@ -265,6 +268,8 @@ class RouterAgent:
         return count
 
     def tick(self) -> None:
+        if self.eigrp is not None:
+            self.eigrp.tick()
         tunnel = self.tunnel
         if tunnel is None:
             return
@@ -312,6 +317,8 @@ class RouterAgent:
             if self.ssh_server is not None:
                 self.ssh_server.stop()
             await server.stop()
+            if self.eigrp is not None:
+                self.eigrp.stop()  # goodbyes while the tunnel still carries them
             self.remove_own_routes()
             self._close_tunnel()
             self.kernel.close()

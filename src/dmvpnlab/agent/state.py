@@ -2,7 +2,8 @@
 
 Scenarios, `dmvpnlab status`, `| json` CLI twins and benchmarks read this instead of
 parsing show output. Times are relative (seconds since / until) so the data means the
-same thing in any process. Reads the agent's public attributes; imports nothing of ours.
+same thing in any process. Reads the agent's public attributes; imports only the state
+modules of agent parts (eigrp_state).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 from typing import TYPE_CHECKING, Any
+
+from dmvpnlab.agent.eigrp_state import eigrp_state
 
 if TYPE_CHECKING:
     from dmvpnlab.agent.core import RouterAgent
@@ -129,6 +132,15 @@ def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
     ]
 
 
+def routing_state(agent: "RouterAgent") -> dict[str, Any]:
+    """`state["routing"]`: one key per routing protocol the router runs."""
+    out: dict[str, Any] = {}
+    eigrp = eigrp_state(getattr(agent, "eigrp", None), agent.clock())
+    if eigrp is not None:
+        out["eigrp"] = eigrp
+    return out
+
+
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
     return {
         "node": agent.node,
@@ -140,6 +152,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "tunnel": interface_state(agent),
         "ipsec": ipsec_state(agent),
         "routes": routes_state(agent),
+        "routing": routing_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
         "ignored_config_lines": list(agent.ignored_lines),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],

@@ -248,6 +248,7 @@ COMMANDS = (
     Command(Mode.INTERFACE, "desc[ription]", _description),
     Command(Mode.INTERFACE, "shut[down]", flag("shutdown")),
     Command(Mode.INTERFACE, "bandwidth", setting("bandwidth", number(1, 10000000))),
+    Command(Mode.INTERFACE, "delay", setting("delay", number(1, 16777215))),
     Command(Mode.INTERFACE, "ip add[ress]", _ip_address),
     Command(Mode.INTERFACE, "ip mtu", setting("ip_mtu", number(68, 17912))),
     Command(Mode.INTERFACE, "ip tcp adjust-mss", setting("tcp_adjust_mss", number(500, 1460))),

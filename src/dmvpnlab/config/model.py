@@ -104,6 +104,7 @@ class Interface:
     secondary_addresses: list[IPv4Interface] = field(default_factory=list)
     shutdown: bool = False
     bandwidth: int | None = None
+    delay: int | None = None  # `delay N`: tens of microseconds, as IOS takes it
     ip_mtu: int | None = None
     tcp_adjust_mss: int | None = None
     # Tunnel: source is a canonical interface name or an address.
@@ -237,6 +238,27 @@ class RouterSection:
 
 
 @dataclass
+class KeyChainKey:
+    """` key N` of a key chain and its `  key-string S` (kept as written: `7 0822...` too)."""
+
+    key_id: int
+    key_string: str | None = None
+    extra_lines: list[str] = field(default_factory=list)  # accept-lifetime, send-lifetime ...
+
+
+@dataclass
+class KeyChain:
+    """`key chain NAME`: the keys EIGRP's `ip authentication key-chain eigrp N NAME` signs with."""
+
+    name: str
+    keys: list[KeyChainKey] = field(default_factory=list)
+    extra_lines: list[str] = field(default_factory=list)
+
+    def key(self, key_id: int) -> KeyChainKey | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+
+@dataclass
 class Username:
     """`username NAME ...`: the rest of the line is kept as given."""
 
@@ -264,6 +286,7 @@ class RouterConfig:
     isakmp_keepalive: IsakmpKeepalive | None = None
     isakmp_nat_keepalive: int | None = None  # `crypto isakmp nat keepalive SECONDS`
     keyrings: list[Keyring] = field(default_factory=list)
+    key_chains: list[KeyChain] = field(default_factory=list)
     # `crypto ipsec security-association lifetime seconds|kilobytes N`: the global
     # phase-2 lifetimes a profile without its own `set security-association lifetime` uses.
     ipsec_lifetime_seconds: int | None = None
@@ -291,6 +314,9 @@ class RouterConfig:
 
     def isakmp_policy(self, priority: int) -> IsakmpPolicy | None:
         return next((p for p in self.isakmp_policies if p.priority == priority), None)
+
+    def key_chain(self, name: str) -> KeyChain | None:
+        return next((k for k in self.key_chains if k.name == name), None)
 
     def keyring(self, name: str) -> Keyring | None:
         return next((k for k in self.keyrings if k.name == name), None)

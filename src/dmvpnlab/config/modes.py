@@ -42,6 +42,8 @@ class Mode(enum.Enum):
     TRANSFORM = "(cfg-crypto-trans)"
     IPSEC_PROFILE = "(ipsec-profile)"
     KEYRING = "(conf-keyring)"
+    KEYCHAIN = "(config-keychain)"
+    KEYCHAIN_KEY = "(config-keychain-key)"
     ROUTER = "(config-router)"
     RAW = "(config-raw)"  # inside a section we keep verbatim (line vty, policy-map, ...)
     BANNER = "(config-banner)"  # collecting banner text up to the delimiter

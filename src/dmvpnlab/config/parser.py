@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from dmvpnlab.config import crypto_mode, global_mode, interface_mode, references, router_mode
+from dmvpnlab.config import crypto_mode, global_mode, interface_mode, keychain_mode, references, router_mode
 from dmvpnlab.config.errors import INCOMPLETE, INVALID_INPUT, ConfigError, ConfigSyntaxError, IgnoredLine
 from dmvpnlab.config.model import RawBlock, RouterConfig
 from dmvpnlab.config.modes import Command, Context, Entries, K, Mode, ModeSpec, V
@@ -125,8 +125,9 @@ def build_tables(commands: Sequence[Command], specs: Sequence[ModeSpec]) -> dict
 
 # The handler modules; a new one joins here.
 _TABLES = build_tables(
-    [*global_mode.COMMANDS, *interface_mode.COMMANDS, *crypto_mode.COMMANDS, *router_mode.COMMANDS],
-    [*global_mode.MODES, *interface_mode.MODES, *crypto_mode.MODES, *router_mode.MODES],
+    [*global_mode.COMMANDS, *interface_mode.COMMANDS, *crypto_mode.COMMANDS, *router_mode.COMMANDS,
+     *keychain_mode.COMMANDS],
+    [*global_mode.MODES, *interface_mode.MODES, *crypto_mode.MODES, *router_mode.MODES, *keychain_mode.MODES],
 )
 _GLOBAL = _TABLES[Mode.GLOBAL]
 
@@ -178,7 +179,7 @@ def _has_body(c: RouterConfig) -> bool:
     """
     return bool(c.interfaces or c.router_sections or c.static_routes or c.isakmp_policies
                 or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles
-                or c.keyrings or c.isakmp_nat_keepalive is not None
+                or c.keyrings or c.key_chains or c.isakmp_nat_keepalive is not None
                 or c.ipsec_lifetime_seconds is not None or c.ipsec_lifetime_kilobytes is not None)
 
 

@@ -20,6 +20,7 @@ from dmvpnlab.config.model import (
     IpsecProfile,
     IsakmpKey,
     IsakmpPolicy,
+    KeyChain,
     Keyring,
     NhrpNhs,
     RawBlock,
@@ -67,6 +68,7 @@ def _interface_lines(itf: Interface) -> list[str]:
                n.redirect, False),
         *_line(" ip tcp adjust-mss {}", itf.tcp_adjust_mss),
         *(f" {line}" for line in itf.routing_lines),
+        *_line(" delay {}", itf.delay),
         *_line(" shutdown", itf.shutdown, False),
         *(f" {line}" for line in itf.extra_lines),
         *_line(" tunnel source {}", itf.tunnel_source),
@@ -122,6 +124,14 @@ def _keyring_lines(ring: Keyring) -> list[str]:
     ]
 
 
+def _key_chain_lines(chain: KeyChain) -> list[str]:
+    out = [f"key chain {chain.name}", *(f" {line}" for line in chain.extra_lines)]
+    for key in chain.keys:
+        out += [f" key {key.key_id}", *_line("  key-string {}", key.key_string),
+                *(f" {line}" for line in key.extra_lines)]  # kept with the key's own indent
+    return out
+
+
 def _transform_lines(ts: TransformSet) -> list[str]:
     return [f"crypto ipsec transform-set {ts.name} {' '.join(ts.transforms)}",
             f" mode {ts.mode}", *(f" {line}" for line in ts.extra_lines)]
@@ -164,6 +174,8 @@ def render_config_body(config: RouterConfig) -> list[str]:
         out += [f"enable secret {config.enable_secret}", "!"]
     if config.usernames:
         out += [f"username {u.name} {u.args}" for u in config.usernames] + ["!"]
+    for chain in config.key_chains:
+        out += _key_chain_lines(chain) + ["!"]
     for ring in config.keyrings:
         out += _keyring_lines(ring) + ["!"]
     crypto: list[str] = []

@@ -2,7 +2,7 @@
 
 The agent runs inside the router's network namespace, so netlink (pyroute2) talks to
 that namespace's kernel. Static routes carry protocol `static`; NHRP shortcut routes
-carry their own protocol number (NHRP_ROUTE_PROTO) so `show ip route` can print them
+carry their own protocol number (NHRP_ROUTE_PROTO), EIGRP routes EIGRP_ROUTE_PROTO, so `show ip route` can print them
 as `H` and the agent can remove exactly its own routes. Lookups answer the question
 NHRP asks (who owns this address, and is the way there through the tunnel?) from a
 short-lived snapshot of the main table: resolutions are rare next to data packets.
@@ -31,6 +31,9 @@ NHRP_ROUTE_PROTO = 191
 # kernel instead of the shortcut replacing the static route.
 NHRP_ROUTE_METRIC = 250
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
+# 192 is "eigrp" in iproute2's protocol names; the route metric is the administrative
+# distance (90 internal, 170 external, 5 a summary's discard route), as FRR's zebra does.
+EIGRP_ROUTE_PROTO = 192
 KERNEL_PROTO = 2
 RT_TABLE_MAIN = 254
 SNAPSHOT_SECONDS = 1.0
@@ -144,6 +147,24 @@ class Kernel:
             if index is None:
                 raise LookupError(f"interface {ifname} does not exist")
             kwargs["oif"] = index
+        self.ipr.route("replace", **kwargs)
+        self._snapshot_at = 0.0
+
+    def replace_multipath_route(self, prefix: IPv4Network, hops: list[tuple[IPv4Address | None, str]],
+                                proto: int, metric: int = 0) -> None:
+        """Install (or replace) a route over one or several (gateway, ifname) next hops (ECMP)."""
+        if len(hops) == 1:
+            self.replace_route(prefix, hops[0][0], hops[0][1], proto, metric)
+            return
+        paths = []
+        for gateway, ifname in hops:
+            index = self.ifindex(ifname)
+            if index is None:
+                raise LookupError(f"interface {ifname} does not exist")
+            paths.append({"oif": index, **({"gateway": str(gateway)} if gateway is not None else {})})
+        kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN, "multipath": paths}
+        if metric:
+            kwargs["priority"] = metric
         self.ipr.route("replace", **kwargs)
         self._snapshot_at = 0.0
 
