@@ -17,6 +17,7 @@ import pytest
 
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.lab.render import render_router_config
+from dmvpnlab.routing.eigrp_config import eigrp_settings
 from dmvpnlab.lab.topology.errors import TopologyError
 from dmvpnlab.lab.topology.overrides import parse_assignment, parse_assignments, with_vars
 from dmvpnlab.lab.topology.yamlfile import load_topology
@@ -34,9 +35,6 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
 # IOS lines the FRR translation lists as ignored although they are right on IOS: FRR has
 # no hold-down timer (ripd's `timers basic` takes the other three), and never auto-summarises.
 FRR_IGNORED_OK = {"rip": ("timers basic", "no auto-summary")}
-# Lines the IOS parser on main does not model yet: the eigrp-agent branch adds them
-# (interface `delay`, the `key chain` block). Remove once that branch is merged.
-PARSER_PENDING = {"eigrp": ("delay ", "key chain ", "key 1", "key-string ")}
 
 CASES = [(proto, phase, variant) for proto in PROTOCOLS for phase in (1, 2, 3) for variant in VARIANTS[proto]]
 
@@ -61,8 +59,7 @@ def test_every_protocol_phase_and_variant_parses_with_nothing_ignored(case):
     for name, text in configs(proto, phase, **variant).items():
         result = parse_config(text)
         assert result.errors == [], f"{name}: {[str(e) for e in result.errors]}"
-        ignored = [i.text.strip() for i in result.ignored
-                   if not i.text.strip().startswith(PARSER_PENDING.get(proto, ("\0",)))]
+        ignored = [i.text.strip() for i in result.ignored]
         assert ignored == [], f"{name}: ignored lines {ignored}"
         frr = translate(text)
         unexpected = [line for line in frr.ignored
@@ -70,6 +67,8 @@ def test_every_protocol_phase_and_variant_parses_with_nothing_ignored(case):
         assert unexpected == [], f"{name}: lines FRR cannot take: {unexpected}"
         if proto == "eigrp":
             assert frr.daemons == set(), "EIGRP is the agent's own, never FRR's"
+            eigrp = eigrp_settings(result.config)
+            assert eigrp.ignored == [] and eigrp.settings is not None, f"{name}: {eigrp.ignored}"
         else:
             assert frr.daemons == {"zebra", {"ospf": "ospfd", "bgp": "bgpd", "rip": "ripd"}[proto]}
 
@@ -143,6 +142,27 @@ def test_eigrp_tunnel_timers_bandwidth_delay_and_md5():
     assert spoke[chain:chain + 3] == ["key chain DMVPN_EIGRP", " key 1", "  key-string S3cret"]
     assert spoke.index("key chain DMVPN_EIGRP") < spoke.index("interface Tunnel0")
     assert "key chain" not in configs("eigrp", 3)["spoke2"]
+
+
+def eigrp_of(text: str):
+    return eigrp_settings(parse_config(text).config).settings
+
+
+@pytest.mark.parametrize("phase", (1, 2, 3))
+def test_eigrp_settings_the_agent_runs_per_phase(phase):
+    conf = configs("eigrp", phase, eigrp_key="S3cret")
+    hub, spoke = eigrp_of(conf["hub"]), eigrp_of(conf["spoke1"])
+    assert hub.asn == spoke.asn == 100
+    assert hub.stub is None and spoke.stub == frozenset({"connected"})
+    tunnel = hub.interface("Tunnel0")
+    assert not tunnel.split_horizon
+    assert tunnel.next_hop_self is (phase != 2)
+    assert [str(n) for n in tunnel.summaries] == (["192.168.0.0/16"] if phase == 3 else [])
+    assert (tunnel.hello_seconds, tunnel.hold_seconds, tunnel.bandwidth_kbps, tunnel.delay_usec) == (1, 3, 1000, 10000)
+    assert [k.secret for k in tunnel.md5_keys] == [b"S3cret"] == [k.secret for k in spoke.interface("Tunnel0").md5_keys]
+    assert spoke.interface("Tunnel0").split_horizon and spoke.interface("Tunnel0").next_hop_self
+    assert hub.interface("GigabitEthernet0/1").passive and spoke.interface("GigabitEthernet0/1").passive
+    assert {str(i.address.network) for i in spoke.interfaces} == {"10.0.0.0/24", "192.168.1.0/24"}
 
 
 # ------------------------------------------------------------------ OSPF
