@@ -129,6 +129,21 @@ def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
     ]
 
 
+def routing_state(agent: "RouterAgent") -> dict[str, Any]:
+    """`state["routing"]`: one key per routing process that runs (frr; eigrp from its node)."""
+    out: dict[str, Any] = {}
+    frr = getattr(agent, "frr", None)
+    if frr is not None and frr.wanted.daemons:
+        out["frr"] = frr.state()
+    return out
+
+
+def ignored_lines(agent: "RouterAgent") -> list[str]:
+    """The parser's ignored lines plus the routing lines FRR has no equivalent for."""
+    frr = getattr(agent, "frr", None)
+    return list(agent.ignored_lines) + (frr.ignored if frr is not None else [])
+
+
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
     return {
         "node": agent.node,
@@ -141,6 +156,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "ipsec": ipsec_state(agent),
         "routes": routes_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
-        "ignored_config_lines": list(agent.ignored_lines),
+        "ignored_config_lines": ignored_lines(agent),
+        "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }
