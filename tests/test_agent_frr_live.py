@@ -6,7 +6,8 @@ in the same namespace) announced by OSPF. Each runs `dmvpnlab agent` with an IOS
 `router ospf 1` section; the agent must start zebra + ospfd (their PIDs in its state
 and in its FRR_PROCESSES journal), the adjacency must reach Full and r1's kernel get
 192.168.2.0/24 as `proto ospf` metric 20, through the control socket (`vtysh` op and
-the CLI). A `configure terminal` line that does not touch FRR must not reload it; one
+the CLI). A route of the agent's own protocol number for that prefix (an NHRP shortcut)
+makes zebra withdraw its route, and put it back when the agent's goes. A `configure terminal` line that does not touch FRR must not reload it; one
 that does (r2 announces 192.168.3.0/24 too) must reload it once. An agent killed with
 SIGKILL leaves its daemons (they are in their own session): the next agent in the same
 state directory stops them; after a second SIGKILL, `clean_records` stops them from the
@@ -33,6 +34,7 @@ from netns_live import stop
 from dmvpnlab.jsonline import request
 from dmvpnlab.lab.records import LabRecords, clean_records
 from dmvpnlab.procfs import proc_start_time
+from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO
 from dmvpnlab.rundir import FRR_PROCESSES
 
 pytestmark = pytest.mark.skipif(
@@ -96,6 +98,10 @@ def wait_for(what: str, check, timeout: float = 20.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+def routes(space: str, prefix: str) -> str:
+    return subprocess.run(["ip", "-n", space, "route", "show", prefix], capture_output=True, text=True).stdout
 
 
 def alive(pids: list[tuple[int, int]]) -> list[int]:
@@ -199,6 +205,14 @@ def test_agents_run_ospf_in_frr_reload_on_change_and_leave_no_daemon():
             ["ip", "-n", spaces["r1"], "route", "show", "192.168.2.0/24"], capture_output=True, text=True
         ).stdout.strip(), timeout=10)
         assert "proto ospf" in route and "metric 20" in route and "via 10.77.0.2" in route, route
+        # zebra and the agent's own routes (routing/kernel.py): an agent route for the same
+        # prefix is a K route to zebra, which withdraws its own while it exists
+        agent_route = ["192.168.2.0/24", "via", "10.77.0.2", "proto", str(NHRP_ROUTE_PROTO), "metric", "250"]
+        ip("-n", spaces["r1"], "route", "add", *agent_route)
+        wait_for("zebra withdraws its route", lambda: "proto ospf" not in routes(spaces["r1"], "192.168.2.0/24"))
+        assert f"proto {NHRP_ROUTE_PROTO}" in routes(spaces["r1"], "192.168.2.0/24")
+        ip("-n", spaces["r1"], "route", "del", *agent_route)
+        wait_for("and puts it back", lambda: "proto ospf" in routes(spaces["r1"], "192.168.2.0/24"))
 
         # a line that leaves the FRR text as it was: no reload
         cli_session(r2, ["configure terminal", "interface GigabitEthernet0/1", "description LAN", "end"])
