@@ -26,6 +26,7 @@ from typing import Callable
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
+from dmvpnlab.agent.frr_node import FrrNode
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
 from dmvpnlab.config.model import Interface, RouterConfig
@@ -74,6 +75,7 @@ class RouterAgent:
     ipsec: IpsecNode | None = None  # `tunnel protection`: IKE, SAs, UDP 500/4500 (ipsec_node)
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
+    frr: FrrNode | None = None  # OSPF/BGP/RIP in FRR daemons (frr_node), made by the first apply
     _source_checked: float = 0.0
 
     @property
@@ -101,6 +103,9 @@ class RouterAgent:
             self._watch(self.tunnel)
         self._apply_static_routes()
         self.eigrp = apply_eigrp(self)
+        first = self.frr is None
+        self.frr = self.frr or FrrNode(self.node, self.state_dir)
+        self.frr.configure(self.config, self.clock(), immediate=first)
 
     def _apply_physical(self, itf: Interface) -> None:
         ifname = linux_ifname(self.node, itf.name)
@@ -270,6 +275,8 @@ class RouterAgent:
     def tick(self) -> None:
         if self.eigrp is not None:
             self.eigrp.tick()
+        if self.frr is not None:
+            self.frr.tick(self.clock())
         tunnel = self.tunnel
         if tunnel is None:
             return
@@ -303,11 +310,16 @@ class RouterAgent:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        self.apply()
-        if self.management is not None:
-            self.start_management(self.management)
-        server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)
-        await server.start()
+        try:
+            self.apply()
+            if self.management is not None:
+                self.start_management(self.management)
+            server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)
+            await server.start()
+        except BaseException:
+            if self.frr is not None:  # started by apply: FRR must not outlive a failed start
+                self.frr.stop()
+            raise
         ready()
         ticker = asyncio.create_task(self._ticker())
         try:
@@ -319,6 +331,8 @@ class RouterAgent:
             await server.stop()
             if self.eigrp is not None:
                 self.eigrp.stop()  # goodbyes while the tunnel still carries them
+            if self.frr is not None:
+                self.frr.stop()
             self.remove_own_routes()
             self._close_tunnel()
             self.kernel.close()

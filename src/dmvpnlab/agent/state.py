@@ -133,12 +133,21 @@ def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
 
 
 def routing_state(agent: "RouterAgent") -> dict[str, Any]:
-    """`state["routing"]`: one key per routing protocol the router runs."""
+    """`state["routing"]`: one key per routing process that runs (frr; eigrp from its node)."""
     out: dict[str, Any] = {}
+    frr = getattr(agent, "frr", None)
+    if frr is not None and frr.wanted.daemons:
+        out["frr"] = frr.state()
     eigrp = eigrp_state(getattr(agent, "eigrp", None), agent.clock())
     if eigrp is not None:
         out["eigrp"] = eigrp
     return out
+
+
+def ignored_lines(agent: "RouterAgent") -> list[str]:
+    """The parser's ignored lines plus the routing lines FRR has no equivalent for."""
+    frr = getattr(agent, "frr", None)
+    return list(agent.ignored_lines) + (frr.ignored if frr is not None else [])
 
 
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
@@ -154,6 +163,6 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "routes": routes_state(agent),
         "routing": routing_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
-        "ignored_config_lines": list(agent.ignored_lines),
+        "ignored_config_lines": ignored_lines(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 from dmvpnlab.cli.timefmt import duration
 from dmvpnlab.cli.view import ios_name
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
+from dmvpnlab.routing.kernel import EIGRP_ROUTE_PROTO, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
 
 CODES = """\
 Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
@@ -32,7 +32,7 @@ Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
 KERNEL_PROTO = 2
 BOOT_PROTO = 3
 # FRR's route protocol numbers (rtnetlink) -> IOS code and administrative distance.
-FRR_PROTOS = {186: ("B", 20), 187: ("i", 115), 188: ("O", 110), 189: ("R", 120), 192: ("D", 90)}
+FRR_PROTOS = {186: ("B", 20), 187: ("i", 115), 188: ("O", 110), 189: ("R", 120), EIGRP_ROUTE_PROTO: ("D", 90)}
 FILTERS = {"nhrp": {"H"}, "static": {"S", "S*"}, "connected": {"C", "L"}, "ospf": {"O"}, "eigrp": {"D"},
            "bgp": {"B"}, "rip": {"R"}}
 RTN_UNICAST, RTN_BLACKHOLE = 1, 6

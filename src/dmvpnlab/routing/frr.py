@@ -169,8 +169,12 @@ class FrrSupervisor:
 
     def __init__(self, node: str, run_dir: Path, daemons: Sequence[str], config_text: str, *,
                  sbin: Path = FRR_SBIN, vtysh: str = VTYSH, budget: RestartBudget | None = None,
-                 ready_timeout: float = READY_TIMEOUT, stop_timeout: float = STOP_TIMEOUT) -> None:
+                 ready_timeout: float = READY_TIMEOUT, stop_timeout: float = STOP_TIMEOUT,
+                 on_spawn: Callable[[DaemonRecord], None] | None = None) -> None:
         self.node = node
+        # Told of every daemon the moment it exists (before it is ready): the owner
+        # writes it down, so a crash between fork and ready still leaves a record.
+        self.on_spawn = on_spawn
         self.paths = FrrPaths(Path(run_dir))
         self.daemons = start_order(daemons)
         self.config_text = config_text
@@ -223,6 +227,8 @@ class FrrSupervisor:
             raise
         record = DaemonRecord(daemon, proc.pid, proc_start_time(proc.pid), tuple(argv))
         self._running[daemon] = _Running(record, proc, log_file)
+        if self.on_spawn is not None:
+            self.on_spawn(record)
         log.info("%s: started %s pid %d", self.node, daemon, proc.pid)
         self._wait_ready(daemon)
 

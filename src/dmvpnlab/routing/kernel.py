@@ -23,17 +23,26 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from dmvpnlab.nhrp.routes import Route
 
-# 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
-# prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
-NHRP_ROUTE_PROTO = 191
+# Route protocol numbers of the routes the agent installs itself. Not FRR's numbers
+# (186-198, 11, 42): zebra treats a route with one of its own protocol numbers as its
+# own. Seen with zebra 8.4: such a route added while zebra runs is ignored (zebra's
+# metric-20 route for the same prefix keeps winning in the kernel), and one present
+# when zebra starts is adopted and installed again as a metric-20 copy that outlives
+# the agent's delete. A number FRR does not own makes zebra read the route as a
+# kernel route (K, distance 0): zebra then withdraws its own route for that prefix
+# while the agent's route exists and puts it back when it goes. So 191 ("nhrp" in
+# iproute2's names) and 192 ("eigrp") are not used: tests/test_agent_frr_live.py.
+NHRP_ROUTE_PROTO = 201
+EIGRP_ROUTE_PROTO = 202
+AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
 # Shortcuts go in with metric 250 (IOS's NHRP administrative distance): a static route
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
 # kernel instead of the shortcut replacing the static route.
 NHRP_ROUTE_METRIC = 250
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
-# 192 is "eigrp" in iproute2's protocol names; the route metric is the administrative
-# distance (90 internal, 170 external, 5 a summary's discard route), as FRR's zebra does.
-EIGRP_ROUTE_PROTO = 192
+# EIGRP routes (EIGRP_ROUTE_PROTO above, not iproute2's 192 "eigrp": see there): the route
+# metric is the administrative distance (90 internal, 170 external, 5 a summary's discard
+# route), as FRR's zebra does.
 KERNEL_PROTO = 2
 RT_TABLE_MAIN = 254
 SNAPSHOT_SECONDS = 1.0
