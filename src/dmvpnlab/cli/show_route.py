@@ -70,6 +70,8 @@ def _lines(row: dict[str, Any], indent: int, with_mask: bool = True) -> list[str
     prefix = row["prefix"] if with_mask else row["prefix"].split("/")[0]
     head = f"{row['code']:<{indent}}{prefix}"
     hops = row.get("next_hops") or [{"address": row["next_hop"], "interface": row["interface"]}]
+    if row["code"].startswith("D") and hops[0]["address"] is None and hops[0]["interface"] == "Null0":
+        return [f"{head} is a summary, {row['age'] or '00:00:00'}, Null0"]  # EIGRP's summary discard
     if row["code"] in ("C", "L") or (hops[0]["address"] is None and hops[0]["interface"]):
         return [f"{head} is directly connected, {hops[0]['interface']}"]
     out = [f"{head} {_tail(hops[0], row)}"]
