@@ -214,6 +214,11 @@ def test_ospf_neighbor_and_interface_brief_parse_into_the_right_fields():
     assert [(b["interface"], b["process"], b["area"], b["ip_address"], b["prefix_length"], b["cost"], b["state"],
              b["neighbors_fc"]) for b in brief] == [("Gi0/0", "1", "0", "10.77.0.1", "30", "10", "P2P", "1/1"),
                                                    ("Gi0/1", "1", "1", "192.168.1.1", "24", "10", "WAIT", "0/0")]
+    p2mp = load()
+    p2mp["show ip ospf neighbor json"]["neighbors"]["2.2.2.2"][0]["nbrState"] = "Full/DROther"
+    p2mp["show ip ospf interface json"]["interfaces"]["r1-eth0"]["networkType"] = "POINTOMULTIPOINT"
+    assert "FULL/  -" in run(agent(p2mp), "show ip ospf neighbor"), "p2mp elects no DR: IOS shows no role"
+    assert " P2MP  1/1" in run(agent(p2mp), "show ip ospf interface brief")
     full = run(a, "show ip ospf interface")
     assert full.startswith("GigabitEthernet0/0 is up, line protocol is up \n"
                            "  Internet Address 10.77.0.1/30, Area 0, Attached via Network Statement\n")

@@ -50,14 +50,26 @@ def neighbor_state(frr_state: str) -> str:
 # -- neighbors --------------------------------------------------------------------------------
 
 
+def _without_dr(agent: Any) -> set[str]:
+    """Linux names of the OSPF interfaces that elect no DR (point-to-point, point-to-multipoint):
+    IOS shows their neighbours as `FULL/  -`, where ospfd says DROther for p2mp."""
+    answer = frr_json(agent, "show ip ospf interface json") or {}
+    return {name for name, i in (answer.get("interfaces") or {}).items()
+            if isinstance(i, dict) and i.get("networkType") in ("POINTOPOINT", "POINTOMULTIPOINT")}
+
+
 def neighbor_data(agent: Any) -> dict[str, Any]:
     answer = frr_json(agent, "show ip ospf neighbor json") or {}
+    no_dr = _without_dr(agent) if answer.get("neighbors") else set()
     rows = []
     for router_id, entries in (answer.get("neighbors") or {}).items():
         for n in entries if isinstance(entries, list) else [entries]:
             dead = n.get("deadTimeMsecs", n.get("routerDeadIntervalTimerDueMsec"))
+            state = str(n.get("nbrState", n.get("state", "")))
+            if str(n.get("ifaceName", "")).split(":")[0] in no_dr:
+                state = state.partition("/")[0] + "/-"
             rows.append({"neighbor_id": router_id, "priority": n.get("nbrPriority", n.get("priority", 0)),
-                         "state": neighbor_state(str(n.get("nbrState", n.get("state", "")))),
+                         "state": neighbor_state(state),
                          "dead_time": duration(dead / 1000 if isinstance(dead, (int, float)) else None,
                                                never="00:00:00"),
                          "address": n.get("ifaceAddress", n.get("address")),
