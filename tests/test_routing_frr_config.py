@@ -434,3 +434,12 @@ def test_random_ios_lines_never_raise_and_frr_takes_every_translation(seed: int)
         pytest.skip("the IOS parser refused this draw before translation")  # not the translator's input
     assert result.ignored  # random words always leave something untranslated
     frr_judges(result)
+
+
+def test_redistribute_static_is_frr_redistribute_kernel():
+    """The agent's `ip route` lines are kernel routes (proto static) to zebra, not staticd's."""
+    result = translate("hostname r\nrouter ospf 1\n redistribute static subnets metric-type 1\n"
+                       "router rip\n version 2\n redistribute static\nend\n")
+    assert " redistribute kernel metric-type 1" in block(result.text, "router ospf")
+    assert " redistribute kernel" in block(result.text, "router rip")
+    frr_judges(result)
