@@ -205,6 +205,15 @@ def test_agents_run_ospf_in_frr_reload_on_change_and_leave_no_daemon():
             ["ip", "-n", spaces["r1"], "route", "show", "192.168.2.0/24"], capture_output=True, text=True
         ).stdout.strip(), timeout=10)
         assert "proto ospf" in route and "metric 20" in route and "via 10.77.0.2" in route, route
+        # the operator's view through the CLI on the control socket
+        shown = cli_session(r1, ["show ip ospf neighbor", "show ip route ospf", "show ip route 192.168.2.1"])
+        assert any(line.startswith("2.2.2.2") and "FULL/  -" in line and "GigabitEthernet0/0" in line
+                   for line in shown[0].splitlines()), shown[0]
+        assert "O     192.168.2.0/24 [110/2] via 10.77.0.2, " in shown[1], shown[1]  # IOS costs: 1 + 1
+        assert '  Known via "ospf 1", distance 110, metric 2, type intra area' in shown[2], shown[2]
+        # a config change on r1 re-applies its static routes: zebra's routes are not the agent's to remove
+        cli_session(r1, ["configure terminal", "ip route 172.31.0.0 255.255.0.0 Null0", "end"])
+        assert "proto ospf" in routes(spaces["r1"], "192.168.2.0/24")
         # zebra and the agent's own routes (routing/kernel.py): an agent route for the same
         # prefix is a K route to zebra, which withdraws its own while it exists
         agent_route = ["192.168.2.0/24", "via", "10.77.0.2", "proto", str(NHRP_ROUTE_PROTO), "metric", "250"]

@@ -148,3 +148,21 @@ def test_the_lab_reads_the_agents_journals(tmp_path):
         + "\n" + json.dumps({"daemon": "ospfd", "pid": 43, "start_time": None}) + "\n{torn\n")
     [record] = journalled_daemons(records)
     assert (record.pid, record.start_time, record.kind, record.node) == (42, 7, "frr", "hub")
+
+
+def test_configure_terminal_edits_of_a_router_section_reach_the_frr_text_as_ios_means_them():
+    import copy
+
+    from dmvpnlab.config.parser import ConfigSession
+    from dmvpnlab.ifnames import linux_ifname
+    from dmvpnlab.routing.frr_config import frr_config
+    start = config(OSPF + " router-id 1.1.1.1\n network 192.168.1.0 0.0.0.255 area 0\n")
+    session = ConfigSession(copy.deepcopy(start), source="console", strict_families=True, immediate_references=True)
+    for line in ("router ospf 1", "no network 192.168.1.0 0.0.0.255 area 0", "router-id 2.2.2.2",
+                 "network 10.0.0.0 0.0.0.255 area 0", "no passive-interface GigabitEthernet0/0"):
+        assert session.apply(line) == []
+    lines = session.config.router_sections[0].lines
+    assert lines == ["network 10.0.0.0 0.0.0.255 area 0", "router-id 2.2.2.2",
+                     "no passive-interface GigabitEthernet0/0"]
+    text = frr_config(session.config, lambda name: linux_ifname("r1", name)).text
+    assert "192.168.1.0/24" not in text and "ospf router-id 2.2.2.2" in text and "1.1.1.1" not in text
