@@ -116,6 +116,7 @@ class EigrpNode:
     installed: dict[IPv4Network, _Installed] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    factory: ProcessFactory | None = None  # for `clear ip eigrp neighbors` on a core without clear
     _routes_version: int = -1
 
     # --- life cycle ---------------------------------------------------------------------
@@ -146,6 +147,19 @@ class EigrpNode:
                 self._delete(prefix)
             for name in list(self.sockets):
                 self._close_socket(name)
+
+    def clear_neighbors(self, address: IPv4Address | None = None) -> None:
+        """`clear ip eigrp neighbors [A]`: the adjacencies go down and form again."""
+        now = self.clock()
+        clear = getattr(self.process, "clear_neighbors", None)
+        if callable(clear):
+            clear(address, now)
+        elif self.factory is not None:  # the whole process restarts (IOS resets them all too)
+            self.process.stop(now)
+            self._send_outbox()
+            self.process = self.factory(self.settings, now, debug=self.debug)
+            self._routes_version = -1
+        self.pump()
 
     # --- packets ------------------------------------------------------------------------
     def read(self, interface: str) -> None:
@@ -314,7 +328,7 @@ def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory
     if node is None:
         debug = debug_writer(agent)
         node = EigrpNode(settings, factory(settings, agent.clock(), debug=debug), agent.kernel,
-                         lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug)
+                         lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug, factory=factory)
         node.ignored = translation.ignored
         node.start()
     else:
