@@ -116,6 +116,7 @@ class EigrpNode:
     installed: dict[IPv4Network, _Installed] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    key_chains: dict[str, str] = field(default_factory=dict)  # interface -> key chain name, for show
     factory: ProcessFactory | None = None  # for `clear ip eigrp neighbors` on a core without clear
     _routes_version: int = -1
 
@@ -329,9 +330,9 @@ def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory
         debug = debug_writer(agent)
         node = EigrpNode(settings, factory(settings, agent.clock(), debug=debug), agent.kernel,
                          lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug, factory=factory)
-        node.ignored = translation.ignored
+        node.ignored, node.key_chains = translation.ignored, translation.key_chains
         node.start()
     else:
-        node.ignored = translation.ignored
+        node.ignored, node.key_chains = translation.ignored, translation.key_chains
         node.reconfigure(settings)
     return node

@@ -44,7 +44,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _settings(s: "EigrpSettings") -> dict[str, Any]:
+def _settings(s: "EigrpSettings", key_chains: dict[str, str]) -> dict[str, Any]:
     return {
         "k_values": list(s.k_values),
         "variance": s.variance,
@@ -56,6 +56,7 @@ def _settings(s: "EigrpSettings") -> dict[str, Any]:
         "passive_interfaces": [i.name for i in s.interfaces if i.passive],
         "interfaces": [i.name for i in s.interfaces],
         "authentication": {i.name: [k.key_id for k in i.md5_keys] for i in s.interfaces if i.md5_keys},
+        "key_chains": dict(key_chains),
     }
 
 
@@ -90,6 +91,6 @@ def eigrp_state(node: "EigrpNode | None", now: float) -> dict[str, Any] | None:
         "interfaces": _call(process, "interface_views", now),
         "counters": _call(process, "counters") or {},
         "node": dict(node.counters),
-        "settings": _settings(node.settings),
+        "settings": _settings(node.settings, getattr(node, "key_chains", {})),
         "ignored": list(node.ignored),
     }

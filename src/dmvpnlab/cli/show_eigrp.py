@@ -78,8 +78,9 @@ def render_neighbors(data: dict[str, Any], detail: bool = False) -> str:
 
 def _path_line(path: dict[str, Any]) -> str:
     interface = _get(path, "interface", default="")
-    origin = _get(path, "origin", default=None)
-    neighbor = _get(path, "neighbor", "via", default=None)
+    origin = _get(path, "kind", "origin", default=None)
+    origin = None if origin == "neighbor" else origin
+    neighbor = _get(path, "via", "neighbor", default=None)
     metric, reported = _get(path, "metric", "fd"), _get(path, "reported", "rd")
     if origin == "Connected" or (neighbor is None and origin is None and interface != "Null0"):
         return f"        via Connected, {interface}\n"
@@ -127,11 +128,11 @@ def render_interfaces(data: dict[str, Any], detail: bool = False) -> str:
         if i.get("passive"):
             continue  # IOS lists passive interfaces only in `show ip protocols`
         name = short_ifname(str(_get(i, "name", "interface", default="")))
-        xmit = f"{_get(i, 'xmit_unreliable')}/{_get(i, 'xmit_reliable')}"
-        peerq = f"{_get(i, 'peer_q_unreliable')}/{_get(i, 'peer_q_reliable')}"
-        pacing = f"{_get(i, 'pacing_unreliable')}/{_get(i, 'pacing_reliable')}"
-        out.append(f"{name:<23}{_get(i, 'peers'):>5}{xmit:>11}{peerq:>12}{_get(i, 'mean_srtt', 'srtt'):>12}"
-                   f"{pacing:>13}{_get(i, 'mcast_flow_timer'):>12}{_get(i, 'pending_routes'):>12}\n")
+        xmit = f"{_get(i, 'xmit_queue_unreliable')}/{_get(i, 'xmit_queue_reliable')}"
+        peerq = f"{_get(i, 'peer_queue_unreliable')}/{_get(i, 'peer_queue_reliable')}"
+        pacing = f"{_get(i, 'pacing_unreliable_ms')}/{_get(i, 'pacing_reliable_ms')}"
+        out.append(f"{name:<23}{_get(i, 'peers'):>5}{xmit:>11}{peerq:>12}{_get(i, 'mean_srtt_ms'):>12}"
+                   f"{pacing:>13}{_get(i, 'multicast_flow_timer_ms'):>12}{_get(i, 'pending_routes'):>12}\n")
         if detail:
             out += _interface_detail(i, data)
     return "".join(out)
@@ -139,8 +140,8 @@ def render_interfaces(data: dict[str, Any], detail: bool = False) -> str:
 
 def _interface_detail(i: dict[str, Any], data: dict[str, Any]) -> list[str]:
     name = str(_get(i, "name", "interface", default=""))
-    keys = data.get("settings", {}).get("authentication", {}).get(name)
-    chain = i.get("key_chain")
+    keys = i.get("authentication") == "md5" or bool(data.get("settings", {}).get("authentication", {}).get(name))
+    chain = data.get("settings", {}).get("key_chains", {}).get(name)
     auth = "not set" if not keys else f'md5,  key-chain is "{chain}"' if chain else "md5"
     hello, hold = _get(i, "hello_seconds", "hello_interval", default=5), _get(i, "hold_seconds", "hold_time", default=15)
     return [
