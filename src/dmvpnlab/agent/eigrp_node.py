@@ -328,7 +328,12 @@ def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory
         return None
     if node is None:
         debug = debug_writer(agent)
-        node = EigrpNode(settings, factory(settings, agent.clock(), debug=debug), agent.kernel,
+        try:
+            process = factory(settings, agent.clock(), debug=debug)
+        except ImportError as error:  # a build without the EIGRP core: the rest of the router runs
+            log.error("router eigrp %d: not run: %s", settings.asn, error)
+            return None
+        node = EigrpNode(settings, process, agent.kernel,
                          lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug, factory=factory)
         node.ignored, node.key_chains = translation.ignored, translation.key_chains
         node.start()
