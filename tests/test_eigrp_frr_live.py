@@ -18,18 +18,16 @@ Root only; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from eigrp_live import Agent, eigrp_routes, wait as _wait
 from netns_live import start_capture, stop
 
 FRR = Path("/usr/lib/frr")
@@ -65,21 +63,6 @@ def _our_conf(md5_key: str | None) -> str:
 
 def _run(*argv: str) -> str:
     return subprocess.run(list(argv), capture_output=True, text=True, check=True).stdout
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> float:
-    start = time.monotonic()
-    while True:
-        try:
-            if check():
-                break
-        except (OSError, KeyError, ValueError, subprocess.CalledProcessError):
-            pass
-        assert time.monotonic() - start < timeout, f"{what} not within {timeout} s"
-        time.sleep(0.2)
-    took = time.monotonic() - start
-    print(f"{what}: {took:.1f} s")
-    return took
 
 
 class Frr:
@@ -118,55 +101,7 @@ class Frr:
             stop(proc)
 
 
-class Agent:
-    """The real `dmvpnlab agent` in `netns` with an IOS startup config."""
-
-    def __init__(self, netns: str, state_dir: Path, conf: str) -> None:
-        self.dir = state_dir
-        state_dir.mkdir(exist_ok=True)
-        (state_dir / "ready").unlink(missing_ok=True)
-        (state_dir / "startup-config").write_text(conf)
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, sys.executable, "-m", "dmvpnlab", "agent", "--node", "ra",
-             "--config", str(state_dir / "startup-config"), "--state-dir", str(state_dir), "--debug"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _wait("agent ready", self._started, 20)
-
-    def _started(self) -> bool:
-        if self.proc.poll() is not None:
-            log = self.dir / "agent.log"
-            raise AssertionError(f"agent exited {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}"
-                                 f"{log.read_text() if log.exists() else ''}")
-        return (self.dir / "ready").exists()
-
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self.dir / "control.sock"))
-            sock.sendall((json.dumps(message) + "\n").encode())
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
-
-    def eigrp(self) -> dict[str, Any]:
-        answer = self.request({"op": "state"})
-        return answer["state"]["routing"]["eigrp"]
-
-    def cli(self, line: str) -> str:
-        answer = self.request({"op": "cli", "line": line})
-        assert answer.get("ok") and not answer.get("error"), answer
-        return str(answer["output"])
-
-    def close(self) -> None:
-        stop(self.proc)
-
-
-def _our_eigrp_routes(netns: str) -> list[str]:
-    return [line for line in _run("ip", "-n", netns, "-4", "route", "show", "proto", "eigrp").splitlines() if line]
+_our_eigrp_routes = eigrp_routes
 
 
 def _frr_neighbor_up(frr: Frr) -> bool:
@@ -199,7 +134,7 @@ def test_agent_eigrp_and_frr_eigrpd_exchange_routes_and_agree_on_md5() -> None:
 
         # 1. no authentication: adjacency and routes both ways
         frr = Frr(ns_f, tmp / "frr", _frr_commands(None))
-        agent = Agent(ns_a, tmp / "ra", _our_conf(None))
+        agent = Agent(ns_a, "ra", tmp / "ra", _our_conf(None))
         _wait("adjacency (eigrpd side)", lambda: _frr_neighbor_up(frr), 20)
         _wait("adjacency (our side)", lambda: any(n["address"] == FRR_ADDR for n in agent.eigrp()["neighbors"]), 20)
         _wait("eigrpd's /32 in our kernel as proto eigrp",
@@ -225,14 +160,14 @@ def test_agent_eigrp_and_frr_eigrpd_exchange_routes_and_agree_on_md5() -> None:
         frr.close()
         shutil.rmtree(tmp / "frr")
         frr = Frr(ns_f, tmp / "frr", _frr_commands("dmvpnlab"))
-        agent = Agent(ns_a, tmp / "ra", _our_conf("dmvpnlab"))
+        agent = Agent(ns_a, "ra", tmp / "ra", _our_conf("dmvpnlab"))
         _wait("MD5 adjacency (eigrpd side)", lambda: _frr_neighbor_up(frr), 20)
         _wait("MD5: eigrpd's /32 in our kernel", lambda: any(r.startswith(FRR_LAN) for r in _our_eigrp_routes(ns_a)), 20)
         agent.close()
         agent = None
 
         # 3. MD5 with a different key: no adjacency, our refusals counted
-        agent = Agent(ns_a, tmp / "ra", _our_conf("wrongkey"))
+        agent = Agent(ns_a, "ra", tmp / "ra", _our_conf("wrongkey"))
         time.sleep(6)  # hold time 4 s: an adjacency would have formed by now
         assert not any(n["address"] == FRR_ADDR for n in agent.eigrp()["neighbors"])
         assert not _our_eigrp_routes(ns_a)
