@@ -63,6 +63,7 @@ class Interface:
     split_horizon: bool = True
     next_hop_self: bool = True
     summaries: tuple[Network, ...] = ()
+    address: str = ""        # ours on it: a next hop naming us is not taken
 
 
 @dataclass
@@ -131,6 +132,7 @@ class Dual:
     def __init__(self, *, k: KValues = DEFAULT_K, variance: int = 1,
                  stub: Optional[int] = None, active_timeout: float = ACTIVE_TIMEOUT) -> None:
         self.k, self.variance, self.stub, self.active_timeout = k, max(1, variance), stub, active_timeout
+        self.maximum_paths = MAXIMUM_PATHS
         self.interfaces: dict[str, Interface] = {}
         self.neighbors: dict[str, tuple[str, bool]] = {}      # address -> (interface, is stub)
         self.table: dict[Network, Entry] = {}
@@ -148,7 +150,8 @@ class Dual:
         """A connected interface in the EIGRP process (`address` as A.B.C.D/len)."""
         prefix = ipaddress.IPv4Interface(address).network
         self.interfaces[name] = Interface(name, prefix, bandwidth, delay, mtu, split_horizon,
-                                          next_hop_self, tuple(Network(s) for s in summaries))
+                                          next_hop_self, tuple(Network(s) for s in summaries),
+                                          str(ipaddress.IPv4Interface(address).ip))
         self._told.setdefault(name, {})
         metric = Metric(scaled_delay(delay), scaled_bandwidth(bandwidth), mtu=mtu)
         self._set_path(prefix, "connected", Path(name, None, "0.0.0.0", Metric(), metric))
@@ -162,6 +165,26 @@ class Dual:
         self._told.pop(name, None)
         self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
         self._remove_path(iface.prefix, "connected")
+        self._announce()
+
+    def retune(self, name: str, *, split_horizon: bool, next_hop_self: bool,
+               summaries: tuple[str, ...]) -> None:
+        """Change what an interface is told (no reset): the announcement diff sends
+        what now differs and poisons what it may no longer hear."""
+        iface = self.interfaces.get(name)
+        if iface is None:
+            return
+        self.interfaces[name] = Interface(iface.name, iface.prefix, iface.bandwidth, iface.delay, iface.mtu,
+                                          split_horizon, next_hop_self, tuple(Network(x) for x in summaries),
+                                          iface.address)
+        self._announce()
+
+    def set_paths(self, variance: int, maximum_paths: int) -> None:
+        """`variance` / `maximum-paths` changed: pick the successors of passive routes again."""
+        self.variance, self.maximum_paths = max(1, variance), max(1, maximum_paths)
+        for entry in self.table.values():
+            if entry.state is State.PASSIVE and entry.successors:
+                self._pick(entry)
         self._announce()
 
     def neighbor_up(self, address: str, interface: str, stub: bool = False) -> None:
@@ -301,7 +324,9 @@ class Dual:
         metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
         if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
             metric = UNREACHABLE
-        next_hop = neighbor if tlv.next_hop == "0.0.0.0" else tlv.next_hop
+        next_hop = tlv.next_hop
+        if next_hop == "0.0.0.0" or not _usable_next_hop(next_hop, iface):
+            next_hop = neighbor       # third party only on the shared subnet, never ourselves
         external = tlv.external if isinstance(tlv, Ipv4External) else None
         return Path(iface.name, neighbor, next_hop, tlv.metric, metric, external)
 
@@ -330,7 +355,7 @@ class Dual:
         feasible.sort()
         best = feasible[0][0]
         entry.successors = [k for d, k in feasible
-                            if d == best or (self.variance > 1 and d < self.variance * best)][:MAXIMUM_PATHS]
+                            if d == best or (self.variance > 1 and d < self.variance * best)][:self.maximum_paths]
 
     def _evaluate(self, entry: Entry, querier: Optional[str]) -> None:
         """Local computation in passive state; go active when no path is feasible."""
@@ -486,6 +511,14 @@ class Dual:
             told.update(now)
             if changes and any(i == name for i, _ in self.neighbors.values()):
                 self.outbox.append(Outgoing(name, None, Opcode.UPDATE, tuple(changes)))
+
+
+def _usable_next_hop(address: str, iface: Interface) -> bool:
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        return False
+    return ip in iface.prefix and ip != iface.prefix.network_address and address != iface.address
 
 
 __all__ = ["AD_EXTERNAL", "AD_INTERNAL", "AD_SUMMARY", "Dual", "Entry", "Interface", "Outgoing",
