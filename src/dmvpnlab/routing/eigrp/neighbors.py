@@ -246,10 +246,11 @@ class EigrpNeighbors:
         ks = GOODBYE if goodbye else self.k_values
         return Parameters(*ks, k6=255 if goodbye else 0, hold_time=hold)
 
-    def _send_hello(self, iface: _Interface, extra: tuple[Tlv, ...] = (), goodbye: bool = False) -> None:
+    def _send_hello(self, iface: _Interface, extra: tuple[Tlv, ...] = (), goodbye: bool = False,
+                    to: IPv4Address = MULTICAST) -> None:
         stub = (Stub(self.stub),) if self.stub is not None and not goodbye else ()
         tlvs = (self._parameters(iface.hold_time, goodbye), SoftwareVersion()) + stub + extra
-        self._emit(MULTICAST, iface.name, Packet(Opcode.HELLO, self.asn, tlvs))
+        self._emit(to, iface.name, Packet(Opcode.HELLO, self.asn, tlvs))
 
     def _send_ack(self, nbr: _Neighbor, seq: int) -> None:
         self._emit(nbr.address, nbr.interface, Packet(Opcode.HELLO, self.asn, (), ack=seq))
@@ -418,6 +419,11 @@ class EigrpNeighbors:
         self._handles += 1
         nbr = _Neighbor(self._handles - 1, source, interface, hold, now, now)
         self._neighbors[(interface, source)] = nbr
+        # A unicast hello first, so a peer that has not heard us yet (it just started, or
+        # our next multicast hello is seconds away) knows us before our INIT arrives.
+        iface = self._interfaces.get(interface)
+        if iface is not None:
+            self._send_hello(iface, to=source)
         self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
         return nbr
 

@@ -72,9 +72,10 @@ class EigrpProcess:
         self._routes: list[EigrpRoute] = []
         self._since: dict[IPv4Network, tuple[tuple, float]] = {}
         self._stopped = False
-        self._dirty = True
+        self._dirty, self._dirty_at = True, now
         self._now = now
         self._start(settings, now)
+        self._refresh()
 
     # ---- life cycle ------------------------------------------------------------------
     def _start(self, settings: EigrpSettings, now: float) -> None:
@@ -100,7 +101,7 @@ class EigrpProcess:
         self._nbrs.stop(now)
         self._pump(now)
         self._stopped = True
-        self._dirty = True
+        self._touch(True, now)
 
     def reconfigure(self, settings: EigrpSettings, now: float) -> None:
         """A live configuration change, applied the way IOS does: a new AS, router id, K
@@ -187,7 +188,7 @@ class EigrpProcess:
             if iface.passive:
                 return self._drop("passive interface")
             self._nbrs.receive(interface, IPv4Address(source), bytes(data), now)
-            self._pump(now)
+            self._pump(now, changed=False)
         except Exception:   # a bug of ours must not take the router down: counted, kept visible
             self._drop("internal error")
         return None
@@ -200,7 +201,7 @@ class EigrpProcess:
         try:
             self._nbrs.tick(now)
             self._dual.tick(now)
-            self._pump(now)
+            self._pump(now, changed=False)
         except Exception:
             self._drop("internal error")
 
@@ -208,8 +209,10 @@ class EigrpProcess:
         self.drops[reason] = self.drops.get(reason, 0) + 1
 
     # ---- joining the parts -----------------------------------------------------------
-    def _pump(self, now: float) -> None:
-        """Move events between the parts until both are quiet, then collect what to send."""
+    def _pump(self, now: float, changed: bool = True) -> None:
+        """Move events between the parts until both are quiet, then collect what to send.
+        Routes are recomputed lazily (routes()), stamped with the time of the first change
+        since the last look: hellos and acks alone change nothing."""
         while True:
             events, self._nbrs.events = self._nbrs.events, []
             for event in events:
@@ -223,10 +226,15 @@ class EigrpProcess:
                     self._nbrs.reset(IPv4Address(address), "stuck in active")
             if not (events or outgoing or stuck):
                 break
+            changed = True
         if self._nbrs.outbox:
             self.outbox.extend(self._nbrs.outbox)
             self._nbrs.outbox = []
-        self._dirty = True
+        self._touch(changed, now)
+
+    def _touch(self, changed: bool, now: float) -> None:
+        if changed and not self._dirty:
+            self._dirty, self._dirty_at = True, now
 
     def _on_event(self, event: object, now: float) -> None:
         if isinstance(event, NeighborUp):
@@ -334,7 +342,7 @@ class EigrpProcess:
                 ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
             signature = (hops, ad, first.metric)
             previous = self._since.get(prefix)
-            began = previous[1] if previous is not None and previous[0] == signature else self._now
+            began = previous[1] if previous is not None and previous[0] == signature else self._dirty_at
             since[prefix] = (signature, began)
             fresh.append(EigrpRoute(prefix, hops, ad, first.metric, first.ad == AD_EXTERNAL, began))
         if fresh != self._routes:
