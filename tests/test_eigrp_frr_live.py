@@ -187,6 +187,8 @@ def test_agent_eigrp_and_frr_eigrpd_exchange_routes_and_agree_on_md5() -> None:
         for ns in made:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         logs = {p.name: p.read_text(errors="replace") for p in tmp.rglob("*.log")}
+        if not passed and os.environ.get("DMVPNLAB_KEEP_FAILED"):  # for a post-mortem: logs and capture
+            shutil.copytree(tmp, os.environ["DMVPNLAB_KEEP_FAILED"], dirs_exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if not passed:
             for name, text in logs.items():

@@ -139,6 +139,7 @@ class _Neighbor:
     peer_init_seen: bool = False
     our_init_acked: bool = False
     cr_sequence: int | None = None
+    init_seq: int = 0               # the sequence of our INIT to this peer
     srtt: float = 0.0
     stub: Optional[int] = None
 
@@ -424,7 +425,8 @@ class EigrpNeighbors:
         iface = self._interfaces.get(interface)
         if iface is not None:
             self._send_hello(iface, to=source)
-        self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
+        nbr.init_seq = self._next_seq()
+        self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, nbr.init_seq), now)
         return nbr
 
     def _acked(self, nbr: _Neighbor, ack: int, now: float) -> None:
@@ -446,6 +448,12 @@ class EigrpNeighbors:
                 return self._drop("conditional receive not for us")
             nbr.cr_sequence = None
         if packet.flags & FLAG_INIT:
+            if (nbr.peer_init_seen and packet.sequence == nbr.last_rx_seq
+                    and (nbr.up_since is None or (packet.ack and packet.ack == nbr.init_seq))):
+                # The same INIT again, now acking ours: a retransmission, not a restart of
+                # the peer (a restarted peer's INIT acks nothing of ours).
+                self._send_ack(nbr, packet.sequence)
+                return None
             if nbr.up_since is not None:
                 # The peer restarted within our hold time: reset and start over with this
                 # INIT at once, rather than make it retry until its next hello.
@@ -453,7 +461,14 @@ class EigrpNeighbors:
                 nbr = self._new_neighbor(nbr.interface, nbr.address, nbr.hold_time, now)
             nbr.last_rx_seq = packet.sequence
             nbr.peer_init_seen = True
-            self._send_ack(nbr, packet.sequence)
+            head = nbr.queue[0] if nbr.queue else None
+            if head is not None and head.packet.flags & FLAG_INIT and not nbr.our_init_acked:
+                # Our INIT, still unacked, carries the ack (as IOS's does): FRR's eigrpd takes
+                # the sequence of the packet that acks its INIT as ours, and a bare ack (seq 0)
+                # makes it ack 0, retry-storming the INIT exchange (tests/test_eigrp_frr_live.py).
+                self._transmit(nbr, head, now)
+            else:
+                self._send_ack(nbr, packet.sequence)
             self._maybe_up(nbr, now)
             return None
         if not nbr.peer_init_seen:
