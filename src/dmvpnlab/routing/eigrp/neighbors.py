@@ -238,7 +238,8 @@ class EigrpNeighbors:
             self.on_packet("send", interface, None if destination == MULTICAST else destination, packet)
         if keys:
             tlvs = (Authentication(keys[0].key_id),) + packet.tlvs
-            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), keys[0].key)
+            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), keys[0].key,
+                            basic=packet.opcode == Opcode.HELLO)
         else:
             data = encode(replace(packet, checksum=None))
         self.outbox.append(Outbound(destination, interface, data))
@@ -362,7 +363,7 @@ class EigrpNeighbors:
         if iface.keys:
             auth = packet.tlvs[0] if packet.tlvs else None
             key = next((k for k in iface.keys if isinstance(auth, Authentication) and k.key_id == auth.key_id), None)
-            if key is None or not verify_md5(data, key.key):
+            if key is None or not verify_md5(data, key.key, basic=packet.opcode == Opcode.HELLO):
                 return self._drop("auth")
             packet = replace(packet, tlvs=packet.tlvs[1:])
         elif packet.find(Authentication) is not None:
