@@ -265,13 +265,18 @@ class EigrpNeighbors:
 
     def send_reliable(self, packet_tlvs: tuple[Tlv, ...], opcode: Opcode,
                       to: IPv4Address | None = None, now: float | None = None,
-                      flags: int = 0) -> int:
+                      flags: int = 0, interface: str | None = None) -> int:
         """Queue an UPDATE/QUERY/REPLY to one neighbour (`to`) or multicast to every up
         neighbour; returns its sequence number. Delivery is retried until acked."""
         now = self._now if now is None else now
         self._now = now
         seq = self._next_seq()
         packet = Packet(opcode, self.asn, tuple(packet_tlvs), flags, seq)
+        if to is not None and interface is not None:    # the caller knows where: no scan
+            known = self._neighbors.get((interface, IPv4Address(to)))
+            if known is not None:
+                self._enqueue(known, packet, now)
+            return seq
         if to is not None:
             for nbr in self._neighbors.values():
                 if nbr.address == IPv4Address(to):

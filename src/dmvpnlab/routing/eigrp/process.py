@@ -299,7 +299,7 @@ class EigrpProcess:
             if not chunk and not eot:
                 continue
             flags = FLAG_EOT if eot and n == len(chunks) - 1 else 0
-            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags)
+            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags, interface=interface)
 
     def _on_packet(self, direction: str, interface: str, neighbor: Optional[IPv4Address], packet: Packet) -> None:
         if self.debug is None:
