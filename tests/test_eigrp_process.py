@@ -134,6 +134,13 @@ def test_md5_with_the_same_key_chain_forms_the_adjacency_signed_with_the_lowest_
     assert wire.hops("R1", "192.168.2.0/24") == ["10.0.12.2"]
     auth = decode(wire.sent[0][3]).tlvs[0]
     assert auth.key_id == 1 and len(auth.digest) == 16
+    # hellos are signed over their first 44 bytes + the key (as FRR says Cisco does),
+    # everything else over the whole packet
+    from dmvpnlab.routing.eigrp.codec import verify_md5
+    hello = next(d for n, _, _, d in wire.sent if n == "R1" and decode(d).opcode == Opcode.HELLO)
+    update = next(d for n, _, _, d in wire.sent if n == "R1" and decode(d).opcode == Opcode.UPDATE)
+    assert verify_md5(hello, b"cisco123", basic=True) and not verify_md5(hello, b"cisco123")
+    assert verify_md5(update, b"cisco123") and not verify_md5(update, b"later")
 
 
 def test_md5_with_a_wrong_key_forms_no_adjacency_and_counts_the_drops():

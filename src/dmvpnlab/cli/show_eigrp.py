@@ -163,7 +163,7 @@ def _interface_detail(i: dict[str, Any], data: dict[str, Any]) -> list[str]:
 # --- traffic -------------------------------------------------------------------------
 
 _TRAFFIC = (("Hellos", "hello"), ("Updates", "update"), ("Queries", "query"), ("Replies", "reply"),
-            ("Acks", "ack"), ("SIA-Queries", "sia-query"), ("SIA-Replies", "sia-reply"))
+            ("Acks", "ack"), ("SIA-Queries", "sia_query"), ("SIA-Replies", "sia_reply"))
 
 
 def _count(counters: dict[str, Any], direction: str, kind: str) -> int:

@@ -25,6 +25,7 @@ interface's key chain. Malformed or unwelcome input is dropped and counted, neve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Callable, Optional
 
@@ -62,6 +63,10 @@ def stub_flags(words: Optional[frozenset[str]]) -> Optional[int]:
 
 class EigrpProcess:
     """`router eigrp ASN` running: feed it packets and time, drain `outbox`, read `routes()`."""
+
+    #: A bug of ours in receive/tick is counted ("internal error") so one bad packet cannot
+    #: take the router down; the fuzz target sets this to see the exception instead.
+    raise_errors = False
 
     def __init__(self, settings: EigrpSettings, now: float,
                  debug: Optional[Callable[[str], None]] = None) -> None:
@@ -191,6 +196,8 @@ class EigrpProcess:
             self._pump(now, changed=False)
         except Exception:   # a bug of ours must not take the router down: counted, kept visible
             self._drop("internal error")
+            if self.raise_errors:
+                raise
         return None
 
     def tick(self, now: float) -> None:
@@ -204,6 +211,8 @@ class EigrpProcess:
             self._pump(now, changed=False)
         except Exception:
             self._drop("internal error")
+            if self.raise_errors:
+                raise
 
     def _drop(self, reason: str) -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -299,7 +308,7 @@ class EigrpProcess:
             if not chunk and not eot:
                 continue
             flags = FLAG_EOT if eot and n == len(chunks) - 1 else 0
-            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags)
+            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags, interface=interface)
 
     def _on_packet(self, direction: str, interface: str, neighbor: Optional[IPv4Address], packet: Packet) -> None:
         if self.debug is None:
@@ -352,8 +361,16 @@ class EigrpProcess:
 
     # ---- views -----------------------------------------------------------------------
     def neighbor_views(self, now: float) -> list[NeighborView]:
-        """`show ip eigrp neighbors`: handle, address, interface, hold, uptime, SRTT, RTO, Q, seq."""
-        return [] if self._stopped else self._nbrs.neighbors(now)
+        """`show ip eigrp neighbors [detail]`: handle, address, interface, hold, uptime, SRTT,
+        RTO, Q, seq; `up` False while still in INIT; stub flags; prefixes learned from it."""
+        if self._stopped:
+            return []
+        learned: dict[str, int] = {}
+        for entry in self._dual.table.values():
+            for key, path in entry.paths.items():
+                if path.neighbor is not None and path.reachable:
+                    learned[key] = learned.get(key, 0) + 1
+        return [replace(v, prefixes=learned.get(str(v.address), 0)) for v in self._nbrs.neighbors(now)]
 
     def topology_views(self) -> list[TopologyView]:
         """`show ip eigrp topology [all-links]`: every prefix with all its paths (flags say
@@ -378,8 +395,8 @@ class EigrpProcess:
 
     def counters(self) -> dict[str, dict[str, int]]:
         """`show ip eigrp traffic`: {"sent": {kind: n}, "received": {kind: n}, "drops": {reason: n}}
-        with kinds hello, update, query, reply, ack, sia-query, sia-reply (0 when none)."""
-        kinds = ("hello", "update", "query", "reply", "ack", "sia-query", "sia-reply")
+        with kinds hello, update, query, reply, ack, sia_query, sia_reply (0 when none)."""
+        kinds = ("hello", "update", "query", "reply", "ack", "sia_query", "sia_reply")
         drops = dict(self._nbrs.drops)
         for reason, n in self.drops.items():
             drops[reason] = drops.get(reason, 0) + n
