@@ -67,6 +67,16 @@ def test_neighbors_columns_and_ntc() -> None:
         ("1", "10.0.0.3", "2", "1", "23.0/2.0"), ("0", "10.0.0.2", "0", "0", "23.0/2.0")]
 
 
+def test_stub_neighbor_detail_lines() -> None:
+    from dmvpnlab.agent.eigrp_state import stub_words
+    stub = dict(STATE, neighbors=[dict(STATE["neighbors"][0], stub=stub_words(0x0005))])
+    text = show_eigrp.render_neighbors(stub, detail=True)
+    assert "   Stub Peer Advertising (CONNECTED SUMMARY ) Routes\n   Suppressing queries\n" in text
+    assert stub_words(None) is None and stub_words(0x0008) == ["receive-only"]
+    only = dict(STATE, neighbors=[dict(STATE["neighbors"][0], stub=["receive-only"])])
+    assert "   Receive-Only Peer Advertising ( No ) Routes\n" in show_eigrp.render_neighbors(only, detail=True)
+
+
 def test_topology_and_ntc() -> None:
     text = show_eigrp.render_topology(STATE)
     assert "EIGRP-IPv4 Topology Table for AS(100)/ID(10.0.0.1)\n" in text

@@ -147,7 +147,7 @@ def test_agent_eigrp_and_frr_eigrpd_exchange_routes_and_agree_on_md5() -> None:
         frr = Frr(ns_f, tmp / "frr", _frr_commands(None))
         agent = Agent(ns_a, "ra", tmp / "ra", _our_conf(None))
         _wait("adjacency (eigrpd side)", lambda: _frr_neighbor_up(frr), 20)
-        _wait("adjacency (our side)", lambda: any(n["address"] == FRR_ADDR for n in agent.eigrp()["neighbors"]), 20)
+        _wait("adjacency (our side)", lambda: any(n["address"] == FRR_ADDR and n["up"] for n in agent.eigrp()["neighbors"]), 20)
         _wait("eigrpd's /32 in our kernel as proto eigrp",
               lambda: any(r.startswith(f"{FRR_LAN} via {FRR_ADDR}") and "metric 90" in r
                           for r in _our_eigrp_routes(ns_a)), 20)

@@ -77,9 +77,9 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
             agents[node] = Agent(ns[node], node, tmp / node, _config(node))
         hub, spoke = agents["hub"], agents["spoke"]
         wait("adjacency over Tunnel0 (hub)", lambda: any(
-            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" for n in hub.eigrp()["neighbors"]), 30)
+            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]), 30)
         wait("adjacency over Tunnel0 (spoke)", lambda: any(
-            n["address"] == "10.0.0.1" for n in spoke.eigrp()["neighbors"]), 30)
+            n["address"] == "10.0.0.1" and n["up"] for n in spoke.eigrp()["neighbors"]), 30)
         wait("hub LAN in the spoke's kernel", lambda: any(
             r.startswith(f"{HUB_LAN} via 10.0.0.1 dev Tunnel0") and "metric 90" in r
             for r in eigrp_routes(ns["spoke"])), 30)

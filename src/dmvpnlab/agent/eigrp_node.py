@@ -113,6 +113,7 @@ class EigrpNode:
     open_socket: Callable[[str, IPv4Address, int], socket.socket] | None = open_eigrp_socket
     debug: Callable[[str], None] | None = None
     sockets: dict[str, socket.socket] = field(default_factory=dict)
+    ifindexes: dict[str, int] = field(default_factory=dict)  # the device each socket is bound to
     installed: dict[IPv4Network, _Installed] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
@@ -128,6 +129,7 @@ class EigrpNode:
 
     def reconfigure(self, settings: EigrpSettings) -> None:
         if settings == self.settings:
+            self._sync_sockets()  # the same config, but a device may be new (a re-created TAP)
             return
         self.settings = settings
         self.process.reconfigure(settings, self.clock())
@@ -219,7 +221,7 @@ class EigrpNode:
 
     def _sync_sockets(self) -> None:
         wanted = self._wanted_sockets()
-        for name in [n for n in self.sockets if n not in wanted]:
+        for name in [n for n in self.sockets if n not in wanted or self._device_changed(n)]:
             self._close_socket(name)
         for name, address in wanted.items():
             if name in self.sockets or self.open_socket is None:
@@ -229,6 +231,7 @@ class EigrpNode:
                 index = self.kernel.ifindex(linux) if self.kernel is not None else 0
                 if index is None:
                     raise OSError(errno.ENODEV, f"{linux} does not exist")
+                self.ifindexes[name] = index
                 sock = self.open_socket(linux, address, index)
             except (OSError, ValueError) as error:
                 self._count("socket_errors")
@@ -239,8 +242,18 @@ class EigrpNode:
             if loop is not None:
                 loop.add_reader(sock.fileno(), self.read, name)
 
+    def _device_changed(self, name: str) -> bool:
+        """Was the device re-created (a new TAP after a tunnel change)? Its socket is dead then."""
+        if self.kernel is None:
+            return False
+        try:
+            return self.kernel.ifindex(self.ifname(name)) != self.ifindexes.get(name)
+        except (OSError, ValueError):
+            return True
+
     def _close_socket(self, name: str) -> None:
         sock = self.sockets.pop(name)
+        self.ifindexes.pop(name, None)
         loop = _running_loop()
         if loop is not None:
             loop.remove_reader(sock.fileno())

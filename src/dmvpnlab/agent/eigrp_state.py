@@ -60,6 +60,26 @@ def _settings(s: "EigrpSettings", key_chains: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# The STUB TLV flag bits (routing/eigrp/tlvs.py STUB_*) as the words IOS prints, in its order.
+_STUB_WORDS = ((0x0001, "connected"), (0x0002, "static"), (0x0004, "summary"), (0x0010, "redistributed"),
+               (0x0008, "receive-only"))
+
+
+def stub_words(flags: int | None) -> list[str] | None:
+    """A neighbour's stub flags as words (None: not a stub)."""
+    if flags is None:
+        return None
+    return [word for bit, word in _STUB_WORDS if flags & bit]
+
+
+def _neighbors(process: Any, now: float) -> list[dict[str, Any]]:
+    rows = _call(process, "neighbor_views", now)
+    for row in rows:
+        if isinstance(row.get("stub"), int):
+            row["stub"] = stub_words(row["stub"])
+    return rows
+
+
 def _call(process: Any, name: str, *args: Any) -> Any:
     method = getattr(process, name, None)
     return plain(method(*args)) if callable(method) else []
@@ -86,7 +106,7 @@ def eigrp_state(node: "EigrpNode | None", now: float) -> dict[str, Any] | None:
         "asn": node.settings.asn,
         "router_id": str(node.settings.router_id),
         "routes": routes,
-        "neighbors": _call(process, "neighbor_views", now),
+        "neighbors": _neighbors(process, now),
         "topology": _call(process, "topology_views"),
         "interfaces": _call(process, "interface_views", now),
         "counters": _call(process, "counters") or {},

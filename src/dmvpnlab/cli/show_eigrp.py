@@ -61,7 +61,7 @@ def render_neighbors(data: dict[str, Any], detail: bool = False) -> str:
                    f"{_get(n, 'srtt_ms', 'srtt'):>4}{_get(n, 'rto_ms', 'rto'):>6}{_get(n, 'q_count', 'q'):>3}  "
                    f"{_get(n, 'sequence', 'seq')}\n")
         if detail:
-            out.append(f"   Version {_get(n, 'version', default='23.0/2.0')}, Retrans: {_get(n, 'retrans')}, "
+            out.append(f"   Version {n.get('version') or '23.0/2.0'}, Retrans: {_get(n, 'retrans')}, "
                        f"Retries: {_get(n, 'retries')}, Prefixes: {_get(n, 'prefixes')}\n")
             out.append("   Topology-ids from peer - 0 \n")
             stub = n.get("stub")
