@@ -67,9 +67,10 @@ class FakeKernel:
     def __init__(self, stale=()):
         self.calls = []
         self.stale = list(stale)
+        self.index = 7
 
     def ifindex(self, name):
-        return 7
+        return self.index
 
     def routes(self):
         return self.stale
@@ -134,6 +135,10 @@ def test_sockets_outbox_and_receive():
     node.receive("Tunnel0", b"\x45\x00")  # truncated: counted, not passed on
     assert node.process.received == [("Tunnel0", A("10.0.0.2"), b"eigrp")]
     assert node.counters["rx_malformed"] == 1
+    kernel.index = 8  # Tunnel0 re-created (a new TAP): the same settings reopen its socket
+    first = opened["Tunnel0"]
+    node.reconfigure(node.settings)
+    assert first.closed and opened["Tunnel0"] is not first and list(node.sockets) == ["Tunnel0"]
     node.reconfigure(_settings(("GigabitEthernet0/1", "192.168.1.1/24", False)))
     assert opened["Tunnel0"].closed and list(node.sockets) == ["GigabitEthernet0/1"]
 

@@ -68,6 +68,7 @@ def test_hub_settings() -> None:
     assert tun.summaries == (IPv4Network("192.168.0.0/16"),)
     assert (tun.hello_seconds, tun.hold_seconds) == (10.0, 30)
     assert tun.md5_keys == (EigrpKey(1, b"first"), EigrpKey(2, b"cisco"))
+    assert result.key_chains == {"Tunnel0": "K"}
     lan = s.interface("GigabitEthernet0/1")
     assert lan is not None and lan.passive and lan.split_horizon and lan.md5_keys == ()
     assert (lan.bandwidth_kbps, lan.delay_usec) == (1000000, 10)

@@ -113,9 +113,12 @@ class EigrpNode:
     open_socket: Callable[[str, IPv4Address, int], socket.socket] | None = open_eigrp_socket
     debug: Callable[[str], None] | None = None
     sockets: dict[str, socket.socket] = field(default_factory=dict)
+    ifindexes: dict[str, int] = field(default_factory=dict)  # the device each socket is bound to
     installed: dict[IPv4Network, _Installed] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    key_chains: dict[str, str] = field(default_factory=dict)  # interface -> key chain name, for show
+    factory: ProcessFactory | None = None  # for `clear ip eigrp neighbors` on a core without clear
     _routes_version: int = -1
 
     # --- life cycle ---------------------------------------------------------------------
@@ -126,6 +129,7 @@ class EigrpNode:
 
     def reconfigure(self, settings: EigrpSettings) -> None:
         if settings == self.settings:
+            self._sync_sockets()  # the same config, but a device may be new (a re-created TAP)
             return
         self.settings = settings
         self.process.reconfigure(settings, self.clock())
@@ -146,6 +150,19 @@ class EigrpNode:
                 self._delete(prefix)
             for name in list(self.sockets):
                 self._close_socket(name)
+
+    def clear_neighbors(self, address: IPv4Address | None = None) -> None:
+        """`clear ip eigrp neighbors [A]`: the adjacencies go down and form again."""
+        now = self.clock()
+        clear = getattr(self.process, "clear_neighbors", None)
+        if callable(clear):
+            clear(address, now)
+        elif self.factory is not None:  # the whole process restarts (IOS resets them all too)
+            self.process.stop(now)
+            self._send_outbox()
+            self.process = self.factory(self.settings, now, debug=self.debug)
+            self._routes_version = -1
+        self.pump()
 
     # --- packets ------------------------------------------------------------------------
     def read(self, interface: str) -> None:
@@ -204,7 +221,7 @@ class EigrpNode:
 
     def _sync_sockets(self) -> None:
         wanted = self._wanted_sockets()
-        for name in [n for n in self.sockets if n not in wanted]:
+        for name in [n for n in self.sockets if n not in wanted or self._device_changed(n)]:
             self._close_socket(name)
         for name, address in wanted.items():
             if name in self.sockets or self.open_socket is None:
@@ -214,6 +231,7 @@ class EigrpNode:
                 index = self.kernel.ifindex(linux) if self.kernel is not None else 0
                 if index is None:
                     raise OSError(errno.ENODEV, f"{linux} does not exist")
+                self.ifindexes[name] = index
                 sock = self.open_socket(linux, address, index)
             except (OSError, ValueError) as error:
                 self._count("socket_errors")
@@ -224,8 +242,18 @@ class EigrpNode:
             if loop is not None:
                 loop.add_reader(sock.fileno(), self.read, name)
 
+    def _device_changed(self, name: str) -> bool:
+        """Was the device re-created (a new TAP after a tunnel change)? Its socket is dead then."""
+        if self.kernel is None:
+            return False
+        try:
+            return self.kernel.ifindex(self.ifname(name)) != self.ifindexes.get(name)
+        except (OSError, ValueError):
+            return True
+
     def _close_socket(self, name: str) -> None:
         sock = self.sockets.pop(name)
+        self.ifindexes.pop(name, None)
         loop = _running_loop()
         if loop is not None:
             loop.remove_reader(sock.fileno())
@@ -313,11 +341,16 @@ def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory
         return None
     if node is None:
         debug = debug_writer(agent)
-        node = EigrpNode(settings, factory(settings, agent.clock(), debug=debug), agent.kernel,
-                         lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug)
-        node.ignored = translation.ignored
+        try:
+            process = factory(settings, agent.clock(), debug=debug)
+        except ImportError as error:  # a build without the EIGRP core: the rest of the router runs
+            log.error("router eigrp %d: not run: %s", settings.asn, error)
+            return None
+        node = EigrpNode(settings, process, agent.kernel,
+                         lambda ios: linux_ifname(agent.node, ios), agent.clock, debug=debug, factory=factory)
+        node.ignored, node.key_chains = translation.ignored, translation.key_chains
         node.start()
     else:
-        node.ignored = translation.ignored
+        node.ignored, node.key_chains = translation.ignored, translation.key_chains
         node.reconfigure(settings)
     return node

@@ -44,7 +44,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _settings(s: "EigrpSettings") -> dict[str, Any]:
+def _settings(s: "EigrpSettings", key_chains: dict[str, str]) -> dict[str, Any]:
     return {
         "k_values": list(s.k_values),
         "variance": s.variance,
@@ -56,7 +56,28 @@ def _settings(s: "EigrpSettings") -> dict[str, Any]:
         "passive_interfaces": [i.name for i in s.interfaces if i.passive],
         "interfaces": [i.name for i in s.interfaces],
         "authentication": {i.name: [k.key_id for k in i.md5_keys] for i in s.interfaces if i.md5_keys},
+        "key_chains": dict(key_chains),
     }
+
+
+# The STUB TLV flag bits (routing/eigrp/tlvs.py STUB_*) as the words IOS prints, in its order.
+_STUB_WORDS = ((0x0001, "connected"), (0x0002, "static"), (0x0004, "summary"), (0x0010, "redistributed"),
+               (0x0008, "receive-only"))
+
+
+def stub_words(flags: int | None) -> list[str] | None:
+    """A neighbour's stub flags as words (None: not a stub)."""
+    if flags is None:
+        return None
+    return [word for bit, word in _STUB_WORDS if flags & bit]
+
+
+def _neighbors(process: Any, now: float) -> list[dict[str, Any]]:
+    rows = _call(process, "neighbor_views", now)
+    for row in rows:
+        if isinstance(row.get("stub"), int):
+            row["stub"] = stub_words(row["stub"])
+    return rows
 
 
 def _call(process: Any, name: str, *args: Any) -> Any:
@@ -85,11 +106,11 @@ def eigrp_state(node: "EigrpNode | None", now: float) -> dict[str, Any] | None:
         "asn": node.settings.asn,
         "router_id": str(node.settings.router_id),
         "routes": routes,
-        "neighbors": _call(process, "neighbor_views", now),
+        "neighbors": _neighbors(process, now),
         "topology": _call(process, "topology_views"),
         "interfaces": _call(process, "interface_views", now),
         "counters": _call(process, "counters") or {},
         "node": dict(node.counters),
-        "settings": _settings(node.settings),
+        "settings": _settings(node.settings, getattr(node, "key_chains", {})),
         "ignored": list(node.ignored),
     }

@@ -25,11 +25,14 @@ MESSAGES = {
     "all": "DMVPN all level debugging is on",
     "isakmp": "Crypto ISAKMP debugging is on",
     "ipsec": "Crypto IPSEC debugging is on",
+    "eigrp-packets": "EIGRP Packets debugging is on\n"
+                     "    (UPDATE, REQUEST, QUERY, REPLY, HELLO, IPXSAP, PROBE, ACK, STUB, SIAQUERY, SIAREPLY)",
 }
 
 # `show debugging` groups the categories under their subsystem, as IOS does.
 SUBSYSTEMS = (("NHRP:", ("packet", "cache", "extension", "general", "all")),
-              ("Cryptographic Subsystem:", ("isakmp", "ipsec")))
+              ("Cryptographic Subsystem:", ("isakmp", "ipsec")),
+              ("EIGRP:", ("eigrp-packets",)))
 
 
 class SessionDebug:
@@ -65,7 +68,7 @@ class SessionDebug:
             self.agent.debug_sinks.remove(self)
         if categories is None:
             return "All possible debugging has been turned off\n"
-        return "\n".join(MESSAGES[c].replace(" is on", " is off") for c in sorted(categories)) + "\n"
+        return "\n".join(MESSAGES[c].split("\n")[0].replace(" is on", " is off") for c in sorted(categories)) + "\n"
 
     def close(self) -> None:
         self.disable(None)
@@ -75,5 +78,5 @@ class SessionDebug:
         for title, members in SUBSYSTEMS:
             on = sorted(c for c in self.categories if c in members)
             if on:
-                lines += [title] + [f"  {MESSAGES[c]}" for c in on]
+                lines += [title] + [f"  {MESSAGES[c].splitlines()[0]}" for c in on]
         return "\n".join(lines) + "\n" if lines else ""

@@ -17,6 +17,7 @@ from dmvpnlab.cli import (
     show_crypto_ipsec,
     show_crypto_session,
     show_dmvpn,
+    show_eigrp,
     show_interfaces,
     show_nhrp,
     show_route,
@@ -110,6 +111,29 @@ def _session(detail: bool) -> Action:
     return _shown(show_crypto_session.session_data, lambda data: show_crypto_session.render_session(data, detail))
 
 
+def _eigrp(render: Callable[[Any], str]) -> Action:
+    return _shown(show_eigrp.eigrp_data, render)
+
+
+def _eigrp_words(ip: Node) -> None:
+    """`show ip eigrp neighbors|topology|interfaces|traffic` (cli/show_eigrp.py)."""
+    eigrp = ip.kw("eigrp", "IP-EIGRP show commands")
+    neighbors = eigrp.kw("neighbors", "IP-EIGRP neighbors", _eigrp(show_eigrp.render_neighbors))
+    neighbors.kw("detail", "Show detailed peer information",
+                 _eigrp(lambda d: show_eigrp.render_neighbors(d, detail=True)))
+    topology = eigrp.kw("topology", "IP-EIGRP topology table", _eigrp(show_eigrp.render_topology))
+    topology.kw("all-links", "Show all links in topology table",
+                _eigrp(lambda d: show_eigrp.render_topology(d, all_links=True)))
+    interfaces = eigrp.kw("interfaces", "IP-EIGRP interfaces", _eigrp(show_eigrp.render_interfaces))
+    interfaces.kw("detail", "Show detailed peer information",
+                  _eigrp(lambda d: show_eigrp.render_interfaces(d, detail=True)))
+    eigrp.kw("traffic", "IP-EIGRP traffic statistics", _eigrp(show_eigrp.render_traffic))
+
+
+def _clear_eigrp(s: "ExecSession", a: dict[str, Any]) -> str:
+    return show_eigrp.clear_neighbors(s.agent, a.get("address"))
+
+
 def _clear_nhrp(s: "ExecSession", a: dict[str, Any]) -> str:
     address: IPv4Address | None = a.get("address")
     s.agent.clear_nhrp(address)
@@ -159,6 +183,8 @@ def _debug_words(parent: Node, action_factory) -> None:
     crypto = parent.kw("crypto", "Cryptographic subsystem")
     crypto.kw("isakmp", "Crypto ISAKMP debug messages", action_factory("isakmp"))
     crypto.kw("ipsec", "Crypto IPSEC debug messages", action_factory("ipsec"))
+    parent.kw("eigrp", "EIGRP Protocol information").kw("packets", "EIGRP packets",
+                                                         action_factory("eigrp-packets"))
     dmvpn = parent.kw("dmvpn", "DMVPN debug information")
     all_ = dmvpn.kw("all", "Enable all level debugging", action_factory("all"))
     for level in ("all", "detail", "error", "packet"):
@@ -185,6 +211,7 @@ def build_tree() -> Node:
                         ("ospf", "Open Shortest Path First (OSPF)"), ("eigrp", "Enhanced Interior Gateway Routing Protocol (EIGRP)"),
                         ("bgp", "Border Gateway Protocol (BGP)"), ("rip", "Routing Information Protocol (RIP)")):
         route.kw(proto, help, _route(proto))
+    _eigrp_words(ip)
     ip.kw("interface", "IP interface status and configuration").kw(
         "brief", "Brief summary of IP status and configuration", lambda s, a: show_interfaces.render_brief(s.agent))
 
@@ -225,7 +252,10 @@ def build_tree() -> Node:
     _debug_words(no_debug, _undebug)
 
     clear = root.kw("clear", "Reset functions")
-    clear_nhrp = clear.kw("ip", "IP").kw("nhrp", "Clear NHRP cache", _clear_nhrp)
+    clear_ip = clear.kw("ip", "IP")
+    clear_nhrp = clear_ip.kw("nhrp", "Clear NHRP cache", _clear_nhrp)
+    clear_eigrp = clear_ip.kw("eigrp", "Clear IP-EIGRP").kw("neighbors", "Clear IP-EIGRP neighbors", _clear_eigrp)
+    clear_eigrp.add(Node("A.B.C.D", "IP-EIGRP neighbor address", _clear_eigrp, param="address", check=ipv4))
     clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
     routing_tree.add_clear(clear.kw("ip", "IP"), Confirm)
     clear_crypto = clear.kw("crypto", "Clear crypto")

@@ -58,6 +58,7 @@ class EigrpTranslation:
 
     settings: EigrpSettings | None = None
     ignored: list[str] = field(default_factory=list)
+    key_chains: dict[str, str] = field(default_factory=dict)  # interface -> chain its MD5 keys come from
 
 
 def decode_type7(text: str) -> str | None:
@@ -311,6 +312,9 @@ def eigrp_settings(config: RouterConfig) -> EigrpTranslation:
         if not any(_wildcard_match(itf.address.ip, n.address, n.wildcard) for n in lines.networks):
             continue
         interfaces.append(_interface_settings(config, itf, asn, lines, out.ignored))
+        chain = _interface_lines(itf, asn, []).key_chain
+        if interfaces[-1].md5_keys and chain is not None:
+            out.key_chains[itf.name] = chain
     values = dict(lines.values)
     router_id = values.pop("router_id", None) or _router_id(config)
     out.settings = EigrpSettings(

@@ -1,0 +1,108 @@
+"""Two real agents, a hub and a spoke, run EIGRP over the user-space mGRE `Tunnel0`.
+
+Why: EIGRP's hellos are multicast to 224.0.0.10. On the spoke the kernel sends them into
+the TAP, the mGRE dataplane replicates them to the `ip nhrp nhs ... multicast` map (the
+hub); on the hub to every registered spoke (`ip nhrp map multicast dynamic`); received
+GRE multicast is written into the TAP, where the agent's EIGRP socket (joined to the
+group on Tunnel0) must get it. Updates, queries and acks go unicast to the neighbour's
+tunnel address, through the same mGRE path. The test shows from the outside that this
+carries EIGRP both ways: the adjacency forms over Tunnel0, each side's Loopback0 /32
+lands in the other's kernel as `proto eigrp` via the tunnel address, the veth capture
+holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
+(`no ip split-horizon eigrp`) is what a DMVPN hub needs. Root only; everything removed
+in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eigrp_live import Agent, eigrp_routes, wait
+from netns_live import start_capture, stop
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun")
+    or shutil.which("tcpdump") is None or shutil.which("tshark") is None,
+    reason="needs root, iproute2, /dev/net/tun, tcpdump and tshark")
+
+HUB_NBMA, SPOKE_NBMA = "198.18.8.1", "198.18.8.2"
+HUB_LAN, SPOKE_LAN = "192.168.1.1", "192.168.2.1"
+
+
+def _config(node: str) -> str:
+    hub = node == "hub"
+    tunnel = "10.0.0.1" if hub else "10.0.0.2"
+    nhrp = (" ip nhrp map multicast dynamic\n no ip split-horizon eigrp 100\n" if hub
+            else f" ip nhrp nhs 10.0.0.1 nbma {HUB_NBMA} multicast\n")
+    return (f"hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
+            f"interface Tunnel0\n ip address {tunnel} 255.255.255.0\n ip nhrp network-id 1\n{nhrp}"
+            f" ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n"
+            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n!\n"
+            f"interface GigabitEthernet0/0\n ip address {HUB_NBMA if hub else SPOKE_NBMA} 255.255.255.252\n!\n"
+            f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n!\nend\n")
+
+
+def _gre_eigrp_multicast_from(pcap: Path) -> set[str]:
+    """The outer sources of GRE packets that carry EIGRP to 224.0.0.10."""
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "gre && eigrp && ip.dst == 224.0.0.10",
+                          "-T", "fields", "-e", "ip.src"], capture_output=True, text=True, check=True).stdout
+    return {line.split(",")[0] for line in out.split()}
+
+
+def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
+    tag = os.getpid() % 100000
+    tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-eigrp-tun-"))
+    ns = {"hub": f"dlt-eigrpt-h{tag}", "spoke": f"dlt-eigrpt-s{tag}"}
+    made: list[str] = []
+    agents: dict[str, Agent] = {}
+    capture: subprocess.Popen[Any] | None = None
+    pcap = tmp / "wan.pcap"
+    try:
+        for space in ns.values():
+            subprocess.run(["ip", "netns", "add", space], check=True)
+            made.append(space)
+        subprocess.run(["ip", "link", "add", "hub-eth0", "netns", ns["hub"], "type", "veth", "peer", "name",
+                        "spoke-eth0", "netns", ns["spoke"]], check=True)
+        for node in ("hub", "spoke"):
+            subprocess.run(["ip", "-n", ns[node], "link", "set", "lo", "up"], check=True)
+            subprocess.run(["ip", "-n", ns[node], "link", "set", f"{node}-eth0", "up"], check=True)
+        capture = start_capture(ns["hub"], "hub-eth0", pcap)
+        for node in ("hub", "spoke"):
+            agents[node] = Agent(ns[node], node, tmp / node, _config(node))
+        hub, spoke = agents["hub"], agents["spoke"]
+        wait("adjacency over Tunnel0 (hub)", lambda: any(
+            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]), 30)
+        wait("adjacency over Tunnel0 (spoke)", lambda: any(
+            n["address"] == "10.0.0.1" and n["up"] for n in spoke.eigrp()["neighbors"]), 30)
+        wait("hub LAN in the spoke's kernel", lambda: any(
+            r.startswith(f"{HUB_LAN} via 10.0.0.1 dev Tunnel0") and "metric 90" in r
+            for r in eigrp_routes(ns["spoke"])), 30)
+        wait("spoke LAN in the hub's kernel", lambda: any(
+            r.startswith(f"{SPOKE_LAN} via 10.0.0.2 dev Tunnel0") for r in eigrp_routes(ns["hub"])), 30)
+        ping = subprocess.run(["ip", "netns", "exec", ns["spoke"], "ping", "-c", "2", "-i", "0.3", "-W", "2",
+                               "-I", SPOKE_LAN, HUB_LAN], capture_output=True, text=True)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        print(spoke.cli("show ip eigrp neighbors"), spoke.cli("show ip eigrp topology"))
+        # hellos every second: the hub's first ones left before the spoke registered
+        wait("GRE-carried EIGRP multicast from both NBMAs",
+             lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
+    finally:
+        for agent in agents.values():
+            agent.close()
+        if capture is not None:
+            stop(capture)
+        for space in made:
+            subprocess.run(["ip", "netns", "del", space], capture_output=True)
+        logs = {node: (tmp / node / "agent.log").read_text(errors="replace")
+                for node in ns if (tmp / node / "agent.log").exists()}
+        shutil.rmtree(tmp, ignore_errors=True)
+    for node, text in logs.items():
+        assert "Traceback" not in text, (node, text[-4000:])
+    for space in made:
+        assert not Path(f"/run/netns/{space}").exists()
