@@ -180,3 +180,11 @@ def test_an_override_whose_protocol_route_is_gone_shows_as_the_h_route_it_is():
     agent.kernel.route_list.append(_route("192.168.7.0/24", "10.0.0.3", NHRP_ROUTE_PROTO, NHRP_OVERRIDE_METRIC))
     text = ExecSession(agent).handle("show ip route").output
     assert "H     192.168.7.0/24 [250/1] via 10.0.0.3, 00:00:00, Tunnel0" in text
+
+
+def test_show_dmvpn_marks_an_override_shortcut_t2_and_an_h_route_t1():
+    agent = lab(3)["spoke1"]
+    rows = lambda: [l for l in ExecSession(agent).handle("show dmvpn").output.splitlines() if "10.0.0.3" in l]
+    assert rows()[-1].rstrip().endswith("DT1")
+    agent.tunnel.engine.mark_override(LAN2, True)
+    assert rows()[-1].rstrip().endswith("DT2")
