@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from dmvpnlab.routing.kernel import EIGRP_ROUTE_PROTO
 from netns_live import stop
 
 
@@ -82,7 +83,8 @@ class Agent:
 
 
 def eigrp_routes(netns: str) -> list[str]:
-    """`ip route show proto eigrp` in `netns`, one route a line."""
-    out = subprocess.run(["ip", "-n", netns, "-4", "route", "show", "proto", "eigrp"], capture_output=True,
+    """`ip route show proto <EIGRP_ROUTE_PROTO>` in `netns`, one route a line (merged with
+    frr-agent, the agent's EIGRP routes carry 202, not iproute2's 192 "eigrp": see kernel.py)."""
+    out = subprocess.run(["ip", "-n", netns, "-4", "route", "show", "proto", str(EIGRP_ROUTE_PROTO)], capture_output=True,
                          text=True, check=True).stdout
     return [line for line in out.splitlines() if line]
