@@ -32,7 +32,7 @@ LAN_IFACE = "GigabitEthernet0/1"
 # `O     192.168.2.0/24 [110/2] via 10.0.0.3, 00:00:12, Tunnel0`, `D   % 192.168.0.0/16 [90/..] via ...`,
 # `S*    0.0.0.0/0 [1/0] via ...`, `O IA  ...`, `D EX  ...`; a second path of the same prefix
 # continues on the next line as `                [110/2] via 10.0.0.4, ...`.
-_ROUTE = re.compile(r"^(?P<code>[A-Za-z]{1,2}\*?(?: (?:IA|EX|E1|E2|N1|N2|L1|L2))?)\s+(?P<flag>[%+]\s+)?"
+_ROUTE = re.compile(r"^(?P<code>[A-Za-z]{1,2}\*?(?: (?:IA|EX|E1|E2|N1|N2|L1|L2))?)(?P<tight>%)?\s+(?P<flag>[%+]\s+)?"
                     r"(?P<prefix>\d+\.\d+\.\d+\.\d+/\d+) \[(?P<ad>\d+)/(?P<metric>\d+)\] via (?P<via>[\d.]+)")
 _MORE_PATH = re.compile(r"^\s+\[(?P<ad>\d+)/(?P<metric>\d+)\] via (?P<via>[\d.]+)")
 
@@ -68,7 +68,7 @@ def parse_routes(text: str) -> list[Route]:
         m = _ROUTE.match(line)
         if m:
             last = Route(m["code"], IPv4Network(m["prefix"]), int(m["ad"]), int(m["metric"]), m["via"],
-                         bool(m["flag"] and "%" in m["flag"]))
+                         bool(m["tight"] or (m["flag"] and "%" in m["flag"])))
             out.append(last)
             continue
         more = _MORE_PATH.match(line)
