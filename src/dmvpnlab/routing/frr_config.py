@@ -20,6 +20,12 @@ from dmvpnlab.routing.frr_common import IfName, Translation
 
 FRR_HEADER = ("frr version 8.4", "frr defaults traditional")
 ZEBRA = "zebra"
+# zebra's own line: install routes with their gateway and device in the route itself, not
+# as kernel nexthop objects (`nhid N`, zebra 8.4's default). The agent reads the main table
+# (NHRP's route lookups, next-hop overrides, show ip route's kernel rows) and a route
+# that names only a nexthop id has neither, so a shortcut beside an OSPF route was taken
+# for an H route (metric 250) and zebra, seeing it as a kernel route, withdrew its own.
+ZEBRA_LINES = ("no zebra nexthop kernel enable",)
 
 
 @dataclass
@@ -52,15 +58,15 @@ def frr_config(config: RouterConfig, ifname: IfName) -> FrrConfig:
     if not active:
         return FrrConfig(ignored=ignored)
     hostname = config.hostname
-    text = _render(hostname, active)
+    text = _render(hostname, active, ZEBRA_LINES)
     per_daemon = {p.daemon: _render(hostname, [p]) for p in active}
-    per_daemon[ZEBRA] = _render(hostname, [])
+    per_daemon[ZEBRA] = _render(hostname, [], ZEBRA_LINES)
     return FrrConfig({ZEBRA, *(p.daemon for p in active)}, text, ignored, per_daemon)
 
 
-def _render(hostname: str, parts: list[Translation]) -> str:
-    """frr.conf text: header, one `interface` block per interface, then the router blocks."""
-    lines = [*FRR_HEADER, f"hostname {hostname}", "!"]
+def _render(hostname: str, parts: list[Translation], zebra: tuple[str, ...] = ()) -> str:
+    """frr.conf text: header, zebra's lines, one `interface` block per interface, then the router blocks."""
+    lines = [*FRR_HEADER, f"hostname {hostname}", *zebra, "!"]
     interfaces: dict[str, list[str]] = {}
     for part in parts:
         for name, body in part.interfaces.items():
