@@ -38,6 +38,13 @@ MAXIMUM_PATHS = 4          # IOS `maximum-paths` default for EIGRP
 ACTIVE_TIMEOUT = 180.0     # IOS `timers active-time` default (seconds)
 UNREACHABLE = Metric(delay=DELAY_INFINITY, bandwidth=0)
 
+# RFC 7868 section 3.5 query origin flag (o_ij) of an active route: who started the
+# diffusing computation, and whether the successor's distance rose again meanwhile.
+ORIGIN_LOCAL_INCREASE = 0   # local origin, the successor's distance rose during it
+ORIGIN_LOCAL = 1            # local origin (an update, a lost link or neighbour)
+ORIGIN_MULTIPLE = 2         # a query from the successor arrived while active
+ORIGIN_SUCCESSOR = 3        # the successor's query started it: the reply is owed to it
+
 
 class State(Enum):
     PASSIVE = "P"
@@ -56,6 +63,7 @@ class Interface:
     split_horizon: bool = True
     next_hop_self: bool = True
     summaries: tuple[Network, ...] = ()
+    address: str = ""        # ours on it: a next hop naming us is not taken
 
 
 @dataclass
@@ -84,8 +92,9 @@ class Entry:
     state: State = State.PASSIVE
     successors: list[str] = field(default_factory=list)
     waiting: set[str] = field(default_factory=set)          # replies outstanding
-    reply_to: set[str] = field(default_factory=set)         # queries we owe a reply
+    reply_to: set[str] = field(default_factory=set)         # queries we owe a reply (deferred while active)
     active_since: float = 0.0
+    origin: int = ORIGIN_LOCAL                              # query origin flag while active
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ class Dual:
     def __init__(self, *, k: KValues = DEFAULT_K, variance: int = 1,
                  stub: Optional[int] = None, active_timeout: float = ACTIVE_TIMEOUT) -> None:
         self.k, self.variance, self.stub, self.active_timeout = k, max(1, variance), stub, active_timeout
+        self.maximum_paths = MAXIMUM_PATHS
         self.interfaces: dict[str, Interface] = {}
         self.neighbors: dict[str, tuple[str, bool]] = {}      # address -> (interface, is stub)
         self.table: dict[Network, Entry] = {}
@@ -140,7 +150,8 @@ class Dual:
         """A connected interface in the EIGRP process (`address` as A.B.C.D/len)."""
         prefix = ipaddress.IPv4Interface(address).network
         self.interfaces[name] = Interface(name, prefix, bandwidth, delay, mtu, split_horizon,
-                                          next_hop_self, tuple(Network(s) for s in summaries))
+                                          next_hop_self, tuple(Network(s) for s in summaries),
+                                          str(ipaddress.IPv4Interface(address).ip))
         self._told.setdefault(name, {})
         metric = Metric(scaled_delay(delay), scaled_bandwidth(bandwidth), mtu=mtu)
         self._set_path(prefix, "connected", Path(name, None, "0.0.0.0", Metric(), metric))
@@ -154,6 +165,26 @@ class Dual:
         self._told.pop(name, None)
         self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
         self._remove_path(iface.prefix, "connected")
+        self._announce()
+
+    def retune(self, name: str, *, split_horizon: bool, next_hop_self: bool,
+               summaries: tuple[str, ...]) -> None:
+        """Change what an interface is told (no reset): the announcement diff sends
+        what now differs and poisons what it may no longer hear."""
+        iface = self.interfaces.get(name)
+        if iface is None:
+            return
+        self.interfaces[name] = Interface(iface.name, iface.prefix, iface.bandwidth, iface.delay, iface.mtu,
+                                          split_horizon, next_hop_self, tuple(Network(x) for x in summaries),
+                                          iface.address)
+        self._announce()
+
+    def set_paths(self, variance: int, maximum_paths: int) -> None:
+        """`variance` / `maximum-paths` changed: pick the successors of passive routes again."""
+        self.variance, self.maximum_paths = max(1, variance), max(1, maximum_paths)
+        for entry in self.table.values():
+            if entry.state is State.PASSIVE and entry.successors:
+                self._pick(entry)
         self._announce()
 
     def neighbor_up(self, address: str, interface: str, stub: bool = False) -> None:
@@ -178,7 +209,11 @@ class Dual:
             self.neighbors.pop(address, None)
         for entry in list(self.table.values()):
             entry.reply_to.difference_update(addresses)
-            changed = any([entry.paths.pop(a, None) is not None for a in addresses])
+            lost = [(a, entry.paths.pop(a)) for a in addresses if a in entry.paths]
+            changed = bool(lost)
+            if entry.state is State.ACTIVE:
+                for address, path in lost:
+                    self._successor_worse(entry, address, path, None)
             if entry.waiting & set(addresses):
                 entry.waiting.difference_update(addresses)
                 self._maybe_finish(entry)
@@ -201,6 +236,7 @@ class Dual:
                 prefix = dest.network
                 path = self._path_from(neighbor, interface, tlv)
                 entry = self.table.setdefault(prefix, Entry(prefix))
+                before = entry.paths.get(neighbor)
                 entry.paths[neighbor] = path
                 if opcode == Opcode.REPLY:
                     entry.waiting.discard(neighbor)
@@ -209,13 +245,22 @@ class Dual:
                     else:
                         self._evaluate(entry, None)
                 elif opcode == Opcode.QUERY:
-                    if entry.state is State.ACTIVE:   # reply at once (poisoned): no deadlock
-                        replies.append(self._reply_tlv(entry, interface.name))
+                    if entry.state is State.ACTIVE:
+                        if neighbor in entry.successors:
+                            # RFC 7868 3.5: the successor's query waits for the end of our
+                            # computation (o_ij = 2); answering it at once would let it finish
+                            # on replies that still lead through us (counting to infinity).
+                            entry.origin = ORIGIN_MULTIPLE
+                            entry.reply_to.add(neighbor)
+                        else:   # another neighbour: answer at once, poisoned (no deadlock)
+                            replies.append(self._reply_tlv(entry, interface.name))
                         continue
                     self._evaluate(entry, neighbor)
                     if entry.state is State.PASSIVE:
                         replies.append(self._reply_tlv(entry, interface.name))
                 else:
+                    if entry.state is State.ACTIVE:
+                        self._successor_worse(entry, neighbor, before, path)
                     self._evaluate(entry, None)
                 self._forget_if_empty(entry)
         if replies:
@@ -279,7 +324,9 @@ class Dual:
         metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
         if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
             metric = UNREACHABLE
-        next_hop = neighbor if tlv.next_hop == "0.0.0.0" else tlv.next_hop
+        next_hop = tlv.next_hop
+        if next_hop == "0.0.0.0" or not _usable_next_hop(next_hop, iface):
+            next_hop = neighbor       # third party only on the shared subnet, never ourselves
         external = tlv.external if isinstance(tlv, Ipv4External) else None
         return Path(iface.name, neighbor, next_hop, tlv.metric, metric, external)
 
@@ -308,7 +355,7 @@ class Dual:
         feasible.sort()
         best = feasible[0][0]
         entry.successors = [k for d, k in feasible
-                            if d == best or (self.variance > 1 and d < self.variance * best)][:MAXIMUM_PATHS]
+                            if d == best or (self.variance > 1 and d < self.variance * best)][:self.maximum_paths]
 
     def _evaluate(self, entry: Entry, querier: Optional[str]) -> None:
         """Local computation in passive state; go active when no path is feasible."""
@@ -324,11 +371,30 @@ class Dual:
             return
         self._go_active(entry, querier)
 
+    def _successor_worse(self, entry: Entry, key: str, before: Optional[Path], after: Optional[Path]) -> None:
+        """While active, the distance through the successor rose (an update, a lost
+        neighbour): the computation's result must be checked against the FD again."""
+        if key not in entry.successors or before is None:
+            return
+        after_distance = self._dist(after) if after is not None else INFINITY
+        if after_distance <= self._dist(before):
+            return
+        if entry.origin == ORIGIN_LOCAL:
+            entry.origin = ORIGIN_LOCAL_INCREASE
+        elif entry.origin == ORIGIN_SUCCESSOR:
+            entry.origin = ORIGIN_MULTIPLE
+
     def _go_active(self, entry: Entry, querier: Optional[str]) -> None:
-        entry.state, entry.active_since = State.ACTIVE, self._now
         if querier:
             entry.reply_to.add(querier)
-        entry.waiting = {a for a, (_, stub) in self.neighbors.items() if not stub and a != querier}
+        owed = bool(entry.reply_to & set(entry.successors))
+        self._diffuse(entry, ORIGIN_SUCCESSOR if owed else ORIGIN_LOCAL)
+
+    def _diffuse(self, entry: Entry, origin: int) -> None:
+        """Query every neighbour but those waiting for our reply (RFC 7868 3.5)."""
+        entry.state, entry.active_since, entry.origin = State.ACTIVE, self._now, origin
+        entry.waiting = {a for a, (_, stub) in self.neighbors.items()
+                         if not stub and a not in entry.reply_to}
         old = self._best(entry)
         metric = old.metric if old else UNREACHABLE
         for address in sorted(entry.waiting):
@@ -342,14 +408,29 @@ class Dual:
         """All replies in: FD resets to the new best distance, owed replies go out."""
         if entry.state is not State.ACTIVE or entry.waiting:
             return
+        reachable = [p for p in entry.paths.values() if p.reachable]
+        if entry.origin in (ORIGIN_LOCAL_INCREASE, ORIGIN_MULTIPLE):
+            # the successor got worse during the computation: its result holds only if
+            # the feasibility condition still does, else compute again (o_ij 0->1, 2->3)
+            if not any(self._rd(p) < entry.fd for p in reachable):
+                again = ORIGIN_SUCCESSOR if entry.origin == ORIGIN_MULTIPLE else ORIGIN_LOCAL
+                self._diffuse(entry, again)
+                return
+            entry.state = State.PASSIVE
+            self._pick(entry)
+            entry.fd = min(entry.fd, self._dist(entry.paths[entry.successors[0]]))
+            self._reply_owed(entry)
+            return
         entry.state = State.PASSIVE
-        reachable = [self._dist(p) for p in entry.paths.values() if p.reachable]
         entry.fd = INFINITY        # after the diffusing computation any path may be chosen
         if reachable:
             self._pick(entry)
             entry.fd = self._dist(entry.paths[entry.successors[0]])
         else:
             entry.successors = []
+        self._reply_owed(entry)
+
+    def _reply_owed(self, entry: Entry) -> None:
         for address in sorted(entry.reply_to):
             if address in self.neighbors:
                 iface = self.neighbors[address][0]
@@ -430,6 +511,14 @@ class Dual:
             told.update(now)
             if changes and any(i == name for i, _ in self.neighbors.values()):
                 self.outbox.append(Outgoing(name, None, Opcode.UPDATE, tuple(changes)))
+
+
+def _usable_next_hop(address: str, iface: Interface) -> bool:
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        return False
+    return ip in iface.prefix and ip != iface.prefix.network_address and address != iface.address
 
 
 __all__ = ["AD_EXTERNAL", "AD_INTERNAL", "AD_SUMMARY", "Dual", "Entry", "Interface", "Outgoing",

@@ -34,15 +34,15 @@ Bad peer input is a counted drop in `drops`, never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address
-from typing import Union
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Callable, Optional, Union
 
 from dmvpnlab.routing.eigrp.codec import (
     FLAG_CR, FLAG_INIT, MULTICAST_GROUP, Opcode, Packet, decode, encode, sign_md5, verify_md5,
 )
 from dmvpnlab.routing.eigrp.tlvs import (
     Authentication, EigrpDecodeError, NextMulticastSequence, Parameters, Sequence,
-    SoftwareVersion, Tlv,
+    SoftwareVersion, Stub, Tlv,
 )
 
 MULTICAST = IPv4Address(MULTICAST_GROUP)
@@ -63,8 +63,10 @@ class Md5Auth:
 
 @dataclass(frozen=True)
 class NeighborUp:
+    """An adjacency is up; `stub` is the peer's STUB TLV flags (None: not a stub)."""
     address: IPv4Address
     interface: str
+    stub: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class _Interface:
     hello_interval: float
     hold_time: int
     next_hello: float
+    network: Optional[IPv4Network] = None   # peers must be on it ("not on common subnet")
+    keys: tuple[Md5Auth, ...] = ()          # the key chain: the first (lowest id) signs
 
 
 @dataclass
@@ -136,6 +140,7 @@ class _Neighbor:
     our_init_acked: bool = False
     cr_sequence: int | None = None
     srtt: float = 0.0
+    stub: Optional[int] = None
 
     @property
     def rto(self) -> float:
@@ -154,7 +159,13 @@ class EigrpNeighbors:
         self.hello_interval = hello_interval
         self.hold_time = hold_time
         self.auth = auth
+        self.stub: Optional[int] = None     # our STUB TLV flags, sent in every hello
         self.outbox: list[Outbound] = []
+        self.sent: dict[str, int] = {}      # per kind: hello, ack, update, query, reply...
+        self.received: dict[str, int] = {}
+        # Called with (direction "send"/"receive", interface, neighbour or None, packet)
+        # for every packet sent or accepted: the process's `debug eigrp packets`.
+        self.on_packet: Optional[Callable[[str, str, Optional[IPv4Address], Packet], None]] = None
         self.events: list[Event] = []
         self.log: list[str] = []
         self.drops: dict[str, int] = {}
@@ -166,12 +177,51 @@ class EigrpNeighbors:
         self._stopped = False
 
     # ---- configuration -------------------------------------------------------------
-    def add_interface(self, name: str, address: IPv4Address, hello_interval: float | None = None,
-                      hold_time: int | None = None) -> None:
-        """Start EIGRP on an interface; the first hello goes out at once (as IOS does)."""
+    def add_interface(self, name: str, address: IPv4Address | IPv4Interface, hello_interval: float | None = None,
+                      hold_time: int | None = None, keys: tuple[Md5Auth, ...] | None = None,
+                      now: float | None = None) -> None:
+        """Start EIGRP on an interface; the first hello goes out at once (as IOS does).
+        `address` with a prefix length also checks that peers share the subnet; `keys`
+        (lowest key id first) override the router-wide `auth` on this interface."""
+        network = address.network if isinstance(address, IPv4Interface) else None
+        ip = address.ip if isinstance(address, IPv4Interface) else IPv4Address(address)
+        chain = tuple(keys) if keys is not None else ((self.auth,) if self.auth else ())
+        self._now = self._now if now is None else now
         self._interfaces[name] = _Interface(
-            name, IPv4Address(address), hello_interval or self.hello_interval,
-            hold_time or self.hold_time, self._now)
+            name, ip, hello_interval or self.hello_interval,
+            hold_time or self.hold_time, self._now, network, chain)
+
+    def remove_interface(self, name: str, goodbye: bool = True) -> None:
+        """EIGRP leaves an interface: a goodbye (peers drop us at once), its neighbours go."""
+        iface = self._interfaces.get(name)
+        if iface is None:
+            return
+        if goodbye and not self._stopped:
+            self._send_hello(iface, goodbye=True)
+        for nbr in [n for n in self._neighbors.values() if n.interface == name]:
+            self._down(nbr, "interface removed")
+        del self._interfaces[name]
+
+    def reset(self, address: IPv4Address, reason: str) -> None:
+        """Tear an adjacency down (stuck in active, `clear ip eigrp neighbors`)."""
+        for nbr in [n for n in self._neighbors.values() if n.address == IPv4Address(address)]:
+            self._down(nbr, reason)
+
+    def queued(self, interface: str) -> int:
+        """Reliable packets waiting on the interface's neighbours (the xmit queue)."""
+        return sum(len(n.queue) for n in self._neighbors.values() if n.interface == interface)
+
+    def queue_length(self, interface: str, address: IPv4Address) -> int:
+        nbr = self._neighbors.get((interface, IPv4Address(address)))
+        return len(nbr.queue) if nbr is not None else 0
+
+    def pending_routes(self, interface: str) -> int:
+        """Route TLVs still queued (unacked or unsent) to the interface's neighbours."""
+        return sum(len(p.packet.tlvs) for n in self._neighbors.values() if n.interface == interface
+                   for p in n.queue)
+
+    def peers(self, interface: str) -> list[NeighborView]:
+        return [v for v in self.neighbors() if v.interface == interface]
 
     # ---- sending -------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -179,9 +229,15 @@ class EigrpNeighbors:
         return self._seq
 
     def _emit(self, destination: IPv4Address, interface: str, packet: Packet) -> None:
-        if self.auth is not None:
-            tlvs = (Authentication(self.auth.key_id),) + packet.tlvs
-            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), self.auth.key)
+        iface = self._interfaces.get(interface)
+        keys = iface.keys if iface is not None else ((self.auth,) if self.auth else ())
+        kind = _kind(packet)
+        self.sent[kind] = self.sent.get(kind, 0) + 1
+        if self.on_packet is not None:
+            self.on_packet("send", interface, None if destination == MULTICAST else destination, packet)
+        if keys:
+            tlvs = (Authentication(keys[0].key_id),) + packet.tlvs
+            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), keys[0].key)
         else:
             data = encode(replace(packet, checksum=None))
         self.outbox.append(Outbound(destination, interface, data))
@@ -190,9 +246,11 @@ class EigrpNeighbors:
         ks = GOODBYE if goodbye else self.k_values
         return Parameters(*ks, k6=255 if goodbye else 0, hold_time=hold)
 
-    def _send_hello(self, iface: _Interface, extra: tuple[Tlv, ...] = (), goodbye: bool = False) -> None:
-        tlvs = (self._parameters(iface.hold_time, goodbye), SoftwareVersion()) + extra
-        self._emit(MULTICAST, iface.name, Packet(Opcode.HELLO, self.asn, tlvs))
+    def _send_hello(self, iface: _Interface, extra: tuple[Tlv, ...] = (), goodbye: bool = False,
+                    to: IPv4Address = MULTICAST) -> None:
+        stub = (Stub(self.stub),) if self.stub is not None and not goodbye else ()
+        tlvs = (self._parameters(iface.hold_time, goodbye), SoftwareVersion()) + stub + extra
+        self._emit(to, iface.name, Packet(Opcode.HELLO, self.asn, tlvs))
 
     def _send_ack(self, nbr: _Neighbor, seq: int) -> None:
         self._emit(nbr.address, nbr.interface, Packet(Opcode.HELLO, self.asn, (), ack=seq))
@@ -292,22 +350,27 @@ class EigrpNeighbors:
             return self._drop("unknown interface")
         if source == iface.address:
             return self._drop("own packet")
-        if self.auth is not None and not verify_md5(data, self.auth.key):
-            return self._drop("auth")
+        if iface.network is not None and source not in iface.network:
+            return self._drop("not on common subnet")
         try:
             packet = decode(data, verify_checksum=True)
         except EigrpDecodeError:
             return self._drop("malformed")
         if packet.asn != self.asn:
             return self._drop("asn")
-        if self.auth is not None:
-            auth = packet.tlvs[0]
-            if not isinstance(auth, Authentication) or auth.key_id != self.auth.key_id:
+        if iface.keys:
+            auth = packet.tlvs[0] if packet.tlvs else None
+            key = next((k for k in iface.keys if isinstance(auth, Authentication) and k.key_id == auth.key_id), None)
+            if key is None or not verify_md5(data, key.key):
                 return self._drop("auth")
             packet = replace(packet, tlvs=packet.tlvs[1:])
         elif packet.find(Authentication) is not None:
             return self._drop("auth")
+        kind = _kind(packet)
+        self.received[kind] = self.received.get(kind, 0) + 1
         nbr = self._neighbors.get((interface, source))
+        if self.on_packet is not None:
+            self.on_packet("receive", interface, source, packet)
         if packet.opcode == Opcode.HELLO:
             nbr = self._hello(iface, source, packet, nbr, now)
             if nbr is None:
@@ -342,6 +405,8 @@ class EigrpNeighbors:
         if nbr is None:
             nbr = self._new_neighbor(iface.name, source, params.hold_time, now)
         nbr.hold_time = params.hold_time
+        stub = packet.find(Stub)
+        nbr.stub = stub.flags if stub is not None else None
         seq_tlv = packet.find(Sequence)
         nxt = packet.find(NextMulticastSequence)
         if nxt is not None:
@@ -354,6 +419,11 @@ class EigrpNeighbors:
         self._handles += 1
         nbr = _Neighbor(self._handles - 1, source, interface, hold, now, now)
         self._neighbors[(interface, source)] = nbr
+        # A unicast hello first, so a peer that has not heard us yet (it just started, or
+        # our next multicast hello is seconds away) knows us before our INIT arrives.
+        iface = self._interfaces.get(interface)
+        if iface is not None:
+            self._send_hello(iface, to=source)
         self._enqueue(nbr, Packet(Opcode.UPDATE, self.asn, (), FLAG_INIT, self._next_seq()), now)
         return nbr
 
@@ -405,7 +475,7 @@ class EigrpNeighbors:
         if nbr.up_since is None and nbr.peer_init_seen and nbr.our_init_acked:
             nbr.up_since = now
             self._nbr_log(nbr.address, nbr.interface, "up", "new adjacency")
-            self.events.append(NeighborUp(nbr.address, nbr.interface))
+            self.events.append(NeighborUp(nbr.address, nbr.interface, nbr.stub))
 
     def _down(self, nbr: _Neighbor, reason: str) -> None:
         self._neighbors.pop((nbr.interface, nbr.address), None)
@@ -422,6 +492,20 @@ class EigrpNeighbors:
                              int(n.srtt * 1000), int(n.rto * 1000), len(n.queue), n.last_rx_seq)
                 for n in sorted(self._neighbors.values(), key=lambda x: x.handle)]
 
+    def stub_of(self, address: IPv4Address) -> Optional[int]:
+        return next((n.stub for n in self._neighbors.values() if n.address == IPv4Address(address)), None)
+
     def is_up(self, address: IPv4Address) -> bool:
         return any(n.address == IPv4Address(address) and n.up_since is not None
                    for n in self._neighbors.values())
+
+
+_KINDS = {Opcode.UPDATE: "update", Opcode.QUERY: "query", Opcode.REPLY: "reply", Opcode.HELLO: "hello",
+          Opcode.REQUEST: "request", Opcode.SIA_QUERY: "sia-query", Opcode.SIA_REPLY: "sia-reply"}
+
+
+def _kind(packet: Packet) -> str:
+    """The `show ip eigrp traffic` line a packet counts on (an ACK is a hello with an ack)."""
+    if packet.is_ack:
+        return "ack"
+    return _KINDS.get(packet.opcode, "unknown")
