@@ -91,6 +91,9 @@ def test_without_stub_the_hub_queries_the_other_spokes():
     wire.routers["spoke1"].set_interface_state("Ethernet0/1", False, wire.now)
     wire.run(1)
     assert len(sent(wire, "hub", Opcode.QUERY)) == 2     # spoke2 and spoke3, never the querier
+    assert [len(sent(wire, f"spoke{n}", Opcode.REPLY)) for n in (2, 3)] == [1, 1]   # one answer each
+    # the spoke that lost its LAN told the hub in its query; it withdraws nothing after
+    assert sent(wire, "spoke1", Opcode.UPDATE) == []
 
 
 def test_hub_summary_is_all_the_spokes_see_and_the_hub_discards_on_null0():
