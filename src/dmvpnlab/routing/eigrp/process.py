@@ -78,6 +78,7 @@ class EigrpProcess:
         self._since: dict[IPv4Network, tuple[tuple, float]] = {}
         self._stopped = False
         self._dirty, self._dirty_at = True, now
+        self._addresses: dict[str, IPv4Address] = {}
         self._now = now
         self._start(settings, now)
         self._refresh()
@@ -340,14 +341,16 @@ class EigrpProcess:
                 grouped.setdefault(route.prefix, []).append(route)
         fresh: list[EigrpRoute] = []
         since: dict[IPv4Network, tuple[tuple, float]] = {}
+        address = self._address
         for prefix, group in grouped.items():
-            group.sort(key=lambda r: (r.metric, IPv4Address(r.next_hop)))
+            if len(group) > 1:
+                group.sort(key=lambda r: (r.metric, address(r.next_hop)))
             first = group[0]
             if first.ad == AD_SUMMARY:
                 hops: tuple = ((None, "Null0"),)
                 ad = AD_SUMMARY
             else:
-                hops = tuple((IPv4Address(r.next_hop), r.interface) for r in group)
+                hops = tuple((address(r.next_hop), r.interface) for r in group)
                 ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
             signature = (hops, ad, first.metric)
             previous = self._since.get(prefix)
@@ -358,6 +361,16 @@ class EigrpProcess:
             self._version += 1
             self._routes = fresh
         self._since = since
+
+    def _address(self, text: str) -> IPv4Address:
+        """Next hops are neighbours' addresses, a few values used over and over: parsed once
+        (a 200-spoke hub re-reading 200 routes per change spent most of it in ipaddress)."""
+        known = self._addresses.get(text)
+        if known is None:
+            if len(self._addresses) > 4096:
+                self._addresses.clear()
+            known = self._addresses[text] = IPv4Address(text)
+        return known
 
     # ---- views -----------------------------------------------------------------------
     def neighbor_views(self, now: float) -> list[NeighborView]:
