@@ -84,7 +84,7 @@ class EigrpProcess:
         self._refresh()
 
     # ---- life cycle ------------------------------------------------------------------
-    def _start(self, settings: EigrpSettings, now: float) -> None:
+    def _start(self, settings: EigrpSettings, now: float, down: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         flags = stub_flags(settings.stub)
         self._nbrs = EigrpNeighbors(settings.asn, settings.router_id, settings.k_values, now=now)
@@ -94,7 +94,7 @@ class EigrpProcess:
         self._dual.maximum_paths = max(1, settings.maximum_paths)
         self._dual.tick(now)
         self._ifaces: dict[str, EigrpInterfaceSettings] = {}
-        self._down: set[str] = set()
+        self._down: set[str] = set(down)     # line protocol down: kept, not in the process
         for iface in settings.interfaces:
             self._add_interface(iface, now)
         self._pump(now)
@@ -122,7 +122,7 @@ class EigrpProcess:
         if any(getattr(old, f) != getattr(settings, f) for f in _ROUTER_WIDE):
             self._nbrs.stop(now)
             self._pump(now)
-            self._start(settings, now)
+            self._start(settings, now, frozenset(self._down))
             return
         self.settings = settings
         if (old.variance, old.maximum_paths) != (settings.variance, settings.maximum_paths):
@@ -142,7 +142,10 @@ class EigrpProcess:
                         self._dual.retune(name, split_horizon=new.split_horizon, next_hop_self=new.next_hop_self,
                                           summaries=tuple(str(s) for s in new.summaries))
                 else:
+                    was_down = name in self._down
                     self._remove_interface(name)
+                    if was_down:     # a config change does not bring the line protocol up
+                        self._down.add(name)
                     self._add_interface(new, now)
         self._pump(now)
 
