@@ -196,3 +196,16 @@ def test_a_spoke_that_never_replies_is_reset_when_stuck_in_active():
     assert all(t.state == "P" for t in wire.routers["hub"].topology_views())
     assert "10.0.0.3" in [str(v.address) for v in wire.routers["hub"].neighbor_views(wire.now)]
     assert wire.hops("hub", "192.168.2.0/24") == ["10.0.0.3"]
+
+
+def test_the_hub_restarting_is_relearned_by_every_spoke():
+    from eigrp_wire import EigrpProcess
+    wire = dmvpn(3, hub_tunnel={"split_horizon": False, "next_hop_self": False})
+    wire.run(3)
+    wire.routers["hub"].stop(wire.now)
+    wire.deliver()
+    assert all(wire.routers[f"spoke{n}"].routes() == [] for n in (1, 2, 3))   # goodbye: all gone at once
+    wire.routers["hub"] = EigrpProcess(wire.settings["hub"], wire.now)
+    wire.run(6)
+    assert wire.hops("spoke1", "192.168.3.0/24") == ["10.0.0.4"]
+    assert wire.hops("spoke3", "192.168.0.0/24") == ["10.0.0.1"]
