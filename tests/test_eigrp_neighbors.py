@@ -315,3 +315,25 @@ def test_srtt_comes_from_the_ack_delay_and_rto_is_six_times_srtt():
     b.outbox.clear()
     row = a.neighbors(t0 + 0.1)[0]
     assert row.q_count == 0 and row.srtt_ms == 100 and row.rto_ms == 600
+
+
+def test_an_init_that_carries_the_ack_of_ours_completes_the_exchange_without_a_reset():
+    """FRR's eigrpd answers our INIT with a fresh INIT carrying the ack of ours. That ack
+    brings the adjacency up; the INIT in the same packet is not a restart (resetting on
+    it made us and eigrpd re-INIT each other thousands of times a second)."""
+    from dmvpnlab.routing.eigrp.codec import FLAG_INIT, Packet, encode
+    from dmvpnlab.routing.eigrp.tlvs import Parameters, SoftwareVersion
+    a = router(1)
+    peer = IPv4Address("10.0.0.2")
+    hello = encode(Packet(Opcode.HELLO, 100, (Parameters(), SoftwareVersion())))
+    a.receive(IFACE, peer, hello, 0.0)
+    [our_init] = [decode(o.data) for o in a.outbox if decode(o.data).opcode == Opcode.UPDATE]
+    assert our_init.flags & FLAG_INIT
+    a.receive(IFACE, peer, encode(Packet(Opcode.UPDATE, 100, (), FLAG_INIT, 30910)), 0.1)   # its first INIT
+    a.receive(IFACE, peer, encode(Packet(Opcode.UPDATE, 100, (), FLAG_INIT, 30911, our_init.sequence)), 0.2)
+    assert ups(a) == [NeighborUp(peer, IFACE)] and downs(a) == []
+    a.receive(IFACE, peer, encode(Packet(Opcode.UPDATE, 100, (route("10.9.0.0/24"),), 0x8, 30912)), 0.3)
+    assert len(delivered(a)) == 1
+    # a later INIT from the up neighbour is a restart
+    a.receive(IFACE, peer, encode(Packet(Opcode.UPDATE, 100, (), FLAG_INIT, 1)), 5.0)
+    assert downs(a) == [NeighborDown(peer, "peer restarted")]

@@ -134,11 +134,14 @@ def _md5_input(unsummed: bytes, key: bytes, basic: bool) -> bytes:
     """What IOS hashes: header (checksum 0) and the auth TLV up to its digest, the key
     padded with zeros to 16 bytes where the digest goes, then the TLVs after it.
 
-    RFC 7868 leaves the byte order loose; this layout is the one FRR's eigrpd (which
-    interoperates with IOS) checks on every packet it receives. FRR also says Cisco signs
-    a basic hello over its first 44 bytes and the key only (`basic=True`); which of the
-    two IOS sends for hellos is to be settled by the FRR interop test (issue 10). A key
-    longer than 16 bytes is hashed whole, not cut.
+    RFC 7868 leaves the byte order loose; this is FRR eigrpd's layout for updates (FRR
+    8.4 stops hashing 20 bytes short of the end, which we take for its bug, and signs an
+    INIT update over 40 bytes with no key at all). FRR also says Cisco signs a basic hello
+    over its first 44 bytes and the key only (`basic=True`): neighbors.py signs hellos
+    that way and accepts both forms on hellos. The FRR interop test could not settle it:
+    FRR 8.4 verifies MD5 hellos over its receive buffer from the IP header on, so it
+    accepts no MD5 hello from anyone (FRR issue #4663). A key longer than 16 bytes is
+    hashed whole, not cut.
     """
     rest = b"" if basic else unsummed[_MD5_AFTER:]
     return unsummed[:_MD5_PREFIX] + key.ljust(16, b"\x00") + rest

@@ -140,6 +140,9 @@ class Dual:
         self.events: list[StuckInActive] = []
         self.drops = 0
         self._told: dict[str, dict[Network, Optional[RouteTlv]]] = {}  # interface -> advertised (None: unsure)
+        # prefixes whose advertisement may have changed since the last announcement (None:
+        # all of them): a hub with hundreds of spokes must not rebuild its whole table per packet
+        self._dirty: Optional[set[Network]] = None
         self._now = 0.0
 
     # -- inputs ---------------------------------------------------------------------------
@@ -155,6 +158,7 @@ class Dual:
         self._told.setdefault(name, {})
         metric = Metric(scaled_delay(delay), scaled_bandwidth(bandwidth), mtu=mtu)
         self._set_path(prefix, "connected", Path(name, None, "0.0.0.0", Metric(), metric))
+        self._dirty = None
         self._announce()
 
     def interface_down(self, name: str) -> None:
@@ -165,6 +169,7 @@ class Dual:
         self._told.pop(name, None)
         self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
         self._remove_path(iface.prefix, "connected")
+        self._dirty = None
         self._announce()
 
     def retune(self, name: str, *, split_horizon: bool, next_hop_self: bool,
@@ -177,6 +182,7 @@ class Dual:
         self.interfaces[name] = Interface(iface.name, iface.prefix, iface.bandwidth, iface.delay, iface.mtu,
                                           split_horizon, next_hop_self, tuple(Network(x) for x in summaries),
                                           iface.address)
+        self._dirty = None
         self._announce()
 
     def set_paths(self, variance: int, maximum_paths: int) -> None:
@@ -185,6 +191,7 @@ class Dual:
         for entry in self.table.values():
             if entry.state is State.PASSIVE and entry.successors:
                 self._pick(entry)
+        self._dirty = None
         self._announce()
 
     def neighbor_up(self, address: str, interface: str, stub: bool = False) -> None:
@@ -211,6 +218,8 @@ class Dual:
             entry.reply_to.difference_update(addresses)
             lost = [(a, entry.paths.pop(a)) for a in addresses if a in entry.paths]
             changed = bool(lost)
+            if changed or entry.reply_to or entry.waiting:
+                self._touch(entry.prefix)
             if entry.state is State.ACTIVE:
                 for address, path in lost:
                     self._successor_worse(entry, address, path, None)
@@ -238,6 +247,7 @@ class Dual:
                 entry = self.table.setdefault(prefix, Entry(prefix))
                 before = entry.paths.get(neighbor)
                 entry.paths[neighbor] = path
+                self._touch(prefix)
                 if opcode == Opcode.REPLY:
                     entry.waiting.discard(neighbor)
                     if entry.state is State.ACTIVE:
@@ -255,8 +265,9 @@ class Dual:
                         else:   # another neighbour: answer at once, poisoned (no deadlock)
                             replies.append(self._reply_tlv(entry, interface.name))
                         continue
-                    self._evaluate(entry, neighbor)
-                    if entry.state is State.PASSIVE:
+                    # gone active: the reply is owed (reply_to), sent when it ends - which
+                    # may be at once, when there is nobody else to ask
+                    if not self._evaluate(entry, neighbor):
                         replies.append(self._reply_tlv(entry, interface.name))
                 else:
                     if entry.state is State.ACTIVE:
@@ -322,8 +333,8 @@ class Dual:
 
     def _path_from(self, neighbor: str, iface: Interface, tlv: RouteTlv) -> Path:
         metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
-        if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
-            metric = UNREACHABLE
+        if metric.hop_count > MAX_HOPS or composite(metric, self.k) >= INFINITY:
+            metric = UNREACHABLE      # `metric maximum-hops`, or a distance past the 32-bit metric
         next_hop = tlv.next_hop
         if next_hop == "0.0.0.0" or not _usable_next_hop(next_hop, iface):
             next_hop = neighbor       # third party only on the shared subnet, never ourselves
@@ -341,9 +352,14 @@ class Dual:
             self._evaluate(entry, None)
             self._forget_if_empty(entry)
 
+    def _touch(self, prefix: Network) -> None:
+        if self._dirty is not None:
+            self._dirty.add(prefix)
+
     def _forget_if_empty(self, entry: Entry) -> None:
         if entry.state is State.PASSIVE and not any(p.reachable for p in entry.paths.values()):
             self.table.pop(entry.prefix, None)
+            self._touch(entry.prefix)
 
     def _pick(self, entry: Entry) -> None:
         """Successors among feasible paths: the best, equal costs, and within variance."""
@@ -357,19 +373,22 @@ class Dual:
         entry.successors = [k for d, k in feasible
                             if d == best or (self.variance > 1 and d < self.variance * best)][:self.maximum_paths]
 
-    def _evaluate(self, entry: Entry, querier: Optional[str]) -> None:
-        """Local computation in passive state; go active when no path is feasible."""
+    def _evaluate(self, entry: Entry, querier: Optional[str]) -> bool:
+        """Local computation in passive state; go active when no path is feasible.
+        True when it went active (a querier is then owed its reply by reply_to)."""
         if entry.state is State.ACTIVE:
-            return
+            return False
+        self._touch(entry.prefix)
         reachable = [p for p in entry.paths.values() if p.reachable]
         if not reachable and entry.fd == INFINITY:   # never had a route: nothing to lose
             entry.successors = []
-            return
+            return False
         if any(self._rd(p) < entry.fd for p in reachable):
             self._pick(entry)
             entry.fd = min(entry.fd, self._dist(entry.paths[entry.successors[0]]))
-            return
+            return False
         self._go_active(entry, querier)
+        return True
 
     def _successor_worse(self, entry: Entry, key: str, before: Optional[Path], after: Optional[Path]) -> None:
         """While active, the distance through the successor rose (an update, a lost
@@ -393,14 +412,22 @@ class Dual:
     def _diffuse(self, entry: Entry, origin: int) -> None:
         """Query every neighbour but those waiting for our reply (RFC 7868 3.5)."""
         entry.state, entry.active_since, entry.origin = State.ACTIVE, self._now, origin
+        self._touch(entry.prefix)
         entry.waiting = {a for a, (_, stub) in self.neighbors.items()
                          if not stub and a not in entry.reply_to}
         old = self._best(entry)
         metric = old.metric if old else UNREACHABLE
+        for iface in {self.neighbors[a][0] for a in entry.waiting}:
+            everyone = all(a in entry.waiting for a, (i, _) in self.neighbors.items() if i == iface)
+            if metric.unreachable and everyone and iface in self._told:
+                # each neighbour there now holds the prefix as unreachable from us: if it
+                # stays so, there is nothing to withdraw afterwards
+                self._told[iface].pop(entry.prefix, None)
+            else:
+                self._mark_said(iface, entry.prefix)
         for address in sorted(entry.waiting):
             iface = self.neighbors[address][0]
-            self._mark_said(iface, entry.prefix)
-            tlv = Ipv4Internal("0.0.0.0", metric, (Destination.of(str(entry.prefix)),))
+            tlv = Ipv4Internal("0.0.0.0", metric, (_dest(entry.prefix),))
             self.outbox.append(Outgoing(iface, address, Opcode.QUERY, (tlv,)))
         self._maybe_finish(entry)
 
@@ -408,6 +435,7 @@ class Dual:
         """All replies in: FD resets to the new best distance, owed replies go out."""
         if entry.state is not State.ACTIVE or entry.waiting:
             return
+        self._touch(entry.prefix)
         reachable = [p for p in entry.paths.values() if p.reachable]
         if entry.origin in (ORIGIN_LOCAL_INCREASE, ORIGIN_MULTIPLE):
             # the successor got worse during the computation: its result holds only if
@@ -423,11 +451,9 @@ class Dual:
             return
         entry.state = State.PASSIVE
         entry.fd = INFINITY        # after the diffusing computation any path may be chosen
-        if reachable:
-            self._pick(entry)
+        self._pick(entry)
+        if entry.successors:
             entry.fd = self._dist(entry.paths[entry.successors[0]])
-        else:
-            entry.successors = []
         self._reply_owed(entry)
 
     def _reply_owed(self, entry: Entry) -> None:
@@ -443,12 +469,20 @@ class Dual:
         forget what the interface was told, so the next announcement repeats or poisons it."""
         if interface in self._told:
             self._told[interface][prefix] = None
+            self._touch(prefix)
 
     def _reply_tlv(self, entry: Entry, interface: str) -> RouteTlv:
-        self._mark_said(interface, entry.prefix)
+        """A reply tells one neighbour what the interface heard already, or something
+        else: only then must the next announcement repeat the interface's version (on a
+        hub, marking every reply re-sent a poison to all spokes per stub spoke's query)."""
         tlv = self._tlv_for(entry, interface)
+        told = self._told.get(interface, {})
         if tlv is None:   # split horizon (or stub) poisons the reply
-            return Ipv4Internal("0.0.0.0", UNREACHABLE, (Destination.of(str(entry.prefix)),))
+            if entry.prefix in told:
+                self._mark_said(interface, entry.prefix)
+            return Ipv4Internal("0.0.0.0", UNREACHABLE, (_dest(entry.prefix),))
+        if told.get(entry.prefix) != tlv:
+            self._mark_said(interface, entry.prefix)
         return tlv
 
     # -- announcements --------------------------------------------------------------------
@@ -467,7 +501,7 @@ class Dual:
         if same and iface.split_horizon:
             return None
         next_hop = best.next_hop if same and not iface.next_hop_self else "0.0.0.0"
-        dest = (Destination.of(str(entry.prefix)),)
+        dest = (_dest(entry.prefix),)
         if best.external:
             return Ipv4External(next_hop, best.external, best.metric, dest)
         return Ipv4Internal(next_hop, best.metric, dest)
@@ -493,24 +527,53 @@ class Dual:
             tlv = self._tlv_for(entry, interface)
             if tlv is not None:
                 out[prefix] = tlv
-        if self.stub is None or self.stub & STUB_SUMMARY:
-            for summary, metric in self._summaries(interface).items():
-                out[summary] = Ipv4Internal("0.0.0.0", metric, (Destination.of(str(summary)),))
+        out.update(self._summary_tlvs(interface))
         return out
 
+    def _summary_tlvs(self, interface: str) -> dict[Network, RouteTlv]:
+        if self.stub is not None and not self.stub & STUB_SUMMARY:
+            return {}
+        return {summary: Ipv4Internal("0.0.0.0", metric, (_dest(summary),))
+                for summary, metric in self._summaries(interface).items()}
+
     def _announce(self) -> None:
-        """Send each interface the difference from what it was last told (poison what goes)."""
-        for name in self.interfaces:
+        """Send each interface the difference from what it was last told (poison what goes),
+        looking only at the prefixes touched since the last announcement."""
+        dirty, self._dirty = self._dirty, set()
+        for name, iface in self.interfaces.items():
             told = self._told.setdefault(name, {})
-            now = self._advertisement(name)
-            changes: list[RouteTlv] = [tlv for p, tlv in now.items() if told.get(p) != tlv]
-            active = {p for p, e in self.table.items() if e.state is State.ACTIVE}
-            for prefix in [p for p in told if p not in now and p not in active]:
-                changes.append(Ipv4Internal("0.0.0.0", UNREACHABLE, (Destination.of(str(prefix)),)))
-                del told[prefix]
-            told.update(now)
+            if dirty is None:
+                now = self._advertisement(name)
+                candidates = set(now) | set(told)
+            else:
+                now = {}
+                for prefix in dirty:
+                    entry = self.table.get(prefix)
+                    tlv = self._tlv_for(entry, name) if entry is not None else None
+                    if tlv is not None:
+                        now[prefix] = tlv
+                if iface.summaries:
+                    now.update(self._summary_tlvs(name))
+                candidates = set(dirty) | set(now) | {s for s in iface.summaries if s in told}
+            changes: list[RouteTlv] = []
+            for prefix in sorted(candidates):
+                tlv = now.get(prefix)
+                if tlv is not None:
+                    if told.get(prefix) != tlv:
+                        changes.append(tlv)
+                        told[prefix] = tlv
+                elif prefix in told:
+                    entry = self.table.get(prefix)
+                    if entry is not None and entry.state is State.ACTIVE:
+                        continue
+                    changes.append(Ipv4Internal("0.0.0.0", UNREACHABLE, (_dest(prefix),)))
+                    del told[prefix]
             if changes and any(i == name for i, _ in self.neighbors.values()):
                 self.outbox.append(Outgoing(name, None, Opcode.UPDATE, tuple(changes)))
+
+
+def _dest(prefix: Network) -> Destination:
+    return Destination(prefix.prefixlen, prefix.network_address.packed[:max(1, (prefix.prefixlen + 7) // 8)])
 
 
 def _usable_next_hop(address: str, iface: Interface) -> bool:

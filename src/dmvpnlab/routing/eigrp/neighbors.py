@@ -15,8 +15,12 @@ What it does, as IOS does it:
 - A neighbour is discovered by its first hello. K values must equal ours, else no
   adjacency and the IOS log line "K-value mismatch". The hold time is the one the peer
   announces in its PARAMETERS TLV; any packet from it restarts the hold timer.
-- INIT exchange: on discovery we queue a unicast UPDATE with the INIT flag; the
-  neighbour is up (event NeighborUp) once our INIT is acked and the peer's INIT came.
+- INIT exchange: on discovery we send the peer a unicast hello (so a peer that has not
+  heard us yet knows us before our INIT lands) and queue a unicast UPDATE with the INIT
+  flag; the neighbour is up (event NeighborUp) once our INIT is acked and the peer's INIT
+  came. An INIT from an up neighbour means it restarted ("peer restarted": reset and
+  start over) - unless the ack in that same packet is what brought it up: FRR's eigrpd
+  answers our INIT with a fresh INIT carrying the ack.
 - Reliable delivery: one global sequence number space (as IOS), one packet in flight per
   neighbour, acks are hellos with an ack number (or piggybacked on unicast packets), a
   retransmission after RTO (RTO = 6 * SRTT clamped to 200..5000 ms as IOS shows), 16
@@ -27,8 +31,13 @@ What it does, as IOS does it:
 - Goodbye: `stop()` sends PARAMETERS with K1..K5 = 255; receiving one takes the
   neighbour down at once ("Interface Goodbye received"). Hold expiry: "holding time
   expired".
-- MD5 (`auth`): every packet we send is signed; a packet that fails verify_md5 is a
-  counted drop (`drops["auth"]`) and never forms or refreshes an adjacency.
+- MD5 (a key chain per interface, `add_interface(keys=...)`, or the router-wide `auth`):
+  every packet we send is signed with the first (lowest id) key, hellos over their first
+  44 bytes + key as FRR says Cisco does, other packets whole; a received packet is
+  checked with the key of the id it names; one that fails is a counted drop
+  (`drops["auth"]`) and never forms or refreshes an adjacency.
+- The peer's STUB TLV and software version are kept (NeighborUp.stub, NeighborView);
+  `stub` set here puts our STUB TLV in every hello.
 Bad peer input is a counted drop in `drops`, never an exception.
 """
 from __future__ import annotations
@@ -41,6 +50,7 @@ from dmvpnlab.routing.eigrp.codec import (
     FLAG_CR, FLAG_INIT, MULTICAST_GROUP, Opcode, Packet, decode, encode, sign_md5, verify_md5,
 )
 from dmvpnlab.routing.eigrp.tlvs import (
+    STUB_CONNECTED, STUB_RECEIVE_ONLY, STUB_REDISTRIBUTED, STUB_STATIC, STUB_SUMMARY,
     Authentication, EigrpDecodeError, NextMulticastSequence, Parameters, Sequence,
     SoftwareVersion, Stub, Tlv,
 )
@@ -94,7 +104,10 @@ class Outbound:
 
 @dataclass(frozen=True)
 class NeighborView:
-    """One line of `show ip eigrp neighbors`."""
+    """One line of `show ip eigrp neighbors` (the rest: its `detail` lines). `stub` is what
+    the peer's STUB TLV says, as IOS words ("connected", "summary", "static",
+    "redistributed", "receive-only"; None: not a stub); `prefixes` is filled in by the
+    process (DUAL)."""
     handle: int
     address: IPv4Address
     interface: str
@@ -104,6 +117,12 @@ class NeighborView:
     rto_ms: int
     q_count: int
     sequence: int
+    up: bool = True
+    retrans: int = 0
+    retries: int = 0
+    stub: Optional[tuple[str, ...]] = None
+    version: str = ""
+    prefixes: int = 0
 
 
 @dataclass
@@ -141,6 +160,8 @@ class _Neighbor:
     cr_sequence: int | None = None
     srtt: float = 0.0
     stub: Optional[int] = None
+    retrans: int = 0
+    version: str = ""
 
     @property
     def rto(self) -> float:
@@ -237,7 +258,7 @@ class EigrpNeighbors:
             self.on_packet("send", interface, None if destination == MULTICAST else destination, packet)
         if keys:
             tlvs = (Authentication(keys[0].key_id),) + packet.tlvs
-            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), keys[0].key)
+            data = sign_md5(replace(packet, tlvs=tlvs, checksum=None), keys[0].key, basic=_basic_hello(packet))
         else:
             data = encode(replace(packet, checksum=None))
         self.outbox.append(Outbound(destination, interface, data))
@@ -265,13 +286,18 @@ class EigrpNeighbors:
 
     def send_reliable(self, packet_tlvs: tuple[Tlv, ...], opcode: Opcode,
                       to: IPv4Address | None = None, now: float | None = None,
-                      flags: int = 0) -> int:
+                      flags: int = 0, interface: str | None = None) -> int:
         """Queue an UPDATE/QUERY/REPLY to one neighbour (`to`) or multicast to every up
         neighbour; returns its sequence number. Delivery is retried until acked."""
         now = self._now if now is None else now
         self._now = now
         seq = self._next_seq()
         packet = Packet(opcode, self.asn, tuple(packet_tlvs), flags, seq)
+        if to is not None and interface is not None:    # the caller knows where: no scan
+            known = self._neighbors.get((interface, IPv4Address(to)))
+            if known is not None:
+                self._enqueue(known, packet, now)
+            return seq
         if to is not None:
             for nbr in self._neighbors.values():
                 if nbr.address == IPv4Address(to):
@@ -333,6 +359,7 @@ class EigrpNeighbors:
                         self._down(nbr, "retry limit exceeded")
                         continue
                     head.retries += 1
+                    nbr.retrans += 1
                     self._transmit(nbr, head, now)
 
     # ---- receiving -----------------------------------------------------------------
@@ -361,7 +388,8 @@ class EigrpNeighbors:
         if iface.keys:
             auth = packet.tlvs[0] if packet.tlvs else None
             key = next((k for k in iface.keys if isinstance(auth, Authentication) and k.key_id == auth.key_id), None)
-            if key is None or not verify_md5(data, key.key):
+            if key is None or not (verify_md5(data, key.key) or (
+                    _basic_hello(packet) and verify_md5(data, key.key, basic=True))):
                 return self._drop("auth")
             packet = replace(packet, tlvs=packet.tlvs[1:])
         elif packet.find(Authentication) is not None:
@@ -378,10 +406,11 @@ class EigrpNeighbors:
         elif nbr is None:
             return self._drop("unknown neighbor")
         nbr.last_heard = now
+        was_up = nbr.up_since is not None
         if packet.ack:
             self._acked(nbr, packet.ack, now)
         if packet.opcode in RELIABLE_OPCODES and packet.sequence:
-            self._reliable(nbr, iface, packet, now)
+            self._reliable(nbr, iface, packet, now, was_up)
         return None
 
     def _hello(self, iface: _Interface, source: IPv4Address, packet: Packet,
@@ -407,6 +436,9 @@ class EigrpNeighbors:
         nbr.hold_time = params.hold_time
         stub = packet.find(Stub)
         nbr.stub = stub.flags if stub is not None else None
+        version = packet.find(SoftwareVersion)
+        if version is not None:
+            nbr.version = f"{version.ios_major}.{version.ios_minor}/{version.tlv_major}.{version.tlv_minor}"
         seq_tlv = packet.find(Sequence)
         nxt = packet.find(NextMulticastSequence)
         if nxt is not None:
@@ -440,15 +472,19 @@ class EigrpNeighbors:
         if nbr.queue and nbr.queue[0].sent_at is None:
             self._transmit(nbr, nbr.queue[0], now)
 
-    def _reliable(self, nbr: _Neighbor, iface: _Interface, packet: Packet, now: float) -> None:
+    def _reliable(self, nbr: _Neighbor, iface: _Interface, packet: Packet, now: float,
+                  was_up: bool = False) -> None:
         if packet.flags & FLAG_CR:
             if nbr.cr_sequence != packet.sequence:
                 return self._drop("conditional receive not for us")
             nbr.cr_sequence = None
         if packet.flags & FLAG_INIT:
-            if nbr.up_since is not None:
+            if was_up:
                 # The peer restarted within our hold time: reset and start over with this
-                # INIT at once, rather than make it retry until its next hello.
+                # INIT at once, rather than make it retry until its next hello. Not when
+                # this very packet's ack brought the adjacency up: FRR's eigrpd answers
+                # our INIT with a fresh INIT carrying the ack, and resetting on it made
+                # both sides re-INIT each other forever.
                 self._down(nbr, "peer restarted")
                 nbr = self._new_neighbor(nbr.interface, nbr.address, nbr.hold_time, now)
             nbr.last_rx_seq = packet.sequence
@@ -489,7 +525,9 @@ class EigrpNeighbors:
         return [NeighborView(n.handle, n.address, n.interface,
                              max(0, int(n.hold_time - (now - n.last_heard))),
                              now - (n.up_since if n.up_since is not None else n.created),
-                             int(n.srtt * 1000), int(n.rto * 1000), len(n.queue), n.last_rx_seq)
+                             int(n.srtt * 1000), int(n.rto * 1000), len(n.queue), n.last_rx_seq,
+                             n.up_since is not None, n.retrans, n.queue[0].retries if n.queue else 0,
+                             stub_words(n.stub), n.version)
                 for n in sorted(self._neighbors.values(), key=lambda x: x.handle)]
 
     def stub_of(self, address: IPv4Address) -> Optional[int]:
@@ -501,7 +539,7 @@ class EigrpNeighbors:
 
 
 _KINDS = {Opcode.UPDATE: "update", Opcode.QUERY: "query", Opcode.REPLY: "reply", Opcode.HELLO: "hello",
-          Opcode.REQUEST: "request", Opcode.SIA_QUERY: "sia-query", Opcode.SIA_REPLY: "sia-reply"}
+          Opcode.REQUEST: "request", Opcode.SIA_QUERY: "sia_query", Opcode.SIA_REPLY: "sia_reply"}
 
 
 def _kind(packet: Packet) -> str:
@@ -509,3 +547,25 @@ def _kind(packet: Packet) -> str:
     if packet.is_ack:
         return "ack"
     return _KINDS.get(packet.opcode, "unknown")
+
+
+def _basic_hello(packet: Packet) -> bool:
+    """A hello with TLVs (not an ACK) is signed over its first 44 bytes and the key only:
+    what FRR's eigrpd sends and says Cisco does ("Cisco routers use only first 44 bytes of
+    basic hello for their MD5 calculations", eigrpd/eigrp_packet.h). We accept the
+    whole-packet form on hellos too. (FRR 8.4 itself verifies no MD5 hello from anyone:
+    its check hashes the received buffer from the IP header on, FRR issue #4663.)"""
+    return packet.opcode == Opcode.HELLO and not packet.is_ack and bool(
+        [t for t in packet.tlvs if not isinstance(t, Authentication)])
+
+
+_STUB_WORDS = ((STUB_CONNECTED, "connected"), (STUB_SUMMARY, "summary"), (STUB_STATIC, "static"),
+               (STUB_REDISTRIBUTED, "redistributed"), (STUB_RECEIVE_ONLY, "receive-only"))
+
+
+def stub_words(flags: Optional[int]) -> Optional[tuple[str, ...]]:
+    """STUB TLV flags as the words of `eigrp stub ...` (what `show ip eigrp neighbors
+    detail` prints); None for a peer that is no stub."""
+    if flags is None:
+        return None
+    return tuple(word for bit, word in _STUB_WORDS if flags & bit)

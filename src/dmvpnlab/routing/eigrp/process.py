@@ -25,6 +25,7 @@ interface's key chain. Malformed or unwelcome input is dropped and counted, neve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Callable, Optional
 
@@ -63,6 +64,10 @@ def stub_flags(words: Optional[frozenset[str]]) -> Optional[int]:
 class EigrpProcess:
     """`router eigrp ASN` running: feed it packets and time, drain `outbox`, read `routes()`."""
 
+    #: A bug of ours in receive/tick is counted ("internal error") so one bad packet cannot
+    #: take the router down; the fuzz target sets this to see the exception instead.
+    raise_errors = False
+
     def __init__(self, settings: EigrpSettings, now: float,
                  debug: Optional[Callable[[str], None]] = None) -> None:
         self.debug = debug
@@ -73,12 +78,13 @@ class EigrpProcess:
         self._since: dict[IPv4Network, tuple[tuple, float]] = {}
         self._stopped = False
         self._dirty, self._dirty_at = True, now
+        self._addresses: dict[str, IPv4Address] = {}
         self._now = now
         self._start(settings, now)
         self._refresh()
 
     # ---- life cycle ------------------------------------------------------------------
-    def _start(self, settings: EigrpSettings, now: float) -> None:
+    def _start(self, settings: EigrpSettings, now: float, down: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         flags = stub_flags(settings.stub)
         self._nbrs = EigrpNeighbors(settings.asn, settings.router_id, settings.k_values, now=now)
@@ -88,7 +94,7 @@ class EigrpProcess:
         self._dual.maximum_paths = max(1, settings.maximum_paths)
         self._dual.tick(now)
         self._ifaces: dict[str, EigrpInterfaceSettings] = {}
-        self._down: set[str] = set()
+        self._down: set[str] = set(down)     # line protocol down: kept, not in the process
         for iface in settings.interfaces:
             self._add_interface(iface, now)
         self._pump(now)
@@ -116,7 +122,7 @@ class EigrpProcess:
         if any(getattr(old, f) != getattr(settings, f) for f in _ROUTER_WIDE):
             self._nbrs.stop(now)
             self._pump(now)
-            self._start(settings, now)
+            self._start(settings, now, frozenset(self._down))
             return
         self.settings = settings
         if (old.variance, old.maximum_paths) != (settings.variance, settings.maximum_paths):
@@ -136,7 +142,10 @@ class EigrpProcess:
                         self._dual.retune(name, split_horizon=new.split_horizon, next_hop_self=new.next_hop_self,
                                           summaries=tuple(str(s) for s in new.summaries))
                 else:
+                    was_down = name in self._down
                     self._remove_interface(name)
+                    if was_down:     # a config change does not bring the line protocol up
+                        self._down.add(name)
                     self._add_interface(new, now)
         self._pump(now)
 
@@ -191,6 +200,8 @@ class EigrpProcess:
             self._pump(now, changed=False)
         except Exception:   # a bug of ours must not take the router down: counted, kept visible
             self._drop("internal error")
+            if self.raise_errors:
+                raise
         return None
 
     def tick(self, now: float) -> None:
@@ -204,6 +215,8 @@ class EigrpProcess:
             self._pump(now, changed=False)
         except Exception:
             self._drop("internal error")
+            if self.raise_errors:
+                raise
 
     def _drop(self, reason: str) -> None:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -299,7 +312,7 @@ class EigrpProcess:
             if not chunk and not eot:
                 continue
             flags = FLAG_EOT if eot and n == len(chunks) - 1 else 0
-            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags)
+            self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags, interface=interface)
 
     def _on_packet(self, direction: str, interface: str, neighbor: Optional[IPv4Address], packet: Packet) -> None:
         if self.debug is None:
@@ -331,14 +344,16 @@ class EigrpProcess:
                 grouped.setdefault(route.prefix, []).append(route)
         fresh: list[EigrpRoute] = []
         since: dict[IPv4Network, tuple[tuple, float]] = {}
+        address = self._address
         for prefix, group in grouped.items():
-            group.sort(key=lambda r: (r.metric, IPv4Address(r.next_hop)))
+            if len(group) > 1:
+                group.sort(key=lambda r: (r.metric, address(r.next_hop)))
             first = group[0]
             if first.ad == AD_SUMMARY:
                 hops: tuple = ((None, "Null0"),)
                 ad = AD_SUMMARY
             else:
-                hops = tuple((IPv4Address(r.next_hop), r.interface) for r in group)
+                hops = tuple((address(r.next_hop), r.interface) for r in group)
                 ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
             signature = (hops, ad, first.metric)
             previous = self._since.get(prefix)
@@ -350,10 +365,28 @@ class EigrpProcess:
             self._routes = fresh
         self._since = since
 
+    def _address(self, text: str) -> IPv4Address:
+        """Next hops are neighbours' addresses, a few values used over and over: parsed once
+        (a 200-spoke hub re-reading 200 routes per change spent most of it in ipaddress)."""
+        known = self._addresses.get(text)
+        if known is None:
+            if len(self._addresses) > 4096:
+                self._addresses.clear()
+            known = self._addresses[text] = IPv4Address(text)
+        return known
+
     # ---- views -----------------------------------------------------------------------
     def neighbor_views(self, now: float) -> list[NeighborView]:
-        """`show ip eigrp neighbors`: handle, address, interface, hold, uptime, SRTT, RTO, Q, seq."""
-        return [] if self._stopped else self._nbrs.neighbors(now)
+        """`show ip eigrp neighbors [detail]`: handle, address, interface, hold, uptime, SRTT,
+        RTO, Q, seq; `up` False while still in INIT; stub flags; prefixes learned from it."""
+        if self._stopped:
+            return []
+        learned: dict[str, int] = {}
+        for entry in self._dual.table.values():
+            for key, path in entry.paths.items():
+                if path.neighbor is not None and path.reachable:
+                    learned[key] = learned.get(key, 0) + 1
+        return [replace(v, prefixes=learned.get(str(v.address), 0)) for v in self._nbrs.neighbors(now)]
 
     def topology_views(self) -> list[TopologyView]:
         """`show ip eigrp topology [all-links]`: every prefix with all its paths (flags say
@@ -378,8 +411,8 @@ class EigrpProcess:
 
     def counters(self) -> dict[str, dict[str, int]]:
         """`show ip eigrp traffic`: {"sent": {kind: n}, "received": {kind: n}, "drops": {reason: n}}
-        with kinds hello, update, query, reply, ack, sia-query, sia-reply (0 when none)."""
-        kinds = ("hello", "update", "query", "reply", "ack", "sia-query", "sia-reply")
+        with kinds hello, update, query, reply, ack, sia_query, sia_reply (0 when none)."""
+        kinds = ("hello", "update", "query", "reply", "ack", "sia_query", "sia_reply")
         drops = dict(self._nbrs.drops)
         for reason, n in self.drops.items():
             drops[reason] = drops.get(reason, 0) + n
