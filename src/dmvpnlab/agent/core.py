@@ -25,7 +25,7 @@ from typing import Callable
 
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
-from dmvpnlab.agent.frr_node import FrrNode
+from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
 from dmvpnlab.config.model import Interface, RouterConfig
@@ -101,6 +101,8 @@ class RouterAgent:
             self._watch(self.tunnel)
         self._apply_static_routes()
         first = self.frr is None
+        if first:  # before zebra can see them: leftovers of a killed agent (frr_node)
+            purge_agent_routes(self.kernel)
         self.frr = self.frr or FrrNode(self.node, self.state_dir)
         self.frr.configure(self.config, self.clock(), immediate=first)
 

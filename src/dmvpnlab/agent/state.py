@@ -133,7 +133,7 @@ def routing_state(agent: "RouterAgent") -> dict[str, Any]:
     """`state["routing"]`: one key per routing process that runs (frr; eigrp from its node)."""
     out: dict[str, Any] = {}
     frr = getattr(agent, "frr", None)
-    if frr is not None and frr.wanted.daemons:
+    if frr is not None and (frr.wanted.daemons or frr.supervisor is not None):
         out["frr"] = frr.state()
     return out
 

@@ -317,11 +317,43 @@ class FrrSupervisor:
         self.given_up.clear()
         self.start()
 
+    def restart_protocols(self, daemons: Sequence[str], config_text: str) -> None:
+        """A new config and daemon set without restarting zebra: the protocol daemons stop,
+        the files are rewritten, the asked ones start and frr.conf is pushed again.
+
+        Why not `reload()`: a zebra that starts while the kernel holds routes of FRR's
+        protocol numbers made by someone else (the agent's NHRP 191 and EIGRP 192 routes)
+        may adopt them as its own and keep a copy after their owner deleted them
+        (routing/kernel.py). Without a running zebra this is `reload()`."""
+        zebra = self._running.get("zebra")
+        if zebra is None or zebra.proc.poll() is not None:
+            self.stop()
+            self.daemons = start_order(daemons)
+            self.config_text = config_text
+            self.given_up.clear()
+            self.start()
+            return
+        self._stop_entries([self._running.pop(d) for d in reversed(self.daemons) if d != "zebra" and d in self._running])
+        self.daemons = start_order(daemons)
+        self.config_text = config_text
+        self.given_up.clear()
+        try:
+            self._prepare_dir()
+            for daemon in self.daemons[1:]:
+                self._spawn(daemon)
+            self._push_config()
+        except BaseException:
+            self.stop()
+            raise
+
     # ---------------------------------------------------------------- stop
 
     def stop(self) -> None:
         """SIGTERM exactly the PIDs we started (newest first), wait, SIGKILL after the bound."""
-        running = [self._running[d] for d in reversed(self.daemons) if d in self._running]
+        self._stop_entries([self._running[d] for d in reversed(self.daemons) if d in self._running])
+        self._running.clear()
+
+    def _stop_entries(self, running: list[_Running]) -> None:
         for entry in running:
             if entry.proc.poll() is None:
                 try:
@@ -338,4 +370,3 @@ class FrrSupervisor:
                 entry.proc.kill()
                 entry.proc.wait()
             entry.log_file.close()
-        self._running.clear()

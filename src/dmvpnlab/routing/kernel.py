@@ -23,17 +23,18 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from dmvpnlab.nhrp.routes import Route
 
-# Route protocol numbers of the routes the agent installs itself. Not FRR's numbers
-# (186-198, 11, 42): zebra treats a route with one of its own protocol numbers as its
-# own. Seen with zebra 8.4: such a route added while zebra runs is ignored (zebra's
-# metric-20 route for the same prefix keeps winning in the kernel), and one present
-# when zebra starts is adopted and installed again as a metric-20 copy that outlives
-# the agent's delete. A number FRR does not own makes zebra read the route as a
-# kernel route (K, distance 0): zebra then withdraws its own route for that prefix
-# while the agent's route exists and puts it back when it goes. So 191 ("nhrp" in
-# iproute2's names) and 192 ("eigrp") are not used: tests/test_agent_frr_live.py.
-NHRP_ROUTE_PROTO = 201
-EIGRP_ROUTE_PROTO = 202
+# 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
+# prints shortcuts as `proto nhrp`; 192 is "eigrp", the agent's own EIGRP. FRR's nhrpd
+# and eigrpd, their other users, do not run here. Both are FRR protocol numbers, which
+# zebra 8.4 treats as its own (tests/test_agent_frr_live.py): one that appears while
+# zebra runs is ignored (neither taken as a kernel route nor a reason to touch zebra's
+# same-prefix route), but one present when zebra starts may be adopted and installed
+# again as a metric-20 copy that zebra keeps, and re-installs, after the agent deleted
+# its own. So zebra must never start while the agent has such routes: the agent removes
+# leftovers of an earlier agent before it starts FRR, and a reload restarts the protocol
+# daemons only, never zebra (agent/frr_node.py).
+NHRP_ROUTE_PROTO = 191
+EIGRP_ROUTE_PROTO = 192
 AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
 # Shortcuts go in with metric 250 (IOS's NHRP administrative distance): a static route
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
