@@ -156,6 +156,8 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "ipsec": ipsec_state(agent),
         "routes": routes_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
+        # [{"prefix", "next_hop", "kind": "override" | "route", "metric", "overridden_proto", ...}]
+        "shortcut_routes": agent.shortcut_routes.state(agent.clock()) if hasattr(agent, "shortcut_routes") else [],
         "ignored_config_lines": ignored_lines(agent),
         "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],

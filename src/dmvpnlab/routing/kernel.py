@@ -30,9 +30,10 @@ from dmvpnlab.nhrp.routes import Route
 # zebra runs is ignored (neither taken as a kernel route nor a reason to touch zebra's
 # same-prefix route), but one present when zebra starts may be adopted and installed
 # again as a metric-20 copy that zebra keeps, and re-installs, after the agent deleted
-# its own. So zebra must never start while the agent has such routes: the agent removes
-# leftovers of an earlier agent before it starts FRR, and a reload restarts the protocol
-# daemons only, never zebra (agent/frr_node.py).
+# its own. zebra runs with `-K` so it sweeps such copies shortly after its start
+# (routing/frr.py), and it starts beside the agent's routes as rarely as possible: the
+# agent removes leftovers of an earlier agent before it starts FRR, and a reload
+# restarts the protocol daemons only, never zebra (agent/frr_node.py).
 NHRP_ROUTE_PROTO = 191
 EIGRP_ROUTE_PROTO = 192
 AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
@@ -40,8 +41,14 @@ AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
 # kernel instead of the shortcut replacing the static route.
 NHRP_ROUTE_METRIC = 250
+# A shortcut for exactly a prefix a routing protocol routes via the hub is IOS's next-hop
+# override: it goes in beside the protocol's route (zebra's metric 20, EIGRP's 90/170/5)
+# at a lower metric, so it carries the traffic and its removal uncovers the protocol's
+# route (agent/shortcuts.py says why not a replace).
+NHRP_OVERRIDE_METRIC = 1
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
 KERNEL_PROTO = 2
+BOOT_PROTO = 3
 RT_TABLE_MAIN = 254
 SNAPSHOT_SECONDS = 1.0
 
@@ -206,6 +213,20 @@ class Kernel:
                 best is None or route.prefix.prefixlen > best.prefix.prefixlen
                 or (route.prefix.prefixlen == best.prefix.prefixlen and route.metric < best.metric)
             ):
+                best = route
+        if best is None:
+            return None
+        return Route(best.prefix, best.gateway, best.ifname == tunnel_ifname)
+
+    def covering(self, prefix: IPv4Network, tunnel_ifname: str, exclude_proto: int) -> Route | None:
+        """The best unicast route containing `prefix`, routes of `exclude_proto` (NHRP's own
+        shortcuts) left out: is a shortcut still routed into the tunnel by anything else?"""
+        best: KernelRoute | None = None
+        for route in self.routes():
+            if route.proto == exclude_proto or route.type != 1 or not prefix.subnet_of(route.prefix):
+                continue
+            if (best is None or route.prefix.prefixlen > best.prefix.prefixlen
+                    or (route.prefix.prefixlen == best.prefix.prefixlen and route.metric < best.metric)):
                 best = route
         if best is None:
             return None
