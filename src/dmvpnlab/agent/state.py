@@ -129,6 +129,21 @@ def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
     ]
 
 
+def routing_state(agent: "RouterAgent") -> dict[str, Any]:
+    """`state["routing"]`: one key per routing process that runs (frr; eigrp from its node)."""
+    out: dict[str, Any] = {}
+    frr = getattr(agent, "frr", None)
+    if frr is not None and (frr.wanted.daemons or frr.supervisor is not None):
+        out["frr"] = frr.state()
+    return out
+
+
+def ignored_lines(agent: "RouterAgent") -> list[str]:
+    """The parser's ignored lines plus the routing lines FRR has no equivalent for."""
+    frr = getattr(agent, "frr", None)
+    return list(agent.ignored_lines) + (frr.ignored if frr is not None else [])
+
+
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
     return {
         "node": agent.node,
@@ -143,6 +158,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "shortcuts": dict(agent.installed_shortcuts),
         # [{"prefix", "next_hop", "kind": "override" | "route", "metric", "overridden_proto", ...}]
         "shortcut_routes": agent.shortcut_routes.state(agent.clock()) if hasattr(agent, "shortcut_routes") else [],
-        "ignored_config_lines": list(agent.ignored_lines),
+        "ignored_config_lines": ignored_lines(agent),
+        "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }
