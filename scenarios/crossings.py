@@ -11,7 +11,6 @@ from typing import Any
 
 from dmvpnlab.analysis.paths import CaptureSet
 from dmvpnlab.jsonline import request
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO
 
 H1, H2, H0 = "192.168.1.10", "192.168.2.10", "192.168.0.10"
 HUB_WAN, SPOKE1_WAN, SPOKE2_WAN = "hub-isp", "spoke1-isp", "spoke2-isp"
@@ -41,8 +40,8 @@ def wait_for(predicate: Any, timeout: float, step: float = 0.2) -> bool:
 
 
 def shortcuts(lab: Any, node: str) -> str:
-    """The router's NHRP shortcut routes, as `ip route` shows them (their own protocol number)."""
-    return lab.exec(node, ["ip", "route", "show", "proto", str(NHRP_ROUTE_PROTO)]).stdout
+    """The router's NHRP shortcut routes, as `ip route` shows them (proto nhrp)."""
+    return lab.exec(node, ["ip", "route", "show", "proto", "nhrp"]).stdout
 
 
 def agent_state(lab: Any, node: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from dmvpnlab.routing.kernel import EIGRP_ROUTE_PROTO
 from netns_live import stop
 
 
@@ -78,13 +77,29 @@ class Agent:
         assert answer.get("ok") and not answer.get("error"), answer
         return str(answer["output"])
 
+    def configure(self, *lines: str) -> list[str]:
+        """`configure terminal`, `lines`, `end` in one CLI session (one connection); the outputs."""
+        outputs = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.dir / "control.sock"))
+            reader = sock.makefile("rb")
+            for line in ("configure terminal", *lines, "end"):
+                sock.sendall((json.dumps({"op": "cli", "line": line}) + "\n").encode())
+                while True:
+                    answer = json.loads(reader.readline())
+                    if "debug" not in answer:
+                        break
+                assert answer.get("ok") and not answer.get("error"), (line, answer)
+                outputs.append(str(answer.get("output", "")))
+        return outputs
+
     def close(self) -> None:
         stop(self.proc)
 
 
 def eigrp_routes(netns: str) -> list[str]:
-    """`ip route show proto <EIGRP_ROUTE_PROTO>` in `netns`, one route a line (merged with
-    frr-agent, the agent's EIGRP routes carry 202, not iproute2's 192 "eigrp": see kernel.py)."""
-    out = subprocess.run(["ip", "-n", netns, "-4", "route", "show", "proto", str(EIGRP_ROUTE_PROTO)], capture_output=True,
+    """`ip route show proto eigrp` in `netns`, one route a line."""
+    out = subprocess.run(["ip", "-n", netns, "-4", "route", "show", "proto", "eigrp"], capture_output=True,
                          text=True, check=True).stdout
     return [line for line in out.splitlines() if line]

@@ -6,11 +6,12 @@ in the same namespace) announced by OSPF. Each runs `dmvpnlab agent` with an IOS
 `router ospf 1` section; the agent must start zebra + ospfd (their PIDs in its state
 and in its FRR_PROCESSES journal), the adjacency must reach Full and r1's kernel get
 192.168.2.0/24 as `proto ospf` metric 20, through the control socket (`vtysh` op and
-the CLI). A route of the agent's own protocol number for that prefix (an NHRP shortcut)
-makes zebra withdraw its route, and put it back when the agent's goes. A `configure terminal` line that does not touch FRR must not reload it; one
-that does (r2 announces 192.168.3.0/24 too) must reload it once. An agent killed with
-SIGKILL leaves its daemons (they are in their own session): the next agent in the same
-state directory stops them; after a second SIGKILL, `clean_records` stops them from the
+the CLI). A route of NHRP's protocol number for that prefix, added while zebra runs, is
+left alone by zebra and leaves zebra's alone. A `configure terminal` line that does not touch FRR must not reload it; one
+that does (r2 announces 192.168.3.0/24 too) must reload it once, ospfd only: zebra, with
+an NHRP route beside it, must not start again (it could adopt that route). An agent
+killed with SIGKILL leaves its daemons (they are in their own session) and its routes:
+the next agent in the same state directory stops them and removes the routes first; after a second SIGKILL, `clean_records` stops them from the
 journal. A SIGTERM'd agent leaves no FRR process. Namespaces go in `finally`.
 Run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
@@ -214,35 +215,47 @@ def test_agents_run_ospf_in_frr_reload_on_change_and_leave_no_daemon():
         # a config change on r1 re-applies its static routes: zebra's routes are not the agent's to remove
         cli_session(r1, ["configure terminal", "ip route 172.31.0.0 255.255.0.0 Null0", "end"])
         assert "proto ospf" in routes(spaces["r1"], "192.168.2.0/24")
-        # zebra and the agent's own routes (routing/kernel.py): an agent route for the same
-        # prefix is a K route to zebra, which withdraws its own while it exists
+        # zebra and the agent's own routes (routing/kernel.py): one of NHRP's protocol number
+        # added while zebra runs is ignored by zebra, which keeps its own beside it
         agent_route = ["192.168.2.0/24", "via", "10.77.0.2", "proto", str(NHRP_ROUTE_PROTO), "metric", "250"]
         ip("-n", spaces["r1"], "route", "add", *agent_route)
-        wait_for("zebra withdraws its route", lambda: "proto ospf" not in routes(spaces["r1"], "192.168.2.0/24"))
-        assert f"proto {NHRP_ROUTE_PROTO}" in routes(spaces["r1"], "192.168.2.0/24")
+        time.sleep(1.5)
+        both = routes(spaces["r1"], "192.168.2.0/24")
+        assert "proto ospf" in both and "proto nhrp metric 250" in both, both
         ip("-n", spaces["r1"], "route", "del", *agent_route)
-        wait_for("and puts it back", lambda: "proto ospf" in routes(spaces["r1"], "192.168.2.0/24"))
-
+        assert "proto nhrp" not in routes(spaces["r1"], "192.168.2.0/24")
         # a line that leaves the FRR text as it was: no reload
         cli_session(r2, ["configure terminal", "interface GigabitEthernet0/1", "description LAN", "end"])
         time.sleep(1.5)
         assert state(r2)["routing"]["frr"]["reloads"] == 0
-        # a routing change: one reload, the new network reaches r1
-        before = frr_pids(r2)
+        # a routing change: one reload of ospfd (zebra runs on: it must not meet the agent's
+        # NHRP route at a start of its own), and the new network reaches r1
+        before = dict(zip(("zebra", "ospfd"), frr_pids(r2)))
+        shortcut = ["172.30.0.0/16", "via", "10.77.0.1", "proto", str(NHRP_ROUTE_PROTO), "metric", "250"]
+        ip("-n", spaces["r2"], "route", "add", *shortcut)
         cli_session(r2, ["configure terminal", "router ospf 1", "network 192.168.3.0 0.0.0.255 area 0", "end"])
         wait_for("r2 reloaded", lambda: state(r2)["routing"]["frr"]["reloads"] == 1, timeout=10)
-        after = frr_pids(r2)
-        seen += after
-        assert not alive(before) and alive(after) == [pid for pid, _ in after]
+        after = dict(zip(("zebra", "ospfd"), frr_pids(r2)))
+        seen += list(after.values())
+        assert after["zebra"] == before["zebra"] and after["ospfd"] != before["ospfd"]
+        assert not alive([before["ospfd"]]) and alive(list(after.values()))
+        ip("-n", spaces["r2"], "route", "del", *shortcut)
+        time.sleep(1.0)
+        assert routes(spaces["r2"], "172.30.0.0/16") == "", "no copy of the agent's route outlives it"
         wait_for("r1 learns 192.168.3.0/24 after the reload", lambda: "proto ospf" in subprocess.run(
             ["ip", "-n", spaces["r1"], "route", "show", "192.168.3.0/24"], capture_output=True, text=True
         ).stdout, timeout=20)
 
-        # a killed agent leaves its daemons; the next agent there stops them first
+        # a killed agent leaves its daemons and routes; the next agent there stops them and
+        # removes its predecessor's NHRP routes before its own zebra could adopt them
+        leftover = ["172.31.0.0/16", "via", "10.77.0.2", "proto", str(NHRP_ROUTE_PROTO), "metric", "250"]
+        ip("-n", spaces["r1"], "route", "add", *leftover)
         agents.kill("r1")
         assert alive(first) == [pid for pid, _ in first], "FRR runs on in its own session"
         agents.start("r1", R1)
         assert not alive(first)
+        time.sleep(1.5)
+        assert routes(spaces["r1"], "172.31.0.0/16") == ""
         second = frr_pids(r1)
         seen += second
         assert alive(second)

@@ -33,6 +33,7 @@ class FakeSupervisor:
     def __init__(self, node: str, run_dir: Path, daemons: list[str], text: str, *, on_spawn=None, **_: Any) -> None:
         self.node, self.run_dir, self.daemons, self.text, self.on_spawn = node, run_dir, start_order(daemons), text, on_spawn
         self.started = self.stopped = False
+        self.restarted: list[tuple[list[str], str]] = []
         self.polls = 0
         self.restarts: dict[str, int] = {}
         self.given_up: set[str] = set()
@@ -55,6 +56,10 @@ class FakeSupervisor:
 
     def vtysh(self, command: str) -> str:
         return '{"neighbors": {}}' if command.endswith("json") else "text"
+
+    def restart_protocols(self, daemons: list[str], text: str) -> None:
+        self.restarted.append((start_order(daemons), text))
+        self.daemons, self.text = start_order(daemons), text
 
     def stop(self) -> None:
         self.stopped = True
@@ -97,16 +102,23 @@ def test_a_change_reloads_once_after_the_delay_and_an_unrelated_one_never(tmp_pa
     frr.tick(21.0)
     assert len(FakeSupervisor.made) == 1 and frr.state()["reload_pending"]
     frr.tick(21.6)
-    assert len(FakeSupervisor.made) == 2 and FakeSupervisor.made[0].stopped and frr.reloads == 1
-    assert "192.168.1.0/24" in FakeSupervisor.made[1].text
+    [sup] = FakeSupervisor.made  # zebra runs on: only the protocol daemons restart
+    assert not sup.stopped and frr.reloads == 1 and len(sup.restarted) == 1
+    assert "192.168.1.0/24" in sup.text and sup.daemons == ["zebra", "ospfd"]
 
 
-def test_removing_the_last_protocol_stops_frr(tmp_path):
+def test_removing_the_last_protocol_leaves_zebra_alone_until_the_agent_exits(tmp_path):
     frr = node(tmp_path)
     frr.configure(config(OSPF), 0.0, immediate=True)
     frr.configure(config(BASE), 1.0, immediate=False)
     frr.tick(3.0)
-    assert FakeSupervisor.made[0].stopped and frr.supervisor is None
+    [sup] = FakeSupervisor.made
+    assert not sup.stopped and sup.daemons == ["zebra"] and "router ospf" not in sup.text
+    frr.configure(config(OSPF), 5.0, immediate=False)
+    frr.tick(7.0)
+    assert sup.daemons == ["zebra", "ospfd"] and len(FakeSupervisor.made) == 1
+    frr.stop()
+    assert sup.stopped and frr.supervisor is None
     assert vtysh_operation(type("A", (), {"frr": frr})(), {"op": "vtysh", "command": "show ip ospf"}, None)["ok"] is False
 
 
@@ -124,6 +136,21 @@ def test_vtysh_operation_parses_json_and_refuses_bad_requests(tmp_path):
     assert vtysh_operation(agent, {"command": "show ip ospf neighbor"}, None) == {"ok": True, "output": "text"}
     assert vtysh_operation(agent, {"command": 5}, None)["ok"] is False
     assert vtysh_operation(type("A", (), {"frr": None})(), {"command": "show ip route"}, None)["ok"] is False
+
+
+def test_purge_agent_routes_removes_only_nhrp_and_eigrp_routes():
+    from ipaddress import IPv4Address, IPv4Network
+
+    from dmvpnlab.agent.frr_node import purge_agent_routes
+    from dmvpnlab.routing.kernel import EIGRP_ROUTE_PROTO, NHRP_ROUTE_PROTO, KernelRoute
+    routes = [KernelRoute(IPv4Network(f"192.168.{n}.0/24"), IPv4Address("10.0.0.1"), "Tunnel0", proto, metric, 0, 1)
+              for n, (proto, metric) in enumerate([(NHRP_ROUTE_PROTO, 250), (EIGRP_ROUTE_PROTO, 90), (188, 20), (4, 0)])]
+    deleted = []
+    kernel = type("K", (), {"routes": lambda self: routes,
+                            "delete_route": lambda self, *args: deleted.append(args) or True})()
+    assert purge_agent_routes(kernel) == 2
+    assert [(str(p), proto) for p, _, proto, _ in deleted] == [("192.168.0.0/24", NHRP_ROUTE_PROTO),
+                                                               ("192.168.1.0/24", EIGRP_ROUTE_PROTO)]
 
 
 def test_leftovers_are_signalled_only_with_their_start_time(tmp_path):

@@ -159,11 +159,11 @@ def _spoke_with_override():
 def test_show_ip_route_prints_the_protocol_route_with_percent_not_the_override_as_h():
     agent = _spoke_with_override()
     text = ExecSession(agent).handle("show ip route").output
-    # MERGE NOTE (routing-labs): nhrp-routing wrote `O%    ...` (the flag where ntc-templates'
-    # FLAG is read); frr-agent's show_route, merged here, prints IOS's own column (`O   %`),
-    # which ntc-templates skips. The two branches disagree: the coordinator settles it.
-    assert "O   % 192.168.7.0/24 [110/20] via 10.0.0.1" in text
+    assert "O%    192.168.7.0/24 [110/20] via 10.0.0.1, Tunnel0\n" in text
     assert "H " not in text.split("Gateway")[1]
+    rows = parse_output(platform="cisco_ios", command="show ip route", data=text)
+    row = next(r for r in rows if r["network"] == "192.168.7.0")
+    assert (row["protocol"], row["flag"], row["nexthop_ip"], row["distance"]) == ("O", "%", "10.0.0.1", "110")
 
 
 def test_show_ip_route_json_names_the_override_next_hop():
@@ -171,10 +171,8 @@ def test_show_ip_route_json_names_the_override_next_hop():
     agent = _spoke_with_override()
     data = json.loads(ExecSession(agent).handle("show ip route | json").output)
     row = next(r for r in data["routes"] if r["prefix"] == "192.168.7.0/24")
-    # MERGE NOTE (routing-labs): frr-agent's row shape (code with the flag column, override
-    # True + override_via), not nhrp-routing's {"override": {"next_hop", "interface"}}.
-    assert row["code"] == "O   %" and row["next_hop"] == "10.0.0.1"
-    assert row["override"] is True and row["override_via"] == "10.0.0.3"
+    assert row["code"] == "O" and row["next_hop"] == "10.0.0.1"
+    assert row["override"] == {"next_hop": "10.0.0.3", "interface": "Tunnel0"}
 
 
 def test_an_override_whose_protocol_route_is_gone_shows_as_the_h_route_it_is():

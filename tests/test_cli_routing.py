@@ -181,13 +181,16 @@ def test_an_nhrp_shortcut_for_a_protocol_prefix_is_a_next_hop_override():
     routes = [r for r in kernel_routes() if r.proto != 186] + [shortcut, other]
     a = agent(crafted(), routes)
     text = run(a, "show ip route")
-    # IOS puts the flag in the fifth column (after the two of the OSPF type); ntc-templates'
-    # cisco_ios_show_ip_route expects it in the second (where `*` goes) and skips such a line
-    assert "O   % 192.168.2.0/24 [110/20] via 10.77.0.2, 00:01:02, GigabitEthernet0/0" in text
+    assert "O%    192.168.2.0/24 [110/20] via 10.77.0.2, 00:01:02, GigabitEthernet0/0" in text
     assert "H     192.168.9.0/24 [250/1] via 10.77.0.9, 00:00:00, GigabitEthernet0/0" in text
+    records = parsed("show ip route", text)
+    assert len(records) == len(route_lines(text))
+    flagged = next(r for r in records if r["network"] == "192.168.2.0")
+    assert (flagged["protocol"], flagged["flag"], flagged["nexthop_ip"], flagged["metric"]) == ("O", "%", "10.77.0.2", "20")
     data = json.loads(run(a, "show ip route | json"))
     override = next(r for r in data["routes"] if r["prefix"] == "192.168.2.0/24")
-    assert override["override"] and override["override_via"] == "10.77.0.9" and override["code"] == "O   %"
+    assert override["override"] == {"next_hop": "10.77.0.9", "interface": "GigabitEthernet0/0"}
+    assert override["code"] == "O"
     assert "Next hop override" in run(a, "show ip route 192.168.2.1")
 
 

@@ -6,7 +6,11 @@ text come from the pure translation (routing/frr_config.py). The first apply sta
 before the agent says it is ready; a later `configure terminal` change that alters the
 FRR text (and only such a change) reloads it, RELOAD_DELAY seconds after the last such
 line, so pasting a `router ospf` section of five lines restarts the daemons once, not
-five times (a reload is a restart in 8.4: see routing/frr.py).
+five times (a reload is a restart in 8.4: see routing/frr.py). A reload restarts the
+protocol daemons and never zebra, and zebra stays up once started: a zebra starting
+while the agent has NHRP or EIGRP routes may adopt them (routing/kernel.py); for the
+same reason the agent removes such routes left by an earlier agent before its first
+FRR start (`purge_agent_routes`).
 
 Every daemon is written down as it is spawned, one JSON line in the state directory's
 FRR_PROCESSES journal (pid, kernel start time, argv). The agent may not import the
@@ -33,6 +37,7 @@ from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.procfs import proc_start_time
 from dmvpnlab.routing.frr import FRR_SBIN, VTYSH, DaemonRecord, FrrError, FrrSupervisor, vtysh_argv
 from dmvpnlab.routing.frr_config import FrrConfig, frr_config
+from dmvpnlab.routing.kernel import AGENT_ROUTE_PROTOS
 from dmvpnlab.rundir import FRR_PROCESSES, FRR_RUN_DIR
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,27 @@ RELOAD_DELAY = 1.0
 LEFTOVER_GRACE = 3.0
 
 SupervisorFactory = Callable[..., FrrSupervisor]
+
+
+def zebra_only_text(hostname: str) -> str:
+    """frr.conf for a zebra that stays up with no protocol configured (see FrrNode.sync)."""
+    return f"frr version 8.4\nfrr defaults traditional\nhostname {hostname}\n!\n"
+
+
+def purge_agent_routes(kernel: Any) -> int:
+    """Delete every NHRP and EIGRP route (AGENT_ROUTE_PROTOS) in the main table.
+
+    Called once, before the agent's first FRR start: the agent has installed none yet,
+    so any there were left by an earlier agent that was killed, and a zebra starting
+    beside them may adopt them (routing/kernel.py)."""
+    count = 0
+    for route in kernel.routes():
+        if route.proto in AGENT_ROUTE_PROTOS:
+            if kernel.delete_route(route.prefix, route.gateway, route.proto, route.metric):
+                count += 1
+    if count:
+        log.warning("removed %d NHRP/EIGRP routes an earlier agent left in the kernel", count)
+    return count
 
 
 def read_journal(path: Path) -> list[DaemonRecord]:
@@ -106,7 +132,6 @@ class FrrNode:
         self.reloads = 0
         self.error: str | None = None  # why FRR is not running as configured
         self._cleared = False
-        self._started = False
 
     # ---------------------------------------------------------------- config
 
@@ -140,25 +165,33 @@ class FrrNode:
             self.supervisor.poll()
 
     def sync(self) -> None:
-        """Make the running daemons match `wanted`: start, reload (restart) or stop them.
-        A failure is logged and kept in `error` (the router keeps routing the rest)."""
+        """Make the running daemons match `wanted`: start them, or restart the protocol
+        daemons on the new text. zebra, once started, runs until the agent exits, also
+        when no protocol is left: it must not start again while the agent has NHRP or
+        EIGRP routes in the kernel (routing/kernel.py). A failure is logged and kept in
+        `error` (the router keeps routing the rest)."""
         self.changed_at = None
         wanted = self.wanted
-        if wanted.text == self.running_text and self.supervisor is not None:
-            return
-        self.stop()
-        if not wanted.daemons:
-            return
-        supervisor = self.factory(self.node, self.run_dir, sorted(wanted.daemons - {"zebra"}), wanted.text,
-                                  sbin=self.sbin, vtysh=self.vtysh_path, on_spawn=self._write_down)
+        protocols = sorted(wanted.daemons - {"zebra"})
+        text = wanted.text or zebra_only_text(self.node)
+        supervisor = self.supervisor
         try:
-            supervisor.start()
-        except (FrrError, OSError, ValueError) as error:  # start() stopped what it had started
-            self.error = str(error)
+            if supervisor is None:
+                if not protocols:
+                    return
+                supervisor = self.factory(self.node, self.run_dir, protocols, text, sbin=self.sbin,
+                                          vtysh=self.vtysh_path, on_spawn=self._write_down)
+                supervisor.start()
+            elif text == self.running_text:
+                return
+            else:
+                supervisor.restart_protocols(protocols, text)
+        except (FrrError, OSError, ValueError) as error:  # what had started is stopped again
+            self.supervisor, self.running_text, self.error = None, None, str(error)
             log.error("FRR not started: %s", error)
             return
-        reload = self._started
-        self.supervisor, self.running_text, self.error, self._started = supervisor, wanted.text, None, True
+        reload = self.supervisor is not None
+        self.supervisor, self.running_text, self.error = supervisor, text, None
         self.reloads += reload
         log.info("FRR %s: %s", "reloaded" if reload else "started", ", ".join(supervisor.daemons))
 
@@ -191,7 +224,8 @@ class FrrNode:
         return json.loads(text) if text else {}
 
     def stop(self) -> None:
-        """Stop the daemons (by the PIDs we started); the journal is left as it is."""
+        """Stop the daemons (by the PIDs we started, zebra too: the agent is leaving or FRR
+        failed); the journal is left as it is."""
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None

@@ -166,8 +166,8 @@ def route_rows(agent: Any) -> list[dict[str, Any]]:
         if owner is None:
             best[str(prefix)] = shortcut
         elif owner["code"] in ("O", "B", "R", "D"):
-            owner["override"] = True  # next-hop override: the route stays, traffic goes direct
-            owner["override_via"] = shortcut["next_hop"]
+            # next-hop override: the route stays, traffic goes direct
+            owner["override"] = {"next_hop": shortcut["next_hop"], "interface": shortcut["interface"]}
     out = list(best.values())
     for r in out:
         r.setdefault("subtype", "")

@@ -1,8 +1,8 @@
 """`show ip route [protocol|A.B.C.D]`: the merged routing table in IOS 15 clothes.
 
 The rows come from cli/route_table.py (kernel + FRR + EIGRP, best per prefix). Here they
-get IOS's code column (letter, `*` for a candidate default, the sub-type IA/E2/EX, `%`
-for a next-hop override), their classful group headings (`10.0.0.0/8 is variably
+get IOS's code column (letter, `*` for a candidate default or `%` for a next-hop
+override, the sub-type IA/E2/EX), their classful group headings (`10.0.0.0/8 is variably
 subnetted, ...`), ECMP continuation lines, the legend and the gateway of last resort,
 as IOS prints them and as parsers of real routers (ntc-templates) read them. `show ip
 route A.B.C.D` is IOS's "Routing entry for" block. `route_data` is the `| json` twin.
@@ -41,7 +41,7 @@ def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
     """The routes IOS would show, best first per prefix, JSON-able."""
     routes = route_rows(agent)
     for r in routes:
-        r["code"] = code_column(r).rstrip()
+        r["code"] = code_column(r, flag=False).rstrip()
     default = next((x for x in routes if x["prefix"] == "0.0.0.0/0" and x["next_hop"]), None)
     if protocol is not None:
         routes = [x for x in routes if x["code"][0] in FILTERS.get(protocol, set())
@@ -49,12 +49,19 @@ def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
     return {"gateway_of_last_resort": default["next_hop"] if default else None, "routes": routes}
 
 
-def code_column(r: dict[str, Any]) -> str:
-    """`O`, `S*`, `O IA`, `O*E2`, `D EX`, `O   %` (IOS: letter, default, type, flag)."""
+def code_column(r: dict[str, Any], flag: bool = True) -> str:
+    """`O`, `S*`, `O IA`, `O*E2`, `D EX`, and with a next-hop override `O%`, `D%EX`.
+
+    IOS's column: the protocol letter, one flag character (`*` candidate default, `%`
+    next-hop override), the two-letter type. The flag sits where ntc-templates'
+    cisco_ios_show_ip_route reads it (FLAG right after PROTOCOL), so such lines parse
+    too. `flag=False` is the code without `%` (the `| json` rows keep the override apart)."""
     letter = r["code"][0]
-    default = "*" if r["prefix"] == "0.0.0.0/0" and letter not in ("C", "L") else " "
-    flag = "%" if r.get("override") else " "
-    return f"{letter}{default}{r.get('subtype', ''):<2}{flag}"
+    if r["prefix"] == "0.0.0.0/0" and letter not in ("C", "L"):
+        mark = "*"
+    else:
+        mark = "%" if flag and r.get("override") else " "
+    return f"{letter}{mark}{r.get('subtype', ''):<2}"
 
 
 def _tail(hop: dict[str, Any], row: dict[str, Any]) -> str:
@@ -68,7 +75,7 @@ def _tail(hop: dict[str, Any], row: dict[str, Any]) -> str:
 
 def _lines(row: dict[str, Any], indent: int, with_mask: bool = True) -> list[str]:
     prefix = row["prefix"] if with_mask else row["prefix"].split("/")[0]
-    head = f"{row['code']:<{indent}}{prefix}"
+    head = f"{code_column(row):<{indent}}{prefix}"
     hops = row.get("next_hops") or [{"address": row["next_hop"], "interface": row["interface"]}]
     if row["code"].startswith("D") and hops[0]["address"] is None and hops[0]["interface"] == "Null0":
         return [f"{head} is a summary, {row['age'] or '00:00:00'}, Null0"]  # EIGRP's summary discard
@@ -139,7 +146,7 @@ def entry_data(agent: Any, address: IPv4Address) -> dict[str, Any] | None:
         found["known_via"] = f"{process} {tag}".strip()
     else:
         found["known_via"] = KNOWN_VIA.get(letter, "kernel")
-    found["code"] = code_column(found).rstrip()
+    found["code"] = code_column(found, flag=False).rstrip()
     return found
 
 
@@ -171,7 +178,7 @@ def render_entry(data: dict[str, Any] | None) -> str:
             last += f" on {hops[0]['interface']}"
         out.append(last + (f", {data['age']} ago" if data["age"] else ""))
     if data.get("override"):
-        out.append(f"  Next hop override: traffic goes via {data.get('override_via')} (NHRP shortcut)")
+        out.append(f"  Next hop override: traffic goes via {data['override']['next_hop']} (NHRP shortcut)")
     out.append("  Routing Descriptor Blocks:")
     for n, hop in enumerate(hops or [{"address": None, "interface": data["interface"]}]):
         star = "*" if n == 0 else " "

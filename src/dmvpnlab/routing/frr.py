@@ -50,6 +50,13 @@ MAX_RESTARTS = 3
 RESTART_WINDOW = 60.0
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+# zebra 8.4 adopts, at start-up, every kernel route of a protocol number it counts as its
+# own (NHRP 191, EIGRP 192 among them: our shortcuts and our EIGRP's routes) and installs a
+# copy at metric 20 that outlives the original (it re-installs it when deleted), so a
+# withdrawn shortcut or EIGRP route would stay. With a graceful-restart time (`-K`) it
+# sweeps those copies that many seconds after start; the originals stay (checked in a
+# namespace, tests/test_nhrp_zebra_live.py).
+ZEBRA_SWEEP_SECONDS = 2
 VTYSH_TIMEOUT = 10.0
 
 
@@ -131,8 +138,9 @@ def daemon_argv(daemon: str, paths: FrrPaths, sbin: Path = FRR_SBIN) -> list[str
     """The command line of one daemon: foreground, every path inside run_dir."""
     if daemon not in SUPPORTED_DAEMONS:
         raise ValueError(f"unsupported FRR daemon {daemon!r}")
-    return [str(sbin / daemon), "-i", str(paths.pid_file(daemon)), "-z", str(paths.zserv),
+    argv = [str(sbin / daemon), "-i", str(paths.pid_file(daemon)), "-z", str(paths.zserv),
             "--vty_socket", str(paths.run_dir), "-f", str(paths.daemon_config(daemon))]
+    return argv + (["-K", str(ZEBRA_SWEEP_SECONDS)] if daemon == "zebra" else [])
 
 
 def vtysh_argv(paths: FrrPaths, *, commands: Sequence[str] = (), boot: bool = False,
@@ -317,11 +325,43 @@ class FrrSupervisor:
         self.given_up.clear()
         self.start()
 
+    def restart_protocols(self, daemons: Sequence[str], config_text: str) -> None:
+        """A new config and daemon set without restarting zebra: the protocol daemons stop,
+        the files are rewritten, the asked ones start and frr.conf is pushed again.
+
+        Why not `reload()`: a zebra that starts while the kernel holds routes of FRR's
+        protocol numbers made by someone else (the agent's NHRP 191 and EIGRP 192 routes)
+        may adopt them as its own and keep a copy after their owner deleted them
+        (routing/kernel.py). Without a running zebra this is `reload()`."""
+        zebra = self._running.get("zebra")
+        if zebra is None or zebra.proc.poll() is not None:
+            self.stop()
+            self.daemons = start_order(daemons)
+            self.config_text = config_text
+            self.given_up.clear()
+            self.start()
+            return
+        self._stop_entries([self._running.pop(d) for d in reversed(self.daemons) if d != "zebra" and d in self._running])
+        self.daemons = start_order(daemons)
+        self.config_text = config_text
+        self.given_up.clear()
+        try:
+            self._prepare_dir()
+            for daemon in self.daemons[1:]:
+                self._spawn(daemon)
+            self._push_config()
+        except BaseException:
+            self.stop()
+            raise
+
     # ---------------------------------------------------------------- stop
 
     def stop(self) -> None:
         """SIGTERM exactly the PIDs we started (newest first), wait, SIGKILL after the bound."""
-        running = [self._running[d] for d in reversed(self.daemons) if d in self._running]
+        self._stop_entries([self._running[d] for d in reversed(self.daemons) if d in self._running])
+        self._running.clear()
+
+    def _stop_entries(self, running: list[_Running]) -> None:
         for entry in running:
             if entry.proc.poll() is None:
                 try:
@@ -338,4 +378,3 @@ class FrrSupervisor:
                 entry.proc.kill()
                 entry.proc.wait()
             entry.log_file.close()
-        self._running.clear()

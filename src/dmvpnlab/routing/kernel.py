@@ -2,8 +2,8 @@
 
 The agent runs inside the router's network namespace, so netlink (pyroute2) talks to
 that namespace's kernel. Static routes carry protocol `static`; NHRP shortcut routes
-carry their own protocol number (NHRP_ROUTE_PROTO), EIGRP routes EIGRP_ROUTE_PROTO, so `show ip route` can print them
-as `H` and the agent can remove exactly its own routes. Lookups answer the question
+carry their own protocol number (NHRP_ROUTE_PROTO; EIGRP's EIGRP_ROUTE_PROTO) so `show ip
+route` can print them as `H` and the agent can remove exactly its own routes. Lookups answer the question
 NHRP asks (who owns this address, and is the way there through the tunnel?) from a
 short-lived snapshot of the main table: resolutions are rare next to data packets.
 Imports pyroute2 and `nhrp.routes` (the shape of the answer), not the NHRP engine.
@@ -23,17 +23,19 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from dmvpnlab.nhrp.routes import Route
 
-# Route protocol numbers of the routes the agent installs itself. Not FRR's numbers
-# (186-198, 11, 42): zebra treats a route with one of its own protocol numbers as its
-# own. Seen with zebra 8.4: such a route added while zebra runs is ignored (zebra's
-# metric-20 route for the same prefix keeps winning in the kernel), and one present
-# when zebra starts is adopted and installed again as a metric-20 copy that outlives
-# the agent's delete. A number FRR does not own makes zebra read the route as a
-# kernel route (K, distance 0): zebra then withdraws its own route for that prefix
-# while the agent's route exists and puts it back when it goes. So 191 ("nhrp" in
-# iproute2's names) and 192 ("eigrp") are not used: tests/test_agent_frr_live.py.
-NHRP_ROUTE_PROTO = 201
-EIGRP_ROUTE_PROTO = 202
+# 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
+# prints shortcuts as `proto nhrp`; 192 is "eigrp", the agent's own EIGRP. FRR's nhrpd
+# and eigrpd, their other users, do not run here. Both are FRR protocol numbers, which
+# zebra 8.4 treats as its own (tests/test_agent_frr_live.py): one that appears while
+# zebra runs is ignored (neither taken as a kernel route nor a reason to touch zebra's
+# same-prefix route), but one present when zebra starts may be adopted and installed
+# again as a metric-20 copy that zebra keeps, and re-installs, after the agent deleted
+# its own. zebra runs with `-K` so it sweeps such copies shortly after its start
+# (routing/frr.py), and it starts beside the agent's routes as rarely as possible: the
+# agent removes leftovers of an earlier agent before it starts FRR, and a reload
+# restarts the protocol daemons only, never zebra (agent/frr_node.py).
+NHRP_ROUTE_PROTO = 191
+EIGRP_ROUTE_PROTO = 192
 AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
 # Shortcuts go in with metric 250 (IOS's NHRP administrative distance): a static route
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
@@ -45,9 +47,6 @@ NHRP_ROUTE_METRIC = 250
 # route (agent/shortcuts.py says why not a replace).
 NHRP_OVERRIDE_METRIC = 1
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
-# EIGRP routes (EIGRP_ROUTE_PROTO above, not iproute2's 192 "eigrp": see there): the route
-# metric is the administrative distance (90 internal, 170 external, 5 a summary's discard
-# route), as FRR's zebra does.
 KERNEL_PROTO = 2
 BOOT_PROTO = 3
 RT_TABLE_MAIN = 254

@@ -22,7 +22,6 @@ from dmvpnlab.lab.demo import story
 from dmvpnlab.lab.demo.underlay_steps import ping_summary
 from dmvpnlab.lab.topology.model import Host, Router
 from dmvpnlab.nhrp.codec import PacketType
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO
 
 STORY_PINGS = 10          # echo requests h1 -> h2 in the story: the first via the hub, the rest direct
 STORY_PING_INTERVAL = 0.2  # seconds; the shortcut forms within milliseconds of the first one
@@ -142,7 +141,7 @@ def step_redirect_and_resolution(lab: Any) -> list[Item]:
 
 
 def step_shortcuts(lab: Any) -> list[Item]:
-    """Both spokes installed a shortcut route (H in IOS, NHRP_ROUTE_PROTO in the kernel) and
+    """Both spokes installed a shortcut route (H in IOS, `proto nhrp` in the kernel) and
     spoke1's `show dmvpn` lists spoke2 as a peer."""
     if (skip := _skip(lab)) is not None:
         return skip
@@ -154,10 +153,9 @@ def step_shortcuts(lab: Any) -> list[Item]:
             text = _cli(lab, node.name, "show ip route nhrp")
             items.append(Output(f"{node.name}# show ip route nhrp", without_legend(text, "Gateway")))
             items.append(route_check(node.name, "show ip route nhrp", text, peer.lan.network, peer.tunnel_address.ip))
-        kernel = lab.exec(node.name, ["ip", "route", "show", "proto", str(NHRP_ROUTE_PROTO)]).stdout
-        shown = f"ip route show proto {NHRP_ROUTE_PROTO}"
-        items.append(Output(f"{node.name}$ {shown}", kernel.rstrip() or "(none)"))
-        items.append(route_check(node.name, shown, kernel, peer.lan.network, peer.tunnel_address.ip))
+        kernel = lab.exec(node.name, ["ip", "route", "show", "proto", "nhrp"]).stdout
+        items.append(Output(f"{node.name}$ ip route show proto nhrp", kernel.rstrip() or "(none)"))
+        items.append(route_check(node.name, "ip route show proto nhrp", kernel, peer.lan.network, peer.tunnel_address.ip))
     text = _cli(lab, run.requester.name, "show dmvpn")
     items.append(Output(f"{run.requester.name}# show dmvpn", without_legend(text, "Interface:")))
     items.append(dmvpn_peer_check(run.requester.name, text, run.owner.name, public_nbma(lab.topology, run.owner),
