@@ -77,6 +77,23 @@ class Agent:
         assert answer.get("ok") and not answer.get("error"), answer
         return str(answer["output"])
 
+    def configure(self, *lines: str) -> list[str]:
+        """`configure terminal`, `lines`, `end` in one CLI session (one connection); the outputs."""
+        outputs = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.dir / "control.sock"))
+            reader = sock.makefile("rb")
+            for line in ("configure terminal", *lines, "end"):
+                sock.sendall((json.dumps({"op": "cli", "line": line}) + "\n").encode())
+                while True:
+                    answer = json.loads(reader.readline())
+                    if "debug" not in answer:
+                        break
+                assert answer.get("ok") and not answer.get("error"), (line, answer)
+                outputs.append(str(answer.get("output", "")))
+        return outputs
+
     def close(self) -> None:
         stop(self.proc)
 

@@ -9,7 +9,9 @@ tunnel address, through the same mGRE path. The test shows from the outside that
 carries EIGRP both ways: the adjacency forms over Tunnel0, each side's Loopback0 /32
 lands in the other's kernel as `proto eigrp` via the tunnel address, the veth capture
 holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
-(`no ip split-horizon eigrp`) is what a DMVPN hub needs. Root only; everything removed
+(`no ip split-horizon eigrp`) is what a DMVPN hub needs; `configure terminal` on the
+hub (`passive-interface Tunnel0`, then `no ...`) takes the adjacency down and brings it
+back live. Root only; everything removed
 in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
@@ -89,6 +91,14 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
                                "-I", SPOKE_LAN, HUB_LAN], capture_output=True, text=True)
         assert ping.returncode == 0, ping.stdout + ping.stderr
         print(spoke.cli("show ip eigrp neighbors"), spoke.cli("show ip eigrp topology"))
+        # configure terminal takes effect live: the hub's tunnel goes passive (no hellos:
+        # the spoke's adjacency and its route go), then active again (both come back)
+        hub.configure("router eigrp 100", "passive-interface Tunnel0")
+        wait("the hub's LAN leaves the spoke's kernel", lambda: not eigrp_routes(ns["spoke"]), 15)
+        assert hub.eigrp()["neighbors"] == []
+        hub.configure("router eigrp 100", "no passive-interface Tunnel0")
+        wait("the hub's LAN back in the spoke's kernel", lambda: any(
+            r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
         # hellos every second: the hub's first ones left before the spoke registered
         wait("GRE-carried EIGRP multicast from both NBMAs",
              lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
