@@ -196,3 +196,22 @@ def test_apply_eigrp_starts_reconfigures_and_stops():
     agent.config.router_sections.clear()
     agent.eigrp = apply_eigrp(agent, factory)
     assert agent.eigrp is None and made[0].stopped
+
+
+def test_debug_lines_go_only_to_sessions_that_asked_for_eigrp_packets():
+    from dmvpnlab.agent.eigrp_node import DEBUG_CATEGORY, debug_writer
+
+    class Sink:
+        def __init__(self, categories, fail=False):
+            self.categories, self.lines, self.fail = categories, [], fail
+
+        def write(self, line):
+            if self.fail:
+                raise ConnectionError
+            self.lines.append(line)
+
+    eigrp, dmvpn_all, gone = Sink({DEBUG_CATEGORY}), Sink({"all"}), Sink({DEBUG_CATEGORY}, fail=True)
+    agent = SimpleNamespace(debug_sinks=[eigrp, dmvpn_all, gone])
+    debug_writer(agent)("EIGRP: Sending HELLO on Tunnel0")
+    assert eigrp.lines == ["EIGRP: Sending HELLO on Tunnel0"] and dmvpn_all.lines == []
+    assert agent.debug_sinks == [eigrp, dmvpn_all]  # a session that went is dropped

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,12 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
         assert hub.eigrp()["neighbors"] == []
         hub.configure("router eigrp 100", "no passive-interface Tunnel0")
         wait("the hub's LAN back in the spoke's kernel", lambda: any(
+            r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
+        cleared = time.monotonic()
+        assert spoke.cli("clear ip eigrp neighbors") == ""
+        wait("a fresh adjacency after clear ip eigrp neighbors", lambda: any(
+            n["up"] and n["uptime"] <= time.monotonic() - cleared for n in hub.eigrp()["neighbors"]), 20)
+        wait("and the route again", lambda: any(
             r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
         # hellos every second: the hub's first ones left before the spoke registered
         wait("GRE-carried EIGRP multicast from both NBMAs",
