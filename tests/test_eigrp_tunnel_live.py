@@ -11,7 +11,8 @@ lands in the other's kernel as `proto eigrp` via the tunnel address, the veth ca
 holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
 (`no ip split-horizon eigrp`) is what a DMVPN hub needs; `configure terminal` on the
 hub (`passive-interface Tunnel0`, then `no ...`) takes the adjacency down and brings it
-back live. Root only; everything removed
+back live, and `ip summary-address eigrp` typed on the hub gives it a Null0 discard
+route (blackhole, metric 5) and the spoke the summary instead of the /32. Root only; everything removed
 in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
@@ -106,6 +107,14 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
             n["up"] and n["uptime"] <= time.monotonic() - cleared for n in hub.eigrp()["neighbors"]), 20)
         wait("and the route again", lambda: any(
             r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
+        # the Phase 3 hub summary, typed live: a Null0 discard (blackhole, metric 5) on the
+        # hub, the summary instead of the /32 on the spoke
+        hub.configure("interface Tunnel0", "ip summary-address eigrp 100 192.168.0.0 255.255.0.0")
+        wait("the hub's Null0 summary route", lambda: any(
+            r.startswith("blackhole 192.168.0.0/16") and "metric 5" in r for r in eigrp_routes(ns["hub"])), 20)
+        wait("the summary replaces the /32 on the spoke", lambda: [r.split()[0] for r in eigrp_routes(ns["spoke"])]
+             == ["192.168.0.0/16"], 20)
+        assert "P 192.168.0.0/16, 1 successors" in spoke.cli("show ip eigrp topology")
         # hellos every second: the hub's first ones left before the spoke registered
         wait("GRE-carried EIGRP multicast from both NBMAs",
              lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
