@@ -16,7 +16,9 @@ Measured per size, the smallest size being the baseline of the same run:
 - the hub's work: packets it received by kind, and UPDATE packets per second of the
   CPU time spent in the hub's `receive` for them;
 - memory: the process RSS growth for the whole lab, and the hub object's own size
-  (a deep sizeof of what the hub references).
+  (a deep sizeof of what the hub references);
+- withdrawal: spoke1's LAN goes down; wall time until no process routes to it any more,
+  and the packets the hub received meanwhile (queries go to every non-stub spoke).
 
 Prints a table and writes bench/results/eigrp.json (not committed; the numbers of record
 go into bench/README.md).
@@ -156,15 +158,36 @@ def run(n: int, step: float) -> dict[str, object]:
         assert {str(r.prefix) for r in spoke.routes()} == expected - {str(spoke_lan(i).network)}
     updates = lab.hub_packets.get("update", 0)
     hub_update_s = lab.hub_seconds.get("update", 0.0)
+    hub_cpu, hub_pps = sum(lab.hub_seconds.values()), sum(lab.hub_packets.values()) / sum(lab.hub_seconds.values())
+    received, hub_sent = dict(lab.hub_packets), lab.hub.counters()["sent"]
+    withdrawal = withdraw(lab, now, step)
     return {
         "spokes": n, "converged_simulated_s": now, "converged_wall_s": wall,
-        "hub_received": dict(lab.hub_packets), "hub_sent": lab.hub.counters()["sent"],
-        "hub_receive_cpu_s": sum(lab.hub_seconds.values()),
+        "hub_received": received, "hub_sent": hub_sent,
+        "hub_receive_cpu_s": hub_cpu,
         "hub_updates_per_s": updates / hub_update_s if hub_update_s else 0.0,
-        "hub_packets_per_s": sum(lab.hub_packets.values()) / sum(lab.hub_seconds.values()),
+        "hub_packets_per_s": hub_pps,
         "rss_growth_mb": grown / 1024, "hub_object_mb": deep_size(lab.hub) / 2**20,
         "hub_routes": len(lab.hub.routes()),
+        "withdrawal": withdrawal,
     }
+
+
+def withdraw(lab: Lab, now: float, step: float) -> dict[str, float]:
+    """spoke1's LAN goes down: until no process routes to it, wall time and packets."""
+    first = next(iter(lab.spokes.values()))
+    lan = str(spoke_lan(1).network)
+    before = sum(lab.hub_packets.values())
+    wall = time.perf_counter()
+    first.set_interface_state("Ethernet0/1", False, now)
+    lab.deliver(now)
+    while any(str(r.prefix) == lan for p in [lab.hub, *lab.spokes.values()] for r in p.routes()):
+        now = round(now + step, 6)
+        lab.hub.tick(now)
+        for spoke in lab.spokes.values():
+            spoke.tick(now)
+        lab.deliver(now)
+    return {"wall_s": time.perf_counter() - wall, "hub_received": sum(lab.hub_packets.values()) - before}
 
 
 def main() -> None:
@@ -172,12 +195,12 @@ def main() -> None:
     parser.add_argument("--spokes", default="20,200")
     parser.add_argument("--step", type=float, default=0.05)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=170)
     results: dict[str, object] = {"machine": platform.machine(), "python": platform.python_version(),
                                   "load": os.getloadavg()[0], "step": args.step, "sizes": []}
     table = Table(title="EIGRP hub (no split horizon) + N spokes in memory, each spoke one /24")
     for column in ("spokes", "converged sim s", "wall s", "vs base", "hub updates rx", "hub updates/s",
-                   "hub pkts/s", "hub tx update", "RSS +MB", "hub obj MB"):
+                   "hub pkts/s", "hub tx update", "RSS +MB", "hub obj MB", "withdraw s", "withdraw hub rx"):
         table.add_column(column, justify="right")
     base = None
     for n in (int(x) for x in args.spokes.split(",")):
@@ -189,7 +212,8 @@ def main() -> None:
                       f"x{ratio:.1f}", str(r["hub_received"].get("update", 0)),  # type: ignore[union-attr]
                       f"{r['hub_updates_per_s']:.0f}", f"{r['hub_packets_per_s']:.0f}",
                       str(r["hub_sent"]["update"]),  # type: ignore[index]
-                      f"{r['rss_growth_mb']:.1f}", f"{r['hub_object_mb']:.2f}")
+                      f"{r['rss_growth_mb']:.1f}", f"{r['hub_object_mb']:.2f}",
+                      f"{r['withdrawal']['wall_s']:.3f}", str(r["withdrawal"]["hub_received"]))  # type: ignore[index]
     console.print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

@@ -384,3 +384,18 @@ def test_losing_a_link_subnet_does_not_count_to_infinity():
     assert max(hops, default=0) < 10
     assert all(net.route(f"R{i}", "10.0.2.0/24") == [] for i in range(6))
     assert all(e.state is State.PASSIVE for d in net.r.values() for e in d.table.values())
+
+
+def test_a_route_whose_distance_overflows_the_metric_is_unreachable():
+    """Delay just below the 'unreachable' 0xFFFFFFFF plus our interface's is past the
+    32-bit metric: it is no path at all (a fuzzed packet made DUAL pick from nothing)."""
+    dual = Dual()
+    dual.interface_up("e0", "10.0.0.1/24", **FE)
+    dual.neighbor_up("10.0.0.2", "e0")
+    ok = Ipv4Internal("0.0.0.0", Metric(256, 25600), (Destination.of("10.9.0.0/24"),))
+    dual.received("10.0.0.2", Opcode.UPDATE, (ok,))
+    assert dual.distance("10.9.0.0/24") < INFINITY
+    huge = Ipv4Internal("0.0.0.0", Metric(0xFFFFFFF0, 25600), (Destination.of("10.9.0.0/24"),))
+    dual.received("10.0.0.2", Opcode.QUERY, (huge,))
+    assert dual.distance("10.9.0.0/24") == INFINITY and dual.routes == []
+    assert [m.opcode for m in dual.outbox if m.neighbor == "10.0.0.2"].count(Opcode.REPLY) == 1

@@ -352,3 +352,19 @@ def test_interface_views_show_peers_and_timers():
         "Ethernet0/0", 1, 0, 5.0, 15)
     assert view.summaries == (IPv4Network("192.168.0.0/16"),) and view.authentication == ""
     assert str(IPv4Address(MULTICAST_GROUP)) == "224.0.0.10"
+
+
+def test_a_config_change_does_not_bring_a_down_interface_up():
+    wire = pair()
+    wire.run(2)
+    r2, s = wire.routers["R2"], wire.settings["R2"]
+    r2.set_interface_state("Ethernet0/1", False, wire.now)
+    lan = replace(s.interfaces[1], delay_usec=200)
+    r2.reconfigure(replace(s, interfaces=(s.interfaces[0], lan)), wire.now)
+    r2.reconfigure(replace(s, interfaces=(s.interfaces[0], lan), variance=3), wire.now)
+    r2.reconfigure(replace(s, interfaces=(s.interfaces[0], lan), variance=3, stub=frozenset()), wire.now)  # restart
+    wire.run(6)
+    assert wire.route("R1", "192.168.2.0/24") is None and wire.routers["R1"].neighbor_views(wire.now)
+    r2.set_interface_state("Ethernet0/1", True, wire.now)
+    wire.run(1)
+    assert wire.route("R1", "192.168.2.0/24").metric == classic_metric(100_000, 300)

@@ -91,6 +91,9 @@ def test_without_stub_the_hub_queries_the_other_spokes():
     wire.routers["spoke1"].set_interface_state("Ethernet0/1", False, wire.now)
     wire.run(1)
     assert len(sent(wire, "hub", Opcode.QUERY)) == 2     # spoke2 and spoke3, never the querier
+    assert [len(sent(wire, f"spoke{n}", Opcode.REPLY)) for n in (2, 3)] == [1, 1]   # one answer each
+    # the spoke that lost its LAN told the hub in its query; it withdraws nothing after
+    assert sent(wire, "spoke1", Opcode.UPDATE) == []
 
 
 def test_hub_summary_is_all_the_spokes_see_and_the_hub_discards_on_null0():
@@ -151,3 +154,58 @@ def test_twenty_spokes_all_learn_every_lan():
         prefixes = {str(r.prefix) for r in wire.routers[f"spoke{n}"].routes()}
         assert prefixes == {f"192.168.{m}.0/24" for m in range(0, 21) if m != n}
     assert wire.hops("spoke7", "192.168.13.0/24") == ["10.0.0.14"]
+
+
+def test_a_lossy_tunnel_still_converges_and_withdraws():
+    """A fifth of all packets lost at random (hellos, updates, queries, replies, acks):
+    retransmission and DUAL still bring every spoke every LAN, and a withdrawal
+    everywhere, with nothing left active."""
+    import random
+    rng = random.Random(5)
+    wire = dmvpn(5, hub_tunnel=HUB_OFF)
+    wire.drop = lambda *a: rng.random() < 0.2
+    wire.run(30)
+    for n in range(1, 6):
+        assert {str(r.prefix) for r in wire.routers[f"spoke{n}"].routes()} == {
+            f"192.168.{m}.0/24" for m in range(0, 6) if m != n}
+    wire.routers["spoke3"].set_interface_state("Ethernet0/1", False, wire.now)
+    wire.run(30)
+    assert all(wire.route(n, "192.168.3.0/24") is None for n in wire.routers)
+    assert all(t.state == "P" for n in wire.routers for t in wire.routers[n].topology_views())
+    assert all(len(wire.routers[n].neighbor_views(wire.now)) >= 1 for n in wire.routers)
+
+
+def test_a_spoke_that_never_replies_is_reset_when_stuck_in_active():
+    """spoke2 acks the hub's query but its DUAL never answers (lost replies would be
+    retransmitted, then reset by the retry limit, so this takes a silent DUAL): after the
+    active time (180 s) the hub resets spoke2, finishes and forms the adjacency again."""
+    wire = dmvpn(3, hub_tunnel=HUB_OFF)
+    wire.run(3)
+    deaf = wire.routers["spoke2"]._dual
+    answer = deaf.received
+    deaf.received = lambda nbr, op, routes: None if op == Opcode.QUERY else answer(nbr, op, routes)
+    wire.routers["spoke1"].set_interface_state("Ethernet0/1", False, wire.now)
+    wire.run(5, step=0.5)
+    [entry] = [t for t in wire.routers["hub"].topology_views() if str(t.prefix) == "192.168.1.0/24"]
+    assert entry.state == "A" and entry.replies_waiting == (IPv4Address("10.0.0.3"),)
+    assert wire.route("hub", "192.168.1.0/24") is None     # active: nothing installed meanwhile
+    deaf.received = answer
+    wire.run(185, step=0.5)
+    assert any("Neighbor 10.0.0.3 (Tunnel0) is down: stuck in active" in x for x in wire.routers["hub"].log)
+    assert wire.route("spoke3", "192.168.1.0/24") is None
+    assert all(t.state == "P" for t in wire.routers["hub"].topology_views())
+    assert "10.0.0.3" in [str(v.address) for v in wire.routers["hub"].neighbor_views(wire.now)]
+    assert wire.hops("hub", "192.168.2.0/24") == ["10.0.0.3"]
+
+
+def test_the_hub_restarting_is_relearned_by_every_spoke():
+    from eigrp_wire import EigrpProcess
+    wire = dmvpn(3, hub_tunnel={"split_horizon": False, "next_hop_self": False})
+    wire.run(3)
+    wire.routers["hub"].stop(wire.now)
+    wire.deliver()
+    assert all(wire.routers[f"spoke{n}"].routes() == [] for n in (1, 2, 3))   # goodbye: all gone at once
+    wire.routers["hub"] = EigrpProcess(wire.settings["hub"], wire.now)
+    wire.run(6)
+    assert wire.hops("spoke1", "192.168.3.0/24") == ["10.0.0.4"]
+    assert wire.hops("spoke3", "192.168.0.0/24") == ["10.0.0.1"]

@@ -265,8 +265,9 @@ class Dual:
                         else:   # another neighbour: answer at once, poisoned (no deadlock)
                             replies.append(self._reply_tlv(entry, interface.name))
                         continue
-                    self._evaluate(entry, neighbor)
-                    if entry.state is State.PASSIVE:
+                    # gone active: the reply is owed (reply_to), sent when it ends - which
+                    # may be at once, when there is nobody else to ask
+                    if not self._evaluate(entry, neighbor):
                         replies.append(self._reply_tlv(entry, interface.name))
                 else:
                     if entry.state is State.ACTIVE:
@@ -332,8 +333,8 @@ class Dual:
 
     def _path_from(self, neighbor: str, iface: Interface, tlv: RouteTlv) -> Path:
         metric = through_interface(tlv.metric, iface.bandwidth, iface.delay, iface.mtu)
-        if metric.hop_count > MAX_HOPS:   # `metric maximum-hops`: farther is unreachable
-            metric = UNREACHABLE
+        if metric.hop_count > MAX_HOPS or composite(metric, self.k) >= INFINITY:
+            metric = UNREACHABLE      # `metric maximum-hops`, or a distance past the 32-bit metric
         next_hop = tlv.next_hop
         if next_hop == "0.0.0.0" or not _usable_next_hop(next_hop, iface):
             next_hop = neighbor       # third party only on the shared subnet, never ourselves
@@ -372,20 +373,22 @@ class Dual:
         entry.successors = [k for d, k in feasible
                             if d == best or (self.variance > 1 and d < self.variance * best)][:self.maximum_paths]
 
-    def _evaluate(self, entry: Entry, querier: Optional[str]) -> None:
-        """Local computation in passive state; go active when no path is feasible."""
+    def _evaluate(self, entry: Entry, querier: Optional[str]) -> bool:
+        """Local computation in passive state; go active when no path is feasible.
+        True when it went active (a querier is then owed its reply by reply_to)."""
         if entry.state is State.ACTIVE:
-            return
+            return False
         self._touch(entry.prefix)
         reachable = [p for p in entry.paths.values() if p.reachable]
         if not reachable and entry.fd == INFINITY:   # never had a route: nothing to lose
             entry.successors = []
-            return
+            return False
         if any(self._rd(p) < entry.fd for p in reachable):
             self._pick(entry)
             entry.fd = min(entry.fd, self._dist(entry.paths[entry.successors[0]]))
-            return
+            return False
         self._go_active(entry, querier)
+        return True
 
     def _successor_worse(self, entry: Entry, key: str, before: Optional[Path], after: Optional[Path]) -> None:
         """While active, the distance through the successor rose (an update, a lost
@@ -414,9 +417,16 @@ class Dual:
                          if not stub and a not in entry.reply_to}
         old = self._best(entry)
         metric = old.metric if old else UNREACHABLE
+        for iface in {self.neighbors[a][0] for a in entry.waiting}:
+            everyone = all(a in entry.waiting for a, (i, _) in self.neighbors.items() if i == iface)
+            if metric.unreachable and everyone and iface in self._told:
+                # each neighbour there now holds the prefix as unreachable from us: if it
+                # stays so, there is nothing to withdraw afterwards
+                self._told[iface].pop(entry.prefix, None)
+            else:
+                self._mark_said(iface, entry.prefix)
         for address in sorted(entry.waiting):
             iface = self.neighbors[address][0]
-            self._mark_said(iface, entry.prefix)
             tlv = Ipv4Internal("0.0.0.0", metric, (_dest(entry.prefix),))
             self.outbox.append(Outgoing(iface, address, Opcode.QUERY, (tlv,)))
         self._maybe_finish(entry)
@@ -441,11 +451,9 @@ class Dual:
             return
         entry.state = State.PASSIVE
         entry.fd = INFINITY        # after the diffusing computation any path may be chosen
-        if reachable:
-            self._pick(entry)
+        self._pick(entry)
+        if entry.successors:
             entry.fd = self._dist(entry.paths[entry.successors[0]])
-        else:
-            entry.successors = []
         self._reply_owed(entry)
 
     def _reply_owed(self, entry: Entry) -> None:
@@ -464,10 +472,17 @@ class Dual:
             self._touch(prefix)
 
     def _reply_tlv(self, entry: Entry, interface: str) -> RouteTlv:
-        self._mark_said(interface, entry.prefix)
+        """A reply tells one neighbour what the interface heard already, or something
+        else: only then must the next announcement repeat the interface's version (on a
+        hub, marking every reply re-sent a poison to all spokes per stub spoke's query)."""
         tlv = self._tlv_for(entry, interface)
+        told = self._told.get(interface, {})
         if tlv is None:   # split horizon (or stub) poisons the reply
+            if entry.prefix in told:
+                self._mark_said(interface, entry.prefix)
             return Ipv4Internal("0.0.0.0", UNREACHABLE, (_dest(entry.prefix),))
+        if told.get(entry.prefix) != tlv:
+            self._mark_said(interface, entry.prefix)
         return tlv
 
     # -- announcements --------------------------------------------------------------------

@@ -78,12 +78,13 @@ class EigrpProcess:
         self._since: dict[IPv4Network, tuple[tuple, float]] = {}
         self._stopped = False
         self._dirty, self._dirty_at = True, now
+        self._addresses: dict[str, IPv4Address] = {}
         self._now = now
         self._start(settings, now)
         self._refresh()
 
     # ---- life cycle ------------------------------------------------------------------
-    def _start(self, settings: EigrpSettings, now: float) -> None:
+    def _start(self, settings: EigrpSettings, now: float, down: frozenset[str] = frozenset()) -> None:
         self.settings = settings
         flags = stub_flags(settings.stub)
         self._nbrs = EigrpNeighbors(settings.asn, settings.router_id, settings.k_values, now=now)
@@ -93,7 +94,7 @@ class EigrpProcess:
         self._dual.maximum_paths = max(1, settings.maximum_paths)
         self._dual.tick(now)
         self._ifaces: dict[str, EigrpInterfaceSettings] = {}
-        self._down: set[str] = set()
+        self._down: set[str] = set(down)     # line protocol down: kept, not in the process
         for iface in settings.interfaces:
             self._add_interface(iface, now)
         self._pump(now)
@@ -121,7 +122,7 @@ class EigrpProcess:
         if any(getattr(old, f) != getattr(settings, f) for f in _ROUTER_WIDE):
             self._nbrs.stop(now)
             self._pump(now)
-            self._start(settings, now)
+            self._start(settings, now, frozenset(self._down))
             return
         self.settings = settings
         if (old.variance, old.maximum_paths) != (settings.variance, settings.maximum_paths):
@@ -141,7 +142,10 @@ class EigrpProcess:
                         self._dual.retune(name, split_horizon=new.split_horizon, next_hop_self=new.next_hop_self,
                                           summaries=tuple(str(s) for s in new.summaries))
                 else:
+                    was_down = name in self._down
                     self._remove_interface(name)
+                    if was_down:     # a config change does not bring the line protocol up
+                        self._down.add(name)
                     self._add_interface(new, now)
         self._pump(now)
 
@@ -340,14 +344,16 @@ class EigrpProcess:
                 grouped.setdefault(route.prefix, []).append(route)
         fresh: list[EigrpRoute] = []
         since: dict[IPv4Network, tuple[tuple, float]] = {}
+        address = self._address
         for prefix, group in grouped.items():
-            group.sort(key=lambda r: (r.metric, IPv4Address(r.next_hop)))
+            if len(group) > 1:
+                group.sort(key=lambda r: (r.metric, address(r.next_hop)))
             first = group[0]
             if first.ad == AD_SUMMARY:
                 hops: tuple = ((None, "Null0"),)
                 ad = AD_SUMMARY
             else:
-                hops = tuple((IPv4Address(r.next_hop), r.interface) for r in group)
+                hops = tuple((address(r.next_hop), r.interface) for r in group)
                 ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
             signature = (hops, ad, first.metric)
             previous = self._since.get(prefix)
@@ -358,6 +364,16 @@ class EigrpProcess:
             self._version += 1
             self._routes = fresh
         self._since = since
+
+    def _address(self, text: str) -> IPv4Address:
+        """Next hops are neighbours' addresses, a few values used over and over: parsed once
+        (a 200-spoke hub re-reading 200 routes per change spent most of it in ipaddress)."""
+        known = self._addresses.get(text)
+        if known is None:
+            if len(self._addresses) > 4096:
+                self._addresses.clear()
+            known = self._addresses[text] = IPv4Address(text)
+        return known
 
     # ---- views -----------------------------------------------------------------------
     def neighbor_views(self, now: float) -> list[NeighborView]:
