@@ -12,7 +12,8 @@ holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
 (`no ip split-horizon eigrp`) is what a DMVPN hub needs; `configure terminal` on the
 hub (`passive-interface Tunnel0`, then `no ...`) takes the adjacency down and brings it
 back live, and `ip summary-address eigrp` typed on the hub gives it a Null0 discard
-route (blackhole, metric 5) and the spoke the summary instead of the /32. Root only; everything removed
+route (blackhole, metric 5) and the spoke the summary instead of the /32. The same again
+with the seed's `tunnel protection`: everything in ESP, nothing in the clear. Root only; everything removed
 in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crypto_configs import PROTECTION, SEED_CRYPTO
 from eigrp_live import Agent, eigrp_routes, wait
 from netns_live import start_capture, stop
 
@@ -39,28 +41,36 @@ HUB_NBMA, SPOKE_NBMA = "198.18.8.1", "198.18.8.2"
 HUB_LAN, SPOKE_LAN = "192.168.1.1", "192.168.2.1"
 
 
-def _config(node: str) -> str:
+def _config(node: str, protected: bool = False) -> str:
     hub = node == "hub"
     tunnel = "10.0.0.1" if hub else "10.0.0.2"
     nhrp = (" ip nhrp map multicast dynamic\n no ip split-horizon eigrp 100\n" if hub
             else f" ip nhrp nhs 10.0.0.1 nbma {HUB_NBMA} multicast\n")
-    return (f"hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
+    crypto = SEED_CRYPTO if protected else ""
+    protection = PROTECTION if protected else ""
+    return (f"{crypto}hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
             f"interface Tunnel0\n ip address {tunnel} 255.255.255.0\n ip nhrp network-id 1\n{nhrp}"
             f" ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n"
-            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n!\n"
+            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n{protection}!\n"
             f"interface GigabitEthernet0/0\n ip address {HUB_NBMA if hub else SPOKE_NBMA} 255.255.255.252\n!\n"
             f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n!\nend\n")
 
 
-def _gre_eigrp_multicast_from(pcap: Path) -> set[str]:
-    """The outer sources of GRE packets that carry EIGRP to 224.0.0.10."""
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "gre && eigrp && ip.dst == 224.0.0.10",
+def _sources(pcap: Path, display_filter: str) -> set[str]:
+    """The outer sources of the packets matching a Wireshark display filter."""
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter,
                           "-T", "fields", "-e", "ip.src"], capture_output=True, text=True, check=True).stdout
     return {line.split(",")[0] for line in out.split()}
 
 
-def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
-    tag = os.getpid() % 100000
+def _gre_eigrp_multicast_from(pcap: Path) -> set[str]:
+    """The outer sources of GRE packets that carry EIGRP to 224.0.0.10."""
+    return _sources(pcap, "gre && eigrp && ip.dst == 224.0.0.10")
+
+
+@pytest.mark.parametrize("protected", [False, True], ids=["gre", "ipsec"])
+def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel(protected: bool) -> None:
+    tag = f"{os.getpid() % 100000}{'p' if protected else 'g'}"
     tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-eigrp-tun-"))
     ns = {"hub": f"dlt-eigrpt-h{tag}", "spoke": f"dlt-eigrpt-s{tag}"}
     made: list[str] = []
@@ -78,10 +88,11 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
             subprocess.run(["ip", "-n", ns[node], "link", "set", f"{node}-eth0", "up"], check=True)
         capture = start_capture(ns["hub"], "hub-eth0", pcap)
         for node in ("hub", "spoke"):
-            agents[node] = Agent(ns[node], node, tmp / node, _config(node))
+            agents[node] = Agent(ns[node], node, tmp / node, _config(node, protected))
         hub, spoke = agents["hub"], agents["spoke"]
         wait("adjacency over Tunnel0 (hub)", lambda: any(
-            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]), 30)
+            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]),
+            40 if protected else 30)
         wait("adjacency over Tunnel0 (spoke)", lambda: any(
             n["address"] == "10.0.0.1" and n["up"] for n in spoke.eigrp()["neighbors"]), 30)
         wait("hub LAN in the spoke's kernel", lambda: any(
@@ -115,9 +126,12 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
         wait("the summary replaces the /32 on the spoke", lambda: [r.split()[0] for r in eigrp_routes(ns["spoke"])]
              == ["192.168.0.0/16"], 20)
         assert "P 192.168.0.0/16, 1 successors" in spoke.cli("show ip eigrp topology")
-        # hellos every second: the hub's first ones left before the spoke registered
-        wait("GRE-carried EIGRP multicast from both NBMAs",
-             lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
+        if protected:  # all of it in ESP: not one GRE packet, nor EIGRP, in the clear
+            wait("ESP from both NBMAs", lambda: _sources(pcap, "esp") == {HUB_NBMA, SPOKE_NBMA}, 10)
+            assert _sources(pcap, "gre || eigrp") == set()
+        else:  # hellos every second: the hub's first ones left before the spoke registered
+            wait("GRE-carried EIGRP multicast from both NBMAs",
+                 lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
     finally:
         for agent in agents.values():
             agent.close()
