@@ -4,7 +4,9 @@ Why: the engine is sans-I/O, so a whole hub-and-spokes network fits in a list. T
 `Net` carries every (NBMA source, NBMA destination, bytes) the engines emit to the
 engine that owns the destination NBMA, records it on `wire` (decoded, for assertions),
 and plays the agent's part for events: ShortcutAdded/ShortcutRemoved become routes in the
-node's table, exactly as the agent installs kernel routes. `Net.ping` walks a data packet
+node's table, exactly as the agent installs kernel routes (a shortcut for a prefix the
+table already has overrides that row, which comes back when the shortcut goes), and
+answers the engine's `covering` question without the shortcuts, as the kernel side does. `Net.ping` walks a data packet
 hop by hop through the routing tables and the engines' `next_hop_nbma` decisions, and
 calls the hub's `hairpin` when a packet leaves the tunnel it came in on (as mgre.py does),
 so tests can assert which routers a packet crossed.
@@ -69,6 +71,21 @@ def oracle(table: list[RouteRow], local: set[IPv4Address]) -> Callable[[IPv4Addr
     return lookup
 
 
+def covering_oracle(node: "Node") -> Callable[[IPv4Network], Route | None]:
+    """The agent's `covering` question over a node's table: the longest route containing
+    a prefix, the node's own shortcut rows left out and the rows they shadow put back."""
+
+    def covering(prefix: IPv4Network) -> Route | None:
+        rows = [r for r in node.table if node.shortcuts.get(r[0]) != r[1]] + list(node.shadowed.values())
+        best: Route | None = None
+        for row_prefix, next_hop, via_tunnel in rows:
+            if prefix.subnet_of(row_prefix) and (best is None or row_prefix.prefixlen > best.prefix.prefixlen):
+                best = Route(row_prefix, next_hop, via_tunnel)
+        return best
+
+    return covering
+
+
 def ip_packet(src: IPv4Address, dst: IPv4Address, payload: bytes = b"\x08\x00\xf7\xff\x00\x00\x00\x00extra") -> bytes:
     """A minimal IPv4 packet (ICMP echo-ish) for the dataplane walk and Traffic Indications."""
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234, 0, 64, 1, 0, src.packed, dst.packed)
@@ -83,6 +100,7 @@ class Node:
     table: list[RouteRow]
     local: set[IPv4Address]
     shortcuts: dict[IPv4Network, IPv4Address] = field(default_factory=dict)
+    shadowed: dict[IPv4Network, RouteRow] = field(default_factory=dict)  # same-prefix rows a shortcut overrides
     events: list[object] = field(default_factory=list)
     seen_nbma: IPv4Address | None = None  # the source address others see (NAT); None: nbma
 
@@ -125,6 +143,7 @@ class Net:
             start: bool = True) -> Node:
         local = set(local or ()) | {config.tunnel_address.ip}
         node = Node(name, NhrpEngine(config, oracle(table, local), self.now), config.nbma_address, table, local)
+        node.engine.covering = covering_oracle(node)
         self.nodes[name] = node
         if start:
             node.engine.start(self.now)
@@ -136,9 +155,12 @@ class Net:
         old = self.nodes[name]
         config = config or old.config
         old.engine = NhrpEngine(config, oracle(old.table, old.local), self.now)
+        old.engine.covering = covering_oracle(old)
         for prefix in list(old.shortcuts):
             del old.shortcuts[prefix]
             old.table[:] = [row for row in old.table if row[0] != prefix]
+            if prefix in old.shadowed:
+                old.table.append(old.shadowed.pop(prefix))
         old.engine.start(self.now)
         self.flush()
         return old
@@ -178,6 +200,9 @@ class Net:
         for event in events:
             node.events.append(event)
             if isinstance(event, ShortcutAdded):
+                for row in node.table:
+                    if row[0] == event.prefix and node.shortcuts.get(row[0]) != row[1]:
+                        node.shadowed[row[0]] = row  # a protocol's route: the shortcut overrides it
                 node.table[:] = [row for row in node.table if row[0] != event.prefix]
                 node.table.append((event.prefix, event.next_hop, True))
                 node.shortcuts[event.prefix] = event.next_hop
@@ -185,6 +210,8 @@ class Net:
                 if node.shortcuts.get(event.prefix) == event.next_hop:
                     del node.shortcuts[event.prefix]
                     node.table[:] = [row for row in node.table if row[0] != event.prefix]
+                    if event.prefix in node.shadowed:  # the protocol's own next hop is back
+                        node.table.append(node.shadowed.pop(event.prefix))
 
     def tick(self) -> None:
         for node in self.nodes.values():

@@ -29,6 +29,12 @@ def test_daemon_runs_in_foreground_with_every_path_in_run_dir(tmp_path: Path) ->
     assert not any(part.startswith(("/etc/frr", "/var/run/frr", "/run/frr")) for part in argv)
 
 
+def test_zebra_sweeps_the_routes_it_adopted_at_start_up(tmp_path: Path) -> None:
+    # without -K, zebra keeps copies of our NHRP/EIGRP kernel routes forever (routing/frr.py)
+    assert daemon_argv("zebra", FrrPaths(tmp_path))[-2:] == ["-K", "2"]
+    assert "-K" not in daemon_argv("ospfd", FrrPaths(tmp_path))
+
+
 def test_unknown_daemon_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         daemon_argv("nhrpd", FrrPaths(tmp_path))

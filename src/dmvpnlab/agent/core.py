@@ -3,7 +3,7 @@
 The agent runs inside the router's network namespace (the lab starts it there with the
 router's startup config). It applies the IOS config to the kernel (addresses, shutdown,
 static routes), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
-installs NHRP shortcut routes, with `tunnel protection` carries GRE in ESP and runs IKE
+installs NHRP shortcut routes (H routes or next-hop overrides: `shortcuts`), with `tunnel protection` carries GRE in ESP and runs IKE
 (`ipsec_node`), and answers the control socket (JSON state API, clear,
 and whatever operations its `Extensions` add, such as the exec-mode CLI). Everything
 happens on one asyncio loop: the TAP fd and the GRE socket are readers, NHRP timers are
@@ -28,6 +28,7 @@ from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
+from dmvpnlab.agent.shortcuts import ShortcutRoutes
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.ipsec.settings import IpsecSettings
@@ -35,7 +36,7 @@ from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
-from dmvpnlab.routing.kernel import NHRP_ROUTE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
+from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
 from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
 from dmvpnlab.tunnel.esp_transport import EspTransport
 from dmvpnlab.tunnel.mgre import MgreTunnel
@@ -75,6 +76,10 @@ class RouterAgent:
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
     _source_checked: float = 0.0
+    shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
+
+    def __post_init__(self) -> None:
+        self.shortcut_routes = ShortcutRoutes(self.kernel)
 
     @property
     def hostname(self) -> str:
@@ -143,7 +148,7 @@ class RouterAgent:
             self._close_tunnel()
             current = None
         if current is None:
-            engine = NhrpEngine(nhrp_config, self._route_lookup, now, debug=self._debug)
+            engine = NhrpEngine(nhrp_config, self._route_lookup, now, debug=self._debug, covering=self._covering_lookup)
             transport = self._protected_transport(crypto, nbma, now) if crypto is not None else None
             self.tunnel = MgreTunnel(itf.name, itf.address, nbma, itf.tunnel_key, mtu, itf.tcp_adjust_mss,
                                      engine, destination, clock=self.clock, transport=transport)
@@ -203,6 +208,10 @@ class RouterAgent:
         name = self.tunnel.name if self.tunnel is not None else "Tunnel0"
         return self.kernel.lookup(address, name)
 
+    def _covering_lookup(self, prefix: IPv4Network):
+        name = self.tunnel.name if self.tunnel is not None else "Tunnel0"
+        return self.kernel.covering(prefix, name, exclude_proto=NHRP_ROUTE_PROTO)
+
     # --- NHRP output --------------------------------------------------------------------
 
     def flush_engine(self) -> None:
@@ -224,15 +233,16 @@ class RouterAgent:
         assert tunnel is not None
         if isinstance(event, ShortcutAdded):
             try:
-                self.kernel.replace_route(event.prefix, event.next_hop, tunnel.name, NHRP_ROUTE_PROTO,
-                                          metric=NHRP_ROUTE_METRIC)
+                shortcut = self.shortcut_routes.install(event.prefix, event.next_hop, tunnel.name, self.clock())
+                tunnel.engine.mark_override(event.prefix, shortcut.override)
                 self.installed_shortcuts[str(event.prefix)] = str(event.next_hop)
                 self._note_redirect_latency(event.prefix)
-                self._debug("cache", f"NHRP: Installed shortcut route {event.prefix} via {event.next_hop}")
+                kind = "next-hop override" if shortcut.override else "route"
+                self._debug("cache", f"NHRP: Installed shortcut {kind} {event.prefix} via {event.next_hop}")
             except Exception as error:
                 log.warning("shortcut %s via %s not installed: %s", event.prefix, event.next_hop, error)
         elif isinstance(event, ShortcutRemoved):
-            self.kernel.delete_route(event.prefix, event.next_hop, NHRP_ROUTE_PROTO, NHRP_ROUTE_METRIC)
+            self.shortcut_routes.remove(event.prefix, event.next_hop)
             self.installed_shortcuts.pop(str(event.prefix), None)
         elif isinstance(event, PeerChanged):
             entry = tunnel.engine.cache.peer(event.proto)
@@ -288,12 +298,13 @@ class RouterAgent:
         tunnel.hand_over_used(self.clock())
         tunnel.engine.tick(self.clock())
         self.flush_engine()
+        for moved in self.shortcut_routes.recheck(tunnel.name, self.clock()):
+            tunnel.engine.mark_override(moved.prefix, moved.override)
         if self.ipsec is not None:
             self.ipsec.tick(self.clock())
 
     def remove_own_routes(self) -> None:
-        for prefix, next_hop in list(self.installed_shortcuts.items()):
-            self.kernel.delete_route(IPv4Network(prefix), IPv4Address(next_hop), NHRP_ROUTE_PROTO, NHRP_ROUTE_METRIC)
+        self.shortcut_routes.remove_all()
         self.installed_shortcuts.clear()
 
     # --- loop -----------------------------------------------------------------------------

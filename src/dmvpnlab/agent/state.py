@@ -154,6 +154,8 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "routes": routes_state(agent),
         "routing": routing_state(agent),
         "shortcuts": dict(agent.installed_shortcuts),
+        # [{"prefix", "next_hop", "kind": "override" | "route", "metric", "overridden_proto", ...}]
+        "shortcut_routes": agent.shortcut_routes.state(agent.clock()) if hasattr(agent, "shortcut_routes") else [],
         "ignored_config_lines": list(agent.ignored_lines),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }

@@ -4,7 +4,8 @@
 a script reading JSON and an engineer reading the table always see the same peers.
 Layout (columns, legend, attribute letters) follows IOS 15's own `show dmvpn` output:
 one group per NBMA peer, `# Ent` on its first row only; Phase 3 shows the peer's /32 as
-DT2 and each shortcut prefix through it as DT1 on a second row without count and NBMA.
+DT2 and each shortcut prefix through it as DT1 (route installed; DT2 when it is a
+next-hop override of a protocol's route) on a second row without count and NBMA.
 With `tunnel protection`, an NHS that is not up yet shows where its crypto stands
 (IKE -> IPSEC -> NHRP, from `agent.ipsec.dmvpn_state`), as IOS does.
 """
@@ -44,7 +45,7 @@ def _attributes(entry: CacheEntry, has_shortcuts: bool) -> str:
     elif entry.type in (EntryType.INCOMPLETE, EntryType.NEGATIVE):
         attrb = "I"
     elif "shortcut" in entry.flags:
-        attrb = "DT1"
+        attrb = "DT2" if "nho" in entry.flags else "DT1"  # T2: installed as a next-hop override
     elif has_shortcuts:
         attrb = "DT2"
     else:

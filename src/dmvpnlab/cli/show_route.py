@@ -3,7 +3,10 @@
 The kernel knows routes by protocol number; IOS by a code letter and an administrative
 distance. Connected routes are C, each interface address adds an L /32, `ip route` lines
 are S (S* for the default), NHRP shortcuts (NHRP_ROUTE_PROTO) are H [250/1] with their
-age, and routes FRR installs keep their IOS letters. Routes are grouped under classful
+age, and routes FRR installs keep their IOS letters. A shortcut installed as a next-hop
+override (NHRP_OVERRIDE_METRIC) is not a line of its own: the protocol route it
+overrides is printed with `%` after its code (`O%`, `D%EX`), its own next hop as IOS
+shows it, and the JSON row gets `override: {next_hop, interface}`. Routes are grouped under classful
 headings (`10.0.0.0/8 is variably subnetted, ...`) as IOS prints them, which is what
 parsers of real routers expect. `route_data` is the `| json` twin.
 """
@@ -15,7 +18,7 @@ from typing import Any
 
 from dmvpnlab.cli.timefmt import duration
 from dmvpnlab.cli.view import ios_name
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
+from dmvpnlab.routing.kernel import NHRP_OVERRIDE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
 
 CODES = """\
 Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
@@ -55,11 +58,17 @@ def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
     now = agent.clock()
     cache = agent.tunnel.engine.cache if agent.tunnel is not None else None
     best: dict[IPv4Network, Any] = {}
+    overrides: dict[IPv4Network, Any] = {}  # NHRP next-hop overrides: shown as `%` on the protocol's route
     for r in agent.kernel.routes():
         if r.type not in (RTN_UNICAST, RTN_BLACKHOLE):
             continue
+        if r.proto == NHRP_ROUTE_PROTO and r.metric == NHRP_OVERRIDE_METRIC:
+            overrides[r.prefix] = r
+            continue
         if r.prefix not in best or r.metric < best[r.prefix].metric:
             best[r.prefix] = r
+    for prefix, r in overrides.items():
+        best.setdefault(prefix, r)  # the protocol's route is gone (for now): the shortcut is all there is
     routes: list[dict[str, Any]] = []
     for prefix, r in best.items():
         ifname = ios_name(agent, r.ifname) if r.type == RTN_UNICAST else "Null0"
@@ -82,6 +91,10 @@ def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
             row.update(code=code + ("*" if prefix.prefixlen == 0 else ""), distance=distance, metric=r.metric)
         else:
             continue
+        override = overrides.get(prefix)
+        if override is not None and override is not r:
+            row["override"] = {"next_hop": str(override.gateway) if override.gateway else None,
+                               "interface": ios_name(agent, override.ifname)}
         routes.append(row)
         if row["code"] == "C" and r.type == RTN_UNICAST:
             for itf in agent.config.interfaces:
@@ -95,9 +108,20 @@ def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
     return {"gateway_of_last_resort": default["next_hop"] if default else None, "routes": routes}
 
 
+def display_code(row: dict[str, Any]) -> str:
+    """The code column: IOS puts a route's flag (`*` candidate default, `%` next-hop
+    override) right after the protocol letter, before a type such as EX or IA."""
+    code = row["code"]
+    if not row.get("override"):
+        return code
+    if len(code) == 1:
+        return code + "%"
+    return code[0] + "%" + code[2:] if code[1] == " " else code  # "D EX" -> "D%EX"; "O*" keeps its star
+
+
 def _line(row: dict[str, Any], indent: int, with_mask: bool = True) -> str:
     prefix = row["prefix"] if with_mask else row["prefix"].split("/")[0]
-    head = f"{row['code']:<{indent}}{prefix}"
+    head = f"{display_code(row):<{indent}}{prefix}"
     if row["code"] in ("C", "L") or (row["next_hop"] is None and row["interface"]):
         return f"{head} is directly connected, {row['interface']}"
     text = f"{head} [{row['distance']}/{row['metric']}] via {row['next_hop']}"

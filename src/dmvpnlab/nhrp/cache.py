@@ -4,8 +4,10 @@ Entry types and flags are the words `show ip nhrp` prints, so the CLI renders en
 without translating: static (configured `ip nhrp map` / `nhs ... nbma`), dynamic
 (registrations on the NHS, resolution results on spokes), incomplete (a resolution in
 flight) and negative (a resolution that failed). A Phase 3 shortcut is two entries: the
-peer's /32 ("router nhop rib") and the target prefix ("router rib nho") whose next hop
-is that peer. Imports nothing of the project.
+peer's /32 ("router nhop rib") and the target prefix whose next hop is that peer:
+"router rib" when the agent installed it as an H route, "router rib nho" when as a
+next-hop override of a routing protocol's route for the same prefix. Imports nothing
+of the project.
 """
 
 from __future__ import annotations

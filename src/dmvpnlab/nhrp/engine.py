@@ -21,6 +21,9 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
   forwards back out the tunnel; a spoke with `ip nhrp shortcut` resolves the original
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
+- Routing takes back what it gave (`withdrawal`): the owner purges the prefixes it
+  answered when its route for them changes; a shortcut nothing routes into the tunnel
+  any more is removed.
 
 What a peer's packet must be before a handler acts on it is `inbound`: a packet refused
 there, or whose answer would not fit, is a counted drop (`dropped`, by reason) and,
@@ -47,8 +50,9 @@ from dmvpnlab.nhrp.codec import (CIE_ALREADY_REGISTERED, CIE_NO_BINDING, CIE_SUC
 from dmvpnlab.nhrp.config import NhrpEngineConfig
 from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.nhrp.records import Decision, NhsState, PendingResolution
-from dmvpnlab.nhrp.routes import RouteOracle
+from dmvpnlab.nhrp.routes import CoveringOracle, RouteOracle
 from dmvpnlab.nhrp.sending import Sender
+from dmvpnlab.nhrp.withdrawal import RouteWatch
 
 __all__ = ["NhrpEngine", "Decision", "NhsState", "PendingResolution", "RESOLUTION_TIMEOUT"]
 
@@ -56,12 +60,13 @@ RESOLUTION_TIMEOUT = 5.0  # an unanswered Resolution Request is given up after t
 REGISTRATION_RETRY_MAX = 64.0  # cap of the registration retry backoff, seconds
 
 
-class NhrpEngine(Sender):
+class NhrpEngine(Sender, RouteWatch):
     """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
 
     def __init__(self, config: NhrpEngineConfig, routes: RouteOracle, now: float,
-                 debug: Callable[[str, str], None] | None = None) -> None:
+                 debug: Callable[[str, str], None] | None = None, covering: CoveringOracle | None = None) -> None:
         super().__init__(debug)
+        self._init_route_watch(covering)
         self.config = config
         self.routes = routes
         self.cache = NhrpCache()
@@ -178,6 +183,7 @@ class NhrpEngine(Sender):
                 if entry is not None and entry.type is EntryType.INCOMPLETE:
                     self.cache.remove(entry.prefix)
         self._refresh_used(now)
+        self._check_routes(now)
         for key, sent_at in list(self._redirects.items()):
             if now - sent_at > self.config.redirect_timeout:
                 del self._redirects[key]
@@ -323,6 +329,7 @@ class NhrpEngine(Sender):
             PacketType.RESOLUTION_REPLY: self._on_resolution_reply,
             PacketType.TRAFFIC_INDICATION: self._on_traffic_indication,
             PacketType.PURGE_REQUEST: self._on_purge_request,
+            PacketType.PURGE_REPLY: self._on_purge_reply,
             PacketType.ERROR_INDICATION: self._on_error_indication,
         }.get(packet.type)
         if handler is not None:
@@ -432,6 +439,8 @@ class NhrpEngine(Sender):
             if reply is None:
                 return
             self._learn_requester(packet, seen or packet.src_nbma, now)
+            self._note_answer(packet.dst_proto, prefix_len, packet.src_proto, seen or packet.src_nbma,
+                              self.config.holdtime, now)
             # A requester behind NAT cannot receive from us until it has sent to us (its
             # NAT has no mapping yet): answer back along the request's path, through the
             # NHS that holds its registration; our first data to it follows its own.
@@ -507,11 +516,14 @@ class NhrpEngine(Sender):
         target_prefix = IPv4Network(f"{packet.dst_proto}/{cie.prefix_len}", strict=False)
         if self.config.shortcut and target_prefix != host(peer):
             old = self.cache.get(target_prefix)
+            same = old is not None and old.next_hop == peer
+            # `nho` says how the agent installed the route (mark_override): a refresh keeps it.
             self.cache.put(CacheEntry(
                 prefix=target_prefix, next_hop=peer, nbma=nbma, type=EntryType.DYNAMIC, created=now,
-                expires=now + cie.holdtime, holdtime=cie.holdtime, flags={"router", "rib", "nho", "shortcut"},
+                expires=now + cie.holdtime, holdtime=cie.holdtime,
+                flags={"router", "rib", "shortcut"} | (old.flags & {"nho"} if same and old else set()),
                 request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
-            if old is None or old.next_hop != peer:
+            if not same:
                 self.events.append(ShortcutAdded(target_prefix, peer))
         self._log("cache", f"NHRP: Adding cache entry for {target_prefix} via {peer} NBMA {cie.nbma}")
 
@@ -557,7 +569,7 @@ class NhrpEngine(Sender):
             target = cie.proto or packet.src_proto
             prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
             for entry in self.cache.snapshot():
-                if entry.type is not EntryType.STATIC and (entry.prefix.overlaps(prefix) or entry.next_hop == target):
+                if entry.type is not EntryType.STATIC and (entry.prefix.subnet_of(prefix) or entry.next_hop == target):
                     self.cache.remove(entry.prefix)
                     self._forget(entry)
         if reply is not None:

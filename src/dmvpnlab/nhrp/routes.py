@@ -28,3 +28,11 @@ class RouteOracle(Protocol):
     """Longest-match lookup of an address; None when nothing routes it."""
 
     def __call__(self, address: IPv4Address) -> Route | None: ...
+
+
+class CoveringOracle(Protocol):
+    """The best route whose prefix contains `prefix`, NHRP's own routes left out; None when
+    nothing else routes it. The requester asks it whether a shortcut is still routed
+    into the tunnel by something other than the shortcut itself."""
+
+    def __call__(self, prefix: IPv4Network) -> Route | None: ...

@@ -50,6 +50,13 @@ MAX_RESTARTS = 3
 RESTART_WINDOW = 60.0
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+# zebra 8.4 adopts, at start-up, every kernel route of a protocol number it counts as its
+# own (NHRP 191, EIGRP 192 among them: our shortcuts and our EIGRP's routes) and installs a
+# copy at metric 20 that outlives the original (it re-installs it when deleted), so a
+# withdrawn shortcut or EIGRP route would stay. With a graceful-restart time (`-K`) it
+# sweeps those copies that many seconds after start; the originals stay (checked in a
+# namespace, tests/test_nhrp_zebra_live.py).
+ZEBRA_SWEEP_SECONDS = 2
 VTYSH_TIMEOUT = 10.0
 
 
@@ -131,8 +138,9 @@ def daemon_argv(daemon: str, paths: FrrPaths, sbin: Path = FRR_SBIN) -> list[str
     """The command line of one daemon: foreground, every path inside run_dir."""
     if daemon not in SUPPORTED_DAEMONS:
         raise ValueError(f"unsupported FRR daemon {daemon!r}")
-    return [str(sbin / daemon), "-i", str(paths.pid_file(daemon)), "-z", str(paths.zserv),
+    argv = [str(sbin / daemon), "-i", str(paths.pid_file(daemon)), "-z", str(paths.zserv),
             "--vty_socket", str(paths.run_dir), "-f", str(paths.daemon_config(daemon))]
+    return argv + (["-K", str(ZEBRA_SWEEP_SECONDS)] if daemon == "zebra" else [])
 
 
 def vtysh_argv(paths: FrrPaths, *, commands: Sequence[str] = (), boot: bool = False,

@@ -30,11 +30,17 @@ NHRP_ROUTE_PROTO = 191
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
 # kernel instead of the shortcut replacing the static route.
 NHRP_ROUTE_METRIC = 250
+# A shortcut for exactly a prefix a routing protocol routes via the hub is IOS's next-hop
+# override: it goes in beside the protocol's route (zebra's metric 20, EIGRP's 90/170/5)
+# at a lower metric, so it carries the traffic and its removal uncovers the protocol's
+# route (agent/shortcuts.py says why not a replace).
+NHRP_OVERRIDE_METRIC = 1
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
 # 192 is "eigrp" in iproute2's protocol names; the route metric is the administrative
 # distance (90 internal, 170 external, 5 a summary's discard route), as FRR's zebra does.
 EIGRP_ROUTE_PROTO = 192
 KERNEL_PROTO = 2
+BOOT_PROTO = 3
 RT_TABLE_MAIN = 254
 SNAPSHOT_SECONDS = 1.0
 
@@ -217,6 +223,20 @@ class Kernel:
                 best is None or route.prefix.prefixlen > best.prefix.prefixlen
                 or (route.prefix.prefixlen == best.prefix.prefixlen and route.metric < best.metric)
             ):
+                best = route
+        if best is None:
+            return None
+        return Route(best.prefix, best.gateway, best.ifname == tunnel_ifname)
+
+    def covering(self, prefix: IPv4Network, tunnel_ifname: str, exclude_proto: int) -> Route | None:
+        """The best unicast route containing `prefix`, routes of `exclude_proto` (NHRP's own
+        shortcuts) left out: is a shortcut still routed into the tunnel by anything else?"""
+        best: KernelRoute | None = None
+        for route in self.routes():
+            if route.proto == exclude_proto or route.type != 1 or not prefix.subnet_of(route.prefix):
+                continue
+            if (best is None or route.prefix.prefixlen > best.prefix.prefixlen
+                    or (route.prefix.prefixlen == best.prefix.prefixlen and route.metric < best.metric)):
                 best = route
         if best is None:
             return None
