@@ -65,6 +65,11 @@ def frr_judges(result: FrrConfig) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def without_costs(lines: list[str]) -> list[str]:
+    """A block without the `ip ospf cost` lines frr_ospf derives from IOS bandwidths."""
+    return [line for line in lines if not line.startswith(" ip ospf cost")]
+
+
 def lines_of(text: str) -> list[str]:
     return text.splitlines()
 
@@ -154,8 +159,8 @@ def test_seed_hub_with_ospf_runs_point_to_multipoint_on_the_tunnel(seed_hub: str
                        + OSPF_P2MP.format(rid="1.1.1.1", lan="10.1.0.0")
                        + " area 0 range 10.0.0.0 255.0.0.0\n default-information originate\n")
     assert result.daemons == {"zebra", "ospfd"}
-    assert block(result.text, "interface Tunnel0") == [" ip ospf network point-to-multipoint"]
-    assert block(result.text, "interface hub-eth1") == [" ip ospf passive"]
+    assert without_costs(block(result.text, "interface Tunnel0")) == [" ip ospf network point-to-multipoint"]
+    assert without_costs(block(result.text, "interface hub-eth1")) == [" ip ospf passive"]
     assert block(result.text, "router ospf") == [
         " ospf router-id 1.1.1.1", " area 0 range 10.0.0.0/8", " default-information originate",
         " network 10.0.0.0/24 area 0", " network 10.1.0.0/24 area 0"]  # networks last: see _place_networks
@@ -201,7 +206,7 @@ def test_p2mp_non_broadcast_runs_p2mp_and_says_so() -> None:
     result = translate("hostname hub\ninterface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n"
                        " ip ospf network point-to-multipoint non-broadcast\nrouter ospf 1\n"
                        " network 10.0.0.0 0.0.0.255 area 0\n")
-    assert block(result.text, "interface Tunnel0") == [" ip ospf network point-to-multipoint"]
+    assert without_costs(block(result.text, "interface Tunnel0")) == [" ip ospf network point-to-multipoint"]
     assert result.ignored == ["interface Tunnel0: ip ospf network point-to-multipoint non-broadcast: "
                               "FRR 8.4 has no point-to-multipoint non-broadcast: runs point-to-multipoint"]
     frr_judges(result)
@@ -222,9 +227,9 @@ def test_interface_area_lines_turn_network_statements_into_interface_areas() -> 
                        "interface Tunnel0\n ip address 10.0.0.2 255.255.255.0\n ip ospf 1 area 0\n"
                        "interface GigabitEthernet0/1\n ip address 10.2.1.1 255.255.255.0\n"
                        "router ospf 1\n network 10.2.0.0 0.0.255.255 area 2\n network 10.2.1.0 0.0.0.255 area 3\n")
-    assert block(result.text, "interface Tunnel0") == [" ip ospf area 0"]
-    assert block(result.text, "interface lo") == [" ip ospf area 2"]
-    assert block(result.text, "interface spoke1-eth1") == [" ip ospf area 3"]  # the longest match
+    assert without_costs(block(result.text, "interface Tunnel0")) == [" ip ospf area 0"]
+    assert without_costs(block(result.text, "interface lo")) == [" ip ospf area 2"]
+    assert without_costs(block(result.text, "interface spoke1-eth1")) == [" ip ospf area 3"]  # the longest match
     assert not any(line.startswith(" network") for line in block(result.text, "router ospf"))
     frr_judges(result)
 
@@ -234,8 +239,8 @@ def test_passive_interface_default_leaves_only_the_named_interfaces_active() -> 
                        "interface GigabitEthernet0/1\n ip address 10.1.0.1 255.255.255.0\n"
                        "router ospf 1\n passive-interface default\n no passive-interface Tunnel0\n"
                        " passive-interface Serial0/0/0\n network 10.0.0.0 0.255.255.255 area 0\n")
-    assert block(result.text, "interface Tunnel0") == [" no ip ospf passive"]
-    assert block(result.text, "interface hub-eth1") == [" ip ospf passive"]
+    assert without_costs(block(result.text, "interface Tunnel0")) == [" no ip ospf passive"]
+    assert without_costs(block(result.text, "interface hub-eth1")) == [" ip ospf passive"]
     assert any("Serial0/0/0: interface has no Linux counterpart" in i for i in result.ignored)
     frr_judges(result)
 
@@ -372,7 +377,7 @@ def test_three_protocols_share_one_interface_block_and_each_daemon_its_own_share
             "router ospf 1\n network 10.0.0.0 0.0.0.255 area 0\n" + BGP_HUB.replace("hostname hub\n", ""))
     result = translate(text)
     assert result.daemons == {"zebra", "ospfd", "bgpd", "ripd"}
-    assert block(result.text, "interface Tunnel0") == [" ip ospf network point-to-multipoint",
+    assert without_costs(block(result.text, "interface Tunnel0")) == [" ip ospf network point-to-multipoint",
                                                        " no ip rip split-horizon"]
     assert "ip rip" not in result.per_daemon["ospfd"] and "router bgp" not in result.per_daemon["ripd"]
     frr_judges(result)
@@ -434,3 +439,30 @@ def test_random_ios_lines_never_raise_and_frr_takes_every_translation(seed: int)
         pytest.skip("the IOS parser refused this draw before translation")  # not the translator's input
     assert result.ignored  # random words always leave something untranslated
     frr_judges(result)
+
+
+def test_redistribute_static_is_frr_redistribute_kernel():
+    """The agent's `ip route` lines are kernel routes (proto static) to zebra, not staticd's."""
+    result = translate("hostname r\nrouter ospf 1\n redistribute static subnets metric-type 1\n"
+                       "router rip\n version 2\n redistribute static\nend\n")
+    assert " redistribute kernel metric-type 1" in block(result.text, "router ospf")
+    assert " redistribute kernel" in block(result.text, "router rip")
+    frr_judges(result)
+
+
+def test_ospf_costs_are_derived_from_ios_bandwidths():
+    """A tunnel is 100 kbit/s to IOS (cost 1000), a GigabitEthernet 1 Gbit/s (cost 1); a
+    `bandwidth` line or an explicit `ip ospf cost` wins, and the reference bandwidth counts."""
+    result = translate("hostname r1\ninterface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n"
+                       "interface GigabitEthernet0/1\n ip address 192.168.1.1 255.255.255.0\n"
+                       "interface GigabitEthernet0/2\n ip address 192.168.2.1 255.255.255.0\n bandwidth 10000\n"
+                       "interface GigabitEthernet0/3\n ip address 192.168.3.1 255.255.255.0\n ip ospf cost 7\n"
+                       "router ospf 1\n network 0.0.0.0 255.255.255.255 area 0\n")
+    assert " ip ospf cost 1000" in block(result.text, "interface Tunnel0")
+    assert " ip ospf cost 1" in block(result.text, "interface r1-eth1")
+    assert " ip ospf cost 10" in block(result.text, "interface r1-eth2")
+    assert block(result.text, "interface r1-eth3") == [" ip ospf cost 7"]
+    frr_judges(result)
+    bigger = translate("hostname r1\ninterface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n"
+                       "router ospf 1\n auto-cost reference-bandwidth 1000\n network 10.0.0.0 0.0.0.255 area 0\n")
+    assert " ip ospf cost 10000" in block(bigger.text, "interface Tunnel0")

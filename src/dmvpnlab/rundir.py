@@ -17,6 +17,11 @@ DEFAULT_RUN_ROOT = Path("/run/dmvpnlab")
 CONTROL_SOCKET = "control.sock"  # in a router's state directory (the lab controller's: in the lab's)
 READY_FILE = "ready"  # the agent writes its PID there once it serves its control socket
 AGENT_LOG = "agent.log"
+# In a router's state directory: a JSON line per FRR daemon the agent started (pid,
+# start_time, argv). The agent appends before relying on the daemon; `dmvpnlab clean`
+# reads it to stop daemons an agent that died left behind (start time checked).
+FRR_PROCESSES = "frr-processes.jsonl"
+FRR_RUN_DIR = "frr"  # in a router's state directory: FRR's config, sockets, pid files, logs
 
 
 def run_root() -> Path:

@@ -1,7 +1,8 @@
 """The agent's control socket: JSON lines (dmvpnlab.jsonline) on a unix socket in its state dir.
 
 One request per line, one answer per line: `{"op": "state"}`, `{"op": "clear_nhrp",
-"address": "10.0.0.3"}`, `{"op": "ping"}` are the agent's own (BUILTIN_OPERATIONS);
+"address": "10.0.0.3"}`, `{"op": "ping"}`, `{"op": "vtysh", "command": "show ip ospf
+neighbor json"}` (agent/frr_node.py) are the agent's own (BUILTIN_OPERATIONS);
 whatever was plugged into the agent (the exec-mode CLI's `cli`) is passed in as more
 operations. A handler that streams (debug output) gets the writer. A bad request gets
 `{"ok": false, "error": "..."}` and the connection stays usable: a client can never
@@ -10,7 +11,7 @@ past the recursion limit), lines longer than the reader's limit (answered, then 
 to their end) and answers JSON cannot carry. Strings in a request are JSON's, so they
 may hold lone surrogates: answers are written as ASCII JSON (`\\ud800`), which always
 encodes; the CLI turns such text into visible escapes where it enters (cli/exec.py).
-Imports the agent's state answer and jsonline, nothing else of ours.
+Imports the agent's state answer, its FRR operation and jsonline, nothing else of ours.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from dmvpnlab import jsonline
+from dmvpnlab.agent.frr_node import vtysh_operation
 from dmvpnlab.agent.hooks import ControlAnswer, ControlOperation
 from dmvpnlab.agent.state import agent_state
 
@@ -83,7 +85,8 @@ def _clear(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.Stream
     return {"ok": True, "cleared": count}
 
 
-BUILTIN_OPERATIONS: dict[str, ControlOperation] = {"ping": _ping, "state": _state, "clear_nhrp": _clear}
+BUILTIN_OPERATIONS: dict[str, ControlOperation] = {"ping": _ping, "state": _state, "clear_nhrp": _clear,
+                                                   "vtysh": vtysh_operation}
 
 
 class ControlServer:

@@ -26,6 +26,7 @@ from typing import Callable
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
+from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
 from dmvpnlab.agent.shortcuts import ShortcutRoutes
@@ -74,6 +75,7 @@ class RouterAgent:
     ssh_server: SshServer | None = None
     ipsec: IpsecNode | None = None  # `tunnel protection`: IKE, SAs, UDP 500/4500 (ipsec_node)
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
+    frr: FrrNode | None = None  # OSPF/BGP/RIP in FRR daemons (frr_node), made by the first apply
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
     _source_checked: float = 0.0
     shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
@@ -105,6 +107,11 @@ class RouterAgent:
         if self.tunnel is not before and self.tunnel is not None:
             self._watch(self.tunnel)
         self._apply_static_routes()
+        first = self.frr is None
+        if first:  # before zebra can see them: leftovers of a killed agent (frr_node)
+            purge_agent_routes(self.kernel)
+        self.frr = self.frr or FrrNode(self.node, self.state_dir)
+        self.frr.configure(self.config, self.clock(), immediate=first)
         self.eigrp = apply_eigrp(self)
 
     def _apply_physical(self, itf: Interface) -> None:
@@ -278,6 +285,8 @@ class RouterAgent:
         return count
 
     def tick(self) -> None:
+        if self.frr is not None:
+            self.frr.tick(self.clock())
         if self.eigrp is not None:
             self.eigrp.tick()
         tunnel = self.tunnel
@@ -314,11 +323,18 @@ class RouterAgent:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        self.apply()
-        if self.management is not None:
-            self.start_management(self.management)
-        server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)
-        await server.start()
+        try:
+            self.apply()
+            if self.management is not None:
+                self.start_management(self.management)
+            server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)
+            await server.start()
+        except BaseException:
+            if self.frr is not None:  # started by apply: FRR must not outlive a failed start
+                self.frr.stop()
+            if self.eigrp is not None:  # nor EIGRP's routes
+                self.eigrp.stop()
+            raise
         ready()
         ticker = asyncio.create_task(self._ticker())
         try:
@@ -328,6 +344,8 @@ class RouterAgent:
             if self.ssh_server is not None:
                 self.ssh_server.stop()
             await server.stop()
+            if self.frr is not None:
+                self.frr.stop()
             if self.eigrp is not None:
                 self.eigrp.stop()  # goodbyes while the tunnel still carries them
             self.remove_own_routes()

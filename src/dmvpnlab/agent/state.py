@@ -133,12 +133,23 @@ def routes_state(agent: "RouterAgent") -> list[dict[str, Any]]:
 
 
 def routing_state(agent: "RouterAgent") -> dict[str, Any]:
-    """`state["routing"]`: one key per routing protocol the router runs."""
+    """`state["routing"]`: one key per routing process that runs (frr; eigrp from its node)."""
     out: dict[str, Any] = {}
+    frr = getattr(agent, "frr", None)
+    if frr is not None and (frr.wanted.daemons or frr.supervisor is not None):
+        out["frr"] = frr.state()
     eigrp = eigrp_state(getattr(agent, "eigrp", None), agent.clock())
     if eigrp is not None:
         out["eigrp"] = eigrp
     return out
+
+
+def ignored_lines(agent: "RouterAgent") -> list[str]:
+    """The parser's ignored lines plus the routing lines FRR and our EIGRP have no use for."""
+    frr = getattr(agent, "frr", None)
+    eigrp = getattr(agent, "eigrp", None)
+    return (list(agent.ignored_lines) + (frr.ignored if frr is not None else [])
+            + (list(eigrp.ignored) if eigrp is not None else []))
 
 
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
@@ -156,6 +167,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "shortcuts": dict(agent.installed_shortcuts),
         # [{"prefix", "next_hop", "kind": "override" | "route", "metric", "overridden_proto", ...}]
         "shortcut_routes": agent.shortcut_routes.state(agent.clock()) if hasattr(agent, "shortcut_routes") else [],
-        "ignored_config_lines": list(agent.ignored_lines),
+        "ignored_config_lines": ignored_lines(agent),
+        "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }

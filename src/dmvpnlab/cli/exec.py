@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dmvpnlab.cli.debug import SessionDebug
-from dmvpnlab.cli.exec_tree import CliError, Output, build_pipe_tree, build_tree
+from dmvpnlab.cli.exec_tree import CliError, Confirm, Output, build_pipe_tree, build_tree
 from dmvpnlab.cli.pipes import PipeError, apply_pipe, compile_filter
 from dmvpnlab.cli.printable import printable
 from dmvpnlab.cli.tree import help_lines, parse
@@ -85,11 +85,14 @@ class ExecSession:
         self.closed = False
         self.config: ConfigSession | None = None
         self.debug = SessionDebug(agent, emit_debug)
+        self.pending: Confirm | None = None  # a question waiting for its answer (clear ip ospf process)
 
     # --- state ----------------------------------------------------------------------
 
     @property
     def prompt(self) -> str:
+        if self.pending is not None:
+            return self.pending.question
         name = self.agent.config.hostname
         if self.config is not None:
             return f"{name}{self.config.prompt_suffix}#"
@@ -134,6 +137,10 @@ class ExecSession:
                           None if retype is None else printable(retype, keep="\t"))
 
     def _handle(self, line: str, prompt: str) -> tuple[str, bool, str | None]:
+        if self.pending is not None:  # the answer to a question: only yes (or y) goes ahead
+            pending, self.pending = self.pending, None
+            yes = line.strip().lower() in ("y", "ye", "yes")
+            return (pending.on_yes() if yes else ""), False, None
         if CTRL_Z in line:
             before = line.split(CTRL_Z, 1)[0]
             result = self._handle(before, prompt) if before.strip() else ("", False, None)
@@ -172,6 +179,9 @@ class ExecSession:
             if regex:  # a bad filter is refused before the command runs (`clear ... | i (`)
                 compile_filter(regex)
             result = match.node.action(self, match.args)
+            if isinstance(result, Confirm):
+                self.pending = result
+                return "", False, None
             text, data = (result.text, result.data) if isinstance(result, Output) else (result or "", None)
             if option == "json":
                 if data is None:

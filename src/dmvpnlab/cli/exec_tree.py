@@ -23,6 +23,7 @@ from dmvpnlab.cli import (
     show_route,
     show_running,
 )
+from dmvpnlab.cli import routing_tree
 from dmvpnlab.cli.tree import Action, Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 class Output(NamedTuple):
     text: str
     data: Any = None
+
+
+class Confirm(NamedTuple):
+    """An action that asks first (`Reset ALL OSPF processes? [no]: `): the session shows
+    `question` as the prompt and runs `on_yes` only if the next line is yes."""
+
+    question: str
+    on_yes: Callable[[], str]
 
 
 class CliError(Exception):
@@ -197,6 +206,7 @@ def build_tree() -> Node:
     nhrp.kw("summary", "Summarize NHRP mappings", lambda s, a: show_nhrp.render_summary(s.agent))
     nhrp.add(Node("A.B.C.D", "IP address", _nhrp(False), param="address", check=ipv4))
     route = ip.kw("route", "IP routing table", _route(None))
+    routing_tree.add_show(ip, route, _shown)
     for proto, help in (("nhrp", "NHRP routes"), ("static", "Static routes"), ("connected", "Connected networks"),
                         ("ospf", "Open Shortest Path First (OSPF)"), ("eigrp", "Enhanced Interior Gateway Routing Protocol (EIGRP)"),
                         ("bgp", "Border Gateway Protocol (BGP)"), ("rip", "Routing Information Protocol (RIP)")):
@@ -247,6 +257,7 @@ def build_tree() -> Node:
     clear_eigrp = clear_ip.kw("eigrp", "Clear IP-EIGRP").kw("neighbors", "Clear IP-EIGRP neighbors", _clear_eigrp)
     clear_eigrp.add(Node("A.B.C.D", "IP-EIGRP neighbor address", _clear_eigrp, param="address", check=ipv4))
     clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
+    routing_tree.add_clear(clear.kw("ip", "IP"), Confirm)
     clear_crypto = clear.kw("crypto", "Clear crypto")
     clear_session = clear_crypto.kw("session", "Clear crypto sessions (tunnels)",
                                     lambda s, a: show_crypto.clear_session(s.agent, None))

@@ -1,14 +1,11 @@
-"""`show ip route [nhrp|static|connected]`: the kernel's main table in IOS 15 clothes.
+"""`show ip route [protocol|A.B.C.D]`: the merged routing table in IOS 15 clothes.
 
-The kernel knows routes by protocol number; IOS by a code letter and an administrative
-distance. Connected routes are C, each interface address adds an L /32, `ip route` lines
-are S (S* for the default), NHRP shortcuts (NHRP_ROUTE_PROTO) are H [250/1] with their
-age, and routes FRR installs keep their IOS letters. A shortcut installed as a next-hop
-override (NHRP_OVERRIDE_METRIC) is not a line of its own: the protocol route it
-overrides is printed with `%` after its code (`O%`, `D%EX`), its own next hop as IOS
-shows it, and the JSON row gets `override: {next_hop, interface}`. Routes are grouped under classful
-headings (`10.0.0.0/8 is variably subnetted, ...`) as IOS prints them, which is what
-parsers of real routers expect. `route_data` is the `| json` twin.
+The rows come from cli/route_table.py (kernel + FRR + EIGRP, best per prefix). Here they
+get IOS's code column (letter, `*` for a candidate default or `%` for a next-hop
+override, the sub-type IA/E2/EX), their classful group headings (`10.0.0.0/8 is variably
+subnetted, ...`), ECMP continuation lines, the legend and the gateway of last resort,
+as IOS prints them and as parsers of real routers (ntc-templates) read them. `show ip
+route A.B.C.D` is IOS's "Routing entry for" block. `route_data` is the `| json` twin.
 """
 
 from __future__ import annotations
@@ -16,9 +13,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from dmvpnlab.cli.timefmt import duration
-from dmvpnlab.cli.view import ios_name
-from dmvpnlab.routing.kernel import NHRP_OVERRIDE_METRIC, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
+from dmvpnlab.cli.frr_view import process_id
+from dmvpnlab.cli.route_table import longest_match, route_rows
 
 CODES = """\
 Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
@@ -32,13 +28,8 @@ Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
        a - application route
        + - replicated route, % - next hop override, p - overrides from PfR"""
 
-KERNEL_PROTO = 2
-BOOT_PROTO = 3
-# FRR's route protocol numbers (rtnetlink) -> IOS code and administrative distance.
-FRR_PROTOS = {186: ("B", 20), 187: ("i", 115), 188: ("O", 110), 189: ("R", 120), 192: ("D", 90)}
-FILTERS = {"nhrp": {"H"}, "static": {"S", "S*"}, "connected": {"C", "L"}, "ospf": {"O"}, "eigrp": {"D"},
+FILTERS = {"nhrp": {"H"}, "static": {"S"}, "connected": {"C", "L"}, "ospf": {"O"}, "eigrp": {"D"},
            "bgp": {"B"}, "rip": {"R"}}
-RTN_UNICAST, RTN_BLACKHOLE = 1, 6
 
 
 def classful_length(address: IPv4Address) -> int:
@@ -46,90 +37,54 @@ def classful_length(address: IPv4Address) -> int:
     return 8 if first < 128 else 16 if first < 192 else 24
 
 
-def _static_distance(agent: Any, prefix: IPv4Network) -> tuple[int, str | None]:
-    for route in agent.config.static_routes:
-        if route.prefix == prefix:
-            return route.distance or 1, route.interface
-    return 1, None
-
-
 def route_data(agent: Any, protocol: str | None = None) -> dict[str, Any]:
     """The routes IOS would show, best first per prefix, JSON-able."""
-    now = agent.clock()
-    cache = agent.tunnel.engine.cache if agent.tunnel is not None else None
-    best: dict[IPv4Network, Any] = {}
-    overrides: dict[IPv4Network, Any] = {}  # NHRP next-hop overrides: shown as `%` on the protocol's route
-    for r in agent.kernel.routes():
-        if r.type not in (RTN_UNICAST, RTN_BLACKHOLE):
-            continue
-        if r.proto == NHRP_ROUTE_PROTO and r.metric == NHRP_OVERRIDE_METRIC:
-            overrides[r.prefix] = r
-            continue
-        if r.prefix not in best or r.metric < best[r.prefix].metric:
-            best[r.prefix] = r
-    for prefix, r in overrides.items():
-        best.setdefault(prefix, r)  # the protocol's route is gone (for now): the shortcut is all there is
-    routes: list[dict[str, Any]] = []
-    for prefix, r in best.items():
-        ifname = ios_name(agent, r.ifname) if r.type == RTN_UNICAST else "Null0"
-        gateway = str(r.gateway) if r.gateway else None
-        row: dict[str, Any] = {"prefix": str(prefix), "next_hop": gateway, "interface": ifname,
-                               "distance": None, "metric": None, "age": None}
-        if r.proto == NHRP_ROUTE_PROTO:
-            entry = cache.get(prefix) if cache is not None else None
-            age = now - entry.created if entry is not None else None
-            row.update(code="H", distance=250, metric=1, age=duration(age, never="00:00:00"))
-        elif r.proto in (STATIC_ROUTE_PROTO, BOOT_PROTO) or (r.proto == KERNEL_PROTO and gateway):
-            distance, configured_if = _static_distance(agent, prefix)
-            row.update(code="S*" if prefix.prefixlen == 0 else "S", distance=distance, metric=0)
-            if gateway and not configured_if:
-                row["interface"] = None
-        elif r.proto == KERNEL_PROTO:
-            row.update(code="C")
-        elif r.proto in FRR_PROTOS:
-            code, distance = FRR_PROTOS[r.proto]
-            row.update(code=code + ("*" if prefix.prefixlen == 0 else ""), distance=distance, metric=r.metric)
-        else:
-            continue
-        override = overrides.get(prefix)
-        if override is not None and override is not r:
-            row["override"] = {"next_hop": str(override.gateway) if override.gateway else None,
-                               "interface": ios_name(agent, override.ifname)}
-        routes.append(row)
-        if row["code"] == "C" and r.type == RTN_UNICAST:
-            for itf in agent.config.interfaces:
-                if itf.address is not None and itf.address.ip in prefix and not itf.shutdown and itf.address.network == prefix:
-                    routes.append({"prefix": f"{itf.address.ip}/32", "next_hop": None, "interface": ifname,
-                                   "distance": None, "metric": None, "age": None, "code": "L"})
-    routes.sort(key=lambda x: (int(IPv4Network(x["prefix"]).network_address), IPv4Network(x["prefix"]).prefixlen))
+    routes = route_rows(agent)
+    for r in routes:
+        r["code"] = code_column(r, flag=False).rstrip()
     default = next((x for x in routes if x["prefix"] == "0.0.0.0/0" and x["next_hop"]), None)
     if protocol is not None:
-        routes = [x for x in routes if x["code"] in FILTERS.get(protocol, set())]
+        routes = [x for x in routes if x["code"][0] in FILTERS.get(protocol, set())
+                  and (x["code"] != "L" or protocol == "connected")]
     return {"gateway_of_last_resort": default["next_hop"] if default else None, "routes": routes}
 
 
-def display_code(row: dict[str, Any]) -> str:
-    """The code column: IOS puts a route's flag (`*` candidate default, `%` next-hop
-    override) right after the protocol letter, before a type such as EX or IA."""
-    code = row["code"]
-    if not row.get("override"):
-        return code
-    if len(code) == 1:
-        return code + "%"
-    return code[0] + "%" + code[2:] if code[1] == " " else code  # "D EX" -> "D%EX"; "O*" keeps its star
+def code_column(r: dict[str, Any], flag: bool = True) -> str:
+    """`O`, `S*`, `O IA`, `O*E2`, `D EX`, and with a next-hop override `O%`, `D%EX`.
+
+    IOS's column: the protocol letter, one flag character (`*` candidate default, `%`
+    next-hop override), the two-letter type. The flag sits where ntc-templates'
+    cisco_ios_show_ip_route reads it (FLAG right after PROTOCOL), so such lines parse
+    too. `flag=False` is the code without `%` (the `| json` rows keep the override apart)."""
+    letter = r["code"][0]
+    if r["prefix"] == "0.0.0.0/0" and letter not in ("C", "L"):
+        mark = "*"
+    else:
+        mark = "%" if flag and r.get("override") else " "
+    return f"{letter}{mark}{r.get('subtype', ''):<2}"
 
 
-def _line(row: dict[str, Any], indent: int, with_mask: bool = True) -> str:
-    prefix = row["prefix"] if with_mask else row["prefix"].split("/")[0]
-    head = f"{display_code(row):<{indent}}{prefix}"
-    if row["code"] in ("C", "L") or (row["next_hop"] is None and row["interface"]):
-        return f"{head} is directly connected, {row['interface']}"
-    text = f"{head} [{row['distance']}/{row['metric']}] via {row['next_hop']}"
+def _tail(hop: dict[str, Any], row: dict[str, Any]) -> str:
+    text = f"[{row['distance']}/{row['metric']}] via {hop['address']}"
     if row["age"] is not None:
         text += f", {row['age']}"
-    if row["interface"]:
-        text += f", {row['interface']}"
+    if hop["interface"]:
+        text += f", {hop['interface']}"
     return text
+
+
+def _lines(row: dict[str, Any], indent: int, with_mask: bool = True) -> list[str]:
+    prefix = row["prefix"] if with_mask else row["prefix"].split("/")[0]
+    head = f"{code_column(row):<{indent}}{prefix}"
+    hops = row.get("next_hops") or [{"address": row["next_hop"], "interface": row["interface"]}]
+    if row["code"].startswith("D") and hops[0]["address"] is None and hops[0]["interface"] == "Null0":
+        return [f"{head} is a summary, {row['age'] or '00:00:00'}, Null0"]  # EIGRP's summary discard
+    if row["code"] in ("C", "L") or (hops[0]["address"] is None and hops[0]["interface"]):
+        return [f"{head} is directly connected, {hops[0]['interface']}"]
+    out = [f"{head} {_tail(hops[0], row)}"]
+    pad = " " * (len(head) + 1)
+    out += [pad + _tail(hop, row) for hop in hops[1:]]
+    return out
 
 
 def render_routes(data: dict[str, Any]) -> str:
@@ -152,17 +107,91 @@ def render_routes(data: dict[str, Any]) -> str:
         groups[major].append(row)
     for major, row in order:
         if row is not None:
-            out.append(_line(row, 6))
+            out += _lines(row, 6)
             continue
         rows = groups[major]
         masks = {IPv4Network(r["prefix"]).prefixlen for r in rows}
         if len(rows) == 1 and masks == {major.prefixlen}:
-            out.append(_line(rows[0], 6))
+            out += _lines(rows[0], 6)
         elif len(masks) == 1:
             n = len(rows)
-            out.append(f"      {major.network_address}/{masks.pop()} is subnetted, {n} subnets")
-            out += [_line(r, 9, with_mask=False) for r in rows]
+            out.append(f"      {major.network_address}/{masks.pop()} is subnetted, {n} subnet{'s' if n != 1 else ''}")
+            for r in rows:
+                out += _lines(r, 9, with_mask=False)
         else:
             out.append(f"      {major} is variably subnetted, {len(rows)} subnets, {len(masks)} masks")
-            out += [_line(r, 9) for r in rows]
+            for r in rows:
+                out += _lines(r, 9)
+    return "\n".join(out) + "\n"
+
+
+# -- show ip route A.B.C.D ------------------------------------------------------------------
+
+KNOWN_VIA = {"C": "connected", "L": "connected", "S": "static", "H": "nhrp"}
+OSPF_TYPE_WORDS = {"": "intra area", "IA": "inter area", "E1": "extern 1", "E2": "extern 2",
+                   "N1": "NSSA extern 1", "N2": "NSSA extern 2"}
+
+
+def entry_data(agent: Any, address: IPv4Address) -> dict[str, Any] | None:
+    """The route `show ip route A.B.C.D` shows, with the process IOS names it by."""
+    found = longest_match(route_rows(agent), address)
+    if found is None:
+        return None
+    letter = found["code"][0]
+    process = {"O": "ospf", "B": "bgp", "R": "rip", "D": "eigrp"}.get(letter)
+    if process == "eigrp":
+        found["known_via"] = f"eigrp {found.get('asn') or process_id(agent, 'eigrp')}".strip()
+    elif process is not None:
+        tag = process_id(agent, process) if process != "rip" else ""
+        found["known_via"] = f"{process} {tag}".strip()
+    else:
+        found["known_via"] = KNOWN_VIA.get(letter, "kernel")
+    found["code"] = code_column(found, flag=False).rstrip()
+    return found
+
+
+def render_entry(data: dict[str, Any] | None) -> str:
+    if data is None:
+        return "% Network not in table\n"
+    net = IPv4Network(data["prefix"])
+    letter = data["code"][0]
+    supernet = ", supernet" if net.prefixlen < classful_length(net.network_address) else ""
+    out = [f"Routing entry for {net}{supernet}"]
+    metric = data["metric"] if data["metric"] is not None else 0
+    distance = data["distance"] if data["distance"] is not None else 0
+    known = f'  Known via "{data["known_via"]}", distance {distance}, metric {metric}'
+    if letter in ("C", "L"):
+        known += " (connected, via interface)"
+    elif letter == "O":
+        known += f", type {OSPF_TYPE_WORDS.get(data.get('subtype', ''), 'intra area')}"
+    elif letter == "D":
+        known += ", type external" if data.get("subtype") == "EX" else ", type internal"
+    elif letter == "B":
+        known += ", type external" if distance == 20 else ", type internal"
+    if net.prefixlen == 0 and letter not in ("C", "L"):
+        known += ", candidate default path"
+    out.append(known)
+    hops = data.get("next_hops") or []
+    if letter in ("O", "B", "R", "D") and hops and hops[0]["address"]:
+        last = f"  Last update from {hops[0]['address']}"
+        if hops[0]["interface"]:
+            last += f" on {hops[0]['interface']}"
+        out.append(last + (f", {data['age']} ago" if data["age"] else ""))
+    if data.get("override"):
+        out.append(f"  Next hop override: traffic goes via {data['override']['next_hop']} (NHRP shortcut)")
+    out.append("  Routing Descriptor Blocks:")
+    for n, hop in enumerate(hops or [{"address": None, "interface": data["interface"]}]):
+        star = "*" if n == 0 else " "
+        if hop["address"] is None:
+            out.append(f"  {star} directly connected, via {hop['interface'] or 'Null0'}")
+        else:
+            line = f"  {star} {hop['address']}"
+            if letter in ("O", "B", "R", "D"):
+                line += f", from {hop['address']}"
+                if data["age"]:
+                    line += f", {data['age']} ago"
+            if hop["interface"]:
+                line += f", via {hop['interface']}"
+            out.append(line)
+        out.append(f"      Route metric is {metric}, traffic share count is 1")
     return "\n".join(out) + "\n"

@@ -227,6 +227,9 @@ class ModeSpec:
     # The body is the section's own text for another program (a router section for FRR):
     # its lines are no warnings, and only a global command we model ends the section.
     verbatim: bool = False
+    # How a body line joins the body (default: appended); a router section merges lines
+    # as IOS does (`no network ...` removes the network, a new router-id replaces the old).
+    merge: Callable[[list[str], str], None] | None = None
 
 
 S = TypeVar("S")

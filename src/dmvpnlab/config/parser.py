@@ -408,7 +408,11 @@ class ConfigSession:
             _refuse_typo_in_family(spec.complete_families, cur)
         if not spec.verbatim:
             self._ignore(text)
-        spec.body(self._target).append(_body(text))
+        body = spec.body(self._target)
+        if spec.merge is not None:
+            spec.merge(body, _body(text))
+        else:
+            body.append(_body(text))
         return True
 
     def _global(self, cur: Cursor, indented: bool) -> None:

@@ -87,4 +87,40 @@ COMMANDS = (
     *(Command(Mode.INTERFACE, f"ip {word}", _interface_eigrp_line) for word in _EIGRP_IF_WORDS),
 )
 
-MODES = (ModeSpec(Mode.ROUTER, body=lambda section: section.lines, verbatim=True),)
+# Router lines that hold one value: a new one replaces the old, wherever it stands.
+_SINGLE_VALUED = (("router-id",), ("bgp", "router-id"), ("version",), ("auto-cost", "reference-bandwidth"),
+                  ("maximum-paths",), ("default-metric",), ("timers", "basic"), ("distance",))
+
+
+def _words(line: str) -> tuple[str, ...]:
+    return tuple(w.lower() for w in line.split())
+
+
+def merge_router_line(lines: list[str], line: str) -> None:
+    """Add one router-section body line as IOS does, so a `configure terminal` edit of the
+    section reaches FRR as the user meant it (not as a line appended to the old ones):
+    `no X` removes a line X (`no network 10.0.0.0 0.0.0.255 area 0`), and when there is
+    none is itself the setting (`no auto-summary`, `no passive-interface Gi0/0`); X
+    removes a `no X`; a single-valued line (router-id, version...) replaces its previous
+    value; a line already there is not added twice. Indented lines (BGP address
+    families) are appended as they come."""
+    if line[:1].isspace():
+        lines.append(line)
+        return
+    words = _words(line)
+    if words[:1] == ("no",):
+        positive = words[1:]
+        kept = [x for x in lines if _words(x) != positive]
+        if len(kept) == len(lines):
+            kept = [x for x in lines if _words(x) != words] + [line]
+        lines[:] = kept
+        return
+    lines[:] = [x for x in lines if _words(x) != ("no", *words)]
+    for key in _SINGLE_VALUED:
+        if words[:len(key)] == key and len(words) > len(key):
+            lines[:] = [x for x in lines if not (x[:1] != " " and _words(x)[:len(key)] == key)]
+    if words not in [_words(x) for x in lines]:
+        lines.append(line)
+
+
+MODES = (ModeSpec(Mode.ROUTER, body=lambda section: section.lines, verbatim=True, merge=merge_router_line),)

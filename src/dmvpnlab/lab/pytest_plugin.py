@@ -12,7 +12,8 @@ lab, and bring-up is the slow part); a module can instead override the `lab_topo
 fixture. It is torn down even when tests fail or the module is interrupted.
 
 `lab_leak_guard` (autouse, per module) snapshots named namespaces (`ip netns list`) and
-lab processes (Mininet shells `mininet:<node>`, agents `dmvpnlab agent`, and every PID in
+lab processes (Mininet shells `mininet:<node>`, agents `dmvpnlab agent`, the FRR daemons
+agents run from their state directories, and every PID in
 any lab records file) before the module and fails the module if new ones are left after
 it; a leak would otherwise break every later lab on the machine. Labs held by another
 live process (someone else's concurrent run) are not counted; named namespaces are
@@ -32,6 +33,7 @@ from typing import Any, Iterator
 import pytest
 
 from dmvpnlab.lab.records import all_records, list_pids, owner_alive, proc_cmdline, proc_netns, proc_start_time
+from dmvpnlab.rundir import run_root
 
 ROOT_REASON = "scenarios need root (they build network namespaces); run them with `sudo make test`"
 LAB_MARKERS = ("mininet:", "dmvpnlab agent", "dmvpnlab.command agent", "dmvpnlab.lab.controller")
@@ -74,6 +76,12 @@ def _foreign_labs() -> tuple[set[tuple[int, int]], set[int]]:
     return procs, namespaces
 
 
+def _lab_frr_daemon(cmd: str) -> bool:
+    """An FRR daemon a lab's agent started: its files live in a router's state directory
+    under the run root (agent/frr_node.py), unlike any other FRR on the machine."""
+    return cmd.startswith("/usr/lib/frr/") and f" {run_root()}/" in cmd
+
+
 def lab_processes() -> dict[tuple[int, int], str]:
     """(PID, start time) -> cmdline of every process that belongs to a lab of ours.
 
@@ -88,7 +96,7 @@ def lab_processes() -> dict[tuple[int, int], str]:
         if pid == me:
             continue
         cmd = " ".join(proc_cmdline(pid))
-        if any(marker in cmd for marker in LAB_MARKERS):
+        if any(marker in cmd for marker in LAB_MARKERS) or _lab_frr_daemon(cmd):
             start = proc_start_time(pid)
             if start is not None and (pid, start) not in foreign_procs and proc_netns(pid) not in foreign_ns:
                 found[(pid, start)] = cmd

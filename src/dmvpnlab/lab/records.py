@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from dmvpnlab.procfs import proc_start_time
-from dmvpnlab.rundir import run_root
+from dmvpnlab.rundir import FRR_PROCESSES, run_root
 
 RECORDS_NAME = "records.jsonl"
 NETNS_DIR = "netns"
@@ -273,6 +273,30 @@ class LabRecords:
         return None
 
 
+def journalled_daemons(records: LabRecords) -> list[ProcessRecord]:
+    """The FRR daemons the lab's agents wrote down (`<router>/frr-processes.jsonl`).
+
+    Why the agents write them and not the lab: the agent starts (and restarts, and
+    reloads) its daemons itself, inside its namespace, long after the lab recorded the
+    agent; the agent cannot import the lab. Read as the lab's own process records are:
+    a daemon is signalled only while its PID has the recorded start time."""
+    out = []
+    for path in sorted(records.directory.glob(f"*/{FRR_PROCESSES}")):
+        try:
+            lines = path.read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                out.append(ProcessRecord(pid=int(entry["pid"]), start_time=int(entry["start_time"]),
+                                         cmdline=[str(a) for a in entry.get("argv", [])], kind="frr",
+                                         node=entry.get("node") or path.parent.name))
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn line, or a daemon recorded without a start time
+    return out
+
+
 def record_process(pid: int, kind: str, node: str | None = None, *, kill_on_clean: bool = True,
                    proc: Path = Path("/proc")) -> ProcessRecord:
     """Build a record for a live PID, reading its start time, cmdline and namespace now."""
@@ -396,7 +420,8 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
                   exclude: frozenset[int] = frozenset()) -> CleanReport:
     """Stop the recorded processes and delete the recorded links that are still ours.
 
-    Order: controller (SIGKILL: it must not act while we clean), agents (SIGTERM),
+    Order: controller (SIGKILL: it must not act while we clean), agents (SIGTERM), the
+    FRR daemons the agents journalled (SIGTERM; see journalled_daemons),
     captures (SIGINT, so dumpcap closes the pcapng cleanly, then wait), then node shells:
     for each verified shell, everything in its namespace is killed so the namespace and its
     veths disappear. Finally root-namespace links, checked by name and ifindex.
@@ -423,6 +448,7 @@ def clean_records(records: LabRecords, ops: CleanOps | None = None, *, force: bo
 
     stop(by_kind["controller"], signal.SIGKILL, 1.0)
     stop(by_kind["agent"], signal.SIGTERM, ops.grace)
+    stop(journalled_daemons(records), signal.SIGTERM, ops.grace)  # what killed agents left
     stop(by_kind["capture"], signal.SIGINT, ops.grace)
     stop(by_kind["helper"], signal.SIGTERM, 1.0)
 

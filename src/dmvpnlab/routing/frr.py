@@ -177,8 +177,12 @@ class FrrSupervisor:
 
     def __init__(self, node: str, run_dir: Path, daemons: Sequence[str], config_text: str, *,
                  sbin: Path = FRR_SBIN, vtysh: str = VTYSH, budget: RestartBudget | None = None,
-                 ready_timeout: float = READY_TIMEOUT, stop_timeout: float = STOP_TIMEOUT) -> None:
+                 ready_timeout: float = READY_TIMEOUT, stop_timeout: float = STOP_TIMEOUT,
+                 on_spawn: Callable[[DaemonRecord], None] | None = None) -> None:
         self.node = node
+        # Told of every daemon the moment it exists (before it is ready): the owner
+        # writes it down, so a crash between fork and ready still leaves a record.
+        self.on_spawn = on_spawn
         self.paths = FrrPaths(Path(run_dir))
         self.daemons = start_order(daemons)
         self.config_text = config_text
@@ -231,6 +235,8 @@ class FrrSupervisor:
             raise
         record = DaemonRecord(daemon, proc.pid, proc_start_time(proc.pid), tuple(argv))
         self._running[daemon] = _Running(record, proc, log_file)
+        if self.on_spawn is not None:
+            self.on_spawn(record)
         log.info("%s: started %s pid %d", self.node, daemon, proc.pid)
         self._wait_ready(daemon)
 
@@ -319,11 +325,43 @@ class FrrSupervisor:
         self.given_up.clear()
         self.start()
 
+    def restart_protocols(self, daemons: Sequence[str], config_text: str) -> None:
+        """A new config and daemon set without restarting zebra: the protocol daemons stop,
+        the files are rewritten, the asked ones start and frr.conf is pushed again.
+
+        Why not `reload()`: a zebra that starts while the kernel holds routes of FRR's
+        protocol numbers made by someone else (the agent's NHRP 191 and EIGRP 192 routes)
+        may adopt them as its own and keep a copy after their owner deleted them
+        (routing/kernel.py). Without a running zebra this is `reload()`."""
+        zebra = self._running.get("zebra")
+        if zebra is None or zebra.proc.poll() is not None:
+            self.stop()
+            self.daemons = start_order(daemons)
+            self.config_text = config_text
+            self.given_up.clear()
+            self.start()
+            return
+        self._stop_entries([self._running.pop(d) for d in reversed(self.daemons) if d != "zebra" and d in self._running])
+        self.daemons = start_order(daemons)
+        self.config_text = config_text
+        self.given_up.clear()
+        try:
+            self._prepare_dir()
+            for daemon in self.daemons[1:]:
+                self._spawn(daemon)
+            self._push_config()
+        except BaseException:
+            self.stop()
+            raise
+
     # ---------------------------------------------------------------- stop
 
     def stop(self) -> None:
         """SIGTERM exactly the PIDs we started (newest first), wait, SIGKILL after the bound."""
-        running = [self._running[d] for d in reversed(self.daemons) if d in self._running]
+        self._stop_entries([self._running[d] for d in reversed(self.daemons) if d in self._running])
+        self._running.clear()
+
+    def _stop_entries(self, running: list[_Running]) -> None:
         for entry in running:
             if entry.proc.poll() is None:
                 try:
@@ -340,4 +378,3 @@ class FrrSupervisor:
                 entry.proc.kill()
                 entry.proc.wait()
             entry.log_file.close()
-        self._running.clear()

@@ -135,12 +135,14 @@ def redistribute(words: list[str], own: str) -> str | None:
     IOS names the source's process (`redistribute ospf 1`, `redistribute bgp 65000`);
     FRR does not (one instance each), so the number is dropped. OSPF's `subnets` is FRR's
     only behaviour and is dropped too. `own` is the translating protocol, which cannot
-    redistribute itself; `metric-type` exists only where `own` is ospf.
+    redistribute itself; `metric-type` exists only where `own` is ospf. IOS's static
+    routes are the agent's kernel routes here (proto static, not FRR's staticd), which
+    zebra knows as kernel routes: `redistribute static` is FRR's `redistribute kernel`.
     """
     low = [w.lower() for w in words]
     if len(low) < 2 or low[1] not in _REDISTRIBUTE_SOURCES or low[1] == own:
         return None
-    out = ["redistribute", low[1]]
+    out = ["redistribute", "kernel" if low[1] == "static" else low[1]]
     rest = low[2:]
     if low[1] in ("ospf", "bgp", "rip") and rest[:1] and rest[0].isdigit():
         rest = rest[1:]

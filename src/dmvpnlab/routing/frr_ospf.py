@@ -28,6 +28,9 @@ from dmvpnlab.routing.frr_common import (
 )
 
 DAEMON = "ospfd"
+DEFAULT_REFERENCE_MBPS = 100  # IOS's and FRR's `auto-cost reference-bandwidth`
+# IOS's default interface bandwidths (kbit/s), for the OSPF cost it derives from them.
+IOS_BANDWIDTH_KBPS = (("Tunnel", 100), ("GigabitEthernet", 1000000), ("Loopback", 8000000))
 _NETWORK_TYPES = ("broadcast", "non-broadcast", "point-to-point", "point-to-multipoint")
 # Interface lines whose IOS and FRR spellings agree: `ip ospf <word> N`.
 _SAME_IF_WORDS = {"priority": (0, 255), "hello-interval": (1, 65535), "dead-interval": (1, 65535),
@@ -47,13 +50,41 @@ def translate(sections: list[RouterSection], interfaces: list[Interface], ifname
         # run no OSPF, so without an area line there is nothing for ospfd to do.
         if any(ln.startswith("ip ospf area") for lines in out.interfaces.values() for ln in lines):
             out.router = ["router ospf"]
+            _ios_costs(interfaces, ifname, DEFAULT_REFERENCE_MBPS, out)
             return out
         return Translation(DAEMON, ignored=out.ignored)
     out.router = ["router ospf"]
     out.context = ospf[0].header
     _router(ospf[0], interfaces, ifname, out)
     out.context = ""
+    _ios_costs(interfaces, ifname, _reference_mbps(ospf[0]), out)
     return out
+
+
+def _reference_mbps(section: RouterSection) -> int:
+    for line in section.lines:
+        low = line.lower().split()
+        if low[:2] == ["auto-cost", "reference-bandwidth"] and len(low) == 3 and number_in(low[2], 1, 4294967):
+            return int(low[2])
+    return DEFAULT_REFERENCE_MBPS
+
+
+def _ios_costs(interfaces: list[Interface], ifname: IfName, reference_mbps: int, out: Translation) -> None:
+    """`ip ospf cost N` as IOS computes it, on every addressed interface without one.
+
+    Why: the cost comes from the interface bandwidth, and the kernel's idea of it (a
+    TAP, a veth: 10 Mbit/s to ospfd) is not IOS's (a tunnel 100 kbit/s, cost 1000; a
+    GigabitEthernet cost 1), so OSPF metrics would not read like the router's. IOS's
+    `bandwidth` line, where there is one, is the bandwidth."""
+    for itf in interfaces:
+        linux = linux_name(ifname, itf.name)
+        if linux is None or itf.address is None:
+            continue
+        if any(line.lower().split()[:3] == ["ip", "ospf", "cost"] for line in itf.routing_lines):
+            continue
+        kbps = itf.bandwidth or next((bw for prefix, bw in IOS_BANDWIDTH_KBPS if itf.name.startswith(prefix)), None)
+        if kbps:
+            out.interface_line(linux, f"ip ospf cost {min(65535, max(1, reference_mbps * 1000 // kbps))}")
 
 
 def _router(section: RouterSection, interfaces: list[Interface], ifname: IfName, out: Translation) -> None:

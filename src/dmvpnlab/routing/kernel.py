@@ -24,8 +24,19 @@ from pyroute2.netlink.exceptions import NetlinkError
 from dmvpnlab.nhrp.routes import Route
 
 # 191 is "nhrp" in iproute2's protocol names (FRR installs that name), so `ip route`
-# prints shortcuts as `proto nhrp`. FRR's nhrpd, the only other user, cannot run here.
+# prints shortcuts as `proto nhrp`; 192 is "eigrp", the agent's own EIGRP. FRR's nhrpd
+# and eigrpd, their other users, do not run here. Both are FRR protocol numbers, which
+# zebra 8.4 treats as its own (tests/test_agent_frr_live.py): one that appears while
+# zebra runs is ignored (neither taken as a kernel route nor a reason to touch zebra's
+# same-prefix route), but one present when zebra starts may be adopted and installed
+# again as a metric-20 copy that zebra keeps, and re-installs, after the agent deleted
+# its own. zebra runs with `-K` so it sweeps such copies shortly after its start
+# (routing/frr.py), and it starts beside the agent's routes as rarely as possible: the
+# agent removes leftovers of an earlier agent before it starts FRR, and a reload
+# restarts the protocol daemons only, never zebra (agent/frr_node.py).
 NHRP_ROUTE_PROTO = 191
+EIGRP_ROUTE_PROTO = 192
+AGENT_ROUTE_PROTOS = frozenset({NHRP_ROUTE_PROTO, EIGRP_ROUTE_PROTO})
 # Shortcuts go in with metric 250 (IOS's NHRP administrative distance): a static route
 # for the same prefix (metric 0) keeps winning, as on IOS, and the two coexist in the
 # kernel instead of the shortcut replacing the static route.
