@@ -104,6 +104,11 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel(protected: bool) ->
                                "-I", SPOKE_LAN, HUB_LAN], capture_output=True, text=True)
         assert ping.returncode == 0, ping.stdout + ping.stderr
         print(spoke.cli("show ip eigrp neighbors"), spoke.cli("show ip eigrp topology"))
+        route = spoke.cli("show ip route eigrp")
+        print(route)
+        assert f"D        {HUB_LAN} [90/" in route and "via 10.0.0.1," in route
+        protocols = spoke.cli("show ip protocols")
+        assert 'Routing Protocol is "eigrp 100"' in protocols and "    Router-ID: 192.168.2.1" in protocols
         # configure terminal takes effect live: the hub's tunnel goes passive (no hellos:
         # the spoke's adjacency and its route go), then active again (both come back)
         hub.configure("router eigrp 100", "passive-interface Tunnel0")
