@@ -220,8 +220,14 @@ class EigrpNode:
         self.process.receive(interface, source, packet[header:], self.clock())
 
     def pump(self) -> None:
-        """Send what the process queued; install its routes if they changed."""
+        """Send what the process queued; log its neighbour changes; install its routes if
+        they changed."""
         self._send_outbox()
+        changes = getattr(self.process, "log", None)
+        if isinstance(changes, list) and changes:
+            for line in changes:  # %DUAL-5-NBRCHANGE, as IOS logs them
+                log.info("%s", line)
+            changes.clear()
         if self.process.routes_version != self._routes_version:
             self._routes_version = self.process.routes_version
             self._sync_routes()
