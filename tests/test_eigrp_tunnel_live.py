@@ -149,5 +149,6 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel(protected: bool) ->
         shutil.rmtree(tmp, ignore_errors=True)
     for node, text in logs.items():
         assert "Traceback" not in text, (node, text[-4000:])
+    assert "%DUAL-5-NBRCHANGE: EIGRP-IPv4 100: Neighbor 10.0.0.2 (Tunnel0) is up: new adjacency" in logs["hub"]
     for space in made:
         assert not Path(f"/run/netns/{space}").exists()
