@@ -73,9 +73,9 @@ def test_stub_spokes_advertise_only_connected_and_are_never_queried():
     advertised = {str(d.network) for p in sent(wire, "spoke1", Opcode.UPDATE) for t in p.tlvs
                   for d in t.destinations if not t.metric.unreachable}
     assert advertised == {"192.168.1.0/24", "10.0.0.0/24"}
-    from dmvpnlab.routing.eigrp.tlvs import STUB_CONNECTED
     views = {str(v.address): v for v in hub.neighbor_views(wire.now)}
-    assert views["10.0.0.2"].stub == STUB_CONNECTED and views["10.0.0.2"].prefixes == 2
+    assert views["10.0.0.2"].stub == ("connected",) and views["10.0.0.2"].prefixes == 2
+    assert views["10.0.0.2"].version == "23.0/2.0" and views["10.0.0.2"].up
     assert wire.routers["spoke1"].neighbor_views(wire.now)[0].stub is None   # the hub is no stub
     wire.sent.clear()
     wire.routers["spoke1"].set_interface_state("Ethernet0/1", False, wire.now)

@@ -50,6 +50,7 @@ from dmvpnlab.routing.eigrp.codec import (
     FLAG_CR, FLAG_INIT, MULTICAST_GROUP, Opcode, Packet, decode, encode, sign_md5, verify_md5,
 )
 from dmvpnlab.routing.eigrp.tlvs import (
+    STUB_CONNECTED, STUB_RECEIVE_ONLY, STUB_REDISTRIBUTED, STUB_STATIC, STUB_SUMMARY,
     Authentication, EigrpDecodeError, NextMulticastSequence, Parameters, Sequence,
     SoftwareVersion, Stub, Tlv,
 )
@@ -103,8 +104,10 @@ class Outbound:
 
 @dataclass(frozen=True)
 class NeighborView:
-    """One line of `show ip eigrp neighbors` (the rest: its `detail` lines). `stub` is the
-    peer's stub flags (None: not a stub); `prefixes` is filled in by the process (DUAL)."""
+    """One line of `show ip eigrp neighbors` (the rest: its `detail` lines). `stub` is what
+    the peer's STUB TLV says, as IOS words ("connected", "summary", "static",
+    "redistributed", "receive-only"; None: not a stub); `prefixes` is filled in by the
+    process (DUAL)."""
     handle: int
     address: IPv4Address
     interface: str
@@ -117,7 +120,7 @@ class NeighborView:
     up: bool = True
     retrans: int = 0
     retries: int = 0
-    stub: Optional[int] = None
+    stub: Optional[tuple[str, ...]] = None
     version: str = ""
     prefixes: int = 0
 
@@ -524,7 +527,7 @@ class EigrpNeighbors:
                              now - (n.up_since if n.up_since is not None else n.created),
                              int(n.srtt * 1000), int(n.rto * 1000), len(n.queue), n.last_rx_seq,
                              n.up_since is not None, n.retrans, n.queue[0].retries if n.queue else 0,
-                             n.stub, n.version)
+                             stub_words(n.stub), n.version)
                 for n in sorted(self._neighbors.values(), key=lambda x: x.handle)]
 
     def stub_of(self, address: IPv4Address) -> Optional[int]:
@@ -554,3 +557,15 @@ def _basic_hello(packet: Packet) -> bool:
     its check hashes the received buffer from the IP header on, FRR issue #4663.)"""
     return packet.opcode == Opcode.HELLO and not packet.is_ack and bool(
         [t for t in packet.tlvs if not isinstance(t, Authentication)])
+
+
+_STUB_WORDS = ((STUB_CONNECTED, "connected"), (STUB_SUMMARY, "summary"), (STUB_STATIC, "static"),
+               (STUB_REDISTRIBUTED, "redistributed"), (STUB_RECEIVE_ONLY, "receive-only"))
+
+
+def stub_words(flags: Optional[int]) -> Optional[tuple[str, ...]]:
+    """STUB TLV flags as the words of `eigrp stub ...` (what `show ip eigrp neighbors
+    detail` prints); None for a peer that is no stub."""
+    if flags is None:
+        return None
+    return tuple(word for bit, word in _STUB_WORDS if flags & bit)
