@@ -48,12 +48,14 @@ def _config(node: str, protected: bool = False) -> str:
             else f" ip nhrp nhs 10.0.0.1 nbma {HUB_NBMA} multicast\n")
     crypto = SEED_CRYPTO if protected else ""
     protection = PROTECTION if protected else ""
+    stub = "" if hub else " eigrp stub connected\n"
     return (f"{crypto}hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
             f"interface Tunnel0\n ip address {tunnel} 255.255.255.0\n ip nhrp network-id 1\n{nhrp}"
             f" ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n"
             f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n{protection}!\n"
             f"interface GigabitEthernet0/0\n ip address {HUB_NBMA if hub else SPOKE_NBMA} 255.255.255.252\n!\n"
-            f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n!\nend\n")
+            f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n"
+            f"{stub}!\nend\n")
 
 
 def _sources(pcap: Path, display_filter: str) -> set[str]:
@@ -104,6 +106,8 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel(protected: bool) ->
                                "-I", SPOKE_LAN, HUB_LAN], capture_output=True, text=True)
         assert ping.returncode == 0, ping.stdout + ping.stderr
         print(spoke.cli("show ip eigrp neighbors"), spoke.cli("show ip eigrp topology"))
+        detail = hub.cli("show ip eigrp neighbors detail")
+        assert "   Stub Peer Advertising (CONNECTED ) Routes\n   Suppressing queries\n" in detail, detail
         route = spoke.cli("show ip route eigrp")
         print(route)
         assert f"D        {HUB_LAN} [90/" in route and "via 10.0.0.1," in route
