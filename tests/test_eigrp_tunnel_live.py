@@ -9,12 +9,13 @@ tunnel address, through the same mGRE path. The test shows from the outside that
 carries EIGRP both ways: the adjacency forms over Tunnel0, each side's Loopback0 /32
 lands in the other's kernel as `proto eigrp` via the tunnel address, the veth capture
 holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
-(`no ip split-horizon eigrp`) is what a DMVPN hub needs; `configure terminal` on the
+(`no ip split-horizon eigrp`) is what a DMVPN hub needs, the spoke an `eigrp stub` (the
+hub's `show ip eigrp neighbors detail` says so); `configure terminal` on the
 hub (`passive-interface Tunnel0`, then `no ...`) takes the adjacency down and brings it
 back live, and `ip summary-address eigrp` typed on the hub gives it a Null0 discard
 route (blackhole, metric 5) and the spoke the summary instead of the /32. The same again
-with the seed's `tunnel protection`: everything in ESP, nothing in the clear. Root only; everything removed
-in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
+with the seed's `tunnel protection`: everything in ESP, nothing in the clear. Root only;
+everything removed in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
 from __future__ import annotations
