@@ -2,8 +2,8 @@
 
 The agent runs inside the router's network namespace, so netlink (pyroute2) talks to
 that namespace's kernel. Static routes carry protocol `static`; NHRP shortcut routes
-carry their own protocol number (NHRP_ROUTE_PROTO), EIGRP routes EIGRP_ROUTE_PROTO, so `show ip route` can print them
-as `H` and the agent can remove exactly its own routes. Lookups answer the question
+carry their own protocol number (NHRP_ROUTE_PROTO; EIGRP's EIGRP_ROUTE_PROTO) so `show ip
+route` can print them as `H` and the agent can remove exactly its own routes. Lookups answer the question
 NHRP asks (who owns this address, and is the way there through the tunnel?) from a
 short-lived snapshot of the main table: resolutions are rare next to data packets.
 Imports pyroute2 and `nhrp.routes` (the shape of the answer), not the NHRP engine.
@@ -47,9 +47,6 @@ NHRP_ROUTE_METRIC = 250
 # route (agent/shortcuts.py says why not a replace).
 NHRP_OVERRIDE_METRIC = 1
 STATIC_ROUTE_PROTO = 4  # RTPROT_STATIC
-# 192 is "eigrp" in iproute2's protocol names; the route metric is the administrative
-# distance (90 internal, 170 external, 5 a summary's discard route), as FRR's zebra does.
-EIGRP_ROUTE_PROTO = 192
 KERNEL_PROTO = 2
 BOOT_PROTO = 3
 RT_TABLE_MAIN = 254
