@@ -48,6 +48,9 @@ class FakeProcess:
     def tick(self, now):
         pass
 
+    def set_interface_state(self, name, up, now):
+        self.link_changes = getattr(self, "link_changes", []) + [(name, up)]
+
     def reconfigure(self, settings, now):
         self.settings = settings
 
@@ -196,3 +199,44 @@ def test_apply_eigrp_starts_reconfigures_and_stops():
     agent.config.router_sections.clear()
     agent.eigrp = apply_eigrp(agent, factory)
     assert agent.eigrp is None and made[0].stopped
+
+
+def test_debug_lines_go_only_to_sessions_that_asked_for_eigrp_packets():
+    from dmvpnlab.agent.eigrp_node import DEBUG_CATEGORY, debug_writer
+
+    class Sink:
+        def __init__(self, categories, fail=False):
+            self.categories, self.lines, self.fail = categories, [], fail
+
+        def write(self, line):
+            if self.fail:
+                raise ConnectionError
+            self.lines.append(line)
+
+    eigrp, dmvpn_all, gone = Sink({DEBUG_CATEGORY}), Sink({"all"}), Sink({DEBUG_CATEGORY}, fail=True)
+    agent = SimpleNamespace(debug_sinks=[eigrp, dmvpn_all, gone])
+    debug_writer(agent)("EIGRP: Sending HELLO on Tunnel0")
+    assert eigrp.lines == ["EIGRP: Sending HELLO on Tunnel0"] and dmvpn_all.lines == []
+    assert agent.debug_sinks == [eigrp, dmvpn_all]  # a session that went is dropped
+
+
+def test_carrier_loss_sets_the_interface_down_in_the_process():
+    kernel = FakeKernel()
+    kernel.link = {"GigabitEthernet0-1": 1}
+    kernel.link_stats = lambda name: {"up": kernel.link.get(name, 0)}
+    clock = [100.0]
+    node, _ = _node(_settings(("GigabitEthernet0/1", "192.168.1.1/24", False), ("Loopback0", "1.1.1.1/32", False)),
+                    kernel)
+    node.clock = lambda: clock[0]
+    node.start()
+    node.tick()
+    assert getattr(node.process, "link_changes", []) == []
+    kernel.link["GigabitEthernet0-1"] = 0
+    clock[0] += 0.5
+    node.tick()  # not checked again within a second
+    clock[0] += 0.6
+    node.tick()
+    kernel.link["GigabitEthernet0-1"] = 1
+    clock[0] += 1.0
+    node.tick()
+    assert node.process.link_changes == [("GigabitEthernet0/1", False), ("GigabitEthernet0/1", True)]

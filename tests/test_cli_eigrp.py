@@ -123,6 +123,14 @@ def test_traffic_protocols_and_empty() -> None:
         assert render({}) == ""
     assert show_eigrp.protocols_eigrp_lines({}) == []
 
+    class NoEigrp:
+        eigrp = None
+
+        def clock(self) -> float:
+            return 0.0
+
+    assert show_eigrp.protocols_section(NoEigrp()) is None
+
 
 def test_debug_eigrp_packets_messages() -> None:
     class Agent:

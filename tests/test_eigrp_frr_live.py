@@ -192,6 +192,10 @@ def test_agent_eigrp_and_frr_eigrpd_exchange_routes_and_agree_on_md5() -> None:
         agent = None
         stop(capture)
         capture = None
+        # IOS sends EIGRP with TTL 2 and DSCP CS6; so do we, multicast and unicast alike
+        ours = subprocess.run(["tshark", "-r", str(pcap), "-Y", f"eigrp && ip.src == {OUR_ADDR}", "-T", "fields",
+                               "-e", "ip.ttl", "-e", "ip.dsfield.dscp"], capture_output=True, text=True).stdout
+        assert ours and set(ours.split("\n")) - {""} == {"2\t48"}, ours[:200]
         signed = _signed_by(pcap, FRR_ADDR)
         assert signed, "eigrpd sent no MD5-signed packet"
         # Settled here: a hello's digest covers the first 44 bytes (header + auth TLV up to

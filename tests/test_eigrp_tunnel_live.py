@@ -9,8 +9,13 @@ tunnel address, through the same mGRE path. The test shows from the outside that
 carries EIGRP both ways: the adjacency forms over Tunnel0, each side's Loopback0 /32
 lands in the other's kernel as `proto eigrp` via the tunnel address, the veth capture
 holds GRE-encapsulated EIGRP to 224.0.0.10 from both NBMA addresses, and the hub
-(`no ip split-horizon eigrp`) is what a DMVPN hub needs. Root only; everything removed
-in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
+(`no ip split-horizon eigrp`) is what a DMVPN hub needs, the spoke an `eigrp stub` (the
+hub's `show ip eigrp neighbors detail` says so); `configure terminal` on the
+hub (`passive-interface Tunnel0`, then `no ...`) takes the adjacency down and brings it
+back live, and `ip summary-address eigrp` typed on the hub gives it a Null0 discard
+route (blackhole, metric 5) and the spoke the summary instead of the /32. The same again
+with the seed's `tunnel protection`: everything in ESP, nothing in the clear. Root only;
+everything removed in `finally`; run under `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from crypto_configs import PROTECTION, SEED_CRYPTO
 from eigrp_live import Agent, eigrp_routes, wait
 from netns_live import start_capture, stop
 
@@ -35,28 +42,38 @@ HUB_NBMA, SPOKE_NBMA = "198.18.8.1", "198.18.8.2"
 HUB_LAN, SPOKE_LAN = "192.168.1.1", "192.168.2.1"
 
 
-def _config(node: str) -> str:
+def _config(node: str, protected: bool = False) -> str:
     hub = node == "hub"
     tunnel = "10.0.0.1" if hub else "10.0.0.2"
     nhrp = (" ip nhrp map multicast dynamic\n no ip split-horizon eigrp 100\n" if hub
             else f" ip nhrp nhs 10.0.0.1 nbma {HUB_NBMA} multicast\n")
-    return (f"hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
+    crypto = SEED_CRYPTO if protected else ""
+    protection = PROTECTION if protected else ""
+    stub = "" if hub else " eigrp stub connected\n"
+    return (f"{crypto}hostname {node}\n!\ninterface Loopback0\n ip address {HUB_LAN if hub else SPOKE_LAN} 255.255.255.255\n!\n"
             f"interface Tunnel0\n ip address {tunnel} 255.255.255.0\n ip nhrp network-id 1\n{nhrp}"
             f" ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n"
-            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n!\n"
+            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n{protection}!\n"
             f"interface GigabitEthernet0/0\n ip address {HUB_NBMA if hub else SPOKE_NBMA} 255.255.255.252\n!\n"
-            f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n!\nend\n")
+            f"router eigrp 100\n network 10.0.0.0 0.0.0.255\n network 192.168.0.0 0.0.255.255\n"
+            f"{stub}!\nend\n")
 
 
-def _gre_eigrp_multicast_from(pcap: Path) -> set[str]:
-    """The outer sources of GRE packets that carry EIGRP to 224.0.0.10."""
-    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "gre && eigrp && ip.dst == 224.0.0.10",
+def _sources(pcap: Path, display_filter: str) -> set[str]:
+    """The outer sources of the packets matching a Wireshark display filter."""
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y", display_filter,
                           "-T", "fields", "-e", "ip.src"], capture_output=True, text=True, check=True).stdout
     return {line.split(",")[0] for line in out.split()}
 
 
-def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
-    tag = os.getpid() % 100000
+def _gre_eigrp_multicast_from(pcap: Path) -> set[str]:
+    """The outer sources of GRE packets that carry EIGRP to 224.0.0.10."""
+    return _sources(pcap, "gre && eigrp && ip.dst == 224.0.0.10")
+
+
+@pytest.mark.parametrize("protected", [False, True], ids=["gre", "ipsec"])
+def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel(protected: bool) -> None:
+    tag = f"{os.getpid() % 100000}{'p' if protected else 'g'}"
     tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-eigrp-tun-"))
     ns = {"hub": f"dlt-eigrpt-h{tag}", "spoke": f"dlt-eigrpt-s{tag}"}
     made: list[str] = []
@@ -74,10 +91,11 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
             subprocess.run(["ip", "-n", ns[node], "link", "set", f"{node}-eth0", "up"], check=True)
         capture = start_capture(ns["hub"], "hub-eth0", pcap)
         for node in ("hub", "spoke"):
-            agents[node] = Agent(ns[node], node, tmp / node, _config(node))
+            agents[node] = Agent(ns[node], node, tmp / node, _config(node, protected))
         hub, spoke = agents["hub"], agents["spoke"]
         wait("adjacency over Tunnel0 (hub)", lambda: any(
-            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]), 30)
+            n["address"] == "10.0.0.2" and n["interface"] == "Tunnel0" and n["up"] for n in hub.eigrp()["neighbors"]),
+            40 if protected else 30)
         wait("adjacency over Tunnel0 (spoke)", lambda: any(
             n["address"] == "10.0.0.1" and n["up"] for n in spoke.eigrp()["neighbors"]), 30)
         wait("hub LAN in the spoke's kernel", lambda: any(
@@ -89,9 +107,41 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
                                "-I", SPOKE_LAN, HUB_LAN], capture_output=True, text=True)
         assert ping.returncode == 0, ping.stdout + ping.stderr
         print(spoke.cli("show ip eigrp neighbors"), spoke.cli("show ip eigrp topology"))
-        # hellos every second: the hub's first ones left before the spoke registered
-        wait("GRE-carried EIGRP multicast from both NBMAs",
-             lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
+        detail = hub.cli("show ip eigrp neighbors detail")
+        assert "   Stub Peer Advertising (CONNECTED ) Routes\n   Suppressing queries\n" in detail, detail
+        route = spoke.cli("show ip route eigrp")
+        print(route)
+        assert f"D        {HUB_LAN} [90/" in route and "via 10.0.0.1," in route
+        protocols = spoke.cli("show ip protocols")
+        assert 'Routing Protocol is "eigrp 100"' in protocols and "    Router-ID: 192.168.2.1" in protocols
+        # configure terminal takes effect live: the hub's tunnel goes passive (no hellos:
+        # the spoke's adjacency and its route go), then active again (both come back)
+        hub.configure("router eigrp 100", "passive-interface Tunnel0")
+        wait("the hub's LAN leaves the spoke's kernel", lambda: not eigrp_routes(ns["spoke"]), 15)
+        assert hub.eigrp()["neighbors"] == []
+        hub.configure("router eigrp 100", "no passive-interface Tunnel0")
+        wait("the hub's LAN back in the spoke's kernel", lambda: any(
+            r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
+        cleared = time.monotonic()
+        assert spoke.cli("clear ip eigrp neighbors") == ""
+        wait("a fresh adjacency after clear ip eigrp neighbors", lambda: any(
+            n["up"] and n["uptime"] <= time.monotonic() - cleared for n in hub.eigrp()["neighbors"]), 20)
+        wait("and the route again", lambda: any(
+            r.startswith(f"{HUB_LAN} via 10.0.0.1") for r in eigrp_routes(ns["spoke"])), 20)
+        # the Phase 3 hub summary, typed live: a Null0 discard (blackhole, metric 5) on the
+        # hub, the summary instead of the /32 on the spoke
+        hub.configure("interface Tunnel0", "ip summary-address eigrp 100 192.168.0.0 255.255.0.0")
+        wait("the hub's Null0 summary route", lambda: any(
+            r.startswith("blackhole 192.168.0.0/16") and "metric 5" in r for r in eigrp_routes(ns["hub"])), 20)
+        wait("the summary replaces the /32 on the spoke", lambda: [r.split()[0] for r in eigrp_routes(ns["spoke"])]
+             == ["192.168.0.0/16"], 20)
+        assert "P 192.168.0.0/16, 1 successors" in spoke.cli("show ip eigrp topology")
+        if protected:  # all of it in ESP: not one GRE packet, nor EIGRP, in the clear
+            wait("ESP from both NBMAs", lambda: _sources(pcap, "esp") == {HUB_NBMA, SPOKE_NBMA}, 10)
+            assert _sources(pcap, "gre || eigrp") == set()
+        else:  # hellos every second: the hub's first ones left before the spoke registered
+            wait("GRE-carried EIGRP multicast from both NBMAs",
+                 lambda: _gre_eigrp_multicast_from(pcap) == {HUB_NBMA, SPOKE_NBMA}, 10)
     finally:
         for agent in agents.values():
             agent.close()
@@ -104,5 +154,6 @@ def test_hub_and_spoke_agents_run_eigrp_over_the_mgre_tunnel() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     for node, text in logs.items():
         assert "Traceback" not in text, (node, text[-4000:])
+    assert "%DUAL-5-NBRCHANGE: EIGRP-IPv4 100: Neighbor 10.0.0.2 (Tunnel0) is up: new adjacency" in logs["hub"]
     for space in made:
         assert not Path(f"/run/netns/{space}").exists()

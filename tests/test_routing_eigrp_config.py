@@ -139,3 +139,29 @@ def test_md5_without_chain_or_mode() -> None:
     assert all(i.md5_keys == () for i in result.settings.interfaces)
     assert any("not used" in line for line in result.ignored)
     assert any("not defined" in line for line in result.ignored)
+
+
+def test_hostile_lines_are_ignored_never_raised() -> None:
+    import random
+
+    words = ["network", "no", "passive-interface", "default", "variance", "maximum-paths", "eigrp", "stub",
+             "router-id", "metric", "weights", "distance", "auto-summary", "0", "1", "255", "65536", "-1",
+             "99999999999999999999", "10.0.0.0", "0.0.0.255", "255.255.0.255", "300.1.1.1", "Tunnel0", "Gi0/1",
+             "٣", "receive-only", "summary", "x" * 50, "\\x00"]
+    if_words = ["ip", "no", "eigrp", "100", "hello-interval", "hold-time", "summary-address", "split-horizon",
+                "next-hop-self", "authentication", "mode", "md5", "key-chain", "K", "0", "70000", "10.1.2.3",
+                "255.255.0.0", "99999999999999999999", "٣"]
+    rng = random.Random(7)
+    for _ in range(300):
+        router = "\n".join(" " + " ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(6))
+        itf = "\n".join(" ip " + " ".join(rng.choice(if_words) for _ in range(rng.randint(1, 6)))
+                        for _ in range(4))
+        text = (f"key chain K\n key 1\n  key-string 7 {rng.choice(['0822455D0A16', 'ZZ', '99', '٣٣AB'])}\n"
+                f"interface Tunnel0\n ip address 10.0.0.1 255.255.255.0\n{itf}\n"
+                f"router eigrp 100\n{router}\n")
+        from dmvpnlab.config.parser import parse_config
+        result = eigrp_settings(parse_config(text).config)
+        assert result.settings is not None
+        for i in result.settings.interfaces:
+            assert 1 <= i.hello_seconds <= 65535 and 1 <= i.hold_seconds <= 65535
+        assert 1 <= result.settings.variance <= 128

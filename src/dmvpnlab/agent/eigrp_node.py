@@ -18,7 +18,8 @@ calls `apply_eigrp`, `tick` and `stop`.
   several next hops as one ECMP route. Only what changed is replaced; on stop exactly our
   routes go, and stale protocol-192 routes of an earlier agent are swept on start.
 - An interface `shutdown` is simply not in the settings (routing.eigrp_config), so
-  `reconfigure` takes it out of the process like a link down.
+  `reconfigure` takes it out of the process like a link down; a link that loses its
+  carrier (checked every second from the tick) is set down in the process, and up again.
 Bad input is the core's to count; a socket error is logged and counted, never raised.
 """
 
@@ -49,6 +50,7 @@ EIGRP_TTL = 2
 DSCP_CS6_TOS = 0xC0
 DEBUG_CATEGORY = "eigrp-packets"
 RECV_BUFFER = 65535
+LINK_CHECK_SECONDS = 1.0  # how often carrier is read (a netlink query per EIGRP interface)
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 
 
@@ -119,7 +121,9 @@ class EigrpNode:
     ignored: list[str] = field(default_factory=list)
     key_chains: dict[str, str] = field(default_factory=dict)  # interface -> key chain name, for show
     factory: ProcessFactory | None = None  # for `clear ip eigrp neighbors` on a core without clear
+    links_up: dict[str, bool] = field(default_factory=dict)  # carrier as last seen (tick)
     _routes_version: int = -1
+    _links_checked: float = float("-inf")
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -137,8 +141,31 @@ class EigrpNode:
         self.pump()
 
     def tick(self) -> None:
-        self.process.tick(self.clock())
+        now = self.clock()
+        if now - self._links_checked >= LINK_CHECK_SECONDS:
+            self._links_checked = now
+            self._check_links(now)
+        self.process.tick(now)
         self.pump()
+
+    def _check_links(self, now: float) -> None:
+        """Carrier: a link whose peer went away (a veth down, a fault) is down for EIGRP, as
+        IOS takes an interface with its line protocol down out of the process."""
+        stats = getattr(self.kernel, "link_stats", None)
+        set_state = getattr(self.process, "set_interface_state", None)
+        if stats is None or set_state is None:
+            return
+        for itf in self.settings.interfaces:
+            if itf.name.startswith("Loopback"):
+                continue
+            try:
+                up = bool(stats(self.ifname(itf.name)).get("up", 0))
+            except (OSError, ValueError):
+                up = False
+            if self.links_up.get(itf.name, True) != up:
+                log.info("EIGRP %s: line protocol %s", itf.name, "up" if up else "down")
+                set_state(itf.name, up, now)
+            self.links_up[itf.name] = up
 
     def stop(self) -> None:
         """Goodbyes out, our routes out of the kernel, sockets closed."""
@@ -193,8 +220,14 @@ class EigrpNode:
         self.process.receive(interface, source, packet[header:], self.clock())
 
     def pump(self) -> None:
-        """Send what the process queued; install its routes if they changed."""
+        """Send what the process queued; log its neighbour changes; install its routes if
+        they changed."""
         self._send_outbox()
+        changes = getattr(self.process, "log", None)
+        if isinstance(changes, list) and changes:
+            for line in changes:  # %DUAL-5-NBRCHANGE, as IOS logs them
+                log.info("%s", line)
+            changes.clear()
         if self.process.routes_version != self._routes_version:
             self._routes_version = self.process.routes_version
             self._sync_routes()

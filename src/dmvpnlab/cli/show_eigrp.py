@@ -5,8 +5,9 @@ All of them render `state["routing"]["eigrp"]` (agent/eigrp_state.py), the same 
 (ntc-templates cisco_ios_show_ip_eigrp_*) read them into the right fields. Without EIGRP
 they print what IOS prints then: nothing for the EIGRP tables.
 
-`protocols_eigrp_lines(data)` is the block `show ip protocols` prints for the EIGRP
-process (the frr-agent helper's `show ip protocols` calls it with `eigrp_data(agent)`).
+`protocols_section(agent)` (text, or None without EIGRP) is the block `show ip protocols`
+prints for the EIGRP process, as the frr-agent helper's cli/show_protocols.py calls it;
+`protocols_eigrp_lines(data)` is the same from the state dict.
 """
 
 from __future__ import annotations
@@ -233,6 +234,13 @@ def protocols_eigrp_lines(data: dict[str, Any]) -> list[str]:
                      f"{duration(float(_get(n, 'last_update', 'uptime')))}")
     lines.append(f"  Distance: internal {s.get('distance_internal', 90)} external {s.get('distance_external', 170)}")
     return lines
+
+
+def protocols_section(agent: Any) -> str | None:
+    """The EIGRP section of `show ip protocols` for `agent` (None: no EIGRP): what the
+    frr-agent helper's cli/show_protocols.py asks this module for."""
+    lines = protocols_eigrp_lines(eigrp_data(agent))
+    return "\n".join(lines) + "\n" if lines else None
 
 
 def clear_neighbors(agent: Any, address: Any = None) -> str:

@@ -63,7 +63,7 @@ class EigrpTranslation:
 
 def decode_type7(text: str) -> str | None:
     """The clear text of an IOS type 7 string (2 decimal digits of offset, then hex), or None."""
-    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
+    if len(text) < 4 or len(text) % 2 or not (text[:2].isascii() and text[:2].isdigit()):
         return None
     try:
         data = bytes.fromhex(text[2:])
@@ -81,6 +81,11 @@ def key_secret(key_string: str) -> str | None:
     if len(words) == 2 and words[0] == "0":
         return words[1]
     return key_string
+
+
+def _in_range(text: str, low: int, high: int) -> bool:
+    """A plain ASCII decimal of at most 10 digits in [low, high] (configs come from users)."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high
 
 
 def _wildcard_match(address: IPv4Address, network: IPv4Address, wildcard: int) -> bool:
@@ -154,16 +159,18 @@ def _interface_lines(itf: Interface, asn: int, ignored: list[str]) -> _Interface
         elif what == ["next-hop-self"] and not rest:
             out.next_hop_self = not neg
         elif what == ["summary-address"] and not neg and len(rest) in (2, 3):
-            try:
-                out.summaries.append(IPv4Network(f"{rest[0]}/{rest[1]}"))
+            try:  # IOS takes the address with host bits and clears them
+                out.summaries.append(IPv4Network(f"{rest[0]}/{rest[1]}", strict=False))
             except ValueError:
                 ignored.append(f"{where}: not a prefix and mask")
             if len(rest) == 3:
                 ignored.append(f"{where}: the summary's administrative distance is not modelled (5 is used)")
-        elif what == ["hello-interval"] and not neg and len(rest) == 1 and rest[0].isdigit():
+        elif what == ["hello-interval"] and not neg and len(rest) == 1 and _in_range(rest[0], 1, 65535):
             out.hello = float(int(rest[0]))
-        elif what == ["hold-time"] and not neg and len(rest) == 1 and rest[0].isdigit():
+        elif what == ["hold-time"] and not neg and len(rest) == 1 and _in_range(rest[0], 1, 65535):
             out.hold = int(rest[0])
+        elif what in (["hello-interval"], ["hold-time"]) and neg:
+            setattr(out, "hello" if what == ["hello-interval"] else "hold", None)
         elif what == ["authentication", "mode"] and rest and rest[0].lower() == "md5":
             out.md5 = not neg
         elif what == ["authentication", "key-chain"] and len(rest) == 1:
@@ -261,9 +268,9 @@ def _router_line(line: str, out: _RouterLines, ignored: list[str], where: str) -
         pass  # IOS 15's default: nothing to do
     elif body == ["auto-summary"]:
         ignored.append(f"{where}: {line}: auto-summary is not supported (no auto-summary is used)")
-    elif body[:1] == ["variance"] and len(body) == 2 and body[1].isdigit() and 1 <= int(body[1]) <= 128:
+    elif body[:1] == ["variance"] and len(body) == 2 and _in_range(body[1], 1, 128):
         out.values["variance"] = 1 if neg else int(body[1])
-    elif body[:1] == ["maximum-paths"] and len(body) == 2 and body[1].isdigit() and 1 <= int(body[1]) <= 32:
+    elif body[:1] == ["maximum-paths"] and len(body) == 2 and _in_range(body[1], 1, 32):
         out.values["maximum_paths"] = 4 if neg else int(body[1])
     elif body[:2] == ["eigrp", "router-id"] and len(body) == 3:
         try:
@@ -274,12 +281,12 @@ def _router_line(line: str, out: _RouterLines, ignored: list[str], where: str) -
         out.values["stub"] = None if neg else frozenset(body[2:] or ("connected", "summary"))
     elif body[:2] == ["eigrp", "log-neighbor-changes"]:
         pass  # IOS's default, and what the agent logs anyway
-    elif body[:2] == ["metric", "weights"] and len(body) == 8 and all(w.isdigit() and int(w) <= 255 for w in body[2:]):
+    elif body[:2] == ["metric", "weights"] and len(body) == 8 and all(_in_range(w, 0, 255) for w in body[2:]):
         ks = tuple(int(w) for w in body[3:])
         out.values["k_values"] = (1, 0, 1, 0, 0) if neg else ks
         if body[2] != "0":
             ignored.append(f"{where}: {line}: TOS must be 0 (taken as 0)")
-    elif body[:1] == ["distance"] and len(body) == 4 and body[1] == "eigrp" and all(w.isdigit() for w in body[2:]):
+    elif body[:1] == ["distance"] and len(body) == 4 and body[1] == "eigrp" and all(_in_range(w, 1, 255) for w in body[2:]):
         out.values["distance_internal"], out.values["distance_external"] = (
             (90, 170) if neg else (int(body[2]), int(body[3])))
     else:
@@ -293,7 +300,7 @@ def eigrp_settings(config: RouterConfig) -> EigrpTranslation:
     chosen: RouterSection | None = None
     for section in sections:
         words = section.header.split()
-        if len(words) != 3 or not words[2].isdigit() or not 1 <= int(words[2]) <= 65535:
+        if len(words) != 3 or not _in_range(words[2], 1, 65535):
             out.ignored.append(f"{section.header}: named EIGRP mode is not supported (use router eigrp ASN)")
         elif chosen is not None:
             out.ignored.append(f"{section.header}: only one EIGRP process is run ({chosen.header} is)")
