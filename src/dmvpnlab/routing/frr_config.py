@@ -23,8 +23,9 @@ ZEBRA = "zebra"
 # zebra's own line: install routes with their gateway and device in the route itself, not
 # as kernel nexthop objects (`nhid N`, zebra 8.4's default). The agent reads the main table
 # (NHRP's route lookups, next-hop overrides, show ip route's kernel rows) and a route
-# that names only a nexthop id has neither, so a shortcut beside an OSPF route was taken
-# for an H route (metric 250) and zebra, seeing it as a kernel route, withdrew its own.
+# that names only a nexthop id has neither: a shortcut beside an OSPF route was then not
+# seen as overriding it (agent/shortcuts.protocol_route wants the route's device) and went
+# in as an H route at metric 250, under OSPF's metric 20: the traffic stayed via the hub.
 ZEBRA_LINES = ("no zebra nexthop kernel enable",)
 
 
