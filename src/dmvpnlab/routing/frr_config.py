@@ -20,13 +20,6 @@ from dmvpnlab.routing.frr_common import IfName, Translation
 
 FRR_HEADER = ("frr version 8.4", "frr defaults traditional")
 ZEBRA = "zebra"
-# zebra's own line: install routes with their gateway and device in the route itself, not
-# as kernel nexthop objects (`nhid N`, zebra 8.4's default). The agent reads the main table
-# (NHRP's route lookups, next-hop overrides, show ip route's kernel rows) and a route
-# that names only a nexthop id has neither: a shortcut beside an OSPF route was then not
-# seen as overriding it (agent/shortcuts.protocol_route wants the route's device) and went
-# in as an H route at metric 250, under OSPF's metric 20: the traffic stayed via the hub.
-ZEBRA_LINES = ("no zebra nexthop kernel enable",)
 
 
 @dataclass
@@ -59,15 +52,15 @@ def frr_config(config: RouterConfig, ifname: IfName) -> FrrConfig:
     if not active:
         return FrrConfig(ignored=ignored)
     hostname = config.hostname
-    text = _render(hostname, active, ZEBRA_LINES)
+    text = _render(hostname, active)
     per_daemon = {p.daemon: _render(hostname, [p]) for p in active}
-    per_daemon[ZEBRA] = _render(hostname, [], ZEBRA_LINES)
+    per_daemon[ZEBRA] = _render(hostname, [])
     return FrrConfig({ZEBRA, *(p.daemon for p in active)}, text, ignored, per_daemon)
 
 
-def _render(hostname: str, parts: list[Translation], zebra: tuple[str, ...] = ()) -> str:
-    """frr.conf text: header, zebra's lines, one `interface` block per interface, then the router blocks."""
-    lines = [*FRR_HEADER, f"hostname {hostname}", *zebra, "!"]
+def _render(hostname: str, parts: list[Translation]) -> str:
+    """frr.conf text: header, one `interface` block per interface, then the router blocks."""
+    lines = [*FRR_HEADER, f"hostname {hostname}", "!"]
     interfaces: dict[str, list[str]] = {}
     for part in parts:
         for name, body in part.interfaces.items():
