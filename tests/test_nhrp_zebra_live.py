@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_routing_frr_live import Driver, _config, _ospf_route, _wait, pytestmark  # noqa: F401 - same skip rule
+from test_routing_frr_live import Driver, _config, _ospf_route, _wait, ospf_link, pytestmark  # noqa: F401 - same skip rule
 
 from dmvpnlab.procfs import proc_start_time
 from dmvpnlab.routing.frr import ZEBRA_SWEEP_SECONDS
@@ -61,15 +61,7 @@ def test_override_beside_zebras_ospf_route_carries_traffic_and_gives_it_back() -
     drivers: list[Driver] = []
     helper: subprocess.Popen[str] | None = None
     try:
-        for ns in (ns_a, ns_b):
-            subprocess.run(["ip", "netns", "add", ns], check=True)
-        subprocess.run(["ip", "link", "add", "ospfa", "netns", ns_a, "type", "veth",
-                        "peer", "name", "ospfb", "netns", ns_b], check=True)
-        for ns, ifname, addr, loopback in ((ns_a, "ospfa", "10.77.0.1/30", "10.77.255.1"),
-                                           (ns_b, "ospfb", "10.77.0.2/30", "10.77.255.2")):
-            for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{loopback}/32", "dev", "lo"],
-                        ["ip", "addr", "add", addr, "dev", ifname], ["ip", "link", "set", ifname, "up"]):
-                subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True)
+        ospf_link(ns_a, ns_b)
         # a second subnet on the link: the override's next hop (the "far spoke") lives there
         subprocess.run(["ip", "netns", "exec", ns_a, "ip", "addr", "add", "10.78.0.1/24", "dev", "ospfa"], check=True)
         a = Driver(ns_a, "ra", tmp_path / "ra", _config("ra", "ospfa", "10.77.255.1"))

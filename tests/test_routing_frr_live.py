@@ -102,6 +102,21 @@ def _ospf_route(netns: str, prefix: str) -> bool:
     return any(line.split()[0] == prefix for line in out.splitlines() if line.strip())
 
 
+def ospf_link(ns_a: str, ns_b: str) -> None:
+    """Two new namespaces joined by a veth (ospfa 10.77.0.1/30 - ospfb 10.77.0.2/30), each
+    with a loopback /32 (10.77.255.1, 10.77.255.2) for OSPF to carry; the caller deletes
+    the namespaces in its `finally`."""
+    for ns in (ns_a, ns_b):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "link", "add", "ospfa", "netns", ns_a, "type", "veth",
+                    "peer", "name", "ospfb", "netns", ns_b], check=True)
+    for ns, ifname, addr, loopback in ((ns_a, "ospfa", "10.77.0.1/30", "10.77.255.1"),
+                                       (ns_b, "ospfb", "10.77.0.2/30", "10.77.255.2")):
+        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{loopback}/32", "dev", "lo"],
+                    ["ip", "addr", "add", addr, "dev", ifname], ["ip", "link", "set", ifname, "up"]):
+            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True)
+
+
 def test_two_supervised_frr_routers_form_ospf_full_and_recover_from_kill() -> None:
     tag = os.getpid()
     # Not pytest's tmp_path: its parents are 0700 root, and the daemons run as user frr.
@@ -110,15 +125,7 @@ def test_two_supervised_frr_routers_form_ospf_full_and_recover_from_kill() -> No
     ns_a, ns_b = f"dmvpnlab-frra{tag}", f"dmvpnlab-frrb{tag}"
     drivers: list[Driver] = []
     try:
-        for ns in (ns_a, ns_b):
-            subprocess.run(["ip", "netns", "add", ns], check=True)
-        subprocess.run(["ip", "link", "add", "ospfa", "netns", ns_a, "type", "veth",
-                        "peer", "name", "ospfb", "netns", ns_b], check=True)
-        for ns, ifname, addr, loopback in ((ns_a, "ospfa", "10.77.0.1/30", "10.77.255.1"),
-                                           (ns_b, "ospfb", "10.77.0.2/30", "10.77.255.2")):
-            for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{loopback}/32", "dev", "lo"],
-                        ["ip", "addr", "add", addr, "dev", ifname], ["ip", "link", "set", ifname, "up"]):
-                subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True)
+        ospf_link(ns_a, ns_b)
         t0 = time.monotonic()
         a = Driver(ns_a, "ra", tmp_path / "ra", _config("ra", "ospfa", "10.77.255.1"))
         drivers.append(a)
