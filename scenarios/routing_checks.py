@@ -172,10 +172,22 @@ def forget_resolutions(lab: Any) -> None:
 # ------------------------------------------------------------------ phases
 
 
+def wait_routes_both_ways(lab: Any, code: str, timeout: float, *, via_hub: bool, learnt: str | None = None) -> None:
+    """spoke1 routes spoke2's LAN and spoke2 routes spoke1's by `code`, via the hub or via each
+    other (a Phase 2 next hop); `learnt`: a summary both learn instead of the far LAN. Traffic
+    checks wait for both ways: an echo reply needs the way back as much as the request needs
+    the way there, and the two spokes' adjacencies come up at different moments. Via the hub,
+    the hub's own routes to both LANs are waited for too."""
+    for node, far, peer in (("spoke1", LAN2, SPOKE2_TUNNEL), ("spoke2", LAN1, SPOKE1_TUNNEL)):
+        wait_route(lab, node, learnt or far, code, HUB_TUNNEL if via_hub else peer, timeout)
+    if via_hub:  # and the hub forwards both ways (its own routes are installed, not only flooded)
+        for far, spoke in ((LAN2, SPOKE2_TUNNEL), (LAN1, SPOKE1_TUNNEL)):
+            wait_route(lab, "hub", far, code, spoke, timeout)
+
+
 def phase1_hub_and_spoke(lab: Any, code: str, timeout: float) -> None:
     """Spokes learn each other's LANs with the hub as next hop; all traffic crosses the hub."""
-    for node, far in (("spoke1", LAN2), ("spoke2", LAN1)):
-        wait_route(lab, node, far, code, HUB_TUNNEL, timeout)
+    wait_routes_both_ways(lab, code, timeout, via_hub=True)
     pings_through_hub_only(lab)
 
 
@@ -184,7 +196,8 @@ def phase3_shortcut(lab: Any, code: str, learnt: str, timeout: float) -> list[Ro
     the hub, the redirect and shortcut follow, then direct; spoke1's `show ip route` shows
     the shortcut as an H route (more specific than the summary) or as a `%` override of the
     protocol's own route for the same prefix. Returns spoke1's routes for LAN2 after it."""
-    wait_route(lab, "spoke1", learnt, code, HUB_TUNNEL, timeout)
+    summary = IPv4Network(learnt) != IPv4Network(LAN2)
+    wait_routes_both_ways(lab, code, timeout, via_hub=True, learnt=learnt if summary else None)
     since, result = ping(lab, "h1", H2, count=10)
     assert result.ok, result.stdout + result.stderr
     assert wait_for(lambda: "192.168.2.0/24" in cli(lab, "spoke1", "show ip nhrp"), timeout=5), \
@@ -199,7 +212,7 @@ def phase3_shortcut(lab: Any, code: str, learnt: str, timeout: float) -> list[Ro
     mine = routes_for(routes, LAN2)
     shortcut = [r for r in mine if r.code == "H" and r.via == SPOKE2_TUNNEL]
     override = [r for r in mine if r.code == code and r.override]
-    if IPv4Network(learnt) != IPv4Network(LAN2):
+    if summary:
         assert shortcut, f"spoke1: no `H {LAN2} via {SPOKE2_TUNNEL}` under the summary:\n{text}"
     else:
         assert override or shortcut, f"spoke1: no `{code} % {LAN2}` (next-hop override) nor H route:\n{text}"

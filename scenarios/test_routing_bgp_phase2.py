@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from routing_checks import LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, wait_route
+from routing_checks import LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, wait_route, wait_routes_both_ways
 
 pytestmark = pytest.mark.topology("topologies/bgp.yaml", vars={"phase": 2})
 
 
 def test_the_reflector_keeps_the_far_spoke_as_next_hop(lab):
     wait_route(lab, "spoke1", LAN2, "B", SPOKE2_TUNNEL, timeout=40)
+    wait_routes_both_ways(lab, "B", timeout=40, via_hub=False)
 
 
 def test_first_packet_via_hub_then_direct(lab):

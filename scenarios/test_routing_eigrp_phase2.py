@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import pytest
 
-from routing_checks import (HUB_TUNNEL, LAN2, SPOKE2_TUNNEL, cli, first_via_hub_then_direct, forget_resolutions,
-                            pings_through_hub_only, wait_route)
+from routing_checks import (LAN2, SPOKE2_TUNNEL, cli, first_via_hub_then_direct, forget_resolutions,
+                            pings_through_hub_only, wait_route, wait_routes_both_ways)
 
 pytestmark = pytest.mark.topology("topologies/eigrp.yaml", vars={"phase": 2})
 
 
 def test_no_next_hop_self_keeps_the_far_spoke_as_next_hop(lab):
     wait_route(lab, "spoke1", LAN2, "D", SPOKE2_TUNNEL, timeout=30)
+    wait_routes_both_ways(lab, "D", timeout=30, via_hub=False)
 
 
 def test_first_packet_via_hub_then_direct(lab):
@@ -27,6 +28,6 @@ def test_first_packet_via_hub_then_direct(lab):
 
 def test_next_hop_self_on_the_hub_keeps_the_traffic_via_the_hub(lab):
     cli(lab, "hub", "configure terminal", "interface Tunnel0", "ip next-hop-self eigrp 100", "end")
-    wait_route(lab, "spoke1", LAN2, "D", HUB_TUNNEL, timeout=30)
+    wait_routes_both_ways(lab, "D", timeout=30, via_hub=True)
     forget_resolutions(lab)
     pings_through_hub_only(lab)

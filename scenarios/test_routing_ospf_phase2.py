@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import pytest
 
-from routing_checks import (HUB_TUNNEL, LAN2, SPOKE2_TUNNEL, cli, first_via_hub_then_direct, forget_resolutions,
-                            pings_through_hub_only, wait_route)
+from routing_checks import (LAN2, SPOKE2_TUNNEL, cli, first_via_hub_then_direct, forget_resolutions,
+                            pings_through_hub_only, wait_route, wait_routes_both_ways)
 
 pytestmark = pytest.mark.topology("topologies/ospf.yaml", vars={"phase": 2})
 
 
 def test_broadcast_keeps_the_far_spoke_as_next_hop(lab):
     wait_route(lab, "spoke1", LAN2, "O", SPOKE2_TUNNEL, timeout=30)
+    wait_routes_both_ways(lab, "O", timeout=30, via_hub=False)
 
 
 def test_first_packet_via_hub_then_direct(lab):
@@ -30,6 +31,6 @@ def test_point_to_multipoint_rewrites_the_next_hop_to_the_hub(lab):
     for node in ("hub", "spoke1", "spoke2"):
         cli(lab, node, "configure terminal", "interface Tunnel0", "no ip ospf priority",
             "ip ospf network point-to-multipoint", "end")
-    wait_route(lab, "spoke1", LAN2, "O", HUB_TUNNEL, timeout=30)
+    wait_routes_both_ways(lab, "O", timeout=30, via_hub=True)
     forget_resolutions(lab)
     pings_through_hub_only(lab)

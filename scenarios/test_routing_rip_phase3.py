@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import pytest
 
-from routing_checks import LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, lan_down_withdraws, wait_route
+from routing_checks import (LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, lan_down_withdraws, wait_route,
+                            wait_routes_both_ways)
 
 pytestmark = pytest.mark.topology("topologies/rip.yaml", vars={"phase": 3})
 
 
 def test_the_hub_advertises_the_far_spoke_as_next_hop(lab):
     wait_route(lab, "spoke1", LAN2, "R", SPOKE2_TUNNEL, timeout=30)
+    wait_routes_both_ways(lab, "R", timeout=30, via_hub=False)
 
 
 def test_first_packet_via_hub_then_direct(lab):
