@@ -47,12 +47,12 @@ def session_for(agent: Any, writer: asyncio.StreamWriter) -> ExecSession:
     return session
 
 
-def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+async def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
     line = request.get("line", "")
     if not isinstance(line, str):
         return {"ok": False, "error": "'line' must be a string"}
     session = session_for(agent, writer)
-    result = session.handle(line)
+    result = await session.handle_async(line)  # a ping is awaited, never blocking the data plane
     if result.closed:
         session.close()
         _sessions.pop(writer, None)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dmvpnlab.cli.debug import SessionDebug
+from dmvpnlab.cli.deferred import Deferred, DeferredError
 from dmvpnlab.cli.exec_tree import CliError, Confirm, Output, build_pipe_tree, build_tree
 from dmvpnlab.cli.pipes import PipeError, apply_pipe, compile_filter
 from dmvpnlab.cli.printable import printable
@@ -86,6 +87,7 @@ class ExecSession:
         self.config: ConfigSession | None = None
         self.debug = SessionDebug(agent, emit_debug)
         self.pending: Confirm | None = None  # a question waiting for its answer (clear ip ospf process)
+        self.deferred: tuple[Deferred, str | None, str] | None = None  # a ping to await (handle_async)
 
     # --- state ----------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class ExecSession:
 
     # --- one line -------------------------------------------------------------------
 
-    def handle(self, line: str) -> LineResult:
+    def handle(self, line: str, _deferring: bool = False) -> LineResult:
         """Run one line exactly as a transport received it.
 
         This is the boundary every transport goes through: what arrives may hold lone
@@ -133,8 +135,33 @@ class ExecSession:
         except Exception:  # a renderer bug must not end the session
             log.exception("CLI line failed: %r", line)
             output, error, retype = "% Internal error while running the command (see the agent log)\n", True, None
+        if self.deferred is not None and not _deferring:  # a synchronous transport cannot wait
+            self.deferred = None
+            output, error = "% This command needs the asynchronous CLI (control socket or SSH)\n", True
         return LineResult(printable(output, keep="\n\t"), printable(self.prompt), error, self.closed,
                           None if retype is None else printable(retype, keep="\t"))
+
+    async def handle_async(self, line: str) -> LineResult:
+        """`handle`, and if the line was a command that takes time (`ping`), its answer,
+        awaited on the event loop so the data plane keeps forwarding meanwhile."""
+        result = self.handle(line, _deferring=True)
+        deferred, self.deferred = self.deferred, None
+        if deferred is None:
+            return result
+        command, option, regex = deferred
+        try:
+            text = await command.run()
+            if option is not None and option != "json":
+                text = apply_pipe(text, option, regex)
+            elif option == "json":
+                text, result.error = "% JSON output is not available for this command\n", True
+        except DeferredError as error:
+            text, result.error = f"% {error}\n", True
+        except Exception:
+            log.exception("CLI line failed: %r", line)
+            text, result.error = "% Internal error while running the command (see the agent log)\n", True
+        result.output = printable(text, keep="\n\t")
+        return result
 
     def _handle(self, line: str, prompt: str) -> tuple[str, bool, str | None]:
         if self.pending is not None:  # the answer to a question: only yes (or y) goes ahead
@@ -179,6 +206,9 @@ class ExecSession:
             if regex:  # a bad filter is refused before the command runs (`clear ... | i (`)
                 compile_filter(regex)
             result = match.node.action(self, match.args)
+            if isinstance(result, Deferred):
+                self.deferred = (result, option, regex)
+                return "", False, None
             if isinstance(result, Confirm):
                 self.pending = result
                 return "", False, None
@@ -189,7 +219,7 @@ class ExecSession:
                 return json.dumps(data, indent=2, default=str) + "\n", False, None
             if option is not None:
                 text = apply_pipe(text, option, regex)
-        except (CliError, PipeError) as error:
+        except (CliError, PipeError, DeferredError) as error:
             return f"% {error}\n", True, None
         return text, False, None
 

@@ -23,7 +23,7 @@ from dmvpnlab.cli import (
     show_route,
     show_running,
 )
-from dmvpnlab.cli import routing_tree
+from dmvpnlab.cli import ping_run, routing_tree
 from dmvpnlab.cli.tree import Action, Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
@@ -268,6 +268,13 @@ def build_tree() -> Node:
     clear_sa.kw("peer", "Clear all crypto SAs for a given crypto peer").add(
         Node("A.B.C.D", "IP address of crypto peer",
              lambda s, a: show_crypto.clear_sa(s.agent, a["peer"]), param="peer", check=ipv4))
+
+    for word, help, action in (("ping", "Send echo messages", ping_run.ping_action),
+                               ("traceroute", "Trace route to destination", ping_run.traceroute_action)):
+        target = Node("A.B.C.D", f"{help.split()[0]} destination address", action, param="target", check=ipv4)
+        target.add(Node("LINE", "source, repeat, size, df-bit, timeout" if word == "ping" else "source, numeric",
+                        action, param="options", rest=True))
+        root.kw(word, help).add(target)
 
     configure = root.kw("configure", "Enter configuration mode", lambda s, a: s.enter_config())
     configure.kw("terminal", "Configure from the terminal", lambda s, a: s.enter_config())

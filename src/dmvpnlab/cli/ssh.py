@@ -139,12 +139,16 @@ class SshServer:
     # --- running CLI lines where the agent lives --------------------------------------
 
     def call(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run `func` on the agent's loop; a coroutine it returns (handle_async: a ping)
+        is awaited there, so the loop keeps forwarding while this thread waits."""
         if self.loop is None or not self.loop.is_running():
-            return func(*args)
+            result = func(*args)
+            return asyncio.run(result) if asyncio.iscoroutine(result) else result
 
         async def run() -> Any:
-            return func(*args)
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=60)
+            result = func(*args)
+            return (await result) if asyncio.iscoroutine(result) else result
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=600)
 
     # --- connections ------------------------------------------------------------------
 
@@ -192,7 +196,7 @@ class SshServer:
         session = self.call(ExecSession, self.agent)
         failed = False
         for line in command.split(";") if command.strip() else []:
-            result: LineResult = self.call(session.handle, line.strip())
+            result: LineResult = self.call(session.handle_async, line.strip())
             channel.sendall(to_wire(result.output))
             failed = failed or result.error
         self.call(session.close)
@@ -218,7 +222,7 @@ class _Shell:
         self._send(line + "\n")
 
     def _run_line(self, line: str) -> LineResult:
-        return self.server.call(self.session.handle, line)
+        return self.server.call(self.session.handle_async, line)
 
     def run(self) -> None:
         try:
