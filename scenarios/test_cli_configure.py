@@ -83,3 +83,19 @@ def test_after_the_change_the_hub_redirects_and_the_spokes_build_shortcuts(lab):
     assert "S     192.168.2.0/24 [1/0] via 10.0.0.3" in cli(lab, "spoke1", "show ip route")
     kernel = lab.exec("spoke1", ["ip", "route", "show", "192.168.2.0/24"]).stdout
     assert "proto static" in kernel and "proto nhrp" in kernel and "metric 250" in kernel
+
+
+def test_exec_ping_and_traceroute_from_the_router_through_the_tunnel(lab):
+    """IOS `ping` / `traceroute` typed at spoke1, run from its own namespace: echoes to
+    spoke2's LAN cross Tunnel0 while the agent (the data plane) keeps forwarding them."""
+    from ntc_templates.parse import parse_output
+    brief = cli(lab, "spoke1", "show ip interface brief")
+    lan = next(line.split()[0] for line in brief.splitlines() if " 192.168.1.1 " in line)
+    text = cli(lab, "spoke1", f"ping 192.168.2.1 source {lan} repeat 5")
+    row, = parse_output(platform="cisco_ios", command="ping", data=text)
+    assert row["source"] == "192.168.1.1" and row["sent_qty"] == "5", text
+    assert int(row["success_qty"]) >= 4, text  # the first echo may wait for a resolution
+    trace = cli(lab, "spoke1", "traceroute 192.168.2.10 numeric")
+    print(text + trace)
+    hops = parse_output(platform="cisco_ios", command="traceroute", data=trace)
+    assert hops and hops[-1]["ip_address"] == "192.168.2.10", trace
