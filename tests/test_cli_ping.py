@@ -138,3 +138,11 @@ def test_ping_async_keeps_the_loop_running():
 def test_ping_bad_option_through_session():
     result = asyncio.run(ExecSession(_agent()).handle_async("ping 127.0.0.1 size 5"))
     assert result.error and result.output.startswith("% Invalid size")
+
+
+def test_ping_pipes():
+    session = ExecSession(_agent())
+    refused = asyncio.run(session.handle_async("ping 127.0.0.1 repeat 2 | json"))
+    assert refused.error and "JSON" in refused.output
+    rate = asyncio.run(session.handle_async("ping 127.0.0.1 repeat 2 timeout 1 | include Success"))
+    assert rate.output.startswith("Success rate is 100 percent (2/2)"), rate.output

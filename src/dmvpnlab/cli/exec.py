@@ -151,10 +151,8 @@ class ExecSession:
         command, option, regex = deferred
         try:
             text = await command.run()
-            if option is not None and option != "json":
+            if option is not None:
                 text = apply_pipe(text, option, regex)
-            elif option == "json":
-                text, result.error = "% JSON output is not available for this command\n", True
         except DeferredError as error:
             text, result.error = f"% {error}\n", True
         except Exception:
@@ -207,6 +205,8 @@ class ExecSession:
                 compile_filter(regex)
             result = match.node.action(self, match.args)
             if isinstance(result, Deferred):
+                if option == "json":  # refused before the echoes go out, not after
+                    return "% JSON output is not available for this command\n", True, None
                 self.deferred = (result, option, regex)
                 return "", False, None
             if isinstance(result, Confirm):
