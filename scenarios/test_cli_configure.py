@@ -96,6 +96,5 @@ def test_exec_ping_and_traceroute_from_the_router_through_the_tunnel(lab):
     assert row["source"] == "192.168.1.1" and row["sent_qty"] == "5", text
     assert int(row["success_qty"]) >= 4, text  # the first echo may wait for a resolution
     trace = cli(lab, "spoke1", "traceroute 192.168.2.10 numeric")
-    print(text + trace)
     hops = parse_output(platform="cisco_ios", command="traceroute", data=trace)
     assert hops and hops[-1]["ip_address"] == "192.168.2.10", trace

@@ -61,6 +61,14 @@ def test_spoke_over_ssh_shows_the_hub_as_its_static_nhs(lab):
     assert peers(text) == {(HUB_NBMA, HUB_TUNNEL, "UP", "S")}, text
 
 
+def test_ping_over_ssh_is_answered_while_the_agent_forwards(lab):
+    """Exec `ping` over SSH: the hub's echoes cross its own user-space Tunnel0, so the
+    agent's loop must keep forwarding while the SSH line waits for the answer."""
+    text = ssh_exec(lab, "hub", f"ping {SPOKE1_TUNNEL} repeat 5").replace("\r\n", "\n")
+    assert f"Sending 5, 100-byte ICMP Echos to {SPOKE1_TUNNEL}, timeout is 2 seconds:" in text, text
+    assert "Success rate is 100 percent (5/5)" in text, text
+
+
 def test_interactive_ssh_shell_gives_the_banner_and_the_ios_prompt(lab):
     client = ssh(lab, "spoke2")
     try:
