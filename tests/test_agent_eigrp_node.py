@@ -202,7 +202,7 @@ def test_apply_eigrp_starts_reconfigures_and_stops():
 
 
 def test_debug_lines_go_only_to_sessions_that_asked_for_eigrp_packets():
-    from dmvpnlab.agent.eigrp_node import DEBUG_CATEGORY, debug_writer
+    from dmvpnlab.agent.eigrp_node import DEBUG_CATEGORY, DebugWriter
 
     class Sink:
         def __init__(self, categories, fail=False):
@@ -215,7 +215,7 @@ def test_debug_lines_go_only_to_sessions_that_asked_for_eigrp_packets():
 
     eigrp, dmvpn_all, gone = Sink({DEBUG_CATEGORY}), Sink({"all"}), Sink({DEBUG_CATEGORY}, fail=True)
     agent = SimpleNamespace(debug_sinks=[eigrp, dmvpn_all, gone])
-    debug_writer(agent)("EIGRP: Sending HELLO on Tunnel0")
+    DebugWriter(agent)("EIGRP: Sending HELLO on Tunnel0")
     assert eigrp.lines == ["EIGRP: Sending HELLO on Tunnel0"] and dmvpn_all.lines == []
     assert agent.debug_sinks == [eigrp, dmvpn_all]  # a session that went is dropped
 

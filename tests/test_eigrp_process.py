@@ -15,6 +15,7 @@ from eigrp_wire import FAST, Wire
 
 from dmvpnlab.routing.eigrp.codec import FLAG_EOT, MULTICAST_GROUP, Opcode, decode
 from dmvpnlab.routing.eigrp.metric import classic_metric
+from dmvpnlab.routing.eigrp.process import EigrpProcess
 from dmvpnlab.routing.eigrp.settings import EigrpInterfaceSettings, EigrpKey
 
 
@@ -107,7 +108,6 @@ def test_a_restarted_neighbour_is_learned_again():
     wire.run(2)
     wire.routers["R2"].stop(wire.now)
     wire.deliver()
-    from dmvpnlab.routing.eigrp.process import EigrpProcess
     wire.routers["R2"] = EigrpProcess(wire.settings["R2"], wire.now)
     wire.run(3)
     assert wire.hops("R1", "192.168.2.0/24") == ["10.0.12.2"]
@@ -117,7 +117,6 @@ def test_a_restarted_neighbour_is_learned_again():
 def test_a_neighbour_that_restarts_without_goodbye_is_reset_and_relearned():
     wire = pair()
     wire.run(2)
-    from dmvpnlab.routing.eigrp.process import EigrpProcess
     wire.routers["R2"] = EigrpProcess(wire.settings["R2"], wire.now)   # crash + start: no goodbye
     wire.run(6)     # R2 learns of R1 by its next hello; R1 sees R2's INIT: "peer restarted"
     assert any("is down: peer restarted" in x for x in wire.routers["R1"].log)
@@ -342,6 +341,27 @@ def test_debug_eigrp_packets_lines_look_like_ios():
     assert any(x.startswith("EIGRP: Sending ACK on Ethernet0/0 nbr 10.0.12.2") for x in lines)
     eot = [lines[j + 1] for j, x in enumerate(lines) if x == "EIGRP: Sending UPDATE on Ethernet0/0 nbr 10.0.12.2"]
     assert any("Flags 0x8:(EOT)" in x for x in eot)
+
+
+def test_debug_lines_are_made_only_while_someone_listens():
+    class Listener:
+        def __init__(self):
+            self.on, self.lines = False, []
+
+        def wanted(self):
+            return self.on
+
+        def __call__(self, line):
+            self.lines.append(line)
+
+    wire = pair()
+    listener = Listener()
+    wire.routers["R1"] = EigrpProcess(wire.settings["R1"], wire.now, debug=listener)
+    wire.run(1)
+    assert listener.lines == [], "no `debug eigrp packets` session: no line is formatted"
+    listener.on = True
+    wire.run(6)
+    assert "EIGRP: Sending HELLO on Ethernet0/0" in listener.lines
 
 
 def test_interface_views_show_peers_and_timers():

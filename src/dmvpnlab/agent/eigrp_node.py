@@ -344,18 +344,25 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def debug_writer(agent: "RouterAgent") -> Callable[[str], None]:
+class DebugWriter:
     """`debug eigrp packets` lines to the sessions that asked for them (only those: not to
-    `debug dmvpn all`, whose "all" means NHRP's categories)."""
-    def write(line: str) -> None:
+    `debug dmvpn all`, whose "all" means NHRP's categories) and to the agent's debug log.
+    `wanted()` tells the core whether anyone listens, so it formats no line for nobody."""
+
+    def __init__(self, agent: "RouterAgent") -> None:
+        self.agent = agent
+
+    def wanted(self) -> bool:
+        return log.isEnabledFor(logging.DEBUG) or any(DEBUG_CATEGORY in s.categories for s in self.agent.debug_sinks)
+
+    def __call__(self, line: str) -> None:
         log.debug("%s", line)
-        for sink in list(agent.debug_sinks):
+        for sink in list(self.agent.debug_sinks):
             if DEBUG_CATEGORY in sink.categories:
                 try:
                     sink.write(line)
                 except Exception:
-                    agent.debug_sinks.remove(sink)
-    return write
+                    self.agent.debug_sinks.remove(sink)
 
 
 def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory) -> "EigrpNode | None":
@@ -373,7 +380,7 @@ def apply_eigrp(agent: "RouterAgent", factory: ProcessFactory = _default_factory
     if settings is None:
         return None
     if node is None:
-        debug = debug_writer(agent)
+        debug = DebugWriter(agent)
         try:
             process = factory(settings, agent.clock(), debug=debug)
         except ImportError as error:  # a build without the EIGRP core: the rest of the router runs

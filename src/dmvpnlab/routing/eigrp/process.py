@@ -71,6 +71,9 @@ class EigrpProcess:
     def __init__(self, settings: EigrpSettings, now: float,
                  debug: Optional[Callable[[str], None]] = None) -> None:
         self.debug = debug
+        # A debug callable may carry `wanted()`: the `debug eigrp packets` lines are then only
+        # formatted while someone listens (formatting them costs more than handling the packet).
+        self._debug_wanted: Optional[Callable[[], bool]] = getattr(debug, "wanted", None)
         self.outbox: list[Outbound] = []
         self.drops: dict[str, int] = {}      # process-level drops (the parts count their own)
         self._version = 0
@@ -315,7 +318,7 @@ class EigrpProcess:
             self._nbrs.send_reliable(tuple(chunk), opcode, to=neighbor, now=now, flags=flags, interface=interface)
 
     def _on_packet(self, direction: str, interface: str, neighbor: Optional[IPv4Address], packet: Packet) -> None:
-        if self.debug is None:
+        if self.debug is None or (self._debug_wanted is not None and not self._debug_wanted()):
             return
         queue = self._nbrs.queued(interface)
         peer = self._nbrs.queue_length(interface, neighbor) if neighbor is not None else 0
