@@ -25,7 +25,7 @@ DEFAULT_HOSTNAME = "Router"
 TunnelMode = Literal["gre multipoint", "gre ip"]
 
 # IOS lists interfaces by type in this order, then by number.
-_IF_TYPE_ORDER = ("Loopback", "Tunnel", "GigabitEthernet")
+_IF_TYPE_ORDER = ("Loopback", "Tunnel", "Ethernet", "FastEthernet", "GigabitEthernet", "Vlan")
 
 
 _IF_TYPE = re.compile(r"[A-Za-z-]+")
@@ -107,6 +107,15 @@ class Interface:
     delay: int | None = None  # `delay N`: tens of microseconds, as IOS takes it
     ip_mtu: int | None = None
     tcp_adjust_mss: int | None = None
+    mtu: int | None = None  # `mtu N`: the L2 MTU of an Ethernet interface (kernel link MTU)
+    dhcp: bool = False  # `ip address dhcp`: the address comes from a DHCP server in the lab
+    # `encapsulation dot1Q VID [native]` on a subinterface (GigabitEthernet0/1.10)
+    dot1q_vlan: int | None = None
+    dot1q_native: bool = False
+    nat: Literal["inside", "outside"] | None = None  # `ip nat inside|outside`
+    # `ip access-group NAME|NUMBER in|out`, at most one per direction as on IOS
+    access_group_in: str | None = None
+    access_group_out: str | None = None
     # Tunnel: source is a canonical interface name or an address.
     tunnel_source: str | IPv4Address | None = None
     tunnel_mode: TunnelMode | None = None
@@ -142,6 +151,68 @@ class StaticRoute:
     permanent: bool = False
     name: str | None = None
     track: int | None = None
+
+
+@dataclass
+class AccessListEntry:
+    """One permit/deny line of an ACL, parsed into what a filter needs.
+
+    Standard ACLs set only `source`; extended ones set `protocol` ("ip", "icmp", "tcp",
+    "udp", "gre", "esp", "ahp", "ospf", "eigrp", or a number as text), `source`,
+    `destination` and optional ports (`eq N` / `range A B` as (low, high)). A network is
+    the ACL's address + wildcard turned into a prefix when the wildcard is contiguous;
+    `any` is 0.0.0.0/0, `host A` a /32. `sequence` is the IOS sequence number (10, 20 ...).
+    `text` is the line after the sequence as the user wrote it, for `show access-lists`.
+    """
+
+    action: Literal["permit", "deny"]
+    source: IPv4Network
+    protocol: str | None = None
+    destination: IPv4Network | None = None
+    source_ports: tuple[int, int] | None = None
+    destination_ports: tuple[int, int] | None = None
+    established: bool = False
+    log: bool = False
+    sequence: int | None = None
+    text: str = ""
+
+
+@dataclass
+class AccessList:
+    """`access-list N ...` lines (1-99/1300-1999 standard, 100-199/2000-2699 extended) or
+    `ip access-list standard|extended NAME` and its entries, in order."""
+
+    name: str  # the number as text for numbered ACLs
+    kind: Literal["standard", "extended"]
+    entries: list[AccessListEntry] = field(default_factory=list)
+    numbered: bool = True
+    extra_lines: list[str] = field(default_factory=list)  # `remark ...` and what we do not model
+
+
+@dataclass
+class NatRule:
+    """`ip nat inside source list ACL interface IF overload` (PAT to an interface's address)
+    or `ip nat inside source static LOCAL GLOBAL` (one-to-one)."""
+
+    kind: Literal["list", "static"]
+    access_list: str | None = None
+    interface: str | None = None  # canonical IOS name
+    overload: bool = False
+    local: IPv4Address | None = None
+    global_address: IPv4Address | None = None
+
+
+@dataclass
+class DhcpPool:
+    """`ip dhcp pool NAME`: `network A M`, `default-router A`, `dns-server A`, `lease D [H [M]]`;
+    plus `ip dhcp excluded-address LOW [HIGH]` kept on the RouterConfig."""
+
+    name: str
+    network: IPv4Network | None = None
+    default_routers: list[IPv4Address] = field(default_factory=list)
+    dns_servers: list[IPv4Address] = field(default_factory=list)
+    lease_seconds: int | None = None
+    extra_lines: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -296,6 +367,14 @@ class RouterConfig:
     interfaces: list[Interface] = field(default_factory=list)
     router_sections: list[RouterSection] = field(default_factory=list)
     static_routes: list[StaticRoute] = field(default_factory=list)
+    ip_routing: bool = True  # `no ip routing` makes the router a host (then `ip default-gateway` applies)
+    default_gateway: IPv4Address | None = None  # `ip default-gateway A`
+    domain_name: str | None = None  # `ip domain-name X` (also `ip domain name X`)
+    banner_motd: str | None = None  # the text of `banner motd ^C...^C`, shown at SSH/CLI login
+    access_lists: list[AccessList] = field(default_factory=list)
+    nat_rules: list[NatRule] = field(default_factory=list)
+    dhcp_pools: list[DhcpPool] = field(default_factory=list)
+    dhcp_excluded: list[tuple[IPv4Address, IPv4Address]] = field(default_factory=list)
     # Unknown global blocks seen before the first interface/crypto/router/route line,
     # and after it: rendered at those two places of `show running-config`.
     extra_head: list[RawBlock] = field(default_factory=list)
@@ -311,6 +390,9 @@ class RouterConfig:
     @property
     def tunnels(self) -> list[Interface]:
         return [i for i in self.interfaces if i.is_tunnel]
+
+    def access_list(self, name: str) -> AccessList | None:
+        return next((a for a in self.access_lists if a.name == name), None)
 
     def isakmp_policy(self, priority: int) -> IsakmpPolicy | None:
         return next((p for p in self.isakmp_policies if p.priority == priority), None)
