@@ -32,13 +32,30 @@ _IF_TYPE = re.compile(r"[A-Za-z-]+")
 _IF_NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII, bounded: never a slow int()
 
 
-def interface_sort_key(name: str) -> tuple[int, list[int], str]:
-    """IOS order: Loopbacks, Tunnels, then Ethernets; numerically within a type."""
+def _sort_key(name: str, order: tuple[str, ...]) -> tuple[int, list[int], str]:
     kind = _IF_TYPE.match(name)
     prefix = kind.group(0) if kind else name
-    rank = _IF_TYPE_ORDER.index(prefix) if prefix in _IF_TYPE_ORDER else len(_IF_TYPE_ORDER)
+    rank = order.index(prefix) if prefix in order else len(order)
     numbers = [int(n) for n in _IF_NUMBER.findall(name)]
     return rank, numbers, name
+
+
+def interface_sort_key(name: str) -> tuple[int, list[int], str]:
+    """`show running-config` order: Loopbacks, Tunnels, the Ethernet kinds, then Vlans;
+    numerically within a type, a subinterface right after its main interface
+    (GigabitEthernet0/1, GigabitEthernet0/1.10, GigabitEthernet0/2)."""
+    return _sort_key(name, _IF_TYPE_ORDER)
+
+
+# `show ip interface brief` lists interfaces as IOS created them: the hardware first
+# (Ethernet kinds, each followed by its subinterfaces), the switch's Vlans, then the
+# Loopbacks and Tunnels the configuration made.
+_BRIEF_TYPE_ORDER = ("Ethernet", "FastEthernet", "GigabitEthernet", "Vlan", "Loopback", "Tunnel")
+
+
+def brief_sort_key(name: str) -> tuple[int, list[int], str]:
+    """`show ip interface brief` (and `show interfaces`) order, see `_BRIEF_TYPE_ORDER`."""
+    return _sort_key(name, _BRIEF_TYPE_ORDER)
 
 
 @dataclass

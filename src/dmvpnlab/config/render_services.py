@@ -9,6 +9,7 @@ inside source ...` lines, the static routes (render.py), named access lists as
 ones as `access-list N ...` lines, by number. Sequence numbers are not printed (IOS
 numbers entries 10, 20 ... when it reads them back), except where an entry's number is
 not the one reading would give it, so that the running-config reads back the same.
+`deny` is padded to the width of `permit` (`deny   ip any any`), as IOS prints it.
 Imports config.model only.
 """
 
@@ -72,8 +73,13 @@ def _entries(acl: AccessList, prefix: str) -> list[str]:
     for at, entry in enumerate(acl.entries):
         out += [prefix + remark for remark in entry.remarks]
         numbered = entry.sequence is not None and entry.sequence != (at + 1) * SEQUENCE_STEP
-        out.append(prefix + (f"{entry.sequence} " if numbered and not acl.numbered else "") + entry.text)
+        out.append(prefix + (f"{entry.sequence} " if numbered and not acl.numbered else "") + _padded(entry.text))
     return out + [prefix + line for line in acl.extra_lines]
+
+
+def _padded(text: str) -> str:
+    """IOS pads `deny` to the width of `permit` in the running-config: `deny   ip any any`."""
+    return "deny   " + text[5:] if text.startswith("deny ") else text
 
 
 def access_list_lines(config: RouterConfig) -> list[str]:
