@@ -88,12 +88,21 @@ def entry_match(entry: AccessListEntry, standard: bool) -> str:
     return " ".join(parts)
 
 
-def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple[str, int]]) -> list[str]:
-    """The chain of ACL `acl`: as a filter (accept/drop) or as a NAT selector (mark/return)."""
+def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple[str, int]],
+               skipped: list[str] | None = None) -> list[str]:
+    """The chain of ACL `acl`: as a filter (accept/drop) or as a NAT selector (mark/return).
+    An entry the parser flagged (`not_applied`: a non-contiguous wildcard...) is left out
+    and listed in `skipped`, rather than guessed at."""
     prefix = "n" if nat else "a"
     lines = [f"  chain {prefix}cl_{index} {{"]
     standard = acl.kind == "standard"
     for number, entry in enumerate(acl.entries):
+        why = getattr(entry, "not_applied", None)
+        if why:
+            if skipped is not None:
+                skipped.append(f"access-list {acl.name} entry {entry.sequence or (number + 1) * 10} "
+                               f"{entry.text or entry.action}: not applied ({why})")
+            continue
         comment = f"{prefix}{index}e{number}"
         counters[comment] = (acl.name, number)
         if nat:
@@ -129,7 +138,7 @@ def build_ruleset(config: RouterConfig, resolve: Resolver) -> Ruleset:
             return None
         if name not in acl_index:
             acl_index[name] = len(acl_index)
-            chains.extend(_acl_chain(acl_index[name], found, False, out.counters))
+            chains.extend(_acl_chain(acl_index[name], found, False, out.counters, out.not_applied))
         if nat and name not in nat_acl:
             nat_acl.add(name)
             chains.extend(_acl_chain(acl_index[name], found, True, out.counters))

@@ -66,6 +66,8 @@ def entry_text(entry: AccessListEntry, standard: bool) -> str:
         else:
             where = f"{source.network_address}, wildcard bits {_wildcard(source)}"
         return f"{entry.action} {where}" + (" log" if entry.log else "")
+    if entry.text.startswith(entry.action + " "):  # the parser keeps extended entries as IOS prints them
+        return entry.text
     protocol = (entry.protocol or "ip").lower()
     text = (f"{entry.action} {protocol} {_address(entry.source)}{_ports(protocol, entry.source_ports)} "
             f"{_address(entry.destination)}{_ports(protocol, entry.destination_ports)}")

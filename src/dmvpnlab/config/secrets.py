@@ -87,7 +87,9 @@ def login_users(config: RouterConfig) -> dict[str, LoginUser]:
 
 
 def enable_secret(config: RouterConfig) -> Secret | None:
-    return parse_secret(config.enable_secret.split()) if config.enable_secret else None
+    """`enable secret`, else `enable password` (IOS uses the password only without a secret)."""
+    text = config.enable_secret or getattr(config, "enable_password", None)
+    return parse_secret(text.split()) if text else None
 
 
 def verify(secret: Secret, password: str) -> bool:
