@@ -210,6 +210,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
     forward: list[str] = []
     prerouting: list[str] = []
     postrouting: list[str] = []
+    static_post: list[str] = []  # a static translation wins over the dynamic ones, as on IOS
     for rule in config.nat_rules:
         if rule.kind == "static" and rule.local is not None and rule.global_address is not None:
             where = f"ip nat inside source static {rule.local} {rule.global_address}"
@@ -217,7 +218,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
                 out.not_applied.append(f"{where}: not applied (no 'ip nat outside' interface)")
                 continue
             prerouting.append(f"iifname {_set(outside)} ip daddr {rule.global_address} dnat to {rule.local}")
-            postrouting.append(f"oifname {_set(outside)} ip saddr {rule.local} snat to {rule.global_address}")
+            static_post.append(f"oifname {_set(outside)} ip saddr {rule.local} snat to {rule.global_address}")
             for itf in outside_itfs:
                 if _holds(itf, rule.global_address):
                     out.aliases.append((linux[itf.name], rule.global_address))
@@ -242,7 +243,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
             postrouting.append(f"oifname {_quote(ifname)} meta mark & {NAT_MARK:#x} == {NAT_MARK:#x} masquerade")
         else:
             out.not_applied.append(f"ip nat rule {rule}: not applied (incomplete)")
-    return forward, prerouting, postrouting
+    return forward, prerouting, static_post + postrouting
 
 
 def _holds(itf: Interface, address: IPv4Address) -> bool:
