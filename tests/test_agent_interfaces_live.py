@@ -138,7 +138,12 @@ def test_the_agent_applies_the_whole_router_and_configure_terminal_changes_it() 
         assert "default via 198.51.100.1 dev Gi0-0 " in routes.replace("\n", " \n"), routes
         assert "default via 192.168.1.254 dev Gi0-1 metric 250" in routes, routes
         assert "blackhole 10.99.0.0/16" in routes, routes
-        assert "S*    0.0.0.0/0 [1/0] via 198.51.100.1" in agent.cli("show ip route"), agent.cli("show ip route")
+        table = agent.cli("show ip route")
+        print(table)
+        assert "S*    0.0.0.0/0 [1/0] via 198.51.100.1" in table, table
+        assert "192.168.50.0/24 is directly connected, Loopback1" in table, table
+        assert "10.255.0.1/32 is directly connected, Loopback0" in table, table
+        assert "L        192.168.11.1/32 is directly connected, GigabitEthernet0/1" in table, table
 
         if _nat_acl_parsed():
             table = _in(r, "nft", "list", "table", "ip", "dmvpnlab").stdout
