@@ -133,3 +133,13 @@ def test_conntrack_lines() -> None:
     assert icmp is not None and icmp.dnat and not icmp.snat and icmp.original.sport == 7
     for bad in ("", "ipv6 10 tcp 6 1 src=::1", "ipv4 2 tcp 6 1 src=1.2.3.4", "ipv4 2 tcp 6 src=a dst=b sport=x"):
         assert parse_line(bad) is None
+
+
+def test_an_empty_acl_permits_all_as_on_ios() -> None:
+    cfg = lab_config()
+    cfg.access_lists.append(AccessList("EMPTY", "extended", []))
+    cfg.interfaces[0].access_group_in = "EMPTY"
+    ruleset = build_ruleset(cfg, resolve)
+    assert "interface GigabitEthernet0/0 ip access-group EMPTY in: access list EMPTY has no entries " \
+        "(permits all, as on IOS)" in ruleset.not_applied
+    assert 'iifname "Gi0-0" jump' not in ruleset.text

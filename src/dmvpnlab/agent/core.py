@@ -1,8 +1,9 @@
 """The live router: config -> kernel, the mGRE tunnel, NHRP events, the control socket, one loop.
 
 The agent runs inside the router's network namespace (the lab starts it there with the
-router's startup config). It applies the IOS config to the kernel (addresses, shutdown,
-static routes), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
+router's startup config). It applies the IOS config to the kernel (interfaces_node:
+addresses, secondaries, shutdown, MTU, loopbacks on lo; static_routes: ip route with
+distances, ip default-gateway; nat_node: ACL filters and NAT in nftables), creates `TunnelN` as a TAP, runs the NHRP engine over a raw GRE socket,
 installs NHRP shortcut routes (H routes or next-hop overrides: `shortcuts`), with `tunnel protection` carries GRE in ESP and runs IKE
 (`ipsec_node`), and answers the control socket (JSON state API, clear,
 and whatever operations its `Extensions` add, such as the exec-mode CLI). Everything

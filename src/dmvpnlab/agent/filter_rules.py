@@ -133,8 +133,9 @@ def build_ruleset(config: RouterConfig, resolve: Resolver) -> Ruleset:
 
     def acl(name: str, where: str, nat: bool = False) -> str | None:
         found = config.access_list(name)
-        if found is None:  # IOS: an undefined ACL permits everything
-            out.not_applied.append(f"{where}: access list {name} is not defined (permits all, as on IOS)")
+        if found is None or not found.entries:  # IOS: an undefined or empty ACL permits everything
+            why = "is not defined" if found is None else "has no entries"
+            out.not_applied.append(f"{where}: access list {name} {why} (permits all, as on IOS)")
             return None
         if name not in acl_index:
             acl_index[name] = len(acl_index)
