@@ -143,3 +143,11 @@ def test_an_empty_acl_permits_all_as_on_ios() -> None:
     assert "interface GigabitEthernet0/0 ip access-group EMPTY in: access list EMPTY has no entries " \
         "(permits all, as on IOS)" in ruleset.not_applied
     assert 'iifname "Gi0-0" jump' not in ruleset.text
+
+
+def test_an_entry_with_an_unknown_protocol_is_left_out_not_widened() -> None:
+    cfg = lab_config()
+    cfg.access_lists[1].entries.insert(0, E("deny", "0.0.0.0/0", "igrp", "0.0.0.0/0", sequence=5, text="deny igrp any any"))
+    ruleset = build_ruleset(cfg, resolve)
+    assert "access-list 101 entry 5 deny igrp any any: not applied (protocol igrp is not known here)" in ruleset.not_applied
+    assert "a0e0" not in ruleset.counters and ruleset.counters["a0e1"] == ("101", 1)

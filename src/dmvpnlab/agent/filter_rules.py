@@ -62,12 +62,16 @@ def _quote(name: str) -> str:
 
 
 def entry_match(entry: AccessListEntry, standard: bool) -> str:
-    """The nft match of one ACL entry ("" matches everything)."""
+    """The nft match of one ACL entry ("" matches everything); ValueError for a protocol
+    we cannot name to nft (the entry is then left out, never widened to all protocols)."""
     parts: list[str] = []
     protocol = (entry.protocol or "ip").lower()
     number = None if standard or protocol == "ip" else PROTOCOLS.get(protocol)
-    if number is None and not standard and protocol.isdigit():
+    if number is None and not standard and protocol.isascii() and protocol.isdigit() and len(protocol) <= 3 \
+            and int(protocol) <= 255:
         number = int(protocol)
+    if number is None and not standard and protocol != "ip":
+        raise ValueError(f"protocol {protocol} is not known here")
     if number is not None:
         parts.append(f"ip protocol {number}")
     if entry.source != ANY:
@@ -109,7 +113,13 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
             verdict = f"meta mark set meta mark | {NAT_MARK:#x} return" if entry.action == "permit" else "return"
         else:
             verdict = "accept" if entry.action == "permit" else "drop"
-        match = entry_match(entry, standard)
+        try:
+            match = entry_match(entry, standard)
+        except ValueError as error:
+            if skipped is not None:
+                skipped.append(f"access-list {acl.name} entry {entry.sequence or (number + 1) * 10} "
+                               f"{entry.text or entry.action}: not applied ({error})")
+            continue
         lines.append(f"    {match + ' ' if match else ''}counter {verdict} comment \"{comment}\"")
     if not nat:
         comment = f"a{index}x"
