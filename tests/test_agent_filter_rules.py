@@ -10,6 +10,7 @@ address on the outside interface; whatever cannot be applied is said, not guesse
 
 from __future__ import annotations
 
+import copy
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from dmvpnlab.agent.conntrack import parse_line
@@ -147,6 +148,7 @@ def test_an_empty_acl_permits_all_as_on_ios() -> None:
 
 def test_an_entry_with_an_unknown_protocol_is_left_out_not_widened() -> None:
     cfg = lab_config()
+    cfg.access_lists[1] = copy.deepcopy(cfg.access_lists[1])
     cfg.access_lists[1].entries.insert(0, E("deny", "0.0.0.0/0", "igrp", "0.0.0.0/0", sequence=5, text="deny igrp any any"))
     ruleset = build_ruleset(cfg, resolve)
     assert "access-list 101 entry 5 deny igrp any any: not applied (protocol igrp is not known here)" in ruleset.not_applied

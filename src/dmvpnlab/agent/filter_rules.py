@@ -101,11 +101,15 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
     lines = [f"  chain {prefix}cl_{index} {{"]
     standard = acl.kind == "standard"
     for number, entry in enumerate(acl.entries):
-        why = getattr(entry, "not_applied", None)
-        if why:
+        try:
+            why = getattr(entry, "not_applied", None)
+            if why:
+                raise ValueError(why)
+            match = entry_match(entry, standard)
+        except ValueError as error:
             if skipped is not None:
                 skipped.append(f"access-list {acl.name} entry {entry.sequence or (number + 1) * 10} "
-                               f"{entry.text or entry.action}: not applied ({why})")
+                               f"{entry.text or entry.action}: not applied ({error})")
             continue
         comment = f"{prefix}{index}e{number}"
         counters[comment] = (acl.name, number)
@@ -113,13 +117,6 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
             verdict = f"meta mark set meta mark | {NAT_MARK:#x} return" if entry.action == "permit" else "return"
         else:
             verdict = "accept" if entry.action == "permit" else "drop"
-        try:
-            match = entry_match(entry, standard)
-        except ValueError as error:
-            if skipped is not None:
-                skipped.append(f"access-list {acl.name} entry {entry.sequence or (number + 1) * 10} "
-                               f"{entry.text or entry.action}: not applied ({error})")
-            continue
         lines.append(f"    {match + ' ' if match else ''}counter {verdict} comment \"{comment}\"")
     if not nat:
         comment = f"a{index}x"
