@@ -55,7 +55,9 @@ def test_username_lines() -> None:
     cfg = RouterConfig(usernames=[Username("admin2", "privilege 15 secret 9 " + TYPE9),
                                   Username("ops", "password 7 0822455D0A16"), Username("nobody", "nopassword")])
     users = login_users(cfg)
-    assert set(users) == {"admin2", "ops"}
+    assert set(users) == {"admin2", "ops", "nobody"}
+    assert users["nobody"].secret is None and users["nobody"].accepts("anything")
+    assert users["ops"].accepts("cisco") and not users["ops"].accepts("cisco2")
     assert users["admin2"].privilege == 15 and users["admin2"].secret == Secret(9, TYPE9)
     assert users["ops"].privilege == 1 and users["ops"].secret == Secret(7, "0822455D0A16")
     assert parse_secret(["my", "pass"]) == Secret(0, "my pass")

@@ -30,7 +30,7 @@ from typing import Any, Callable
 import paramiko
 
 from dmvpnlab.cli.exec import ExecSession, LineResult, PasswordPrompt
-from dmvpnlab.config.secrets import login_users, verify
+from dmvpnlab.config.secrets import login_users
 from dmvpnlab.cli.ssh_listen import listen
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,10 @@ class _Auth(paramiko.ServerInterface):
         user = login_users(self.server.agent.config).get(username)
         if user is None:
             return paramiko.AUTH_FAILED
-        if user.secret.unverifiable:
+        if user.secret is not None and user.secret.unverifiable:
             log.warning("ssh login of %s refused: %s", username, user.secret.unverifiable)
             return paramiko.AUTH_FAILED
-        if not verify(user.secret, password):
+        if not user.accepts(password):
             return paramiko.AUTH_FAILED
         self.privileged = user.privilege >= 15
         return paramiko.AUTH_SUCCESSFUL

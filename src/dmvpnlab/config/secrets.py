@@ -1,5 +1,7 @@
 """IOS login secrets: `username X ... secret|password [T] V` and `enable secret [T] V`, checked.
 
+(`username X nopassword` lets X in with any password, as IOS lets it in without one.)
+
 Why here: a lab's IOS config says who may log in, and the SSH server (cli/ssh.py) lets
 those users in beside the lab's management login. The hashes are kept as the config
 gives them (never rewritten) and checked the way IOS does:
@@ -53,9 +55,14 @@ class Secret:
 
 @dataclass(frozen=True)
 class LoginUser:
+    """A `username` line that lets someone in: with its secret, or `nopassword` (any password)."""
+
     name: str
     privilege: int
-    secret: Secret
+    secret: Secret | None
+
+    def accepts(self, password: str) -> bool:
+        return self.secret is None or verify(self.secret, password)
 
 
 def parse_secret(words: list[str]) -> Secret | None:
@@ -81,7 +88,7 @@ def login_users(config: RouterConfig) -> dict[str, LoginUser]:
             elif low in ("secret", "password"):
                 secret = parse_secret(words[index + 1:])
                 break
-        if secret is not None:
+        if secret is not None or "nopassword" in (w.lower() for w in words):
             users[user.name] = LoginUser(user.name, privilege, secret)
     return users
 
