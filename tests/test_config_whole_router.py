@@ -397,3 +397,10 @@ def test_an_interface_built_in_code_with_every_new_field_round_trips() -> None:
     ])
     text = roundtrip(RouterConfig(interfaces=sorted(cfg.interfaces, key=lambda i: interface_sort_key(i.name))))
     assert " ip address dhcp\n" in text
+
+
+def test_a_subinterface_has_the_ios_subinterface_prompt() -> None:
+    session, _ = typed("interface GigabitEthernet0/1.10")
+    assert session.prompt_suffix == "(config-subif)"
+    session.apply("interface GigabitEthernet0/1")
+    assert session.prompt_suffix == "(config-if)"

@@ -13,6 +13,7 @@ config.tokens.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Callable, Literal
 
 from dmvpnlab.config.acl_entry import parse_entry
@@ -42,17 +43,28 @@ def _order(acl: AccessList) -> tuple[int, int]:
     return (1, int(acl.name)) if acl.numbered else (0, 0)
 
 
+def _sequence(entry: AccessListEntry) -> int:
+    return entry.sequence or 0
+
+
 def _add_entry(acl: AccessList, entry: AccessListEntry) -> None:
-    """Number the entry (or check its number) and put it in sequence order; remarks before it join it."""
-    used = [e.sequence or 0 for e in acl.entries]
+    """Number the entry (or check its number) and put it in sequence order; remarks before it join it.
+
+    The entries are kept sorted by sequence number, so the next number is the last one's
+    plus 10 and an explicit number finds its place by bisection: a list of 10,000
+    entries reads in linear time.
+    """
+    entries = acl.entries
     if entry.sequence is None:
-        entry.sequence = (max(used) if used else 0) + SEQUENCE_STEP
-    elif entry.sequence in used:
-        raise Refused("% Duplicate sequence number")
+        entry.sequence = (_sequence(entries[-1]) if entries else 0) + SEQUENCE_STEP
+        at = len(entries)
+    else:
+        at = bisect_left(entries, entry.sequence, key=_sequence)
+        if at < len(entries) and entries[at].sequence == entry.sequence:
+            raise Refused("% Duplicate sequence number")
     while acl.extra_lines and acl.extra_lines[-1].startswith("remark "):
         entry.remarks.insert(0, acl.extra_lines.pop())
-    at = sum(1 for n in used if n < entry.sequence)
-    acl.entries.insert(at, entry)
+    entries.insert(at, entry)
 
 
 def _remove_entry(acl: AccessList, doomed: AccessListEntry | None = None, sequence: int | None = None) -> None:

@@ -38,6 +38,7 @@ from dmvpnlab.config.errors import INCOMPLETE, INVALID_INPUT, ConfigError, Confi
 from dmvpnlab.config.model import RawBlock, RouterConfig
 from dmvpnlab.config.modes import Command, Context, Entries, K, Mode, ModeSpec, V
 from dmvpnlab.config.text import printable
+from dmvpnlab.ifnames import is_subinterface
 from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Refused, Unknown, is_number, matches
 
 _PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|conf-[a-z-]+|ipsec-profile|dhcp-config)\)#\s?")
@@ -248,6 +249,8 @@ class ConfigSession:
         """The IOS prompt suffix for the current mode, e.g. `(config-if)`."""
         if self._mode is Mode.RAW or self._mode is Mode.BANNER:
             return Mode.GLOBAL.value
+        if self._mode is Mode.INTERFACE and is_subinterface(getattr(self._target, "name", "")):
+            return "(config-subif)"
         return self._mode.value
 
     def apply(self, line: str, line_no: int | None = None) -> list[ConfigError]:

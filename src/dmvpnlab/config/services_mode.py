@@ -73,11 +73,15 @@ def _excluded(ctx: Context, cur: Cursor, neg: bool) -> None:
         if int(high) < int(low):
             raise Invalid(tok.column)
     cur.end()
-    ranges = ctx.config.dhcp_excluded
+    ranges = ctx.entries(ctx.config.dhcp_excluded, _itself)
     if neg:
-        ranges[:] = [r for r in ranges if r != (low, high)]
-    elif (low, high) not in ranges:
-        ranges.append((low, high))
+        ranges.drop((low, high))
+    else:
+        ranges.put((low, high))
+
+
+def _itself(value: tuple[IPv4Address, IPv4Address]) -> tuple[IPv4Address, IPv4Address]:
+    return value
 
 
 def _pool_name(pool: DhcpPool) -> str:
