@@ -119,6 +119,9 @@ def plan(topology: WiredTopology, netem: bool = False) -> WiredPlan:
         kinds[b.name] = "bridge"
     used: dict[tuple[str, str], str] = {}
     for link in topology.links:
+        if link.a.node == link.b.node:
+            raise WiredPlanError(f"lab {topology.name!r}, link {link.id!r}: both ends are on {link.a.node} "
+                                 "(expected a link between two nodes)")
         for end in (link.a, link.b):
             where = f"lab {topology.name!r}, link {link.id!r}"
             if end.node not in kinds:
@@ -136,9 +139,6 @@ def plan(topology: WiredTopology, netem: bool = False) -> WiredPlan:
                 raise WiredPlanError(f"{where}: interface {end.interface} of {end.node} is already on link "
                                      f"{used[key]!r} (an interface takes one link)")
             used[key] = link.id
-        if link.a.node == link.b.node:
-            raise WiredPlanError(f"lab {topology.name!r}, link {link.id!r}: both ends are on {link.a.node} "
-                                 "(expected a link between two nodes)")
         out.links.append(LinkPlan(link.id, link.a.node, link.a.interface, link.b.node, link.b.interface,
                                   link.conditioning))
         for end in (link.a, link.b):
