@@ -10,7 +10,11 @@ and (the leak guard, autouse) `down` leaves nothing.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -19,6 +23,8 @@ from scapy.all import GRE, ICMP, IP, rdpcap  # type: ignore[attr-defined]
 
 from dmvpnlab.lab.wired.agents import agent_knows_interface_map
 from tests.wired_samples import three_routers
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +73,18 @@ def test_node_table_and_status_rows(lab):
     assert rows["SW1"]["role"] == "switch"
     assert rows["Hub"]["mgmt"] != "-"
     assert lab.exec("SPOKE1", ["ip", "-4", "addr", "show", "dev", "lo"]).stdout.count("192.168.2.1") == 1
+
+
+def _lab_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dmvpnlab.command", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_status_exec_and_cli_take_the_labels_in_any_case(lab):
+    status = json.loads(_lab_command("status", "--json").stdout)
+    mine = next(entry for entry in status["labs"] if entry["lab"] == lab.name)
+    assert {row["name"] for row in mine["table"]} >= {"Hub", "Spoke1", "Spoke2", "SW1"}
+    done = _lab_command("exec", "spoke2", "--", "ip", "-4", "-o", "addr", "show", "dev", "lo")
+    assert done.returncode == 0 and "192.168.3.1/24" in done.stdout, done.stderr
+    done = _lab_command("cli", "HUB", "-c", "show ip interface brief")
+    assert done.returncode == 0 and "Tunnel0" in done.stdout, done.stdout + done.stderr

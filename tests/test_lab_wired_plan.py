@@ -82,7 +82,7 @@ def test_conditioning_shapes_and_drops_on_both_ends_and_says_what_it_cannot_appl
         cmds = p.commands[node]
         assert cmds[0] == f"tc qdisc replace dev {ifname} root handle 2: tbf rate 2000kbit burst 2500 latency 100ms"
         assert cmds[-1].endswith("numgen random mod 100 '<' 5 counter drop")
-        assert f'hook egress device "{ifname}"' in cmds[-2]
+        assert f'hook ingress device "{ifname}"' in cmds[-2]
         assert not any("netem" in c for c in cmds)
     lines = [n for n in p.notes if n.startswith("link l2")]
     assert lines == [f"link l2 (Spoke1 {spoke_if} - SW1 p2): delay 20 ms and jitter 4 ms not applied, "

@@ -89,7 +89,10 @@ def gi(node: str, slot: int, wired: bool) -> WiredInterface:
 
 
 def three_routers(wired: bool = True, host: bool = False, conditioning: Conditioning | None = None,
-                  management: bool = True, name: str = "wiredt") -> WiredTopology:
+                  management: bool = True, name: str = "wiredt",
+                  host_conditioning: Conditioning | None = None) -> WiredTopology:
+    """Hub, Spoke1, Spoke2 on switch SW1 (links l1-l3; `conditioning` on l2, Spoke1's);
+    with `host`, PC1 on the hub's GigabitEthernet0/1 (link l4, `host_conditioning`)."""
     routers = [WiredRouter(name="Hub", definition="iosv", index=0, role="hub", config=HUB_CONFIG,
                            interfaces=[gi("Hub", 0, wired), gi("Hub", 1, wired)])]
     for n in (2, 3):
@@ -111,7 +114,7 @@ def three_routers(wired: bool = True, host: bool = False, conditioning: Conditio
                                gateway=IPv4Address("192.168.11.1"),
                                routes=[(IPv4Network("10.0.0.0/24"), IPv4Address("192.168.11.1"))]))
         links.append(WiredLink(id="l4", a=Endpoint(node="Hub", interface=routers[0].interfaces[1].linux_name),
-                               b=Endpoint(node="PC1", interface="ens2")))
+                               b=Endpoint(node="PC1", interface="ens2"), conditioning=host_conditioning))
     mgmt = WiredManagement(network=IPv4Network("172.31.255.0/24")) if management else None
     return WiredTopology(name=name, source=Path("wired-sample.yaml"), format="python", routers=routers,
                          hosts=hosts, bridges=[switch], links=links, management=mgmt,

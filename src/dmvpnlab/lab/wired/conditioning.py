@@ -2,14 +2,17 @@
 
 Why these tools: this kernel has tc with tbf/htb but no netem (checked in a namespace:
 `tc qdisc add ... netem` answers "Specified qdisc kind is unknown"), and nftables with
-`numgen random` and the netdev egress hook. So, on each end of a conditioned link, in the
+`numgen random` and the netdev ingress hook. So, on each end of a conditioned link, in the
 namespace of the node that owns that end:
 
 - bandwidth: a `tbf` root qdisc shaping what that end sends (so each direction is shaped);
-- loss: an nftables rule in table `dmvpnlab_link` (netdev family, egress hook of the
-  interface) `numgen random mod 100 < N drop`: each direction loses N %. On egress, before
-  the capture taps of the sending end, so a lost packet is in no capture, as on a wire
-  that ate it (an ingress rule would drop it after the receiver's capture saw it);
+- loss: an nftables rule in table `dmvpnlab_link` (netdev family, ingress hook of the
+  interface) `numgen random mod 100 < N drop`: what arrives on that end is lost at N %,
+  so each direction of the link loses N %. On ingress, not egress: a packet dropped on
+  egress is an error its sender sees (sendmsg answers ENOBUFS: ping stops counting it as
+  sent, an agent's GRE send fails), a packet lost on a wire is not. The price: the
+  receiving end's capture taps run before the ingress hook, so a capture on that end
+  still shows the packet the link then lost;
 - delay and jitter: netem where the kernel has it (`netem=True`, then tbf hangs below it),
   else not applied, and `not_applied` says so in one line per link.
 
@@ -42,12 +45,12 @@ def loss_threshold(percent: float) -> int:
 
 
 def _chain(ifname: str) -> str:
-    """One egress chain per interface (names may carry '-' and '.', so a mangled chain name)."""
-    return "eg_" + "".join(c if c.isalnum() else "_" for c in ifname)
+    """One ingress chain per interface (names may carry '-' and '.', so a mangled chain name)."""
+    return "in_" + "".join(c if c.isalnum() else "_" for c in ifname)
 
 
 def commands(ifname: str, cond: Conditioning | None, netem: bool = False) -> list[str]:
-    """Shell commands (in the namespace owning `ifname`) that condition what it sends."""
+    """Shell commands (in the namespace owning `ifname`): shape what it sends, drop what it receives."""
     if cond is None:
         return []
     q = shlex.quote(ifname)
@@ -69,7 +72,7 @@ def commands(ifname: str, cond: Conditioning | None, netem: bool = False) -> lis
         chain = _chain(ifname)
         out.append(f"nft add table netdev {NFT_TABLE}")
         out.append(f"nft 'add chain netdev {NFT_TABLE} {chain} "
-                   f"{{ type filter hook egress device \"{ifname}\" priority 0 ; policy accept ; }}'")
+                   f"{{ type filter hook ingress device \"{ifname}\" priority 0 ; policy accept ; }}'")
         out.append(f"nft add rule netdev {NFT_TABLE} {chain} numgen random mod 100 '<' {threshold} counter drop")
     return out
 
