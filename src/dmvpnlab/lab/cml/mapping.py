@@ -35,6 +35,7 @@ from dmvpnlab.lab.wired.model import (
 )
 
 _LAB_NAME_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+SKIPPED_NOTE = re.compile(r"node definition .* is not run here; the node is skipped")  # `_add_node`'s note
 ROUTER_CONFIG_NAMES = ("ios_config.txt", "iosxe_config.txt", "config.txt", "startup-config", "node.cfg")
 
 
