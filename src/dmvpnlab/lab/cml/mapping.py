@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmvpnlab.lab import management as mgmt_plan
 from dmvpnlab.lab.cml import definitions as defs
 from dmvpnlab.lab.cml.cloudinit import host_network
 from dmvpnlab.lab.cml.errors import LabProblem, node_name, show
-from dmvpnlab.lab.cml.names import NodeNames, plain_linux_name, router_linux_name
+from dmvpnlab.lab.cml.names import MAX_NODE_NAME, NodeNames, plain_linux_name, router_linux_name
 from dmvpnlab.lab.cml.routers import ignored_note, port_key, router_facts, switch_layout
 from dmvpnlab.lab.cml.schema import CmlFile, CmlLink, CmlNode
 from dmvpnlab.lab.wired.model import (
@@ -30,6 +31,7 @@ from dmvpnlab.lab.wired.model import (
     WiredHost,
     WiredInterface,
     WiredLink,
+    WiredManagement,
     WiredRouter,
     WiredTopology,
 )
@@ -61,7 +63,10 @@ def to_wired(lab: CmlFile, path: Path, fmt: str) -> WiredTopology:
     """The wired lab of a validated CML file; LabProblem for what makes it unusable."""
     title = (lab.title or "").strip()
     description = " - ".join(x for x in (title, lab.description.strip()) if x)
-    built = _Built(WiredTopology(name=lab_name_of(path), description=description, source=path, format=fmt))
+    # Management network and SSH as native labs have them: the default plan (`lab.management`;
+    # not explicit, so the builder may move it when the default network is in use here).
+    built = _Built(WiredTopology(name=lab_name_of(path), description=description, source=path, format=fmt,
+                                 management=WiredManagement(network=mgmt_plan.DEFAULT_NETWORK)))
     _check_nodes(lab)
     for i, node in enumerate(lab.nodes):
         built.node_index[node.id] = i
@@ -126,11 +131,10 @@ def _add_node(built: _Built, i: int, node: CmlNode) -> None:
                                 "the node is skipped (routers: iosv, csr1000v, cat8000v, iol-xe, iosvl2, "
                                 "ioll2-xe; hosts: ubuntu, alpine, desktop, server; unmanaged_switch)")
         return
-    name = built.names.claim(node.label, router=d.kind == "router")
+    name = built.names.claim(node.label)
     if name != node.label:
         built.topo.notes.append(f"{who} is called {name!r} here (a node name is letters, digits, '_' and '-', "
-                                "starting with a letter, at most 10 characters for a router so that "
-                                "'<name>-mgmt' is a Linux interface name, 24 for other nodes)")
+                                f"starting with a letter, at most {MAX_NODE_NAME} characters, unique in any case)")
     if d.kind == "router":
         _add_router(built, i, node, d, name)
     elif d.kind == "host":
@@ -205,7 +209,7 @@ def _add_router(built: _Built, i: int, node: CmlNode, d: defs.Definition, name: 
 def _add_switch(built: _Built, node: CmlNode, router: WiredRouter, ports: list[tuple[str, WiredInterface]],
                 svis: list[int]) -> None:
     """An L2 image's switchports as a bridge `<Name>-sw`, its SVIs linked to that bridge."""
-    bridge = built.names.claim(f"{router.name}-sw", router=False)
+    bridge = built.names.claim(f"{router.name}-sw")
     interfaces = [port for _, port in ports]
     for itf_id, port in ports:
         built.endpoints[(node.id, itf_id)] = Endpoint(node=bridge, interface=port.linux_name)

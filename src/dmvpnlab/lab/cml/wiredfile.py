@@ -22,7 +22,7 @@ it) rather than re-importing the CML export each time::
         dhcp: []
     links:
     - {id: l0, a: 'Hub:Gi0-0', b: 'SW:port0', conditioning: {bandwidth_kbps: 2000, delay_ms: 20}}
-    management: {network: 172.31.255.0/24, username: admin, password: admin, port: 22}
+    management: {network: 172.31.255.0/24, username: admin, password: admin, port: 22}   # optional
     notes: [...]                        # the import's notes, printed at `up`
 
 A router's role is read from its config when the file is loaded (so editing a config
@@ -41,8 +41,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dmvpnlab.lab import management as mgmt_plan
 from dmvpnlab.lab.cml.errors import LabFileError, LabProblem, node_name, problem_error, show
-from dmvpnlab.lab.cml.names import usable_node_name
+from dmvpnlab.lab.cml.names import MAX_NODE_NAME, usable_node_name
 from dmvpnlab.lab.cml.routers import IGNORED_NOTE, ignored_note, router_facts
 from dmvpnlab.lab.cml.schema import describe
 from dmvpnlab.lab.cml.source import MAX_CONFIG_FILE_CHARS, parse_yaml, read_text
@@ -174,7 +175,7 @@ def dump_wired(topo: WiredTopology, out: str | Path) -> list[Path]:
         links.append(entry)
     data: dict[str, Any] = {"format": WIRED_FORMAT, "name": topo.name, "description": topo.description,
                             "imported_from": f"{topo.format}: {topo.source}", "nodes": nodes, "links": links}
-    if topo.management:
+    if topo.management and topo.management.explicit:  # else the default plan, as when it was imported
         m = topo.management
         data["management"] = _Flow(network=str(m.network), username=m.username, password=m.password, port=m.port)
     data["notes"] = [n for n in topo.notes if not IGNORED_NOTE.match(n)]
@@ -235,10 +236,9 @@ def _topology(spec: WiredFile, path: Path, file: str) -> WiredTopology:
     interfaces: dict[str, set[str]] = {}
     for name, node in spec.nodes.items():
         who = node_name(name, None)
-        if not usable_node_name(name, router=node.kind == "router"):
+        if not usable_node_name(name):
             raise LabProblem(("nodes", name), "expected a node name of letters, digits, '_' and '-', starting with a "
-                             "letter, at most 10 characters for a router ('<name>-mgmt' is a Linux interface "
-                             f"name) and 24 for other nodes, not 'mgmt', got {show(name)}", who)
+                             f"letter, at most {MAX_NODE_NAME} characters, got {show(name)}", who)
         if name.lower() in seen:
             raise LabProblem(("nodes", name), f"expected a name no other node has in any case, got {show(name)}, "
                              f"like {show(seen[name.lower()])}", who)
@@ -261,6 +261,8 @@ def _topology(spec: WiredFile, path: Path, file: str) -> WiredTopology:
                              f"got {show(m.network)}") from None
         topo.management = WiredManagement(network=network, username=m.username, password=m.password,
                                           port=m.port, explicit=True)
+    else:
+        topo.management = WiredManagement(network=mgmt_plan.DEFAULT_NETWORK)
     return topo
 
 
