@@ -24,8 +24,9 @@ MAX_CONFIG_FILE_CHARS = MAX_TEXT_CHARS  # a wired-format `<Node>.cfg`
 Lines = dict[FieldPath, int]
 Format = Literal["cml", "virl", "wired", "native"]
 
+_NATIVE_KEYS = frozenset({"hub", "spokes", "spoke_defaults", "routers", "tunnel", "vars", "nat_boxes", "segments"})
 _VIRL = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<(\w+:)?topology\b", re.S)
-_CML_HINT = re.compile(r"^\s*-?\s*node_definition\s*:", re.M)
+_CML_HINT = re.compile(r"^(\s*-?\s*node_definition\s*:|lab\s*:)", re.M)
 _WIRED_HINT = re.compile(r"^format\s*:\s*['\"]?dmvpnlab-wired", re.M)
 
 
@@ -77,7 +78,8 @@ def sniff(text: str, data: Any) -> Format:
         nodes = data.get("nodes")
         if isinstance(nodes, list) and any(isinstance(n, dict) and "node_definition" in n for n in nodes):
             return "cml"
-        if isinstance(data.get("lab"), dict) and isinstance(nodes, list):
+        # A native topology has neither `lab:` nor `nodes:` (its nodes are hub/spokes/routers).
+        if "lab" in data or ("nodes" in data and not _NATIVE_KEYS & data.keys()):
             return "cml"
         return "native"
     if _WIRED_HINT.search(text):
