@@ -98,10 +98,10 @@ def load_virl(path: str | Path) -> WiredTopology:
 
 def load_virl_text(text: str, path: Path, file: str) -> WiredTopology:
     from dmvpnlab.lab.cml.mapping import to_wired
-    from dmvpnlab.lab.cml.virl import virl_to_cml, xml_path
+    from dmvpnlab.lab.cml.virl import virl_to_cml, xml_field
 
     try:
         lab = virl_to_cml(text)
         return to_wired(lab, path, "virl 1")
     except LabProblem as p:  # no line numbers: ElementTree keeps none
-        raise problem_error(file, LabProblem(xml_path(p.path), p.message, p.node)) from None
+        raise LabFileError(file, xml_field(p.path), p.message, node=p.node) from None

@@ -69,7 +69,7 @@ def sniff(text: str, data: Any) -> Format:
     section, which 0.0.x files may lack). `data` is the parsed YAML, or None when it did
     not parse (then the text's shape decides, so a CML file with a YAML error gets the
     CML loader's error rather than the native loader's)."""
-    if _VIRL.match(text):
+    if _VIRL.match(text) or text.lstrip().startswith("<"):  # XML; no topology YAML starts with '<'
         return "virl"
     if isinstance(data, dict):
         fmt = data.get("format")

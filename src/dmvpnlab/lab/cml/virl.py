@@ -132,11 +132,16 @@ def _link(k: int, element: ET.Element, nodes: list[dict[str, Any]]) -> dict[str,
     return {"id": f"l{k}", "n1": n1, "i1": i1, "n2": n2, "i2": i2}
 
 
-_FIELDS = {"node_definition": "@subtype", "label": "@name", "configuration": "config", "slot": "@id"}
+_FIELDS = {"node_definition": "@subtype", "label": "@name", "configuration": "config", "slot": "@id",
+           "n1": "@src", "i1": "@src", "n2": "@dst", "i2": "@dst"}
+
+
+def xml_field(path: tuple[Any, ...]) -> str | None:
+    """A CmlFile path (nodes[0].interfaces[1].slot) in the VIRL file's terms (node[1]/interface[2]/@id)."""
+    return "/".join(str(p) for p in xml_path(path)) or None
 
 
 def xml_path(path: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A CmlFile path (nodes[0].interfaces[1].slot) in the VIRL file's terms (node[1].interface[2].@id)."""
     words = {"nodes": "node", "interfaces": "interface", "links": "connection"}
     out: list[Any] = []
     parts = list(path)
