@@ -56,7 +56,7 @@ def test_offer_carries_the_pool_and_the_first_free_address():
     assert message.address_list(OPT_ROUTER) == [IPv4Address("198.51.100.1")]
     assert message.seconds_option(OPT_LEASE_TIME) == 3600
     assert message.address_option(OPT_SERVER_ID) == SERVER_IF.ip
-    assert (udp.src, udp.dst, udp.sport, udp.dport) == (SERVER_IF.ip, message.yiaddr, 67, 68)
+    assert (str(udp.src), str(udp.dst), udp.sport, udp.dport) == ("198.51.100.1", "255.255.255.255", 67, 68)  # broadcast flag set
 
 
 def test_discover_is_from_nothing_to_everyone_with_a_client_id():

@@ -17,7 +17,7 @@ from typing import Callable
 from dmvpnlab.dhcp.codec import (
     ACK, BOOTREPLY, BOOTREQUEST, DISCOVER, NAK, OFFER, OPT_CLIENT_ID, OPT_DNS, OPT_DOMAIN_NAME, OPT_HOSTNAME,
     OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_PARAMETER_LIST, OPT_REBINDING_T2, OPT_RENEWAL_T1, OPT_REQUESTED_IP,
-    OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK, RELEASE, REQUEST, DhcpMessage,
+    OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK, RELEASE, REQUEST, DhcpMessage, FLAG_BROADCAST,
 )
 
 UNSPECIFIED = IPv4Address(0)
@@ -77,10 +77,15 @@ class LeaseLost:
 
 @dataclass
 class DhcpClient:
-    """One interface's client. `mac` is the interface's MAC (chaddr, client id 01+MAC)."""
+    """One interface's client. `mac` is the interface's MAC (chaddr, client id 01+MAC).
+
+    `broadcast_flag`: ask servers to broadcast OFFER and ACK (IOS's client does): the
+    router's kernel, which forwards, must not see a unicast to an address it lacks yet.
+    """
 
     mac: bytes
     hostname: str | None = None
+    broadcast_flag: bool = True
     rng: Callable[[], int] = field(default=lambda: random.getrandbits(32))
     state: str = "INIT"
     lease: Lease | None = None
@@ -181,6 +186,7 @@ class DhcpClient:
 
     def _send_discover(self, now: float) -> None:
         message = self._message(DISCOVER)
+        message.flags = FLAG_BROADCAST if self.broadcast_flag else 0
         if self.lease is not None:
             message.options[OPT_REQUESTED_IP] = self.lease.address.ip.packed
         self._queue(Send(message, UNSPECIFIED, BROADCAST), now)
@@ -189,6 +195,7 @@ class DhcpClient:
         offer = self._offer
         assert offer is not None
         message = self._message(REQUEST)
+        message.flags = FLAG_BROADCAST if self.broadcast_flag else 0
         message.options[OPT_REQUESTED_IP] = offer.yiaddr.packed
         message.options[OPT_SERVER_ID] = offer.options[OPT_SERVER_ID][:4]
         self._queue(Send(message, UNSPECIFIED, BROADCAST), now)
