@@ -129,8 +129,11 @@ class Dot1qNode:
                     self._open_subinterface(itf)
                 except (OSError, ValueError) as error:  # no parent, name too long, TAP refused
                     log.warning("interface %s (dot1Q %s): not created: %s", name, itf.dot1q_vlan, error)
-        for linux in list(self.parents):
-            self._refresh_parent(linux)
+        for linux in sorted(set(self.parents) | {s.parent for s in self.subinterfaces.values()}):
+            try:
+                self._refresh_parent(linux)
+            except OSError as error:  # the parent vanished, nftables refused...
+                log.warning("dot1Q relay on %s: not running: %s", linux, error)
 
     def close(self) -> None:
         for name in list(self.subinterfaces):
