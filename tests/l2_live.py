@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,34 @@ def start_agent(ns: str, node: str, directory: Path, spec: dict[str, Any]) -> su
     return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(DRIVER), node, str(directory),
                              str(directory / "config.json")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def start_agent_text(ns: str, node: str, directory: Path, config: str) -> subprocess.Popen[Any]:
+    """`dmvpnlab agent` with an IOS startup config, as a lab starts it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "startup-config").write_text(config)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "dmvpnlab", "agent", "--node", node,
+                             "--config", str(directory / "startup-config"), "--state-dir", str(directory), "--debug"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def configure(directory: Path, *lines: str) -> list[str]:
+    """`configure terminal`, `lines`, `end` in one CLI session (one connection)."""
+    outputs = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(directory / "control.sock"))
+        reader = sock.makefile("rb")
+        for line in ("configure terminal", *lines, "end"):
+            sock.sendall((json.dumps({"op": "cli", "line": line}) + "\n").encode())
+            while True:
+                answer = json.loads(reader.readline())
+                if "debug" not in answer:
+                    break
+            assert answer.get("ok") and not answer.get("error"), (line, answer)
+            outputs.append(str(answer.get("output", "")))
+    return outputs
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:

@@ -26,7 +26,7 @@ from typing import Callable
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.dhcp_node import DhcpNode
-from dmvpnlab.agent.dot1q_node import Dot1qNode, interface_linux_name
+from dmvpnlab.agent.dot1q_node import Dot1qNode
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
@@ -124,9 +124,9 @@ class RouterAgent:
 
     def _apply_physical(self, itf: Interface) -> None:
         try:
-            ifname = interface_linux_name(self.node, itf.name)
-        except InterfaceNameError as error:
-            log.warning("interface %s: ignored: %s", itf.name, error)
+            ifname = linux_ifname(self.node, itf.name)
+        except InterfaceNameError as error:  # Vlan1 or FastEthernet0/0 in a native lab ...
+            log.warning("interface %s: not applied: %s", itf.name, error)
             return
         if self.kernel.ifindex(ifname) is None:
             log.warning("interface %s (%s) does not exist in this namespace: ignored", itf.name, ifname)

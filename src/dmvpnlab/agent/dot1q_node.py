@@ -14,9 +14,9 @@ ARP and accept packets for the subinterface's address: duplicates). An nftables
 `netdev` ingress chain on the parent drops every frame after the packet socket has seen
 it (packet taps run before the ingress hook), in a table of ours, `dmvpnlab_l2`.
 
-Names: the TAP is `ifnames.linux_ifname(node, subif)` where the interface map knows it;
-else the parent's Linux name + `.N` (`spoke1-eth1.10`) when that fits 15 bytes; else the
-wired lab's short form (`Gi0-1.10`), which is unique inside the router's namespace.
+Names: the TAP is `ifnames.linux_ifname(node, subif)`: the interface map's name in a
+wired lab, else `wired_linux_name` (`GigabitEthernet0/1.10` -> `Gi0-1.10`), in native
+labs too (at most 15 bytes whatever the node is called, unique inside the namespace).
 """
 
 from __future__ import annotations
@@ -40,44 +40,20 @@ from dmvpnlab.tunnel.tap import TapDevice, TapError
 log = logging.getLogger("dmvpnlab.agent.dot1q")
 NFT_TABLE = "dmvpnlab_l2"
 BURST = 64  # frames relayed per wake-up before the loop serves others
-_SHORT_TYPES = (("GigabitEthernet", "Gi"), ("FastEthernet", "Fa"), ("TenGigabitEthernet", "Te"),
-                ("Ethernet", "Et"), ("Port-channel", "Po"))
 
 
-def split_subinterface(name: str) -> tuple[str, str] | None:
-    """("GigabitEthernet0/1", "10") for "GigabitEthernet0/1.10", None for a main interface."""
-    parent, dot, sub = name.rpartition(".")
-    return (parent, sub) if dot and parent and sub.isdigit() else None
-
-
-def short_linux_name(ios: str) -> str:
-    """`GigabitEthernet0/1.10` -> `Gi0-1.10` (the wired lab's rule, see the contract)."""
-    for long, short in _SHORT_TYPES:
-        if ios.startswith(long):
-            return short + ios[len(long):].replace("/", "-")
-    return re.sub(r"[^A-Za-z0-9.-]", "-", ios)
+def split_subinterface(name: str) -> tuple[str, int] | None:
+    """("GigabitEthernet0/1", 10) for "GigabitEthernet0/1.10", None for anything else."""
+    try:
+        parts = ifnames.split_ios_ifname(name)
+    except ifnames.InterfaceNameError:
+        return None
+    return (parts.parent, parts.subinterface) if parts.subinterface is not None else None
 
 
 def subinterface_linux_name(node: str, ios: str) -> str:
     """The TAP's name for subinterface `ios` (see the module docstring for the rule)."""
-    try:
-        name = ifnames.linux_ifname(node, ios)
-        if len(name) <= ifnames.LINUX_IFNAME_MAX:
-            return name
-    except ifnames.InterfaceNameError:
-        pass
-    parts = split_subinterface(ios)
-    if parts is None:
-        raise ifnames.InterfaceNameError(f"{ios!r} is not a subinterface")
-    try:
-        name = f"{ifnames.linux_ifname(node, parts[0])}.{parts[1]}"
-    except ifnames.InterfaceNameError:
-        name = ""
-    if not name or len(name) > ifnames.LINUX_IFNAME_MAX:
-        name = short_linux_name(ios)
-    if len(name) > ifnames.LINUX_IFNAME_MAX:
-        raise ifnames.InterfaceNameError(f"no Linux name of at most 15 bytes for {ios}")
-    return name
+    return ifnames.linux_ifname(node, ios)
 
 
 def parent_linux_name(node: str, ios_parent: str) -> str:
@@ -86,7 +62,7 @@ def parent_linux_name(node: str, ios_parent: str) -> str:
 
 def interface_linux_name(node: str, ios: str) -> str:
     """Linux name of any non-tunnel interface, subinterfaces (our TAPs) included."""
-    return subinterface_linux_name(node, ios) if split_subinterface(ios) else ifnames.linux_ifname(node, ios)
+    return ifnames.linux_ifname(node, ios)
 
 
 @dataclass
