@@ -87,3 +87,48 @@ def test_client_leases_installs_pings_and_renews(tmp_path):
     assert tshark_count(pcap, "dhcp.option.dhcp == 3 && ip.dst == 198.51.100.1") >= 1  # a renewal
     assert tshark_count(pcap, "icmp.type == 0") >= 3
     assert tshark_count(pcap, "_ws.malformed || _ws.expert.severity >= warning || icmp.type == 3") == 0
+
+
+def test_linux_host_client_leases_pings_and_releases(tmp_path):
+    """`dmvpnlab dhcp-client IFNAME` in a host namespace: lease, default route, ping, and
+    on SIGTERM a RELEASE that frees the server's binding and removes the address."""
+    import subprocess
+    import sys
+
+    tag = f"{os.getpid() % 100000}"
+    ns = {"srv": f"dlt-l2h-srv-{tag}", "host": f"dlt-l2h-host-{tag}"}
+    made: list[str] = []
+    procs: list[Any] = []
+    dirs = {"srv": tmp_path / "srv"}
+    try:
+        for space in ns.values():
+            ip("netns", "add", space)
+            made.append(space)
+        ip("link", "add", "srv-eth0", "netns", ns["srv"], "type", "veth", "peer", "name", "eth0", "netns", ns["host"])
+        for space, dev in ((ns["srv"], "srv-eth0"), (ns["host"], "eth0")):
+            ip("-n", space, "link", "set", "lo", "up")
+            ip("-n", space, "link", "set", dev, "up")
+        procs.append(start_agent(ns["srv"], "srv", dirs["srv"], SERVER))
+        wait_for("server ready", lambda: ready(dirs["srv"], procs[0]))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        host = subprocess.Popen(["ip", "netns", "exec", ns["host"], sys.executable, "-m", "dmvpnlab", "dhcp-client",
+                                 "eth0", "--hostname", "pc1", "--timeout", "15"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(host)
+        assert host.stdout is not None
+        first = host.stdout.readline()
+        assert first.startswith("eth0: DHCP lease 198.51.100.10/24 from 198.51.100.1, router 198.51.100.1"), \
+            first + (host.stderr.read() if host.poll() is not None and host.stderr else "")
+        route = netns_exec(ns["host"], "ip", "route", "show", "default").stdout
+        assert "default via 198.51.100.1 dev eth0" in route, route
+        ping = netns_exec(ns["host"], "ping", "-c", "2", "-i", "0.2", "-W", "2", "198.51.100.1")
+        assert ping.returncode == 0, ping.stdout
+        bound = state(dirs["srv"])["dhcp"]["bindings"]
+        stop(host)
+        after = netns_exec(ns["host"], "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
+        released = wait_for("the binding freed", lambda: state(dirs["srv"])["dhcp"]["bindings"] == [] or None, 5)
+    finally:
+        stop_all(procs[::-1], made)
+    assert host.returncode == 0
+    assert [b["address"] for b in bound] == ["198.51.100.10"]
+    assert "198.51.100.10" not in after and released
