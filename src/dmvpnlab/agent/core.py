@@ -25,6 +25,8 @@ from typing import Callable
 
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
+from dmvpnlab.agent.dhcp_node import DhcpNode
+from dmvpnlab.agent.dot1q_node import Dot1qNode
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
@@ -77,6 +79,8 @@ class RouterAgent:
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
     frr: FrrNode | None = None  # OSPF/BGP/RIP in FRR daemons (frr_node), made by the first apply
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
+    dot1q: Dot1qNode | None = None  # subinterface TAPs and their 802.1Q relays (dot1q_node)
+    dhcp: DhcpNode | None = None  # `ip address dhcp` clients and `ip dhcp pool` server (dhcp_node)
     _source_checked: float = 0.0
     shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
 
@@ -95,9 +99,13 @@ class RouterAgent:
     def apply(self) -> None:
         """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
         try_set_sysctl("net/ipv4/ip_forward", "1")
+        self.dot1q = self.dot1q or Dot1qNode(self.node)
+        self.dot1q.apply(self.config)
         for itf in self.config.interfaces:
             if not itf.is_tunnel:
                 self._apply_physical(itf)
+        self.dhcp = self.dhcp or DhcpNode(self.node, self.kernel, self.clock)
+        self.dhcp.apply(self.config)
         before = self.tunnel
         tunnels = self.config.tunnels
         if tunnels:
@@ -289,6 +297,8 @@ class RouterAgent:
         return count
 
     def tick(self) -> None:
+        if self.dhcp is not None:
+            self.dhcp.tick()
         if self.frr is not None:
             self.frr.tick(self.clock())
         if self.eigrp is not None:
@@ -338,6 +348,7 @@ class RouterAgent:
                 self.frr.stop()
             if self.eigrp is not None:  # nor EIGRP's routes
                 self.eigrp.stop()
+            self.close_l2()
             raise
         ready()
         ticker = asyncio.create_task(self._ticker())
@@ -354,7 +365,15 @@ class RouterAgent:
                 self.eigrp.stop()  # goodbyes while the tunnel still carries them
             self.remove_own_routes()
             self._close_tunnel()
+            self.close_l2()
             self.kernel.close()
+
+    def close_l2(self) -> None:
+        """Release DHCP leases, close the subinterface TAPs (also after a failed start)."""
+        if self.dhcp is not None:
+            self.dhcp.close()
+        if self.dot1q is not None:
+            self.dot1q.close()
 
     def start_management(self, options: SshOptions) -> None:
         """Answer SSH with the plugged-in server; called on the running loop, so CLI lines
