@@ -155,4 +155,4 @@ def test_dhcp_hosts_without_the_client_get_one_line_each(monkeypatch):
     assert dhcp_hosts.start(object(), [("PC1", "ens2"), ("PC2", "eth0")]) == [
         "host PC1: ens2 asks DHCP, DHCP not available (no `dmvpnlab dhcp-client` yet): it stays unaddressed",
         "host PC2: eth0 asks DHCP, DHCP not available (no `dmvpnlab dhcp-client` yet): it stays unaddressed"]
-    assert dhcp_hosts.client_command("ens2")[-3:] == ["dmvpnlab", "dhcp-client", "ens2"]
+    assert dhcp_hosts.client_command("ens2", "PC1")[-5:] == ["dmvpnlab", "dhcp-client", "ens2", "--hostname", "PC1"]

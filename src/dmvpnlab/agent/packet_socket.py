@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import socket
 import struct
-from pathlib import Path
 from typing import NamedTuple
 
 ETH_P_ALL = 0x0003
@@ -110,11 +109,24 @@ def send(sock: socket.socket, frame: bytes) -> bool:
         return False
 
 
+_SIOCGIFHWADDR = 0x8927
+_SIOCGIFMTU = 0x8921
+
+
+def _ifreq(ifname: str, request: int) -> bytes:
+    """An ioctl on a socket of this process's network namespace. Not sysfs: /sys shows the
+    links of the namespace that mounted it, and a Mininet node (a wired lab's router or
+    host) shares the machine's /sys, so /sys/class/net/<its link> does not exist there."""
+    import fcntl
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        return fcntl.ioctl(sock.fileno(), request, struct.pack("256s", ifname.encode()[:15]))
+
+
 def interface_mac(ifname: str) -> bytes:
-    """The MAC of `ifname` in this namespace (sysfs shows the current namespace's links)."""
-    text = Path(f"/sys/class/net/{ifname}/address").read_text().strip()
-    return bytes.fromhex(text.replace(":", ""))
+    """The MAC of `ifname` in this namespace (OSError if it has no such link)."""
+    return _ifreq(ifname, _SIOCGIFHWADDR)[18:24]
 
 
 def interface_mtu(ifname: str) -> int:
-    return int(Path(f"/sys/class/net/{ifname}/mtu").read_text().strip())
+    return struct.unpack("i", _ifreq(ifname, _SIOCGIFMTU)[16:20])[0]

@@ -33,8 +33,10 @@ def client_available() -> bool:
     return sub is not None and SUBCOMMAND in sub.choices
 
 
-def client_command(ifname: str) -> list[str]:
-    return [sys.executable, "-m", "dmvpnlab", SUBCOMMAND, ifname]
+def client_command(ifname: str, host: str) -> list[str]:
+    """The client's command line; `--hostname` is the node's label (the namespaces share
+    the machine's UTS name, which the client would otherwise send as option 12)."""
+    return [sys.executable, "-m", "dmvpnlab", SUBCOMMAND, ifname, "--hostname", host]
 
 
 def start(lab: Any, hosts: list[tuple[str, str]]) -> list[str]:
@@ -48,7 +50,7 @@ def start(lab: Any, hosts: list[tuple[str, str]]) -> list[str]:
         state_dir = lab.records.directory / host
         state_dir.mkdir(parents=True, exist_ok=True)
         with open(state_dir / LOG_NAME.format(ifname=ifname), "ab") as log:
-            popen = lab.nodes[host].popen(client_command(ifname), stdin=subprocess.DEVNULL, stdout=log,
+            popen = lab.nodes[host].popen(client_command(ifname, host), stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log)
         lab.helpers.append(popen)
         try:
