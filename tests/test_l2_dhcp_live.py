@@ -132,3 +132,71 @@ def test_linux_host_client_leases_pings_and_releases(tmp_path):
     assert host.returncode == 0
     assert [b["address"] for b in bound] == ["198.51.100.10"]
     assert "198.51.100.10" not in after and released
+
+
+HUB = """hostname Hub
+ip dhcp excluded-address 198.51.100.1 198.51.100.9
+ip dhcp pool WAN
+ network 198.51.100.0 255.255.255.0
+ default-router 198.51.100.1
+!
+interface Tunnel0
+ ip address 10.0.0.1 255.255.255.0
+ ip nhrp network-id 1
+ ip nhrp map multicast dynamic
+ tunnel source GigabitEthernet0/0
+ tunnel mode gre multipoint
+!
+interface GigabitEthernet0/0
+ ip address 198.51.100.1 255.255.255.0
+!
+end
+"""
+SPOKE = """hostname Spoke1
+interface Tunnel0
+ ip address 10.0.0.2 255.255.255.0
+ ip nhrp network-id 1
+ ip nhrp nhs 10.0.0.1 nbma 198.51.100.1 multicast
+ tunnel source GigabitEthernet0/0
+ tunnel mode gre multipoint
+!
+interface GigabitEthernet0/0
+ ip address dhcp
+!
+end
+"""
+
+
+def test_spoke_with_a_dhcp_wan_registers_once_leased(tmp_path):
+    """IOS configs, `dmvpnlab agent`: the hub hands the spoke its WAN address; the spoke's
+    tunnel source waits for the lease, then the spoke registers with the leased NBMA."""
+    from l2_live import start_agent_text
+
+    tag = f"{os.getpid() % 100000}"
+    ns = {"hub": f"dlt-l2t-hub-{tag}", "spoke": f"dlt-l2t-sp-{tag}"}
+    made: list[str] = []
+    procs: list[Any] = []
+    dirs = {n: tmp_path / n for n in ns}
+    try:
+        for space in ns.values():
+            ip("netns", "add", space)
+            made.append(space)
+        ip("link", "add", "hub-eth0", "netns", ns["hub"], "type", "veth", "peer", "name", "spoke-eth0",
+           "netns", ns["spoke"])
+        for node in ns:
+            ip("-n", ns[node], "link", "set", "lo", "up")
+            ip("-n", ns[node], "link", "set", f"{node}-eth0", "up")
+        for node, config in (("hub", HUB), ("spoke", SPOKE)):
+            procs.append(start_agent_text(ns[node], node, dirs[node], config))
+        for node, proc in zip(ns, procs):
+            wait_for(f"{node} ready", lambda d=dirs[node], p=proc: ready(d, p))
+        wait_for("the spoke registered with its leased NBMA", lambda: any(
+            e.get("nbma") == "198.51.100.10" and "registered" in e["flags"] for e in state(dirs["hub"])["nhrp"]["cache"]),
+            timeout=30)
+        ping = netns_exec(ns["spoke"], "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.0.0.1")
+        brief = cli(dirs["spoke"], "show ip interface brief")
+    finally:
+        stop_all(procs[::-1], made)
+    assert ping.returncode == 0, ping.stdout
+    assert any(line.startswith("GigabitEthernet0/0") and "198.51.100.10" in line and " DHCP " in line
+               for line in brief.splitlines()), brief

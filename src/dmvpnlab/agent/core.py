@@ -145,6 +145,12 @@ class RouterAgent:
         if isinstance(source, IPv4Address):
             return source
         addresses = self.kernel.addresses(linux_ifname(self.node, source))
+        source_itf = self.config.interface(source)
+        if not addresses and source_itf is not None and source_itf.dhcp:
+            # `ip address dhcp` on the source: no lease yet. 0.0.0.0 until it comes; the
+            # tick's source check then re-registers from the leased address.
+            log.info("%s: tunnel source %s waits for its DHCP lease", itf.name, source)
+            return IPv4Address(0)
         if not addresses:
             raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
         return addresses[0].ip
