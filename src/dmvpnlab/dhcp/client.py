@@ -155,7 +155,7 @@ class DhcpClient:
         elif self.state == "SELECTING":
             self._send_discover(now)
         elif self.state == "REQUESTING":
-            if self._attempt >= 4:  # RFC 2131 3.1.5: give up on this offer, start over
+            if self._attempt >= 4 or self._offer is None:  # RFC 2131 3.1.5: give up on this offer, start over
                 self.start(now)
             else:
                 self._send_request(now)
