@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PACKAGE = "dmvpnlab"
-PROTOCOL_PACKAGES = {"nhrp", "tunnel", "ipsec", "routing.eigrp"}
+PROTOCOL_PACKAGES = {"nhrp", "tunnel", "ipsec", "routing.eigrp", "l2", "dhcp"}
 NOT_FOR_PROTOCOLS = {"lab", "cli", "agent"}
 MAX_MODULE_LINES = 600
 #: Where the repository keeps Python; without git (an unpacked tarball) these are walked.

@@ -16,12 +16,14 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.cli.commands",       # cli
+    "dmvpnlab.lab.cml.commands",   # import
+    "dmvpnlab.agent.dhcp_host",    # dhcp-client (Linux hosts of wired labs)
 )
 
 
 # The agent starts once per router (hundreds in a scale lab): it imports only its own
 # composition root, not the lab's modules (Mininet, rich), to start fast and stay small.
-FAST_PATHS = {"agent": "dmvpnlab.router", "agent-zygote": "dmvpnlab.router"}
+FAST_PATHS = {"agent": "dmvpnlab.router", "agent-zygote": "dmvpnlab.router", "dhcp-client": "dmvpnlab.agent.dhcp_host"}
 
 
 def build_parser(modules: tuple[str, ...] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:

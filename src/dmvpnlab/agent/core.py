@@ -26,6 +26,8 @@ from typing import Callable
 
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.crypto_settings import ipsec_settings
+from dmvpnlab.agent.dhcp_node import DhcpNode
+from dmvpnlab.agent.dot1q_node import Dot1qNode
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
@@ -80,6 +82,8 @@ class RouterAgent:
     keylog_dir: Path | None = None  # where Wireshark's key files go (else $DMVPNLAB_KEYLOG_DIR)
     frr: FrrNode | None = None  # OSPF/BGP/RIP in FRR daemons (frr_node), made by the first apply
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
+    dot1q: Dot1qNode | None = None  # subinterface TAPs and their 802.1Q relays (dot1q_node)
+    dhcp: DhcpNode | None = None  # `ip address dhcp` clients and `ip dhcp pool` server (dhcp_node)
     _source_checked: float = 0.0
     shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
     interfaces: InterfacesNode = field(init=False)  # addresses, shutdown, MTU, loopbacks (interfaces_node)
@@ -103,7 +107,11 @@ class RouterAgent:
 
     def apply(self) -> None:
         """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
+        self.dot1q = self.dot1q or Dot1qNode(self.node)
+        self.dot1q.apply(self.config)  # subinterface TAPs first: the interfaces part addresses them
         self.interfaces.apply(self.config)
+        self.dhcp = self.dhcp or DhcpNode(self.node, self.kernel, self.clock)
+        self.dhcp.apply(self.config)
         before = self.tunnel
         tunnels = self.config.tunnels
         if tunnels:
@@ -128,6 +136,12 @@ class RouterAgent:
         if isinstance(source, IPv4Address):
             return source
         addresses = self.interfaces.addresses(self.config, source)  # a Loopback's own, not lo's 127.0.0.1
+        source_itf = self.config.interface(source)
+        if not addresses and source_itf is not None and source_itf.dhcp:
+            # `ip address dhcp` on the source: no lease yet. 0.0.0.0 until it comes; the
+            # tick's source check then re-registers from the leased address.
+            log.info("%s: tunnel source %s waits for its DHCP lease", itf.name, source)
+            return IPv4Address(0)
         if not addresses:
             raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
         return addresses[0].ip
@@ -267,6 +281,8 @@ class RouterAgent:
 
     def tick(self) -> None:
         self.static_routes.tick(self.clock())
+        if self.dhcp is not None:
+            self.dhcp.tick()
         if self.frr is not None:
             self.frr.tick(self.clock())
         if self.eigrp is not None:
@@ -317,6 +333,7 @@ class RouterAgent:
             if self.eigrp is not None:  # nor EIGRP's routes
                 self.eigrp.stop()
             self.nat.close()  # nor the nftables table
+            self.close_l2()
             raise
         ready()
         ticker = asyncio.create_task(self._ticker())
@@ -334,7 +351,15 @@ class RouterAgent:
             self.remove_own_routes()
             self.nat.close()
             self._close_tunnel()
+            self.close_l2()
             self.kernel.close()
+
+    def close_l2(self) -> None:
+        """Release DHCP leases, close the subinterface TAPs (also after a failed start)."""
+        if self.dhcp is not None:
+            self.dhcp.close()
+        if self.dot1q is not None:
+            self.dot1q.close()
 
     def start_management(self, options: SshOptions) -> None:
         """Answer SSH with the plugged-in server; called on the running loop, so CLI lines

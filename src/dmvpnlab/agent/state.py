@@ -180,4 +180,6 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "not_applied_config_lines": not_applied_lines(agent),
         "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
+        "dhcp": agent.dhcp.state() if getattr(agent, "dhcp", None) is not None else None,
+        "dot1q": agent.dot1q.state() if getattr(agent, "dot1q", None) is not None else None,
     }

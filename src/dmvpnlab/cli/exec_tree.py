@@ -24,7 +24,7 @@ from dmvpnlab.cli import (
     show_running,
 )
 from dmvpnlab.cli import show_acl, show_nat
-from dmvpnlab.cli import ping_run, routing_tree
+from dmvpnlab.cli import ping_run, routing_tree, show_dhcp
 from dmvpnlab.cli.tree import Action, Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
 
@@ -213,6 +213,10 @@ def build_tree() -> Node:
                         ("bgp", "Border Gateway Protocol (BGP)"), ("rip", "Routing Information Protocol (RIP)")):
         route.kw(proto, help, _route(proto))
     _eigrp_words(ip)
+    ip.kw("dhcp", "Show items in the DHCP database").kw(
+        "binding", "DHCP address bindings", lambda s, a: show_dhcp.render_bindings(s.agent))
+    show.kw("dhcp", "Dynamic Host Configuration Protocol status").kw(
+        "lease", "Show DHCP Addresses leased from a server", lambda s, a: show_dhcp.render_lease(s.agent))
     ip.kw("interface", "IP interface status and configuration").kw(
         "brief", "Brief summary of IP status and configuration", lambda s, a: show_interfaces.render_brief(s.agent))
 

@@ -28,7 +28,11 @@ def render_brief(agent: Any) -> str:
     for itf in sorted(agent.config.interfaces, key=_brief_order):
         status, protocol = link_state(agent, itf)
         address = str(itf.address.ip) if itf.address else "unassigned"
-        method = "NVRAM" if itf.address else "DHCP" if itf.dhcp else "unset"
+        method = "NVRAM" if itf.address else "unset"
+        if itf.dhcp:  # `ip address dhcp`: the lease's address, Method DHCP (as IOS shows it)
+            dhcp = getattr(agent, "dhcp", None)
+            lease = dhcp.lease(itf.name) if dhcp is not None else None
+            address, method = (str(lease.address.ip) if lease is not None else "unassigned"), "DHCP"
         out.append(f"{itf.name:<26} {address:<15} YES {method:<6} {status:<21} {protocol:<8}")
     return "\n".join(out) + "\n"
 
