@@ -1,0 +1,65 @@
+"""CML lab topologies/cml/phase3.yaml, run unchanged: DMVPN Phase 3, via the hub, redirect, then direct.
+
+EIGRP 100 with the hub summarising 10.0.0.0/16 on Tunnel0: the spokes know each other's
+loopback only through the summary, via the hub. `ping 10.0.2.1 source Loopback0` at
+Spoke1 gives `!!!!!`; the first echoes cross the hub, the hub (`ip nhrp redirect`) sends
+Spoke1 a Traffic Indication, Spoke1 (`ip nhrp shortcut`) resolves 10.0.2.1, Spoke2
+answers directly, Spoke1 installs an NHRP route (`H` in `show ip route`) for
+10.0.2.0/24, and the next ping goes spoke to spoke.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cml_checks import (CML, LOOPBACK, NBMA, TUNNEL, WAN, assert_all_echoes, bring_up, direct, echo_loopbacks,
+                        lab_captures, route_line, routed, router_ping, seqs, spokes_registered, via_hub)
+from crossings import shortcuts, wait_for
+from test_cli_configure import cli
+from dmvpnlab.nhrp.codec import PacketType
+
+
+@pytest.fixture(scope="module")
+def lab():
+    yield from bring_up(CML / "phase3.yaml")
+
+
+def test_spokes_register_and_learn_only_the_hubs_summary(lab):
+    spokes_registered(lab)
+    routed(lab, "Spoke1", "10.0.0.0/16")
+    routed(lab, "Spoke2", "10.0.0.0/16")
+    table = cli(lab, "Spoke1", "show ip route")
+    assert route_line(table, "D", "10.0.0.0/16", 90, TUNNEL["Hub"]), table
+    assert not route_line(table, "D", "10.0.2.0/24", 90), "the summary suppresses the /24s"
+
+
+def test_via_the_hub_then_redirect_then_direct(lab):
+    spokes_registered(lab)
+    routed(lab, "Spoke1", "10.0.0.0/16")
+    routed(lab, "Spoke2", "10.0.0.0/16")
+    since, text = router_ping(lab, "Spoke1", "10.0.2.1")
+    assert_all_echoes(text)
+    seen = lab_captures(lab)
+    requests = echo_loopbacks(seen, since)
+    assert 1 in seqs(via_hub(requests)), "the first echo goes through the hub"
+    indications = [m for m in seen.messages(PacketType.TRAFFIC_INDICATION, link=WAN["Spoke1"], since=since)
+                   if (str(m.outer_src), str(m.outer_dst)) == (NBMA["Hub"], NBMA["Spoke1"])]
+    assert indications, "the hub redirects Spoke1"
+    assert str(indications[0].packet.dst_proto) == LOOPBACK["Spoke1"], "addressed to the packet's source"
+    asked = [m for m in seen.messages(PacketType.RESOLUTION_REQUEST, link=WAN["Spoke1"], since=indications[0].time)
+             if str(m.packet.dst_proto) == LOOPBACK["Spoke2"]]
+    assert asked, "Spoke1 resolves the original destination"
+    replies = [m for m in seen.messages(PacketType.RESOLUTION_REPLY, link=WAN["Spoke1"], since=indications[0].time)
+               if (str(m.outer_src), str(m.outer_dst)) == (NBMA["Spoke2"], NBMA["Spoke1"])]
+    assert replies and replies[0].packet.cies[0].prefix_len == 24, "Spoke2 answers for its /24, directly"
+
+    assert wait_for(lambda: f"10.0.2.0/24 via {TUNNEL['Spoke2']}" in shortcuts(lab, "Spoke1"), timeout=5)
+    table = cli(lab, "Spoke1", "show ip route")
+    assert route_line(table, "H", "10.0.2.0/24", 250, TUNNEL["Spoke2"]), table
+    again, text = router_ping(lab, "Spoke1", "10.0.2.1")
+    assert_all_echoes(text)
+    seen = lab_captures(lab)
+    later = echo_loopbacks(seen, again)
+    assert seqs(later) == {1, 2, 3, 4, 5}
+    assert via_hub(later) == [], "after the redirect the hub sees none of it"
+    assert {s.seq for s in direct(later)} == {1, 2, 3, 4, 5}

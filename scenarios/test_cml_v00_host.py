@@ -1,0 +1,52 @@
+"""Two more CML labs run unchanged: the 0.0.x file format, and an ubuntu host from its cloud-init.
+
+- topologies/cml/phase3-v0.0.yaml: Phase 3 written as CML 2.0 exported labs (version
+  0.0.4, `configuration` a plain string): it comes up, the spokes register, and
+  `ping 10.0.2.1 source Loopback0` at Spoke1 gives `!!!!!`.
+- topologies/cml/ubuntu-host.yaml: Phase 3 plus Host1, an `ubuntu` node on Spoke1's
+  GigabitEthernet0/1, addressed by the netplan in its cloud-init (10.0.101.10/24, default
+  route via Spoke1): Host1 has that address and pings Spoke2's loopback across the DMVPN.
+
+One lab at a time (class-scoped fixtures): the machine is small and shared.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cml_checks import CML, assert_all_echoes, bring_up, routed, router_ping, spokes_registered
+from crossings import wait_for
+
+HOST, HOST_ADDRESS = "Host1", "10.0.101.10/24"
+
+
+class TestOldFormat:
+    @pytest.fixture(scope="class")
+    def lab(self):
+        yield from bring_up(CML / "phase3-v0.0.yaml")
+
+    def test_comes_up_registers_and_pings_loopback_to_loopback(self, lab):
+        spokes_registered(lab)
+        routed(lab, "Spoke1", "10.0.0.0/16")
+        routed(lab, "Spoke2", "10.0.0.0/16")
+        _since, text = router_ping(lab, "Spoke1", "10.0.2.1")
+        assert_all_echoes(text)
+
+
+class TestUbuntuHost:
+    @pytest.fixture(scope="class")
+    def lab(self):
+        yield from bring_up(CML / "ubuntu-host.yaml")
+
+    def test_the_host_has_its_cloud_init_address(self, lab):
+        shown = lab.exec(HOST, ["ip", "-4", "-o", "addr", "show"]).stdout
+        assert HOST_ADDRESS in shown, shown
+        assert "default via 10.0.101.1" in lab.exec(HOST, ["ip", "route", "show"]).stdout
+
+    def test_the_host_pings_spoke2s_loopback_across_the_dmvpn(self, lab):
+        spokes_registered(lab)
+        routed(lab, "Spoke2", "10.0.0.0/16")
+        routed(lab, "Hub", "10.0.101.0/24")
+        assert wait_for(lambda: lab.exec(HOST, ["ping", "-n", "-c", "1", "-W", "1", "10.0.2.1"]).ok, timeout=15)
+        done = lab.exec(HOST, ["ping", "-n", "-c", "5", "-i", "0.2", "-W", "1", "10.0.2.1"])
+        assert done.ok and " 0% packet loss" in done.stdout, done.stdout + done.stderr
