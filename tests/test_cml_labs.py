@@ -132,3 +132,29 @@ def test_the_old_format_lab_gives_configuration_as_a_string():
     lab = _raw(LABS[0].parent / "phase3-v0.0.yaml")
     assert re.fullmatch(r"0\.0\.\d+", str(lab["lab"]["version"]))
     assert all(isinstance(n["configuration"], str) for n in lab["nodes"])
+
+
+def test_the_benchmarks_generated_lab_is_sound(tmp_path: Path):
+    """bench/bench_cml.py's generated 1 hub + N spokes lab: same checks as the labs in the tree."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_cml", bench / "bench_cml.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+    path = module.write_cml_lab(tmp_path, 20)
+    test_links_join_interfaces_that_exist_and_iosv_labels_match_slots(path)
+    test_tunnel_sources_and_nhs_addresses_are_on_the_lab_underlay(path)
+    routers = _routers(path)
+    assert len(routers) == 21
+    for name, text in routers.items():
+        result = parse_config(text)
+        assert result.ok and result.config.hostname == name, result.errors
+        kept = [i.text for i in result.ignored if i.text.startswith(MODELLED + MODELLED_LATER)]
+        assert not kept, (name, kept)
