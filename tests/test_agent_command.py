@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from dmvpnlab.agent.command import install_interface_map_file, read_interface_map
+from dmvpnlab.ifnames import install_interface_map, installed_interface_map, linux_ifname
+
 BAD_CONFIG = """\
 hostname spoke9
 interface Tunnel0
@@ -103,3 +108,57 @@ def test_the_lab_starts_agents_with_the_console_command_whose_agent_module_is_th
     assert argv[1:4] == ["-m", "dmvpnlab", "agent"]
     assert FAST_PATHS["agent"] == FAST_PATHS["agent-zygote"] == agents.AGENT_MODULE
     assert agents.missing_parts() is None
+
+
+# -- --interface-map PATH (wired labs) ------------------------------------------------------
+
+
+def _agent_with_map(tmp_path: Path, map_text: str | bytes) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "startup-config").write_text(BAD_CONFIG)
+    map_path = tmp_path / "interface-map.json"
+    map_path.write_bytes(map_text if isinstance(map_text, bytes) else map_text.encode())
+    return subprocess.run(
+        [sys.executable, "-m", "dmvpnlab", "agent", "--node", "Hub", "--config", str(tmp_path / "startup-config"),
+         "--state-dir", str(tmp_path / "state"), "--interface-map", str(map_path)],
+        capture_output=True, text=True, timeout=30,
+    )
+
+
+def test_a_good_interface_map_is_read_before_the_config(tmp_path):
+    # The map is accepted, so the agent goes on to refuse the malformed config lines.
+    result = _agent_with_map(tmp_path, '{"GigabitEthernet0/0": "Gi0-0", "Gi0/1": "Gi0-1"}')
+    assert result.returncode == 2 and "tunnel key abc" in result.stderr
+    assert "--interface-map" not in result.stderr
+
+
+@pytest.mark.parametrize("text, says", [
+    ("{not json", "is not JSON (line 1 column 2"),
+    ('["Gi0/0", "Gi0-0"]', "expected a JSON object of IOS interface name -> Linux name strings"),
+    ('{"Gi0/0": 7}', "expected a JSON object"),
+    ('{"Serial0/0/0": "s0"}', "unknown interface name 'Serial0/0/0'"),
+    ('{"Gi0/0": "Gi0/0"}', "is not a legal Linux interface name"),
+    (b"\xff\xfe", "is not UTF-8 text"),
+])
+def test_a_bad_interface_map_is_one_clear_line_and_exit_2(tmp_path, text, says):
+    result = _agent_with_map(tmp_path, text)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("% --interface-map: ") and says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_interface_map_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="cannot read"):
+        read_interface_map(tmp_path / "nope.json")
+
+
+def test_the_interface_map_file_installs_the_map(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text('{"Gi0/2": "Gi0-2"}')
+    try:
+        install_interface_map_file(path)
+        assert installed_interface_map() == {"GigabitEthernet0/2": "Gi0-2"}
+        assert linux_ifname("Hub", "GigabitEthernet0/2") == "Gi0-2"
+    finally:
+        install_interface_map(None)
+    install_interface_map_file(None)  # no flag: native names stay
+    assert installed_interface_map() is None

@@ -274,11 +274,11 @@ def test_whole_running_config_dump_loads_with_unmodelled_lines_listed_as_ignored
     for expected in ("service timestamps debug datetime msec", "policy-map WAN-OUT",
                      "priority percent 30", "line vty 0 4", "transport input ssh",
                      "snmp-server community public RO", "ntp server 192.0.2.123",
-                     "banner motd ^C", "Authorised access only!", "interface Vlan1",
+                     "banner motd ^C", "Authorised access only!",
                      "no ip redirects", "duplex auto", "service-policy output WAN-OUT"):
         assert expected in ignored, expected
     # modelled lines are not reported as ignored
-    for modelled in ("ip nhrp shortcut", "tunnel key 12345", "hostname Spoke1", "router ospf 1",
+    for modelled in ("ip nhrp shortcut", "tunnel key 12345", "hostname Spoke1", "router ospf 1", "interface Vlan1",
                      "network 10.0.0.0 0.0.0.255 area 0", "ip ospf network point-to-multipoint"):
         assert modelled not in ignored, modelled
     cfg = result.config
@@ -286,7 +286,8 @@ def test_whole_running_config_dump_loads_with_unmodelled_lines_listed_as_ignored
     assert cfg.enable_secret == "5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0"
     assert [u.name for u in cfg.usernames] == ["admin"]
     assert [i.name for i in cfg.interfaces] == [
-        "Loopback0", "Tunnel0", "GigabitEthernet0/0", "GigabitEthernet0/1", "GigabitEthernet0/2"]
+        "Loopback0", "Tunnel0", "GigabitEthernet0/0", "GigabitEthernet0/1", "GigabitEthernet0/2", "Vlan1"]
+    assert cfg.interface("Vlan1").shutdown and cfg.interface("Vlan1").address is None
     tun = cfg.interface("Tunnel0")
     assert tun is not None
     assert tun.nhrp.nhs == [NhrpNhs(IPv4Address("10.0.0.1"), priority=1)]

@@ -9,21 +9,27 @@ lab gives it its management address). The password comes from `--ssh-password` o
 as the lab passes it (so it is in neither `ps` nor the lab records), from the
 DMVPNLAB_SSH_PASSWORD environment variable.
 
+With `--interface-map PATH` (a wired lab: a CML file's router) the agent reads the JSON
+object IOS name -> Linux name there and installs it (ifnames.install_interface_map)
+before the config is parsed; a bad file is one clear line and exit 2.
+
 This module only says what the arguments are and mean, both ways (the lab builds the
 same command line with `ssh_arguments`); main.py runs them. The composition root
 (dmvpnlab.router) registers the subcommand with its runner, so that building the parser
-stays cheap for every other `dmvpnlab` command. Imports the agent's hooks only.
+stays cheap for every other `dmvpnlab` command. Imports the agent's hooks and ifnames only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Callable
 
 from dmvpnlab.agent.hooks import SshOptions
+from dmvpnlab.ifnames import InterfaceNameError, install_interface_map
 
 PASSWORD_ENV = "DMVPNLAB_SSH_PASSWORD"  # how the lab hands the SSH password to an agent (not argv)
 DEFAULT_PASSWORD = "admin"
@@ -59,6 +65,32 @@ def ssh_options(args: argparse.Namespace) -> SshOptions | None:
     return SshOptions(address, port, args.ssh_user, password)
 
 
+def read_interface_map(path: Path) -> dict[str, str]:
+    """The JSON object IOS name -> Linux name in `path`; ValueError with one line if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON (line {error.lineno} column {error.colno}: {error.msg})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"{path}: expected a JSON object of IOS interface name -> Linux name strings")
+    return data
+
+
+def install_interface_map_file(path: Path | None) -> None:
+    """Install the map `--interface-map` names (nothing without one); ValueError with one line."""
+    if path is None:
+        return
+    mapping = read_interface_map(path)
+    try:
+        install_interface_map(mapping)
+    except InterfaceNameError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
 def register(subparsers: argparse._SubParsersAction, run: Callable[[argparse.Namespace], int]) -> None:
     """Add the `agent` subcommand; `run(args)` runs the router (see main.py)."""
     parser = subparsers.add_parser("agent", help="run one DMVPN router agent (inside its namespace)")
@@ -73,4 +105,7 @@ def register(subparsers: argparse._SubParsersAction, run: Callable[[argparse.Nam
     parser.add_argument("--keylog-dir", type=Path, default=None,
                         help="write Wireshark's esp_sa / ikev1_decryption_table there "
                              "(default: $DMVPNLAB_KEYLOG_DIR; none: no key files)")
+    parser.add_argument("--interface-map", type=Path, default=None, metavar="PATH",
+                        help="JSON object IOS interface name -> Linux name (wired labs; "
+                             "default: native <node>-ethN names)")
     parser.set_defaults(func=run)

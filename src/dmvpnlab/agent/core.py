@@ -33,7 +33,7 @@ from dmvpnlab.agent.shortcuts import ShortcutRoutes
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.ipsec.settings import IpsecSettings
-from dmvpnlab.ifnames import linux_ifname
+from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
@@ -115,7 +115,11 @@ class RouterAgent:
         self.eigrp = apply_eigrp(self)
 
     def _apply_physical(self, itf: Interface) -> None:
-        ifname = linux_ifname(self.node, itf.name)
+        try:
+            ifname = linux_ifname(self.node, itf.name)
+        except InterfaceNameError as error:  # Vlan1 or FastEthernet0/0 in a native lab ...
+            log.warning("interface %s: not applied: %s", itf.name, error)
+            return
         if self.kernel.ifindex(ifname) is None:
             log.warning("interface %s (%s) does not exist in this namespace: ignored", itf.name, ifname)
             return

@@ -19,7 +19,7 @@ import logging
 import sys
 from pathlib import Path
 
-from dmvpnlab.agent.command import ssh_options
+from dmvpnlab.agent.command import install_interface_map_file, ssh_options
 from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
 from dmvpnlab.agent.hooks import Extensions
 from dmvpnlab.agent.keylog import keylog_dir
@@ -44,6 +44,12 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     keys = keylog_dir()
     if keys is not None:  # where `dmvpnlab pcap --decrypt` and Wireshark find this router's keys
         log.info("Wireshark key tables: %s", keys)
+    try:  # before the config is read: names in it map through it
+        install_interface_map_file(getattr(args, "interface_map", None))
+    except ValueError as error:
+        log.error("--interface-map: %s", error)
+        print(f"% --interface-map: {error}", file=sys.stderr)
+        return 2
     try:
         data = args.config.read_bytes()
     except OSError as error:

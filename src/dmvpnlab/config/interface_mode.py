@@ -31,7 +31,7 @@ from dmvpnlab.config.tokens import (
     looks_like_address,
     parse_ipv4,
 )
-from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname, is_physical
 
 
 T = TypeVar("T")
@@ -69,8 +69,10 @@ def _enter_interface(ctx: Context, cur: Cursor, neg: bool) -> None:
     except InterfaceNameError:
         if neg:
             raise Invalid(name_col) from None
-        raise Unknown() from None  # Vlan1, Serial0/0/0, subinterfaces: kept verbatim
-    if neg and name.startswith("GigabitEthernet"):
+        raise Unknown() from None  # Serial0/0/0, Port-channel1, range ...: kept verbatim
+    if name == "Null0":
+        raise Unknown()  # the discard interface: `no ip unreachables` and the like, kept verbatim
+    if neg and is_physical(name):
         raise Refused("% Removal of physical interfaces is not permitted")
     open_section(ctx, neg, Mode.INTERFACE, ctx.config.interfaces, _name, name,
                  lambda: Interface(name), order=_ios_order)
