@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.cli.commands",       # cli
+    "dmvpnlab.lab.cml.commands",   # import
 )
 
 

@@ -139,10 +139,12 @@ class BoundedLoader(yaml.SafeLoader):
         return tuple(self.path)
 
 
-def compose(text: str) -> yaml.Node | None:
-    """The node tree of one YAML document, within the limits; YamlProblem or PyYAML's YAMLError."""
-    if len(text) > MAX_DOCUMENT_CHARS:
-        raise YamlProblem(f"expected a topology of at most {MAX_DOCUMENT_CHARS:,} characters, got {len(text):,}")
+def compose(text: str, max_chars: int = MAX_DOCUMENT_CHARS) -> yaml.Node | None:
+    """The node tree of one YAML document, within the limits; YamlProblem or PyYAML's YAMLError.
+
+    `max_chars` is the document bound: a CML lab carries whole router configs and gets more."""
+    if len(text) > max_chars:
+        raise YamlProblem(f"expected a topology of at most {max_chars:,} characters, got {len(text):,}")
     bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
     if bad:  # found here so line and column count characters (PyYAML's ReaderError has an offset)
         line = text.count("\n", 0, bad.start())
@@ -156,8 +158,10 @@ def compose(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def scalar(node: yaml.ScalarNode) -> Any:
-    """The value of a scalar node: text, int, float, bool or None; ValueError in our words otherwise."""
+def scalar(node: yaml.ScalarNode, max_chars: int = MAX_SCALAR_CHARS) -> Any:
+    """The value of a scalar node: text, int, float, bool or None; ValueError in our words otherwise.
+
+    `max_chars` bounds text (a CML router config is one scalar of many kilobytes)."""
     value: str = node.value
     tag = node.tag
     if tag in (INT, FLOAT):
@@ -178,8 +182,8 @@ def scalar(node: yaml.ScalarNode) -> Any:
         return None
     if tag != STR:
         raise ValueError(f"expected plain YAML, got the tag {short_tag(tag)} (topology files use none: write the value as text)")
-    if len(value) > MAX_SCALAR_CHARS:
-        raise ValueError(f"expected a value of at most {MAX_SCALAR_CHARS:,} characters, got {len(value):,}")
+    if len(value) > max_chars:
+        raise ValueError(f"expected a value of at most {max_chars:,} characters, got {len(value):,}")
     return value
 
 

@@ -62,7 +62,8 @@ def iter_topology_files(directory: str | Path) -> Iterator[Path]:
     yield from sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
+def parse_yaml(text: str, file: str, max_chars: int = MAX_DOCUMENT_CHARS,
+               max_scalar: int = boundedyaml.MAX_SCALAR_CHARS) -> tuple[Any, Lines]:
     """YAML -> plain data plus the line of every key, so errors can point at a line.
 
     Composed by `boundedyaml` (limits on size, depth and alias expansion) and built here
@@ -71,7 +72,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
     its field.
     """
     try:
-        root = boundedyaml.compose(text)
+        root = boundedyaml.compose(text, max_chars)
     except boundedyaml.YamlProblem as p:
         raise _yaml_error(file, p) from None
     except yaml.MarkedYAMLError as e:
@@ -85,22 +86,22 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
         raise TopologyError(file, None, f"YAML syntax error: {e}") from None
     lines: Lines = {}
     try:
-        data = None if root is None else _build(root, (), lines)
+        data = None if root is None else _build(root, (), lines, max_scalar)
     except boundedyaml.YamlProblem as p:
         raise _yaml_error(file, p) from None
     return data, lines
 
 
-def _build(node: yaml.Node, path: FieldPath, lines: Lines) -> Any:
+def _build(node: yaml.Node, path: FieldPath, lines: Lines, max_scalar: int = boundedyaml.MAX_SCALAR_CHARS) -> Any:
     """Plain data from a composed (bounded) node tree; YamlProblem at the field of anything refused."""
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode):
-        return _checked(boundedyaml.scalar, node, path)
+        return _checked(lambda n: boundedyaml.scalar(n, max_scalar), node, path)
     tag_problem = boundedyaml.collection_tag_problem(node)
     if tag_problem:
         raise boundedyaml.YamlProblem(tag_problem, path, node.start_mark)
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), lines) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), lines, max_scalar) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.MappingNode)
     seen: dict[str, yaml.Node] = {}
     for key_node, _ in node.value:
@@ -117,7 +118,7 @@ def _build(node: yaml.Node, path: FieldPath, lines: Lines) -> Any:
     for key_node, value_node in _merged_pairs(node, path):
         key = _checked(boundedyaml.key, key_node, path)
         lines[path + (key,)] = key_node.start_mark.line + 1
-        result[key] = _build(value_node, path + (key,), lines)
+        result[key] = _build(value_node, path + (key,), lines, max_scalar)
     return result
 
 
