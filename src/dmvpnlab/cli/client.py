@@ -39,8 +39,13 @@ def resolve(target: str | Path, root: Path | None = None) -> Path:
         candidate = base / lab / node / CONTROL_SOCKET
         if candidate.exists():
             return candidate
+        folded = _any_case(base, lab, node)
+        if len(folded) == 1:
+            return folded[0]
         raise NodeNotFound(f"no running router {node!r} in lab {lab!r} (no {candidate})")
     found = sorted(base.glob(f"*/{name}/{CONTROL_SOCKET}")) if base.is_dir() else []
+    if not found:
+        found = _any_case(base, None, name)
     if len(found) == 1:
         return found[0]
     if not found:
@@ -48,6 +53,15 @@ def resolve(target: str | Path, root: Path | None = None) -> Path:
                            "is the lab up? (`dmvpnlab status`)")
     labs = ", ".join(p.parent.parent.name for p in found)
     raise NodeNotFound(f"router {name!r} runs in several labs ({labs}): say LAB/{name}")
+
+
+def _any_case(base: Path, lab: str | None, node: str) -> list[Path]:
+    """Control sockets of routers named `node` in any case (wired labs keep CML labels' case:
+    `dmvpnlab cli spoke1` finds `Spoke1`), in lab `lab` (any lab if None)."""
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.glob(f"*/*/{CONTROL_SOCKET}")
+                  if p.parent.name.lower() == node.lower() and (lab is None or p.parent.parent.name == lab))
 
 
 class CliClient:

@@ -77,6 +77,7 @@ class AgentHandle:
     config: Path
     popen: Any  # subprocess.Popen, or agent.zygote.ForkedProcess (same methods)
     ssh: SshOptions | None = None
+    extra: tuple[str, ...] = ()  # more agent arguments (a wired router's --interface-map)
 
     @property
     def ready_file(self) -> Path:
@@ -95,10 +96,11 @@ def missing_parts() -> str | None:
     return None
 
 
-def agent_command(node: str, config: Path, state_dir: Path, ssh: SshOptions | None = None) -> list[str]:
+def agent_command(node: str, config: Path, state_dir: Path, ssh: SshOptions | None = None,
+                  extra: tuple[str, ...] = ()) -> list[str]:
     """The command line of one agent (the interpreter is the venv's, like ours)."""
     return [sys.executable, "-m", ENTRY_MODULE, "agent", "--node", node,
-            "--config", str(config), "--state-dir", str(state_dir), *(ssh_arguments(ssh) if ssh else [])]
+            "--config", str(config), "--state-dir", str(state_dir), *(ssh_arguments(ssh) if ssh else []), *extra]
 
 
 def agent_env(ssh: SshOptions | None, keylog_dir: Path | None) -> dict[str, str]:
@@ -137,11 +139,12 @@ class Launcher:
         except Exception:
             self.close()  # fall back to one interpreter per agent
 
-    def launch(self, node: Any, name: str, config: Path, state_dir: Path, ssh: SshOptions | None = None) -> AgentHandle:
+    def launch(self, node: Any, name: str, config: Path, state_dir: Path, ssh: SshOptions | None = None,
+               extra: tuple[str, ...] = ()) -> AgentHandle:
         """Start one agent in `node`'s namespace with an existing startup config."""
         (state_dir / READY_FILE).unlink(missing_ok=True)
         env = agent_env(ssh, self.keylog_dir)
-        argv = agent_command(name, config, state_dir, ssh)
+        argv = agent_command(name, config, state_dir, ssh, extra)
         popen: Any
         if self.client is not None:
             answer = self.client.request({"op": "spawn", "argv": argv[3:], "netns": f"/proc/{node.pid}/ns/net",
@@ -151,7 +154,7 @@ class Launcher:
             with open(state_dir / AGENT_LOG, "ab") as log:
                 popen = node.popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
                                    env={**os.environ, **env})
-        handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh)
+        handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh, extra=tuple(extra))
         if self.records is not None:
             try:
                 self.records.add_process(record_process(popen.pid, "agent", node=name))
@@ -217,7 +220,7 @@ def restart(handle: AgentHandle, node: Any, launcher: Launcher, crash: bool = Fa
         handle.popen.wait(READY_TIMEOUT)
     else:
         stop_agents([handle])
-    fresh = launcher.launch(node, handle.node, handle.config, handle.state_dir, handle.ssh)
+    fresh = launcher.launch(node, handle.node, handle.config, handle.state_dir, handle.ssh, handle.extra)
     wait_ready([fresh])
     return fresh
 

@@ -16,7 +16,10 @@ recorded (PID + start time) before the lab relies on it, and stopped with SIGINT
 tear-down so dumpcap writes its closing blocks.
 
 File names: `captures/<lab>/<owner>-<peer>.pcapng`, e.g. `spoke1-isp`, `hub-h0`,
-`spoke3-nat1`, `nat1-isp`, `spoke1-Tunnel0`; the directory is relative to the directory the
+`spoke3-nat1`, `nat1-isp`, `spoke1-Tunnel0`. Wired labs (CML imports) name a capture
+after the interface instead, `<node>-<linux interface>.pcapng` (`Spoke1-Gi0-0`,
+`Hub-Tunnel1`: `start_interface` / `interface_path`), since their links join named
+interfaces, several of them to the same switch. The directory is relative to the directory the
 lab was started from and is emptied at each bring-up.
 
 The same directory is the lab's key directory: the agents append Wireshark's `esp_sa`
@@ -99,6 +102,15 @@ class CaptureRecorder:
 
     def path(self, owner: str, peer: str) -> Path:
         return self.directory / f"{owner}-{peer}.pcapng"
+
+    def interface_path(self, node: str, ifname: str) -> Path:
+        """A wired lab's capture of `node`'s Linux interface `ifname`: `<node>-<ifname>.pcapng`."""
+        return self.directory / f"{node}-{ifname}.pcapng"
+
+    def start_interface(self, node: Any, owner: str, ifname: str) -> Capture:
+        """Capture interface `ifname` of node `owner` into `interface_path(owner, ifname)`;
+        its key is (owner, ifname)."""
+        return self.start(node, ifname, owner, ifname)
 
     def start(self, node: Any, ifname: str, owner: str, peer: str) -> Capture:
         """Start dumpcap on `ifname` inside `node`'s namespace (does not wait for it)."""

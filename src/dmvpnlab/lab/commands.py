@@ -27,18 +27,15 @@ from dmvpnlab.lab.records import (
     proc_start_time,
     remove_records,
 )
-from dmvpnlab.lab.table import STATUS_COLUMNS, build_table, node_rows, render_text, with_pids
-from dmvpnlab.lab.topology.errors import TopologyError
-from dmvpnlab.lab.topology.model import Topology
-from dmvpnlab.lab.topology.overrides import parse_assignments
-from dmvpnlab.lab.topology.yamlfile import load_topology
+from dmvpnlab.lab.labfile import LabTopology, file_errors, load_lab
+from dmvpnlab.lab.table import STATUS_COLUMNS, build_table, render_text, with_pids
 
 EXIT_TOPOLOGY = 2
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("up", help="bring a lab up (then a prompt; leaving it tears the lab down)")
-    p.add_argument("topology", help="topology file, e.g. topologies/default.yaml")
+    p.add_argument("topology", help="topology or CML/VIRL lab file, e.g. topologies/default.yaml, topologies/cml/phase1.yaml")
     p.add_argument("--detach", action="store_true", help="keep the lab running in a background controller")
     p.add_argument("--no-captures", action="store_true", help="do not capture the underlay links")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
@@ -76,12 +73,9 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _load(path: str, assignments: list[str] | None = None) -> Any:
-    try:
-        variables = parse_assignments(assignments or [])
-    except ValueError as e:
-        raise TopologyError("--var", None, str(e)) from None
-    return load_topology(path, variables=variables)
+def _load(path: str, assignments: list[str] | None = None) -> LabTopology:
+    """The one place the commands read a lab file (native, CML, VIRL, wired: labfile.py)."""
+    return load_lab(path, assignments or [])
 
 
 def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) -> None:
@@ -100,14 +94,14 @@ def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) ->
 # ------------------------------------------------------------------------ up
 
 
-def _load_as_root(path: str, assignments: list[str] | None = None) -> Topology | int:
-    """The topology to bring up, or the exit code of why not (a bad file or --var: 2; not root)."""
+def _load_as_root(path: str, assignments: list[str] | None = None) -> LabTopology | int:
+    """The lab to bring up, or the exit code of why not (a bad file or --var: 2; not root)."""
     from dmvpnlab.lab.lab import LabError, require_root
 
     try:
         topo = _load(path, assignments)
         require_root()
-    except TopologyError as e:
+    except file_errors() as e:
         return _fail(str(e), EXIT_TOPOLOGY)
     except LabError as e:
         return _fail(str(e))
@@ -138,7 +132,7 @@ def _up_foreground(topo: Any, captures: bool) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted during bring-up; everything created so far was removed", 130)
     try:
-        _print_table(node_rows(lab.topology), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
+        _print_table(lab.table_rows(), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
         if lab.captures:
             print(f"captures: {lab.captures.directory}/")
         _print_management(lab.management_info())
@@ -193,6 +187,8 @@ def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) ->
     rows = with_pids(records.data.get("table", []), {n["name"]: n["pid"] for n in records.data.get("nodes", [])})
     _print_table(rows, f"lab {topo.name}: up in {time.monotonic() - started:.1f} s "
                        f"(controller PID {popen.pid})", STATUS_COLUMNS)
+    for line in records.data.get("notes") or []:
+        print(line)
     if records.data.get("captures"):
         print(f"captures: {records.data['captures']}/")
     _print_management(records.data.get("management"))
@@ -255,7 +251,7 @@ def find_node(node: str, lab: str | None = None) -> tuple[LabRecords, dict[str, 
         if lab is not None and records.lab != lab:
             continue
         for entry in records.data.get("nodes", []):
-            if entry["name"] == node:
+            if entry["name"].lower() == node.lower():  # wired labs' labels: any case
                 hits.append((records, entry))
     if not hits:
         labs = ", ".join(r.lab for r in all_records()) or "none is up"
@@ -275,7 +271,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         records, entry = find_node(args.node, args.lab)
     except LookupError as e:
         return _fail(str(e))
-    shell = next((p for p in records.processes() if p.kind == "node" and p.node == args.node), None)
+    shell = next((p for p in records.processes() if p.kind == "node" and p.node == entry["name"]), None)
     if shell is None or proc_start_time(shell.pid) != shell.start_time:
         return _fail(f"node {args.node} of lab {records.lab} is not running (its shell PID {entry['pid']} is gone)")
     sys.stdout.flush()
@@ -368,7 +364,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except LabError as e:
         return _fail(str(e))
     try:
-        _print_table(node_rows(lab.topology), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
+        _print_table(lab.table_rows(), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
         ok = run_steps(lab)
     finally:
         lab.down()

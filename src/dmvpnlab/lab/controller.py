@@ -82,10 +82,9 @@ def serve(topology: str, assignments: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     print(f"controller {os.getpid()}: bringing up {topology}", flush=True)
-    from dmvpnlab.lab.topology.overrides import parse_assignments
-    from dmvpnlab.lab.topology.yamlfile import load_topology
+    from dmvpnlab.lab.labfile import load_lab
 
-    topo = load_topology(topology, variables=parse_assignments(assignments or []))
+    topo = load_lab(topology, assignments or [])
     lab = Lab.up(topo, quiet=True, detached=True, note=lambda text: print(text, flush=True))
     sock_file = socket_path(lab.name)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -11,6 +11,14 @@ records file (with this process as the lab's owner) -> namespaces and links (bui
 (agents.py) and their Tunnel0 captures. Tear-down runs the other way and ends with the
 same record-driven clean that `dmvpnlab clean` uses, so what `down` leaves behind is
 exactly what `clean` would: nothing.
+
+Both kinds of lab run here: a native `Topology` (roles -> addresses, templates) and a
+`WiredTopology` (a CML/VIRL import: the file's wiring, every router's whole config). They
+share the records, captures, agents and tear-down; what differs is the build
+(`_bring_up_native` / `dmvpnlab.lab.wired.bringup`), chosen in `_bring_up`. Both model
+types answer what the rest of this class asks (`name`, `source`, `management`,
+`managed_routers`, `management_address(name)`, `router(name)`). Node names of wired labs
+are the file's labels: `node()`/`exec()`/`capture_path()` accept them in any case.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from dmvpnlab.lab.records import (
 )
 from dmvpnlab.lab.table import node_rows
 from dmvpnlab.lab.topology.model import Topology
-from dmvpnlab.lab.topology.yamlfile import load_topology
+from dmvpnlab.lab.wired.model import WiredTopology
 
 MNEXEC = "mnexec"
 
@@ -114,7 +122,7 @@ def require_root() -> None:
 class Lab:
     """A running lab. Build it with `Lab.up(...)`; always end it with `down()` (or `with`)."""
 
-    topology: Topology
+    topology: Topology | WiredTopology
     records: LabRecords
     nodes: dict[str, Any] = field(default_factory=dict)
     net: Any = None
@@ -125,17 +133,18 @@ class Lab:
     roles: dict[str, str] = field(default_factory=dict)
     addresses: dict[str, dict[str, str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    helpers: list[Any] = field(default_factory=list)  # processes the lab started in nodes (DHCP clients)
     _down: bool = False
 
     # ------------------------------------------------------------------ bring-up
 
     @classmethod
-    def up(cls, topology: str | Path | Topology, *, captures: bool = True, quiet: bool = False,
+    def up(cls, topology: str | Path | Topology | WiredTopology, *, captures: bool = True, quiet: bool = False,
            captures_root: Path | None = None, detached: bool = False,
            note: Callable[[str], None] | None = None) -> "Lab":
         """Build and start a lab; on any failure everything created so far is removed."""
         started = time.monotonic()
-        topo = topology if isinstance(topology, Topology) else load_topology(topology)
+        topo = topology if isinstance(topology, (Topology, WiredTopology)) else _load(topology)
         require_root()
         reporter = _Reporter(quiet)
         say = note or reporter.note
@@ -158,6 +167,15 @@ class Lab:
 
     def _bring_up(self, reporter: _Reporter, say: Callable[[str], None], captures: bool,
                   captures_root: Path | None) -> None:
+        if isinstance(self.topology, WiredTopology):
+            from dmvpnlab.lab.wired.bringup import bring_up
+
+            bring_up(self, reporter, say, captures, captures_root)
+        else:
+            self._bring_up_native(reporter, say, captures, captures_root)
+
+    def _bring_up_native(self, reporter: _Reporter, say: Callable[[str], None], captures: bool,
+                         captures_root: Path | None) -> None:
         from dmvpnlab.lab.builder import Builder  # Mininet import only when a lab is built
 
         builder = Builder(self.topology, self.records, progress=reporter.phase, tick=reporter.tick)
@@ -208,9 +226,22 @@ class Lab:
     def node(self, name: str) -> Any:
         """The Mininet node object (router, host, NAT box, isp, bridge) called `name`."""
         try:
-            return self.nodes[name]
+            return self.nodes[self.canonical_name(name)]
         except KeyError:
             raise LabError(f"no node {name!r} in lab {self.name!r} (nodes: {', '.join(sorted(self.nodes))})") from None
+
+    def table_rows(self) -> list[dict[str, str]]:
+        """The node table (as `up` prints it and the records keep it)."""
+        rows = self.records.data.get("table")
+        if rows:
+            return [dict(row) for row in rows]
+        return node_rows(self.topology) if isinstance(self.topology, Topology) else []
+
+    def canonical_name(self, name: str) -> str:
+        """The node's name as the lab spells it, for `name` in any case (itself if unknown)."""
+        if name in self.nodes:
+            return name
+        return next((n for n in self.nodes if n.lower() == name.lower()), name)
 
     def node_info(self) -> list[dict[str, Any]]:
         """Per node: name, role, shell PID, addresses by Linux interface, and for routers on
@@ -244,10 +275,12 @@ class Lab:
 
     def address_of(self, name: str) -> str:
         """The address a bare node name stands for: a router's NBMA, a host's, a box's outside."""
+        name = self.canonical_name(name)
         if name in self.nodes:
             try:
-                router = self.topology.router(name)
-                return str(router.nbma_address)
+                nbma = getattr(self.topology.router(name), "nbma_address", None)
+                if nbma is not None:
+                    return str(nbma)
             except KeyError:
                 pass
             for box in self.topology.nat_boxes:
@@ -272,7 +305,7 @@ class Lab:
     def capture_path(self, owner: str, peer: str) -> Path:
         if self.captures is None:
             raise LabError("this lab was started without captures")
-        return self.captures.path(owner, peer)
+        return self.captures.path(self.canonical_name(owner), peer)
 
     def capture_files(self) -> list[Path]:
         return [c.path for c in self.captures.captures.values()] if self.captures else []
@@ -292,9 +325,22 @@ class Lab:
         self.flush_captures()
         return protection_report(path, self.keys_dir)
 
+    def cli(self, node: str, *lines: str, timeout: float = 60.0) -> str:
+        """Router CLI lines (any exec command: show, ping, configure ...) in one session of
+        `node`'s agent, as `dmvpnlab cli NODE -c ...` runs them; their output, errors included."""
+        from dmvpnlab.cli.client import CliClient, resolve
+
+        out = []
+        with CliClient(resolve(self.records.directory / self.canonical_name(node)), timeout) as client:
+            client.send("")
+            for line in lines:
+                out.append(client.send(line)["output"])
+        return "".join(out)
+
     def restart_agent(self, node: str, crash: bool = False) -> None:
         """Restart a router's agent from its startup config: a reload, or with `crash`
         a kill -9 and a fresh start (nothing cleaned up in between)."""
+        node = self.canonical_name(node)
         for i, handle in enumerate(self.agents):
             if handle.node == node:
                 assert self.launcher is not None
@@ -315,6 +361,10 @@ class Lab:
         except OSError:
             pass
         try:
+            if self.helpers:
+                from dmvpnlab.lab.wired.dhcp_hosts import stop
+
+                stop(self.helpers)
             agents_mod.stop_agents(self.agents)
             if self.launcher is not None:
                 self.launcher.close()
@@ -383,3 +433,9 @@ def prepare_lab_dir(lab: str, say: Callable[[str], None] = print) -> None:
     remove_records(records)
     say(f"cleaned leftovers of an earlier run of lab {lab!r}: {report.summary()}")
 
+
+
+def _load(path: str | Path) -> Topology | WiredTopology:
+    from dmvpnlab.lab.labfile import load_lab
+
+    return load_lab(path)

@@ -98,11 +98,12 @@ class LabPrompt(CLI):
 
     def default(self, line: str) -> None:
         first, args, _ = self.parseline(line)
-        if first in self.routers and args:
+        router = next((r for r in self.routers if first and r.lower() == first.lower()), None)
+        if router is not None and args:
             lines = ios_lines(args)
             if lines is not None:
                 try:
-                    run_lines(self.routers[first], lines, self.stdout)
+                    run_lines(self.routers[router], lines, self.stdout)
                 except (NodeNotFound, CliConnectionError) as error:
                     self.stdout.write(f"% {first}: {error}\n")
                 return

@@ -12,6 +12,9 @@ as `dmvpnlab up FILE --var phase=2`), so one file serves every phase and variant
 
     pytestmark = pytest.mark.topology("topologies/ospf.yaml", vars={"phase": 2})
 
+The path may also be a CML 2 / VIRL lab file or a wired dmvpnlab file (read by
+`dmvpnlab.lab.labfile.load_lab`, as `dmvpnlab up` reads it); those take no `vars`.
+
 The lab is module-scoped (one bring-up per module: scenarios assert many things about one
 lab, and bring-up is the slow part); a module can instead override the `lab_topology`
 fixture. It is torn down even when tests fail or the module is interrupted.
@@ -158,12 +161,12 @@ def lab(lab_topology: str, lab_vars: dict[str, Any]) -> Iterator[Any]:
     if not is_root():
         pytest.skip(ROOT_REASON)
     from dmvpnlab.lab.lab import Lab
-    from dmvpnlab.lab.topology.yamlfile import load_topology
+    from dmvpnlab.lab.labfile import load_lab
 
     path = Path(lab_topology)
     if not path.is_absolute():
         path = Path(__file__).resolve().parents[3] / path if not path.exists() else path
-    instance = Lab.up(load_topology(path, variables=lab_vars), quiet=True)
+    instance = Lab.up(load_lab(path, variables=lab_vars), quiet=True)
     try:
         yield instance
     finally:

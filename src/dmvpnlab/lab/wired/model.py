@@ -107,6 +107,13 @@ class WiredManagement(BaseModel):
     port: int = mgmt_plan.DEFAULT_PORT
     explicit: bool = False
 
+    @property
+    def root_address(self) -> IPv4Interface:
+        return mgmt_plan.root_address(self.network)
+
+    def address(self, router: WiredRouter) -> IPv4Interface:
+        return mgmt_plan.router_address(self.network, router.index)
+
 
 class WiredTopology(BaseModel):
     """A whole wired lab. `notes` are the importer's lines for the user (skipped nodes,
@@ -140,6 +147,17 @@ class WiredTopology(BaseModel):
     def canonical_name(self, name: str) -> str | None:
         """The node's name as the file spells it, for a name typed in any case."""
         return next((n for n in self.node_names() if n.lower() == name.lower()), None)
+
+    @property
+    def managed_routers(self) -> list[WiredRouter]:
+        """Routers on the management network: every router (each runs an agent)."""
+        return list(self.routers) if self.management is not None else []
+
+    def management_address(self, name: str) -> IPv4Interface | None:
+        """A router's management address (any case), None if the lab has no management network;
+        KeyError if there is no such router (as `Topology.management_address`)."""
+        router = self.router(name)
+        return self.management.address(router) if self.management is not None else None
 
     @property
     def hubs(self) -> list[WiredRouter]:
