@@ -28,16 +28,19 @@ from dmvpnlab.agent.crypto_settings import ipsec_settings
 from dmvpnlab.agent.eigrp_node import EigrpNode, apply_eigrp
 from dmvpnlab.agent.frr_node import FrrNode, purge_agent_routes
 from dmvpnlab.agent.hooks import DebugSink, Extensions, SshOptions, SshServer
+from dmvpnlab.agent.interfaces_node import InterfacesNode
 from dmvpnlab.agent.ipsec_node import IpsecNode, new_engine, open_key_log
+from dmvpnlab.agent.nat_node import NatNode
+from dmvpnlab.agent.static_routes import StaticRoutesNode
 from dmvpnlab.agent.shortcuts import ShortcutRoutes
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.ipsec.settings import IpsecSettings
-from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
+from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO, Kernel, try_set_sysctl
+from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, Kernel
 from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
 from dmvpnlab.tunnel.esp_transport import EspTransport
 from dmvpnlab.tunnel.mgre import MgreTunnel
@@ -79,9 +82,15 @@ class RouterAgent:
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
     _source_checked: float = 0.0
     shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
+    interfaces: InterfacesNode = field(init=False)  # addresses, shutdown, MTU, loopbacks (interfaces_node)
+    static_routes: StaticRoutesNode = field(init=False)  # ip route, ip default-gateway (static_routes)
+    nat: NatNode = field(init=False)  # ACL filters + NAT in nftables (nat_node, filter_rules)
 
     def __post_init__(self) -> None:
         self.shortcut_routes = ShortcutRoutes(self.kernel)
+        self.interfaces = InterfacesNode(self.node, self.kernel)
+        self.static_routes = StaticRoutesNode(self.node, self.kernel)
+        self.nat = NatNode(self.node, self.kernel)
 
     @property
     def hostname(self) -> str:
@@ -94,10 +103,7 @@ class RouterAgent:
 
     def apply(self) -> None:
         """Make the kernel and the tunnel match `self.config` (start-up and configure terminal)."""
-        try_set_sysctl("net/ipv4/ip_forward", "1")
-        for itf in self.config.interfaces:
-            if not itf.is_tunnel:
-                self._apply_physical(itf)
+        self.interfaces.apply(self.config)
         before = self.tunnel
         tunnels = self.config.tunnels
         if tunnels:
@@ -106,29 +112,14 @@ class RouterAgent:
             self._close_tunnel()
         if self.tunnel is not before and self.tunnel is not None:
             self._watch(self.tunnel)
-        self._apply_static_routes()
+        self.static_routes.apply(self.config, self.clock())
+        self.nat.apply(self.config)
         first = self.frr is None
         if first:  # before zebra can see them: leftovers of a killed agent (frr_node)
             purge_agent_routes(self.kernel)
         self.frr = self.frr or FrrNode(self.node, self.state_dir)
         self.frr.configure(self.config, self.clock(), immediate=first)
         self.eigrp = apply_eigrp(self)
-
-    def _apply_physical(self, itf: Interface) -> None:
-        try:
-            ifname = linux_ifname(self.node, itf.name)
-        except InterfaceNameError as error:  # Vlan1 or FastEthernet0/0 in a native lab ...
-            log.warning("interface %s: not applied: %s", itf.name, error)
-            return
-        if self.kernel.ifindex(ifname) is None:
-            log.warning("interface %s (%s) does not exist in this namespace: ignored", itf.name, ifname)
-            return
-        try:
-            if itf.address is not None:
-                self.kernel.ensure_address(ifname, itf.address)
-            self.kernel.set_link(ifname, not itf.shutdown)
-        except Exception as error:  # netlink refused (address clash...): report, keep routing
-            log.warning("interface %s (%s): not applied: %s", itf.name, ifname, error)
 
     def tunnel_source_address(self, itf: Interface) -> IPv4Address:
         source = itf.tunnel_source
@@ -200,20 +191,6 @@ class RouterAgent:
         if self.ipsec is not None:
             self.ipsec.close()
             self.ipsec = None
-
-    def _apply_static_routes(self) -> None:
-        for route in self.config.static_routes:
-            discard = route.interface == "Null0"
-            try:
-                ifname = linux_ifname(self.node, route.interface) if route.interface and not discard else None
-                self.kernel.replace_route(route.prefix, route.next_hop, ifname, STATIC_ROUTE_PROTO,
-                                          metric=route.distance or 0, blackhole=discard)
-            except Exception as error:  # an interface we do not have, an unreachable next hop...
-                log.warning("ip route %s %s: not installed: %s", route.prefix, route.next_hop or route.interface, error)
-        wanted = {(r.prefix, r.next_hop) for r in self.config.static_routes}
-        for route in self.kernel.routes():
-            if route.proto == STATIC_ROUTE_PROTO and (route.prefix, route.gateway) not in wanted:
-                self.kernel.delete_route(route.prefix, route.gateway, STATIC_ROUTE_PROTO)
 
     def _route_lookup(self, address: IPv4Address):
         name = self.tunnel.name if self.tunnel is not None else "Tunnel0"
@@ -289,6 +266,7 @@ class RouterAgent:
         return count
 
     def tick(self) -> None:
+        self.static_routes.tick(self.clock())
         if self.frr is not None:
             self.frr.tick(self.clock())
         if self.eigrp is not None:
@@ -338,6 +316,7 @@ class RouterAgent:
                 self.frr.stop()
             if self.eigrp is not None:  # nor EIGRP's routes
                 self.eigrp.stop()
+            self.nat.close()  # nor the nftables table
             raise
         ready()
         ticker = asyncio.create_task(self._ticker())
@@ -353,6 +332,7 @@ class RouterAgent:
             if self.eigrp is not None:
                 self.eigrp.stop()  # goodbyes while the tunnel still carries them
             self.remove_own_routes()
+            self.nat.close()
             self._close_tunnel()
             self.kernel.close()
 

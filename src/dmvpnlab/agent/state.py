@@ -144,12 +144,21 @@ def routing_state(agent: "RouterAgent") -> dict[str, Any]:
     return out
 
 
+def not_applied_lines(agent: "RouterAgent") -> list[str]:
+    """What the interfaces, static-route and NAT/ACL parts could not apply, with the reason."""
+    lines: list[str] = []
+    for part in ("interfaces", "static_routes", "nat"):
+        lines += list(getattr(getattr(agent, part, None), "not_applied", []) or [])
+    return lines
+
+
 def ignored_lines(agent: "RouterAgent") -> list[str]:
-    """The parser's ignored lines plus the routing lines FRR and our EIGRP have no use for."""
+    """The parser's ignored lines plus the routing lines FRR and our EIGRP have no use for,
+    plus the lines the agent's parts could not apply (not_applied_lines)."""
     frr = getattr(agent, "frr", None)
     eigrp = getattr(agent, "eigrp", None)
     return (list(agent.ignored_lines) + (frr.ignored if frr is not None else [])
-            + (list(eigrp.ignored) if eigrp is not None else []))
+            + (list(eigrp.ignored) if eigrp is not None else []) + not_applied_lines(agent))
 
 
 def agent_state(agent: "RouterAgent") -> dict[str, Any]:
@@ -168,6 +177,7 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         # [{"prefix", "next_hop", "kind": "override" | "route", "metric", "overridden_proto", ...}]
         "shortcut_routes": agent.shortcut_routes.state(agent.clock()) if hasattr(agent, "shortcut_routes") else [],
         "ignored_config_lines": ignored_lines(agent),
+        "not_applied_config_lines": not_applied_lines(agent),
         "routing": routing_state(agent),
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
     }

@@ -48,11 +48,14 @@ def row(prefix: IPv4Network, code: str, distance: int | None, metric: int | None
             "next_hops": hops, **extra}
 
 
-def _static_distance(agent: Any, prefix: IPv4Network) -> tuple[int, str | None]:
+def _static_distance(agent: Any, prefix: IPv4Network, metric: int = 0) -> tuple[int, str | None]:
+    """The AD of the static route the kernel uses (its metric carries the AD, 0 for AD 1:
+    agent/static_routes.py) and the interface that route names."""
+    distance = metric or 1
     for route in agent.config.static_routes:
-        if route.prefix == prefix:
-            return route.distance or 1, route.interface
-    return 1, None
+        if route.prefix == prefix and (route.distance or 1) == distance:
+            return distance, route.interface
+    return distance, None
 
 
 def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[list[dict[str, Any]], dict]:
@@ -78,7 +81,7 @@ def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[lis
         gateway = str(r.gateway) if r.gateway else None
         hops = [_hop(gateway, ifname)]
         if r.proto in (STATIC_ROUTE_PROTO, BOOT_PROTO) or (r.proto == KERNEL_PROTO and gateway):
-            distance, configured_if = _static_distance(agent, prefix)
+            distance, configured_if = _static_distance(agent, prefix, r.metric if r.proto == STATIC_ROUTE_PROTO else 0)
             if gateway and not configured_if:
                 hops = [_hop(gateway, None)]
             rows.append(row(prefix, "S", distance, 0, hops))
@@ -86,8 +89,9 @@ def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[lis
             rows.append(row(prefix, "C", None, None, hops))
             if r.type == RTN_UNICAST:
                 for itf in agent.config.interfaces:
-                    if itf.address is not None and not itf.shutdown and itf.address.network == prefix:
-                        rows.append(row(IPv4Network(f"{itf.address.ip}/32"), "L", None, None, hops))
+                    for address in ([itf.address] if itf.address is not None else []) + itf.secondary_addresses:
+                        if not itf.shutdown and address.network == prefix and address.network.prefixlen < 32:
+                            rows.append(row(IPv4Network(f"{address.ip}/32"), "L", None, None, hops))
         elif r.proto in FRR_PROTOS and not (frr_answered and r.proto != EIGRP_ROUTE_PROTO) \
                 and not (eigrp_known and r.proto == EIGRP_ROUTE_PROTO):
             code, distance = FRR_PROTOS[r.proto]

@@ -130,6 +130,26 @@ class Kernel:
         if address not in self.addresses(ifname):
             self.ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
 
+    def remove_address(self, ifname: str, address: IPv4Interface) -> bool:
+        """Delete `address` from `ifname`; False if it was not there (or the link is gone)."""
+        index = self.ifindex(ifname)
+        if index is None or address not in self.addresses(ifname):
+            return False
+        self.ipr.addr("del", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+        self._snapshot_at = 0.0
+        return True
+
+    def link_mtu(self, ifname: str) -> int | None:
+        index = self.ifindex(ifname)
+        if index is None:
+            return None
+        return int(self.ipr.get_links(index)[0].get_attr("IFLA_MTU"))
+
+    def set_mtu(self, ifname: str, mtu: int) -> None:
+        index = self.ifindex(ifname)
+        if index is not None:
+            self.ipr.link("set", index=index, mtu=mtu)
+
     def set_link(self, ifname: str, up: bool) -> None:
         index = self.ifindex(ifname)
         if index is not None:
@@ -164,18 +184,22 @@ class Kernel:
         self.ipr.route("replace", **kwargs)
         self._snapshot_at = 0.0
 
-    def replace_multipath_route(self, prefix: IPv4Network, hops: list[tuple[IPv4Address | None, str]],
+    def replace_multipath_route(self, prefix: IPv4Network, hops: list[tuple[IPv4Address | None, str | None]],
                                 proto: int, metric: int = 0) -> None:
-        """Install (or replace) a route over one or several (gateway, ifname) next hops (ECMP)."""
+        """Install (or replace) a route over one or several (gateway, ifname) next hops (ECMP);
+        a hop without ifname is a gateway the kernel finds the interface of."""
         if len(hops) == 1:
             self.replace_route(prefix, hops[0][0], hops[0][1], proto, metric)
             return
         paths = []
         for gateway, ifname in hops:
-            index = self.ifindex(ifname)
-            if index is None:
-                raise LookupError(f"interface {ifname} does not exist")
-            paths.append({"oif": index, **({"gateway": str(gateway)} if gateway is not None else {})})
+            path: dict[str, object] = {"gateway": str(gateway)} if gateway is not None else {}
+            if ifname is not None:
+                index = self.ifindex(ifname)
+                if index is None:
+                    raise LookupError(f"interface {ifname} does not exist")
+                path["oif"] = index
+            paths.append(path)
         kwargs: dict[str, object] = {"dst": str(prefix), "proto": proto, "table": RT_TABLE_MAIN, "multipath": paths}
         if metric:
             kwargs["priority"] = metric
