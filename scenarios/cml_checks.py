@@ -3,7 +3,7 @@
 Our own CML labs (topologies/cml/) all have the same wiring: Hub, Spoke1 and Spoke2 with
 GigabitEthernet0/0 on one unmanaged switch (172.16.0.0/24), Tunnel0 192.168.0.0/24 and a
 Loopback0 per router as its LAN (10.0.0.1, 10.0.1.1, 10.0.2.1). The lab file is brought up
-exactly as `dmvpnlab up FILE` does (`load_lab_file` detects the format, `Lab.up` builds the
+exactly as `dmvpnlab up FILE` does (`labfile.load_lab` detects the format, `Lab.up` builds the
 wired lab), and everything is asked the way a user asks it: the routers' own CLI (`show
 dmvpn`, `ping ... source Loopback0`), and the per-link captures
 (`captures/<lab>/<node>-<linux intf>.pcapng`, e.g. `Hub-Gi0-0`).
@@ -42,14 +42,11 @@ def bring_up(path: Path) -> Iterator[Any]:
 
     if not is_root():
         pytest.skip(ROOT_REASON)
-    try:
-        from dmvpnlab.lab.cml import load_lab_file  # type: ignore[attr-defined]
-    except ImportError as e:  # the importer lands with issue 11's cml part
-        pytest.skip(f"no CML importer in this tree ({e})")
     from dmvpnlab.lab.lab import Lab
+    from dmvpnlab.lab.labfile import load_lab
 
     started = time.monotonic()
-    instance = Lab.up(load_lab_file(path), quiet=True)
+    instance = Lab.up(load_lab(path), quiet=True)
     print(f"{path.name}: Lab.up {time.monotonic() - started:.2f} s")
     try:
         yield instance
