@@ -81,9 +81,13 @@ def routed(lab: Any, node: str, prefix: str, timeout: float = 40.0) -> None:
 
 
 def route_line(table: str, code: str, prefix: str, distance: int, via: str | None = None) -> bool:
-    """Whether `show ip route` has `CODE ... PREFIX [DISTANCE/metric] via VIA` (any indent IOS uses)."""
+    """Whether `show ip route` has `CODE ... PREFIX [DISTANCE/metric] via VIA` (any indent IOS uses).
+
+    Under a `10.0.0.0/24 is subnetted` header IOS leaves the mask off the line (`D  10.0.2.0
+    [90/...]`): the network address alone matches then."""
     hop = rf" via {re.escape(via)}" if via else ""
-    pattern = rf"^{re.escape(code)}\s+{re.escape(prefix)} \[{distance}/\d+\]{hop}"
+    network, length = prefix.split("/")
+    pattern = rf"^{re.escape(code)}\s+{re.escape(network)}(?:/{length})? \[{distance}/\d+\]{hop}"
     return re.search(pattern, table, re.MULTILINE) is not None
 
 
