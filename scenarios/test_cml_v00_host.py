@@ -20,10 +20,20 @@ from crossings import wait_for
 HOST, HOST_ADDRESS = "Host1", "10.0.101.10/24"
 
 
+@pytest.fixture(scope="class")
+def old_format_lab():
+    yield from bring_up(CML / "phase3-v0.0.yaml")
+
+
+@pytest.fixture(scope="class")
+def host_lab():
+    yield from bring_up(CML / "ubuntu-host.yaml")
+
+
 class TestOldFormat:
-    @pytest.fixture(scope="class")
-    def lab(self):
-        yield from bring_up(CML / "phase3-v0.0.yaml")
+    @pytest.fixture
+    def lab(self, old_format_lab):
+        return old_format_lab
 
     def test_comes_up_registers_and_pings_loopback_to_loopback(self, lab):
         spokes_registered(lab)
@@ -34,9 +44,9 @@ class TestOldFormat:
 
 
 class TestUbuntuHost:
-    @pytest.fixture(scope="class")
-    def lab(self):
-        yield from bring_up(CML / "ubuntu-host.yaml")
+    @pytest.fixture
+    def lab(self, host_lab):
+        return host_lab
 
     def test_the_host_has_its_cloud_init_address(self, lab):
         shown = lab.exec(HOST, ["ip", "-4", "-o", "addr", "show"]).stdout
