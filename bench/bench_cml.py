@@ -7,7 +7,7 @@ Tunnel0 and the hub summarising the LANs, 1 hub + `--spokes` spokes (default 20)
 - cml: a CML 2 (0.3.0) lab generated in a temporary directory in the style of
   topologies/cml/phase3.yaml (iosv routers, whole IOS configs, Loopback0 as LAN,
   GigabitEthernet0/0 on one unmanaged switch 172.16.0.0/24), loaded with
-  `load_lab_file` and brought up with `Lab.up`, as `dmvpnlab up FILE` does;
+  `labfile.load_lab` and brought up with `Lab.up`, as `dmvpnlab up FILE` does;
 - native: the same size from nodes/hub.j2 + spoke.j2 (`phase: 3`, `routing: eigrp`), the
   topology format of topologies/scale.yaml (ISP router underlay, LAN hosts).
 
@@ -141,10 +141,10 @@ def wait_all_registered(lab: Lab, hub: str, spokes: int) -> float:
 
 def run_once(kind: str, spokes: int, captures: bool, workdir: Path) -> dict[str, Any]:
     if kind == "cml":
-        from dmvpnlab.lab.cml import load_lab_file  # type: ignore[attr-defined]
+        from dmvpnlab.lab.labfile import load_lab
 
         loaded = time.time()
-        topology = load_lab_file(write_cml_lab(workdir, spokes))
+        topology = load_lab(write_cml_lab(workdir, spokes))
         load_s = time.time() - loaded
     else:
         loaded = time.time()

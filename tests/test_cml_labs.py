@@ -156,3 +156,36 @@ def test_the_benchmarks_generated_lab_is_sound(tmp_path: Path):
         assert result.ok and result.config.hostname == name, result.errors
         kept = [i.text for i in result.ignored if i.text.startswith(MODELLED + MODELLED_LATER)]
         assert not kept, (name, kept)
+
+
+@pytest.mark.parametrize("path", [p for p in LABS if p.name not in REFUSED], ids=lambda p: p.name)
+def test_dmvpnlab_import_converts_each_lab_and_the_result_loads_the_same(path: Path, tmp_path: Path):
+    """`dmvpnlab import FILE -o OUT.yaml` (the real command): exit 0, and OUT.yaml loads as the
+    same routers with the same configs and interfaces as the CML file itself."""
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("dmvpnlab.lab.cml") is None:
+        pytest.skip("no CML importer in this tree")
+    from dmvpnlab.lab.labfile import load_lab
+
+    out = tmp_path / "converted.yaml"
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "dmvpnlab", "import", str(path), "-o", str(out)], cwd=repo,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    original, converted = load_lab(path), load_lab(out)
+    assert [(r.name, r.role, r.config.strip(), r.interface_map) for r in original.routers] == \
+        [(r.name, r.role, r.config.strip(), r.interface_map) for r in converted.routers]
+    assert sorted(h.name for h in original.hosts) == sorted(h.name for h in converted.hosts)
+    assert len(original.links) == len(converted.links)
+
+
+def test_external_connector_is_refused_by_the_importer():
+    if importlib.util.find_spec("dmvpnlab.lab.cml") is None:
+        pytest.skip("no CML importer in this tree")
+    from dmvpnlab.lab.cml import LabFileError, load_lab_file  # type: ignore[attr-defined]
+
+    with pytest.raises(LabFileError) as refused:
+        load_lab_file(LABS[0].parent / "external.yaml")
+    assert "Internet" in str(refused.value) and "external_connector" in str(refused.value)
