@@ -134,10 +134,10 @@ def test_global_ip_alone_is_kept_but_crypto_alone_is_incomplete() -> None:
 
 
 def test_flat_input_leaves_an_interface_for_any_line_of_a_global_command_we_model() -> None:
-    result = parse_config("interface Tunnel0\nip pim sparse-mode\nenable password x\nip pim dense-mode\n")
+    result = parse_config("interface Tunnel0\nip pim sparse-mode\nenable view x\nip pim dense-mode\n")
     tun = result.config.interface("Tunnel0")
     assert tun is not None and tun.extra_lines == ["ip pim sparse-mode"]
-    assert [b.lines for b in result.config.extra_tail] == [["enable password x"], ["ip pim dense-mode"]]
+    assert [b.lines for b in result.config.extra_tail] == [["enable view x"], ["ip pim dense-mode"]]
 
 
 def test_exec_tree_and_config_mode_raise_the_same_verdicts() -> None:

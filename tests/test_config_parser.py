@@ -274,11 +274,11 @@ def test_whole_running_config_dump_loads_with_unmodelled_lines_listed_as_ignored
     for expected in ("service timestamps debug datetime msec", "policy-map WAN-OUT",
                      "priority percent 30", "line vty 0 4", "transport input ssh",
                      "snmp-server community public RO", "ntp server 192.0.2.123",
-                     "banner motd ^C", "Authorised access only!",
                      "no ip redirects", "duplex auto", "service-policy output WAN-OUT"):
         assert expected in ignored, expected
     # modelled lines are not reported as ignored
     for modelled in ("ip nhrp shortcut", "tunnel key 12345", "hostname Spoke1", "router ospf 1", "interface Vlan1",
+                     "banner motd ^C", "Authorised access only!",
                      "network 10.0.0.0 0.0.0.255 area 0", "ip ospf network point-to-multipoint"):
         assert modelled not in ignored, modelled
     cfg = result.config
@@ -288,6 +288,7 @@ def test_whole_running_config_dump_loads_with_unmodelled_lines_listed_as_ignored
     assert [i.name for i in cfg.interfaces] == [
         "Loopback0", "Tunnel0", "GigabitEthernet0/0", "GigabitEthernet0/1", "GigabitEthernet0/2", "Vlan1"]
     assert cfg.interface("Vlan1").shutdown and cfg.interface("Vlan1").address is None
+    assert cfg.banner_motd == "  Authorised access only!\n  Spoke1 - DMVPN lab"
     tun = cfg.interface("Tunnel0")
     assert tun is not None
     assert tun.nhrp.nhs == [NhrpNhs(IPv4Address("10.0.0.1"), priority=1)]

@@ -64,6 +64,7 @@ def _full_config() -> RouterConfig:
         extra_head=[RawBlock(["service timestamps log datetime msec"])],
         extra_tail=[RawBlock(["line vty 0 4", " transport input ssh"]),
                     RawBlock(["banner motd ^C", "hello", "^C"])],
+        banner_motd="hello",
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmvpnlab.cli.view import link_state, source_name
-from dmvpnlab.config.model import Interface, interface_sort_key
+from dmvpnlab.config.model import Interface, brief_sort_key
 from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
 
 BRIEF_HEADER = "Interface                  IP-Address      OK? Method Status                Protocol"
@@ -19,9 +19,8 @@ TUNNEL_OVERHEAD = 24  # outer IPv4 + GRE (+ key); the transport MTU IOS prints i
 
 
 def _brief_order(itf: Interface) -> tuple[int, Any]:
-    """IOS lists physical interfaces first, then Loopbacks, then Tunnels."""
-    rank = 0 if not (itf.is_tunnel or itf.name.startswith("Loopback")) else 1 if itf.name.startswith("Loopback") else 2
-    return rank, interface_sort_key(itf.name)
+    """IOS lists the hardware first (Ethernets, their subinterfaces), Vlans, then Loopbacks and Tunnels."""
+    return 0, brief_sort_key(itf.name)
 
 
 def render_brief(agent: Any) -> str:
@@ -29,7 +28,7 @@ def render_brief(agent: Any) -> str:
     for itf in sorted(agent.config.interfaces, key=_brief_order):
         status, protocol = link_state(agent, itf)
         address = str(itf.address.ip) if itf.address else "unassigned"
-        method = "NVRAM" if itf.address else "unset"
+        method = "NVRAM" if itf.address else "DHCP" if itf.dhcp else "unset"
         out.append(f"{itf.name:<26} {address:<15} YES {method:<6} {status:<21} {protocol:<8}")
     return "\n".join(out) + "\n"
 

@@ -1,4 +1,9 @@
-"""`interface X` and its sub-mode: addresses, MTU/MSS, the `tunnel ...` and `ip nhrp ...` lines.
+"""`interface X` and its sub-mode: addresses (static, secondary, `dhcp`), MTU/MSS, 802.1Q
+(`encapsulation dot1Q`), `ip nat inside|outside`, `ip access-group`, the `tunnel ...` and
+`ip nhrp ...` lines.
+
+Every interface kind ifnames names is a section (Ethernet kinds and their subinterfaces,
+Loopback, Tunnel, Vlan); `interface Null0` and kinds we do not name are kept verbatim.
 
 Exposes `COMMANDS` and `MODES` for the session's dispatcher (see modes.py); the
 interface-level routing lines (`ip ospf ...`) are router_mode's. A `no` form removes what
@@ -31,7 +36,7 @@ from dmvpnlab.config.tokens import (
     looks_like_address,
     parse_ipv4,
 )
-from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname, is_physical
+from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname, is_physical, is_subinterface
 
 
 T = TypeVar("T")
@@ -96,9 +101,14 @@ def _ip_address(ctx: Context, cur: Cursor, neg: bool) -> None:
                 return
         itf.address = None
         itf.secondary_addresses = []
+        itf.dhcp = False
+        return
+    if cur.more() and (cur.peek() or "").lower() == "dhcp" and len(cur.tokens) == cur.pos + 1:
+        cur.next()
+        itf.address, itf.secondary_addresses, itf.dhcp = None, [], True  # the DHCP client owns it
         return
     if cur.more() and not looks_like_address(cur.peek() or ""):
-        raise Unknown()  # dhcp, negotiated, pool ...
+        raise Unknown()  # dhcp client-id ..., negotiated, pool ...
     addr = IPv4Interface((int(cur.ipv4()), cur.mask()))
     _check_host_address(cur, addr)
     if cur.accept("secondary"):
@@ -107,6 +117,54 @@ def _ip_address(ctx: Context, cur: Cursor, neg: bool) -> None:
         return
     cur.end()
     itf.address = addr
+    itf.dhcp = False
+
+
+def _encapsulation(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`encapsulation dot1Q VID [native]`: only a subinterface takes it (IOS refuses it elsewhere)."""
+    itf: Interface = ctx.target
+    word = cur.tokens[cur.pos - 1]
+    if not is_subinterface(itf.name):
+        raise Invalid(word.column)
+    if neg:
+        itf.dot1q_vlan, itf.dot1q_native = None, False
+        return
+    if (cur.peek() or "").lower() != "dot1q":
+        raise Unknown() if cur.more() else Incomplete()  # isl, frame-relay ...: kept verbatim
+    cur.next()
+    vlan = cur.integer(1, 4094)
+    native = cur.accept("native")
+    if cur.more() and (cur.peek() or "").lower() == "second-dot1q":
+        raise Unknown()  # QinQ: kept verbatim
+    cur.end()
+    itf.dot1q_vlan, itf.dot1q_native = vlan, native
+
+
+def _ip_nat(ctx: Context, cur: Cursor, neg: bool) -> None:
+    itf: Interface = ctx.target
+    side = (cur.peek() or "").lower()
+    if side not in ("inside", "outside") or len(cur.tokens) != cur.pos + 1:
+        # `ip nat enable`, or a global `ip nat inside source ...` typed in this mode
+        raise Unknown() if cur.more() else Incomplete()
+    cur.next()
+    if neg:
+        if itf.nat == side:
+            itf.nat = None
+        return
+    itf.nat = "inside" if side == "inside" else "outside"
+
+
+def _access_group(ctx: Context, cur: Cursor, neg: bool) -> None:
+    """`ip access-group NAME|NUMBER in|out` (`no ip access-group [NAME] in|out` clears it)."""
+    itf: Interface = ctx.target
+    if neg and (cur.peek() or "").lower() in ("in", "out") and len(cur.tokens) == cur.pos + 1:
+        name = None
+    else:
+        name = cur.word()
+    direction = cur.choice("in", "out")
+    cur.end()
+    attr = "access_group_in" if direction == "in" else "access_group_out"
+    setattr(itf, attr, None if neg else name)
 
 
 def _check_host_address(cur: Cursor, addr: IPv4Interface) -> None:
@@ -253,6 +311,10 @@ COMMANDS = (
     Command(Mode.INTERFACE, "delay", setting("delay", number(1, 16777215))),
     Command(Mode.INTERFACE, "ip add[ress]", _ip_address),
     Command(Mode.INTERFACE, "ip mtu", setting("ip_mtu", number(68, 17912))),
+    Command(Mode.INTERFACE, "mtu", setting("mtu", number(64, 9216))),
+    Command(Mode.INTERFACE, "encap[sulation]", _encapsulation),
+    Command(Mode.INTERFACE, "ip nat", _ip_nat),
+    Command(Mode.INTERFACE, "ip access-group", _access_group),
     Command(Mode.INTERFACE, "ip tcp adjust-mss", setting("tcp_adjust_mss", number(500, 1460))),
     Command(Mode.INTERFACE, "ip nhrp network-id", setting("network_id", number(1, 4294967295), of=_nhrp)),
     Command(Mode.INTERFACE, "ip nhrp map", _nhrp_map),

@@ -32,13 +32,30 @@ _IF_TYPE = re.compile(r"[A-Za-z-]+")
 _IF_NUMBER = re.compile(r"[0-9]{1,10}")  # ASCII, bounded: never a slow int()
 
 
-def interface_sort_key(name: str) -> tuple[int, list[int], str]:
-    """IOS order: Loopbacks, Tunnels, then Ethernets; numerically within a type."""
+def _sort_key(name: str, order: tuple[str, ...]) -> tuple[int, list[int], str]:
     kind = _IF_TYPE.match(name)
     prefix = kind.group(0) if kind else name
-    rank = _IF_TYPE_ORDER.index(prefix) if prefix in _IF_TYPE_ORDER else len(_IF_TYPE_ORDER)
+    rank = order.index(prefix) if prefix in order else len(order)
     numbers = [int(n) for n in _IF_NUMBER.findall(name)]
     return rank, numbers, name
+
+
+def interface_sort_key(name: str) -> tuple[int, list[int], str]:
+    """`show running-config` order: Loopbacks, Tunnels, the Ethernet kinds, then Vlans;
+    numerically within a type, a subinterface right after its main interface
+    (GigabitEthernet0/1, GigabitEthernet0/1.10, GigabitEthernet0/2)."""
+    return _sort_key(name, _IF_TYPE_ORDER)
+
+
+# `show ip interface brief` lists interfaces as IOS created them: the hardware first
+# (Ethernet kinds, each followed by its subinterfaces), the switch's Vlans, then the
+# Loopbacks and Tunnels the configuration made.
+_BRIEF_TYPE_ORDER = ("Ethernet", "FastEthernet", "GigabitEthernet", "Vlan", "Loopback", "Tunnel")
+
+
+def brief_sort_key(name: str) -> tuple[int, list[int], str]:
+    """`show ip interface brief` (and `show interfaces`) order, see `_BRIEF_TYPE_ORDER`."""
+    return _sort_key(name, _BRIEF_TYPE_ORDER)
 
 
 @dataclass
@@ -162,7 +179,12 @@ class AccessListEntry:
     `destination` and optional ports (`eq N` / `range A B` as (low, high)). A network is
     the ACL's address + wildcard turned into a prefix when the wildcard is contiguous;
     `any` is 0.0.0.0/0, `host A` a /32. `sequence` is the IOS sequence number (10, 20 ...).
-    `text` is the line after the sequence as the user wrote it, for `show access-lists`.
+    `text` is the line after the sequence as IOS prints it (keywords in full, `host A`,
+    `any`, port names such as `www`, and the options we do not model, e.g. ICMP types
+    `echo-reply`, kept in place), for `show access-lists` and the running-config.
+    `not_applied` says why a filter cannot use the entry (a non-contiguous wildcard, an
+    option we do not model); the line is kept all the same. `remarks` are the `remark`
+    lines written just before the entry.
     """
 
     action: Literal["permit", "deny"]
@@ -175,6 +197,8 @@ class AccessListEntry:
     log: bool = False
     sequence: int | None = None
     text: str = ""
+    not_applied: str | None = None
+    remarks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -331,10 +355,50 @@ class KeyChain:
 
 @dataclass
 class Username:
-    """`username NAME ...`: the rest of the line is kept as given."""
+    """`username NAME [privilege N] [secret|password [0|5|7|8|9] X]`: the rest of the line is
+    kept as given (`args`, rendered back as it is); the properties read from it what the
+    SSH login needs.
+
+    `secret_kind` is "secret" or "password"; `encryption` the type digit (None when none
+    was given: clear text, like type 0); `secret` the text after it.
+    """
 
     name: str
     args: str
+
+    def _words(self) -> list[str]:
+        return self.args.split()
+
+    @property
+    def privilege(self) -> int | None:
+        words = self._words()
+        for at, word in enumerate(words[:-1]):
+            if word.lower() == "privilege" and words[at + 1].isascii() and words[at + 1].isdigit():
+                return int(words[at + 1]) if len(words[at + 1]) <= 2 else None
+        return None
+
+    def _secret_parts(self) -> tuple[Literal["secret", "password"] | None, int | None, str | None]:
+        words = self._words()
+        for at, word in enumerate(words):
+            if word.lower() in ("secret", "password") and at + 1 < len(words):
+                kind: Literal["secret", "password"] = "secret" if word.lower() == "secret" else "password"
+                rest = words[at + 1:]
+                if len(rest) > 1 and rest[0] in ("0", "4", "5", "6", "7", "8", "9"):
+                    return kind, int(rest[0]), " ".join(rest[1:])
+                return kind, None, " ".join(rest)
+        return None, None, None
+
+    @property
+    def secret_kind(self) -> Literal["secret", "password"] | None:
+        return self._secret_parts()[0]
+
+    @property
+    def encryption(self) -> int | None:
+        return self._secret_parts()[1]
+
+    @property
+    def secret(self) -> str | None:
+        return self._secret_parts()[2]
 
 
 @dataclass
@@ -350,7 +414,8 @@ class RouterConfig:
 
     hostname: str = DEFAULT_HOSTNAME
     version: str = DEFAULT_VERSION
-    enable_secret: str | None = None
+    enable_secret: str | None = None  # the rest of `enable secret ...` as given (`5 $1$...` too)
+    enable_password: str | None = None  # the rest of `enable password ...` as given
     usernames: list[Username] = field(default_factory=list)
     isakmp_policies: list[IsakmpPolicy] = field(default_factory=list)
     isakmp_keys: list[IsakmpKey] = field(default_factory=list)

@@ -45,6 +45,9 @@ class Mode(enum.Enum):
     KEYCHAIN = "(config-keychain)"
     KEYCHAIN_KEY = "(config-keychain-key)"
     ROUTER = "(config-router)"
+    ACL_STANDARD = "(config-std-nacl)"
+    ACL_EXTENDED = "(config-ext-nacl)"
+    DHCP_POOL = "(dhcp-config)"
     RAW = "(config-raw)"  # inside a section we keep verbatim (line vty, policy-map, ...)
     BANNER = "(config-banner)"  # collecting banner text up to the delimiter
 
@@ -230,6 +233,9 @@ class ModeSpec:
     # How a body line joins the body (default: appended); a router section merges lines
     # as IOS does (`no network ...` removes the network, a new router-id replaces the old).
     merge: Callable[[list[str], str], None] | None = None
+    # A line whose first word (after `no`) is a number goes to this handler, the cursor
+    # on the number: a named access list's `15 permit ...` and `no 15`.
+    leading_number: Handler | None = None
 
 
 S = TypeVar("S")

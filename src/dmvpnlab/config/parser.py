@@ -32,14 +32,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from dmvpnlab.config import crypto_mode, global_mode, interface_mode, keychain_mode, references, router_mode
+from dmvpnlab.config import (acl_mode, crypto_mode, global_mode, interface_mode, keychain_mode, references,
+                             router_mode, services_mode)
 from dmvpnlab.config.errors import INCOMPLETE, INVALID_INPUT, ConfigError, ConfigSyntaxError, IgnoredLine
 from dmvpnlab.config.model import RawBlock, RouterConfig
 from dmvpnlab.config.modes import Command, Context, Entries, K, Mode, ModeSpec, V
 from dmvpnlab.config.text import printable
-from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Refused, Unknown, matches
+from dmvpnlab.config.tokens import Cursor, Incomplete, Invalid, Refused, Unknown, is_number, matches
 
-_PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|conf-[a-z-]+|ipsec-profile)\)#\s?")
+_PROMPT = re.compile(r"^\s*[A-Za-z0-9_.-]+\((?:config[a-z-]*|cfg-[a-z-]+|conf-[a-z-]+|ipsec-profile|dhcp-config)\)#\s?")
 
 
 def _spellings(command: Command, abbreviated: bool) -> list[str]:
@@ -85,6 +86,9 @@ class CommandTable:
         if not cur.more():  # a bare `no`: it stops inside every command, before its first word
             stopped_inside = () if self.commands else None
         first = (cur.peek() or "").lower()
+        if self.spec.leading_number is not None and is_number(first):
+            self.spec.leading_number(ctx, cur, neg)
+            return
         for command in self._starting.get(first, ()):
             cur.pos = start
             taken = command.take(cur)
@@ -126,8 +130,9 @@ def build_tables(commands: Sequence[Command], specs: Sequence[ModeSpec]) -> dict
 # The handler modules; a new one joins here.
 _TABLES = build_tables(
     [*global_mode.COMMANDS, *interface_mode.COMMANDS, *crypto_mode.COMMANDS, *router_mode.COMMANDS,
-     *keychain_mode.COMMANDS],
-    [*global_mode.MODES, *interface_mode.MODES, *crypto_mode.MODES, *router_mode.MODES, *keychain_mode.MODES],
+     *keychain_mode.COMMANDS, *acl_mode.COMMANDS, *services_mode.COMMANDS],
+    [*global_mode.MODES, *interface_mode.MODES, *crypto_mode.MODES, *router_mode.MODES, *keychain_mode.MODES,
+     *acl_mode.MODES, *services_mode.MODES],
 )
 _GLOBAL = _TABLES[Mode.GLOBAL]
 
@@ -180,7 +185,8 @@ def _has_body(c: RouterConfig) -> bool:
     return bool(c.interfaces or c.router_sections or c.static_routes or c.isakmp_policies
                 or c.isakmp_keys or c.isakmp_keepalive or c.transform_sets or c.ipsec_profiles
                 or c.keyrings or c.key_chains or c.isakmp_nat_keepalive is not None
-                or c.ipsec_lifetime_seconds is not None or c.ipsec_lifetime_kilobytes is not None)
+                or c.ipsec_lifetime_seconds is not None or c.ipsec_lifetime_kilobytes is not None
+                or c.access_lists or c.nat_rules or c.default_gateway is not None)
 
 
 def _refuse_typo_in_family(families: tuple[tuple[str, ...], ...], cur: Cursor) -> None:
@@ -324,7 +330,8 @@ class ConfigSession:
         self._closed = False
 
     def keep_block(self, text: str) -> RawBlock:
-        self._ignore(text)
+        if not global_mode.is_motd_header(text):  # the motd takes effect (banner_motd): no warning
+            self._ignore(text)
         block = RawBlock([text])
         (self.config.extra_tail if _has_body(self.config) else self.config.extra_head).append(block)
         return block
@@ -436,9 +443,14 @@ class ConfigSession:
                 self.enter(Mode.RAW, block)  # its indented lines follow it
 
     def _banner_line(self, raw: str) -> None:
-        self.ignored.append(IgnoredLine(self.source, self._line_no, raw))
-        self._target.lines.append(raw)
+        block = self._target
+        motd = global_mode.is_motd_header(block.lines[0])
+        if not motd:
+            self.ignored.append(IgnoredLine(self.source, self._line_no, raw))
+        block.lines.append(raw)
         if self._banner_delim in raw:
+            if motd:
+                self.config.banner_motd = global_mode.banner_text(block.lines, self._banner_delim)
             self._enter_global()
 
 

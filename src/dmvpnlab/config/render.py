@@ -8,7 +8,8 @@ does not model come back where the user had them relative to the modelled sectio
 Rendering never raises and never prints a line break, control character or lone surrogate
 inside a line: every line passes through config.text's rule. A model the parser filled
 holds only such text already (the pass changes nothing); one built in code gets the same
-escapes the parser would have stored. Imports config.model and config.text only.
+escapes the parser would have stored. Imports config.model, config.text, config.render_services
+(the router-wide services' lines) and config.global_mode (which kept block is the motd banner).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from dmvpnlab.config.model import (
     TransformSet,
     interface_sort_key,
 )
+from dmvpnlab.config import render_services
+from dmvpnlab.config.global_mode import is_motd_header
 from dmvpnlab.config.text import printable
 
 
@@ -52,9 +55,15 @@ def _interface_lines(itf: Interface) -> list[str]:
         f"interface {itf.name}",
         *_line(" description {}", itf.description),
         *_line(" bandwidth {}", itf.bandwidth),
-        f" ip address {_addr_mask(itf.address)}" if itf.address is not None else " no ip address",
+        *_line(" mtu {}", itf.mtu),
+        *([] if itf.dot1q_vlan is None else
+          [f" encapsulation dot1Q {itf.dot1q_vlan}" + (" native" if itf.dot1q_native else "")]),
+        _address_line(itf),
         *(f" ip address {_addr_mask(a)} secondary" for a in itf.secondary_addresses),
+        *_line(" ip access-group {} in", itf.access_group_in),
+        *_line(" ip access-group {} out", itf.access_group_out),
         *_line(" ip mtu {}", itf.ip_mtu),
+        *_line(" ip nat {}", itf.nat),
         *_line(" ip nhrp authentication {}", n.authentication),
         *(f" ip nhrp map {m.address} {m.nbma}" for m in n.maps),
         *(f" ip nhrp map multicast {m}" for m in n.multicast_maps),
@@ -78,6 +87,12 @@ def _interface_lines(itf: Interface) -> list[str]:
         *([] if tp is None else
           [f" tunnel protection ipsec profile {tp.profile}" + (" shared" if tp.shared else "")]),
     ]
+
+
+def _address_line(itf: Interface) -> str:
+    if itf.address is not None:
+        return f" ip address {_addr_mask(itf.address)}"
+    return " ip address dhcp" if itf.dhcp else " no ip address"
 
 
 def _nhs_line(nhs: NhrpNhs) -> str:
@@ -166,12 +181,19 @@ def _raw_lines(blocks: list[RawBlock]) -> list[str]:
     return out + ["!"] if out and out[-1] != "!" else out
 
 
+def _banner_lines(text: str) -> list[str]:
+    """A motd set in the model but written by no kept block (a config built in code)."""
+    delim = "^C" if "^C" not in text else next((c for c in "#%$@~" if c not in text), chr(3))
+    return [f"banner motd {delim}", *text.split("\n"), delim]
+
+
 def render_config_body(config: RouterConfig) -> list[str]:
     """The configuration lines proper (what a startup-config file holds)."""
     out: list[str] = ["!", f"version {config.version}", "!", f"hostname {config.hostname}", "!"]
     out += _raw_lines(config.extra_head)
-    if config.enable_secret is not None:
-        out += [f"enable secret {config.enable_secret}", "!"]
+    enable = [*_line("enable secret {}", config.enable_secret), *_line("enable password {}", config.enable_password)]
+    out += enable + ["!"] if enable else []
+    out += render_services.head_lines(config)
     if config.usernames:
         out += [f"username {u.name} {u.args}" for u in config.usernames] + ["!"]
     for chain in config.key_chains:
@@ -200,9 +222,14 @@ def render_config_body(config: RouterConfig) -> list[str]:
         out += _interface_lines(itf) + ["!"]
     for section in config.router_sections:
         out += [section.header, *(f" {line}" for line in section.lines), "!"]
-    if config.static_routes:
-        out += [_route_line(r) for r in config.static_routes] + ["!"]
+    out += render_services.gateway_lines(config)
+    routes = [render_services.nat_line(r) for r in config.nat_rules] + [_route_line(r) for r in config.static_routes]
+    out += routes + ["!"] if routes else []
+    out += render_services.access_list_lines(config)
     out += _raw_lines(config.extra_tail)
+    if config.banner_motd is not None and not any(
+            b.lines and is_motd_header(b.lines[0]) for b in config.extra_head + config.extra_tail):
+        out += _banner_lines(config.banner_motd)
     out.append("end")
     return [printable(line) for line in out]
 
