@@ -88,3 +88,16 @@ def test_status_exec_and_cli_take_the_labels_in_any_case(lab):
     assert done.returncode == 0 and "192.168.3.1/24" in done.stdout, done.stderr
     done = _lab_command("cli", "HUB", "-c", "show ip interface brief")
     assert done.returncode == 0 and "Tunnel0" in done.stdout, done.stdout + done.stderr
+
+
+def test_ssh_from_this_machine_to_a_router_by_its_label(lab):
+    netmiko = pytest.importorskip("netmiko")
+    device = netmiko.ConnectHandler(device_type="cisco_ios", host=lab.management_address("spoke1"),
+                                    username="admin", password="admin", secret="admin", fast_cli=False,
+                                    conn_timeout=10)
+    try:
+        device.enable()
+        assert device.find_prompt() == "Spoke1#"
+        assert "Tunnel0" in device.send_command("show ip interface brief")
+    finally:
+        device.disconnect()

@@ -116,3 +116,43 @@ def test_the_router_cli_finds_a_router_in_any_case(tmp_path):
 def test_a_native_topology_still_loads_through_the_one_loader():
     topo = load_lab(REPO / "topologies" / "default.yaml")
     assert isinstance(topo, Topology) and topo.routers
+
+
+def test_a_cml_file_loads_as_a_wired_lab_and_refuses_template_variables(tmp_path):
+    from cml_samples import lab, write
+
+    from dmvpnlab.lab.wired.model import WiredTopology
+
+    path = write(tmp_path, lab())
+    topo = load_lab(path)
+    assert isinstance(topo, WiredTopology) and [r.name for r in topo.routers] == ["Hub", "Spoke1", "Spoke2"]
+    with pytest.raises(ValueError) as info:
+        load_lab(path, variables={"phase": 2})
+    assert "template variables" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ValueError):
+        load_lab(path, ["phase=2"])
+
+
+def test_a_cml_file_with_a_link_the_builder_cannot_make_is_refused_at_load(tmp_path):
+    from cml_samples import lab, write
+
+    from dmvpnlab.lab.labfile import file_errors
+
+    data = lab()
+    data["links"].append({**data["links"][0], "id": "l9"})  # the hub's Gi0/0 on a second link
+    try:
+        load_lab(write(tmp_path, data))
+    except file_errors() as error:
+        assert "\n" not in str(error)
+    else:
+        pytest.fail("a lab whose interface takes two links was accepted")
+
+
+def test_dhcp_hosts_without_the_client_get_one_line_each(monkeypatch):
+    from dmvpnlab.lab.wired import dhcp_hosts
+
+    monkeypatch.setattr(dhcp_hosts, "client_available", lambda: False)
+    assert dhcp_hosts.start(object(), [("PC1", "ens2"), ("PC2", "eth0")]) == [
+        "host PC1: ens2 asks DHCP, DHCP not available (no `dmvpnlab dhcp-client` yet): it stays unaddressed",
+        "host PC2: eth0 asks DHCP, DHCP not available (no `dmvpnlab dhcp-client` yet): it stays unaddressed"]
+    assert dhcp_hosts.client_command("ens2")[-3:] == ["dmvpnlab", "dhcp-client", "ens2"]
