@@ -88,12 +88,21 @@ def entry_match(entry: AccessListEntry, standard: bool) -> str:
     return " ".join(parts)
 
 
-def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple[str, int]]) -> list[str]:
-    """The chain of ACL `acl`: as a filter (accept/drop) or as a NAT selector (mark/return)."""
+def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple[str, int]],
+               skipped: list[str] | None = None) -> list[str]:
+    """The chain of ACL `acl`: as a filter (accept/drop) or as a NAT selector (mark/return).
+    An entry the parser flagged (`not_applied`: a non-contiguous wildcard...) is left out
+    and listed in `skipped`, rather than guessed at."""
     prefix = "n" if nat else "a"
     lines = [f"  chain {prefix}cl_{index} {{"]
     standard = acl.kind == "standard"
     for number, entry in enumerate(acl.entries):
+        why = getattr(entry, "not_applied", None)
+        if why:
+            if skipped is not None:
+                skipped.append(f"access-list {acl.name} entry {entry.sequence or (number + 1) * 10} "
+                               f"{entry.text or entry.action}: not applied ({why})")
+            continue
         comment = f"{prefix}{index}e{number}"
         counters[comment] = (acl.name, number)
         if nat:
@@ -129,7 +138,7 @@ def build_ruleset(config: RouterConfig, resolve: Resolver) -> Ruleset:
             return None
         if name not in acl_index:
             acl_index[name] = len(acl_index)
-            chains.extend(_acl_chain(acl_index[name], found, False, out.counters))
+            chains.extend(_acl_chain(acl_index[name], found, False, out.counters, out.not_applied))
         if nat and name not in nat_acl:
             nat_acl.add(name)
             chains.extend(_acl_chain(acl_index[name], found, True, out.counters))
@@ -201,6 +210,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
     forward: list[str] = []
     prerouting: list[str] = []
     postrouting: list[str] = []
+    static_post: list[str] = []  # a static translation wins over the dynamic ones, as on IOS
     for rule in config.nat_rules:
         if rule.kind == "static" and rule.local is not None and rule.global_address is not None:
             where = f"ip nat inside source static {rule.local} {rule.global_address}"
@@ -208,7 +218,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
                 out.not_applied.append(f"{where}: not applied (no 'ip nat outside' interface)")
                 continue
             prerouting.append(f"iifname {_set(outside)} ip daddr {rule.global_address} dnat to {rule.local}")
-            postrouting.append(f"oifname {_set(outside)} ip saddr {rule.local} snat to {rule.global_address}")
+            static_post.append(f"oifname {_set(outside)} ip saddr {rule.local} snat to {rule.global_address}")
             for itf in outside_itfs:
                 if _holds(itf, rule.global_address):
                     out.aliases.append((linux[itf.name], rule.global_address))
@@ -233,7 +243,7 @@ def _nat_rules(config: RouterConfig, linux: dict[str, str], acl: Callable[..., s
             postrouting.append(f"oifname {_quote(ifname)} meta mark & {NAT_MARK:#x} == {NAT_MARK:#x} masquerade")
         else:
             out.not_applied.append(f"ip nat rule {rule}: not applied (incomplete)")
-    return forward, prerouting, postrouting
+    return forward, prerouting, static_post + postrouting
 
 
 def _holds(itf: Interface, address: IPv4Address) -> bool:

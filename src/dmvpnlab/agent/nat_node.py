@@ -50,6 +50,8 @@ class NatNode:
     aliases: set[tuple[str, IPv4Address]] = field(default_factory=set)
     not_applied: list[str] = field(default_factory=list)
     _started: bool = False  # the first apply also removes a table a killed agent left
+    _baseline: dict[tuple[str, int], int] = field(default_factory=dict)  # counts at the last clear
+    _carried: dict[tuple[str, int], int] = field(default_factory=dict)  # counts of replaced tables
 
     def _resolve(self, ios: str) -> str | None:
         try:
@@ -72,6 +74,9 @@ class NatNode:
             if ruleset.text:
                 self.not_applied.append("access-group / ip nat lines: not applied (no nft binary on this host)")
             return
+        if self.installed:  # a new table starts its counters at 0: keep what they said
+            self._carried = self.counters()
+            self._baseline = {}
         script = f"add table ip {TABLE}\ndelete table ip {TABLE}\n" + ruleset.text
         try:
             run_nft(script)
@@ -101,8 +106,20 @@ class NatNode:
             except Exception as error:
                 self.not_applied.append(f"NAT alias {address} on {ifname}: not added ({error})")
 
+    def clear_counters(self) -> None:
+        """`clear ip access-list counters`: today's counts become the zero."""
+        self._carried = {}
+        self._baseline = self._totals()
+
     def counters(self) -> dict[tuple[str, int], int]:
-        """(ACL name, entry index) -> packets matched, summed over every use of the ACL."""
+        """(ACL name, entry index) -> packets matched, summed over every use of the ACL,
+        since the last clear; counts survive the table's replacement by a config change."""
+        totals = self._totals()
+        for key, value in self._carried.items():
+            totals[key] = totals.get(key, 0) + value
+        return {k: v - self._baseline.get(k, 0) for k, v in totals.items()}
+
+    def _totals(self) -> dict[tuple[str, int], int]:
         if not self.installed or self.ruleset is None:
             return {}
         try:

@@ -136,7 +136,10 @@ def interactive(path: Path) -> int:
         return answer
 
     try:
-        prompt = send("")["prompt"]
+        first = send("")
+        if first.get("banner"):  # `banner motd`, as IOS shows it when a line starts
+            show("\n" + first["banner"] + "\n")
+        prompt = first["prompt"]
         prefill = ""
         while True:
             _current_prompt[0] = prompt

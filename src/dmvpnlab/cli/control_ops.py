@@ -47,17 +47,26 @@ def session_for(agent: Any, writer: asyncio.StreamWriter) -> ExecSession:
     return session
 
 
+def _banner(agent: Any, writer: asyncio.StreamWriter) -> str | None:
+    """`banner motd` for a connection's first line (`dmvpnlab cli NODE` shows it at start)."""
+    if writer in _sessions:
+        return None
+    motd = getattr(agent.config, "banner_motd", None)
+    return motd.strip("\n") + "\n" if motd else None
+
+
 async def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
     line = request.get("line", "")
     if not isinstance(line, str):
         return {"ok": False, "error": "'line' must be a string"}
+    banner = _banner(agent, writer)
     session = session_for(agent, writer)
     result = await session.handle_async(line)  # a ping is awaited, never blocking the data plane
     if result.closed:
         session.close()
         _sessions.pop(writer, None)
     return {"ok": True, "output": result.output, "prompt": result.prompt, "error": result.error,
-            "closed": result.closed, "retype": result.retype}
+            "closed": result.closed, "retype": result.retype, **({"banner": banner} if banner else {})}
 
 
 def _cli_close(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from dmvpnlab.config.model import RouterConfig
 from dmvpnlab.config.modes import Mode
 from dmvpnlab.config.parser import ConfigSession
 from dmvpnlab.config.render import render_running_config
+from dmvpnlab.config.secrets import enable_secret, verify
 from dmvpnlab.config.tokens import Ambiguous, Incomplete, Invalid, tokenize
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,15 @@ class LineResult:
     retype: str | None = None  # after `?`: the text to offer again at the prompt
 
 
+@dataclass
+class PasswordPrompt:
+    """`enable` with an `enable secret`: the next line is the password (not echoed over SSH).
+    IOS asks three times, then says `% Bad secrets`."""
+
+    question: str = "Password: "
+    attempts: int = 0
+
+
 class ExecSession:
     """One user's CLI session: mode, terminal settings, config session, debug subscription."""
 
@@ -83,10 +93,11 @@ class ExecSession:
         self.length = 24
         self.width = 80
         self.privileged = True
+        self.vty = False  # an SSH line: `enable` without an enable secret is refused there, as on IOS
         self.closed = False
         self.config: ConfigSession | None = None
         self.debug = SessionDebug(agent, emit_debug)
-        self.pending: Confirm | None = None  # a question waiting for its answer (clear ip ospf process)
+        self.pending: Confirm | PasswordPrompt | None = None  # a question waiting for its answer (clear ip ospf process)
         self.deferred: tuple[Deferred, str | None, str] | None = None  # a ping to await (handle_async)
 
     # --- state ----------------------------------------------------------------------
@@ -101,13 +112,33 @@ class ExecSession:
         return f"{name}{'#' if self.privileged else '>'}"
 
     def enter_config(self) -> str:
+        if not self.privileged:  # user EXEC has no configure
+            raise CliError("Invalid input: 'configure' needs privileged mode (enable)")
         self.config = ConfigSession(copy.deepcopy(self.agent.config), source="console", strict_families=True,
                                     immediate_references=True)
         return CONFIG_BANNER + "\n"
 
     def set_privileged(self, value: bool) -> str:
-        self.privileged = value
+        if not value or self.privileged:
+            self.privileged = value
+            return ""
+        if enable_secret(self.agent.config) is not None:
+            self.pending = PasswordPrompt()
+            return ""
+        if self.vty:
+            return "% No password set\n"
+        self.privileged = True
         return ""
+
+    def _password(self, prompt: PasswordPrompt, line: str) -> str:
+        secret = enable_secret(self.agent.config)
+        if secret is not None and verify(secret, line):
+            self.privileged = True
+            return ""
+        if prompt.attempts + 1 < 3:
+            self.pending = PasswordPrompt(attempts=prompt.attempts + 1)
+            return ""
+        return "% Bad secrets\n\n"
 
     def close_session(self) -> str:
         self.closed = True
@@ -162,6 +193,9 @@ class ExecSession:
         return result
 
     def _handle(self, line: str, prompt: str) -> tuple[str, bool, str | None]:
+        if isinstance(self.pending, PasswordPrompt):
+            prompt, self.pending = self.pending, None
+            return self._password(prompt, line), False, None
         if self.pending is not None:  # the answer to a question: only yes (or y) goes ahead
             pending, self.pending = self.pending, None
             yes = line.strip().lower() in ("y", "ye", "yes")

@@ -23,6 +23,7 @@ from dmvpnlab.cli import (
     show_route,
     show_running,
 )
+from dmvpnlab.cli import show_acl, show_nat
 from dmvpnlab.cli import ping_run, routing_tree
 from dmvpnlab.cli.tree import Action, Node, integer, ipv4
 from dmvpnlab.ifnames import InterfaceNameError, canonical_ios_ifname
@@ -258,6 +259,8 @@ def build_tree() -> Node:
     clear_eigrp.add(Node("A.B.C.D", "IP-EIGRP neighbor address", _clear_eigrp, param="address", check=ipv4))
     clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
     routing_tree.add_clear(clear.kw("ip", "IP"), Confirm)
+    show_acl.add_show(show, ip, clear.kw("ip", "IP"))
+    show_nat.add_show(ip)
     clear_crypto = clear.kw("crypto", "Clear crypto")
     clear_session = clear_crypto.kw("session", "Clear crypto sessions (tunnels)",
                                     lambda s, a: show_crypto.clear_session(s.agent, None))

@@ -86,6 +86,8 @@ def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[lis
                 hops = [_hop(gateway, None)]
             rows.append(row(prefix, "S", distance, 0, hops))
         elif r.proto == KERNEL_PROTO:
+            if r.ifname == "lo":  # every Loopback lives on lo: name the one holding the prefix
+                hops = [_hop(None, _loopback_of(agent, prefix) or ifname)]
             rows.append(row(prefix, "C", None, None, hops))
             if r.type == RTN_UNICAST:
                 for itf in agent.config.interfaces:
@@ -96,7 +98,25 @@ def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[lis
                 and not (eigrp_known and r.proto == EIGRP_ROUTE_PROTO):
             code, distance = FRR_PROTOS[r.proto]
             rows.append(row(prefix, code, distance, r.metric, hops))
+    # Linux keeps a loopback's subnet in its local table only (the whole subnet is local,
+    # a difference from IOS the show cannot hide); IOS shows it connected, with its L route.
+    for itf in agent.config.interfaces:
+        if not itf.name.startswith("Loopback") or itf.shutdown:
+            continue
+        for address in ([itf.address] if itf.address is not None else []) + itf.secondary_addresses:
+            if address.network not in best:
+                rows.append(row(address.network, "C", None, None, [_hop(None, itf.name)]))
+                if address.network.prefixlen < 32:
+                    rows.append(row(IPv4Network(f"{address.ip}/32"), "L", None, None, [_hop(None, itf.name)]))
     return rows, shortcuts
+
+
+def _loopback_of(agent: Any, prefix: IPv4Network) -> str | None:
+    for itf in agent.config.interfaces:
+        addresses = ([itf.address] if itf.address is not None else []) + itf.secondary_addresses
+        if itf.name.startswith("Loopback") and any(a.network == prefix for a in addresses):
+            return itf.name
+    return None
 
 
 def _ospf_types(agent: Any) -> dict[str, str]:

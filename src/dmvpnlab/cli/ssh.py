@@ -29,7 +29,8 @@ from typing import Any, Callable
 
 import paramiko
 
-from dmvpnlab.cli.exec import ExecSession, LineResult
+from dmvpnlab.cli.exec import ExecSession, LineResult, PasswordPrompt
+from dmvpnlab.config.secrets import login_users, verify
 from dmvpnlab.cli.ssh_listen import listen
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class _Auth(paramiko.ServerInterface):
         self.server = server
         # (channel, exec command or None for a shell), one per session request
         self.requests: "queue.Queue[tuple[paramiko.Channel, str | None]]" = queue.Queue()
+        self.privileged = True  # the lab's management login, or a config user of privilege 15
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
@@ -85,9 +87,23 @@ class _Auth(paramiko.ServerInterface):
         return "password"
 
     def check_auth_password(self, username: str, password: str) -> int:
+        """The lab's management login (what labs and tests use), or a `username` of the
+        router's config with its secret (config/secrets.py says which types are checked)."""
         ok = hmac.compare_digest(username.encode(), self.server.username.encode()) and \
             hmac.compare_digest(password.encode(), self.server.password.encode())
-        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+        if ok:
+            self.privileged = True
+            return paramiko.AUTH_SUCCESSFUL
+        user = login_users(self.server.agent.config).get(username)
+        if user is None:
+            return paramiko.AUTH_FAILED
+        if user.secret.unverifiable:
+            log.warning("ssh login of %s refused: %s", username, user.secret.unverifiable)
+            return paramiko.AUTH_FAILED
+        if not verify(user.secret, password):
+            return paramiko.AUTH_FAILED
+        self.privileged = user.privilege >= 15
+        return paramiko.AUTH_SUCCESSFUL
 
     def get_banner(self) -> tuple[str, str]:
         return self.server.banner(), "en-US"
@@ -173,7 +189,8 @@ class SshServer:
                     channel, command = auth.requests.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                threading.Thread(target=self._channel, args=(channel, command), daemon=True).start()
+                threading.Thread(target=self._channel, args=(channel, command, auth.privileged),
+                                 daemon=True).start()
         except (paramiko.SSHException, EOFError, OSError) as error:
             log.info("ssh connection ended: %s", error)
         except Exception:
@@ -181,19 +198,20 @@ class SshServer:
         finally:
             transport.close()
 
-    def _channel(self, channel: paramiko.Channel, command: str | None) -> None:
+    def _channel(self, channel: paramiko.Channel, command: str | None, privileged: bool = True) -> None:
         try:
             if command is not None:
-                self._exec(channel, command)
+                self._exec(channel, command, privileged)
             else:
-                _Shell(self, channel).run()
+                _Shell(self, channel, privileged).run()
         except (paramiko.SSHException, EOFError, OSError) as error:
             log.info("ssh channel ended: %s", error)
         except Exception:
             log.exception("ssh channel failed")
 
-    def _exec(self, channel: paramiko.Channel, command: str) -> None:
+    def _exec(self, channel: paramiko.Channel, command: str, privileged: bool = True) -> None:
         session = self.call(ExecSession, self.agent)
+        session.vty, session.privileged = True, privileged
         failed = False
         for line in command.split(";") if command.strip() else []:
             result: LineResult = self.call(session.handle_async, line.strip())
@@ -207,10 +225,11 @@ class SshServer:
 class _Shell:
     """An interactive session: echo, line editing, `?`, prompts; IOS-like."""
 
-    def __init__(self, server: SshServer, channel: paramiko.Channel) -> None:
+    def __init__(self, server: SshServer, channel: paramiko.Channel, privileged: bool = True) -> None:
         self.server = server
         self.channel = channel
         self.session: ExecSession = server.call(ExecSession, server.agent, self._debug)
+        self.session.vty, self.session.privileged = True, privileged
         self.buffer = ""
 
     def _send(self, text: str) -> None:
@@ -226,7 +245,8 @@ class _Shell:
 
     def run(self) -> None:
         try:
-            self._send("\n" + self.session.prompt)
+            motd = self.server.agent.config.banner_motd
+            self._send(("\n" + motd.strip("\n") + "\n" if motd else "") + "\n" + self.session.prompt)
             pending_cr = False
             # Incremental: a character whose UTF-8 bytes arrive in two reads is still one.
             decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
@@ -286,7 +306,8 @@ class _Shell:
             pass
         elif ch.isprintable():
             self.buffer += ch
-            self._send(ch)
+            if not isinstance(self.session.pending, PasswordPrompt):  # a password is not echoed
+                self._send(ch)
         return True
 
 
