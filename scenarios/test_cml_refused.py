@@ -5,12 +5,13 @@
 - A broken copy of topologies/cml/phase1.yaml (generated here, one field made wrong):
   the paragraph names the node, the field and what was expected.
 
-Each run is the real command in a subprocess, as root; "nothing built" is checked on the
-machine: no new named namespace, no new lab records, nothing new under the run root.
+Each run is the real command in a subprocess, as root, with a run directory of its own
+(DMVPNLAB_RUN_DIR): "nothing built" is that directory still empty and no process naming it.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,22 +21,27 @@ import pytest
 import yaml
 
 from cml_checks import CML, REPO
-from dmvpnlab.lab.pytest_plugin import named_namespaces
-from dmvpnlab.lab.records import all_records
-from dmvpnlab.rundir import run_root
+from dmvpnlab.lab.records import list_pids, proc_cmdline
+from dmvpnlab.rundir import RUN_ROOT_ENV
 
 
-def _snapshot() -> tuple[set[str], set[str], set[str]]:
-    root = run_root()
-    entries = {p.name for p in root.iterdir()} if root.is_dir() else set()
-    return named_namespaces(), {str(r.directory) for r in all_records()}, entries
+def _built(run_dir: Path) -> list[str]:
+    """What a lab run with this run directory left: files under it, processes naming it."""
+    left = [str(p.relative_to(run_dir)) for p in run_dir.rglob("*")]
+    for pid in list_pids():
+        if str(run_dir) in " ".join(proc_cmdline(pid)):
+            left.append(f"PID {pid}")
+    return left
 
 
-def _up(path: Path) -> subprocess.CompletedProcess[str]:
-    before = _snapshot()
+def _up(path: Path, run_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`dmvpnlab up PATH` with a run directory of its own (a lab's records, namespaces pins and
+    agent state all live under it), so "nothing built" is exact even while others run labs."""
+    run_dir.mkdir()
+    env = {**os.environ, RUN_ROOT_ENV: str(run_dir)}
     done = subprocess.run([sys.executable, "-m", "dmvpnlab", "up", str(path)], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert _snapshot() == before, "a refused lab must build nothing"
+                          text=True, timeout=120, stdin=subprocess.DEVNULL, env=env)
+    assert _built(run_dir) == [], "a refused lab must build nothing"
     return done
 
 
@@ -47,8 +53,8 @@ def _one_paragraph(done: subprocess.CompletedProcess[str]) -> str:
     return text
 
 
-def test_an_external_connector_is_refused():
-    text = _one_paragraph(_up(CML / "external.yaml"))
+def test_an_external_connector_is_refused(tmp_path: Path):
+    text = _one_paragraph(_up(CML / "external.yaml", tmp_path / "run"))
     assert "Internet" in text and "external_connector" in text, text
 
 
@@ -78,6 +84,6 @@ def test_a_broken_field_gives_one_paragraph_naming_node_and_field(tmp_path: Path
     node, field = breaker(lab)
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(lab, sort_keys=False))
-    text = _one_paragraph(_up(path))
+    text = _one_paragraph(_up(path, tmp_path / "run"))
     assert node in text and field in text, text
     assert any(w in text.lower() for w in ("expected", "must", "should", "needs")), f"says what was expected: {text}"
