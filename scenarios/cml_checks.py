@@ -55,14 +55,11 @@ def bring_up(path: Path) -> Iterator[Any]:
 
 
 def dmvpn_peers(lab: Any, node: str) -> dict[str, str]:
-    """`show dmvpn` on `node`: peer NBMA address -> state (UP, NHRP, ...), from its rows."""
-    peers: dict[str, str] = {}
-    for line in cli(lab, node, "show dmvpn").splitlines():
-        fields = line.split()
-        # ' # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb' rows: count, NBMA, tunnel, state ...
-        if len(fields) >= 6 and fields[0].isdigit() and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", fields[1]):
-            peers[fields[1]] = fields[3]
-    return peers
+    """`show dmvpn` on `node`, read by ntc-templates' cisco_ios template: peer NBMA -> state (UP, NHRP...)."""
+    from ntc_templates.parse import parse_output
+
+    rows = parse_output(platform="cisco_ios", command="show dmvpn", data=cli(lab, node, "show dmvpn"))
+    return {row["peer_nbma"]: row["state"] for row in rows if row.get("peer_nbma")}
 
 
 def spokes_registered(lab: Any, spokes: Iterable[str] = ("Spoke1", "Spoke2"), timeout: float = 20.0) -> float:
@@ -97,9 +94,16 @@ def router_ping(lab: Any, node: str, target: str, *extra: str) -> tuple[float, s
     return since, cli(lab, node, " ".join(("ping", target, "source", "Loopback0", *extra)))
 
 
-def assert_all_echoes(text: str, count: int = 5) -> None:
+def assert_all_echoes(text: str, count: int = 5, source: str | None = None) -> None:
+    """The IOS ping output says every echo came back; ntc-templates' cisco_ios ping reads it so."""
+    from ntc_templates.parse import parse_output
+
     assert "!" * count in text, text
     assert f"Success rate is 100 percent ({count}/{count})" in text, text
+    row, = parse_output(platform="cisco_ios", command="ping", data=text)
+    assert (row["sent_qty"], row["success_pct"], row["response_stream"]) == (str(count), "100", ["!" * count]), row
+    if source is not None:
+        assert row["source"] == source, row
 
 
 def via_hub(sightings: Iterable[Any]) -> list[Any]:

@@ -35,7 +35,7 @@ def test_the_spokes_register_with_the_hub(lab):
 def test_ping_from_spoke1_loopback_to_spoke2_loopback_goes_through_the_hub(lab):
     spokes_registered(lab)
     since, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     seen = lab_captures(lab)
     for reply in (False, True):
         sightings = echo_loopbacks(seen, since, reply=reply)

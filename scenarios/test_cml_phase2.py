@@ -37,7 +37,7 @@ def test_first_echo_via_the_hub_resolution_then_spoke_to_spoke(lab):
     routed(lab, "Spoke1", "10.0.2.0/24")
     routed(lab, "Spoke2", "10.0.1.0/24")
     since, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     seen = lab_captures(lab)
     requests = echo_loopbacks(seen, since)
     assert 1 in seqs(via_hub(requests)), "the first echo goes through the hub while the next hop resolves"
@@ -55,7 +55,7 @@ def test_first_echo_via_the_hub_resolution_then_spoke_to_spoke(lab):
     assert wait_for(lambda: dmvpn_peers(lab, "Spoke1").get(NBMA["Spoke2"]) == "UP", timeout=5), \
         cli(lab, "Spoke1", "show dmvpn")
     again, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     seen = lab_captures(lab)
     later = echo_loopbacks(seen, again) + echo_loopbacks(seen, again, reply=True)
     assert seqs(later) == {1, 2, 3, 4, 5}

@@ -62,7 +62,7 @@ def test_spoke2_answers_for_its_loopback_network_and_spoke1_routes_that(lab):
     routed(lab, "Spoke1", "10.0.0.0/16")
     _fresh(lab)
     since, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     assert wait_for(lambda: SHORTCUT.search(shortcuts(lab, "Spoke1")), timeout=5)
     seen = lab_captures(lab)
     replies = [m for m in seen.messages(PacketType.RESOLUTION_REPLY, link=WAN["Spoke1"], since=since)
@@ -78,7 +78,7 @@ def test_via_the_hub_then_redirect_then_direct(lab):
     routed(lab, "Spoke2", "10.0.0.0/16")
     _fresh(lab)
     since, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     seen = lab_captures(lab)
     requests = echo_loopbacks(seen, since)
     assert 1 in seqs(via_hub(requests)), "the first echo goes through the hub"
@@ -95,7 +95,7 @@ def test_via_the_hub_then_redirect_then_direct(lab):
     # The prefix it answers for: see test_the_answer_is_for_spoke2s_loopback_network.
     assert wait_for(lambda: SHORTCUT.search(shortcuts(lab, "Spoke1")), timeout=5), shortcuts(lab, "Spoke1")
     again, text = router_ping(lab, "Spoke1", "10.0.2.1")
-    assert_all_echoes(text)
+    assert_all_echoes(text, source="10.0.1.1")
     seen = lab_captures(lab)
     later = echo_loopbacks(seen, again)
     assert seqs(later) == {1, 2, 3, 4, 5}

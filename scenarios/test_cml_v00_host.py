@@ -40,7 +40,7 @@ class TestOldFormat:
         routed(lab, "Spoke1", "10.0.0.0/16")
         routed(lab, "Spoke2", "10.0.0.0/16")
         _since, text = router_ping(lab, "Spoke1", "10.0.2.1")
-        assert_all_echoes(text)
+        assert_all_echoes(text, source="10.0.1.1")
 
 
 class TestUbuntuHost:
