@@ -236,3 +236,13 @@ def test_a_list_built_in_code_renders_and_reads_back() -> None:
         AccessListEntry("permit", IPv4Network("0.0.0.0/0"), "gre", IPv4Network("0.0.0.0/0"), sequence=10,
                         text="permit gre any any")], numbered=False)])
     assert "ip access-list extended OUT\n permit gre any any\n" in roundtrip(cfg)
+
+
+def test_a_numbered_list_edited_as_a_named_one_reads_back_the_same() -> None:
+    # Empty, with a sub-mode line, or renumbered: it prints as a block, not as lines.
+    for text in ("ip access-list standard 12\n",
+                 "ip access-list extended 120\n permit ip any any\n statistics per-entry\n",
+                 "ip access-list extended 130\n 5 permit ip any any\n permit gre any any\n"):
+        cfg = acls(text)
+        assert cfg.access_lists[0].numbered
+        assert f"ip access-list {cfg.access_lists[0].kind} {cfg.access_lists[0].name}\n" in roundtrip(cfg)

@@ -68,12 +68,12 @@ def nat_line(rule: NatRule) -> str:
             + (" overload" if rule.overload else ""))
 
 
-def _entries(acl: AccessList, prefix: str) -> list[str]:
+def _entries(acl: AccessList, prefix: str, block: bool = False) -> list[str]:
     out: list[str] = []
     for at, entry in enumerate(acl.entries):
         out += [prefix + remark for remark in entry.remarks]
         numbered = entry.sequence is not None and entry.sequence != (at + 1) * SEQUENCE_STEP
-        out.append(prefix + (f"{entry.sequence} " if numbered and not acl.numbered else "") + _padded(entry.text))
+        out.append(prefix + (f"{entry.sequence} " if numbered and block else "") + _padded(entry.text))
     return out + [prefix + line for line in acl.extra_lines]
 
 
@@ -82,13 +82,22 @@ def _padded(text: str) -> str:
     return "deny   " + text[5:] if text.startswith("deny ") else text
 
 
+def _as_lines(acl: AccessList) -> bool:
+    """Can a numbered list print as `access-list N ...` lines and read back the same?
+
+    Not when it is empty, holds lines of its sub-mode other than remarks, or numbers its
+    entries otherwise than 10, 20 ... (edited as `ip access-list extended 101`): then it
+    prints as a block, which reads back as the same numbered list.
+    """
+    return (bool(acl.entries) and all(line.startswith("remark ") for line in acl.extra_lines)
+            and all(e.sequence == (at + 1) * SEQUENCE_STEP for at, e in enumerate(acl.entries)))
+
+
 def access_list_lines(config: RouterConfig) -> list[str]:
     """Named lists as blocks, then numbered lists as lines (by number), each group closed by `!`."""
     out: list[str] = []
-    for acl in config.access_lists:
-        if not acl.numbered:
-            out += [f"ip access-list {acl.kind} {acl.name}", *_entries(acl, " "), "!"]
     numbered = sorted((a for a in config.access_lists if a.numbered), key=lambda a: int(a.name))
-    for acl in numbered:
-        out += _entries(acl, f"access-list {acl.name} ")
-    return out + ["!"] if numbered else out
+    for acl in [a for a in config.access_lists if not a.numbered] + [a for a in numbered if not _as_lines(a)]:
+        out += [f"ip access-list {acl.kind} {acl.name}", *_entries(acl, " ", block=True), "!"]
+    lines = [line for acl in numbered if _as_lines(acl) for line in _entries(acl, f"access-list {acl.name} ")]
+    return out + lines + ["!"] if lines else out
