@@ -147,3 +147,14 @@ def test_an_address_clash_is_reported_and_the_rest_applied() -> None:
                                 secondary_addresses=[A("198.51.100.9/24"), A("198.51.100.10/24")])))
     assert k.addrs["Gi0-0"] == [A("198.51.100.2/24"), A("198.51.100.10/24")]
     assert node.not_applied == ["ip address 198.51.100.9 255.255.255.0 on Gi0-0: not applied (File exists)"]
+
+
+def test_the_addresses_of_one_loopback_are_its_own_not_los() -> None:
+    k = kernel()
+    node = InterfacesNode("R1", k)
+    cfg = config(Interface("Loopback0", address=A("10.255.0.1/32")), Interface("Loopback1", address=A("10.255.0.2/32")),
+                 Interface("GigabitEthernet0/0", address=A("198.51.100.2/24")))
+    node.apply(cfg)
+    assert node.addresses(cfg, "Loopback1") == [A("10.255.0.2/32")]
+    assert node.addresses(cfg, "GigabitEthernet0/0") == [A("198.51.100.2/24")]
+    assert node.addresses(cfg, "GigabitEthernet0/7") == []

@@ -49,7 +49,7 @@ def agent(translations: list | None = None) -> SimpleNamespace:
 
 
 ACLS = """Standard IP access list 1
-    10 deny 192.168.1.99
+    10 deny   192.168.1.99
     20 permit 192.168.1.0, wildcard bits 0.0.0.255 (3 matches)
 Extended IP access list 101
     10 permit gre any host 198.51.100.2 (5 matches)

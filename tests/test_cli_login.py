@@ -122,3 +122,29 @@ def test_config_users_log_in_over_ssh_beside_the_management_login(ssh) -> None:
     for username, password in (("netops", "wrong"), ("viewer", "hashcat"), ("ghost", "cisco")):
         with pytest.raises(paramiko.AuthenticationException):
             _login(server.port, username, password)
+
+
+def test_the_control_socket_gives_the_motd_with_a_sessions_first_answer(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from dmvpnlab.agent.control import ControlServer
+    from dmvpnlab.cli.client import CliClient
+    from dmvpnlab.cli.control_ops import OPERATIONS
+
+    agent = lab(3)["hub"]
+    agent.config.banner_motd = "*** Lab router ***"
+    loop = asyncio.new_event_loop()
+    server = ControlServer(agent, tmp_path / "control.sock", OPERATIONS)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
+        with CliClient(tmp_path / "control.sock") as client:
+            first = client.send("")
+            assert first["banner"] == "*** Lab router ***\n" and first["prompt"] == "hub#"
+            assert "banner" not in client.send("show clock")
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)

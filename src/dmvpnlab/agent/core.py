@@ -36,7 +36,6 @@ from dmvpnlab.agent.shortcuts import ShortcutRoutes
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ipsec.sadb import SaDatabase
 from dmvpnlab.ipsec.settings import IpsecSettings
-from dmvpnlab.ifnames import linux_ifname
 from dmvpnlab.nhrp.config import DEFAULT_REDIRECT_TIMEOUT, NhrpEngineConfig, NhsConfig
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
@@ -127,7 +126,7 @@ class RouterAgent:
             raise AgentConfigError(f"{itf.name}: no 'tunnel source' configured")
         if isinstance(source, IPv4Address):
             return source
-        addresses = self.kernel.addresses(linux_ifname(self.node, source))
+        addresses = self.interfaces.addresses(self.config, source)  # a Loopback's own, not lo's 127.0.0.1
         if not addresses:
             raise AgentConfigError(f"{itf.name}: tunnel source {source} has no IPv4 address")
         return addresses[0].ip

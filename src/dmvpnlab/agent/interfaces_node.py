@@ -106,6 +106,26 @@ class InterfacesNode:
         for ifname, addresses in wanted.items():
             self._add(ifname, addresses)
 
+    def addresses(self, config: RouterConfig, name: str) -> list[IPv4Interface]:
+        """The addresses IOS interface `name` has in the kernel now, primary first.
+
+        Why not `kernel.addresses(linux_ifname(...))`: every Loopback shares `lo`, whose
+        first address is 127.0.0.1; a Loopback's own are the configured ones present on
+        `lo` (`tunnel source Loopback0` needs exactly that)."""
+        itf = config.interface(name)
+        if itf is None:  # no section in the config: whatever the lab put on the link
+            try:
+                return self.kernel.addresses(linux_ifname(self.node, name))
+            except InterfaceNameError:
+                return []
+        ifname = self.resolve(itf)
+        if ifname is None:
+            return []
+        present = self.kernel.addresses(ifname)
+        if is_loopback(itf) or ifname == LOOPBACK_LINUX:
+            return [a for a in configured_addresses(itf) if a in present] if not itf.shutdown else []
+        return present
+
     def _link(self, itf: Interface, ifname: str) -> None:
         try:
             self._mtu(itf, ifname)

@@ -2,7 +2,8 @@
 
 IOS prints each ACL under a `Standard|Extended IP access list NAME` header, one entry a
 line with its sequence number, the addresses as IOS normalises them (`any`, `host A`,
-`A WILDCARD`; a standard ACL's network as `A, wildcard bits W`), well-known ports by
+`A WILDCARD`; a standard ACL's network as `A, wildcard bits W` and its `deny` padded to
+the width of `permit`), well-known ports by
 name (`eq isakmp`, `eq www`), and `(N matches)` once an entry matched. The counts are
 the agent's nftables counters (agent/nat_node.py): every interface and NAT rule using
 an ACL adds to its entries, as on IOS. ntc-templates' cisco_ios_show_access-list and
@@ -65,7 +66,8 @@ def entry_text(entry: AccessListEntry, standard: bool) -> str:
             where = str(source.network_address)
         else:
             where = f"{source.network_address}, wildcard bits {_wildcard(source)}"
-        return f"{entry.action} {where}" + (" log" if entry.log else "")
+        action = "deny  " if entry.action == "deny" else entry.action  # IOS aligns a standard deny with permit
+        return f"{action} {where}" + (" log" if entry.log else "")
     if entry.text.startswith(entry.action + " "):  # the parser keeps extended entries as IOS prints them
         return entry.text
     protocol = (entry.protocol or "ip").lower()
