@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from dmvpnlab.ifnames import wired_linux_name
+
 MAX_NODE_NAME = 24
 
 _NODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -57,30 +59,8 @@ class NodeNames:
         return name
 
 
-def _private_wired_linux_name(ios: str) -> str:
-    """The rule of `ifnames.wired_linux_name` (contract), used until that function exists."""
-    m = re.fullmatch(r"([A-Za-z]+)(\d+(?:/\d+)*)(\.\d+)?", ios)
-    if not m:
-        raise ValueError(f"no Linux name for interface {ios!r}")
-    kind, numbers, sub = m.group(1), m.group(2), m.group(3) or ""
-    if kind == "Loopback":
-        return "lo"
-    if kind == "Tunnel":
-        return ios
-    short = {"GigabitEthernet": "Gi", "FastEthernet": "Fa", "Ethernet": "Et", "Vlan": "Vl",
-             "TenGigabitEthernet": "Te", "Port-channel": "Po"}.get(kind, kind[:2])
-    name = f"{short}{numbers.replace('/', '-')}{sub}"
-    if len(name) > 15:
-        raise ValueError(f"the Linux name {name!r} of {ios!r} is longer than 15 bytes")
-    return name
-
-
 def router_linux_name(ios: str) -> str:
-    """Linux name of a router interface in a wired lab (GigabitEthernet0/1 -> Gi0-1)."""
-    try:
-        from dmvpnlab.ifnames import wired_linux_name  # type: ignore[attr-defined]
-    except ImportError:
-        return _private_wired_linux_name(ios)
+    """Linux name of a router interface in a wired lab (GigabitEthernet0/1 -> Gi0-1); ValueError if none."""
     return wired_linux_name(ios)
 
 
