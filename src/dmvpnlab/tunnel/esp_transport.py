@@ -45,6 +45,7 @@ from dmvpnlab.ipsec.sadb import SaDatabase, SaPair
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4
 from dmvpnlab.tunnel.ipv4 import build_ipv4
 from dmvpnlab.tunnel.socket import RawGreSocket
+from dmvpnlab.tunnel.gre import GreDecodeError, decode_gre
 from dmvpnlab.tunnel.transport import GreFraming, Received, TunnelCounters, decode_peer_gre
 
 IPPROTO_ESP = 50
@@ -155,6 +156,8 @@ class EspTransport(GreFraming):
         """Everything waiting: ESP from the raw socket, ESP-in-UDP handed over, and
         cleartext GRE (dropped). Yields what opened, decapsulated and key-checked."""
         recvfrom, opened = self.esp_sock.recvfrom, self._open
+        demux = self.demux
+        mine = demux.local_of(self.name) if demux is not None else None  # None: one tunnel
         while True:
             try:
                 data, (src, _port) = recvfrom(_BUFSIZE)
@@ -162,7 +165,13 @@ class EspTransport(GreFraming):
                 break
             ihl = (data[0] & 0x0F) * 4 if data else 0
             if ihl < 20 or len(data) < ihl + 8:
-                self.counters.drops["malformed esp"] += 1
+                if demux is None or demux.counts_strays(self.name):
+                    self.counters.drops["malformed esp"] += 1
+                continue
+            if mine is not None and demux is not None and data[16:20] != mine:
+                # ESP to another address of this router: another tunnel's, or nobody's
+                if not demux.esp_to(self.name, data[16:20]) and demux.counts_strays(self.name):
+                    self.counters.drops["no tunnel for destination"] += 1
                 continue
             found = opened(data[ihl:], src)
             if found is not None:
@@ -183,8 +192,11 @@ class EspTransport(GreFraming):
         if len(esp) < 8:
             counters.drops["malformed esp"] += 1
             return None
-        sa = self.sadb.inbound.get(_SPI.unpack_from(esp)[0])
+        spi = _SPI.unpack_from(esp)[0]
+        sa = self.sadb.inbound.get(spi)
         if sa is None:
+            if self.demux is not None and self.demux.spi_elsewhere(self.name, spi):
+                return None  # another tunnel's SA (same source): its packet, not our drop
             self.sadb.counters["invalid sa"] += 1
             counters.drops["esp invalid sa"] += 1
             return None
@@ -233,18 +245,45 @@ class EspTransport(GreFraming):
 
     def _drain_cleartext(self) -> None:
         recvfrom = self.gre_sock.recvfrom
+        demux = self.demux
+        mine = demux.local_of(self.name) if demux is not None else None  # None: one tunnel
         while True:
             try:
-                recvfrom(_BUFSIZE)
+                data, _address = recvfrom(_BUFSIZE)
             except BlockingIOError:
                 return
+            if mine is not None and demux is not None and not self._cleartext_is_mine(data, mine, demux):
+                continue
             self.counters.drops[CLEARTEXT_DROP] += 1
+
+    def _cleartext_is_mine(self, data: bytes, mine: bytes, demux: Any) -> bool:
+        """Cleartext GRE on a router with several tunnels: a tunnel without protection
+        takes its own; GRE to our source with our key is ours to drop; the rest is a
+        stray, counted once by whichever tunnel counts strays."""
+        ihl = (data[0] & 0x0F) * 4 if data else 0
+        try:
+            key = decode_gre(data[ihl:]).key if ihl >= 20 else None
+        except GreDecodeError:
+            key = -1
+        dst = data[16:20]
+        if demux.gre_elsewhere(self.name, dst, key, protected=False):
+            return False
+        if dst == mine and key == self.key:
+            return True
+        if demux.counts_strays(self.name):
+            self.counters.drops["no tunnel for destination"] += 1
+        return False
+
+    def _note_spis(self) -> None:
+        if self.demux is not None:
+            self.demux.note_spis(self.name, set(self.sadb.inbound))
 
     # --- SAs from IKE ---------------------------------------------------------------
 
     def install(self, up: ChildSaUp, now: float) -> SaPair:
         """Install one SA pair, send on it from now on, flush what waited for it."""
         pair = self.sadb.install(up, now)
+        self._note_spis()
         self.refresh(up.peer)
         self.flush(up.peer)
         return pair
@@ -253,15 +292,18 @@ class EspTransport(GreFraming):
         """Open the peer's packets on `up`'s inbound SA before its Quick Mode completes
         (see ipsec.events.ChildSaLarval); sending waits for `install`."""
         self.sadb.install_inbound(up)
+        self._note_spis()
 
     def remove(self, spi_in: int) -> SaPair | None:
         pair = self.sadb.remove(spi_in)
+        self._note_spis()
         if pair is not None:
             self.refresh(pair.peer)
         return pair
 
     def remove_peer(self, peer: IPv4Address | None = None) -> list[SaPair]:
         pairs = self.sadb.remove_peer(peer)
+        self._note_spis()
         for peer_address in {p.peer for p in pairs}:
             self.refresh(peer_address)
         return pairs
