@@ -1,0 +1,137 @@
+"""Dual-cloud DMVPN in real namespaces: one spoke with Tunnel0 and Tunnel1, two hubs.
+
+Why: dual-cloud labs (two hubs, two clouds) need every tunnel interface of a router live
+at once, each with its own TAP, NHRP network-id, NHS and `tunnel key`. Here the spoke's
+Tunnel0 (network-id 1, key 100, source GigabitEthernet0/0) registers with hub1 and its
+Tunnel1 (network-id 2, key 200, source GigabitEthernet0/1) with hub2; both answer pings
+over their tunnel; `show dmvpn` prints one block per interface; `show ip nhrp nhs` both
+NHSes; each tunnel's raw socket sees the other's GRE too, and the demux keeps it from
+being counted as a drop. `configure terminal` removes Tunnel1 alone (Tunnel0 stays
+registered) and adds it back. Root only; everything removed in `finally`; run under
+`flock /tmp/dmvpnlab-scenarios.lock`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eigrp_live import Agent, wait
+from ntc_templates.parse import parse_output
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/dev/net/tun"),
+    reason="needs root, iproute2 and /dev/net/tun")
+
+HUB1_NBMA, SPOKE_NBMA0 = "198.18.9.1", "198.18.9.2"
+HUB2_NBMA, SPOKE_NBMA1 = "198.18.9.5", "198.18.9.6"
+
+
+def _tunnel(n: int, address: str, key: int, nhrp: str, source: str) -> str:
+    return (f"interface Tunnel{n}\n ip address {address} 255.255.255.0\n ip nhrp network-id {n + 1}\n{nhrp}"
+            f" ip nhrp holdtime 60\n tunnel source {source}\n tunnel mode gre multipoint\n tunnel key {key}\n!\n")
+
+
+def _hub(n: int, nbma: str) -> str:
+    return (f"hostname hub{n + 1}\n!\n" + _tunnel(n, f"10.0.{n}.1", 100 * (n + 1), " ip nhrp map multicast dynamic\n",
+                                                  "GigabitEthernet0/0")
+            + f"interface GigabitEthernet0/0\n ip address {nbma} 255.255.255.252\n!\nend\n")
+
+
+def _spoke_tunnel1() -> str:
+    return _tunnel(1, "10.0.1.2", 200, f" ip nhrp nhs 10.0.1.1 nbma {HUB2_NBMA} multicast\n", "GigabitEthernet0/1")
+
+
+def _spoke() -> str:
+    return ("hostname spoke\n!\n"
+            + _tunnel(0, "10.0.0.2", 100, f" ip nhrp nhs 10.0.0.1 nbma {HUB1_NBMA} multicast\n", "GigabitEthernet0/0")
+            + _spoke_tunnel1()
+            + f"interface GigabitEthernet0/0\n ip address {SPOKE_NBMA0} 255.255.255.252\n!\n"
+            + f"interface GigabitEthernet0/1\n ip address {SPOKE_NBMA1} 255.255.255.252\n!\nend\n")
+
+
+def _nhs_states(agent: Agent) -> dict[str, str]:
+    nhrp = agent.request({"op": "state"})["state"]["nhrp"]
+    return {n["address"]: n["state"] for block in nhrp["tunnels"] for n in block["nhs"]}
+
+
+def _ping(netns: str, address: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", "netns", "exec", netns, "ping", "-c", "3", "-i", "0.3", "-W", "2", address],
+                          capture_output=True, text=True)
+
+
+def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_and_network_ids() -> None:
+    tag = f"{os.getpid() % 100000}"
+    tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-dual-"))
+    ns = {"hub1": f"dlt-dual-a{tag}", "hub2": f"dlt-dual-b{tag}", "spoke": f"dlt-dual-s{tag}"}
+    made: list[str] = []
+    agents: dict[str, Agent] = {}
+    try:
+        for space in ns.values():
+            subprocess.run(["ip", "netns", "add", space], check=True)
+            made.append(space)
+        for hub, spoke_if in (("hub1", "spoke-eth0"), ("hub2", "spoke-eth1")):
+            subprocess.run(["ip", "link", "add", f"{hub}-eth0", "netns", ns[hub], "type", "veth", "peer", "name",
+                            spoke_if, "netns", ns["spoke"]], check=True)
+            subprocess.run(["ip", "-n", ns[hub], "link", "set", f"{hub}-eth0", "up"], check=True)
+            subprocess.run(["ip", "-n", ns["spoke"], "link", "set", spoke_if, "up"], check=True)
+        for space in ns.values():
+            subprocess.run(["ip", "-n", space, "link", "set", "lo", "up"], check=True)
+        agents["hub1"] = Agent(ns["hub1"], "hub1", tmp / "hub1", _hub(0, HUB1_NBMA))
+        agents["hub2"] = Agent(ns["hub2"], "hub2", tmp / "hub2", _hub(1, HUB2_NBMA))
+        spoke = agents["spoke"] = Agent(ns["spoke"], "spoke", tmp / "spoke", _spoke())
+        wait("both NHSes registered", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 30)
+        for address in ("10.0.0.1", "10.0.1.1"):
+            ping = _ping(ns["spoke"], address)
+            assert ping.returncode == 0, ping.stdout + ping.stderr
+        dmvpn = spoke.cli("show dmvpn")
+        print(dmvpn)
+        assert "Interface: Tunnel0, IPv4 NHRP Details" in dmvpn and "Interface: Tunnel1, IPv4 NHRP Details" in dmvpn
+        assert dmvpn.index("Interface: Tunnel0,") < dmvpn.index(HUB1_NBMA) < dmvpn.index("Interface: Tunnel1,") \
+            < dmvpn.index(HUB2_NBMA)
+        rows = parse_output(platform="cisco_ios", command="show dmvpn", data=dmvpn)
+        assert {(r["peer_nbma"], r["peer_tunnel"], r["state"]) for r in rows} >= {
+            (HUB1_NBMA, "10.0.0.1", "UP"), (HUB2_NBMA, "10.0.1.1", "UP")}, rows
+        only1 = spoke.cli("show dmvpn interface Tunnel1")
+        assert "Interface: Tunnel1," in only1 and "Tunnel0" not in only1 and HUB2_NBMA in only1
+        nhs = spoke.cli("show ip nhrp nhs")
+        assert "Tunnel0:\n10.0.0.1  RE" in nhs and "Tunnel1:\n10.0.1.1  RE" in nhs, nhs
+        nhrp = spoke.cli("show ip nhrp")
+        assert "10.0.0.1/32 via 10.0.0.1\n   Tunnel0 created" in nhrp and "10.0.1.1/32 via 10.0.1.1\n   Tunnel1 created" in nhrp
+        hub1_view = agents["hub1"].cli("show dmvpn")
+        assert "Interface: Tunnel0," in hub1_view and SPOKE_NBMA0 in hub1_view and SPOKE_NBMA1 not in hub1_view
+        state = spoke.request({"op": "state"})["state"]
+        assert [t["name"] for t in state["tunnels"]] == ["Tunnel0", "Tunnel1"]
+        assert [t["network_id"] for t in state["nhrp"]["tunnels"]] == [1, 2]
+        assert [t["key"] for t in state["nhrp"]["tunnels"]] == [100, 200]
+        for tunnel in state["tunnels"]:  # the other tunnel's GRE reached this socket too: not a drop here
+            assert tunnel["gre_in"] > 0 and tunnel["drops"] == {}, tunnel
+        assert state["gre_unmatched"] == 0 and state["tunnel_problems"] == {}
+        show_tu1 = spoke.cli("show interfaces Tunnel1")
+        assert "Tunnel1 is up, line protocol is up" in show_tu1 and "Key 0xC8," in show_tu1
+        # configure terminal: Tunnel1 goes alone, Tunnel0 stays registered; then it is back
+        spoke.configure("no interface Tunnel1")
+        wait("Tunnel1 gone", lambda: [t["name"] for t in spoke.request({"op": "state"})["state"]["tunnels"]]
+             == ["Tunnel0"], 10)
+        assert _nhs_states(spoke) == {"10.0.0.1": "R"}
+        assert _ping(ns["spoke"], "10.0.0.1").returncode == 0
+        spoke.configure(*[line.strip() for line in _spoke_tunnel1().splitlines() if line.strip() != "!"])
+        wait("Tunnel1 registered again", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 30)
+        assert _ping(ns["spoke"], "10.0.1.1").returncode == 0
+    finally:
+        for agent in agents.values():
+            agent.close()
+        for space in made:
+            subprocess.run(["ip", "netns", "del", space], capture_output=True)
+        logs: dict[str, Any] = {node: (tmp / node / "agent.log").read_text(errors="replace")
+                                for node in ns if (tmp / node / "agent.log").exists()}
+        shutil.rmtree(tmp, ignore_errors=True)
+    for node, text in logs.items():
+        assert "Traceback" not in text, (node, text[-4000:])
+    for space in made:
+        assert not Path(f"/run/netns/{space}").exists()
