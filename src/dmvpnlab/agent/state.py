@@ -116,6 +116,14 @@ def ipsec_state(agent: "RouterAgent") -> dict[str, Any]:
     node = getattr(agent, "ipsec", None)
     if node is None:
         return {}
+    nodes = getattr(agent, "ipsec_nodes", None)
+    first = tunnel_ipsec_state(agent, node)
+    if isinstance(nodes, list) and len(nodes) > 1:  # several protected tunnels: each its IKE
+        first["tunnels"] = [{"interface": name, **tunnel_ipsec_state(agent, n)} for name, n in nodes]
+    return first
+
+
+def tunnel_ipsec_state(agent: "RouterAgent", node: Any) -> dict[str, Any]:
     transport = node.transport
     now = agent.clock()
     installed = {pair.spi_in: pair.installed for pair in transport.sadb}
