@@ -7,7 +7,9 @@ Tunnel1 (network-id 2, key 200, source GigabitEthernet0/1) with hub2; both answe
 over their tunnel; `show dmvpn` prints one block per interface; `show ip nhrp nhs` both
 NHSes; each tunnel's raw socket sees the other's GRE too, and the demux keeps it from
 being counted as a drop. `configure terminal` removes Tunnel1 alone (Tunnel0 stays
-registered) and adds it back. Root only; everything removed in `finally`; run under
+registered) and adds it back. Again with the seed's `tunnel protection` on every tunnel:
+the spoke runs one IKE per tunnel source (UDP 500/4500 bound to each source), two
+ISAKMP SAs, each tunnel's GRE in its own ESP SAs. Root only; everything removed in `finally`; run under
 `flock /tmp/dmvpnlab-scenarios.lock`.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crypto_configs import PROTECTION, SEED_CRYPTO
 from eigrp_live import Agent, wait
 from ntc_templates.parse import parse_output
 
@@ -32,25 +35,29 @@ HUB1_NBMA, SPOKE_NBMA0 = "198.18.9.1", "198.18.9.2"
 HUB2_NBMA, SPOKE_NBMA1 = "198.18.9.5", "198.18.9.6"
 
 
-def _tunnel(n: int, address: str, key: int, nhrp: str, source: str) -> str:
+def _tunnel(n: int, address: str, key: int, nhrp: str, source: str, protected: bool) -> str:
     return (f"interface Tunnel{n}\n ip address {address} 255.255.255.0\n ip nhrp network-id {n + 1}\n{nhrp}"
-            f" ip nhrp holdtime 60\n tunnel source {source}\n tunnel mode gre multipoint\n tunnel key {key}\n!\n")
+            f" ip nhrp holdtime 60\n tunnel source {source}\n tunnel mode gre multipoint\n tunnel key {key}\n"
+            f"{PROTECTION if protected else ''}!\n")
 
 
-def _hub(n: int, nbma: str) -> str:
-    return (f"hostname hub{n + 1}\n!\n" + _tunnel(n, f"10.0.{n}.1", 100 * (n + 1), " ip nhrp map multicast dynamic\n",
-                                                  "GigabitEthernet0/0")
+def _hub(n: int, nbma: str, protected: bool) -> str:
+    return ((SEED_CRYPTO if protected else "") + f"hostname hub{n + 1}\n!\n"
+            + _tunnel(n, f"10.0.{n}.1", 100 * (n + 1), " ip nhrp map multicast dynamic\n", "GigabitEthernet0/0",
+                      protected)
             + f"interface GigabitEthernet0/0\n ip address {nbma} 255.255.255.252\n!\nend\n")
 
 
-def _spoke_tunnel1() -> str:
-    return _tunnel(1, "10.0.1.2", 200, f" ip nhrp nhs 10.0.1.1 nbma {HUB2_NBMA} multicast\n", "GigabitEthernet0/1")
+def _spoke_tunnel1(protected: bool) -> str:
+    return _tunnel(1, "10.0.1.2", 200, f" ip nhrp nhs 10.0.1.1 nbma {HUB2_NBMA} multicast\n", "GigabitEthernet0/1",
+                   protected)
 
 
-def _spoke() -> str:
-    return ("hostname spoke\n!\n"
-            + _tunnel(0, "10.0.0.2", 100, f" ip nhrp nhs 10.0.0.1 nbma {HUB1_NBMA} multicast\n", "GigabitEthernet0/0")
-            + _spoke_tunnel1()
+def _spoke(protected: bool) -> str:
+    return ((SEED_CRYPTO if protected else "") + "hostname spoke\n!\n"
+            + _tunnel(0, "10.0.0.2", 100, f" ip nhrp nhs 10.0.0.1 nbma {HUB1_NBMA} multicast\n", "GigabitEthernet0/0",
+                      protected)
+            + _spoke_tunnel1(protected)
             + f"interface GigabitEthernet0/0\n ip address {SPOKE_NBMA0} 255.255.255.252\n!\n"
             + f"interface GigabitEthernet0/1\n ip address {SPOKE_NBMA1} 255.255.255.252\n!\nend\n")
 
@@ -65,8 +72,9 @@ def _ping(netns: str, address: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True)
 
 
-def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_and_network_ids() -> None:
-    tag = f"{os.getpid() % 100000}"
+@pytest.mark.parametrize("protected", [False, True], ids=["gre", "ipsec"])
+def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_and_network_ids(protected: bool) -> None:
+    tag = f"{os.getpid() % 100000}{'p' if protected else 'g'}"
     tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-dual-"))
     ns = {"hub1": f"dlt-dual-a{tag}", "hub2": f"dlt-dual-b{tag}", "spoke": f"dlt-dual-s{tag}"}
     made: list[str] = []
@@ -82,10 +90,10 @@ def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_an
             subprocess.run(["ip", "-n", ns["spoke"], "link", "set", spoke_if, "up"], check=True)
         for space in ns.values():
             subprocess.run(["ip", "-n", space, "link", "set", "lo", "up"], check=True)
-        agents["hub1"] = Agent(ns["hub1"], "hub1", tmp / "hub1", _hub(0, HUB1_NBMA))
-        agents["hub2"] = Agent(ns["hub2"], "hub2", tmp / "hub2", _hub(1, HUB2_NBMA))
-        spoke = agents["spoke"] = Agent(ns["spoke"], "spoke", tmp / "spoke", _spoke())
-        wait("both NHSes registered", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 30)
+        agents["hub1"] = Agent(ns["hub1"], "hub1", tmp / "hub1", _hub(0, HUB1_NBMA, protected))
+        agents["hub2"] = Agent(ns["hub2"], "hub2", tmp / "hub2", _hub(1, HUB2_NBMA, protected))
+        spoke = agents["spoke"] = Agent(ns["spoke"], "spoke", tmp / "spoke", _spoke(protected))
+        wait("both NHSes registered", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 45)
         for address in ("10.0.0.1", "10.0.1.1"):
             ping = _ping(ns["spoke"], address)
             assert ping.returncode == 0, ping.stdout + ping.stderr
@@ -112,15 +120,25 @@ def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_an
         for tunnel in state["tunnels"]:  # the other tunnel's GRE reached this socket too: not a drop here
             assert tunnel["gre_in"] > 0 and tunnel["drops"] == {}, tunnel
         assert state["gre_unmatched"] == 0 and state["tunnel_problems"] == {}
+        if protected:
+            ipsec = state["ipsec"]
+            assert [t["interface"] for t in ipsec["tunnels"]] == ["Tunnel0", "Tunnel1"]
+            assert [t["local"] for t in ipsec["tunnels"]] == [SPOKE_NBMA0, SPOKE_NBMA1]
+            assert all(any(c["in"]["pkts_decrypt"] > 0 for c in t["child_sas"]) for t in ipsec["tunnels"]), ipsec
+            isakmp = spoke.cli("show crypto isakmp sa")
+            assert f"{HUB1_NBMA}      {SPOKE_NBMA0}" in isakmp and f"{HUB2_NBMA}      {SPOKE_NBMA1}" in isakmp, isakmp
         show_tu1 = spoke.cli("show interfaces Tunnel1")
         assert "Tunnel1 is up, line protocol is up" in show_tu1 and "Key 0xC8," in show_tu1
         # configure terminal: Tunnel1 goes alone, Tunnel0 stays registered; then it is back
+        up_for = state["nhrp"]["nhs"][0]["up_for"]
         spoke.configure("no interface Tunnel1")
         wait("Tunnel1 gone", lambda: [t["name"] for t in spoke.request({"op": "state"})["state"]["tunnels"]]
              == ["Tunnel0"], 10)
         assert _nhs_states(spoke) == {"10.0.0.1": "R"}
+        after = spoke.request({"op": "state"})["state"]["nhrp"]
+        assert after["nhs"][0]["up_for"] >= up_for, (up_for, after["nhs"])  # Tunnel0 untouched, not re-made
         assert _ping(ns["spoke"], "10.0.0.1").returncode == 0
-        spoke.configure(*[line.strip() for line in _spoke_tunnel1().splitlines() if line.strip() != "!"])
+        spoke.configure(*[line.strip() for line in _spoke_tunnel1(protected).splitlines() if line.strip() != "!"])
         wait("Tunnel1 registered again", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 30)
         assert _ping(ns["spoke"], "10.0.1.1").returncode == 0
     finally:

@@ -15,9 +15,12 @@ and asks it to apply, tick, clear and close; the CLI and the state API read its 
 - Demux (tunnel.demux): every tunnel's raw socket sees every GRE/ESP packet; a tunnel
   takes those to its source with its key, the others belong to another tunnel or are
   counted once.
-- IPsec: one protected tunnel binds IKE's UDP 500/4500 to 0.0.0.0 as before; with
-  several protected tunnels each binds them to its own tunnel source (different sources
-  are required: `tunnel protection ... shared` over one source is refused, see below).
+- IPsec: one protected tunnel binds IKE's UDP 500/4500 to 0.0.0.0 as before; a
+  protected tunnel made while there are several binds them to its own tunnel source
+  (SO_REUSEADDR; the kernel hands a datagram to the most specific bound socket, so a
+  wildcard one of an older tunnel and the specific ones coexist, and adding or removing
+  a tunnel never re-creates another). Different sources are required: `tunnel
+  protection ... shared` over one source is refused, see below.
 - Shortcut routes go out of the tunnel whose NHRP made them (agent/shortcuts.py keeps
   the tunnel per route).
 
@@ -158,8 +161,7 @@ class TunnelsNode:
         now = agent.clock()
         slot = self.slots.get(itf.name)
         if slot is not None and (slot.tunnel.address != itf.address or slot.tunnel.dataplane.mtu != mtu
-                                 or (crypto is None) != (slot.ipsec is None)
-                                 or (slot.ipsec is not None and slot.ike_bind != bind)):
+                                 or (crypto is None) != (slot.ipsec is None)):
             self.close(itf.name)
             slot = None
         if slot is None:
