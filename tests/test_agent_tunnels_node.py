@@ -204,3 +204,14 @@ def test_clear_ip_nhrp_clears_every_tunnel_or_one(make_agent):
     assert agent.clear_nhrp(None, "Tunnel1") >= 0
     assert agent.clear_nhrp() >= 0
     assert [t.name for t in agent.tunnels] == ["Tunnel0", "Tunnel1"]
+
+
+def test_point_to_point_tunnels_may_share_a_source_without_key_when_their_destinations_differ(make_agent):
+    def p2p(n: int, destination: str) -> str:
+        return (f"interface Tunnel{n}\n ip address 10.9.{n}.1 255.255.255.252\n tunnel source GigabitEthernet0/0\n"
+                f" tunnel mode gre ip\n tunnel destination {destination}\n!\n")
+    agent = make_agent(p2p(0, "203.0.113.1") + p2p(1, "203.0.113.5") + p2p(2, "203.0.113.5"))
+    problems = agent.tunnels_node.apply()
+    assert [(t.name, str(t.destination)) for t in agent.tunnels] == [("Tunnel0", "203.0.113.1"),
+                                                                       ("Tunnel1", "203.0.113.5")]
+    assert problems == {"Tunnel2": "Tunnel2: same tunnel source 198.18.9.2 and no tunnel key as Tunnel1: not applied"}

@@ -140,3 +140,19 @@ def test_an_unknown_spi_of_another_tunnel_is_not_this_tunnels_drop():
     esp_wire.deliver(X, b"\x00\x00\x10\x02" + b"\x00" * 20)
     assert list(a.receive()) == []
     assert a.counters.drops == {"esp invalid sa": 1}
+
+
+def test_point_to_point_tunnels_on_one_source_take_their_own_peer_and_win_over_multipoint():
+    wire, demux = Wire(), GreDemux()
+    mgre_ = GreTransport(None, sock=wire.socket())  # type: ignore[arg-type]
+    p2p = GreTransport(None, sock=wire.socket())  # type: ignore[arg-type]
+    other = IPv4Address("203.0.113.9")
+    for name, transport, remote in (("Tunnel0", mgre_, None), ("Tunnel1", p2p, PEER)):
+        transport.demux, transport.name = demux, name
+        demux.register(name, X, None, remote=remote)
+    assert demux.conflict("Tunnel2", X, None, other) is None and demux.conflict("Tunnel2", X, None, PEER) == "Tunnel1"
+    wire.deliver(X, encode_gre(GRE_PROTO_IPV4, PACKET, None), src=PEER)   # the p2p tunnel's peer
+    wire.deliver(X, encode_gre(GRE_PROTO_IPV4, PACKET, None), src=other)  # anyone else: the mGRE's
+    assert [src for src, *_x in mgre_.receive()] == [str(other)]
+    assert [src for src, *_x in p2p.receive()] == [str(PEER)]
+    assert mgre_.counters.drops == {} and p2p.counters.drops == {}

@@ -149,13 +149,13 @@ class TunnelsNode:
         if itf.address is None:
             raise TunnelConfigError(f"{itf.name}: no 'ip address' configured")
         nbma = tunnel_source_address(agent.kernel, agent.node, itf)
-        self._refuse_clash(itf, nbma)
+        destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
+        self._refuse_clash(itf, nbma, destination)
         try:
             crypto = ipsec_settings(agent.config, itf.name, nbma)
         except ValueError as error:  # an undefined profile or transform set
             raise TunnelConfigError(str(error)) from None
         nhrp_config = nhrp_engine_config(itf, nbma)
-        destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
         mtu = itf.ip_mtu or DEFAULT_TUNNEL_IP_MTU
         bind = str(nbma) if several_protected and crypto is not None else "0.0.0.0"
         now = agent.clock()
@@ -177,12 +177,13 @@ class TunnelsNode:
                 slot.ipsec.transport.local = nbma
                 slot.ipsec.reconfigure(crypto, now)
             agent.kernel.set_link(itf.name, not itf.shutdown)
-        self.demux.register(itf.name, nbma, itf.tunnel_key, crypto is not None)
+        self.demux.register(itf.name, nbma, itf.tunnel_key, crypto is not None, destination)
 
-    def _refuse_clash(self, itf: Interface, nbma: IPv4Address) -> None:
-        """IOS refuses a second tunnel with the same source and key: GRE could not tell
-        their packets apart. With `shared` IOS tells them apart by IPsec; not yet here."""
-        other = self.demux.conflict(itf.name, nbma, itf.tunnel_key)
+    def _refuse_clash(self, itf: Interface, nbma: IPv4Address, destination: IPv4Address | None) -> None:
+        """IOS refuses a second tunnel with the same source and key (and destination, for
+        point-to-point): GRE could not tell their packets apart. With `shared` IOS tells
+        multipoint ones apart by IPsec; not yet here."""
+        other = self.demux.conflict(itf.name, nbma, itf.tunnel_key, destination)
         key = f"key {itf.tunnel_key}" if itf.tunnel_key is not None else "no tunnel key"
         if other is not None:
             shared = itf.tunnel_protection is not None and itf.tunnel_protection.shared
@@ -328,7 +329,7 @@ class TunnelsNode:
         if nbma != tunnel.nbma:
             log.info("%s: tunnel source address changed %s -> %s: re-registering", tunnel.name, tunnel.nbma, nbma)
             tunnel.nbma = nbma
-            self.demux.register(tunnel.name, nbma, tunnel.key, slot.ipsec is not None)
+            self.demux.register(tunnel.name, nbma, tunnel.key, slot.ipsec is not None, tunnel.destination)
             tunnel.engine.nbma_changed(nbma, now)
 
     def clear(self, address: IPv4Address | None, interface: str | None = None) -> int:

@@ -4,9 +4,12 @@ Why: every tunnel of the agent has its own raw socket for IP protocol 47 (and 50
 `tunnel protection`), and a raw socket sees *every* packet of its protocol that reaches
 the namespace. With Tunnel0 and Tunnel1 on one router (dual-cloud DMVPN), each tunnel
 must take only its own packets, as IOS demultiplexes them: the outer destination is the
-tunnel's source address and the GRE key is its `tunnel key` (absent = no key). A packet
-another tunnel of the same router takes is not an error on this one (not counted); a
-packet no tunnel takes is counted once, by the first tunnel (IOS drops it).
+tunnel's source address and the GRE key is its `tunnel key` (absent = no key); a
+point-to-point tunnel (`tunnel mode gre ip`) takes only what comes from its `tunnel
+destination`, and wins over a multipoint tunnel with the same source and key for that
+peer, so several point-to-point tunnels may share a source and key. A packet another
+tunnel of the same router takes is not an error on this one (not counted); a packet no
+tunnel takes is counted once, by the first tunnel (IOS drops it).
 
 A `GreDemux` is shared by the transports of one router. It is inactive (every method
 answers "take it / count it here") while the router has one tunnel, so the single-tunnel
@@ -28,6 +31,7 @@ class Claim:
     key: int | None
     protected: bool = False
     spis: set[int] = field(default_factory=set)
+    remote: bytes | None = None  # point-to-point: the `tunnel destination` (packed)
 
 
 class GreDemux:
@@ -42,10 +46,11 @@ class GreDemux:
         """More than one tunnel: destinations and keys must be told apart."""
         return len(self.claims) > 1
 
-    def register(self, name: str, local: IPv4Address, key: int | None, protected: bool = False) -> None:
+    def register(self, name: str, local: IPv4Address, key: int | None, protected: bool = False,
+                 remote: IPv4Address | None = None) -> None:
         old = self.claims.get(name)
         spis = old.spis if old is not None else set()
-        self.claims[name] = Claim(local.packed, key, protected, spis)
+        self.claims[name] = Claim(local.packed, key, protected, spis, remote.packed if remote is not None else None)
 
     def unregister(self, name: str) -> None:
         self.claims.pop(name, None)
@@ -55,22 +60,43 @@ class GreDemux:
         claim = self.claims.get(name)
         return claim.local if claim is not None and self.active else None
 
-    def conflict(self, name: str, local: IPv4Address, key: int | None) -> str | None:
-        """The other tunnel already taking (local, key), if any: IOS refuses two tunnels
-        with the same source and key (unless `tunnel protection ... shared`)."""
+    def view(self, name: str) -> tuple[bytes | None, bytes | None, frozenset[bytes]]:
+        """What tunnel `name`'s receive loop checks per packet: (destination, source or
+        None, sources taken by point-to-point tunnels on the same destination and key);
+        (None, None, {}) while the router has one tunnel: take everything."""
+        claim = self.claims.get(name)
+        if claim is None or not self.active:
+            return None, None, frozenset()
+        shadow = frozenset(c.remote for n, c in self.claims.items() if n != name and c.remote is not None
+                           and claim.remote is None and c.local == claim.local and c.key == claim.key)
+        return claim.local, claim.remote, shadow
+
+    def owner(self, dst: bytes, src: bytes, key: int | None, protected: bool | None = None) -> str | None:
+        """The tunnel that takes GRE to `dst` from `src` with `key`: a point-to-point
+        tunnel to `src` first, else a multipoint one (`protected` False: only tunnels
+        without protection, whose GRE is cleartext)."""
+        found = None
+        for name, c in self.claims.items():
+            if c.local != dst or c.key != key or (protected is not None and c.protected != protected):
+                continue
+            if c.remote == src:
+                return name
+            if c.remote is None and found is None:
+                found = name
+        return found
+
+    def conflict(self, name: str, local: IPv4Address, key: int | None,
+                 remote: IPv4Address | None = None) -> str | None:
+        """The other tunnel already taking (local, key[, remote]), if any: IOS refuses two
+        tunnels with the same source and key (and destination, point-to-point)."""
+        packed = remote.packed if remote is not None else None
         for other, claim in self.claims.items():
-            if other != name and claim.local == local.packed and claim.key == key:
+            if other != name and claim.local == local.packed and claim.key == key and claim.remote == packed:
                 return other
         return None
 
     def _others(self, name: str) -> list[Claim]:
         return [c for n, c in self.claims.items() if n != name]
-
-    def gre_elsewhere(self, name: str, dst: bytes, key: int | None, protected: bool | None = None) -> bool:
-        """Does another tunnel of this router take GRE to `dst` with `key`? (`protected`
-        False: only the tunnels without `tunnel protection`, whose GRE is cleartext.)"""
-        return any(c.local == dst and c.key == key and (protected is None or c.protected == protected)
-                   for c in self._others(name))
 
     def esp_to(self, name: str, dst: bytes) -> bool:
         """Does another protected tunnel of this router take ESP to `dst`?"""

@@ -266,7 +266,7 @@ class EspTransport(GreFraming):
         except GreDecodeError:
             key = -1
         dst = data[16:20]
-        if demux.gre_elsewhere(self.name, dst, key, protected=False):
+        if demux.owner(dst, data[12:16], key, protected=False) is not None:
             return False
         if dst == mine and key == self.key:
             return True

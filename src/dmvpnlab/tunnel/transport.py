@@ -71,10 +71,10 @@ def decode_peer_gre(gre: bytes, key: int | None, drops: Counter[str]) -> tuple[i
     return packet.proto, packet.payload
 
 
-def demux_peer_gre(gre: bytes, dst: bytes, key: int | None, drops: Counter[str],
+def demux_peer_gre(gre: bytes, dst: bytes, src: bytes, key: int | None, drops: Counter[str],
                    demux: GreDemux, name: str) -> tuple[int, bytes] | None:
-    """`decode_peer_gre` for a router with several tunnels (`demux` active): GRE to
-    another tunnel's source or with another tunnel's key is that tunnel's, not a drop
+    """`decode_peer_gre` for a router with several tunnels (`demux` active): GRE another
+    tunnel takes (its source, key or point-to-point peer) is that tunnel's, not a drop
     here; what no tunnel takes is counted once (by the first tunnel)."""
     try:
         packet = decode_gre(gre)
@@ -82,13 +82,12 @@ def demux_peer_gre(gre: bytes, dst: bytes, key: int | None, drops: Counter[str],
         if demux.counts_strays(name):
             drops["malformed gre"] += 1
         return None
-    mine = demux.local_of(name)
-    if packet.key == key and dst == mine:
+    owner = demux.owner(dst, src, packet.key)
+    if owner == name:
         return packet.proto, packet.payload
-    if demux.gre_elsewhere(name, dst, packet.key):
-        return None
-    if demux.counts_strays(name):
-        drops["tunnel key mismatch" if dst == mine else "no tunnel for destination"] += 1
+    if owner is None and demux.counts_strays(name):
+        mine = demux.claims.get(name)
+        drops["tunnel key mismatch" if mine is not None and dst == mine.local else "no tunnel for destination"] += 1
     return None
 
 
@@ -177,7 +176,9 @@ class GreTransport(GreFraming):
         header_len = len(header)
         key = self.key
         demux = self.demux
-        mine = demux.local_of(self.name) if demux is not None else None  # None: one tunnel
+        # None: one tunnel, take everything; else our destination [and p2p peer], and the
+        # sources point-to-point tunnels on our destination and key take before us
+        mine, remote, shadow = demux.view(self.name) if demux is not None else (None, None, frozenset())
         ipv4, bufsize = GRE_PROTO_IPV4, _BUFSIZE  # locals: this loop runs per packet
         packets = octets = 0
         try:
@@ -192,13 +193,15 @@ class GreTransport(GreFraming):
                         drops["malformed gre"] += 1
                     continue
                 start = ihl + header_len
-                if data[ihl:start] == header and (mine is None or data[16:20] == mine):
+                if data[ihl:start] == header and (mine is None or (
+                        data[16:20] == mine and (remote is None or data[12:16] == remote)
+                        and (not shadow or data[12:16] not in shadow))):
                     packets += 1
                     octets += len(data) - ihl
                     yield src, ipv4, data[start:]
                     continue
                 if mine is not None and demux is not None:
-                    found = demux_peer_gre(data[ihl:], data[16:20], key, drops, demux, self.name)
+                    found = demux_peer_gre(data[ihl:], data[16:20], data[12:16], key, drops, demux, self.name)
                 else:
                     found = decode_peer_gre(data[ihl:], key, drops)
                 if found is not None:
