@@ -215,3 +215,44 @@ def test_point_to_point_tunnels_may_share_a_source_without_key_when_their_destin
     assert [(t.name, str(t.destination)) for t in agent.tunnels] == [("Tunnel0", "203.0.113.1"),
                                                                        ("Tunnel1", "203.0.113.5")]
     assert problems == {"Tunnel2": "Tunnel2: same tunnel source 198.18.9.2 and no tunnel key as Tunnel1: not applied"}
+
+
+def _protected(monkeypatch, make_agent, shared0: bool, shared1: bool, profile1: str = "DMVPN_PROFILE"):
+    import functools
+
+    from crypto_configs import SEED_CRYPTO
+
+    from dmvpnlab.agent import tunnels_node
+    from dmvpnlab.agent.ipsec_node import IpsecNode
+    from dmvpnlab.tunnel import esp_transport
+    monkeypatch.setattr(esp_transport, "RawGreSocket", FakeRawSocket)
+    monkeypatch.setattr(tunnels_node, "IpsecNode", functools.partial(IpsecNode, bind=False))  # no UDP here
+    text = SEED_CRYPTO
+    for n, shared, profile in ((0, shared0, "DMVPN_PROFILE"), (1, shared1, profile1)):
+        protection = f" tunnel protection ipsec profile {profile}{' shared' if shared else ''}\n"
+        text += tunnel(n, 100 + n, "GigabitEthernet0/0", f"198.18.9.{1 + 4 * n}").replace("!\n", protection + "!\n")
+    return make_agent(text)
+
+
+def test_shared_protection_on_one_source_gives_the_second_tunnel_the_firsts_sas_and_ike(monkeypatch, make_agent):
+    from dmvpnlab.tunnel.esp_shared import SharedEspView
+    agent = _protected(monkeypatch, make_agent, True, True)
+    assert agent.tunnels_node.apply() == {}
+    t0, t1 = agent.tunnels
+    assert isinstance(t1.transport, SharedEspView) and t1.transport.owner is t0.transport
+    assert t0.transport.siblings == {101: t1.transport}
+    assert [name for name, _node in agent.ipsec_nodes] == ["Tunnel0"]
+    assert agent.ipsec_for("Tunnel1") is agent.ipsec_for("Tunnel0") is not None
+    # removing the owner re-makes Tunnel1 as the owner of its own ESP
+    agent.config.interfaces = [i for i in agent.config.interfaces if i.name != "Tunnel0"]
+    assert agent.tunnels_node.apply() == {}
+    [alone] = agent.tunnels
+    assert alone.name == "Tunnel1" and not isinstance(alone.transport, SharedEspView)
+    assert agent.ipsec_for("Tunnel1") is not None
+
+
+def test_protection_on_one_source_without_shared_or_with_two_profiles_is_refused(monkeypatch, make_agent):
+    agent = _protected(monkeypatch, make_agent, True, False)
+    problems = agent.tunnels_node.apply()
+    assert [t.name for t in agent.tunnels] == ["Tunnel0"]
+    assert "both need 'tunnel protection ipsec profile DMVPN_PROFILE shared'" in problems["Tunnel1"]

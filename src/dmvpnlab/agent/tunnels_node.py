@@ -24,9 +24,10 @@ and asks it to apply, tick, clear and close; the CLI and the state API read its 
 - Shortcut routes go out of the tunnel whose NHRP made them (agent/shortcuts.py keeps
   the tunnel per route).
 
-Not yet: `tunnel protection ipsec profile X shared` on several tunnels with the *same*
-source (one IKE, SAs shared between the tunnels, as IOS does): such a second tunnel is
-refused with a reason. Imports config, nhrp, tunnel, ipsec and the agent's ipsec_node,
+`tunnel protection ipsec profile X shared` on several tunnels with the same source (and
+different keys): the first one owns the ESP transport and the IKE node; the others get
+a `tunnel.esp_shared.SharedEspView` over its SAs (one IKE and one SA pair per peer for
+all of them, as IOS shares them) and are drained after it. Imports config, nhrp, tunnel, ipsec and the agent's ipsec_node,
 crypto_settings and shortcuts; the agent core hands itself in (no import of core).
 """
 
@@ -49,6 +50,7 @@ from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.nhrp.events import PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO
 from dmvpnlab.tunnel.demux import GreDemux
+from dmvpnlab.tunnel.esp_shared import SharedEspView
 from dmvpnlab.tunnel.esp_transport import EspTransport
 from dmvpnlab.tunnel.mgre import MgreTunnel
 
@@ -70,6 +72,11 @@ class TunnelSlot:
     ipsec: IpsecNode | None = None
     ike_bind: str = "0.0.0.0"  # where its IKE sockets are bound
     source_checked: float = 0.0
+    shared_with: str | None = None  # `protection ... shared`: the tunnel whose ESP and IKE it uses
+
+    @property
+    def protected(self) -> bool:
+        return self.ipsec is not None or self.shared_with is not None
 
 
 def tunnel_source_address(kernel: Any, node: str, itf: Interface) -> IPv4Address:
@@ -106,6 +113,8 @@ class TunnelsNode:
 
     def ipsec_for(self, name: str) -> IpsecNode | None:
         slot = self.slots.get(name)
+        if slot is not None and slot.shared_with is not None:
+            slot = self.slots.get(slot.shared_with)
         return slot.ipsec if slot is not None else None
 
     def ipsec_nodes(self) -> list[tuple[str, IpsecNode]]:
@@ -150,7 +159,7 @@ class TunnelsNode:
             raise TunnelConfigError(f"{itf.name}: no 'ip address' configured")
         nbma = tunnel_source_address(agent.kernel, agent.node, itf)
         destination = itf.tunnel_destination if itf.effective_tunnel_mode == "gre ip" else None
-        self._refuse_clash(itf, nbma, destination)
+        owner = self._refuse_clash(itf, nbma, destination)
         try:
             crypto = ipsec_settings(agent.config, itf.name, nbma)
         except ValueError as error:  # an undefined profile or transform set
@@ -161,11 +170,12 @@ class TunnelsNode:
         now = agent.clock()
         slot = self.slots.get(itf.name)
         if slot is not None and (slot.tunnel.address != itf.address or slot.tunnel.dataplane.mtu != mtu
-                                 or (crypto is None) != (slot.ipsec is None)):
+                                 or (crypto is not None) != slot.protected or slot.shared_with != owner
+                                 or (slot.shared_with is not None and slot.shared_with not in self.slots)):
             self.close(itf.name)
             slot = None
         if slot is None:
-            slot = self._create(itf, nbma, nhrp_config, destination, mtu, crypto, bind, now)
+            slot = self._create(itf, nbma, nhrp_config, destination, mtu, crypto, bind, now, owner)
         else:
             tunnel = slot.tunnel
             tunnel.destination = destination
@@ -179,33 +189,46 @@ class TunnelsNode:
             agent.kernel.set_link(itf.name, not itf.shutdown)
         self.demux.register(itf.name, nbma, itf.tunnel_key, crypto is not None, destination)
 
-    def _refuse_clash(self, itf: Interface, nbma: IPv4Address, destination: IPv4Address | None) -> None:
+    def _refuse_clash(self, itf: Interface, nbma: IPv4Address, destination: IPv4Address | None) -> str | None:
         """IOS refuses a second tunnel with the same source and key (and destination, for
-        point-to-point): GRE could not tell their packets apart. With `shared` IOS tells
-        multipoint ones apart by IPsec; not yet here."""
+        point-to-point): GRE could not tell their packets apart. Two protected tunnels on
+        one source must both say `shared` (and the same profile): one IKE and one set of
+        SAs serve them; returns the tunnel that owns them then (None: this one owns its own)."""
         other = self.demux.conflict(itf.name, nbma, itf.tunnel_key, destination)
         key = f"key {itf.tunnel_key}" if itf.tunnel_key is not None else "no tunnel key"
         if other is not None:
-            shared = itf.tunnel_protection is not None and itf.tunnel_protection.shared
-            why = " (tunnel protection shared over one source is not supported yet)" if shared else ""
-            raise TunnelConfigError(f"{itf.name}: same tunnel source {nbma} and {key} as {other}: "
-                                    f"not applied{why}")
-        if itf.tunnel_protection is not None and itf.tunnel_protection.shared:
-            for name, claim in self.demux.claims.items():
-                if name != itf.name and claim.protected and claim.local == nbma.packed:
-                    raise TunnelConfigError(f"{itf.name}: tunnel protection shared with {name} over source "
-                                            f"{nbma}: not supported yet (one IKE per tunnel source)")
+            raise TunnelConfigError(f"{itf.name}: same tunnel source {nbma} and {key} as {other}: not applied")
+        mine = itf.tunnel_protection
+        if mine is None:
+            return None
+        config = self.agent.config
+        for name, slot in self.slots.items():
+            claim = self.demux.claims.get(name)
+            if name == itf.name or not slot.protected or claim is None or claim.local != nbma.packed:
+                continue
+            theirs = config.interface(name)
+            theirs_tp = theirs.tunnel_protection if theirs is not None else None
+            if not (mine.shared and theirs_tp is not None and theirs_tp.shared):
+                raise TunnelConfigError(f"{itf.name}: tunnel source {nbma} is protected by {name} too: both need "
+                                        f"'tunnel protection ipsec profile {mine.profile} shared': not applied")
+            if theirs_tp.profile != mine.profile:
+                raise TunnelConfigError(f"{itf.name}: shared tunnel protection over {nbma} with {name} needs the "
+                                        f"same profile ({theirs_tp.profile}, not {mine.profile}): not applied")
+            return slot.shared_with or name
+        return None
 
     def _create(self, itf: Interface, nbma: IPv4Address, nhrp_config: NhrpEngineConfig,
                 destination: IPv4Address | None, mtu: int, crypto: IpsecSettings | None,
-                bind: str, now: float) -> TunnelSlot:
+                bind: str, now: float, owner: str | None = None) -> TunnelSlot:
         agent, name = self.agent, itf.name
         kernel = agent.kernel
         engine = NhrpEngine(nhrp_config, lambda address: kernel.lookup(address, name), now, debug=agent._debug,
                             covering=lambda prefix: kernel.covering(prefix, name, exclude_proto=NHRP_ROUTE_PROTO))
         ipsec = None
-        transport = None
-        if crypto is not None:
+        transport: Any = None
+        if crypto is not None and owner is not None:  # shared: the owner's SAs, our key
+            transport = SharedEspView(self.slots[owner].tunnel.transport, itf.tunnel_key)
+        elif crypto is not None:
             transport = EspTransport(SaDatabase(agent.clock), nbma)
             try:
                 ipsec = IpsecNode(crypto, transport, new_engine(crypto, now, agent._debug), clock=agent.clock,
@@ -224,10 +247,10 @@ class TunnelsNode:
             raise
         tunnel.transport.demux = self.demux
         tunnel.transport.name = name
-        slot = TunnelSlot(tunnel, ipsec, bind)
+        slot = TunnelSlot(tunnel, ipsec, bind, shared_with=owner)
         tunnel.on_engine_output = lambda: self.flush(slot)
         if ipsec is not None:
-            ipsec.on_udp_esp = tunnel.drain_socket
+            ipsec.on_udp_esp = lambda: self._drain(name)
         self.slots[name] = slot
         kernel.set_link(name, not itf.shutdown)
         engine.start(now)
@@ -239,6 +262,8 @@ class TunnelsNode:
         self.demux.unregister(name)
         if slot is None:
             return
+        for sibling in [n for n, s in self.slots.items() if s.shared_with == name]:
+            self.close(sibling)  # its transport was ours: re-made by the next apply
         self._unwatch(slot)
         slot.tunnel.close()
         if slot.ipsec is not None:
@@ -329,7 +354,7 @@ class TunnelsNode:
         if nbma != tunnel.nbma:
             log.info("%s: tunnel source address changed %s -> %s: re-registering", tunnel.name, tunnel.nbma, nbma)
             tunnel.nbma = nbma
-            self.demux.register(tunnel.name, nbma, tunnel.key, slot.ipsec is not None, tunnel.destination)
+            self.demux.register(tunnel.name, nbma, tunnel.key, slot.protected, tunnel.destination)
             tunnel.engine.nbma_changed(nbma, now)
 
     def clear(self, address: IPv4Address | None, interface: str | None = None) -> int:
@@ -343,6 +368,15 @@ class TunnelsNode:
 
     # --- the event loop -------------------------------------------------------------------
 
+    def _drain(self, name: str) -> None:
+        """Tunnel `name`'s transport has packets: drain it, then the tunnels sharing its ESP."""
+        slot = self.slots.get(name)
+        if slot is None:
+            return
+        slot.tunnel.drain_socket()
+        for sibling in [s for s in self.slots.values() if s.shared_with == name]:
+            sibling.tunnel.drain_socket()
+
     def _watch(self, slot: TunnelSlot) -> None:
         """Read the tunnel's TAP, its transport's sockets and IKE's on the running loop
         (none at unit-test time)."""
@@ -351,8 +385,9 @@ class TunnelsNode:
             return
         tunnel = slot.tunnel
         loop.add_reader(tunnel.tap.fileno(), tunnel.drain_tap)
+        name = tunnel.name
         for fd in tunnel.transport.filenos():
-            loop.add_reader(fd, tunnel.drain_socket)
+            loop.add_reader(fd, lambda: self._drain(name))
         if slot.ipsec is not None:
             for port, sock in slot.ipsec.sockets.items():
                 loop.add_reader(sock.fileno(), slot.ipsec.read, port)

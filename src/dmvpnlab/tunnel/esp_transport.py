@@ -98,6 +98,9 @@ class EspTransport(GreFraming):
         self._queues: dict[IPv4Address, deque[bytes]] = {}
         self._udp_in: deque[tuple[bytes, str]] = deque()
         self.send_gre: Callable[[bytes, PeerHandle], None] = self._send_to_handle
+        #: `tunnel protection ... shared`: other tunnels' transports over our SAs, by GRE key
+        #: (tunnel.esp_shared.SharedEspView); what we open with their key is theirs.
+        self.siblings: dict[int | None, Any] = {}
         self.set_key(key)
 
     # --- the Transport protocol -----------------------------------------------------
@@ -215,6 +218,8 @@ class EspTransport(GreFraming):
         if gre[:len(header)] == header:  # data with our key: the common case, a slice
             proto, payload = GRE_PROTO_IPV4, gre[len(header):]
         else:
+            if self.siblings and self._to_sibling(gre, src):
+                return None
             found = decode_peer_gre(gre, self.key, counters.drops)
             if found is None:
                 return None
@@ -222,6 +227,18 @@ class EspTransport(GreFraming):
         counters.gre_in += 1
         counters.bytes_in += len(gre)
         return src, proto, payload
+
+    def _to_sibling(self, gre: bytes, src: str) -> bool:
+        """GRE opened from our SAs with another shared tunnel's key: handed to that tunnel."""
+        try:
+            packet = decode_gre(gre)
+        except GreDecodeError:
+            return False
+        sibling = self.siblings.get(packet.key)
+        if sibling is None or packet.key == self.key:
+            return False
+        sibling.deliver(src, packet.proto, packet.payload, len(gre))
+        return True
 
     def _unwrap(self, payload: bytes, next_header: int) -> bytes | None:
         """Tunnel mode's inner NBMA-to-NBMA IPv4 header around GRE, or a dummy packet."""
@@ -268,7 +285,7 @@ class EspTransport(GreFraming):
         dst = data[16:20]
         if demux.owner(dst, data[12:16], key, protected=False) is not None:
             return False
-        if dst == mine and key == self.key:
+        if dst == mine and (key == self.key or key in self.siblings):
             return True
         if demux.counts_strays(self.name):
             self.counters.drops["no tunnel for destination"] += 1
