@@ -153,3 +153,72 @@ def test_a_spoke_registers_with_two_hubs_over_two_tunnels_with_their_own_keys_an
         assert "Traceback" not in text, (node, text[-4000:])
     for space in made:
         assert not Path(f"/run/netns/{space}").exists()
+
+
+SHARED = " tunnel protection ipsec profile DMVPN_PROFILE shared\n"
+LAN_HUB1, LAN_SPOKE, LAN_HUB2 = "198.18.10.1", "198.18.10.2", "198.18.10.3"
+
+
+def _shared_tunnel(n: int, address: str, nhrp: str) -> str:
+    return (f"interface Tunnel{n}\n ip address {address} 255.255.255.0\n ip nhrp network-id {n + 1}\n{nhrp}"
+            f" tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n tunnel key {100 * (n + 1)}\n{SHARED}!\n")
+
+
+def test_two_tunnels_on_one_source_with_shared_protection_use_one_ike_and_one_sa_per_hub() -> None:
+    """Both tunnels source from the spoke's one WAN interface (a bridge joins it to both
+    hubs): `tunnel protection ... shared` gives one IKE on the spoke, one ISAKMP SA and
+    one SA pair per hub, and each tunnel's GRE (its own key) inside those SAs."""
+    tag = f"{os.getpid() % 100000}"
+    tmp = Path(tempfile.mkdtemp(prefix="dmvpnlab-shared-"))
+    ns = {"hub1": f"dlt-shr-a{tag}", "hub2": f"dlt-shr-b{tag}", "spoke": f"dlt-shr-s{tag}", "sw": f"dlt-shr-w{tag}"}
+    made: list[str] = []
+    agents: dict[str, Agent] = {}
+    try:
+        for space in ns.values():
+            subprocess.run(["ip", "netns", "add", space], check=True)
+            made.append(space)
+        subprocess.run(["ip", "-n", ns["sw"], "link", "add", "br0", "type", "bridge"], check=True)
+        for node in ("hub1", "hub2", "spoke"):
+            subprocess.run(["ip", "link", "add", f"{node}-eth0", "netns", ns[node], "type", "veth", "peer", "name",
+                            f"sw-{node}", "netns", ns["sw"]], check=True)
+            subprocess.run(["ip", "-n", ns["sw"], "link", "set", f"sw-{node}", "master", "br0", "up"], check=True)
+            subprocess.run(["ip", "-n", ns[node], "link", "set", f"{node}-eth0", "up"], check=True)
+        subprocess.run(["ip", "-n", ns["sw"], "link", "set", "br0", "up"], check=True)
+        for space in ns.values():
+            subprocess.run(["ip", "-n", space, "link", "set", "lo", "up"], check=True)
+        for n, (hub, nbma) in enumerate((("hub1", LAN_HUB1), ("hub2", LAN_HUB2))):
+            conf = (SEED_CRYPTO + f"hostname {hub}\n!\n"
+                    + _shared_tunnel(n, f"10.0.{n}.1", " ip nhrp map multicast dynamic\n").replace(SHARED, PROTECTION)
+                    + f"interface GigabitEthernet0/0\n ip address {nbma} 255.255.255.0\n!\nend\n")
+            agents[hub] = Agent(ns[hub], hub, tmp / hub, conf)
+        spoke_conf = (SEED_CRYPTO + "hostname spoke\n!\n"
+                      + _shared_tunnel(0, "10.0.0.2", f" ip nhrp nhs 10.0.0.1 nbma {LAN_HUB1} multicast\n")
+                      + _shared_tunnel(1, "10.0.1.2", f" ip nhrp nhs 10.0.1.1 nbma {LAN_HUB2} multicast\n")
+                      + f"interface GigabitEthernet0/0\n ip address {LAN_SPOKE} 255.255.255.0\n!\nend\n")
+        spoke = agents["spoke"] = Agent(ns["spoke"], "spoke", tmp / "spoke", spoke_conf)
+        wait("both NHSes registered", lambda: _nhs_states(spoke) == {"10.0.0.1": "R", "10.0.1.1": "R"}, 45)
+        for address in ("10.0.0.1", "10.0.1.1"):
+            ping = _ping(ns["spoke"], address)
+            assert ping.returncode == 0, ping.stdout + ping.stderr
+        state = spoke.request({"op": "state"})["state"]
+        assert state["tunnel_problems"] == {} and "tunnels" not in state["ipsec"]  # one IKE node
+        assert sorted(c["peer"] for c in state["ipsec"]["child_sas"]) == [LAN_HUB1, LAN_HUB2]
+        assert sorted(s["dst"] if s["src"] == LAN_SPOKE else s["src"] for s in state["ipsec"]["ike_sas"]) \
+            == [LAN_HUB1, LAN_HUB2]
+        for tunnel in state["tunnels"]:
+            assert tunnel["gre_in"] > 0 and tunnel["drops"] == {}, tunnel
+        dmvpn = spoke.cli("show dmvpn")
+        assert "Interface: Tunnel0," in dmvpn and "Interface: Tunnel1," in dmvpn
+        assert dmvpn.count("    UP ") == 2, dmvpn
+    finally:
+        for agent in agents.values():
+            agent.close()
+        for space in made:
+            subprocess.run(["ip", "netns", "del", space], capture_output=True)
+        logs: dict[str, Any] = {node: (tmp / node / "agent.log").read_text(errors="replace")
+                                for node in ns if (tmp / node / "agent.log").exists()}
+        shutil.rmtree(tmp, ignore_errors=True)
+    for node, text in logs.items():
+        assert "Traceback" not in text, (node, text[-4000:])
+    for space in made:
+        assert not Path(f"/run/netns/{space}").exists()
