@@ -67,7 +67,8 @@ def test_a_shortcut_under_a_summary_is_an_h_route_at_250():
     assert not shortcut.override and shortcut.metric == NHRP_ROUTE_METRIC == 250
     assert [(r.prefix, r.gateway, r.metric) for r in _nhrp(kernel)] == [(LAN2, SPOKE2, 250)]
     assert routes.state(7.0) == [{"prefix": "192.168.2.0/24", "next_hop": "10.0.0.3", "kind": "route", "metric": 250,
-                                  "overridden_proto": None, "overridden_next_hop": None, "age_seconds": 2.0}]
+                                  "overridden_proto": None, "overridden_next_hop": None, "interface": "Tunnel0",
+                                  "age_seconds": 2.0}]
 
 
 def test_a_shortcut_for_a_prefix_ospf_routes_via_the_hub_overrides_it_beside_the_ospf_route():

@@ -58,7 +58,8 @@ def test_incomplete_and_ambiguous_commands(session) -> None:
 
 def test_question_mark_lists_next_words_with_help_and_cr(session) -> None:
     result = session.handle("show dmvpn ?")
-    assert result.output.splitlines()[:2] == ["  detail  Detailed information of DMVPN sessions", "  <cr>"]
+    assert result.output.splitlines()[:3] == ["  detail     Detailed information of DMVPN sessions",
+                                              "  interface  Interface", "  <cr>"]
     assert result.retype == "show dmvpn "
     assert session.handle("sh d?").output.split() == ["debugging", "dhcp", "dmvpn"]  # `show dhcp lease` (l2)
     top = session.handle("?").output

@@ -100,9 +100,11 @@ class IpsecNode:
 
     def __init__(self, settings: IpsecSettings, transport: EspTransport, engine: IkeEngineApi, *,
                  clock: Callable[[], float], debug: Callable[[str, str], None] = lambda _c, _l: None,
-                 key_log: Any | None = None, bind: bool = True) -> None:
+                 key_log: Any | None = None, bind: bool = True, bind_address: str = "0.0.0.0") -> None:
         """`bind=False` leaves the sockets closed (unit tests drive `receive_udp` and read
-        `sent` instead); the agent binds them in the router's namespace."""
+        `sent` instead); the agent binds them in the router's namespace, to 0.0.0.0, or
+        to the tunnel source (`bind_address`) when several protected tunnels each run
+        their own IKE on their own source address."""
         self.settings = settings
         self.transport = transport
         self.engine = engine
@@ -117,7 +119,7 @@ class IpsecNode:
         self.sent: list[Datagram] = []  # only without sockets (bind=False): what would have gone out
         if bind:
             for port in (IKE_PORT, NAT_T_PORT):
-                self.sockets[port] = _udp_socket(port)
+                self.sockets[port] = _udp_socket(port, bind_address)
             self.transport.udp_sendto = self.sockets[NAT_T_PORT].sendto
         else:
             self.transport.udp_sendto = lambda data, address: self.sent.append(
@@ -349,13 +351,13 @@ class IpsecNode:
 IKE_RCVBUF = 4 * 1024 * 1024
 
 
-def _udp_socket(port: int) -> socket.socket:
+def _udp_socket(port: int, address: str = "0.0.0.0") -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         _grow_receive_buffer(sock, IKE_RCVBUF)
         sock.setblocking(False)
-        sock.bind(("0.0.0.0", port))
+        sock.bind((address, port))
     except BaseException:
         sock.close()
         raise

@@ -53,6 +53,7 @@ class InstalledShortcut:
     since: float
     overridden_proto: int | None = None  # the protocol route whose next hop it overrides
     overridden_gateway: IPv4Address | None = None
+    tunnel: str = ""  # the tunnel interface it goes out of (a router may have several)
 
     @property
     def metric(self) -> int:
@@ -63,6 +64,7 @@ class InstalledShortcut:
                 "kind": "override" if self.override else "route", "metric": self.metric,
                 "overridden_proto": self.overridden_proto,
                 "overridden_next_hop": str(self.overridden_gateway) if self.overridden_gateway else None,
+                "interface": self.tunnel,
                 "age_seconds": round(now - self.since, 3)}
 
 
@@ -96,7 +98,7 @@ class ShortcutRoutes:
         old = self.installed.get(prefix)
         found = protocol_route(self.kernel.routes(), prefix, tunnel)
         shortcut = InstalledShortcut(prefix, next_hop, found is not None, now,
-                                     found.proto if found else None, found.gateway if found else None)
+                                     found.proto if found else None, found.gateway if found else None, tunnel)
         self.kernel.replace_route(prefix, next_hop, tunnel, NHRP_ROUTE_PROTO, metric=shortcut.metric)
         if old is not None and (old.metric != shortcut.metric or old.next_hop != next_hop):
             self.kernel.delete_route(prefix, old.next_hop, NHRP_ROUTE_PROTO, old.metric)
@@ -112,22 +114,27 @@ class ShortcutRoutes:
             for metric in (NHRP_ROUTE_METRIC, NHRP_OVERRIDE_METRIC):
                 self.kernel.delete_route(prefix, next_hop, NHRP_ROUTE_PROTO, metric)
 
-    def recheck(self, tunnel: str, now: float) -> list[InstalledShortcut]:
+    def recheck(self, tunnel: str | None, now: float) -> list[InstalledShortcut]:
         """Move shortcuts whose kind changed (a protocol learned or withdrew the prefix);
-        at most once per RECHECK_SECONDS. Returns the ones moved."""
+        at most once per RECHECK_SECONDS. Returns the ones moved. Each shortcut is checked
+        against routes via its own tunnel (`tunnel` is for shortcuts installed without one;
+        None: every tunnel's)."""
         if now - self._checked < RECHECK_SECONDS or not self.installed:
             return []
         self._checked = now
         routes = self.kernel.routes()
         moved: list[InstalledShortcut] = []
         for prefix, shortcut in list(self.installed.items()):
-            found = protocol_route(routes, prefix, tunnel)
+            via = shortcut.tunnel or tunnel
+            if via is None or (tunnel is not None and via != tunnel):
+                continue
+            found = protocol_route(routes, prefix, via)
             if (found is not None) == shortcut.override:
                 if found is not None:
                     shortcut.overridden_proto, shortcut.overridden_gateway = found.proto, found.gateway
                 continue
             try:
-                moved.append(self.install(prefix, shortcut.next_hop, tunnel, now))
+                moved.append(self.install(prefix, shortcut.next_hop, via, now))
             except Exception as error:  # netlink refused: keep what is there
                 log.warning("shortcut %s via %s not moved: %s", prefix, shortcut.next_hop, error)
         return moved

@@ -26,10 +26,23 @@ def _ago(value: float | None, now: float) -> float | None:
     return None if value is None else round(now - value, 6)
 
 
+def _tunnels(agent: "RouterAgent") -> list[Any]:
+    tunnels = getattr(agent, "tunnels", None)
+    if tunnels is None:  # a stand-in with one `tunnel`
+        return [agent.tunnel] if getattr(agent, "tunnel", None) is not None else []
+    return list(tunnels)
+
+
 def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
-    tunnel = agent.tunnel
-    if tunnel is None:
+    """The first tunnel's NHRP (the shape readers of one tunnel know: the lab waits on
+    `nhrp.nhs`), and every tunnel's, first included, in `nhrp.tunnels`."""
+    blocks = [tunnel_nhrp_state(agent, t) for t in _tunnels(agent)]
+    if not blocks:
         return {}
+    return {**blocks[0], "tunnels": blocks}
+
+
+def tunnel_nhrp_state(agent: "RouterAgent", tunnel: Any) -> dict[str, Any]:
     engine, now = tunnel.engine, agent.clock()
     cfg = engine.config
     return {
@@ -40,6 +53,7 @@ def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
         "destination": str(tunnel.destination) if tunnel.destination else None,
         "key": tunnel.key,
         "role": "hub" if not cfg.nhs else "spoke",
+        "network_id": cfg.network_id,
         "holdtime": cfg.holdtime,
         "redirect": cfg.redirect,
         "shortcut": cfg.shortcut,
@@ -77,9 +91,16 @@ def nhrp_state(agent: "RouterAgent") -> dict[str, Any]:
 
 
 def interface_state(agent: "RouterAgent") -> dict[str, Any]:
-    tunnel = agent.tunnel
-    if tunnel is None:
-        return {}
+    """The first tunnel's counters (`state["tunnel"]`); `tunnels_state` has every one."""
+    tunnels = _tunnels(agent)
+    return tunnel_interface_state(tunnels[0]) if tunnels else {}
+
+
+def tunnels_state(agent: "RouterAgent") -> list[dict[str, Any]]:
+    return [tunnel_interface_state(t) for t in _tunnels(agent)]
+
+
+def tunnel_interface_state(tunnel: Any) -> dict[str, Any]:
     c = tunnel.counters
     return {
         "name": tunnel.name,
@@ -95,6 +116,14 @@ def ipsec_state(agent: "RouterAgent") -> dict[str, Any]:
     node = getattr(agent, "ipsec", None)
     if node is None:
         return {}
+    nodes = getattr(agent, "ipsec_nodes", None)
+    first = tunnel_ipsec_state(agent, node)
+    if isinstance(nodes, list) and len(nodes) > 1:  # several protected tunnels: each its IKE
+        first["tunnels"] = [{"interface": name, **tunnel_ipsec_state(agent, n)} for name, n in nodes]
+    return first
+
+
+def tunnel_ipsec_state(agent: "RouterAgent", node: Any) -> dict[str, Any]:
     transport = node.transport
     now = agent.clock()
     installed = {pair.spi_in: pair.installed for pair in transport.sadb}
@@ -170,6 +199,10 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "pid": os.getpid(),
         "nhrp": nhrp_state(agent),
         "tunnel": interface_state(agent),
+        "tunnels": tunnels_state(agent),
+        "tunnel_problems": dict(getattr(getattr(agent, "tunnels_node", None), "problems", {}) or {}),
+        "gre_unmatched": getattr(getattr(agent, "tunnels_node", None), "demux", None).unmatched
+        if getattr(agent, "tunnels_node", None) is not None else 0,
         "ipsec": ipsec_state(agent),
         "routes": routes_state(agent),
         "routing": routing_state(agent),

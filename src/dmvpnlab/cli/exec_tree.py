@@ -74,6 +74,19 @@ _traffic = _shown(show_nhrp.traffic_data, show_nhrp.render_traffic)
 _crypto_map = _shown(show_crypto_ipsec.map_data, show_crypto_ipsec.render_map)
 
 
+def _dmvpn_interface(detail: bool) -> Action:
+    """`show dmvpn [detail] interface TunnelN`: that tunnel's block only."""
+    render = show_dmvpn.render_dmvpn_detail if detail else show_dmvpn.render_dmvpn
+
+    def action(s: "ExecSession", a: dict[str, Any]) -> Output:
+        name = a["ifname"]
+        if s.agent.config.interface(name) is None:
+            raise CliError(f"Interface {name} does not exist")
+        data = show_dmvpn.dmvpn_data(s.agent, name)
+        return Output(render(data), data)
+    return action
+
+
 def _nhrp(detail: bool):
     def action(s: "ExecSession", a: dict[str, Any]) -> Output:
         address = a.get("address")
@@ -136,8 +149,15 @@ def _clear_eigrp(s: "ExecSession", a: dict[str, Any]) -> str:
 
 
 def _clear_nhrp(s: "ExecSession", a: dict[str, Any]) -> str:
+    """`clear ip nhrp [A]`: every tunnel's cache (`interface TunnelN`: that one's)."""
     address: IPv4Address | None = a.get("address")
-    s.agent.clear_nhrp(address)
+    name = a.get("ifname")
+    if name is not None:
+        if s.agent.config.interface(name) is None:
+            raise CliError(f"Interface {name} does not exist")
+        s.agent.clear_nhrp(address, name)
+    else:
+        s.agent.clear_nhrp(address)
     return ""
 
 
@@ -196,7 +216,11 @@ def build_tree() -> Node:
     root = Node("")
     show = root.kw("show", "Show running system information")
     dmvpn = show.kw("dmvpn", "DMVPN information", _dmvpn)
-    dmvpn.kw("detail", "Detailed information of DMVPN sessions", _dmvpn_detail)
+    detail = dmvpn.kw("detail", "Detailed information of DMVPN sessions", _dmvpn_detail)
+    for parent, is_detail in ((dmvpn, False), (detail, True)):
+        parent.kw("interface", "Interface").add(Node("IFNAME", "Tunnel interface (Tunnel0, Tu1)",
+                                                     _dmvpn_interface(is_detail), param="ifname",
+                                                     check=interface_name, two_tokens=True))
 
     ip = show.kw("ip", "IP information")
     nhrp = ip.kw("nhrp", "NHRP information", _nhrp(False))
@@ -262,6 +286,8 @@ def build_tree() -> Node:
     clear_eigrp = clear_ip.kw("eigrp", "Clear IP-EIGRP").kw("neighbors", "Clear IP-EIGRP neighbors", _clear_eigrp)
     clear_eigrp.add(Node("A.B.C.D", "IP-EIGRP neighbor address", _clear_eigrp, param="address", check=ipv4))
     clear_nhrp.add(Node("A.B.C.D", "Protocol address", _clear_nhrp, param="address", check=ipv4))
+    clear_nhrp.kw("interface", "Interface").add(Node("IFNAME", "Tunnel interface (Tunnel0, Tu1)", _clear_nhrp,
+                                                     param="ifname", check=interface_name, two_tokens=True))
     routing_tree.add_clear(clear.kw("ip", "IP"), Confirm)
     show_acl.add_show(show, ip, clear.kw("ip", "IP"))
     show_nat.add_show(ip)

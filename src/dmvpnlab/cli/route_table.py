@@ -22,7 +22,7 @@ from typing import Any
 from dmvpnlab.agent.state import routing_state
 from dmvpnlab.cli.frr_view import frr_json, ios_age, ios_ifname
 from dmvpnlab.cli.timefmt import duration
-from dmvpnlab.cli.view import ios_name
+from dmvpnlab.cli.view import ios_name, live_tunnel, live_tunnels
 from dmvpnlab.routing.kernel import AGENT_ROUTE_PROTOS, EIGRP_ROUTE_PROTO, NHRP_ROUTE_PROTO, STATIC_ROUTE_PROTO
 
 KERNEL_PROTO = 2
@@ -61,14 +61,15 @@ def _static_distance(agent: Any, prefix: IPv4Network, metric: int = 0) -> tuple[
 def _kernel_rows(agent: Any, frr_answered: bool, eigrp_known: bool) -> tuple[list[dict[str, Any]], dict]:
     """Connected, local, static and FRR/EIGRP-fallback rows; NHRP shortcuts apart."""
     now = agent.clock()
-    cache = agent.tunnel.engine.cache if agent.tunnel is not None else None
+    tunnels = live_tunnels(agent)
     best: dict[IPv4Network, Any] = {}
     shortcuts: dict[IPv4Network, dict[str, Any]] = {}
     for r in agent.kernel.routes():
         if r.type not in (RTN_UNICAST, RTN_BLACKHOLE):
             continue
         if r.proto == NHRP_ROUTE_PROTO:
-            entry = cache.get(r.prefix) if cache is not None else None
+            tunnel = live_tunnel(agent, ios_name(agent, r.ifname)) or (tunnels[0] if tunnels else None)
+            entry = tunnel.engine.cache.get(r.prefix) if tunnel is not None else None
             age = duration(now - entry.created if entry is not None else None, never="00:00:00")
             shortcuts[r.prefix] = row(r.prefix, "H", 250, 1, [_hop(str(r.gateway) if r.gateway else None,
                                                                     ios_name(agent, r.ifname))], age)

@@ -33,8 +33,40 @@ DETAIL_HEADER = "C-id  Local           Remote          I-VRF  Status Encr Hash  
 
 
 def ipsec_node(agent: Any) -> Any:
-    """The agent's IPsec node, or None (no `tunnel protection`, or an agent without IPsec)."""
+    """The agent's IPsec node, or None (no `tunnel protection`, or an agent without IPsec).
+    With several protected tunnels (each its IKE on its own source), one view of them all."""
+    nodes = getattr(agent, "ipsec_nodes", None)
+    if isinstance(nodes, list) and len(nodes) > 1:
+        return MergedIpsec([node for _name, node in nodes])
     return getattr(agent, "ipsec", None)
+
+
+class MergedIpsec:
+    """The IPsec nodes of several protected tunnels, read as one (show/clear crypto)."""
+
+    def __init__(self, nodes: list[Any]) -> None:
+        self.nodes = nodes
+        self.settings = nodes[0].settings
+
+    def ike_sas(self) -> list[Any]:
+        return [sa for node in self.nodes for sa in node.ike_sas()]
+
+    def child_sas(self) -> list[Any]:
+        return [view for node in self.nodes for view in node.child_sas()]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for node in self.nodes:
+            for key, value in node.counters.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+    def clear_session(self, peer: IPv4Address | None) -> int:
+        return sum(node.clear_session(peer) for node in self.nodes)
+
+    def clear_sa(self, peer: IPv4Address | None) -> int:
+        return sum(node.clear_sa(peer) for node in self.nodes)
 
 
 def hms(seconds: float) -> str:

@@ -7,7 +7,9 @@ one group per NBMA peer, `# Ent` on its first row only; Phase 3 shows the peer's
 DT2 and each shortcut prefix through it as DT1 (route installed; DT2 when it is a
 next-hop override of a protocol's route) on a second row without count and NBMA.
 With `tunnel protection`, an NHS that is not up yet shows where its crypto stands
-(IKE -> IPSEC -> NHRP, from `agent.ipsec.dmvpn_state`), as IOS does.
+(IKE -> IPSEC -> NHRP, from the tunnel's IPsec node's `dmvpn_state`), as IOS does.
+One block per tunnel interface, in configuration order (dual-cloud DMVPN: Tunnel0 then
+Tunnel1); `show dmvpn interface TunnelN` prints that one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmvpnlab.cli.timefmt import duration
-from dmvpnlab.cli.view import is_hub, link_state, tunnel_interface
+from dmvpnlab.cli.view import is_hub, link_state, live_tunnels, tunnel_ipsec
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType
 
 LEGEND = """\
@@ -55,17 +57,18 @@ def _attributes(entry: CacheEntry, has_shortcuts: bool) -> str:
     return attrb
 
 
-def _state_and_time(agent: Any, entry: CacheEntry, now: float, intf_down: bool) -> tuple[str, float | None]:
+def _state_and_time(agent: Any, tunnel: Any, entry: CacheEntry, now: float,
+                    intf_down: bool) -> tuple[str, float | None]:
     if intf_down:
         return "INTF", None
-    engine = agent.tunnel.engine
+    engine = tunnel.engine
     nhs = next((s for s in engine.nhs if s.config.proto == entry.next_hop), None)
     if entry.type in (EntryType.INCOMPLETE, EntryType.NEGATIVE):
         return "NHRP", None
     if nhs is not None and entry.is_host:
         if nhs.state == "R" and nhs.up_since is not None:
             return "UP", now - nhs.up_since
-        ipsec = getattr(agent, "ipsec", None)
+        ipsec = tunnel_ipsec(agent, tunnel.name)
         if ipsec is not None and entry.nbma is not None:
             return ipsec.dmvpn_state(entry.nbma), None
         return "NHRP", None
@@ -75,12 +78,17 @@ def _state_and_time(agent: Any, entry: CacheEntry, now: float, intf_down: bool) 
     return "UP", now - since
 
 
-def dmvpn_data(agent: Any) -> dict[str, Any]:
-    """Everything `show dmvpn [detail]` prints, JSON-able."""
-    tunnel = agent.tunnel
-    itf = tunnel_interface(agent)
-    if tunnel is None or itf is None:
-        return {"interfaces": []}
+def dmvpn_data(agent: Any, interface: str | None = None) -> dict[str, Any]:
+    """Everything `show dmvpn [detail] [interface TunnelN]` prints, JSON-able."""
+    blocks = []
+    for tunnel in live_tunnels(agent):
+        itf = agent.config.interface(tunnel.name)
+        if itf is not None and (interface is None or tunnel.name == interface):
+            blocks.append(_interface_data(agent, tunnel, itf))
+    return {"interfaces": blocks}
+
+
+def _interface_data(agent: Any, tunnel: Any, itf: Any) -> dict[str, Any]:
     engine, now = tunnel.engine, agent.clock()
     status, protocol = link_state(agent, itf)
     intf_down = protocol != "up"
@@ -94,7 +102,7 @@ def dmvpn_data(agent: Any) -> dict[str, Any]:
         shortcut_hops = {e.next_hop for e in entries if "shortcut" in e.flags}
         rows = []
         for entry in entries:
-            state, seconds = _state_and_time(agent, entry, now, intf_down)
+            state, seconds = _state_and_time(agent, tunnel, entry, now, intf_down)
             rows.append({
                 "tunnel_address": str(entry.next_hop),
                 "target": str(entry.prefix),
@@ -109,7 +117,7 @@ def dmvpn_data(agent: Any) -> dict[str, Any]:
     peers.sort(key=lambda p: tuple(int(x) for x in p["rows"][0]["tunnel_address"].split(".")))
     protect = itf.tunnel_protection.profile if itf.tunnel_protection else ""
     point_to_point = tunnel.destination is not None
-    return {"interfaces": [{
+    return {
         "interface": tunnel.name,
         "status": status,
         "protocol": protocol,
@@ -118,7 +126,7 @@ def dmvpn_data(agent: Any) -> dict[str, Any]:
         "destination": str(tunnel.destination) if point_to_point else "MGRE",
         "transport": "GRE/IP" if point_to_point else "multi-GRE/IP",
         "protect": protect,
-        "type": "Spoke" if not is_hub(agent) else "Hub",
+        "type": "Spoke" if not is_hub(agent, tunnel) else "Hub",
         "nhs": [{
             "address": str(s.config.proto),
             "nbma": str(engine.nhs_nbma(s) or ""),
@@ -128,7 +136,7 @@ def dmvpn_data(agent: Any) -> dict[str, Any]:
         } for s in engine.nhs],
         "peer_count": len(peers),
         "peers": peers,
-    }]}
+    }
 
 
 def _row(count: str, nbma: str, row: dict[str, Any], detail: bool) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dmvpnlab.cli.view import link_state, source_name
+from dmvpnlab.cli.view import link_state, live_tunnel, source_name
 from dmvpnlab.config.model import Interface, brief_sort_key
 from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
 
@@ -38,12 +38,13 @@ def render_brief(agent: Any) -> str:
 
 
 def _counters(agent: Any, itf: Interface) -> dict[str, int]:
-    if itf.is_tunnel and agent.tunnel is not None and agent.tunnel.name == itf.name:
-        dp = agent.tunnel.dataplane.counters.as_dict()
+    tunnel = live_tunnel(agent, itf.name) if itf.is_tunnel else None
+    if tunnel is not None:
+        dp = tunnel.dataplane.counters.as_dict()
         return {"in_packets": int(dp.get("to_tap_frames", 0)), "in_bytes": int(dp.get("to_tap_bytes", 0)),
                 "out_packets": int(dp.get("from_tap_frames", 0)), "out_bytes": int(dp.get("from_tap_bytes", 0)),
                 "drops": sum(int(v) for v in dict(dp.get("drops", {})).values())
-                + sum(agent.tunnel.counters.drops.values())}
+                + sum(tunnel.counters.drops.values())}
     try:
         stats = agent.kernel.link_stats(linux_ifname(agent.node, itf.name))
     except InterfaceNameError:
@@ -54,8 +55,9 @@ def _counters(agent: Any, itf: Interface) -> dict[str, int]:
 
 
 def _tunnel_lines(agent: Any, itf: Interface) -> list[str]:
-    tunnel = agent.tunnel if agent.tunnel is not None and agent.tunnel.name == itf.name else None
+    tunnel = live_tunnel(agent, itf.name)
     source_if = source_name(itf)
+    members = sum(1 for t in agent.config.tunnels if t.tunnel_source == itf.tunnel_source)
     nbma = tunnel.nbma if tunnel is not None else itf.tunnel_source
     source = f"{nbma} ({source_if})" if source_if and tunnel is not None else str(nbma or "UNKNOWN")
     point_to_point = itf.effective_tunnel_mode == "gre ip"
@@ -67,7 +69,8 @@ def _tunnel_lines(agent: Any, itf: Interface) -> list[str]:
     if source_if:
         lines += ["   Tunnel Subblocks:", "      src-track:",
                   f"         {itf.name} source tracking subblock associated with {source_if}",
-                  f"          Set of tunnels with source {source_if}, 1 member (includes iterators), on interface <OK>"]
+                  f"          Set of tunnels with source {source_if}, {members} member{'s' if members != 1 else ''} "
+                  "(includes iterators), on interface <OK>"]
     lines.append(f"  Tunnel protocol/transport {'GRE/IP' if point_to_point else 'multi-GRE/IP'}")
     key = f"Key 0x{itf.tunnel_key:X}, " if itf.tunnel_key is not None else ""
     lines += [f"    {key}sequencing disabled", "    Checksumming of packets disabled",

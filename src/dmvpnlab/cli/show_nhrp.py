@@ -3,6 +3,9 @@
 The cache entries are printed the way IOS 15 does (four lines per entry, flags in IOS's
 order, `never expire` for static entries, a Claimed NBMA line behind NAT), so TextFSM and
 Genie parsers written for real routers read them. `nhrp_data` is the `| json` twin.
+Every tunnel interface is shown (each entry names its interface, `nhs` and `traffic`
+print a block per interface, as IOS does with several tunnels); the JSON keeps the first
+tunnel's `interface` at the top for readers of one tunnel.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from dmvpnlab.cli.show_dmvpn import nhs_letters
 from dmvpnlab.cli.timefmt import duration
+from dmvpnlab.cli.view import live_tunnels
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType
 from dmvpnlab.nhrp.codec import PACKET_NAMES
 
@@ -32,13 +36,13 @@ def entry_flags(entry: CacheEntry) -> list[str]:
     return [f for f in FLAG_ORDER if f in flags]
 
 
-def nhrp_data(agent: Any, address: str | None = None) -> dict[str, Any]:
-    tunnel = agent.tunnel
-    if tunnel is None:
+def nhrp_data(agent: Any, address: str | None = None, interface: str | None = None) -> dict[str, Any]:
+    tunnels = [t for t in live_tunnels(agent) if interface is None or t.name == interface]
+    if not tunnels:
         return {"entries": []}
     now = agent.clock()
     entries = []
-    for e in tunnel.engine.cache:
+    for tunnel, e in ((t, e) for t in tunnels for e in t.engine.cache):
         if address is not None and str(e.next_hop) != address and address not in (str(e.prefix.network_address),):
             continue
         remaining = e.remaining(now)
@@ -59,7 +63,7 @@ def nhrp_data(agent: Any, address: str | None = None) -> dict[str, Any]:
             "request_id": e.request_id,
             "holdtime": e.holdtime,
         })
-    return {"interface": tunnel.name, "entries": entries}
+    return {"interface": tunnels[0].name, "entries": entries}
 
 
 def render_nhrp(data: dict[str, Any], detail: bool = False) -> str:
@@ -87,11 +91,12 @@ def render_nhrp(data: dict[str, Any], detail: bool = False) -> str:
 
 
 def nhs_data(agent: Any) -> dict[str, Any]:
-    tunnel = agent.tunnel
-    if tunnel is None:
+    tunnels = live_tunnels(agent)
+    if not tunnels:
         return {"nhs": []}
-    engine, now = tunnel.engine, agent.clock()
-    return {"interface": tunnel.name, "nhs": [{
+    now = agent.clock()
+    return {"interface": tunnels[0].name, "nhs": [{
+        "interface": tunnel.name,
         "address": str(s.config.proto),
         "nbma": str(engine.nhs_nbma(s) or ""),
         "state": nhs_letters(s.state),
@@ -103,14 +108,17 @@ def nhs_data(agent: Any) -> dict[str, Any]:
         "last_reply_ago": None if s.last_reply is None else round(now - s.last_reply, 3),
         "request_id": s.request_id,
         "retry_in": round(max(0.0, s.next_send - now), 3),
-    } for s in engine.nhs]}
+    } for tunnel in tunnels for engine in (tunnel.engine,) for s in engine.nhs]}
 
 
 def render_nhs(data: dict[str, Any], detail: bool = False) -> str:
     out = ["Legend: E=Expecting replies, R=Responding, W=Waiting"]
-    if data["nhs"]:
-        out.append(f"{data['interface']}:")
+    shown = None
     for n in data["nhs"]:
+        interface = n.get("interface", data.get("interface"))
+        if interface != shown:
+            out.append(f"{interface}:")
+            shown = interface
         line = f"{n['address']}  {n['state']} NBMA Address: {n['nbma']} priority = {n['priority']} cluster = {n['cluster']}"
         if detail:
             ago = "never" if n["last_reply_ago"] is None else f"{duration(n['last_reply_ago'])} ago"
@@ -128,9 +136,14 @@ def render_nhs(data: dict[str, Any], detail: bool = False) -> str:
 
 
 def traffic_data(agent: Any) -> dict[str, Any]:
-    tunnel = agent.tunnel
-    if tunnel is None:
+    """The first tunnel's counters at the top (one-tunnel readers), every tunnel's in `interfaces`."""
+    blocks = [_traffic(t) for t in live_tunnels(agent)]
+    if not blocks:
         return {}
+    return {**blocks[0], "interfaces": blocks}
+
+
+def _traffic(tunnel: Any) -> dict[str, Any]:
     engine = tunnel.engine
     known = set(PACKET_NAMES.values())
     return {
@@ -146,20 +159,21 @@ def traffic_data(agent: Any) -> dict[str, Any]:
 def render_traffic(data: dict[str, Any]) -> str:
     if not data:
         return ""
-    out = [f"{data['interface']}: Max-send limit:10000Pkts/10Sec, Usage:0%"]
-    for title, key in (("Sent", "sent"), ("Rcvd", "received")):
-        out.append(f"   {title}: Total {data[key + '_total']}")
-        counts = data[key]
-        for k in range(0, len(TRAFFIC_ORDER), 3):
-            names = TRAFFIC_ORDER[k:k + 3]
-            cells = [f"{counts[names[0]]:>10} {names[0]}"] + [f"{counts[n]} {n}" for n in names[1:]]
-            out.append("  ".join(cells) + "  ")
+    out = []
+    for block in data.get("interfaces", [data]):
+        out.append(f"{block['interface']}: Max-send limit:10000Pkts/10Sec, Usage:0%")
+        for title, key in (("Sent", "sent"), ("Rcvd", "received")):
+            out.append(f"   {title}: Total {block[key + '_total']}")
+            counts = block[key]
+            for k in range(0, len(TRAFFIC_ORDER), 3):
+                names = TRAFFIC_ORDER[k:k + 3]
+                cells = [f"{counts[names[0]]:>10} {names[0]}"] + [f"{counts[n]} {n}" for n in names[1:]]
+                out.append("  ".join(cells) + "  ")
     return "\n".join(out) + "\n"
 
 
 def render_summary(agent: Any) -> str:
-    tunnel = agent.tunnel
-    entries = list(tunnel.engine.cache) if tunnel is not None else []
+    entries = [e for tunnel in live_tunnels(agent) for e in tunnel.engine.cache]
     static = sum(e.type is EntryType.STATIC for e in entries)
     dynamic = sum(e.type is EntryType.DYNAMIC for e in entries)
     incomplete = len(entries) - static - dynamic

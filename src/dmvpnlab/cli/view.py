@@ -14,6 +14,27 @@ from dmvpnlab.config.model import Interface
 from dmvpnlab.ifnames import InterfaceNameError, ios_ifname, linux_ifname
 
 
+def live_tunnels(agent: Any) -> list[Any]:
+    """Every live tunnel interface, in configuration order (RouterAgent.tunnels; a
+    stand-in agent with one `tunnel` attribute gives that one)."""
+    tunnels = getattr(agent, "tunnels", None)
+    if tunnels is None:
+        tunnel = getattr(agent, "tunnel", None)
+        return [tunnel] if tunnel is not None else []
+    return list(tunnels)
+
+
+def live_tunnel(agent: Any, name: str) -> Any | None:
+    """The live tunnel called `name`, or None (not configured, or not applied)."""
+    return next((t for t in live_tunnels(agent) if t.name == name), None)
+
+
+def tunnel_ipsec(agent: Any, name: str) -> Any | None:
+    """The IPsec node protecting tunnel `name` (None without `tunnel protection`)."""
+    find = getattr(agent, "ipsec_for", None)
+    return find(name) if find is not None else getattr(agent, "ipsec", None)
+
+
 def tunnel_interface(agent: Any) -> Interface | None:
     """The configured interface of the running tunnel (or the first TunnelN configured)."""
     tunnel = agent.tunnel
@@ -30,7 +51,7 @@ def link_state(agent: Any, itf: Interface) -> tuple[str, str]:
     if itf.shutdown:
         return "administratively down", "down"
     if itf.is_tunnel:
-        ok = agent.tunnel is not None and agent.tunnel.name == itf.name
+        ok = live_tunnel(agent, itf.name) is not None
         return ("up", "up") if ok else ("up", "down")
     if itf.name.startswith("Loopback"):
         return "up", "up"
@@ -43,9 +64,9 @@ def link_state(agent: Any, itf: Interface) -> tuple[str, str]:
     return ("up", "up") if stats.get("up") else ("down", "down")
 
 
-def is_hub(agent: Any) -> bool:
-    """IOS calls a router without NHS a hub (`Type:Hub`)."""
-    tunnel = agent.tunnel
+def is_hub(agent: Any, tunnel: Any | None = None) -> bool:
+    """IOS calls a tunnel without NHS a hub (`Type:Hub`); `tunnel` None: the first one."""
+    tunnel = tunnel if tunnel is not None else agent.tunnel
     if tunnel is not None:
         return not tunnel.engine.config.nhs
     itf = tunnel_interface(agent)
@@ -68,5 +89,5 @@ def ios_name(agent: Any, linux: str | None) -> str:
 
 
 def nhs_addresses(agent: Any) -> set[IPv4Address]:
-    tunnel = agent.tunnel
-    return {s.config.proto for s in tunnel.engine.nhs} if tunnel is not None else set()
+    """The NHS of every tunnel."""
+    return {s.config.proto for tunnel in live_tunnels(agent) for s in tunnel.engine.nhs}

@@ -244,8 +244,18 @@ def wait_ready(handles: list[AgentHandle], timeout: float = READY_TIMEOUT) -> No
             time.sleep(0.05)
 
 
+def registration_targets(nhrp: dict) -> list[dict]:
+    """Every NHS of every tunnel of a state answer's `nhrp` block (dual-cloud spokes have
+    one set per tunnel; an agent without the per-tunnel list, only the first's)."""
+    tunnels = nhrp.get("tunnels")
+    if tunnels is None:
+        return list(nhrp.get("nhs", []))
+    return [n for block in tunnels for n in block.get("nhs", [])]
+
+
 def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIMEOUT) -> list[str]:
-    """Wait until every NHC has all its NHSes responding (state R); return those that have not.
+    """Wait until every NHC has all its NHSes responding (state R), on every tunnel; return
+    those that have not.
 
     Not an error: a lab may hold spokes that must never register (wrong key or password).
     Scenarios then start from a converged lab instead of racing the first registration.
@@ -256,8 +266,8 @@ def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIME
         for h in list(pending):
             try:
                 answer = jsonline.request(h.state_dir / CONTROL_SOCKET, {"op": "state"}, timeout=1.0)
-                nhs = answer["state"]["nhrp"].get("nhs", [])
-            except (OSError, ValueError, KeyError):
+                nhs = registration_targets(answer["state"]["nhrp"])
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
             if all(n["state"] == "R" for n in nhs):
                 pending.remove(h)

@@ -45,6 +45,7 @@ from dmvpnlab.ipsec.sadb import SaDatabase, SaPair
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4
 from dmvpnlab.tunnel.ipv4 import build_ipv4
 from dmvpnlab.tunnel.socket import RawGreSocket
+from dmvpnlab.tunnel.gre import GreDecodeError, decode_gre
 from dmvpnlab.tunnel.transport import GreFraming, Received, TunnelCounters, decode_peer_gre
 
 IPPROTO_ESP = 50
@@ -97,6 +98,9 @@ class EspTransport(GreFraming):
         self._queues: dict[IPv4Address, deque[bytes]] = {}
         self._udp_in: deque[tuple[bytes, str]] = deque()
         self.send_gre: Callable[[bytes, PeerHandle], None] = self._send_to_handle
+        #: `tunnel protection ... shared`: other tunnels' transports over our SAs, by GRE key
+        #: (tunnel.esp_shared.SharedEspView); what we open with their key is theirs.
+        self.siblings: dict[int | None, Any] = {}
         self.set_key(key)
 
     # --- the Transport protocol -----------------------------------------------------
@@ -155,6 +159,8 @@ class EspTransport(GreFraming):
         """Everything waiting: ESP from the raw socket, ESP-in-UDP handed over, and
         cleartext GRE (dropped). Yields what opened, decapsulated and key-checked."""
         recvfrom, opened = self.esp_sock.recvfrom, self._open
+        demux = self.demux
+        mine = demux.local_of(self.name) if demux is not None else None  # None: one tunnel
         while True:
             try:
                 data, (src, _port) = recvfrom(_BUFSIZE)
@@ -162,7 +168,13 @@ class EspTransport(GreFraming):
                 break
             ihl = (data[0] & 0x0F) * 4 if data else 0
             if ihl < 20 or len(data) < ihl + 8:
-                self.counters.drops["malformed esp"] += 1
+                if demux is None or demux.counts_strays(self.name):
+                    self.counters.drops["malformed esp"] += 1
+                continue
+            if mine is not None and demux is not None and data[16:20] != mine:
+                # ESP to another address of this router: another tunnel's, or nobody's
+                if not demux.esp_to(self.name, data[16:20]) and demux.counts_strays(self.name):
+                    self.counters.drops["no tunnel for destination"] += 1
                 continue
             found = opened(data[ihl:], src)
             if found is not None:
@@ -183,8 +195,11 @@ class EspTransport(GreFraming):
         if len(esp) < 8:
             counters.drops["malformed esp"] += 1
             return None
-        sa = self.sadb.inbound.get(_SPI.unpack_from(esp)[0])
+        spi = _SPI.unpack_from(esp)[0]
+        sa = self.sadb.inbound.get(spi)
         if sa is None:
+            if self.demux is not None and self.demux.spi_elsewhere(self.name, spi):
+                return None  # another tunnel's SA (same source): its packet, not our drop
             self.sadb.counters["invalid sa"] += 1
             counters.drops["esp invalid sa"] += 1
             return None
@@ -203,6 +218,8 @@ class EspTransport(GreFraming):
         if gre[:len(header)] == header:  # data with our key: the common case, a slice
             proto, payload = GRE_PROTO_IPV4, gre[len(header):]
         else:
+            if self.siblings and self._to_sibling(gre, src):
+                return None
             found = decode_peer_gre(gre, self.key, counters.drops)
             if found is None:
                 return None
@@ -210,6 +227,18 @@ class EspTransport(GreFraming):
         counters.gre_in += 1
         counters.bytes_in += len(gre)
         return src, proto, payload
+
+    def _to_sibling(self, gre: bytes, src: str) -> bool:
+        """GRE opened from our SAs with another shared tunnel's key: handed to that tunnel."""
+        try:
+            packet = decode_gre(gre)
+        except GreDecodeError:
+            return False
+        sibling = self.siblings.get(packet.key)
+        if sibling is None or packet.key == self.key:
+            return False
+        sibling.deliver(src, packet.proto, packet.payload, len(gre))
+        return True
 
     def _unwrap(self, payload: bytes, next_header: int) -> bytes | None:
         """Tunnel mode's inner NBMA-to-NBMA IPv4 header around GRE, or a dummy packet."""
@@ -233,18 +262,45 @@ class EspTransport(GreFraming):
 
     def _drain_cleartext(self) -> None:
         recvfrom = self.gre_sock.recvfrom
+        demux = self.demux
+        mine = demux.local_of(self.name) if demux is not None else None  # None: one tunnel
         while True:
             try:
-                recvfrom(_BUFSIZE)
+                data, _address = recvfrom(_BUFSIZE)
             except BlockingIOError:
                 return
+            if mine is not None and demux is not None and not self._cleartext_is_mine(data, mine, demux):
+                continue
             self.counters.drops[CLEARTEXT_DROP] += 1
+
+    def _cleartext_is_mine(self, data: bytes, mine: bytes, demux: Any) -> bool:
+        """Cleartext GRE on a router with several tunnels: a tunnel without protection
+        takes its own; GRE to our source with our key is ours to drop; the rest is a
+        stray, counted once by whichever tunnel counts strays."""
+        ihl = (data[0] & 0x0F) * 4 if data else 0
+        try:
+            key = decode_gre(data[ihl:]).key if ihl >= 20 else None
+        except GreDecodeError:
+            key = -1
+        dst = data[16:20]
+        if demux.owner(dst, data[12:16], key, protected=False) is not None:
+            return False
+        if dst == mine and (key == self.key or key in self.siblings):
+            return True
+        if demux.counts_strays(self.name):
+            self.counters.drops["no tunnel for destination"] += 1
+        return False
+
+    def _note_spis(self) -> None:
+        if self.demux is not None:
+            self.demux.note_spis(self.name, set(self.sadb.inbound))
 
     # --- SAs from IKE ---------------------------------------------------------------
 
     def install(self, up: ChildSaUp, now: float) -> SaPair:
         """Install one SA pair, send on it from now on, flush what waited for it."""
         pair = self.sadb.install(up, now)
+        self._note_spis()
         self.refresh(up.peer)
         self.flush(up.peer)
         return pair
@@ -253,15 +309,18 @@ class EspTransport(GreFraming):
         """Open the peer's packets on `up`'s inbound SA before its Quick Mode completes
         (see ipsec.events.ChildSaLarval); sending waits for `install`."""
         self.sadb.install_inbound(up)
+        self._note_spis()
 
     def remove(self, spi_in: int) -> SaPair | None:
         pair = self.sadb.remove(spi_in)
+        self._note_spis()
         if pair is not None:
             self.refresh(pair.peer)
         return pair
 
     def remove_peer(self, peer: IPv4Address | None = None) -> list[SaPair]:
         pairs = self.sadb.remove_peer(peer)
+        self._note_spis()
         for peer_address in {p.peer for p in pairs}:
             self.refresh(peer_address)
         return pairs

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any, Callable, Iterator, Protocol
 
+from dmvpnlab.tunnel.demux import GreDemux
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4, GRE_PROTO_NHRP, GreDecodeError, decode_gre, gre_header
 from dmvpnlab.tunnel.socket import RawGreSocket
 
@@ -70,6 +71,26 @@ def decode_peer_gre(gre: bytes, key: int | None, drops: Counter[str]) -> tuple[i
     return packet.proto, packet.payload
 
 
+def demux_peer_gre(gre: bytes, dst: bytes, src: bytes, key: int | None, drops: Counter[str],
+                   demux: GreDemux, name: str) -> tuple[int, bytes] | None:
+    """`decode_peer_gre` for a router with several tunnels (`demux` active): GRE another
+    tunnel takes (its source, key or point-to-point peer) is that tunnel's, not a drop
+    here; what no tunnel takes is counted once (by the first tunnel)."""
+    try:
+        packet = decode_gre(gre)
+    except GreDecodeError:
+        if demux.counts_strays(name):
+            drops["malformed gre"] += 1
+        return None
+    owner = demux.owner(dst, src, packet.key)
+    if owner == name:
+        return packet.proto, packet.payload
+    if owner is None and demux.counts_strays(name):
+        mine = demux.claims.get(name)
+        drops["tunnel key mismatch" if mine is not None and dst == mine.local else "no tunnel for destination"] += 1
+    return None
+
+
 class Transport(Protocol):
     """What `MgreTunnel` needs of its NBMA side (see the module docstring)."""
 
@@ -94,6 +115,9 @@ class GreFraming:
 
     key: int | None
     counters: TunnelCounters
+    #: Set by the agent when the router has several tunnels (tunnel.demux); None: one.
+    demux: GreDemux | None = None
+    name: str = ""
 
     def set_key(self, key: int | None) -> None:
         """`tunnel key`: sent in every header, and received GRE must carry it."""
@@ -151,6 +175,10 @@ class GreTransport(GreFraming):
         header = self._headers[GRE_PROTO_IPV4]
         header_len = len(header)
         key = self.key
+        demux = self.demux
+        # None: one tunnel, take everything; else our destination [and p2p peer], and the
+        # sources point-to-point tunnels on our destination and key take before us
+        mine, remote, shadow = demux.view(self.name) if demux is not None else (None, None, frozenset())
         ipv4, bufsize = GRE_PROTO_IPV4, _BUFSIZE  # locals: this loop runs per packet
         packets = octets = 0
         try:
@@ -161,15 +189,21 @@ class GreTransport(GreFraming):
                     return
                 ihl = (data[0] & 0x0F) * 4 if data else 0
                 if ihl < 20 or len(data) < ihl + 4:
-                    drops["malformed gre"] += 1
+                    if demux is None or demux.counts_strays(self.name):
+                        drops["malformed gre"] += 1
                     continue
                 start = ihl + header_len
-                if data[ihl:start] == header:
+                if data[ihl:start] == header and (mine is None or (
+                        data[16:20] == mine and (remote is None or data[12:16] == remote)
+                        and (not shadow or data[12:16] not in shadow))):
                     packets += 1
                     octets += len(data) - ihl
                     yield src, ipv4, data[start:]
                     continue
-                found = decode_peer_gre(data[ihl:], key, drops)
+                if mine is not None and demux is not None:
+                    found = demux_peer_gre(data[ihl:], data[16:20], data[12:16], key, drops, demux, self.name)
+                else:
+                    found = decode_peer_gre(data[ihl:], key, drops)
                 if found is not None:
                     packets += 1
                     octets += len(data) - ihl

@@ -1,0 +1,258 @@
+"""The agent's tunnels node: every `interface TunnelN` live, each with its own NHRP.
+
+TAPs and raw sockets are replaced by stand-ins (no privileges needed); the kernel is a
+fake that knows the addresses of the tunnel sources. The live twin is
+tests/test_dual_cloud_live.py.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dmvpnlab.agent.core import RouterAgent
+from dmvpnlab.agent.state import agent_state
+from dmvpnlab.cli.show_dmvpn import dmvpn_data, render_dmvpn
+from dmvpnlab.cli.show_nhrp import nhrp_data, nhs_data, render_nhs, render_traffic, traffic_data
+from dmvpnlab.config.parser import parse_config
+from dmvpnlab.tunnel import mgre, transport
+
+
+class FakeTapDevice:
+    def __init__(self, name: str) -> None:
+        self.name, self.closed = name, False
+
+    def configure(self, *_args: Any) -> None:
+        pass
+
+    def read(self) -> bytes | None:
+        return None
+
+    def write(self, _frame: bytes) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return -1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeRawSocket:
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        self.sent: list[tuple[bytes, Any]] = []
+
+    def sendto(self, data: bytes, address: Any) -> int:
+        self.sent.append((data, address))
+        return len(data)
+
+    def send(self, nbma: Any, data: bytes) -> bool:
+        return self.sendto(data, (str(nbma), 0)) > 0
+
+    def recvfrom(self, _size: int) -> Any:
+        raise BlockingIOError
+
+    def fileno(self) -> int:
+        return -1
+
+    def close(self) -> None:
+        pass
+
+
+class FakeKernel:
+    def __init__(self) -> None:
+        self.links: dict[str, bool] = {}
+        self.addrs = {"spoke-eth0": [IPv4Interface("198.18.9.2/30")], "spoke-eth1": [IPv4Interface("198.18.9.6/30")]}
+
+    def addresses(self, ifname: str) -> list[IPv4Interface]:
+        return self.addrs.get(ifname, [])
+
+    def set_link(self, ifname: str, up: bool) -> None:
+        self.links[ifname] = up
+
+    def lookup(self, *_args: Any) -> None:
+        return None
+
+    def covering(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    def routes(self) -> list:
+        return []
+
+    def replace_route(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+    def delete_route(self, *_args: Any, **_kwargs: Any) -> bool:
+        return True
+
+
+def tunnel(n: int, key: int | None, source: str, nhs: str) -> str:
+    key_line = f" tunnel key {key}\n" if key is not None else ""
+    return (f"interface Tunnel{n}\n ip address 10.0.{n}.2 255.255.255.0\n ip nhrp network-id {n + 1}\n"
+            f" ip nhrp nhs 10.0.{n}.1 nbma {nhs} multicast\n tunnel source {source}\n"
+            f" tunnel mode gre multipoint\n{key_line}!\n")
+
+
+PHYSICAL = ("interface GigabitEthernet0/0\n ip address 198.18.9.2 255.255.255.252\n!\n"
+            "interface GigabitEthernet0/1\n ip address 198.18.9.6 255.255.255.252\n!\n")
+
+
+@pytest.fixture
+def make_agent(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr(mgre, "TapDevice", FakeTapDevice)
+    monkeypatch.setattr(transport, "RawGreSocket", FakeRawSocket)
+
+    def make(text: str) -> RouterAgent:
+        parsed = parse_config("hostname spoke\n" + text + PHYSICAL + "end\n")
+        assert parsed.ok, parsed.errors
+        return RouterAgent(node="spoke", config=parsed.config, state_dir=tmp_path, kernel=FakeKernel())  # type: ignore[arg-type]
+    return make
+
+
+def dual() -> str:
+    return tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1") + tunnel(1, 200, "GigabitEthernet0/1", "198.18.9.5")
+
+
+def test_every_tunnel_interface_is_live_with_its_own_engine_network_id_and_key(make_agent):
+    agent = make_agent(dual())
+    assert agent.tunnels_node.apply() == {}
+    assert [t.name for t in agent.tunnels] == ["Tunnel0", "Tunnel1"]
+    t0, t1 = agent.tunnels
+    assert agent.tunnel is t0 and agent.tunnel_named("Tunnel1") is t1
+    assert (t0.engine.config.network_id, t1.engine.config.network_id) == (1, 2)
+    assert (t0.key, t1.key) == (100, 200)
+    assert (t0.nbma, t1.nbma) == (IPv4Address("198.18.9.2"), IPv4Address("198.18.9.6"))
+    assert t0.engine is not t1.engine and t0.transport is not t1.transport
+    assert agent.tunnels_node.demux.active
+    # each engine registered with its own NHS, through its own transport
+    assert [a for _d, a in t0.transport.sock.sent] == [("198.18.9.1", 0)]
+    assert [a for _d, a in t1.transport.sock.sent] == [("198.18.9.5", 0)]
+
+
+def test_the_state_keeps_the_first_tunnels_shape_and_lists_every_tunnel(make_agent):
+    agent = make_agent(dual())
+    agent.tunnels_node.apply()
+    state = agent_state(agent)
+    assert state["nhrp"]["interface"] == "Tunnel0" and state["nhrp"]["nhs"][0]["address"] == "10.0.0.1"
+    assert [b["interface"] for b in state["nhrp"]["tunnels"]] == ["Tunnel0", "Tunnel1"]
+    assert [b["nhs"][0]["address"] for b in state["nhrp"]["tunnels"]] == ["10.0.0.1", "10.0.1.1"]
+    assert [t["name"] for t in state["tunnels"]] == ["Tunnel0", "Tunnel1"]
+    assert state["tunnel"]["name"] == "Tunnel0" and state["gre_unmatched"] == 0
+
+
+def test_the_cli_shows_a_block_per_tunnel(make_agent):
+    agent = make_agent(dual())
+    agent.tunnels_node.apply()
+    data = dmvpn_data(agent)
+    assert [b["interface"] for b in data["interfaces"]] == ["Tunnel0", "Tunnel1"]
+    text = render_dmvpn(data)
+    assert text.index("Interface: Tunnel0, IPv4 NHRP Details") < text.index("Interface: Tunnel1, IPv4 NHRP Details")
+    assert [b["interface"] for b in dmvpn_data(agent, "Tunnel1")["interfaces"]] == ["Tunnel1"]
+    nhs = render_nhs(nhs_data(agent))
+    assert "Tunnel0:\n10.0.0.1  E NBMA Address: 198.18.9.1" in nhs and "Tunnel1:\n10.0.1.1  E NBMA Address: 198.18.9.5" in nhs
+    assert {e["interface"] for e in nhrp_data(agent)["entries"]} == {"Tunnel0", "Tunnel1"}
+    assert [e["interface"] for e in nhrp_data(agent, interface="Tunnel1")["entries"]] == ["Tunnel1"]
+    traffic = render_traffic(traffic_data(agent))
+    assert "Tunnel0: Max-send limit" in traffic and "Tunnel1: Max-send limit" in traffic
+
+
+def test_removing_one_tunnel_closes_it_alone_and_adding_it_back_creates_it(make_agent):
+    agent = make_agent(dual())
+    agent.tunnels_node.apply()
+    t0, t1 = agent.tunnels
+    full = agent.config
+    agent.config = parse_config("hostname spoke\n" + tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1")
+                                + PHYSICAL + "end\n").config
+    agent.tunnels_node.apply()
+    assert agent.tunnels == [t0] and t1.tap.closed and not t0.tap.closed
+    assert not agent.tunnels_node.demux.active
+    agent.config = full
+    agent.tunnels_node.apply()
+    assert agent.tunnels[0] is t0 and agent.tunnels[1] is not t1 and agent.tunnels[1].name == "Tunnel1"
+
+
+def test_same_source_and_key_as_another_tunnel_is_refused_with_a_reason(make_agent):
+    agent = make_agent(tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1")
+                       + tunnel(1, 100, "GigabitEthernet0/0", "198.18.9.5"))
+    problems = agent.tunnels_node.apply()
+    assert [t.name for t in agent.tunnels] == ["Tunnel0"]
+    assert problems == {"Tunnel1": "Tunnel1: same tunnel source 198.18.9.2 and key 100 as Tunnel0: not applied"}
+    assert agent_state(agent)["tunnel_problems"] == problems
+
+
+def test_same_source_with_different_keys_is_fine(make_agent):
+    agent = make_agent(tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1")
+                       + tunnel(1, None, "GigabitEthernet0/0", "198.18.9.5"))
+    assert agent.tunnels_node.apply() == {}
+    assert [t.key for t in agent.tunnels] == [100, None]
+
+
+def test_a_tunnel_without_source_address_stops_only_itself(make_agent):
+    agent = make_agent(tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1")
+                       + tunnel(1, 200, "GigabitEthernet0/2", "198.18.9.5"))
+    problems = agent.tunnels_node.apply()
+    assert [t.name for t in agent.tunnels] == ["Tunnel0"]
+    assert "Tunnel1" in problems and "no tunnel source" not in problems["Tunnel1"]
+
+
+def test_clear_ip_nhrp_clears_every_tunnel_or_one(make_agent):
+    agent = make_agent(dual())
+    agent.tunnels_node.apply()
+    assert agent.clear_nhrp(None, "Tunnel1") >= 0
+    assert agent.clear_nhrp() >= 0
+    assert [t.name for t in agent.tunnels] == ["Tunnel0", "Tunnel1"]
+
+
+def test_point_to_point_tunnels_may_share_a_source_without_key_when_their_destinations_differ(make_agent):
+    def p2p(n: int, destination: str) -> str:
+        return (f"interface Tunnel{n}\n ip address 10.9.{n}.1 255.255.255.252\n tunnel source GigabitEthernet0/0\n"
+                f" tunnel mode gre ip\n tunnel destination {destination}\n!\n")
+    agent = make_agent(p2p(0, "203.0.113.1") + p2p(1, "203.0.113.5") + p2p(2, "203.0.113.5"))
+    problems = agent.tunnels_node.apply()
+    assert [(t.name, str(t.destination)) for t in agent.tunnels] == [("Tunnel0", "203.0.113.1"),
+                                                                       ("Tunnel1", "203.0.113.5")]
+    assert problems == {"Tunnel2": "Tunnel2: same tunnel source 198.18.9.2 and no tunnel key as Tunnel1: not applied"}
+
+
+def _protected(monkeypatch, make_agent, shared0: bool, shared1: bool, profile1: str = "DMVPN_PROFILE"):
+    import functools
+
+    from crypto_configs import SEED_CRYPTO
+
+    from dmvpnlab.agent import tunnels_node
+    from dmvpnlab.agent.ipsec_node import IpsecNode
+    from dmvpnlab.tunnel import esp_transport
+    monkeypatch.setattr(esp_transport, "RawGreSocket", FakeRawSocket)
+    monkeypatch.setattr(tunnels_node, "IpsecNode", functools.partial(IpsecNode, bind=False))  # no UDP here
+    text = SEED_CRYPTO
+    for n, shared, profile in ((0, shared0, "DMVPN_PROFILE"), (1, shared1, profile1)):
+        protection = f" tunnel protection ipsec profile {profile}{' shared' if shared else ''}\n"
+        text += tunnel(n, 100 + n, "GigabitEthernet0/0", f"198.18.9.{1 + 4 * n}").replace("!\n", protection + "!\n")
+    return make_agent(text)
+
+
+def test_shared_protection_on_one_source_gives_the_second_tunnel_the_firsts_sas_and_ike(monkeypatch, make_agent):
+    from dmvpnlab.tunnel.esp_shared import SharedEspView
+    agent = _protected(monkeypatch, make_agent, True, True)
+    assert agent.tunnels_node.apply() == {}
+    t0, t1 = agent.tunnels
+    assert isinstance(t1.transport, SharedEspView) and t1.transport.owner is t0.transport
+    assert t0.transport.siblings == {101: t1.transport}
+    assert [name for name, _node in agent.ipsec_nodes] == ["Tunnel0"]
+    assert agent.ipsec_for("Tunnel1") is agent.ipsec_for("Tunnel0") is not None
+    # removing the owner re-makes Tunnel1 as the owner of its own ESP
+    agent.config.interfaces = [i for i in agent.config.interfaces if i.name != "Tunnel0"]
+    assert agent.tunnels_node.apply() == {}
+    [alone] = agent.tunnels
+    assert alone.name == "Tunnel1" and not isinstance(alone.transport, SharedEspView)
+    assert agent.ipsec_for("Tunnel1") is not None
+
+
+def test_protection_on_one_source_without_shared_or_with_two_profiles_is_refused(monkeypatch, make_agent):
+    agent = _protected(monkeypatch, make_agent, True, False)
+    problems = agent.tunnels_node.apply()
+    assert [t.name for t in agent.tunnels] == ["Tunnel0"]
+    assert "both need 'tunnel protection ipsec profile DMVPN_PROFILE shared'" in problems["Tunnel1"]
