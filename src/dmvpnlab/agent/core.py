@@ -39,7 +39,7 @@ from dmvpnlab.agent.shortcuts import ShortcutRoutes
 from dmvpnlab.agent.tunnels_node import (DEFAULT_TUNNEL_IP_MTU, TunnelConfigError, TunnelsNode,
                                          nhrp_engine_config, tunnel_source_address)
 from dmvpnlab.config.model import Interface, RouterConfig
-from dmvpnlab.routing.kernel import NHRP_ROUTE_PROTO, Kernel
+from dmvpnlab.routing.kernel import Kernel
 from dmvpnlab.rundir import CONTROL_SOCKET, READY_FILE
 from dmvpnlab.tunnel.mgre import MgreTunnel
 

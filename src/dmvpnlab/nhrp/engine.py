@@ -423,8 +423,8 @@ class NhrpEngine(Sender, RouteWatch):
         route = self.routes(target)
         if route is None:
             return None
-        if route.local:
-            return 32
+        if route.local:  # an address of ours: its interface's network, as IOS answers (connected)
+            return route.prefix.prefixlen
         if not route.via_tunnel:
             return route.prefix.prefixlen
         return None

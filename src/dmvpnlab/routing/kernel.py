@@ -102,7 +102,9 @@ class Kernel:
         self.ipr = _NetlinkThread()
         self._snapshot: list[KernelRoute] = []
         self._snapshot_at = 0.0
-        self._local: set[IPv4Address] = set()
+        # Our own addresses -> the network of the interface that holds them: NHRP answers
+        # for a target we own with that connected network (a LAN on a Loopback is 10.0.2.0/24).
+        self._local: dict[IPv4Address, IPv4Network] = {}
         self._ifnames: dict[int, str] = {}
 
     def close(self) -> None:
@@ -242,13 +244,16 @@ class Kernel:
                 proto=msg["proto"], metric=msg.get_attr("RTA_PRIORITY") or 0,
                 scope=msg["scope"], type=msg["type"]))
         self._snapshot = routes
-        self._local = {IPv4Address(a.get_attr("IFA_ADDRESS")) for a in self.ipr.get_addr(family=2)}
+        self._local = {IPv4Address(a.get_attr("IFA_ADDRESS")):
+                       IPv4Network(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}", strict=False)
+                       for a in self.ipr.get_addr(family=2)}
 
     def lookup(self, address: IPv4Address, tunnel_ifname: str) -> Route | None:
         """Longest match in the main table, in the shape the NHRP engine asks for."""
         routes = self.routes()
-        if address in self._local:
-            return Route(IPv4Network(f"{address}/32"), None, False, local=True)
+        network = self._local.get(address)
+        if network is not None:
+            return Route(network, None, False, local=True)
         best: KernelRoute | None = None
         for route in routes:
             if address in route.prefix and (
