@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentif_fakes import FakeKernel as InterfacesKernel
 
 from dmvpnlab.agent.core import RouterAgent
 from dmvpnlab.agent.state import agent_state
@@ -62,31 +63,26 @@ class FakeRawSocket:
         pass
 
 
-class FakeKernel:
-    def __init__(self) -> None:
-        self.links: dict[str, bool] = {}
-        self.addrs = {"spoke-eth0": [IPv4Interface("198.18.9.2/30")], "spoke-eth1": [IPv4Interface("198.18.9.6/30")]}
+class FakeKernel(InterfacesKernel):
+    """The interfaces part's kernel double with the spoke's two WAN links, plus the route
+    queries NHRP asks (nothing routed)."""
 
-    def addresses(self, ifname: str) -> list[IPv4Interface]:
-        return self.addrs.get(ifname, [])
+    def __init__(self) -> None:
+        super().__init__()
+        for name, address in (("spoke-eth0", "198.18.9.2/30"), ("spoke-eth1", "198.18.9.6/30")):
+            self.add_link(name)
+            self.addrs[name] = [IPv4Interface(address)]
 
     def set_link(self, ifname: str, up: bool) -> None:
-        self.links[ifname] = up
+        if ifname not in self.links:  # a tunnel's TAP (the fake TAP makes no link here)
+            self.add_link(ifname)
+        super().set_link(ifname, up)
 
     def lookup(self, *_args: Any) -> None:
         return None
 
     def covering(self, *_args: Any, **_kwargs: Any) -> None:
         return None
-
-    def routes(self) -> list:
-        return []
-
-    def replace_route(self, *_args: Any, **_kwargs: Any) -> None:
-        pass
-
-    def delete_route(self, *_args: Any, **_kwargs: Any) -> bool:
-        return True
 
 
 def tunnel(n: int, key: int | None, source: str, nhs: str) -> str:
