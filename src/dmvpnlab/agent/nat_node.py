@@ -112,7 +112,7 @@ class NatNode:
         self._baseline = self._totals()
 
     def counters(self) -> dict[tuple[str, int], int]:
-        """(ACL name, entry index) -> packets matched, summed over every use of the ACL,
+        """(ACL name, entry sequence number) -> packets matched, summed over every use of the ACL,
         since the last clear; counts survive the table's replacement by a config change."""
         totals = self._totals()
         for key, value in self._carried.items():
