@@ -404,3 +404,10 @@ def test_a_subinterface_has_the_ios_subinterface_prompt() -> None:
     assert session.prompt_suffix == "(config-subif)"
     session.apply("interface GigabitEthernet0/1")
     assert session.prompt_suffix == "(config-if)"
+
+
+def test_interfaces_say_their_kind_and_a_subinterface_its_parent() -> None:
+    sub, main, lo = Interface("GigabitEthernet0/1.10"), Interface("GigabitEthernet0/1"), Interface("Loopback1")
+    assert (sub.is_subinterface, sub.parent) == (True, "GigabitEthernet0/1")
+    assert (main.is_subinterface, main.parent) == (False, "GigabitEthernet0/1")
+    assert lo.is_loopback and not lo.is_tunnel and not main.is_loopback

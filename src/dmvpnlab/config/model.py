@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
+from dmvpnlab.ifnames import is_subinterface
 from dmvpnlab.nhrp.config import DEFAULT_HOLDTIME
 
 DEFAULT_VERSION = "15.9"
@@ -149,6 +150,21 @@ class Interface:
     @property
     def is_tunnel(self) -> bool:
         return self.name.startswith("Tunnel")
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.name.startswith("Loopback")
+
+    @property
+    def is_subinterface(self) -> bool:
+        """GigabitEthernet0/1.10 and the like (its VLAN is `dot1q_vlan`)."""
+        return is_subinterface(self.name)
+
+    @property
+    def parent(self) -> str:
+        """The main interface of a subinterface (GigabitEthernet0/1 for GigabitEthernet0/1.10),
+        else the interface's own name."""
+        return self.name.rsplit(".", 1)[0] if self.is_subinterface else self.name
 
     @property
     def effective_tunnel_mode(self) -> TunnelMode:
