@@ -105,7 +105,7 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
         try:
             why = getattr(entry, "not_applied", None)
             if why:
-                raise ValueError(why)
+                raise ValueError(why.removesuffix(": not applied"))
             match = entry_match(entry, standard)
         except ValueError as error:
             if skipped is not None:
