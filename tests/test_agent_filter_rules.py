@@ -96,8 +96,8 @@ def test_the_whole_table() -> None:
     assert 'iifname "Gi0-0" ip daddr 198.51.100.10 dnat to 192.168.1.10' in text
     assert 'oifname "Gi0-0" ip saddr 192.168.1.10 snat to 198.51.100.10' in text
     assert ruleset.aliases == [("Gi0-0", IPv4Address("198.51.100.10"))]
-    assert ruleset.counters["a0e2"] == ("101", 2) and ruleset.counters["a0x"] == ("101", -1)
-    assert ruleset.counters["n1e1"] == ("1", 1)
+    assert ruleset.counters["a0e2"] == ("101", 30) and ruleset.counters["a0x"] == ("101", -1)
+    assert ruleset.counters["n1e1"] == ("1", 20)
     assert ruleset.not_applied == []
 
 
@@ -152,4 +152,4 @@ def test_an_entry_with_an_unknown_protocol_is_left_out_not_widened() -> None:
     cfg.access_lists[1].entries.insert(0, E("deny", "0.0.0.0/0", "igrp", "0.0.0.0/0", sequence=5, text="deny igrp any any"))
     ruleset = build_ruleset(cfg, resolve)
     assert "access-list 101 entry 5 deny igrp any any: not applied (protocol igrp is not known here)" in ruleset.not_applied
-    assert "a0e0" not in ruleset.counters and ruleset.counters["a0e1"] == ("101", 1)
+    assert "a0e0" not in ruleset.counters and ruleset.counters["a0e1"] == ("101", 20)

@@ -31,7 +31,7 @@ class FakeNat:
         self._translations = translations
 
     def counters(self) -> dict[tuple[str, int], int]:
-        return {("101", 0): 5, ("101", 1): 1, ("1", 1): 3}
+        return {("101", 10): 5, ("101", 20): 1, ("1", 20): 3}
 
     def translations(self) -> list | None:
         return self._translations

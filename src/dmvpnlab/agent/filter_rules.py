@@ -51,7 +51,8 @@ class Ruleset:
     """The table's text for `nft -f -`, and what the counters and the user need to know."""
 
     text: str
-    # rule comment -> (ACL name, entry index in the ACL); implicit deny is index -1
+    # rule comment -> (ACL name, entry sequence number); implicit deny is -1. By sequence, not
+    # position: an entry typed in between keeps the others' counts, as on IOS.
     counters: dict[str, tuple[str, int]] = field(default_factory=dict)
     aliases: list[tuple[str, IPv4Address]] = field(default_factory=list)  # (Linux ifname, global address)
     not_applied: list[str] = field(default_factory=list)
@@ -104,7 +105,7 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
         try:
             why = getattr(entry, "not_applied", None)
             if why:
-                raise ValueError(why)
+                raise ValueError(why.removesuffix(": not applied"))
             match = entry_match(entry, standard)
         except ValueError as error:
             if skipped is not None:
@@ -112,7 +113,7 @@ def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple
                                f"{entry.text or entry.action}: not applied ({error})")
             continue
         comment = f"{prefix}{index}e{number}"
-        counters[comment] = (acl.name, number)
+        counters[comment] = (acl.name, entry.sequence or (number + 1) * 10)
         if nat:
             verdict = f"meta mark set meta mark | {NAT_MARK:#x} return" if entry.action == "permit" else "return"
         else:

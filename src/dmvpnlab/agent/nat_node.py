@@ -66,13 +66,12 @@ class NatNode:
         for line in ruleset.not_applied:
             log.warning("%s", line)
         first, self._started = not self._started, True
-        if not ruleset.text and not self.installed and not first:
+        if not ruleset.text and not self.installed and not (first and self._left_over()):
             self.ruleset = ruleset
             self._aliases(ruleset)
             return
         if shutil.which("nft") is None:
-            if ruleset.text:
-                self.not_applied.append("access-group / ip nat lines: not applied (no nft binary on this host)")
+            self.not_applied.append("access-group / ip nat lines: not applied (no nft binary on this host)")
             return
         if self.installed:  # a new table starts its counters at 0: keep what they said
             self._carried = self.counters()
@@ -87,6 +86,17 @@ class NatNode:
         self.installed = bool(ruleset.text)
         self.ruleset = ruleset
         self._aliases(ruleset)
+
+    def _left_over(self) -> bool:
+        """Is there a table of ours that a killed agent left (read only: nothing changes
+        in a namespace whose config has no ACL or NAT)?"""
+        if shutil.which("nft") is None:
+            return False
+        try:
+            run_nft(None, "list", "table", "ip", TABLE)
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            return False
+        return True
 
     def _aliases(self, ruleset: Ruleset) -> None:
         wanted = set(ruleset.aliases)
@@ -112,7 +122,7 @@ class NatNode:
         self._baseline = self._totals()
 
     def counters(self) -> dict[tuple[str, int], int]:
-        """(ACL name, entry index) -> packets matched, summed over every use of the ACL,
+        """(ACL name, entry sequence number) -> packets matched, summed over every use of the ACL,
         since the last clear; counts survive the table's replacement by a config change."""
         totals = self._totals()
         for key, value in self._carried.items():

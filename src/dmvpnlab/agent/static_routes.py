@@ -56,6 +56,7 @@ class StaticRoutesNode:
     pending: bool = False
     _config: RouterConfig | None = None
     _last_try: float = 0.0
+    _logged: set[str] = field(default_factory=set)
 
     def wanted(self, config: RouterConfig) -> dict[tuple[IPv4Network, int], list[Hop]]:
         """(prefix, metric) -> next hops, from the config; fills `not_applied` for the rest."""
@@ -91,6 +92,10 @@ class StaticRoutesNode:
         self.not_applied = []
         try_set_sysctl("net/ipv4/ip_forward", "1" if config.ip_routing else "0")
         groups = self.wanted(config)
+        for line in self.not_applied:
+            if line not in self._logged:  # once per line, not per configure-terminal line
+                self._logged.add(line)
+                log.warning("%s", line)
         self.pending = False
         for (prefix, metric), hops in groups.items():
             try:

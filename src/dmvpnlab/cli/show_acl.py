@@ -96,10 +96,12 @@ def acl_data(agent: Any, name: str | None = None) -> list[dict[str, Any]]:
 
 def _one(acl: AccessList, counts: dict[tuple[str, int], int]) -> dict[str, Any]:
     standard = acl.kind == "standard"
-    return {"name": acl.name, "type": acl.kind, "entries": [
-        {"sequence": entry.sequence or (index + 1) * 10, "line": entry_text(entry, standard),
-         "matches": counts.get((acl.name, index), 0)}
-        for index, entry in enumerate(acl.entries)]}
+    entries = []
+    for index, entry in enumerate(acl.entries):
+        sequence = entry.sequence or (index + 1) * 10
+        entries.append({"sequence": sequence, "line": entry_text(entry, standard),
+                        "matches": counts.get((acl.name, sequence), 0)})
+    return {"name": acl.name, "type": acl.kind, "entries": entries}
 
 
 def render_acls(data: list[dict[str, Any]]) -> str:
