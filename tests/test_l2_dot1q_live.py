@@ -108,3 +108,82 @@ def test_two_routers_ping_per_vlan_and_the_wire_shows_the_tags(tmp_path):
     assert tshark_count(pcap, "!vlan && icmp.type == 0 && ip.src == 10.30.0.2") == 3  # native: untagged
     assert tshark_count(pcap, "!vlan && (ip.addr == 10.10.0.0/16 || ip.addr == 10.20.0.0/16)") == 0
     assert tshark_count(pcap, "_ws.malformed") == 0
+
+
+ROUTER_ON_A_STICK = """hostname Gateway
+ip dhcp excluded-address 10.10.0.1
+ip dhcp excluded-address 10.20.0.1
+ip dhcp pool V10
+ network 10.10.0.0 255.255.255.0
+ default-router 10.10.0.1
+ip dhcp pool V20
+ network 10.20.0.0 255.255.255.0
+ default-router 10.20.0.1
+!
+interface GigabitEthernet0/0
+ no ip address
+!
+interface GigabitEthernet0/0.10
+ encapsulation dot1Q 10
+ ip address 10.10.0.1 255.255.255.0
+!
+interface GigabitEthernet0/0.20
+ encapsulation dot1Q 20
+ ip address 10.20.0.1 255.255.255.0
+!
+end
+"""
+DHCP_ON_VLANS = """hostname Branch
+interface GigabitEthernet0/0
+ no ip address
+!
+interface GigabitEthernet0/0.10
+ encapsulation dot1Q 10
+ ip address dhcp
+!
+interface GigabitEthernet0/0.20
+ encapsulation dot1Q 20
+ ip address dhcp
+!
+end
+"""
+
+
+def test_dhcp_pools_per_vlan_lease_to_dhcp_subinterfaces(tmp_path):
+    """A pool per VLAN answers on its subinterface; the other router's subinterfaces lease
+    one address in each VLAN (DHCP tagged on the wire) and reach their gateways."""
+    tag = f"{os.getpid() % 100000}"
+    ns = {"gw": f"dlt-l2v-gw-{tag}", "br": f"dlt-l2v-br-{tag}"}
+    made: list[str] = []
+    procs: list[Any] = []
+    capture = None
+    pcap = tmp_path / "trunk.pcap"
+    dirs = {n: tmp_path / n for n in ns}
+    try:
+        for space in ns.values():
+            ip("netns", "add", space)
+            made.append(space)
+        ip("link", "add", "gw-eth0", "netns", ns["gw"], "type", "veth", "peer", "name", "br-eth0", "netns", ns["br"])
+        for node in ns:
+            ip("-n", ns[node], "link", "set", "lo", "up")
+            ip("-n", ns[node], "link", "set", f"{node}-eth0", "up")
+        capture = start_capture(ns["gw"], "gw-eth0", pcap)
+        for node, config in (("gw", ROUTER_ON_A_STICK), ("br", DHCP_ON_VLANS)):
+            procs.append(start_agent_text(ns[node], node, dirs[node], config))
+        for node, proc in zip(ns, procs):
+            wait_for(f"{node} ready", lambda d=dirs[node], p=proc: ready(d, p))
+        leases = wait_for("both leases", lambda: (lambda c: c if all(v.get("address") for v in c.values()) else None)(
+            state(dirs["br"])["dhcp"]["clients"]))
+        pings = [ping(ns["br"], f"10.{vlan}.0.1") for vlan in (10, 20)]
+    finally:
+        stop_all(procs[::-1], [])
+        if capture is not None:
+            time.sleep(0.5)
+            stop(capture)
+        stop_all([], made)
+    assert {k: v["address"] for k, v in leases.items()} == {"GigabitEthernet0/0.10": "10.10.0.2/24",
+                                                            "GigabitEthernet0/0.20": "10.20.0.2/24"}
+    assert all(p.returncode == 0 for p in pings), [p.stdout for p in pings]
+    for vlan in (10, 20):
+        assert tshark_count(pcap, f"vlan.id == {vlan} && dhcp.option.dhcp == 5 && dhcp.ip.your == 10.{vlan}.0.2") == 1
+    assert tshark_count(pcap, "!vlan && dhcp") == 0
