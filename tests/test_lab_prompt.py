@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from dmvpnlab.lab.prompt import ios_lines
+from dmvpnlab.lab.prompt import ios_lines, prompt_hint
 
 
 @pytest.mark.parametrize("line", ["show dmvpn", "sh dmvpn", "sh ip nhrp", "show ?", "debug nhrp", "undebug all",
@@ -16,11 +16,28 @@ def test_ios_exec_words_and_their_abbreviations_go_to_the_router_cli(line):
     assert ios_lines(line) == [line]
 
 
-@pytest.mark.parametrize("line", ["ping -c1 10.0.0.1", "ip route", "ping h2", "traceroute 10.0.0.3",
+@pytest.mark.parametrize("line", ["ping -c1 10.0.0.1", "ip route", "ping h2", "traceroute -n 10.0.0.3",
                                   "sh -c 'ip route'", "sh script.sh", "sh", "clear", "s", "cat /etc/hosts",
                                   "tcpdump -ni Tunnel0"])
 def test_linux_commands_stay_linux_commands(line):
     assert ios_lines(line) is None
+
+
+@pytest.mark.parametrize("line", ["ping 10.0.2.1", "ping 10.0.2.1 source Loopback0 repeat 20",
+                                  "traceroute 10.0.0.3", "traceroute 10.0.0.3 numeric", "PING 10.0.2.1"])
+def test_ping_and_traceroute_to_an_address_without_linux_options_are_the_routers(line):
+    assert ios_lines(line) == [line]
+
+
+def test_the_prompt_hint_names_this_labs_own_nodes():
+    from types import SimpleNamespace as N
+
+    cml = N(routers=[N(name="Hub"), N(name="Spoke1")], hubs=[N(name="Hub")], spokes=[N(name="Spoke1")], hosts=[])
+    hint = prompt_hint(cml)
+    assert "`Spoke1 show dmvpn`" in hint and "`Hub sh ip nhrp`" in hint and "h1" not in hint
+    native = N(routers=[N(name="hub"), N(name="spoke1")], hubs=[N(name="hub")], spokes=[N(name="spoke1")],
+               hosts=[N(name="h1")])
+    assert "`h1 ip route`" in prompt_hint(native)
 
 
 def test_semicolons_make_one_session_of_several_lines():

@@ -136,9 +136,9 @@ def _up_foreground(topo: Any, captures: bool) -> int:
         if lab.captures:
             print(f"captures: {lab.captures.directory}/")
         _print_management(lab.management_info())
-        print("Mininet CLI: `spoke1 ping h2`, `h1 ip route`, `nodes`; router CLI: `spoke1 show dmvpn`, "
-              "`hub sh ip nhrp`, `hub conf t ; interface Tunnel0 ; ip nhrp redirect ; end`; "
-              "exit (or Ctrl-D / Ctrl-C) tears the lab down.")
+        from dmvpnlab.lab.prompt import prompt_hint  # Mininet's CLI module: only for a prompt
+
+        print(prompt_hint(lab.topology))
         run_cli(lab)
     finally:
         print("tearing down ...", flush=True)

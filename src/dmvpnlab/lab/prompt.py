@@ -6,7 +6,11 @@ line whose command is an IOS exec word goes to that router's CLI (its control so
 `dmvpnlab.cli.client`), everything else stays Mininet's (a shell command in the node).
 
 IOS words: show, debug, undebug, clear, configure, write, and their abbreviations of two
-letters or more (`sh ip nhrp`, `conf t`, `wr`). `ping` and `traceroute` stay Linux's. Two
+letters or more (`sh ip nhrp`, `conf t`, `wr`). `ping` and `traceroute` go to IOS when
+their target is an address and no argument is a Linux option (`spoke1 ping 10.0.2.1 source
+Loopback0` prints `!!!!!` as IOS does); with a node name or a `-` option they stay
+Linux's (`spoke1 ping h2`, `h1 ping -c 3 10.0.0.1`). Node names are taken in any case
+(`spoke1` is the CML label `Spoke1`). Two
 words are also Linux commands, so they go to IOS only when followed by an IOS-looking
 argument (a word starting with a letter, or `?`): `spoke1 sh -c 'ip route'` and
 `spoke1 sh script.sh` run the shell, `spoke1 sh dmvpn` runs IOS; `spoke1 clear` alone
@@ -32,6 +36,8 @@ IOS_WORDS = ("show", "debug", "undebug", "clear", "configure", "write")
 MIN_ABBREVIATION = 2
 # Also programs on a Linux box: IOS only with an IOS-looking argument after them.
 SHARED_WITH_LINUX = ("sh", "clear")
+# Both IOS exec commands and Linux programs: IOS's when the arguments are IOS's.
+PROBES = ("ping", "traceroute")
 
 
 def _ios_word(word: str) -> str | None:
@@ -47,10 +53,20 @@ def _looks_like_ios_argument(word: str) -> bool:
     return word == "?" or (word[:1].isalpha() and "/" not in word and not word.endswith(".sh"))
 
 
+def _is_ios_probe(words: list[str]) -> bool:
+    """`ping A ...` / `traceroute A ...` with an address target and no Linux option."""
+    if len(words) < 2 or words[0].lower() not in PROBES or any(w.startswith("-") for w in words[1:]):
+        return False
+    octets = words[1].split(".")
+    return len(octets) == 4 and all(o.isdigit() and len(o) <= 3 for o in octets)
+
+
 def ios_lines(args: str) -> list[str] | None:
     """The router CLI lines a prompt line (after the node name) stands for, None if it is Linux's."""
     parts = [part.strip() for part in args.split(";")]
     words = parts[0].split()
+    if words and _is_ios_probe(words):
+        return [parts[0]]
     if not words or _ios_word(words[0]) is None:
         return None
     if words[0].lower() in SHARED_WITH_LINUX and (len(words) < 2 or not _looks_like_ios_argument(words[1])):
@@ -98,6 +114,10 @@ class LabPrompt(CLI):
 
     def default(self, line: str) -> None:
         first, args, _ = self.parseline(line)
+        node = next((n for n in self.mn if first and n.lower() == first.lower() and n != first), None)
+        if node is not None:  # `spoke1 ip route` in a lab whose node is `Spoke1`
+            line = f"{node} {args}"
+            first = node
         router = next((r for r in self.routers if first and r.lower() == first.lower()), None)
         if router is not None and args:
             lines = ios_lines(args)
@@ -149,3 +169,19 @@ def run_prompt(lab: Any, stdin: TextIO = sys.stdin, **kwargs: Any) -> LabPrompt:
     setLogLevel("output")
     attach_mininet_output()
     return LabPrompt(lab.net, router_state_dirs(lab), stdin=stdin, **kwargs)
+
+
+def prompt_hint(topology: Any) -> str:
+    """The one-line reminder printed before the prompt, with this lab's own node names
+    (a CML lab has `Spoke1` and no `h1`)."""
+    routers = list(topology.routers)
+    hubs = list(topology.hubs) or routers[:1]
+    spokes = list(topology.spokes) or routers[1:2] or hubs
+    hosts = list(getattr(topology, "hosts", []) or [])
+    if not hubs:
+        return "Mininet CLI: `nodes`, `NODE CMD`; exit (or Ctrl-D / Ctrl-C) tears the lab down."
+    hub, spoke = hubs[0].name, spokes[0].name
+    linux = f"`{hosts[0].name} ip route`" if hosts else f"`{spoke} ip route`"
+    return (f"Mininet CLI: {linux}, `nodes`; router CLI: `{spoke} show dmvpn`, `{spoke} ping A source Loopback0`, "
+            f"`{hub} sh ip nhrp`, `{hub} conf t ; interface Tunnel0 ; ip nhrp redirect ; end`; "
+            "exit (or Ctrl-D / Ctrl-C) tears the lab down.")
