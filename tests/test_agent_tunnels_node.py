@@ -84,6 +84,9 @@ class FakeKernel(InterfacesKernel):
     def covering(self, *_args: Any, **_kwargs: Any) -> None:
         return None
 
+    def close(self) -> None:  # the agent closes its netlink socket when it stops
+        pass
+
 
 def tunnel(n: int, key: int | None, source: str, nhs: str) -> str:
     key_line = f" tunnel key {key}\n" if key is not None else ""
@@ -252,3 +255,57 @@ def test_protection_on_one_source_without_shared_or_with_two_profiles_is_refused
     problems = agent.tunnels_node.apply()
     assert [t.name for t in agent.tunnels] == ["Tunnel0"]
     assert "both need 'tunnel protection ipsec profile DMVPN_PROFILE shared'" in problems["Tunnel1"]
+
+
+def test_a_tunnel_whose_source_gets_an_address_later_comes_up_on_a_later_tick(make_agent):
+    # As IOS: Tunnel1 stays "line protocol down" while GigabitEthernet0/1 has no address, and
+    # comes up by itself once it has one (DHCP, or the address typed later), in config order.
+    agent = make_agent(dual())
+    clock = [100.0]
+    agent.clock = lambda: clock[0]  # type: ignore[method-assign]
+    agent.kernel.addrs["spoke-eth1"] = []
+    problems = agent.tunnels_node.apply()
+    assert list(problems) == ["Tunnel1"] and [t.name for t in agent.tunnels] == ["Tunnel0"]
+    agent.tunnels_node.tick()
+    assert list(agent.tunnels_node.problems) == ["Tunnel1"], "still no address: still down"
+    agent.kernel.addrs["spoke-eth1"] = [IPv4Interface("198.18.9.6/30")]
+    clock[0] += 1.0
+    agent.tunnels_node.tick()
+    assert list(agent.tunnels_node.problems) == ["Tunnel1"], "not tried again before SOURCE_CHECK_SECONDS"
+    clock[0] += 5.0
+    agent.tunnels_node.tick()
+    assert agent.tunnels_node.problems == {} and agent_state(agent)["tunnel_problems"] == {}
+    assert [(t.name, t.key, str(t.nbma)) for t in agent.tunnels] == [("Tunnel0", 100, "198.18.9.2"),
+                                                                     ("Tunnel1", 200, "198.18.9.6")]
+    assert agent.tunnels_node.demux.active
+
+
+def test_start_up_with_a_tunnel_that_cannot_come_up_runs_the_rest_and_reports_it(make_agent, monkeypatch):
+    # IOS boots a router whose tunnel source has no address: the tunnel is down, the rest
+    # runs. The agent likewise gets ready (no exit 2) and says why in the state and log.
+    import asyncio
+    import logging
+    import os
+    import signal
+
+    agent = make_agent(tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1")
+                       + tunnel(1, 200, "GigabitEthernet0/2", "198.18.9.5"))  # Gi0/2: no such link
+    monkeypatch.setattr(agent.tunnels_node, "_watch", lambda _slot: None)  # the fake TAP has no fd to select on
+    monkeypatch.setattr(agent.tunnels_node, "_unwatch", lambda _slot: None)
+    readied: list[bool] = []
+
+    def ready() -> None:
+        readied.append(True)
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)  # then stop it
+
+    warnings: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("dmvpnlab.agent").addHandler(handler)
+    try:
+        asyncio.run(agent.run(ready))
+    finally:
+        logging.getLogger("dmvpnlab.agent").removeHandler(handler)
+    assert readied == [True]
+    assert list(agent.tunnels_node.problems) == ["Tunnel1"] and agent.tunnels == [], "stopped: all closed"
+    assert any(w.startswith("start-up: not applied: Tunnel1: ") for w in warnings), warnings

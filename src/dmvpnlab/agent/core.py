@@ -206,7 +206,12 @@ class RouterAgent:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            self.apply()
+            try:
+                self.apply()
+            except AgentConfigError as error:  # tunnels that cannot come up yet: the rest is up
+                # IOS boots with such a tunnel "up, line protocol down"; the reason stays in the
+                # state's tunnel_problems and the tunnels part retries it (a source address later).
+                log.warning("start-up: not applied: %s", error)
             if self.management is not None:
                 self.start_management(self.management)
             server = ControlServer(self, self.state_dir / CONTROL_SOCKET, self.extensions.operations)

@@ -108,6 +108,7 @@ class TunnelsNode:
         self.slots: dict[str, TunnelSlot] = {}
         self.demux = GreDemux()
         self.problems: dict[str, str] = {}  # tunnel -> why it is not (fully) applied
+        self.retried = 0.0  # when the tunnels in `problems` were last tried again
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -329,8 +330,37 @@ class TunnelsNode:
 
     # --- time and operator actions -----------------------------------------------------------
 
+    def retry(self) -> list[str]:
+        """Try the tunnels that could not be applied again (their source may have an address
+        now, as IOS brings such a tunnel's line protocol up); the ones that came up."""
+        config = self.agent.config
+        protected = sum(1 for itf in config.tunnels if itf.tunnel_protection is not None)
+        up = []
+        for name in list(self.problems):
+            itf = config.interface(name)
+            if itf is None or not itf.is_tunnel:
+                self.problems.pop(name)
+                continue
+            try:
+                self._apply_one(itf, several_protected=protected > 1)
+            except (TunnelConfigError, ValueError, OSError) as error:
+                self.problems[name] = str(error)
+                continue
+            self.problems.pop(name)
+            log.info("%s: applied now", name)
+            up.append(name)
+        if up:
+            order = [itf.name for itf in config.tunnels]
+            self.slots = {name: self.slots[name] for name in order if name in self.slots}
+            for name in up:
+                self.flush(self.slots[name])
+        return up
+
     def tick(self) -> None:
         agent = self.agent
+        if self.problems and agent.clock() - self.retried >= SOURCE_CHECK_SECONDS:
+            self.retried = agent.clock()
+            self.retry()
         for slot in list(self.slots.values()):
             tunnel = slot.tunnel
             self._check_source(slot)
