@@ -168,7 +168,7 @@ def test_the_interface_map_file_installs_the_map(tmp_path):
 
 
 def test_a_good_config_is_refused_in_the_root_namespace_before_the_kernel_is_touched(tmp_path):
-    from dmvpnlab.agent.main import in_root_namespace
+    from dmvpnlab.agent.netns_guard import in_root_namespace
 
     if not in_root_namespace():
         pytest.skip("this test process is not in PID 1's network namespace")
@@ -178,6 +178,17 @@ def test_a_good_config_is_refused_in_the_root_namespace_before_the_kernel_is_tou
     assert not (tmp_path / "state" / "ready").exists()
     assert "192.0.2.99" not in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"], capture_output=True,
                                               text=True).stdout
+
+
+def test_the_host_dhcp_client_is_refused_in_the_root_namespace():
+    from dmvpnlab.agent.netns_guard import in_root_namespace
+
+    if not in_root_namespace():
+        pytest.skip("this test process is not in the machine's network namespace")
+    result = subprocess.run([sys.executable, "-m", "dmvpnlab", "dhcp-client", "lo", "--timeout", "1"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("% dhcp-client: refusing to run in this machine's root network namespace")
 
 
 def _fake_proc(root: Path, pids: dict[int, tuple[int, str | None]]) -> None:
@@ -193,7 +204,7 @@ def _fake_proc(root: Path, pids: dict[int, tuple[int, str | None]]) -> None:
 
 
 def test_root_namespace_detection_compares_the_namespace_links(tmp_path):
-    from dmvpnlab.agent.main import in_root_namespace
+    from dmvpnlab.agent.netns_guard import in_root_namespace
 
     _fake_proc(tmp_path / "a", {1: (0, "root"), 50: (1, "root"), 99: (50, "root")})
     assert in_root_namespace(str(tmp_path / "a"), 99)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from dmvpnlab.agent.command import install_interface_map_file, ssh_options
 from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
 from dmvpnlab.agent.hooks import Extensions
 from dmvpnlab.agent.keylog import keylog_dir
+from dmvpnlab.agent.netns_guard import ROOT_NAMESPACE_REFUSAL, in_root_namespace
 from dmvpnlab.config.errors import ConfigSyntaxError
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.config.text import decode_config
@@ -66,9 +66,8 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
         print(message, file=sys.stderr)
         return 2
     if in_root_namespace():
-        message = ("the agent changes the kernel of the namespace it runs in (addresses, routes, sysctls, "
-                   "nftables): refusing to run in this machine's root network namespace (PID 1's); "
-                   "start it inside a lab namespace (`ip netns exec NS ...`, or a lab)")
+        message = "the agent changes the kernel of the namespace it runs in (addresses, routes, sysctls, " \
+                  "nftables): " + ROOT_NAMESPACE_REFUSAL
         log.error("%s", message)
         print(f"% {message}", file=sys.stderr)
         return 2
@@ -95,45 +94,3 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
         raise
     return 0
 
-
-def in_root_namespace(proc: str = "/proc", pid: int | None = None) -> bool:
-    """True if this process shares the machine's network namespace: PID 1's, or where PID 1's
-    cannot be read (a sandbox's init), that of our earliest ancestor whose namespace we can read.
-
-    Why: a whole-router config removes addresses it did not ask for, sets sysctls, adds a
-    default route and an nftables table; in the root namespace that would rewire the
-    machine. Every launcher (the lab's zygote, Mininet's mnexec, `ip netns exec`, a shell
-    in a node) has the machine's namespace further up the process tree. No readable
-    ancestor other than ourselves (reparented, not root) is not a refusal."""
-    me = pid if pid is not None else os.getpid()
-    ours = _netns(proc, me)
-    if ours is None:
-        return False
-    machine = _netns(proc, 1)
-    if machine is None:
-        chain, current = [], me
-        for _ in range(256):  # a loop guard: parent links always end at 0
-            parent = _parent(proc, current)
-            if parent is None or parent <= 0:
-                break
-            chain.append(parent)
-            current = parent
-        readable = [n for n in (_netns(proc, p) for p in chain) if n is not None]
-        machine = readable[-1] if readable else None
-    return machine is not None and ours == machine
-
-
-def _netns(proc: str, pid: int) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"{proc}/{pid}/ns/net")
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _parent(proc: str, pid: int) -> int | None:
-    try:
-        stat = open(f"{proc}/{pid}/stat", encoding="ascii", errors="replace").read()
-        return int(stat.rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
