@@ -162,3 +162,59 @@ def test_the_interface_map_file_installs_the_map(tmp_path):
         install_interface_map(None)
     install_interface_map_file(None)  # no flag: native names stay
     assert installed_interface_map() is None
+
+
+# -- never in the machine's root namespace ---------------------------------------------------
+
+
+def test_a_good_config_is_refused_in_the_root_namespace_before_the_kernel_is_touched(tmp_path):
+    from dmvpnlab.agent.netns_guard import in_root_namespace
+
+    if not in_root_namespace():
+        pytest.skip("this test process is not in PID 1's network namespace")
+    result = run_agent(tmp_path, "hostname R1\ninterface Loopback0\n ip address 192.0.2.99 255.255.255.255\n")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "refusing to run in this machine's root network namespace" in result.stderr
+    assert not (tmp_path / "state" / "ready").exists()
+    assert "192.0.2.99" not in subprocess.run(["ip", "-4", "addr", "show", "dev", "lo"], capture_output=True,
+                                              text=True).stdout
+
+
+def test_the_host_dhcp_client_is_refused_in_the_root_namespace():
+    from dmvpnlab.agent.netns_guard import in_root_namespace
+
+    if not in_root_namespace():
+        pytest.skip("this test process is not in the machine's network namespace")
+    result = subprocess.run([sys.executable, "-m", "dmvpnlab", "dhcp-client", "lo", "--timeout", "1"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("% dhcp-client: refusing to run in this machine's root network namespace")
+
+
+def _fake_proc(root: Path, pids: dict[int, tuple[int, str | None]]) -> None:
+    """pid -> (parent pid, namespace file name or None for an unreadable link)."""
+    for pid, (parent, ns) in pids.items():
+        (root / str(pid) / "ns").mkdir(parents=True)
+        (root / str(pid) / "stat").write_text(f"{pid} (python3 x) S {parent} 1 1 0\n")
+        if ns is not None:
+            (root / ns).touch()
+            (root / str(pid) / "ns" / "net").symlink_to(root / ns)
+        else:
+            (root / str(pid) / "ns" / "net").symlink_to(root / "unreadable-dangling")
+
+
+def test_root_namespace_detection_compares_the_namespace_links(tmp_path):
+    from dmvpnlab.agent.netns_guard import in_root_namespace
+
+    _fake_proc(tmp_path / "a", {1: (0, "root"), 50: (1, "root"), 99: (50, "root")})
+    assert in_root_namespace(str(tmp_path / "a"), 99)
+    _fake_proc(tmp_path / "b", {1: (0, "root"), 50: (1, "root"), 99: (50, "lab")})
+    assert not in_root_namespace(str(tmp_path / "b"), 99)
+    # PID 1 unreadable (a sandbox): the earliest readable ancestor stands for the machine
+    _fake_proc(tmp_path / "c", {1: (0, None), 10: (1, "root"), 50: (10, "lab"), 99: (50, "lab")})
+    assert not in_root_namespace(str(tmp_path / "c"), 99)  # a shell inside a node
+    _fake_proc(tmp_path / "d", {1: (0, None), 10: (1, "root"), 50: (10, "root"), 99: (50, "root")})
+    assert in_root_namespace(str(tmp_path / "d"), 99)
+    _fake_proc(tmp_path / "e", {1: (0, None), 99: (1, "lab")})  # reparented: nothing to compare
+    assert not in_root_namespace(str(tmp_path / "e"), 99)
+    assert not in_root_namespace(str(tmp_path / "missing"), 99)

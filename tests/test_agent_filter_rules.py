@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+import pytest
+
 from dmvpnlab.agent.conntrack import parse_line
 from dmvpnlab.agent.filter_rules import build_ruleset, entry_match
 from dmvpnlab.config.model import AccessList, AccessListEntry, Interface, NatRule, RouterConfig
@@ -58,7 +60,7 @@ def test_entries_become_nft_matches() -> None:
     assert entry_match(WAN_ACL.entries[0], False) == "ip protocol 47 ip daddr 198.51.100.2/32"
     assert entry_match(WAN_ACL.entries[1], False) == "ip protocol 17 udp dport 500"
     assert entry_match(WAN_ACL.entries[3], False) == "ip protocol 6 tcp flags & (ack | rst) != 0"
-    assert entry_match(WAN_ACL.entries[4], False) == "ip protocol 1 icmp type echo-reply"
+    assert entry_match(WAN_ACL.entries[4], False) == "ip protocol 1 icmp type 0"
     assert entry_match(WAN_ACL.entries[5], False) == ""
     assert entry_match(E("permit", "10.0.0.0/8", "tcp", "0.0.0.0/0", source_ports=(1024, 65535)), False) == \
         "ip protocol 6 ip saddr 10.0.0.0/8 tcp sport 1024-65535"
@@ -78,7 +80,7 @@ def test_the_whole_table() -> None:
         '    ip protocol 17 udp dport 500 counter accept comment "a0e1"',
         '    ip protocol 50 counter accept comment "a0e2"',
         '    ip protocol 6 tcp flags & (ack | rst) != 0 counter accept comment "a0e3"',
-        '    ip protocol 1 icmp type echo-reply counter accept comment "a0e4"',
+        '    ip protocol 1 icmp type 0 counter accept comment "a0e4"',
         '    counter drop comment "a0e5"',
         '    counter drop comment "a0x"',
     ]
@@ -153,3 +155,32 @@ def test_an_entry_with_an_unknown_protocol_is_left_out_not_widened() -> None:
     ruleset = build_ruleset(cfg, resolve)
     assert "access-list 101 entry 5 deny igrp any any: not applied (protocol igrp is not known here)" in ruleset.not_applied
     assert "a0e0" not in ruleset.counters and ruleset.counters["a0e1"] == ("101", 20)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("permit icmp any any echo", "ip protocol 1 icmp type 8"),
+    ("permit icmp any any echo-reply", "ip protocol 1 icmp type 0"),
+    ("deny icmp any any port-unreachable", "ip protocol 1 icmp type 3 icmp code 3"),
+    ("deny icmp host 192.0.2.1 10.0.0.0 0.0.0.255 administratively-prohibited",
+     "ip protocol 1 ip saddr 192.0.2.1/32 ip daddr 10.0.0.0/24 icmp type 3 icmp code 13"),
+    ("permit icmp any any 8", "ip protocol 1 icmp type 8"),
+    ("deny icmp any any 3 3 log", "ip protocol 1 icmp type 3 icmp code 3"),
+    ("permit icmp any any log", "ip protocol 1"),
+    ("permit icmp any any", "ip protocol 1"),
+])
+def test_icmp_entries_match_the_message_they_name_never_every_icmp_message(text, match):
+    # `deny icmp any any port-unreachable` must not become "deny all ICMP"
+    from dmvpnlab.config.parser import parse_config
+
+    config = parse_config(f"ip access-list extended T\n {text}\n").config
+    entry = config.access_list("T").entries[0]
+    assert entry_match(entry, False) == match
+
+
+def test_an_icmp_message_name_we_do_not_know_leaves_the_entry_out():
+    from dmvpnlab.config.model import AccessListEntry as Entry
+
+    entry = Entry("deny", IPv4Network("0.0.0.0/0"), protocol="icmp", destination=IPv4Network("0.0.0.0/0"),
+                  text="deny icmp any any no-such-message")
+    with pytest.raises(ValueError, match="ICMP message no-such-message"):
+        entry_match(entry, False)

@@ -58,3 +58,29 @@ def test_fuzz_classify_never_raises():
         result = demux.classify(bytes(data), aux_vid=rng.choice([None, None, 10, 0, 4095]))
         assert result is None or result[0] in {"a", "b", "c"}
         demux.outbound(rng.choice("abcz"), bytes(data))
+
+
+def test_the_first_apply_and_close_remove_the_native_vlan_table_a_killed_agent_left(monkeypatch):
+    # A killed agent's `netdev dmvpnlab_l2` drop chain would keep eating the parent's
+    # untagged frames; a new agent removes it before anything else, and at exit.
+    import subprocess
+
+    from dmvpnlab.agent import dot1q_node
+    from dmvpnlab.config.model import RouterConfig
+
+    calls: list[list[str]] = []
+
+    def fake_run(argv, **kwargs):
+        calls.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, "table netdev dmvpnlab_l2 {}\n", "")
+
+    monkeypatch.setattr(dot1q_node.shutil, "which", lambda name: "/usr/sbin/nft")
+    monkeypatch.setattr(dot1q_node.subprocess, "run", fake_run)
+    node = dot1q_node.Dot1qNode("R1")
+    node.apply(RouterConfig())
+    assert ["nft", "delete", "table", "netdev", "dmvpnlab_l2"] in calls
+    calls.clear()
+    node.apply(RouterConfig())  # later applies leave a live table alone
+    assert calls == []
+    node.close()
+    assert ["nft", "delete", "table", "netdev", "dmvpnlab_l2"] in calls

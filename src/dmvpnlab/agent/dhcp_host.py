@@ -55,8 +55,12 @@ def run(args: argparse.Namespace) -> int:
     # here, not at the top: every `dmvpnlab` command builds a parser with this subcommand,
     # and pyroute2 costs its import time only to the command that uses it
     from dmvpnlab.agent.dhcp_io import DhcpPort, install_lease
+    from dmvpnlab.agent.netns_guard import ROOT_NAMESPACE_REFUSAL, in_root_namespace
     from dmvpnlab.routing.kernel import Kernel
 
+    if in_root_namespace():  # it would lease on the machine's uplink and replace its default route
+        print(f"% dhcp-client: {ROOT_NAMESPACE_REFUSAL}", file=sys.stderr)
+        return 2
     kernel = Kernel()
     try:
         if kernel.ifindex(args.ifname) is None:

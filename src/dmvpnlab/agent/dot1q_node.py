@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,9 +92,15 @@ class Dot1qNode:
     subinterfaces: dict[str, Subinterface] = field(default_factory=dict)  # IOS name -> subinterface
     parents: dict[str, ParentLink] = field(default_factory=dict)  # parent Linux name -> link
     counters: Counter[str] = field(default_factory=Counter)
+    _started: bool = False  # the first apply removes the table a killed agent left
 
     def apply(self, config: RouterConfig) -> None:
         """Create the TAPs of new subinterfaces, close those gone or changed (configure terminal too)."""
+        if not self._started:
+            self._started = True
+            # A native-VLAN drop chain of a killed agent would keep eating the parent's
+            # untagged frames even if this config has no native VLAN any more.
+            _drop_table()
         wanted = {i.name: i for i in config.interfaces if i.dot1q_vlan is not None and split_subinterface(i.name)}
         for name, sub in list(self.subinterfaces.items()):
             itf = wanted.get(name)
@@ -116,6 +123,7 @@ class Dot1qNode:
             self._close_subinterface(name)
         for linux in list(self.parents):
             self._refresh_parent(linux)
+        _drop_table()
 
     def state(self) -> dict[str, Any]:
         return {"subinterfaces": {s.ios: {"linux": s.linux, "parent": s.parent, "vlan": s.vid, "native": s.native}
@@ -233,6 +241,23 @@ def _native_filter(parent: str, on: bool) -> bool:
                     proc.stderr.strip() or proc.returncode)
         return False
     return on
+
+
+def _drop_table() -> None:
+    """Delete our `netdev dmvpnlab_l2` table if it exists (read first: a namespace without
+    one is not touched, and without an nft binary there is nothing of ours to remove)."""
+    if shutil.which("nft") is None:
+        return
+    listed = subprocess.run(["nft", "list", "table", "netdev", NFT_TABLE], capture_output=True, text=True,
+                            check=False)
+    if listed.returncode != 0:
+        return
+    done = subprocess.run(["nft", "delete", "table", "netdev", NFT_TABLE], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        log.warning("nftables table netdev %s not deleted: %s", NFT_TABLE, done.stderr.strip() or done.returncode)
+    else:
+        log.info("nftables table netdev %s removed", NFT_TABLE)
 
 
 def _ip(*args: str) -> None:

@@ -38,9 +38,24 @@ LOCAL_MARK = 0x10000000  # set on what the router originates: outbound ACLs let 
 NAT_MARK = 0x20000000  # set on packets `ip nat inside source list` translates
 PROTOCOLS = {"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ahp": 51, "eigrp": 88,
              "ospf": 89, "pim": 103}
-ICMP_TYPES = {"echo-reply": "echo-reply", "echo": "echo-request", "unreachable": "destination-unreachable",
-              "time-exceeded": "time-exceeded", "ttl-exceeded": "time-exceeded", "redirect": "redirect",
-              "parameter-problem": "parameter-problem", "source-quench": "source-quench"}
+# IOS's ICMP message names -> (type, code or None). A name or number not here is not
+# guessed at: the entry is left out (never widened to every ICMP message).
+ICMP_TYPES: dict[str, tuple[int, int | None]] = {
+    "echo-reply": (0, None), "unreachable": (3, None), "net-unreachable": (3, 0), "host-unreachable": (3, 1),
+    "protocol-unreachable": (3, 2), "port-unreachable": (3, 3), "packet-too-big": (3, 4),
+    "source-route-failed": (3, 5), "network-unknown": (3, 6), "host-unknown": (3, 7), "host-isolated": (3, 8),
+    "dod-net-prohibited": (3, 9), "dod-host-prohibited": (3, 10), "net-tos-unreachable": (3, 11),
+    "host-tos-unreachable": (3, 12), "administratively-prohibited": (3, 13),
+    "host-precedence-unreachable": (3, 14), "precedence-unreachable": (3, 15), "source-quench": (4, None),
+    "redirect": (5, None), "net-redirect": (5, 0), "host-redirect": (5, 1), "net-tos-redirect": (5, 2),
+    "host-tos-redirect": (5, 3), "alternate-address": (6, None), "echo": (8, None),
+    "router-advertisement": (9, None), "router-solicitation": (10, None), "time-exceeded": (11, None),
+    "ttl-exceeded": (11, 0), "reassembly-timeout": (11, 1), "parameter-problem": (12, None),
+    "option-missing": (12, 1), "timestamp-request": (13, None), "timestamp-reply": (14, None),
+    "information-request": (15, None), "information-reply": (16, None), "mask-request": (17, None),
+    "mask-reply": (18, None), "traceroute": (30, None), "conversion-error": (31, None),
+    "mobile-redirect": (32, None),
+}
 ANY = IPv4Network("0.0.0.0/0")
 
 Resolver = Callable[[str], "str | None"]  # IOS interface name -> Linux name if it exists here
@@ -87,10 +102,31 @@ def entry_match(entry: AccessListEntry, standard: bool) -> str:
         if protocol == "tcp" and entry.established:
             parts.append("tcp flags & (ack | rst) != 0")
     if protocol == "icmp" and not standard:
-        kind = next((ICMP_TYPES[w] for w in entry.text.lower().split() if w in ICMP_TYPES), None)
-        if kind is not None:
-            parts.append(f"icmp type {kind}")
+        icmp = icmp_type(entry.text)
+        if icmp is not None:
+            parts.append(f"icmp type {icmp[0]}" + (f" icmp code {icmp[1]}" if icmp[1] is not None else ""))
     return " ".join(parts)
+
+
+def icmp_type(text: str) -> tuple[int, int | None] | None:
+    """(type, code) an extended ICMP entry's text names after its destination (`permit icmp
+    any host A echo`, `deny icmp any any 3 3`), None when it names none; ValueError for a
+    word that is neither a known name nor a number (left out, not widened)."""
+    words = text.lower().split()
+    i = 2  # after the action and the protocol: the source, then the destination
+    for _ in range(2):
+        if i >= len(words):
+            return None
+        i += 1 if words[i] == "any" else 2
+    if i >= len(words) or words[i] in ("log", "log-input"):
+        return None
+    word = words[i]
+    if word in ICMP_TYPES:
+        return ICMP_TYPES[word]
+    if word.isascii() and word.isdigit() and int(word) <= 255:
+        code = words[i + 1] if i + 1 < len(words) else ""
+        return int(word), int(code) if code.isascii() and code.isdigit() and int(code) <= 255 else None
+    raise ValueError(f"ICMP message {word} is not known here")
 
 
 def _acl_chain(index: int, acl: AccessList, nat: bool, counters: dict[str, tuple[str, int]],

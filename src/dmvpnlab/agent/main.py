@@ -23,6 +23,7 @@ from dmvpnlab.agent.command import install_interface_map_file, ssh_options
 from dmvpnlab.agent.core import AgentConfigError, RouterAgent, write_ready
 from dmvpnlab.agent.hooks import Extensions
 from dmvpnlab.agent.keylog import keylog_dir
+from dmvpnlab.agent.netns_guard import ROOT_NAMESPACE_REFUSAL, in_root_namespace
 from dmvpnlab.config.errors import ConfigSyntaxError
 from dmvpnlab.config.parser import parse_config
 from dmvpnlab.config.text import decode_config
@@ -64,6 +65,12 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
         log.error("config refused:\n%s", message)
         print(message, file=sys.stderr)
         return 2
+    if in_root_namespace():
+        message = "the agent changes the kernel of the namespace it runs in (addresses, routes, sysctls, " \
+                  "nftables): " + ROOT_NAMESPACE_REFUSAL
+        log.error("%s", message)
+        print(f"% {message}", file=sys.stderr)
+        return 2
     ignored = [str(line) for line in result.ignored]
     for line in ignored:
         log.warning("ignored: %s", line)
@@ -86,3 +93,4 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
         log.exception("agent crashed")
         raise
     return 0
+
