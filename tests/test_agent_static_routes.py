@@ -32,7 +32,7 @@ def interface_map():
 @pytest.fixture(autouse=True)
 def no_sysctl(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     written: list[tuple[str, str]] = []
-    monkeypatch.setattr("dmvpnlab.agent.static_routes.try_set_sysctl", lambda k, v: written.append((k, v)) or True)
+    monkeypatch.setattr("dmvpnlab.agent.static_routes.set_router_sysctl", lambda k, v: written.append((k, v)) or True)
     return written
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from dmvpnlab.config.model import Interface, RouterConfig
 from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
-from dmvpnlab.routing.kernel import try_set_sysctl
+from dmvpnlab.agent.netns_guard import set_router_sysctl
 
 log = logging.getLogger("dmvpnlab.agent")
 
@@ -81,11 +81,11 @@ class InterfacesNode:
         """Make the kernel's addresses, link states and MTUs match the config's interfaces."""
         if not self._sysctls_done:
             # Removing a primary must keep the secondaries (IOS has no such cascade).
-            try_set_sysctl("net/ipv4/conf/all/promote_secondaries", "1")
-            try_set_sysctl("net/ipv4/conf/default/promote_secondaries", "1")
+            set_router_sysctl("net/ipv4/conf/all/promote_secondaries", "1")
+            set_router_sysctl("net/ipv4/conf/default/promote_secondaries", "1")
             # A route over an interface whose carrier is gone is ignored, so a floating
             # static takes over as on IOS (an admin-down link loses its routes anyway).
-            try_set_sysctl("net/ipv4/conf/all/ignore_routes_with_linkdown", "1")
+            set_router_sysctl("net/ipv4/conf/all/ignore_routes_with_linkdown", "1")
             self._sysctls_done = True
         self.not_applied = []
         wanted: dict[str, list[IPv4Interface]] = {}

@@ -8,10 +8,30 @@ rewire it, so both ask `in_root_namespace()` before touching anything.
 
 from __future__ import annotations
 
+import logging
 import os
+
+from dmvpnlab.routing.kernel import try_set_sysctl
+
+log = logging.getLogger("dmvpnlab.agent")
 
 ROOT_NAMESPACE_REFUSAL = ("refusing to run in this machine's root network namespace; start it inside a lab "
                           "namespace (`ip netns exec NS ...`, `dmvpnlab exec NODE ...`, or a lab)")
+
+
+def set_router_sysctl(key: str, value: str) -> bool:
+    """`try_set_sysctl` for a router-wide setting, never in the machine's own namespace.
+
+    Why: unit tests build agent parts in-process (in whatever namespace pytest runs in),
+    and an agent part's sysctls (`ip_forward`, `ignore_routes_with_linkdown`, ...) are the
+    router's, not the machine's. Checked at each call, not cached: the agent zygote forks
+    into a lab namespace after it was loaded."""
+    if in_root_namespace():
+        log.info("sysctl %s=%s not set: this is the machine's own network namespace", key, value)
+        return False
+    return try_set_sysctl(key, value)
+
+
 def in_root_namespace(proc: str = "/proc", pid: int | None = None) -> bool:
     """True if this process shares the machine's network namespace: PID 1's, or where PID 1's
     cannot be read (a sandbox's init), that of our earliest ancestor whose namespace we can read.

@@ -26,7 +26,8 @@ from typing import Any
 
 from dmvpnlab.config.model import RouterConfig
 from dmvpnlab.ifnames import InterfaceNameError, linux_ifname
-from dmvpnlab.routing.kernel import STATIC_ROUTE_PROTO, try_set_sysctl
+from dmvpnlab.agent.netns_guard import set_router_sysctl
+from dmvpnlab.routing.kernel import STATIC_ROUTE_PROTO
 
 log = logging.getLogger("dmvpnlab.agent")
 
@@ -90,7 +91,7 @@ class StaticRoutesNode:
         self._config = config
         self._last_try = now
         self.not_applied = []
-        try_set_sysctl("net/ipv4/ip_forward", "1" if config.ip_routing else "0")
+        set_router_sysctl("net/ipv4/ip_forward", "1" if config.ip_routing else "0")
         groups = self.wanted(config)
         for line in self.not_applied:
             if line not in self._logged:  # once per line, not per configure-terminal line
