@@ -1,6 +1,6 @@
 """Render a router's IOS startup config from its Jinja2 template in `nodes/`.
 
-Templates see what team.md promises (`router`, `topology`, `hub`, `spokes`, and the
+Templates see what team.md promises (`router`, `topology`, `hub`, `hubs`, `spokes`, and the
 router's vars at top level) plus two helpers that keep address arithmetic out of Jinja:
 `lan_summaries` (the summary routes a Phase 1/3 spoke points at the hub) and
 `public_nbma(router)` (a router's NBMA address as its peers reach it, i.e. after NAT).
@@ -95,6 +95,7 @@ def render_router_config(topology: Any, router: Any, nodes_dir: Path | None = No
         "router": router,
         "topology": topology,
         "hub": topology.hub,
+        "hubs": topology.hubs,  # every hub in file order: dual-hub and hierarchical templates
         "spokes": topology.spokes,
         "lan_summaries": _lan_summaries(topology, router, variables),
         "public_nbma": lambda r: _public_nbma(topology, r),

@@ -45,22 +45,23 @@ from typing import Callable
 
 from dmvpnlab.nhrp import inbound, messages
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType, NhrpCache, host
-from dmvpnlab.nhrp.codec import (CIE_ALREADY_REGISTERED, CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, PURGE_N,
-                                  REG_UNIQUE, Cie, ErrorCode, NhrpDecodeError, NhrpPacket, PacketType, decode)
+from dmvpnlab.nhrp.codec import (CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, Cie, ErrorCode, NhrpDecodeError,
+                                  NhrpPacket, PacketType, decode)
 from dmvpnlab.nhrp.config import NhrpEngineConfig
 from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
 from dmvpnlab.nhrp.records import Decision, NhsState, PendingResolution
 from dmvpnlab.nhrp.routes import CoveringOracle, RouteOracle
 from dmvpnlab.nhrp.sending import Sender
+from dmvpnlab.nhrp.nhc import NhsClient
+from dmvpnlab.nhrp.registrar import Registrar
 from dmvpnlab.nhrp.withdrawal import RouteWatch
 
 __all__ = ["NhrpEngine", "Decision", "NhsState", "PendingResolution", "RESOLUTION_TIMEOUT"]
 
 RESOLUTION_TIMEOUT = 5.0  # an unanswered Resolution Request is given up after this
-REGISTRATION_RETRY_MAX = 64.0  # cap of the registration retry backoff, seconds
 
 
-class NhrpEngine(Sender, RouteWatch):
+class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
     """One tunnel's NHRP: feed it packets and ticks, drain `outbox` and `events`."""
 
     def __init__(self, config: NhrpEngineConfig, routes: RouteOracle, now: float,
@@ -162,11 +163,6 @@ class NhrpEngine(Sender, RouteWatch):
 
     # --- timers ---------------------------------------------------------------------
 
-    def start(self, now: float) -> None:
-        for state in self.nhs:
-            state.next_send = now
-        self.tick(now)
-
     def tick(self, now: float) -> None:
         for state in self.nhs:
             if now >= state.next_send:
@@ -206,36 +202,6 @@ class NhrpEngine(Sender, RouteWatch):
         times = [t for t in (entry.last_used, peer.last_used if peer else None) if t is not None]
         return max(times) if times else None
 
-    def _register(self, state: NhsState, now: float) -> None:
-        nbma = self.nhs_nbma(state)
-        if nbma is None:
-            state.next_send = now + 1.0
-            return
-        packet = messages.registration_request(self.me, state.config.proto, nbma, state.request_id,
-                                               self.config.unique)
-        self._send(nbma, packet)
-        state.sent += 1
-        # Every request arms a retransmission (1, 2, 4 .. s, capped); a reply disarms it and
-        # schedules the next periodic registration. An NHS whose last request went
-        # unanswered is no longer "responding".
-        if state.awaiting or state.state == "W":
-            state.state = "E"
-        state.awaiting = True
-        state.next_send = now + state.backoff
-        state.backoff = min(state.backoff * 2, self._retry_cap())
-
-    def _registration_interval(self) -> float:
-        if self.config.registration_timeout:
-            return float(self.config.registration_timeout)
-        return max(1.0, self.config.holdtime / 3)
-
-    def _retry_cap(self) -> float:
-        return min(REGISTRATION_RETRY_MAX, self._registration_interval())
-
-    def nhs_nbma(self, state: NhsState) -> IPv4Address | None:
-        """Where an NHS is reached: its `nbma` option, else the mapping of its address."""
-        return state.config.nbma or self._nbma_of(state.config.proto)
-
     def _nbma_of(self, proto: IPv4Address) -> IPv4Address | None:
         entry = self.cache.peer(proto)
         return entry.nbma if entry is not None and entry.usable else None
@@ -262,13 +228,6 @@ class NhrpEngine(Sender, RouteWatch):
         if entry is not None:
             entry.last_used = now
             entry.flags.add("used")
-
-    def _active_nhs_nbma(self) -> IPv4Address | None:
-        for state in self.nhs:
-            nbma = self.nhs_nbma(state)
-            if nbma is not None:
-                return nbma
-        return None
 
     def multicast_targets(self) -> list[IPv4Address]:
         targets = list(self.config.multicast_static)
@@ -337,60 +296,7 @@ class NhrpEngine(Sender, RouteWatch):
 
     # NHS side ---------------------------------------------------------------------------
 
-    def _on_registration_request(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
-        if self._unrecognized(packet, data, outer_src):
-            return
-        cie = packet.cies[0] if packet.cies else Cie(holdtime=self.config.holdtime)
-        proto = packet.src_proto
-        unique = bool(packet.flags & REG_UNIQUE)
-        existing = self.cache.peer(proto)
-        if (existing is not None and existing.type is EntryType.DYNAMIC and existing.nbma != outer_src
-                and "unique" in existing.flags and (existing.expires or 0) > now):
-            self._log("cache", f"NHRP: Unique address {proto} already registered by {existing.nbma}")
-            self._answer(outer_src, packet, data, outer_src,
-                         messages.registration_reply(self.me, packet, CIE_ALREADY_REGISTERED, outer_src))
-            return
-        reply = self._build(packet, data, outer_src, messages.registration_reply(self.me, packet, CIE_SUCCESS, outer_src))
-        if reply is None:
-            return
-        if existing is not None and existing.nbma != outer_src and existing.nbma is not None:
-            self.multicast_dynamic.discard(existing.nbma)
-        flags = {"registered", "used"} | ({"unique"} if unique else set())
-        claimed = packet.src_nbma if packet.src_nbma != outer_src else None
-        if claimed is not None:
-            flags.add("nat")
-        self.cache.put(CacheEntry(
-            prefix=host(proto), next_hop=proto, nbma=outer_src, type=EntryType.DYNAMIC, created=now,
-            expires=now + cie.holdtime, holdtime=cie.holdtime, flags=flags, claimed_nbma=claimed,
-            request_id=packet.request_id, mtu=cie.mtu, preference=cie.preference))
-        if self.config.multicast_dynamic:
-            self.multicast_dynamic.add(outer_src)
-        self.events.append(PeerChanged(proto))
-        self._log("cache", f"NHRP: Adding registration for {proto} -> {outer_src}, holdtime {cie.holdtime}")
-        self._emit(outer_src, *reply)
-
     # NHC side ---------------------------------------------------------------------------
-
-    def _on_registration_reply(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
-        if self._unrecognized(packet, data, outer_src):
-            return
-        state = next((s for s in self.nhs if s.request_id == packet.request_id), None)
-        if state is None:
-            self.dropped["unexpected reply"] += 1
-            return
-        code = packet.cies[0].code if packet.cies else CIE_SUCCESS
-        if code != CIE_SUCCESS:
-            self._log("packet", f"NHRP: Registration with {state.config.proto} refused, code {code}")
-            state.state = "E"
-            return  # the armed retransmission tries again, backing off
-        state.awaiting = False
-        if state.state != "R":
-            state.up_since = now
-        state.state = "R"
-        state.replies += 1
-        state.last_reply = now
-        state.backoff = 1.0
-        state.next_send = now + self._registration_interval()
 
     # Resolution -------------------------------------------------------------------------
 
@@ -556,24 +462,6 @@ class NhrpEngine(Sender, RouteWatch):
         self._log("packet", f"NHRP: Traffic Indication from {outer_src} for {destination}: resolving")
         self.redirect_received[destination] = now
         self._resolve(destination, now, for_shortcut=True)
-
-    def _on_purge_request(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
-        if self._unrecognized(packet, data, outer_src):
-            return
-        reply = None
-        if not packet.flags & PURGE_N:
-            reply = self._build(packet, data, outer_src, messages.purge_reply(self.me, packet))
-            if reply is None:
-                return
-        for cie in packet.cies:
-            target = cie.proto or packet.src_proto
-            prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
-            for entry in self.cache.snapshot():
-                if entry.type is not EntryType.STATIC and (entry.prefix.subnet_of(prefix) or entry.next_hop == target):
-                    self.cache.remove(entry.prefix)
-                    self._forget(entry)
-        if reply is not None:
-            self._emit(outer_src, *reply)
 
     # --- operator actions ---------------------------------------------------------------
 
