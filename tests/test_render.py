@@ -34,7 +34,7 @@ def _topology(phase: int, spokes: int = 2, **extra: Any) -> SimpleNamespace:
     hub = _router("hub", "hub", 0, "203.0.113.1/30", "203.0.113.2", dict(vars))
     spoke_list = [_router(f"spoke{n}", "spoke", n, f"100.64.{n}.1/30", f"100.64.{n}.2", dict(vars))
                   for n in range(1, spokes + 1)]
-    return SimpleNamespace(name=f"phase{phase}", routers=[hub, *spoke_list], hub=hub, spokes=spoke_list,
+    return SimpleNamespace(name=f"phase{phase}", routers=[hub, *spoke_list], hub=hub, hubs=[hub], spokes=spoke_list,
                            nat_boxes=[], nodes_dir=DEFAULT_NODES_DIR)
 
 
