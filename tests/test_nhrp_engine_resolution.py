@@ -179,18 +179,22 @@ def test_resolution_for_an_unregistered_address_is_answered_negative_and_not_rep
     assert len(net.since(mark, PacketType.RESOLUTION_REQUEST, src="spoke1")) == 1
 
 
-def test_unanswered_resolution_is_tried_again_after_the_timeout():
+def test_unanswered_resolution_is_retransmitted_then_tried_again_after_the_timeout():
     net = dmvpn(2)
     net.down.add("spoke2")
     spoke1 = net.nodes["spoke1"].engine
     mark = net.mark()
     spoke1.next_hop_nbma(SPOKE2, net.now)
     net.run(3)
-    spoke1.next_hop_nbma(SPOKE2, net.now)
+    spoke1.next_hop_nbma(SPOKE2, net.now)  # still in flight: no new request
     net.run(3)
-    spoke1.next_hop_nbma(SPOKE2, net.now)
+    spoke1.next_hop_nbma(SPOKE2, net.now)  # given up after 5 s: a new one
     net.flush()
-    assert len(net.since(mark, PacketType.RESOLUTION_REQUEST, src="spoke1")) == 2
+    requests = net.since(mark, PacketType.RESOLUTION_REQUEST, src="spoke1")
+    # the first, its retransmissions 1 s and 3 s later (same request id), then a new request
+    ids = [r.packet.request_id for r in requests]
+    assert len(ids) == 4 and ids[0] == ids[1] == ids[2] != ids[3]
+    assert spoke1.retransmitted["resolution request"] == 2
 
 
 def test_a_resolution_request_for_the_hub_does_not_downgrade_a_registration():

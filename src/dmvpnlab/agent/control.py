@@ -85,8 +85,30 @@ def _clear(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.Stream
     return {"ok": True, "cleared": count}
 
 
+def _impair(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+    """`{"op": "impair", "delay_ms": D, "jitter_ms": J}`: every tunnel's outgoing packets held
+    D ± J ms (tunnel.delay_line: the lab's delay fault where the kernel has no netem); 0 and 0 undo."""
+    from dmvpnlab.tunnel.delay_line import DelayLine, impair
+
+    try:
+        delay, jitter = float(request.get("delay_ms", 0)), float(request.get("jitter_ms", 0))
+    except (TypeError, ValueError):
+        return jsonline.error("bad request: delay_ms and jitter_ms must be numbers")
+    if not (0 <= delay <= 10000 and 0 <= jitter <= 10000):
+        return jsonline.error("bad request: delay_ms and jitter_ms must be from 0 to 10000")
+    line = DelayLine(delay, jitter, asyncio.get_running_loop())
+    tunnels = []
+    for tunnel in agent.tunnels_node.tunnels():
+        if hasattr(tunnel.transport, "owner"):
+            continue  # a view of another tunnel's ESP transport: impaired with its owner
+        impair(tunnel.transport, line)
+        tunnels.append(tunnel.name)
+    agent.impairment = line if line.active else None
+    return {"ok": True, "tunnels": tunnels, "delay_ms": delay, "jitter_ms": jitter}
+
+
 BUILTIN_OPERATIONS: dict[str, ControlOperation] = {"ping": _ping, "state": _state, "clear_nhrp": _clear,
-                                                   "vtysh": vtysh_operation}
+                                                   "vtysh": vtysh_operation, "impair": _impair}
 
 
 class ControlServer:

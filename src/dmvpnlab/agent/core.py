@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from dmvpnlab.agent.control import ControlServer
 from dmvpnlab.agent.dhcp_node import DhcpNode
@@ -77,6 +77,7 @@ class RouterAgent:
     eigrp: EigrpNode | None = None  # `router eigrp N`: our EIGRP process and its sockets (eigrp_node)
     shortcut_routes: ShortcutRoutes = field(init=False)  # H routes and next-hop overrides (agent/shortcuts.py)
     tunnels_node: TunnelsNode = field(init=False)  # every TunnelN: mGRE + NHRP (+ IPsec) each
+    impairment: Any = None  # the delay line of a lab delay fault (control op `impair`), None when none
     dot1q: Dot1qNode | None = None  # subinterface TAPs and their 802.1Q relays (dot1q_node)
     dhcp: DhcpNode | None = None  # `ip address dhcp` clients and `ip dhcp pool` server (dhcp_node)
     interfaces: InterfacesNode = field(init=False)  # addresses, shutdown, MTU, loopbacks (interfaces_node)

@@ -85,7 +85,8 @@ def tunnel_nhrp_state(agent: "RouterAgent", tunnel: Any) -> dict[str, Any]:
             for s in engine.nhs
         ],
         "multicast": [str(a) for a in engine.multicast_targets()],
-        "traffic": {"sent": dict(engine.sent), "received": dict(engine.received), "dropped": dict(engine.dropped)},
+        "traffic": {"sent": dict(engine.sent), "received": dict(engine.received), "dropped": dict(engine.dropped),
+                    "retransmitted": dict(getattr(engine, "retransmitted", {}))},
         "peer_up_for": {str(k): round(now - v, 3) for k, v in agent.peer_up_since.items()},
     }
 
@@ -215,4 +216,12 @@ def agent_state(agent: "RouterAgent") -> dict[str, Any]:
         "redirect_to_shortcut_seconds": [round(x, 6) for x in agent.shortcut_latencies],
         "dhcp": agent.dhcp.state() if getattr(agent, "dhcp", None) is not None else None,
         "dot1q": agent.dot1q.state() if getattr(agent, "dot1q", None) is not None else None,
+        "impairment": impairment_state(getattr(agent, "impairment", None)),
     }
+
+
+def impairment_state(line: Any) -> dict[str, Any] | None:
+    """A lab delay fault in the agent's tunnel (tunnel.delay_line): its settings and counters."""
+    if line is None:
+        return None
+    return {"delay_ms": line.delay_ms, "jitter_ms": line.jitter_ms, **dict(line.counters)}

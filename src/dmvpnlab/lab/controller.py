@@ -9,6 +9,7 @@ on the unix socket `/run/dmvpnlab/<lab>/control.sock`:
 
     {"op": "status"} -> {"ok": true, "lab": ..., "state": "up", "nodes": [...]}
     {"op": "exec", "node": N, "argv": [...]} -> {"ok": true, "returncode": .., "stdout": .., "stderr": ..}
+    {"op": "fault", "kind": K, "target": T, "params": {..}} -> {"ok": true, "event": {..}, "line": ..}
     {"op": "down"}   -> {"ok": true} once the lab is torn down; then the controller exits
 
 SIGTERM/SIGINT also tear the lab down. If the controller is SIGKILLed, `dmvpnlab down`
@@ -56,7 +57,7 @@ class _Controller:
         self.stopping = False
 
     def operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-        return {"status": self.status, "exec": self.exec, "down": self.down}
+        return {"status": self.status, "exec": self.exec, "down": self.down, "fault": self.fault}
 
     def status(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "lab": self.lab.name, "state": "up", "pid": os.getpid(), "nodes": self.lab.node_info()}
@@ -64,6 +65,18 @@ class _Controller:
     def exec(self, request: dict[str, Any]) -> dict[str, Any]:
         result = self.lab.exec(str(request["node"]), list(request["argv"]), timeout=request.get("timeout", 60))
         return {"ok": True, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+    def fault(self, request: dict[str, Any]) -> dict[str, Any]:
+        """`{"op": "fault", "kind": K, "target": T, "params": {...}}`: `Lab.fault` (dmvpnlab fault)."""
+        from dmvpnlab.lab.faults import FaultError
+        from dmvpnlab.lab.faults.underlay import UnderlayError
+
+        try:
+            event = self.lab.fault(str(request["kind"]), str(request.get("target") or ""),
+                                   **dict(request.get("params") or {}))
+        except (FaultError, UnderlayError, KeyError) as error:
+            return {"ok": False, "error": str(error)}
+        return {"ok": True, "event": event.to_json(), "line": event.line()}
 
     def down(self, request: dict[str, Any]) -> dict[str, Any]:
         """Tear the lab down before answering, so `dmvpnlab down` returns once it is gone."""

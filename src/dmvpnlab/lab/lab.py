@@ -134,6 +134,7 @@ class Lab:
     addresses: dict[str, dict[str, str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     helpers: list[Any] = field(default_factory=list)  # processes the lab started in nodes (DHCP clients)
+    _faults: Any = None  # the FaultInjector, made on the first fault
     _down: bool = False
 
     # ------------------------------------------------------------------ bring-up
@@ -348,6 +349,35 @@ class Lab:
                 return
         raise LabError(f"{node} runs no agent")
 
+    # ------------------------------------------------------------------ faults
+
+    @property
+    def fault_injector(self) -> Any:
+        """The lab's `FaultInjector` (dmvpnlab.lab.faults), made on first use."""
+        if self._faults is None:
+            from dmvpnlab.lab.faults import FaultInjector
+
+            self._faults = FaultInjector(self)
+        return self._faults
+
+    def fault(self, kind: str, target: str = "", **params: Any) -> Any:
+        """Inject a fault (kill, restart, reload, crash, link-down, link-up, flap, loss,
+        delay, renumber, isp-down, isp-up, clear); returns its recorded `FaultEvent`.
+        See dmvpnlab.lab.faults.injector for each kind's parameters."""
+        return self.fault_injector.fault(kind, target, **params)
+
+    def faults(self) -> list[Any]:
+        """Every fault event so far (`<labdir>/faults.jsonl`), oldest first."""
+        return self.fault_injector.events()
+
+    def wait_faults(self, timeout: float | None = None) -> bool:
+        """Wait for timed faults (flaps, downs with a duration) to end."""
+        return self.fault_injector.wait(timeout)
+
+    def clear_faults(self) -> Any:
+        """Undo every fault: links and ISP up, loss and delay off, killed agents started."""
+        return self.fault_injector.fault("clear", "all")
+
     # ------------------------------------------------------------------ tear-down
 
     def down(self) -> None:
@@ -361,6 +391,8 @@ class Lab:
         except OSError:
             pass
         try:
+            if self._faults is not None:
+                self._faults.stop()
             if self.helpers:
                 from dmvpnlab.lab.wired.dhcp_hosts import stop
 

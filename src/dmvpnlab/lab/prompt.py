@@ -106,11 +106,36 @@ class LabPrompt(CLI):
         "  mininet> spoke1 show dmvpn\n"
         "  mininet> hub sh ip nhrp\n"
         "  mininet> hub conf t ; interface Tunnel0 ; ip nhrp redirect ; end\n"
+        "Faults (recorded in the lab's faults.jsonl; `fault list` shows them):\n"
+        "  mininet> fault kill hub        mininet> fault flap spoke1 period=2 duration=30\n"
+        "  mininet> fault loss all percent=5    mininet> fault clear\n"
         "  (for an interactive session or live debug output: `dmvpnlab cli NODE`, or SSH)\n")
 
-    def __init__(self, mininet: Any, routers: dict[str, Path], **kwargs: Any) -> None:
+    def __init__(self, mininet: Any, routers: dict[str, Path], lab: Any = None, **kwargs: Any) -> None:
         self.routers = dict(routers)  # before CLI.__init__: it runs the loop
+        self.lab = lab
         super().__init__(mininet, **kwargs)
+
+    def do_fault(self, line: str) -> None:
+        """fault KIND TARGET [NAME=VALUE ...] | fault list: inject a fault (see `dmvpnlab fault -h`)."""
+        from dmvpnlab.lab.fault_command import parse_params
+        from dmvpnlab.lab.faults import FaultError
+        from dmvpnlab.lab.faults.underlay import UnderlayError
+
+        words = line.split()
+        if self.lab is None or not words:
+            self.stdout.write("usage: fault KIND TARGET [NAME=VALUE ...] | fault list\n")
+            return
+        try:
+            if words[0] == "list":
+                events = self.lab.faults()
+                self.stdout.write("".join(e.line() + "\n" for e in events) or "no faults recorded\n")
+                return
+            target = words[1] if len(words) > 1 and "=" not in words[1] else ""
+            params = parse_params(words[2:] if target else words[1:])
+            self.stdout.write(self.lab.fault(words[0], target, **params).line() + "\n")
+        except (FaultError, UnderlayError) as error:
+            self.stdout.write(f"% fault: {error}\n")
 
     def default(self, line: str) -> None:
         first, args, _ = self.parseline(line)
@@ -168,7 +193,7 @@ def run_prompt(lab: Any, stdin: TextIO = sys.stdin, **kwargs: Any) -> LabPrompt:
     """The `dmvpnlab up` prompt on `lab` (returns when the user leaves it)."""
     setLogLevel("output")
     attach_mininet_output()
-    return LabPrompt(lab.net, router_state_dirs(lab), stdin=stdin, **kwargs)
+    return LabPrompt(lab.net, router_state_dirs(lab), lab=lab, stdin=stdin, **kwargs)
 
 
 def prompt_hint(topology: Any) -> str:

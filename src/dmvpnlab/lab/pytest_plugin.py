@@ -173,6 +173,22 @@ def lab(lab_topology: str, lab_vars: dict[str, Any]) -> Iterator[Any]:
         instance.down()
 
 
+@pytest.fixture
+def lab_faults(lab: Any) -> Iterator[Any]:
+    """The module's lab's `FaultInjector` for one test; every fault is undone afterwards
+    (links up, loss and delay off, killed agents started), also when the test fails.
+
+        def test_hub_loss(lab, lab_faults):
+            kill = lab_faults.fault("kill", "hub")
+            ... assert from the captures, timed from kill.time ...
+    """
+    injector = lab.fault_injector
+    try:
+        yield injector
+    finally:
+        injector.fault("clear", "all")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without root, every scenario is skipped with the one-line reason."""
     if is_root():
@@ -185,6 +201,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 __all__ = [
     "lab",
+    "lab_faults",
     "lab_leak_guard",
     "lab_topology",
     "lab_vars",

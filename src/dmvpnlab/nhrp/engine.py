@@ -39,6 +39,7 @@ agent and the kernel side need not import the state machine. Imports only `nhrp`
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 from typing import Callable
@@ -59,6 +60,9 @@ from dmvpnlab.nhrp.withdrawal import RouteWatch
 __all__ = ["NhrpEngine", "Decision", "NhsState", "PendingResolution", "RESOLUTION_TIMEOUT"]
 
 RESOLUTION_TIMEOUT = 5.0  # an unanswered Resolution Request is given up after this
+# Retransmissions of an unanswered Resolution Request, seconds after the first send: a
+# lossy path still resolves (IOS retransmits too) before RESOLUTION_TIMEOUT gives up.
+RESOLUTION_RETRIES = (1.0, 3.0)
 
 
 class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
@@ -75,6 +79,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self.multicast_dynamic: set[IPv4Address] = set()
         self._ids = itertools.count(1)
         self._pending: dict[int, PendingResolution] = {}
+        self.retransmitted: Counter[str] = Counter()  # resolution requests resent (a lossy path)
         self._redirects: dict[tuple[IPv4Address, IPv4Address], float] = {}
         # When a Traffic Indication for a destination arrived: the benchmarks measure
         # redirect -> shortcut installed from it.
@@ -173,6 +178,14 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
                 self.cache.remove(dependent.prefix)
                 self._forget(dependent)
         for request_id, pending in list(self._pending.items()):
+            if (pending.packet is not None and pending.retries < len(RESOLUTION_RETRIES)
+                    and now - pending.sent_at >= RESOLUTION_RETRIES[pending.retries]
+                    and now - pending.sent_at < RESOLUTION_TIMEOUT and pending.nbma is not None):
+                pending.retries += 1
+                self.retransmitted["resolution request"] += 1
+                self._log("packet", f"NHRP: Retransmitting Resolution Request for {pending.target}, "
+                                    f"id {request_id}, attempt {pending.retries + 1}")
+                self._send(pending.nbma, pending.packet)
             if now - pending.sent_at >= RESOLUTION_TIMEOUT:
                 del self._pending[request_id]
                 entry = self.cache.get(host(pending.target))
@@ -316,11 +329,12 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             self.dropped["no route for resolution"] += 1
             return
         request_id = next(self._ids)
-        self._pending[request_id] = PendingResolution(target, request_id, now, for_shortcut)
+        packet = messages.resolution_request(self.me, target, request_id)
+        self._pending[request_id] = PendingResolution(target, request_id, now, for_shortcut, nbma=nbma, packet=packet)
         if self.cache.peer(target) is None and not for_shortcut:
             self.cache.put(CacheEntry(prefix=host(target), next_hop=target, nbma=None, type=EntryType.INCOMPLETE,
                                       created=now, expires=now + RESOLUTION_TIMEOUT * 36, flags={"negative"}))
-        self._send(nbma, messages.resolution_request(self.me, target, request_id))
+        self._send(nbma, packet)
 
     def _owner_prefix(self, target: IPv4Address) -> int | None:
         """The prefix length to answer with when this router owns `target`, else None."""

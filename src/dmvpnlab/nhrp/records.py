@@ -2,7 +2,7 @@
 
 Plain data the engine keeps and the CLI and JSON state read (`show ip nhrp nhs`), apart
 from the state machine so readers need not import it (`nhrp.engine` re-exports them).
-Imports only `nhrp.config`.
+Imports only `nhrp.config` and `nhrp.codec`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from dmvpnlab.nhrp.codec import NhrpPacket
 from dmvpnlab.nhrp.config import NhsConfig
 
 
@@ -37,6 +38,10 @@ class PendingResolution:
     request_id: int
     sent_at: float
     for_shortcut: bool
+    nbma: IPv4Address | None = None  # where it was sent: retransmissions go the same way
+    packet: NhrpPacket | None = None  # what was sent, resent as is (same request id)
+    next_retry: float = 0.0
+    retries: int = 0
 
 
 @dataclass(frozen=True)
