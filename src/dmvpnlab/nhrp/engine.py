@@ -68,6 +68,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
                  debug: Callable[[str, str], None] | None = None, covering: CoveringOracle | None = None) -> None:
         super().__init__(debug)
         self._init_route_watch(covering)
+        self._init_registrar()
         self.config = config
         self.routes = routes
         self.cache = NhrpCache()
@@ -158,7 +159,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         if entry.is_host:
             self.events.append(PeerChanged(entry.next_hop))
             if entry.nbma is not None and "registered" in entry.flags:
-                self.multicast_dynamic.discard(entry.nbma)
+                self._release_multicast(entry.nbma)
         self._log("cache", f"NHRP: Deleting cache entry for {entry.prefix} via {entry.next_hop}")
 
     # --- timers ---------------------------------------------------------------------
@@ -469,8 +470,6 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         """`clear ip nhrp [ADDR]`: drop learned entries (and their shortcuts)."""
         gone = self.cache.clear_dynamic(address)
         for entry in gone:
-            self._forget(entry)
-            if entry.nbma is not None:
-                self.multicast_dynamic.discard(entry.nbma)
+            self._forget(entry)  # a registration's NBMA leaves the multicast list there
         return len(gone)
 
