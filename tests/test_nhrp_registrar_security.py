@@ -8,6 +8,8 @@ Two holes closed in nhrp/registrar.py (rules in nhrp/holders.py):
 - a unique address was compared with the outer source only, so a NATed holder whose
   mapping changed lost it, and another spoke arriving from the holder's old public
   address got it; now the holder is known by its claimed NBMA behind NAT.
+And the multicast list (`map multicast dynamic`) loses no NBMA on a refused request, nor
+one that another registration still uses (several spokes behind one NAT).
 
 The hub is an engine driven in-process with crafted packets (messages.py builds them,
 codec.py reads the answers off the wire bytes); the unchanged purge paths run on the
@@ -250,3 +252,27 @@ def test_an_expired_unique_registration_is_free_again(hub):
     hub.now = 301.0  # holding time 300
     assert hub.register(SPOKE1, IMPOSTOR_NBMA) == CIE_SUCCESS
     assert hub.holder(SPOKE1) == (IMPOSTOR_NBMA, None)
+
+
+# =====================================================================================
+# The multicast list behind a shared NAT
+# =====================================================================================
+
+
+def test_a_registration_expiring_behind_a_shared_nat_leaves_its_neighbours_multicast_target(natted_hub):
+    hub = natted_hub
+    hub.now = 200.0
+    assert hub.register(SPOKE2, PRIVATE2, outer_src=PUBLIC) == CIE_SUCCESS
+    hub.now = 301.0
+    hub.engine.tick(hub.now)
+    assert hub.holder(SPOKE1) is None
+    assert hub.engine.multicast_targets() == [PUBLIC]
+
+
+def test_clearing_one_spoke_behind_a_shared_nat_leaves_its_neighbours_multicast_target(natted_hub):
+    hub = natted_hub
+    assert hub.register(SPOKE2, PRIVATE2, outer_src=PUBLIC) == CIE_SUCCESS
+    assert hub.engine.clear(SPOKE1, hub.now) == 1
+    assert hub.engine.multicast_targets() == [PUBLIC]
+    assert hub.engine.clear(SPOKE2, hub.now) == 1
+    assert hub.engine.multicast_targets() == []

@@ -9,8 +9,9 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
 - NHC: Registration Request to every NHS at start, every holdtime/3 (or `ip nhrp
   registration timeout`), retries with exponential backoff while unanswered; NHS state
   E (expecting replies) / R (responding) / W (waiting, not tried yet).
-- NHS: registrations with holdtime expiry; a unique registration of an address already
-  held by another NBMA is refused with CIE code 14; `map multicast dynamic`.
+- NHS (`registrar`): registrations with holdtime expiry; a unique registration of an
+  address another router holds (by its NBMA, or its claimed NBMA behind NAT) is refused
+  with CIE code 14; a registration is purged only by its holder; `map multicast dynamic`.
 - Resolution: a request is answered by the router that owns the target (its own tunnel
   address or a route that does not point back into the tunnel), else forwarded to the
   tunnel next hop that the routing table names (hop count - 1, Forward Transit record).

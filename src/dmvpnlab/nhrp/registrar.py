@@ -71,8 +71,8 @@ class Registrar:
         existing = self.cache.peer(proto)
         if (existing is not None and existing.type is EntryType.DYNAMIC and "unique" in existing.flags
                 and (existing.expires or 0) > now and not same_holder(existing, packet, outer_src)):
-            held_by = existing.nbma if existing.claimed_nbma is None else f"{existing.claimed_nbma} (via {existing.nbma})"
-            self._log("cache", f"NHRP: Unique address {proto} already registered by {held_by}")
+            behind_nat = "" if existing.claimed_nbma is None else f" (claimed {existing.claimed_nbma})"
+            self._log("cache", f"NHRP: Unique address {proto} already registered by {existing.nbma}{behind_nat}")
             self._answer(outer_src, packet, data, outer_src,
                          messages.registration_reply(self.me, packet, CIE_ALREADY_REGISTERED, outer_src))
             return
