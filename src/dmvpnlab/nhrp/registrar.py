@@ -99,7 +99,7 @@ class Registrar:
     def _release_multicast(self, nbma: IPv4Address) -> None:
         """Take `nbma` off the multicast list unless a registration still lives there
         (several spokes behind one NAT share a public address)."""
-        if not any("registered" in e.flags for e in self.cache.with_nbma(nbma)):
+        if nbma in self.multicast_dynamic and not any("registered" in e.flags for e in self.cache.with_nbma(nbma)):
             self.multicast_dynamic.discard(nbma)
 
     def _note_registrant(self, nbma: IPv4Address, until: float, now: float) -> None:
