@@ -9,8 +9,9 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
 - NHC: Registration Request to every NHS at start, every holdtime/3 (or `ip nhrp
   registration timeout`), retries with exponential backoff while unanswered; NHS state
   E (expecting replies) / R (responding) / W (waiting, not tried yet).
-- NHS: registrations with holdtime expiry; a unique registration of an address already
-  held by another NBMA is refused with CIE code 14; `map multicast dynamic`.
+- NHS (`registrar`): registrations with holdtime expiry; a unique registration of an
+  address another router holds (by its NBMA, or its claimed NBMA behind NAT) is refused
+  with CIE code 14; a registration is purged only by its holder; `map multicast dynamic`.
 - Resolution: a request is answered by the router that owns the target (its own tunnel
   address or a route that does not point back into the tunnel), else forwarded to the
   tunnel next hop that the routing table names (hop count - 1, Forward Transit record).
@@ -72,6 +73,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
                  debug: Callable[[str, str], None] | None = None, covering: CoveringOracle | None = None) -> None:
         super().__init__(debug)
         self._init_route_watch(covering)
+        self._init_registrar()
         self.config = config
         self.routes = routes
         self.cache = NhrpCache()
@@ -163,7 +165,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         if entry.is_host:
             self.events.append(PeerChanged(entry.next_hop))
             if entry.nbma is not None and "registered" in entry.flags:
-                self.multicast_dynamic.discard(entry.nbma)
+                self._release_multicast(entry.nbma)
         self._log("cache", f"NHRP: Deleting cache entry for {entry.prefix} via {entry.next_hop}")
 
     # --- timers ---------------------------------------------------------------------
@@ -483,8 +485,6 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         """`clear ip nhrp [ADDR]`: drop learned entries (and their shortcuts)."""
         gone = self.cache.clear_dynamic(address)
         for entry in gone:
-            self._forget(entry)
-            if entry.nbma is not None:
-                self.multicast_dynamic.discard(entry.nbma)
+            self._forget(entry)  # a registration's NBMA leaves the multicast list there
         return len(gone)
 
