@@ -18,7 +18,7 @@ from nhrp_sim import HUB_NBMA, HUB_TUNNEL, TUNNEL, Net, dmvpn, hub_config, hub_t
 from dmvpnlab.nhrp import messages
 from dmvpnlab.nhrp.codec import Cie, PacketType, encode
 from dmvpnlab.nhrp.events import ShortcutRemoved
-from dmvpnlab.nhrp.withdrawal import PURGE_RETRIES
+from dmvpnlab.nhrp.withdrawal import PURGE_RETRIES, UNROUTED_GRACE_SECONDS
 
 A = IPv4Address
 N = IPv4Network
@@ -126,9 +126,21 @@ def test_requester_drops_a_shortcut_nothing_routes_into_the_tunnel_any_more():
     net = _phase3_with_shortcut()
     mark = net.mark()
     _shut_lan(net, "spoke1", N("192.168.0.0/16"))  # the hub's summary withdrawn
-    net.run(2.0)
+    net.run(UNROUTED_GRACE_SECONDS + 2.0)
     assert net.nodes["spoke1"].shortcuts == {}
     assert net.since(mark, PacketType.PURGE_REQUEST) == []  # its own decision, nothing sent
+
+
+def test_requester_keeps_a_shortcut_through_a_brief_gap_in_its_covering_route():
+    """The summary moving from a dead hub to the other one: deleted, re-added a moment later."""
+    net = _phase3_with_shortcut()
+    table = net.nodes["spoke1"].table
+    summary = next(row for row in table if row[0] == N("192.168.0.0/16"))
+    table.remove(summary)
+    net.run(UNROUTED_GRACE_SECONDS - 1.5)
+    table.append(summary)
+    net.run(UNROUTED_GRACE_SECONDS + 2.0)
+    assert net.nodes["spoke1"].shortcuts == {lan(2): SPOKE2}
 
 
 def test_requester_keeps_a_shortcut_a_default_route_via_the_hub_still_covers():
@@ -143,7 +155,7 @@ def test_requester_drops_a_shortcut_whose_covering_route_leaves_the_tunnel():
     net = _phase3_with_shortcut()
     _shut_lan(net, "spoke1", N("192.168.0.0/16"))
     net.nodes["spoke1"].table.append((N("0.0.0.0/0"), A("100.64.1.2"), False))  # default via the WAN
-    net.run(2.0)
+    net.run(UNROUTED_GRACE_SECONDS + 2.0)
     assert net.nodes["spoke1"].shortcuts == {}
 
 
@@ -193,7 +205,7 @@ def test_override_shortcut_goes_when_the_protocol_withdraws_the_prefix_and_nothi
     net.ping("spoke1", lan_host(1), lan_host(2))
     spoke1 = net.nodes["spoke1"]
     spoke1.shadowed.pop(lan(2))  # the routing protocol withdrew 192.168.2.0/24
-    net.run(2.0)
+    net.run(UNROUTED_GRACE_SECONDS + 2.0)
     assert spoke1.shortcuts == {}
     assert net.ping("spoke1", lan_host(1), lan_host(2)) == ["spoke1"]  # no route: not sent at all
 

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 ROUTE_CHECK_SECONDS = 1.0  # how often answered prefixes and shortcuts are checked against routing
 PURGE_RETRY_SECONDS = 1.0
 PURGE_RETRIES = 2  # sends after the first one, while no Purge Reply came
+# A shortcut whose covering route is gone is removed only once it has stayed gone this long:
+# a routing protocol moving the summary to another hub (EIGRP going active when the first
+# hub dies) deletes and re-adds it, and a shortcut must not be lost to that moment.
+UNROUTED_GRACE_SECONDS = 3.0
 
 
 @dataclass
@@ -88,6 +92,7 @@ class RouteWatch:
         self.purges: dict[int, PendingPurge] = {}
         self.withdrawn: list[IPv4Network] = []  # prefixes purged because their route changed (newest last)
         self._routes_checked = float("-inf")
+        self._unrouted_since: dict[IPv4Network, float] = {}
 
     # --- the owner -----------------------------------------------------------------------
 
@@ -146,20 +151,27 @@ class RouteWatch:
 
     # --- the requester ---------------------------------------------------------------------
 
-    def _drop_unrouted_shortcuts(self) -> None:
-        """Shortcuts whose prefix nothing but NHRP routes into the tunnel any more go."""
+    def _drop_unrouted_shortcuts(self, now: float) -> None:
+        """Shortcuts whose prefix nothing but NHRP has routed into the tunnel for
+        UNROUTED_GRACE_SECONDS go."""
         if self.covering is None:
             return
+        unrouted = {}
         for entry in self.cache.snapshot():
             if "shortcut" not in entry.flags or entry.type is not EntryType.DYNAMIC:
                 continue
             route = self.covering(entry.prefix)
             if route is not None and route.via_tunnel and not route.local:
                 continue
+            since = unrouted[entry.prefix] = self._unrouted_since.get(entry.prefix, now)
+            if now - since < UNROUTED_GRACE_SECONDS:
+                continue
+            del unrouted[entry.prefix]
             self._log("cache", f"NHRP: {entry.prefix} is no longer routed via {self.me.proto}'s tunnel: "
                                f"removing its shortcut")
             self.cache.remove(entry.prefix)
             self._forget(entry)
+        self._unrouted_since = unrouted
 
     # --- from the engine's tick ------------------------------------------------------------
 
@@ -169,7 +181,7 @@ class RouteWatch:
             return
         self._routes_checked = now
         self._purge_withdrawn(now)
-        self._drop_unrouted_shortcuts()
+        self._drop_unrouted_shortcuts(now)
 
     def mark_override(self, prefix: IPv4Network, override: bool) -> None:
         """The agent installed the shortcut for `prefix` as a next-hop override of a
