@@ -165,3 +165,34 @@ def test_cloud_2_takes_over_when_spoke1s_tunnel0_shuts(lab):
     finally:
         cli(lab, "Spoke1", "configure terminal", "interface Tunnel0", "no shutdown", "end")
     _summary_via(lab, "Spoke1", "Hub1", timeout=40)
+
+
+def test_hub1_killed_moves_every_spoke_to_cloud_2_and_back_when_it_returns(lab, lab_faults):
+    """Hub1's router dies (its agent SIGKILLed, recorded in the fault record): once the EIGRP
+    hold time (IOS default 15 s: no goodbye from a dead router) runs out, both spokes route
+    the summary via Hub2 over Tunnel1, and spoke-to-spoke traffic rides key 200. Hub1 back:
+    the spokes register with it again and prefer cloud 1 again. The spokes are given
+    `ip nhrp registration timeout 5` first, as an operator wanting a quick return would: without
+    it, registrations to a dead NHS back off to 64 s as on IOS."""
+    for spoke in SPOKES:
+        cli(lab, spoke, "configure terminal", "interface Tunnel0", "ip nhrp registration timeout 5", "end")
+    _registered(lab)
+    for spoke in SPOKES:
+        _summary_via(lab, spoke, "Hub1")
+    kill = lab_faults.fault("kill", "Hub1")
+    moved = {}
+    for spoke in SPOKES:
+        _summary_via(lab, spoke, "Hub2", timeout=40)
+        moved[spoke] = round(time.time() - kill.time, 2)
+    print(f"Hub1 killed: the summary via Hub2 (cloud 2) after {moved} s (EIGRP hold 15 s)")
+    assert wait_for(lambda: "!!!!!" in router_ping(lab, "Spoke1", "10.0.2.1")[1], timeout=20, step=0.5)
+    since, text = router_ping(lab, "Spoke1", "10.0.2.1")
+    assert_all_echoes(text, source="10.0.1.1")
+    time.sleep(0.5)
+    keys = {g[2] for g in _gre(lab, "Spoke1-Gi0-0", since - 0.1) if g[3] == 0x0800 and g[4] == "10.0.2.1"}
+    assert keys == {KEY["Hub2"]}, keys
+    restart = lab_faults.fault("restart", "Hub1")
+    _registered(lab, timeout=30)
+    for spoke in SPOKES:
+        _summary_via(lab, spoke, "Hub1", timeout=40)
+    print(f"Hub1 back: both spokes via cloud 1 again {time.time() - restart.time:.1f} s after the restart")
