@@ -466,7 +466,7 @@ def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
         holdtime=nhrp.effective_holdtime,
         authentication=nhrp.authentication.encode() if nhrp.authentication else None,
         network_id=nhrp.network_id,
-        nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
+        nhs=[NhsConfig(n.address, n.nbma, n.multicast, n.priority or 0, n.cluster or 0) for n in nhrp.nhs],
         static_maps=[(m.address, m.nbma) for m in nhrp.maps],
         multicast_static=[m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)],
         multicast_dynamic="dynamic" in nhrp.multicast_maps,
