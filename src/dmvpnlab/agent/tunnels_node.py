@@ -475,4 +475,6 @@ def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
         shortcut=nhrp.shortcut,
         unique=not nhrp.registration_no_unique,
         registration_timeout=nhrp.registration_timeout,
+        nhs_max_connections=dict(nhrp.nhs_max_connections),
+        nhs_fallback=float(nhrp.nhs_fallback) if nhrp.nhs_fallback is not None else None,
     )
