@@ -74,7 +74,10 @@ def tunnel_nhrp_state(agent: "RouterAgent", tunnel: Any) -> dict[str, Any]:
         ],
         "nhs": [
             {
-                "address": str(s.config.proto),
+                "address": str(s.proto) if s.proto is not None else None,
+                "dynamic": s.config.proto is None,
+                "priority": s.config.priority,
+                "cluster": s.config.cluster,
                 "nbma": str(engine.nhs_nbma(s) or ""),
                 "state": s.state,
                 "requests_sent": s.sent,
