@@ -254,3 +254,23 @@ def test_a_recovering_nhs_is_eligible_after_fallback_seconds_of_answering():
     assert not nhs_policy.eligible(recovering, 129.0, 30)
     assert nhs_policy.eligible(recovering, 130.0, 30)
     assert nhs_policy.eligible(recovering, 100.0, None)
+
+
+# --- configure terminal ----------------------------------------------------------------
+
+
+def test_adding_max_connections_live_sends_the_lesser_nhs_to_wait_and_keeps_the_registration():
+    engine, hubs = spoke(TWO)
+    before = next(s for s in engine.nhs if s.proto == HUB1)
+    engine.reconfigure(spoke_config(1, nhs=TWO, nhs_max_connections={0: 1}), hubs.now)
+    hubs.run_to(1.0)
+    assert states(engine) == {HUB1: "R", HUB2: "W"}
+    assert next(s for s in engine.nhs if s.proto == HUB1) is before  # same registration, not a new one
+
+
+def test_removing_max_connections_live_registers_with_the_waiting_nhs_at_once():
+    engine, hubs = spoke(TWO, max_connections={0: 1})
+    engine.reconfigure(spoke_config(1, nhs=TWO), hubs.now)
+    hubs.run_to(0.5)
+    assert states(engine) == {HUB1: "R", HUB2: "R"}
+    assert hubs.registrations_to(HUB2_NBMA) == 1

@@ -44,14 +44,14 @@ class NhsClient:
         self.tick(now)
 
     def _registration_tick(self, now: float) -> None:
-        """Apply the NHS policy, send what is due; again if a send made an NHS down."""
-        for _ in range(2):
-            self._apply_nhs_policy(now)
-            due = [s for s in self.nhs if (s.active or s.recovering) and now >= s.next_send]
-            for state in due:
+        """Apply the NHS policy, then send what is due to the chosen and the probed NHSs.
+
+        One pass is enough: an NHS turns down when its retry timer runs out, which is the
+        moment the policy runs, so the NHS replacing it is sent its request in this pass."""
+        self._apply_nhs_policy(now)
+        for state in self.nhs:
+            if (state.active or state.recovering) and now >= state.next_send:
                 self._register(state, now)
-            if not due:
-                return
 
     def _apply_nhs_policy(self, now: float) -> None:
         """Register with the chosen NHSs; probe the down ones; the others wait (W)."""
