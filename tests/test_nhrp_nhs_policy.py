@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+from dmvpnlab.lab.agents import nhs_settled
 from dmvpnlab.nhrp import messages, nhs_policy
 from dmvpnlab.nhrp.codec import CIE_SUCCESS, PacketType, decode, encode
 from dmvpnlab.nhrp.config import NhsConfig
@@ -274,3 +275,11 @@ def test_removing_max_connections_live_registers_with_the_waiting_nhs_at_once():
     hubs.run_to(0.5)
     assert states(engine) == {HUB1: "R", HUB2: "R"}
     assert hubs.registrations_to(HUB2_NBMA) == 1
+
+
+# --- the lab's "converged" test ----------------------------------------------------------
+
+
+def test_the_lab_counts_a_waiting_nhs_as_settled_and_an_unanswered_one_as_not():
+    assert nhs_settled({"state": "R"}) and nhs_settled({"state": "W", "waiting": True})
+    assert not nhs_settled({"state": "E", "waiting": False}) and not nhs_settled({"state": "W", "waiting": False})
