@@ -283,3 +283,14 @@ def test_removing_max_connections_live_registers_with_the_waiting_nhs_at_once():
 def test_the_lab_counts_a_waiting_nhs_as_settled_and_an_unanswered_one_as_not():
     assert nhs_settled({"state": "R"}) and nhs_settled({"state": "W", "waiting": True})
     assert not nhs_settled({"state": "E", "waiting": False}) and not nhs_settled({"state": "W", "waiting": False})
+
+
+def test_a_dynamic_nhs_answering_with_a_new_address_replaces_its_old_mapping():
+    engine, hubs = spoke([NhsConfig(None, HUB1_NBMA)])
+    PROTO_OF[HUB1_NBMA] = A("10.0.0.100")
+    try:
+        hubs.run_to(INTERVAL + 1)
+    finally:
+        PROTO_OF[HUB1_NBMA] = HUB1
+    assert engine.nhs[0].proto == A("10.0.0.100")
+    assert engine.cache.peer(HUB1) is None and engine.cache.peer(A("10.0.0.100")).nbma == HUB1_NBMA

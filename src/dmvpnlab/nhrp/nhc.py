@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Callable
 
 from dmvpnlab.nhrp import messages, nhs_policy
+from dmvpnlab.nhrp.cache import EntryType, NhrpCache, host
 from dmvpnlab.nhrp.codec import CIE_SUCCESS, ExtensionType, NhrpPacket
 from dmvpnlab.nhrp.config import NhrpEngineConfig
 from dmvpnlab.nhrp.records import NhsState
@@ -29,6 +30,7 @@ class NhsClient:
 
     config: NhrpEngineConfig
     me: messages.Identity
+    cache: NhrpCache
     nhs: list[NhsState]
     dropped: "Counter[str]"
     _send: Callable[..., None]
@@ -148,5 +150,8 @@ class NhsClient:
             learnt = packet.src_proto
         if learnt is not None and learnt != state.learnt_proto:
             self._log("packet", f"NHRP: Learnt NHS {learnt} at {state.config.nbma}")
+            old = self.cache.peer(state.learnt_proto) if state.learnt_proto is not None else None
+            if old is not None and old.type is EntryType.STATIC and old.nbma == state.config.nbma:
+                self.cache.remove(old.prefix)  # the NHS was re-addressed: its old mapping goes
             state.learnt_proto = learnt
             self._install_static(now)
