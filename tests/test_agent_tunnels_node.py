@@ -309,3 +309,17 @@ def test_start_up_with_a_tunnel_that_cannot_come_up_runs_the_rest_and_reports_it
     assert readied == [True]
     assert list(agent.tunnels_node.problems) == ["Tunnel1"] and agent.tunnels == [], "stopped: all closed"
     assert any(w.startswith("start-up: not applied: Tunnel1: ") for w in warnings), warnings
+
+
+def test_with_max_connections_the_agent_registers_with_the_best_nhs_and_reports_the_other_waiting(make_agent):
+    agent = make_agent("interface Tunnel0\n ip address 10.0.0.2 255.255.255.0\n"
+                       " ip nhrp nhs 10.0.0.1 nbma 198.18.9.1 priority 5\n"
+                       " ip nhrp nhs 10.0.0.254 nbma 198.18.9.9 priority 1\n"
+                       " ip nhrp nhs cluster 0 max-connections 1\n"
+                       " tunnel source GigabitEthernet0/0\n tunnel mode gre multipoint\n!\n")
+    assert agent.tunnels_node.apply() == {}
+    [t0] = agent.tunnels
+    assert [a for _d, a in t0.transport.sock.sent] == [("198.18.9.9", 0)]
+    nhs = agent_state(agent)["nhrp"]["nhs"]
+    assert [(n["address"], n["state"], n["priority"], n["waiting"]) for n in nhs] == [
+        ("10.0.0.1", "W", 5, True), ("10.0.0.254", "E", 1, False)]

@@ -175,7 +175,7 @@ def test_show_ip_nhrp_traffic_counts_what_the_engine_sent_and_received() -> None
 
 def test_show_nhrp_nhs_legend_and_row() -> None:
     text = run(2, "spoke1", "show ip nhrp nhs")
-    assert text == ("Legend: E=Expecting replies, R=Responding, W=Waiting\nTunnel0:\n"
+    assert text == ("Legend: E=Expecting replies, R=Responding, W=Waiting, D=Dynamic\nTunnel0:\n"
                     "10.0.0.1  RE NBMA Address: 203.0.113.1 priority = 0 cluster = 0\n")
 
 

@@ -381,7 +381,7 @@ def test_load_config_refuses_with_every_malformed_line_listed() -> None:
 
 
 def test_unknown_nhrp_and_tunnel_options_are_ignored_not_errors() -> None:
-    text = "interface Tunnel0\n ip nhrp nhs fallback 30\n tunnel mode ipsec ipv4\n ip nhrp map group X service-policy output Y\n"
+    text = "interface Tunnel0\n ip nhrp nhs 2001:DB8::1\n tunnel mode ipsec ipv4\n ip nhrp map group X service-policy output Y\n"
     result = parse_config(text)
     assert result.errors == []
     assert len(result.ignored) == 3

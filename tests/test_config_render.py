@@ -42,6 +42,7 @@ def _full_config() -> RouterConfig:
              NhrpNhs(None, IPv4Address("198.51.100.10"))]
     n.redirect, n.redirect_timeout, n.shortcut = True, 10, True
     n.registration_no_unique, n.registration_timeout = True, 40
+    n.nhs_max_connections, n.nhs_fallback = {2: 1, 0: 3}, 30
     return RouterConfig(
         hostname="hub", version="15.7",
         enable_secret="5 $1$abc", usernames=[Username("admin", "privilege 15 secret 0 admin")],

@@ -74,7 +74,12 @@ def tunnel_nhrp_state(agent: "RouterAgent", tunnel: Any) -> dict[str, Any]:
         ],
         "nhs": [
             {
-                "address": str(s.config.proto),
+                "address": str(s.proto) if s.proto is not None else None,
+                "dynamic": s.config.proto is None,
+                "priority": s.config.priority,
+                "cluster": s.config.cluster,
+                # Left waiting by the NHS policy (not a failure: max-connections chose others).
+                "waiting": s.state == "W" and not s.active and not s.recovering,
                 "nbma": str(engine.nhs_nbma(s) or ""),
                 "state": s.state,
                 "requests_sent": s.sent,

@@ -466,7 +466,7 @@ def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
         holdtime=nhrp.effective_holdtime,
         authentication=nhrp.authentication.encode() if nhrp.authentication else None,
         network_id=nhrp.network_id,
-        nhs=[NhsConfig(n.address, n.nbma, n.multicast) for n in nhrp.nhs if n.address is not None],
+        nhs=[NhsConfig(n.address, n.nbma, n.multicast, n.priority or 0, n.cluster or 0) for n in nhrp.nhs],
         static_maps=[(m.address, m.nbma) for m in nhrp.maps],
         multicast_static=[m for m in nhrp.multicast_maps if isinstance(m, IPv4Address)],
         multicast_dynamic="dynamic" in nhrp.multicast_maps,
@@ -475,4 +475,6 @@ def nhrp_engine_config(itf: Interface, nbma: IPv4Address) -> NhrpEngineConfig:
         shortcut=nhrp.shortcut,
         unique=not nhrp.registration_no_unique,
         registration_timeout=nhrp.registration_timeout,
+        nhs_max_connections=dict(nhrp.nhs_max_connections),
+        nhs_fallback=float(nhrp.nhs_fallback) if nhrp.nhs_fallback is not None else None,
     )

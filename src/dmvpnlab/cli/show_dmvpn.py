@@ -36,9 +36,22 @@ DETAIL_HEADER = "# Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb    T
 DETAIL_RULE = "----- --------------- --------------- ----- -------- ----- -----------------"
 
 
-def nhs_letters(state: str) -> str:
-    """IOS shows a registered NHS as `RE` (responding, and still expecting replies)."""
-    return {"R": "RE", "E": "E", "W": "W"}.get(state, state)
+def nhs_letters(state: str, dynamic: bool = False) -> str:
+    """IOS shows a registered NHS as `RE` (responding, and still expecting replies); an
+    NHS configured as `ip nhrp nhs dynamic` adds `D` (the legend's D=Dynamic)."""
+    return {"R": "RE", "E": "E", "W": "W"}.get(state, state) + ("D" if dynamic else "")
+
+
+def nhs_fields(engine: Any, nhs: Any) -> dict[str, Any]:
+    """What every NHS line shows: address (a dynamic NHS's learnt one, 0.0.0.0 before its
+    first reply), NBMA, status letters, priority and cluster as configured."""
+    return {
+        "address": str(nhs.proto or "0.0.0.0"),
+        "nbma": str(engine.nhs_nbma(nhs) or ""),
+        "state": nhs_letters(nhs.state, nhs.config.proto is None),
+        "priority": nhs.config.priority,
+        "cluster": nhs.config.cluster,
+    }
 
 
 def _attributes(entry: CacheEntry, has_shortcuts: bool) -> str:
@@ -62,7 +75,7 @@ def _state_and_time(agent: Any, tunnel: Any, entry: CacheEntry, now: float,
     if intf_down:
         return "INTF", None
     engine = tunnel.engine
-    nhs = next((s for s in engine.nhs if s.config.proto == entry.next_hop), None)
+    nhs = next((s for s in engine.nhs if s.proto == entry.next_hop), None)
     if entry.type in (EntryType.INCOMPLETE, EntryType.NEGATIVE):
         return "NHRP", None
     if nhs is not None and entry.is_host:
@@ -127,13 +140,7 @@ def _interface_data(agent: Any, tunnel: Any, itf: Any) -> dict[str, Any]:
         "transport": "GRE/IP" if point_to_point else "multi-GRE/IP",
         "protect": protect,
         "type": "Spoke" if not is_hub(agent, tunnel) else "Hub",
-        "nhs": [{
-            "address": str(s.config.proto),
-            "nbma": str(engine.nhs_nbma(s) or ""),
-            "state": nhs_letters(s.state),
-            "priority": 0,
-            "cluster": 0,
-        } for s in engine.nhs],
+        "nhs": [nhs_fields(engine, s) for s in engine.nhs],
         "peer_count": len(peers),
         "peers": peers,
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dmvpnlab.cli.show_dmvpn import nhs_letters
+from dmvpnlab.cli.show_dmvpn import nhs_fields
 from dmvpnlab.cli.timefmt import duration
 from dmvpnlab.cli.view import live_tunnels
 from dmvpnlab.nhrp.cache import CacheEntry, EntryType
@@ -97,11 +97,7 @@ def nhs_data(agent: Any) -> dict[str, Any]:
     now = agent.clock()
     return {"interface": tunnels[0].name, "nhs": [{
         "interface": tunnel.name,
-        "address": str(s.config.proto),
-        "nbma": str(engine.nhs_nbma(s) or ""),
-        "state": nhs_letters(s.state),
-        "priority": 0,
-        "cluster": 0,
+        **nhs_fields(engine, s),
         "requests_sent": s.sent,
         "requests_failed": max(0, s.sent - s.replies),
         "replies": s.replies,
@@ -112,7 +108,7 @@ def nhs_data(agent: Any) -> dict[str, Any]:
 
 
 def render_nhs(data: dict[str, Any], detail: bool = False) -> str:
-    out = ["Legend: E=Expecting replies, R=Responding, W=Waiting"]
+    out = ["Legend: E=Expecting replies, R=Responding, W=Waiting, D=Dynamic"]
     shown = None
     for n in data["nhs"]:
         interface = n.get("interface", data.get("interface"))
@@ -127,7 +123,7 @@ def render_nhs(data: dict[str, Any], detail: bool = False) -> str:
     if detail:
         out.append("")
         out.append("Pending Registration Requests:")
-        pending = [n for n in data["nhs"] if n["state"] == "E"]
+        pending = [n for n in data["nhs"] if n["state"].startswith("E")]
         if not pending:
             out.append("None")
         for n in pending:

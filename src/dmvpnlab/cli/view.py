@@ -90,4 +90,4 @@ def ios_name(agent: Any, linux: str | None) -> str:
 
 def nhs_addresses(agent: Any) -> set[IPv4Address]:
     """The NHS of every tunnel."""
-    return {s.config.proto for tunnel in live_tunnels(agent) for s in tunnel.engine.nhs}
+    return {s.proto for tunnel in live_tunnels(agent) for s in tunnel.engine.nhs if s.proto is not None}

@@ -243,6 +243,12 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
     if not cur.more():
         raise Incomplete()
     first = (cur.peek() or "").lower()
+    if cur.accept("cluster", 1):
+        _nhrp_nhs_cluster(nhrp, cur, neg)
+        return
+    if cur.accept("fallback", 1):
+        _nhrp_nhs_fallback(nhrp, cur, neg)
+        return
     servers = ctx.entries(nhrp.nhs, _nhs_address)
     if first == "dynamic":
         cur.next()
@@ -256,7 +262,7 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
         servers.put(nhs)
         return
     if not looks_like_address(first):
-        raise Unknown()  # fallback, cluster-level options ...
+        raise Unknown()  # an IPv6 NHS, ...
     address = cur.ipv4()
     if neg:
         servers.drop(address)
@@ -275,6 +281,38 @@ def _nhrp_nhs(ctx: Context, cur: Cursor, neg: bool) -> None:
         else:
             raise Invalid(tok.column)
     servers.put(nhs)
+
+
+def _nhrp_nhs_cluster(nhrp: NhrpConfig, cur: Cursor, neg: bool) -> None:
+    """`ip nhrp nhs cluster N max-connections M`: register with at most M NHSs of cluster N."""
+    cluster = cur.integer(0, 10)
+    if not cur.more():
+        raise Incomplete()
+    if not cur.accept("max-connections", 1):
+        raise Invalid(cur.column())
+    if neg:
+        if cur.more():
+            cur.integer(1, 255)
+        cur.end()
+        nhrp.nhs_max_connections.pop(cluster, None)
+        return
+    limit = cur.integer(1, 255)
+    cur.end()
+    nhrp.nhs_max_connections[cluster] = limit
+
+
+def _nhrp_nhs_fallback(nhrp: NhrpConfig, cur: Cursor, neg: bool) -> None:
+    """`ip nhrp nhs fallback S`: seconds a recovered preferred NHS must answer before the
+    spoke returns to it (IOS without it: at once)."""
+    if neg:
+        if cur.more():
+            cur.integer(0, 3600)
+        cur.end()
+        nhrp.nhs_fallback = None
+        return
+    seconds = cur.integer(0, 3600)
+    cur.end()
+    nhrp.nhs_fallback = seconds
 
 
 def _nhrp_authentication(ctx: Context, cur: Cursor, neg: bool) -> None:

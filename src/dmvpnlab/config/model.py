@@ -97,6 +97,9 @@ class NhrpConfig:
     shortcut: bool = False
     registration_no_unique: bool = False
     registration_timeout: int | None = None
+    # `ip nhrp nhs cluster N max-connections M`, cluster -> M; `ip nhrp nhs fallback S`.
+    nhs_max_connections: dict[int, int] = field(default_factory=dict)
+    nhs_fallback: int | None = None
 
     @property
     def effective_holdtime(self) -> int:

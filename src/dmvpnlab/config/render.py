@@ -70,6 +70,8 @@ def _interface_lines(itf: Interface) -> list[str]:
         *_line(" ip nhrp network-id {}", n.network_id),
         *_line(" ip nhrp holdtime {}", n.holdtime),
         *(_nhs_line(nhs) for nhs in n.nhs),
+        *(f" ip nhrp nhs cluster {c} max-connections {m}" for c, m in sorted(n.nhs_max_connections.items())),
+        *_line(" ip nhrp nhs fallback {}", n.nhs_fallback),
         *_line(" ip nhrp registration no-unique", n.registration_no_unique, False),
         *_line(" ip nhrp registration timeout {}", n.registration_timeout),
         *_line(" ip nhrp shortcut", n.shortcut, False),

@@ -253,9 +253,15 @@ def registration_targets(nhrp: dict) -> list[dict]:
     return [n for block in tunnels for n in block.get("nhs", [])]
 
 
+def nhs_settled(nhs: dict) -> bool:
+    """An NHS the spoke is done with: responding, or left waiting by the NHS policy
+    (`ip nhrp nhs cluster N max-connections M`: the spoke registers with M of them)."""
+    return nhs.get("state") == "R" or bool(nhs.get("waiting"))
+
+
 def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIMEOUT) -> list[str]:
-    """Wait until every NHC has all its NHSes responding (state R), on every tunnel; return
-    those that have not.
+    """Wait until every NHC has all its NHSes responding (state R) or waiting by policy, on
+    every tunnel; return those that have not.
 
     Not an error: a lab may hold spokes that must never register (wrong key or password).
     Scenarios then start from a converged lab instead of racing the first registration.
@@ -269,7 +275,7 @@ def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIME
                 nhs = registration_targets(answer["state"]["nhrp"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-            if all(n["state"] == "R" for n in nhs):
+            if all(nhs_settled(n) for n in nhs):
                 pending.remove(h)
         if pending:
             time.sleep(0.05)

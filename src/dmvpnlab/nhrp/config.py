@@ -20,11 +20,18 @@ DEFAULT_REDIRECT_TIMEOUT = 2.0  # IOS default of `ip nhrp redirect timeout`, sec
 
 @dataclass
 class NhsConfig:
-    """One NHS the engine registers with: its tunnel address, and its NBMA when configured."""
+    """One NHS the engine registers with: its tunnel address, and its NBMA when configured.
 
-    proto: IPv4Address
+    `proto` is None for `ip nhrp nhs dynamic nbma B`: the NHS's tunnel address is learnt
+    from its Registration Reply. `priority` (lower is preferred, as in IOS) and `cluster`
+    only matter when the cluster has a max-connections limit (`NhrpEngineConfig`).
+    """
+
+    proto: IPv4Address | None
     nbma: IPv4Address | None = None
     multicast: bool = False
+    priority: int = 0
+    cluster: int = 0
 
 
 @dataclass
@@ -47,3 +54,9 @@ class NhrpEngineConfig:
     unique: bool = True
     registration_timeout: int | None = None
     mtu: int = DEFAULT_CIE_MTU  # what CIEs advertise (IOS: 17916, whatever `ip mtu` says)
+    # `ip nhrp nhs cluster N max-connections M`: register with at most M NHSs of cluster N
+    # (a cluster absent here registers with all of its NHSs, as IOS does).
+    nhs_max_connections: dict[int, int] = field(default_factory=dict)
+    # `ip nhrp nhs fallback S`: how long a recovered, preferred NHS must keep answering
+    # before the spoke returns to it; None (IOS default) returns at once.
+    nhs_fallback: float | None = None

@@ -86,11 +86,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         # When a Traffic Indication for a destination arrived: the benchmarks measure
         # redirect -> shortcut installed from it.
         self.redirect_received: dict[IPv4Address, float] = {}
-        self.nhs: list[NhsState] = []
         self.me = self._identity()
+        self.nhs: list[NhsState] = [NhsState(config=nhs, request_id=next(self._ids)) for nhs in config.nhs]
         self._install_static(now)
-        for nhs in config.nhs:
-            self.nhs.append(NhsState(config=nhs, request_id=next(self._ids)))
 
     # --- configuration ------------------------------------------------------------
 
@@ -107,9 +105,10 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         for proto, nbma in self.config.static_maps:
             self.cache.put(CacheEntry(prefix=host(proto), next_hop=proto, nbma=nbma, type=EntryType.STATIC,
                                       created=now, expires=None))
-        for nhs in self.config.nhs:
-            if nhs.nbma is not None and self.cache.peer(nhs.proto) is None:
-                self.cache.put(CacheEntry(prefix=host(nhs.proto), next_hop=nhs.proto, nbma=nhs.nbma,
+        for state in self.nhs:  # a dynamic NHS gets its entry once its address is learnt
+            proto, nbma = state.proto, state.config.nbma
+            if proto is not None and nbma is not None and self.cache.peer(proto) is None:
+                self.cache.put(CacheEntry(prefix=host(proto), next_hop=proto, nbma=nbma,
                                           type=EntryType.STATIC, created=now, expires=None))
 
     def reconfigure(self, config: NhrpEngineConfig, now: float) -> None:
@@ -120,11 +119,16 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         for entry in self.cache.snapshot():
             if entry.type is EntryType.STATIC:
                 self.cache.remove(entry.prefix)
+        # An NHS is the same one while its address and NBMA are (priority, cluster and
+        # multicast may change under it); its registration state carries over.
+        known = {(s.config.proto, s.config.nbma): s for s in self.nhs}
+        states = []
+        for nhs in config.nhs:
+            state = known.get((nhs.proto, nhs.nbma)) or NhsState(config=nhs, request_id=next(self._ids))
+            state.config = nhs
+            states.append(state)
+        self.nhs = states
         self._install_static(now)
-        known = {s.config.proto: s for s in self.nhs}
-        self.nhs = [known.get(n.proto) or NhsState(config=n, request_id=next(self._ids)) for n in config.nhs]
-        for state in self.nhs:
-            state.config = next(n for n in config.nhs if n.proto == state.config.proto)
         if nbma_changed:
             self.nbma_changed(config.nbma_address, now)
 
@@ -149,7 +153,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         for state in self.nhs:
             nbma = self.nhs_nbma(state)
             if nbma is not None:
-                peers[nbma] = state.config.proto
+                peers[nbma] = state.proto or self.me.proto
         for nbma, proto in peers.items():
             self._send(nbma, messages.purge_request(self.me, proto, [stale], next(self._ids), want_reply=False))
         for state in self.nhs:
@@ -171,9 +175,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
     # --- timers ---------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        for state in self.nhs:
-            if now >= state.next_send:
-                self._register(state, now)
+        self._registration_tick(now)
         for entry in self.cache.expired(now):
             self._forget(entry)
             for dependent in self.cache.via(entry.next_hop) if entry.is_host else []:
@@ -372,7 +374,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
         nbma = self._nbma_of(hop) if hop is not None else None
         if nbma is None or nbma == outer_src or packet.hop_count <= 1:
-            if nbma is None and hop is not None and self.nhs and hop not in (s.config.proto for s in self.nhs):
+            if nbma is None and hop is not None and self.nhs and hop not in (s.proto for s in self.nhs):
                 nbma = self._active_nhs_nbma()
             if nbma is None or nbma == outer_src or packet.hop_count <= 1:
                 if self._unrecognized(packet, data, outer_src):

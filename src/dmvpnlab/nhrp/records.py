@@ -28,6 +28,15 @@ class NhsState:
     replies: int = 0
     up_since: float | None = None
     awaiting: bool = False  # the last request sent has not been answered yet
+    learnt_proto: IPv4Address | None = None  # a dynamic NHS's address, from its reply
+    unanswered: int = 0  # requests sent since the last reply: the policy's "down" test
+    active: bool = True  # the NHS policy registers with it (False: waiting, "W")
+    recovering: bool = False  # went down while active: probed, and re-admitted after fallback
+
+    @property
+    def proto(self) -> IPv4Address | None:
+        """The NHS's tunnel address: configured, else learnt (dynamic NHS), else None."""
+        return self.config.proto or self.learnt_proto
 
 
 @dataclass

@@ -125,8 +125,8 @@ class RouteWatch:
             peers = dict(answered.requesters)
             for state in self.nhs:
                 nbma = self.nhs_nbma(state)
-                if nbma is not None and nbma not in peers.values():
-                    peers[state.config.proto] = nbma
+                if nbma is not None and state.proto is not None and nbma not in peers.values():
+                    peers[state.proto] = nbma
             for proto, nbma in peers.items():
                 request_id = next(self._ids)
                 packet = messages.purge_request(self.me, proto, [cie], request_id, want_reply=True)
