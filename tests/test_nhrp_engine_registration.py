@@ -125,6 +125,17 @@ def test_registration_timeout_sets_the_re_registration_interval():
     assert _registration_times(net, "spoke1") == [0.0, 30.0, 60.0, 90.0]
 
 
+def test_a_registration_timeout_configured_live_applies_at_once_not_after_the_old_interval():
+    import dataclasses
+
+    net = dmvpn(1)  # holdtime 300: the next registration 100 s away
+    net.run(10)
+    engine = net.nodes["spoke1"].engine
+    engine.reconfigure(dataclasses.replace(engine.config, registration_timeout=5), net.now)
+    net.run(12)
+    assert _registration_times(net, "spoke1") == [0.0, 15.0, 20.0]
+
+
 def test_unanswered_registration_is_retried_with_exponential_backoff_capped_at_the_interval():
     net = dmvpn(1, start=False)
     net.down.add("hub")

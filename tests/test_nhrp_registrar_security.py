@@ -149,6 +149,17 @@ def test_the_holder_whose_nbma_changed_takes_back_its_stale_binding_and_register
     assert sorted(hub.engine.multicast_targets()) == sorted([new, SPOKE2_NBMA])
 
 
+def test_a_holder_moving_back_to_an_nbma_it_left_takes_back_its_binding_again(hub):
+    # A DHCP lease handed back: 100.64.1.1 -> new -> 100.64.1.1 within the holding time.
+    new = A("100.64.99.1")
+    hub.receive(_purge(SPOKE1, new, SPOKE1, stale_nbma=SPOKE1_NBMA, want_reply=False), new)
+    assert hub.register(SPOKE1, new) == CIE_SUCCESS
+    hub.receive(_purge(SPOKE1, SPOKE1_NBMA, SPOKE1, stale_nbma=new, want_reply=False), SPOKE1_NBMA)
+    assert hub.holder(SPOKE1) is None
+    assert hub.register(SPOKE1, SPOKE1_NBMA) == CIE_SUCCESS
+    assert hub.holder(SPOKE1) == (SPOKE1_NBMA, None)
+
+
 def test_a_registered_spoke_cannot_pass_for_a_moved_holder_even_after_purging_itself(hub):
     forged = _purge(SPOKE1, SPOKE2_NBMA, SPOKE1, stale_nbma=SPOKE1_NBMA)
     hub.receive(forged, SPOKE2_NBMA)

@@ -114,6 +114,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
     def reconfigure(self, config: NhrpEngineConfig, now: float) -> None:
         """Apply a changed config live (configure terminal): keep learned state that still fits."""
         nbma_changed = config.nbma_address != self.config.nbma_address
+        interval_before = self._registration_interval()
         self.config = config
         self.me = self._identity()
         for entry in self.cache.snapshot():
@@ -128,6 +129,13 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             state.config = nhs
             states.append(state)
         self.nhs = states
+        # A shorter registration interval (`ip nhrp registration timeout`, holdtime) applies
+        # now, not after the next registration the longer one scheduled (up to 40 min away).
+        interval = self._registration_interval()
+        if interval < interval_before:
+            for state in self.nhs:
+                state.next_send = min(state.next_send, now + interval)
+                state.backoff = min(state.backoff, self._retry_cap())
         self._install_static(now)
         if nbma_changed:
             self.nbma_changed(config.nbma_address, now)

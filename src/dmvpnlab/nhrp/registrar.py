@@ -57,7 +57,8 @@ class Registrar:
     def _init_registrar(self) -> None:
         # NBMA -> until when it counts as a registrant here (its last registration's
         # expiry): a spoke that purged its own registration is still known for that long.
-        self._registrants: dict[IPv4Address, float] = {}
+        # NBMA -> tunnel address -> until when it held (holds) that registration
+        self._registrants: dict[IPv4Address, dict[IPv4Address, float]] = {}
         self._registrants_pruned = 64
 
     # --- registrations --------------------------------------------------------------------
@@ -91,7 +92,7 @@ class Registrar:
             self._release_multicast(existing.nbma)
         if self.config.multicast_dynamic:
             self.multicast_dynamic.add(outer_src)
-        self._note_registrant(outer_src, now + cie.holdtime, now)
+        self._note_registrant(outer_src, proto, now + cie.holdtime, now)
         self.events.append(PeerChanged(proto))
         self._log("cache", f"NHRP: Adding registration for {proto} -> {outer_src}, holdtime {cie.holdtime}")
         self._emit(outer_src, *reply)
@@ -102,17 +103,21 @@ class Registrar:
         if nbma in self.multicast_dynamic and not any("registered" in e.flags for e in self.cache.with_nbma(nbma)):
             self.multicast_dynamic.discard(nbma)
 
-    def _note_registrant(self, nbma: IPv4Address, until: float, now: float) -> None:
-        self._registrants[nbma] = max(until, self._registrants.get(nbma, until))
+    def _note_registrant(self, nbma: IPv4Address, proto: IPv4Address, until: float, now: float) -> None:
+        held = self._registrants.setdefault(nbma, {})
+        held[proto] = max(until, held.get(proto, until))
         if len(self._registrants) > 2 * self._registrants_pruned:  # amortised: no walk per registration
-            self._registrants = {k: v for k, v in self._registrants.items() if v > now}
+            self._registrants = {k: live for k, v in self._registrants.items()
+                                 if (live := {p: u for p, u in v.items() if u > now})}
             self._registrants_pruned = max(64, len(self._registrants))
 
-    def _known_registrant(self, nbma: IPv4Address, now: float) -> bool:
-        """`nbma` holds a registration here, or held one within its holding time."""
-        if self._registrants.get(nbma, float("-inf")) > now:
+    def _known_registrant(self, nbma: IPv4Address, now: float, other_than: IPv4Address | None = None) -> bool:
+        """`nbma` holds a registration here, or held one within its holding time, for an
+        address other than `other_than` (a spoke moving back to an NBMA it left holds only
+        its own address there: it is no other registrant)."""
+        if any(until > now and proto != other_than for proto, until in self._registrants.get(nbma, {}).items()):
             return True
-        return any("registered" in e.flags for e in self.cache.with_nbma(nbma))
+        return any("registered" in e.flags and e.next_hop != other_than for e in self.cache.with_nbma(nbma))
 
     # --- purges ---------------------------------------------------------------------------
 
@@ -154,4 +159,4 @@ class Registrar:
 
     def _may_purge(self, entry: CacheEntry, packet: NhrpPacket, cie: Cie, outer_src: IPv4Address, now: float) -> bool:
         return from_registrant(entry, packet, outer_src) or moved_holder(
-            entry, packet, cie, outer_src, self._known_registrant(outer_src, now))
+            entry, packet, cie, outer_src, self._known_registrant(outer_src, now, other_than=entry.next_hop))

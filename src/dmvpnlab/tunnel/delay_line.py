@@ -28,7 +28,7 @@ class DelayLine:
                  rng: random.Random | None = None) -> None:
         self.delay_ms = max(0.0, delay_ms)
         self.jitter_ms = max(0.0, jitter_ms)
-        self.loop = loop or asyncio.get_event_loop()
+        self.loop = loop  # the agent's running loop; looked up when a packet is first held
         self.rng = rng or random.Random()
         self.counters: Counter[str] = Counter()  # delayed, sent, send failed
 
@@ -48,6 +48,8 @@ class DelayLine:
 
         def send_later(data: bytes, address: Any) -> None:
             self.counters["delayed"] += 1
+            if self.loop is None:
+                self.loop = asyncio.get_running_loop()
             self.loop.call_later(self.seconds(), self._send, sendto, data, address)
 
         send_later.original = sendto  # type: ignore[attr-defined]
