@@ -10,6 +10,7 @@ captures: first echo request of each new flow on hub2's WAN minus the kill's rec
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
@@ -87,3 +88,33 @@ def test_hub1_killed_traffic_moves_to_hub2_and_shortcuts_survive(lab, lab_faults
     assert wait_for(lambda: all(summary_next_hop(lab, f"spoke{n}") == HUB1 for n in range(1, 5)), timeout=15)
     print(f"hub back: all spokes registered {registered:.2f} s and route via it {time.time() - restart.time:.2f} s "
           f"after the restart began")
+
+
+def test_with_max_connections_1_a_spoke_waits_on_hub2_uses_it_while_hub1_is_dead_and_falls_back(lab, lab_faults):
+    """`ip nhrp nhs cluster 0 max-connections 1` + `ip nhrp nhs fallback 4` on spoke4: it
+    registers with hub (priority 1) only, hub2 (priority 2) waits (W). Hub killed: hub goes E
+    and hub2 is activated (R). Hub back: once it answers again for 4 s, spoke4 returns to it
+    and hub2 waits again. Registrations to hub2 appear on the wire only in between."""
+    lab.cli("spoke4", "configure terminal", "interface Tunnel0", "ip nhrp nhs cluster 0 max-connections 1",
+            "ip nhrp nhs fallback 4", "end")
+    assert wait_for(lambda: nhs_states(lab, "spoke4") == {HUB1: "R", HUB2: "W"}, timeout=15), nhs_states(lab, "spoke4")
+    time.sleep(3)
+    quiet_since = time.time()
+    kill = lab_faults.fault("kill", "hub")
+    assert wait_for(lambda: nhs_states(lab, "spoke4") == {HUB1: "E", HUB2: "R"}, timeout=20), nhs_states(lab, "spoke4")
+    activated = time.time() - kill.time
+    detail = lab.cli("spoke4", "show ip nhrp nhs detail")
+    assert re.search(rf"{HUB1}\s+E\b", detail) and re.search(rf"{HUB2}\s+RE?\b", detail), detail
+    restart = lab_faults.fault("restart", "hub")
+    assert wait_for(lambda: nhs_states(lab, "spoke4") == {HUB1: "R", HUB2: "W"}, timeout=30), nhs_states(lab, "spoke4")
+    fell_back = time.time() - restart.time
+    print(f"max-connections 1: hub2 activated {activated:.1f} s after hub was killed; "
+          f"back on hub {fell_back:.1f} s after its restart began (fallback 4 s)")
+    assert fell_back >= 4.0
+    seen = captures(lab)
+    to_hub2 = [m.time for m in seen.messages(3, link="spoke4-isp", since=quiet_since) if str(m.outer_dst) == "100.64.100.1"]
+    assert to_hub2 and min(to_hub2) > kill.time, "no registration to the waiting hub2 before hub died"
+    settled = time.time()
+    time.sleep(5)
+    later = [m for m in captures(lab).messages(3, link="spoke4-isp", since=settled) if str(m.outer_dst) == "100.64.100.1"]
+    assert later == [], "spoke4 still registers with hub2 after falling back"
