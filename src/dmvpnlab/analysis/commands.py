@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from dmvpnlab.analysis.decrypt import DecryptError, decrypt_capture, summarize
-from dmvpnlab.analysis.ladder import CaptureDamaged, CaptureError, event_json, format_ladder, read_events, roundtrip
+from dmvpnlab.analysis.ladder import (CaptureDamaged, CaptureError, event_json, format_ladder, read_events,
+                                      read_fault_record, roundtrip)
 
 EXIT_MISMATCH = 1
 EXIT_UNREADABLE = 2
@@ -42,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="decode and re-encode every NHRP packet; exit 1 at the first that differs")
     parser.add_argument("--decrypt", action="store_true",
                         help="decrypt ESP (and IKEv1) with tshark and the lab's key tables; every frame, then counts")
+    parser.add_argument("--faults", type=Path, metavar="FILE",
+                        help="a lab's fault record to interleave with the ladder (default: faults.jsonl "
+                             "next to the capture, where the lab writes it)")
     parser.add_argument("--keys", type=Path, metavar="DIR",
                         help="directory holding esp_sa and ikev1_decryption_table (default: the capture's directory); "
                              "the ladder and --roundtrip also look inside ESP these keys open")
@@ -69,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             print(summary, file=out)
             return 0
         events = read_events(args.file, keys)
-        lines = (event_json(e) for e in events) if args.json else format_ladder(events)
+        record = args.faults if args.faults is not None else Path(args.file).parent / "faults.jsonl"
+        lines = (event_json(e) for e in events) if args.json else format_ladder(events, read_fault_record(record))
         for line in lines:
             print(line, file=out)
         return 0

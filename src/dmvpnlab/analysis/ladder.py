@@ -85,6 +85,7 @@ class Event:
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
     nhrp_bytes: bytes | None = None
+    at: float = 0.0  # the frame's own timestamp (seconds since the epoch): lines it up with fault records
 
 
 # --- reading ------------------------------------------------------------------------
@@ -158,6 +159,7 @@ def _events(frames: Iterator[tuple[int, float, bytes | None]], keyring: EspKeyri
             continue
         event = _event_from_ip(number, when - start, ip, keyring)
         if event is not None:
+            event.at = when
             yield event
 
 
@@ -332,11 +334,41 @@ def _details(event: Event) -> str:
     return " ".join(parts)
 
 
-def format_ladder(events: Iterable[Event]) -> Iterator[str]:
-    """One line per event: frame, relative time, outer from -> to, message, key fields."""
+def format_ladder(events: Iterable[Event], faults: Iterable[tuple[float, str]] = ()) -> Iterator[str]:
+    """One line per event: frame, relative time, outer from -> to, message, key fields.
+
+    `faults` ((epoch time, text), e.g. from the lab's faults.jsonl) are interleaved where they
+    happened, as `-- fault: ...` lines, so what a fault did is read right after it."""
+    pending = sorted(faults)
+    origin: float | None = None
     yield f"{'#':>5}  {'time':>10}  {'from':>15}    {'to':<15}  {'message':<24}  details"
     for e in events:
+        if origin is None:
+            origin = e.at - e.time
+        while pending and pending[0][0] <= e.at:
+            when, text = pending.pop(0)
+            yield f"{'-':>5}  {when - origin:>10.6f}  -- fault: {text}"
         yield f"{e.frame:>5}  {e.time:>10.6f}  {e.src:>15} -> {e.dst:<15}  {e.message:<24}  {_details(e)}".rstrip()
+    for when, text in pending:
+        yield f"{'-':>5}  {when - (origin or when):>10.6f}  -- fault: {text}"
+
+
+def read_fault_record(path: Path) -> list[tuple[float, str]]:
+    """(time, `kind target action k=v`) of each line of a lab's faults.jsonl (the format of
+    dmvpnlab.lab.faults.record, read here without importing the lab); unreadable lines skipped."""
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for text in lines:
+        try:
+            item = json.loads(text)
+            extra = " ".join(f"{k}={v}" for k, v in (item.get("params") or {}).items())
+            out.append((float(item["time"]), f"{item['kind']} {item['target']} {item['action']} {extra}".rstrip()))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return out
 
 
 def event_json(event: Event) -> str:

@@ -9,7 +9,7 @@
 A fault needs the process that holds the lab (it owns the agents and the timed faults'
 threads): a detached lab's controller (`up --detach`) is asked over its socket; at a
 foreground lab's prompt the same words work as `mininet> fault kill hub`. `list` reads the
-lab's record (`<labdir>/faults.jsonl`) directly, whoever holds the lab. Imports the lab's
+lab's record (faults.jsonl next to its captures, else in its run directory) directly, whoever holds the lab. Imports the lab's
 records, controller and faults modules.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from dmvpnlab.lab.faults import FAULTS_FILE, KINDS, FaultError, read_events
@@ -62,7 +63,9 @@ def cmd_fault(args: argparse.Namespace) -> int:
         print(f"dmvpnlab: {records}", file=sys.stderr)
         return 1
     if args.kind == "list":
-        events = list(read_events(records.directory / FAULTS_FILE))
+        captures = records.data.get("captures")
+        path = Path(captures) / FAULTS_FILE if captures else records.directory / FAULTS_FILE
+        events = list(read_events(path))
         if args.json:
             print(json.dumps([e.to_json() for e in events], indent=2))
         else:

@@ -367,7 +367,7 @@ class Lab:
         return self.fault_injector.fault(kind, target, **params)
 
     def faults(self) -> list[Any]:
-        """Every fault event so far (`<labdir>/faults.jsonl`), oldest first."""
+        """Every fault event so far (faults.jsonl beside the captures), oldest first."""
         return self.fault_injector.events()
 
     def wait_faults(self, timeout: float | None = None) -> bool:

@@ -19,13 +19,14 @@ netem, `tc qdisc ... netem` on the WAN port is used instead and the record says 
 
 Timed faults (link-down with a duration, flap, isp-down) run in threads of this process;
 `wait()` joins them, `clear()` stops them. Every step (down, up, inject, clear) is one
-`FaultEvent` in `<labdir>/faults.jsonl`, so a scenario times what it sees in the captures
+`FaultEvent` in the fault record (`fault_record_path`), so a scenario times what it sees in the captures
 from the record. Imports the lab's agents and records modules, never the CLI.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from dmvpnlab import jsonline
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
 
 KINDS = ("kill", "restart", "reload", "crash", "link-down", "link-up", "flap", "loss", "delay",
          "renumber", "isp-down", "isp-up", "clear")
+
+
+def fault_record_path(lab: "Lab") -> Path:
+    """Next to the lab's captures when it has them (they outlive the lab, and `dmvpnlab pcap`
+    interleaves the record with a capture's ladder), else in the lab's run directory."""
+    directory = lab.captures.directory if lab.captures is not None else lab.records.directory
+    return directory / FAULTS_FILE
 
 
 class FaultError(ValueError):
@@ -63,7 +71,7 @@ class FaultInjector:
 
     def __init__(self, lab: "Lab") -> None:
         self.lab = lab
-        self.log = FaultLog(lab.records.directory / FAULTS_FILE)
+        self.log = FaultLog(fault_record_path(lab))
         self.killed: set[str] = set()
         self.down_links: dict[str, underlay.LinkEnd] = {}
         self.losses: dict[str, dict[str, float]] = {}  # namespace -> far-end port -> percent

@@ -1,4 +1,5 @@
-"""The fault record: every fault injected into a lab, with its time, in `<labdir>/faults.jsonl`.
+"""The fault record: every fault injected into a lab, with its time, in faults.jsonl next to the lab's
+captures (captures/<lab>/, which outlive the lab), or in its run directory without captures.
 
 Why a file of its own: a fault is only useful in a report when it can be lined up with the
 packets it caused. Each event carries the wall-clock time (`time`, seconds since the epoch:
