@@ -136,19 +136,18 @@ class FaultInjector:
         return event
 
     def _reload(self, target: str, params: dict[str, Any]) -> FaultEvent:
-        self._handle(target)
-        event = self._record("reload", target, "inject")
-        self.lab.restart_agent(target, crash=False)
-        self.killed.discard(target)
-        self._record("reload", target, "ready", pid=self._handle(target).popen.pid)
-        return event
+        return self._start_again("reload", target, crash=False)
 
     def _crash(self, target: str, params: dict[str, Any]) -> FaultEvent:
+        return self._start_again("crash", target, crash=True)
+
+    def _start_again(self, kind: str, target: str, crash: bool) -> FaultEvent:
+        """A reload (SIGTERM: the agent cleans up) or a crash (SIGKILL), then a fresh start."""
         self._handle(target)
-        event = self._record("crash", target, "inject")
-        self.lab.restart_agent(target, crash=True)
+        event = self._record(kind, target, "inject")
+        self.lab.restart_agent(target, crash=crash)
         self.killed.discard(target)
-        self._record("crash", target, "ready", pid=self._handle(target).popen.pid)
+        self._record(kind, target, "ready", pid=self._handle(target).popen.pid)
         return event
 
     # ------------------------------------------------------------------ links
