@@ -27,21 +27,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from dmvpnlab import jsonline
 from dmvpnlab.lab.faults import underlay
 from dmvpnlab.lab.faults.record import FAULTS_FILE, FaultEvent, FaultLog
 from dmvpnlab.rundir import CONTROL_SOCKET
 
-if TYPE_CHECKING:
-    from dmvpnlab.lab.lab import Lab
-
 KINDS = ("kill", "restart", "reload", "crash", "link-down", "link-up", "flap", "loss", "delay",
          "renumber", "isp-down", "isp-up", "clear")
 
 
-def fault_record_path(lab: "Lab") -> Path:
+def fault_record_path(lab: Any) -> Path:
     """Next to the lab's captures when it has them (they outlive the lab, and `dmvpnlab pcap`
     interleaves the record with a capture's ladder), else in the lab's run directory."""
     directory = lab.captures.directory if lab.captures is not None else lab.records.directory
@@ -69,7 +66,8 @@ def _number(params: dict[str, Any], key: str, default: float | None = None, low:
 class FaultInjector:
     """The faults of one lab (see the module docstring)."""
 
-    def __init__(self, lab: "Lab") -> None:
+    def __init__(self, lab: Any) -> None:
+        """`lab` is the running `dmvpnlab.lab.lab.Lab` (not imported: the lab imports this module)."""
         self.lab = lab
         self.log = FaultLog(fault_record_path(lab))
         self.killed: set[str] = set()
