@@ -75,7 +75,8 @@ def test_five_percent_loss_everywhere_registrations_and_shortcuts_still_form(lab
     # Traffic keeps flowing while the shortcut forms: a lost redirect or resolution is retried.
     assert wait_for(lambda: _ping_ok(lab) and "192.168.2.0/24 via 10.0.0.3" in shortcuts(lab, "spoke1")
                     and "192.168.1.0/24 via 10.0.0.2" in shortcuts(lab, "spoke2"), timeout=30)
-    time.sleep(12)  # registrations keep running under loss: six every 12 s per spoke
+    # registrations keep running under loss (six every 12 s per spoke), and so does traffic
+    lab.exec("h1", ["ping", "-n", "-q", "-c", "100", "-i", "0.1", "-W", "1", H2], timeout=30)
     dropped = sum(n for rules in lab_faults.loss_counters().values() for n in rules.values())
     counters = {n: nhs_counters(lab, n)[HUB_TUNNEL] for n in ("spoke1", "spoke2")}
     resent = {n: agent_state(lab, n)["nhrp"]["traffic"]["retransmitted"] for n in ("spoke1", "spoke2")}
@@ -83,6 +84,12 @@ def test_five_percent_loss_everywhere_registrations_and_shortcuts_still_form(lab
           f"resolution retransmissions {resent}")
     assert dropped > 0
     assert all(sent >= replies > 0 for sent, replies in counters.values())
+    # `show ip nhrp nhs detail` shows the same counters: requests sent vs replies received.
+    for node in ("spoke1", "spoke2"):
+        detail = lab.cli(node, "show ip nhrp nhs detail")
+        sent, replies = (int(x) for x in re.search(r"req-sent (\d+)\s+req-failed \d+\s+repl-recv (\d+)", detail).groups())
+        now_sent, now_replies = nhs_counters(lab, node)[HUB_TUNNEL]
+        assert now_sent - 1 <= sent <= now_sent and now_replies - 1 <= replies <= now_replies, detail
 
 
 def _ping_ok(lab) -> bool:
