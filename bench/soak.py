@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from soak_verdict import verdict  # noqa: E402
 
 SAMPLE_EVERY_S = 20.0
-WARMUP_S = 60.0
+WARMUP_S = 180.0  # an agent's RSS climbs for its first 2-3 minutes (imports, caches), then levels
 
 
 def soak_topology(spokes: int) -> Any:

@@ -5,7 +5,8 @@ A soak passes when, over the whole run:
   an entry must expire or be refreshed, never linger), and once faults stop and the lab has
   settled every spoke's NHSs respond (R) and every sampled pair reaches each other;
 - no agent grows: the RSS of every agent process that lived through the measured window
-  grows by at most RSS_GROWTH_LIMIT (10 %) from its first sample after warm-up to its last;
+  grows by at most RSS_GROWTH_LIMIT (10 %) from its first sample after its own warm-up
+  (counted from when the process was first seen: restarted agents warm up too) to its last;
 - nothing leaks: after tear-down no namespace and no process of the lab is left.
 """
 
@@ -41,17 +42,26 @@ def stuck_entries(samples: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def rss_growth(samples: list[dict[str, Any]], warmup_s: float) -> dict[str, float]:
-    """Per agent process (node:pid) alive after warm-up: last RSS / first RSS - 1."""
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
+def rss_windows(samples: list[dict[str, Any]], warmup_s: float) -> dict[str, tuple[float, int, float, int]]:
+    """Per agent process (node:pid): (t, RSS) of its first sample taken `warmup_s` after the
+    process was first seen (a fresh agent grows while it imports and fills its caches: a
+    restarted one too), and (t, RSS) of its last sample."""
+    born: dict[str, float] = {}
+    first: dict[str, tuple[float, int]] = {}
+    last: dict[str, tuple[float, int]] = {}
     for sample in samples:
-        if sample["t"] < warmup_s:
-            continue
         for key, rss in sample.get("rss_kib", {}).items():
-            first.setdefault(key, rss)
-            last[key] = rss
-    return {key: last[key] / first[key] - 1.0 for key in first if first[key] > 0}
+            born.setdefault(key, sample["t"])
+            if sample["t"] - born[key] < warmup_s:
+                continue
+            first.setdefault(key, (sample["t"], rss))
+            last[key] = (sample["t"], rss)
+    return {key: (*first[key], *last[key]) for key in first}
+
+
+def rss_growth(samples: list[dict[str, Any]], warmup_s: float) -> dict[str, float]:
+    """Per agent process alive after its warm-up: last RSS / first RSS - 1."""
+    return {key: b / a - 1.0 for key, (_, a, _, b) in rss_windows(samples, warmup_s).items() if a > 0}
 
 
 def verdict(samples: list[dict[str, Any]], final: dict[str, Any], warmup_s: float, min_window_s: float) -> Verdict:
@@ -60,15 +70,9 @@ def verdict(samples: list[dict[str, Any]], final: dict[str, Any], warmup_s: floa
     stuck = stuck_entries(samples)
     if stuck:
         reasons.append(f"{len(stuck)} NHRP entries seen past their expiry, e.g. {stuck[:3]}")
-    growth = rss_growth(samples, warmup_s)
+    windows = rss_windows(samples, warmup_s)
     # only processes measured over a long enough window count (a restarted agent starts anew)
-    spans: dict[str, tuple[float, float]] = {}
-    for sample in samples:
-        for key in sample.get("rss_kib", {}):
-            if sample["t"] >= warmup_s:
-                start, _ = spans.get(key, (sample["t"], sample["t"]))
-                spans[key] = (start, sample["t"])
-    judged = {k: g for k, g in growth.items() if spans[k][1] - spans[k][0] >= min_window_s}
+    judged = {k: b / a - 1.0 for k, (t0, a, t1, b) in windows.items() if a > 0 and t1 - t0 >= min_window_s}
     grown = {k: round(g * 100, 1) for k, g in judged.items() if g > RSS_GROWTH_LIMIT}
     if grown:
         reasons.append(f"RSS grew more than {RSS_GROWTH_LIMIT:.0%}: {grown} (%)")
