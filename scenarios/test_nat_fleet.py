@@ -1,0 +1,146 @@
+"""NAT fleets: three spokes behind nat1, two behind nat2, one without NAT (Phase 3 + IPsec).
+
+topologies/nat-fleet.yaml: spoke1-3 reach the hub from nat1's one public address
+100.64.1.1, spoke4-5 from nat2's 100.64.4.1, spoke6 from its own 100.64.6.1. Linux
+masquerade keeps the first spoke's UDP ports and gives the others other ports, so the hub
+tells spokes behind one NAT apart by (address, port) only (dmvpnlab.ipsec.endpoint). What
+a user expects, as on IOS with NAT-T:
+
+- every spoke registers and the hub lists each one separately (`show dmvpn`: its own row,
+  the NAT's public address, the N flag for those behind a NAT; `show ip nhrp`: its own
+  entry with its own claimed NBMA);
+- every LAN is reachable from the hub's LAN;
+- two spokes behind the SAME NAT (spoke1 and spoke2) do not form a shortcut: the far
+  spoke answers the resolution at the post-NAT address the hub saw, which is its own NAT's
+  outside address, and the box does not hairpin (Linux masquerade without a hairpin DNAT,
+  like most CPEs), so IKE to it never completes and no reply arrives. Their traffic stays
+  on the hub path, as IOS's does with a PAT box that does not hairpin (its resolution
+  reply also travels only once IPsec is up);
+- a spoke behind nat1 and one behind nat2 form a shortcut: both answer each other's
+  resolution at the other NAT's public address, and the IKE each sends opens its own
+  NAT's mapping for the other's (UDP hole punching, which masquerade allows);
+- every pair of LANs reaches each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crossings import HUB_NBMA, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+
+pytestmark = pytest.mark.topology("topologies/nat-fleet.yaml")
+
+REPO = Path(__file__).resolve().parents[1]
+NAT1, NAT2, SPOKE6 = "100.64.1.1", "100.64.4.1", "100.64.6.1"
+PUBLIC = {2: NAT1, 3: NAT1, 4: NAT1, 5: NAT2, 6: NAT2, 7: SPOKE6}  # tunnel .N -> NBMA the hub sees
+PRIVATE = {2: "172.16.1.2", 3: "172.16.1.3", 4: "172.16.1.4", 5: "172.16.2.5", 6: "172.16.2.6"}
+SPOKES = range(1, 7)
+
+
+def host(index: int) -> str:
+    return f"192.168.{index}.10"
+
+
+def tunnel(index: int) -> str:
+    return f"10.0.0.{index + 1}"
+
+
+def cli(lab, node: str, line: str) -> str:
+    """One exec command on the router's CLI (`dmvpnlab cli NODE -c LINE`)."""
+    argv = [sys.executable, "-m", "dmvpnlab.command", "cli", str(lab.records.directory / node), "-c", line]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{node}: {line}\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def dmvpn_rows(text: str) -> dict[str, list[str]]:
+    """`show dmvpn` peer rows by tunnel address: [nbma, state, attributes]."""
+    rows = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 6 and words[0].isdigit() and words[3] in ("UP", "IKE", "IPSEC", "NHRP", "DOWN"):
+            rows[words[2]] = [words[1], words[3], words[5]]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def registered(lab):
+    """Every spoke UP in the hub's `show dmvpn` (the fixture waits once for the module)."""
+    rows: dict[str, list[str]] = {}
+
+    def all_up() -> bool:
+        rows.clear()
+        rows.update(dmvpn_rows(cli(lab, "hub", "show dmvpn")))
+        return len(rows) == 6 and all(r[1] == "UP" for r in rows.values())
+
+    assert wait_for(all_up, timeout=60, step=1.0), rows
+    return rows
+
+
+def test_every_spoke_registers_and_the_hub_lists_each_one_separately(lab, registered):
+    for index, nbma in PUBLIC.items():
+        row = registered[f"10.0.0.{index}"]
+        assert row[0] == nbma, (index, row)
+        assert ("N" in row[2]) == (index in PRIVATE), (index, row)
+    cache = {e["next_hop"]: e for e in agent_state(lab, "hub")["nhrp"]["cache"] if e["type"] == "dynamic"}
+    for index, private in PRIVATE.items():
+        entry = cache[f"10.0.0.{index}"]
+        assert entry["nbma"] == PUBLIC[index] and entry["claimed_nbma"] == private
+    nhrp = cli(lab, "hub", "show ip nhrp")
+    for index in PUBLIC:
+        assert f"10.0.0.{index}/32" in nhrp
+    assert nhrp.count(f"NBMA address: {NAT1}") == 3 and nhrp.count(f"NBMA address: {NAT2}") == 2
+
+
+def test_each_spoke_behind_a_nat_has_its_own_ipsec_sa_at_the_hub(lab, registered):
+    children = agent_state(lab, "hub")["ipsec"]["child_sas"]
+    at_nat1 = {c["peer_port"] for c in children if c["peer"] == NAT1 and c["nat_t"]}
+    at_nat2 = {c["peer_port"] for c in children if c["peer"] == NAT2 and c["nat_t"]}
+    assert len(at_nat1) == 3 and 4500 in at_nat1, at_nat1
+    assert len(at_nat2) == 2 and 4500 in at_nat2, at_nat2
+
+
+@pytest.mark.parametrize("index", SPOKES)
+def test_every_lan_is_reachable_from_the_hubs_lan(lab, registered, index):
+    result = lab.exec("h0", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", host(index)])
+    assert result.ok, result.stdout + result.stderr
+
+
+def test_two_spokes_behind_the_same_nat_stay_on_the_hub_path(lab, registered):
+    since, result = ping(lab, "h1", host(2), count=10)
+    assert result.ok, result.stdout + result.stderr
+    assert not wait_for(lambda: f"192.168.2.0/24 via {tunnel(2)}" in shortcuts(lab, "spoke1"), timeout=3)
+    seen = captures(lab)
+    late = seen.echo(host(1), host(2), since=since)[-3:]
+    assert late and HUB_WAN in seen.links(late), "still relayed by the hub"
+
+
+def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
+    a, b = 2, 4  # spoke2 behind nat1 (not its first spoke), spoke4 behind nat2
+    since, result = ping(lab, f"h{a}", host(b), count=10)
+    assert result.ok, result.stdout + result.stderr
+    assert wait_for(lambda: f"192.168.{b}.0/24 via {tunnel(b)}" in shortcuts(lab, f"spoke{a}")
+                    and f"192.168.{a}.0/24 via {tunnel(a)}" in shortcuts(lab, f"spoke{b}"), timeout=15, step=1.0), \
+        (shortcuts(lab, f"spoke{a}"), shortcuts(lab, f"spoke{b}"))
+    since, result = ping(lab, f"h{a}", host(b), count=6)
+    assert result.ok, result.stdout + result.stderr
+    seen = captures(lab)
+    late = seen.echo(host(a), host(b), since=since)[-3:]
+    assert late and HUB_WAN not in seen.links(late), seen.links(late)
+    direct = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "nat1-isp"}
+    assert direct == {(NAT1, NAT2)}, direct
+
+
+def test_every_pair_of_lans_reaches_each_other(lab, registered):
+    failed = []
+    for a, b in itertools.combinations(SPOKES, 2):
+        result = lab.exec(f"h{a}", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", host(b)])
+        if not result.ok:
+            failed.append((a, b, result.stdout[-200:]))
+    assert not failed, failed
+    assert HUB_NBMA  # the hub relays whatever has no shortcut
