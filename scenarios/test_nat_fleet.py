@@ -111,13 +111,21 @@ def test_every_lan_is_reachable_from_the_hubs_lan(lab, registered, index):
     assert result.ok, result.stdout + result.stderr
 
 
-def test_two_spokes_behind_the_same_nat_stay_on_the_hub_path(lab, registered):
+def test_two_spokes_behind_the_same_nat_go_direct_across_its_inside_segment(lab, registered):
     since, result = ping(lab, "h1", host(2), count=10)
     assert result.ok, result.stdout + result.stderr
-    assert not wait_for(lambda: f"192.168.2.0/24 via {tunnel(2)}" in shortcuts(lab, "spoke1"), timeout=3)
+    assert wait_for(lambda: f"192.168.2.0/24 via {tunnel(2)}" in shortcuts(lab, "spoke1")
+                    and f"192.168.1.0/24 via {tunnel(1)}" in shortcuts(lab, "spoke2"), timeout=15, step=1.0), \
+        (shortcuts(lab, "spoke1"), shortcuts(lab, "spoke2"))
+    entry = next(e for e in agent_state(lab, "spoke1")["nhrp"]["cache"] if e["next_hop"] == tunnel(2))
+    assert entry["nbma"] == PRIVATE[3], entry
+    since, result = ping(lab, "h1", host(2), count=6)
+    assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
     late = seen.echo(host(1), host(2), since=since)[-3:]
-    assert late and HUB_WAN in seen.links(late), "still relayed by the hub"
+    assert late and HUB_WAN not in seen.links(late) and "nat1-isp" not in seen.links(late), seen.links(late)
+    inside = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke1-nat1"}
+    assert inside == {(PRIVATE[2], PRIVATE[3])}, inside
 
 
 def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
