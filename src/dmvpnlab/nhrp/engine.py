@@ -79,6 +79,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self.cache = NhrpCache()
         self.events: list[Event] = []
         self.multicast_dynamic: set[IPv4Address] = set()
+        # Our NBMA as the NHS saw it (its registration reply's NAT extension), when we sit
+        # behind NAT: tells a peer behind the same NAT from one behind another.
+        self.seen_as: IPv4Address | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, PendingResolution] = {}
         self.retransmitted: Counter[str] = Counter()  # resolution requests resent (a lossy path)
@@ -437,6 +440,13 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         nhs_nbmas = {self.nhs_nbma(s) for s in self.nhs}
         natted = outer_src != cie.nbma and outer_src not in nhs_nbmas
         nbma = outer_src if natted else cie.nbma
+        if not natted:
+            # Relayed by the NHS with the owner's post-NAT address: go there, unless it is
+            # our own NAT's (the owner shares our NAT: its private NBMA is on our inside
+            # segment, and the box need not hairpin).
+            seen = messages.owner_seen_at(packet)
+            if seen is not None and (self.seen_as is None or int(seen) != int(self.seen_as)):
+                nbma, natted = seen, True
         existing = self.cache.peer(peer)
         if existing is None or existing.type is not EntryType.STATIC:
             self.cache.put(CacheEntry(
@@ -466,7 +476,10 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         if requester is None or requester.nbma is None or not requester.usable or packet.hop_count <= 1:
             self.dropped["unexpected reply"] += 1
             return
-        self._answer(requester.nbma, packet, data, outer_src, replace(packet, hop_count=packet.hop_count - 1))
+        owner = packet.cies[0].proto if packet.type == PacketType.RESOLUTION_REPLY and packet.cies else None
+        held = self.cache.peer(owner) if owner is not None else None
+        seen = held.nbma if held is not None and held.claimed_nbma is not None else None
+        self._answer(requester.nbma, packet, data, outer_src, messages.relayed(packet, owner, seen))
 
     def _on_error_indication(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
         """RFC 2332 5.2.7: one for this router is logged (never answered); one for a
