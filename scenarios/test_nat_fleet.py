@@ -16,11 +16,17 @@ a user expects (IOS behaviour where it is known; where the lab has to choose, it
   that this is its own NAT's address (its registration reply told it) and keeps the
   claimed NBMA, which is on its own segment. Going to the public address instead would
   need the box to hairpin, which Linux masquerade (like most CPEs) does not;
-- a spoke behind nat1 and one behind nat2 (spoke2, not nat1's first spoke, and spoke4)
-  form a shortcut between the two NATs' public addresses: each answers the other's
-  resolution through the hub, which adds the owner's post-NAT address, and the IKE each
-  then sends opens its own NAT's mapping for the other's (UDP hole punching; the NAT boxes
-  drop unsolicited UDP instead of tracking it, see lab.nodes.NatNode);
+- a spoke behind nat1 and one behind nat2 whose NATs kept their IKE ports (spoke1 and
+  spoke4, each its box's first) form a shortcut between the two NATs' public addresses:
+  each answers the other's resolution through the hub, which adds the owner's post-NAT
+  address, and the IKE each then sends to the other's port 500/4500 opens its own NAT's
+  mapping for the other's (UDP hole punching; Linux masquerade reuses a source's mapping
+  for every destination, and the NAT boxes drop unsolicited UDP instead of tracking it,
+  see lab.nodes.NatNode);
+- a pair behind two NATs where one moved the spoke's ports (spoke2 and spoke4) stays on
+  the hub path: the NAT extension carries an address, not a port, so neither could reach
+  the other's mapping, and the hub does not pass on a reply that would make a shortcut
+  into a black hole (IOS documents spoke-to-spoke between PAT'ed spokes the same way);
 - every pair of LANs reaches each other.
 """
 
@@ -131,7 +137,7 @@ def test_two_spokes_behind_the_same_nat_go_direct_across_its_inside_segment(lab,
 
 
 def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
-    a, b = 2, 4  # spoke2 behind nat1 (not its first spoke), spoke4 behind nat2
+    a, b = 1, 4  # the first spoke of nat1 and of nat2: their NATs kept their ports
     since, result = ping(lab, f"h{a}", host(b), count=10)
     assert result.ok, result.stdout + result.stderr
     assert wait_for(lambda: f"192.168.{b}.0/24 via {tunnel(b)}" in shortcuts(lab, f"spoke{a}")
@@ -144,6 +150,17 @@ def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
     assert late and HUB_WAN not in seen.links(late), seen.links(late)
     direct = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "nat1-isp"}
     assert direct == {(NAT1, NAT2)}, direct
+
+
+def test_spokes_behind_different_nats_with_a_moved_port_stay_on_the_hub_path(lab, registered):
+    since, result = ping(lab, "h2", host(4), count=10)
+    assert result.ok, result.stdout + result.stderr
+    assert not wait_for(lambda: f"192.168.4.0/24 via {tunnel(4)}" in shortcuts(lab, "spoke2"), timeout=3)
+    seen = captures(lab)
+    late = seen.echo(host(2), host(4), since=since)[-3:]
+    assert late and HUB_WAN in seen.links(late), seen.links(late)
+    dropped = agent_state(lab, "hub")["nhrp"]["traffic"]["dropped"]
+    assert dropped.get("resolution: no direct path between NATs", 0) >= 1, dropped
 
 
 def test_every_pair_of_lans_reaches_each_other(lab, registered):

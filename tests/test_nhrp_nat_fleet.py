@@ -68,6 +68,14 @@ def test_an_owner_behind_the_same_nat_is_resolved_to_its_private_address():
     assert entry is not None and entry.nbma == A("172.16.1.4"), "reachable on nat1's inside segment"
 
 
+def test_no_shortcut_between_two_nats_when_one_moved_the_spokes_ports():
+    net = _fleet()
+    _resolve(net, 3, 4)  # spoke3: nat1 gave it other ports; spoke4 behind nat2
+    assert net.nodes["spoke3"].shortcuts == {}, "its traffic stays on the hub path"
+    assert net.nodes["hub"].engine.dropped["resolution: no direct path between NATs"] >= 1
+    assert net.ping("spoke3", lan_host(3), lan_host(4)) == ["spoke3", "hub", "spoke4"]
+
+
 def test_spokes_behind_one_nat_register_side_by_side():
     net = _fleet()
     hub = net.nodes["hub"].engine

@@ -479,6 +479,14 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         owner = packet.cies[0].proto if packet.type == PacketType.RESOLUTION_REPLY and packet.cies else None
         held = self.cache.peer(owner) if owner is not None else None
         seen = held.nbma if held is not None and held.claimed_nbma is not None else None
+        if seen is not None and requester.claimed_nbma is not None and int(seen) != int(requester.nbma) \
+                and (_port_translated(seen) or _port_translated(requester.nbma)):
+            # Behind two different NATs, one of which moved the spoke's IKE ports: the
+            # NAT extension carries an address, not a port, so neither side can reach the
+            # other's mapping. No shortcut, rather than one into a black hole: the
+            # requester's traffic stays on the hub path (as IOS's does behind PAT).
+            self.dropped["resolution: no direct path between NATs"] += 1
+            return
         self._answer(requester.nbma, packet, data, outer_src, messages.relayed(packet, owner, seen))
 
     def _on_error_indication(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
@@ -511,3 +519,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             self._forget(entry)  # a registration's NBMA leaves the multicast list there
         return len(gone)
 
+
+def _port_translated(nbma: IPv4Address) -> bool:
+    """A peer whose NAT moved its UDP ports: the agent hands NHRP such a peer as an
+    IPv4Address that also carries the port (`port`: dmvpnlab.ipsec.endpoint.NatEndpoint);
+    one at the address alone kept its ports (or has no NAT)."""
+    return getattr(nbma, "port", None) is not None
