@@ -380,6 +380,11 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             # NAT has no mapping yet): answer back along the request's path, through the
             # NHS that holds its registration; our first data to it follows its own.
             self._emit(outer_src if seen is not None else packet.src_nbma, *reply)
+            if seen is not None and self.seen_as is not None and int(seen) != int(self.seen_as):
+                # Both behind (different) NATs: a copy straight to the requester's public
+                # address makes our side start IKE towards it, which opens our NAT's
+                # mapping for the requester's own attempt (UDP hole punching).
+                self._emit(seen, *reply)
             return
         route = self.routes(packet.dst_proto)
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
@@ -397,6 +402,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self._log("packet", f"NHRP: Forwarding Resolution Request for {packet.dst_proto} to {hop} ({nbma})")
         requester = self.cache.peer(packet.src_proto)
         seen = requester.nbma if requester is not None and requester.nbma != packet.src_nbma else None
+        if _no_path_between_nats(requester, self.cache.peer(hop) if hop is not None else None):
+            self.dropped["resolution: no direct path between NATs"] += 1
+            return  # see _relay: the requester stays on the hub path
         self._answer(nbma, packet, data, outer_src, messages.forwarded(self.me, packet, requester_seen_at=seen))
 
     def _learn_requester(self, packet: NhrpPacket, nbma: IPv4Address, now: float) -> None:
@@ -479,12 +487,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         owner = packet.cies[0].proto if packet.type == PacketType.RESOLUTION_REPLY and packet.cies else None
         held = self.cache.peer(owner) if owner is not None else None
         seen = held.nbma if held is not None and held.claimed_nbma is not None else None
-        if seen is not None and requester.claimed_nbma is not None and int(seen) != int(requester.nbma) \
-                and (_port_translated(seen) or _port_translated(requester.nbma)):
-            # Behind two different NATs, one of which moved the spoke's IKE ports: the
-            # NAT extension carries an address, not a port, so neither side can reach the
-            # other's mapping. No shortcut, rather than one into a black hole: the
-            # requester's traffic stays on the hub path (as IOS's does behind PAT).
+        if _no_path_between_nats(requester, held):
             self.dropped["resolution: no direct path between NATs"] += 1
             return
         self._answer(requester.nbma, packet, data, outer_src, messages.relayed(packet, owner, seen))
@@ -518,6 +521,20 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         for entry in gone:
             self._forget(entry)  # a registration's NBMA leaves the multicast list there
         return len(gone)
+
+
+def _no_path_between_nats(requester: CacheEntry | None, owner: CacheEntry | None) -> bool:
+    """Two spokes registered from behind two different NATs, one of which moved its
+    spoke's IKE ports: the NAT extension carries an address, not a port, so neither could
+    reach the other's mapping (and the address alone names that NAT's first spoke). An
+    NHS neither forwards nor relays their resolution: no shortcut into a black hole (or
+    to the wrong spoke); the requester's traffic stays on the hub path, as IOS's does
+    between spokes behind PAT."""
+    if requester is None or owner is None or requester.nbma is None or owner.nbma is None:
+        return False
+    if requester.claimed_nbma is None or owner.claimed_nbma is None or int(requester.nbma) == int(owner.nbma):
+        return False
+    return _port_translated(requester.nbma) or _port_translated(owner.nbma)
 
 
 def _port_translated(nbma: IPv4Address) -> bool:
