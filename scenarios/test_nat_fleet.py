@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from crossings import HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+from crossings import HUB_NBMA as HUB, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
 
 pytestmark = pytest.mark.topology("topologies/nat-fleet.yaml")
 
@@ -74,6 +74,34 @@ def dmvpn_rows(text: str) -> dict[str, list[str]]:
         if len(words) == 6 and words[0].isdigit() and words[3] in ("UP", "IKE", "IPSEC", "NHRP", "DOWN"):
             rows[words[2]] = [words[1], words[3], words[5]]
     return rows
+
+
+def public_ports(lab, nat: str) -> dict[int, int]:
+    """Spoke index -> the public port its NAT gave its UDP 4500 flow to the hub (conntrack:
+    original src, dst, sport, dport, then the reply's src, dst, sport, dport)."""
+    ports = {}
+    for line in lab.exec(nat, ["cat", "/proc/net/nf_conntrack"]).stdout.splitlines():
+        kv = [t.split("=", 1)[1] for t in line.split() if "=" in t][:8]
+        if len(kv) == 8 and kv[1] == HUB and kv[2] == kv[3] == "4500":
+            index = next((k - 1 for k, private in PRIVATE.items() if private == kv[0]), None)
+            if index is not None:
+                ports[index] = int(kv[7])
+    return ports
+
+
+def kept_and_moved(lab, nat: str) -> tuple[int, list[int]]:
+    """The spoke whose NAT kept its ports (4500) and those it moved, behind `nat`."""
+    ports = public_ports(lab, nat)
+    kept = [i for i, p in ports.items() if p == 4500]
+    assert len(kept) == 1, ports
+    return kept[0], sorted(i for i, p in ports.items() if p != 4500)
+
+
+def last_echoes(seen, src: str, dst: str, since: float, n: int = 3) -> list:
+    """Every sighting (on every link) of the last `n` echo requests src -> dst since `since`."""
+    found = seen.echo(src, dst, since=since)
+    seqs = sorted({s.seq for s in found})[-n:]
+    return [s for s in found if s.seq in seqs]
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +158,16 @@ def test_two_spokes_behind_the_same_nat_go_direct_across_its_inside_segment(lab,
     since, result = ping(lab, "h1", host(2), count=6)
     assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
-    late = seen.echo(host(1), host(2), since=since)[-3:]
+    late = last_echoes(seen, host(1), host(2), since)
     assert late and HUB_WAN not in seen.links(late) and "nat1-isp" not in seen.links(late), seen.links(late)
     inside = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == "spoke1-nat1"}
     assert inside == {(PRIVATE[2], PRIVATE[3])}, inside
 
 
 def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
-    a, b = 1, 4  # the first spoke of nat1 and of nat2: their NATs kept their ports
+    # The spoke behind nat1 and the one behind nat2 whose NATs kept their ports (whichever
+    # reached its NAT first when the lab came up).
+    a, b = kept_and_moved(lab, "nat1")[0], kept_and_moved(lab, "nat2")[0]
     since, result = ping(lab, f"h{a}", host(b), count=10)
     assert result.ok, result.stdout + result.stderr
     assert wait_for(lambda: f"192.168.{b}.0/24 via {tunnel(b)}" in shortcuts(lab, f"spoke{a}")
@@ -146,18 +176,19 @@ def test_spokes_behind_different_nats_form_a_shortcut(lab, registered):
     since, result = ping(lab, f"h{a}", host(b), count=6)
     assert result.ok, result.stdout + result.stderr
     seen = captures(lab)
-    late = seen.echo(host(a), host(b), since=since)[-3:]
+    late = last_echoes(seen, host(a), host(b), since)
     assert late and HUB_WAN not in seen.links(late), seen.links(late)
     direct = {(str(s.outer_src), str(s.outer_dst)) for s in late if s.link == f"spoke{a}-nat1"}
     assert direct == {(PRIVATE[a + 1], NAT2)}, (direct, seen.links(late))
 
 
 def test_spokes_behind_different_nats_with_a_moved_port_stay_on_the_hub_path(lab, registered):
-    since, result = ping(lab, "h2", host(4), count=10)
+    a, b = kept_and_moved(lab, "nat1")[1][0], kept_and_moved(lab, "nat2")[0]
+    since, result = ping(lab, f"h{a}", host(b), count=10)
     assert result.ok, result.stdout + result.stderr
-    assert not wait_for(lambda: f"192.168.4.0/24 via {tunnel(4)}" in shortcuts(lab, "spoke2"), timeout=3)
+    assert not wait_for(lambda: f"192.168.{b}.0/24 via {tunnel(b)}" in shortcuts(lab, f"spoke{a}"), timeout=3)
     seen = captures(lab)
-    late = seen.echo(host(2), host(4), since=since)[-3:]
+    late = last_echoes(seen, host(a), host(b), since)
     assert late and not [s for s in late if s.outer_src is not None and str(s.outer_dst) == NAT2
                          and str(s.outer_src) == NAT1], "nothing went nat1 -> nat2 directly"
     dropped = agent_state(lab, "hub")["nhrp"]["traffic"]["dropped"]
