@@ -22,6 +22,17 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
   forwards back out the tunnel; a spoke with `ip nhrp shortcut` resolves the original
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
+- Behind NAT (NAT fleets too): an NBMA is whatever peer object the agent hands in, and a
+  spoke whose NAT moved its NAT-T port arrives as an IPv4Address that also carries the
+  port (dmvpnlab.ipsec.endpoint; this package only reads `port`), so spokes behind one
+  public address keep their own entries and multicast targets. A spoke learns its own
+  post-NAT address from its registration reply (`seen_as`). An owner behind NAT answers
+  a requester behind NAT through the NHS, which adds the owner's post-NAT address to the
+  NAT extension: the requester goes there, or to the owner's claimed NBMA when that
+  address is its own NAT's (same inside segment, no hairpin); behind two different NATs
+  the owner also sends a copy straight to the requester (its IKE punches the hole). The
+  NHS neither forwards nor relays between two NATs when either moved its spoke's ports
+  (the NAT extension has no port: the shortcut would be a black hole).
 - Routing takes back what it gave (`withdrawal`): the owner purges the prefixes it
   answered when its route for them changes; a shortcut nothing routes into the tunnel
   any more is removed.

@@ -27,6 +27,9 @@ tunnel`. The SA comes from `ipsec.sadb.SaDatabase`, which IKE fills through the 
   exception. Cleartext GRE from a peer (the raw GRE socket stays open for it) is read
   and dropped, counted as "cleartext GRE with tunnel protection", as IOS drops it.
   Sources that sent authentic ESP are collected in `heard`, for DPD (`peer_alive`).
+- Peers are keyed as the agent names them: behind a NAT that moved the NAT-T port, an
+  `ipsec.endpoint.NatEndpoint` (address and port), so several spokes behind one public
+  address each have their own handle, route, queue and SA (a NAT fleet).
 
 Imports ipsec.esp and ipsec.sadb (ipsec never imports tunnel), and the GRE pieces of
 `tunnel`.
