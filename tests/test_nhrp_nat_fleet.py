@@ -99,3 +99,15 @@ def test_each_spoke_behind_the_nat_renews_its_own_registration():
     net.run(400, step=5)  # past the holdtime: only renewals keep the entries
     assert _registered(net, "spoke1") and _registered(net, "spoke3")
     assert all(isinstance(p, IPv4Address) for p in net.nodes["hub"].engine.multicast_targets())
+
+
+def test_an_owner_behind_another_nat_also_answers_straight_to_the_requesters_nat():
+    net = _fleet()
+    _resolve(net, 1, 4)
+    direct = [w for w in net.wire if w.src == "spoke4" and w.dst_nbma == PUBLIC
+              and w.packet.type == PacketType.RESOLUTION_REPLY]
+    assert direct, "the copy whose IKE opens nat2's mapping towards nat1"
+    same_nat = _fleet()
+    _resolve(same_nat, 1, 3)
+    assert not [w for w in same_nat.wire if w.src == "spoke3" and w.dst_nbma == PUBLIC
+                and w.packet.type == PacketType.RESOLUTION_REPLY], "its own NAT's address: no copy"
