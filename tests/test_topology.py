@@ -132,6 +132,32 @@ def test_spoke_behind_a_nat_box_gets_the_private_wan_and_the_box_takes_its_publi
     assert "nat1" in topo.to_summary()[2]["nbma"]
 
 
+def test_several_spokes_behind_one_nat_box_share_its_inside_slash24_and_its_one_public_address(tmp_path: Path, nodes: Path) -> None:
+    topo = load(tmp_path, nodes, """
+        hub: {}
+        spokes: 4
+        routers:
+          spoke3: {nat: nat1}
+          spoke1: {nat: nat1}
+          spoke4: {nat: nat2}
+        nat_boxes: [nat1, nat2]
+    """)
+    fleet = topo.nat_box("nat1")
+    assert fleet.routers == ["spoke1", "spoke3"], "lowest index first, whatever the file's order"
+    assert fleet.inside_bridge == "nat1in"
+    assert fleet.inside == IPv4Interface("172.16.1.254/24")
+    assert fleet.outside == IPv4Interface("100.64.1.1/30"), "the public /30 of its lowest-indexed router"
+    assert topo.router("spoke1").wan.address == IPv4Interface("172.16.1.2/24")
+    assert topo.router("spoke3").wan.address == IPv4Interface("172.16.1.4/24")
+    assert {topo.router(n).wan.gateway for n in ("spoke1", "spoke3")} == {IPv4Address("172.16.1.254")}
+    assert topo.router("spoke3").wan.peer == "nat1"
+    assert [peer for peer, _ in topo.isp_interfaces()] == ["hub", "spoke2", "nat1", "nat2"]
+    single = topo.nat_box("nat2")
+    assert single.routers == ["spoke4"] and single.inside_bridge is None, "one router: the /30 as before"
+    assert single.inside == IPv4Interface("172.16.2.2/30")
+    assert topo.router("spoke4").wan.address == IPv4Interface("172.16.2.1/30")
+
+
 def test_underlay_topology_has_no_templates_and_spoke3_behind_nat3(nodes: Path) -> None:
     topo = load_topology(REPO / "topologies" / "underlay.yaml", nodes)
     assert [r.template for r in topo.routers] == [None] * 4
@@ -299,9 +325,14 @@ BAD_FILES = [
     pytest.param("spokes: 2\n",
                  ["hub: expected a hub"],
                  id="lab_without_a_hub_is_rejected"),
-    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke1: {nat: nat1}\n  spoke2: {nat: nat1}\nnat_boxes: [nat1]\n",
-                 ["routers.spoke2.nat: expected a NAT box not used by another router"],
-                 id="nat_box_serving_two_routers_is_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke1: {nat: nat1, wan: {address: 172.16.1.9/24}}\n"
+                 "  spoke2: {nat: nat1, wan: {address: 172.16.1.9/24}}\nnat_boxes: [nat1]\n",
+                 ["routers.spoke2.wan.address: expected an address not used by spoke1 on segment nat1, got 172.16.1.9"],
+                 id="two_routers_of_a_nat_fleet_on_one_address_are_rejected"),
+    pytest.param("hub: {}\nspokes: 2\nrouters:\n  spoke1: {nat: nat1}\n  spoke2: {nat: nat1}\n"
+                 "nat_boxes: {nat1: {inside: 172.16.1.3/24}}\n",
+                 ["routers.spoke2.wan.address: expected nat1's inside network to have room for spoke2 (index 2, planned at .3)"],
+                 id="nat_fleet_member_planned_on_the_boxs_own_inside_address_is_rejected"),
     pytest.param("hub: {}\nspokes: 2\nsegments:\n  wan: {network: 198.51.100.0/24, members: [hub, spoke3]}\n",
                  ["segments.wan.members[1]: expected a router name, got 'spoke3'"],
                  id="segment_member_must_be_a_router"),

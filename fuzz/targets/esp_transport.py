@@ -121,7 +121,7 @@ def receive(data: bytes) -> None:
     for src, proto, payload in transport.receive():
         if (proto, payload) not in allowed:
             raise AssertionError(f"a packet no one sealed came out of the tunnel: {proto:#x} {payload[:32].hex()}")
-        if not isinstance(src, str):
+        if not isinstance(src, str):  # (a NatEndpoint only from a NAT-changed port: not 4500)
             raise AssertionError(f"source {src!r} is not the socket's text address")
     for peer, sa in transport.sadb.outbound.items():
         if sa.spi not in {p.spi_out for p in transport.sadb if p.peer == peer}:

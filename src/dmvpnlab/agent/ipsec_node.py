@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from dmvpnlab.agent.keylog import keylog_from_env
+from dmvpnlab.ipsec.endpoint import as_peer, peer_of
 from dmvpnlab.ipsec.ikev1_engine import IkeEngine
 from dmvpnlab.ipsec.events import ChildSaDown, ChildSaLarval, ChildSaUp, Datagram, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
 from dmvpnlab.ipsec.keylog import KeyLog
@@ -233,7 +234,7 @@ class IpsecNode:
                 self.transport.receive_udp_esp(data, (host, peer_port))
             return
         try:
-            peer = IPv4Address(host)
+            peer = peer_of(host, peer_port)  # behind a port-changing NAT: a NatEndpoint
         except ValueError:
             self.counters["bad source address"] += 1
             return
@@ -249,7 +250,7 @@ class IpsecNode:
         self._lifetimes(now)
         heard, self.transport.heard = self.transport.heard, set()
         for host in heard:
-            engine.peer_alive(IPv4Address(host), now)
+            engine.peer_alive(as_peer(host), now)
         self.flush()
 
     def _soft_limit(self) -> None:

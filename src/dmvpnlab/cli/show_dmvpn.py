@@ -105,12 +105,15 @@ def _interface_data(agent: Any, tunnel: Any, itf: Any) -> dict[str, Any]:
     engine, now = tunnel.engine, agent.clock()
     status, protocol = link_state(agent, itf)
     intf_down = protocol != "up"
-    groups: dict[str, list[CacheEntry]] = {}
+    # Grouped by the NBMA peer object, not its text: spokes behind one NAT share the
+    # public address but are different peers (ipsec.endpoint), each its own row as on IOS.
+    groups: dict[Any, list[CacheEntry]] = {}
     for entry in engine.cache:
-        key = str(entry.nbma) if entry.nbma is not None else f"UNKNOWN/{entry.next_hop}"
+        key = entry.nbma if entry.nbma is not None else f"UNKNOWN/{entry.next_hop}"
         groups.setdefault(key, []).append(entry)
     peers = []
-    for key, entries in groups.items():
+    for peer_key, entries in groups.items():
+        key = str(peer_key)
         entries.sort(key=lambda e: (not e.is_host, int(e.prefix.network_address), e.prefix.prefixlen))
         shortcut_hops = {e.next_hop for e in entries if "shortcut" in e.flags}
         rows = []

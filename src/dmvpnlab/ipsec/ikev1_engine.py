@@ -65,6 +65,7 @@ from typing import Callable
 
 from dmvpnlab.ipsec import ikev1_info as info
 from dmvpnlab.ipsec import isakmp
+from dmvpnlab.ipsec.endpoint import as_peer, same_host
 from dmvpnlab.ipsec.events import (
     REFUSAL_REASONS, ChildSaUp, Datagram, IkeEvent, IkeRefused, IkeSaDown, IkeSaUp,
 )
@@ -178,7 +179,7 @@ class IkeEngine:
     def connect(self, peer: IPv4Address, now: float) -> None:
         """Want a child SA with ``peer``; idempotent while one is up or being made."""
         self._now = now
-        peer = IPv4Address(peer)
+        peer = as_peer(peer)
         if self.children.live(peer) or self._wants.get(peer) or self.quick.running(peer):
             return
         self._want(Want(peer), now)
@@ -199,7 +200,7 @@ class IkeEngine:
         """One UDP payload from ``peer``:``peer_port`` to our ``local_port``; never raises."""
         self._now = now
         try:
-            self._receive(bytes(data), IPv4Address(peer), peer_port, local_port, now)
+            self._receive(bytes(data), as_peer(peer), peer_port, local_port, now)
         except Exception as exc:        # a bug of ours must not take the router down
             self.counters["internal error"] += 1
             self.counters["dropped"] += 1
@@ -223,7 +224,7 @@ class IkeEngine:
     def peer_alive(self, peer: IPv4Address, now: float) -> None:
         """ESP from ``peer`` proves it alive: an unanswered R-U-THERE stops counting."""
         self._now = now
-        for sa in self.sas_of(IPv4Address(peer)):
+        for sa in self.sas_of(as_peer(peer)):
             sa.last_heard = now
             if sa.dpd_outstanding is not None:
                 self.liveness.answered(sa, now)
@@ -231,7 +232,7 @@ class IkeEngine:
     def clear(self, peer: IPv4Address | None, now: float) -> int:
         """`clear crypto session [remote PEER]`: deletes to the peer, every SA down."""
         self._now = now
-        peer = IPv4Address(peer) if peer is not None else None
+        peer = as_peer(peer) if peer is not None else None
         peers = {sa.peer for sa in self.sas_of(peer)} | self.children.peers(peer)
         for p in peers:
             self.children.remove_all(p, "cleared", now, notify=True)
@@ -244,7 +245,7 @@ class IkeEngine:
         """`clear crypto sa [peer X]`: the child SA pairs go, with a Delete to the peer; the
         ISAKMP SAs stay, so the next connect() runs Quick Mode only. Returns the pairs."""
         self._now = now
-        peer = IPv4Address(peer) if peer is not None else None
+        peer = as_peer(peer) if peer is not None else None
         count = 0
         for p in self.children.peers(peer):
             count += len(self.children.of(p))
@@ -270,7 +271,7 @@ class IkeEngine:
                 for sa in sorted(self._sas.values(), key=lambda s: s.conn_id)]
 
     def peer_state(self, peer: IPv4Address) -> str:
-        peer = IPv4Address(peer)
+        peer = as_peer(peer)
         if self.children.live(peer):
             return "IPSEC"
         if self.sas_of(peer) or self._wants.get(peer):
@@ -324,6 +325,10 @@ class IkeEngine:
             else:
                 self.refuse(peer, "invalid cookie", f"no ISAKMP SA for cookie {msg.icookie.hex()}")
             return
+        if sa.peer != peer and self._floated(sa, msg, peer, local_port):
+            self._remove_sa(sa)
+            sa.peer = peer
+            self.add_sa(sa)
         if sa.peer == peer and msg.exchange == ExchangeType.MAIN_MODE and data == sa.last_in:
             self.counters["duplicates"] += 1
             if sa.last_reply is not None:
@@ -354,6 +359,13 @@ class IkeEngine:
             return True
         # MM2 is the message that tells the initiator the responder's cookie.
         return sa.initiator and sa.mm.state == "MM_NO_STATE" and sa.mm.cookie_r == bytes(8)
+
+    def _floated(self, sa: IsakmpSa, msg: IsakmpMessage, peer: IPv4Address, local_port: int) -> bool:
+        """Main Mode moving to 4500 behind a NAT that gave the float another port: the
+        same peer at a new endpoint (ipsec.endpoint). Only before Phase 1 completes, while
+        nothing (wants, children) is keyed by the old one; the cookies must be ours."""
+        return (local_port == NAT_T_PORT and not sa.established and same_host(sa.peer, peer)
+                and self._cookies_match(sa, msg))
 
     def heard(self, sa: IsakmpSa, peer_port: int, local_port: int, now: float) -> None:
         """A valid message: the peer is alive, and behind a NAT its port may have moved."""

@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Callable
 
+from dmvpnlab.ipsec.endpoint import as_peer
 from dmvpnlab.ipsec import dh
 from dmvpnlab.ipsec import ikev1_esp_proposals as proposals
 from dmvpnlab.ipsec import ikev1_keys as keys
@@ -240,7 +241,7 @@ class QuickModeInitiator:
         ``replaces`` is the inbound SPI of the SA pair this one rekeys."""
         if not child.proposals:
             raise ValueError(f"profile {child.profile} has no transform set")
-        self.child, self.local, self.peer, self.nat_t = child, IPv4Address(local), IPv4Address(peer), nat_t
+        self.child, self.local, self.peer, self.nat_t = child, IPv4Address(local), as_peer(peer), nat_t
         self.peer_port, self.replaces, self.started = peer_port, replaces, now
         self.spi = spi if spi is not None else _random_spi(random)
         self.message_id = message_id if message_id is not None else _random_mid(random)
@@ -327,7 +328,7 @@ class QuickModeResponder:
     def __init__(self, crypto: IkeCrypto, child: ChildPolicy, local: IPv4Address, peer: IPv4Address, nat_t: bool,
                  *, peer_port: int = NAT_T_PORT, replaces: int | None = None) -> None:
         self.crypto, self.child, self.nat_t = crypto, child, nat_t
-        self.local, self.peer = IPv4Address(local), IPv4Address(peer)
+        self.local, self.peer = IPv4Address(local), as_peer(peer)
         self.peer_port, self.replaces = peer_port, replaces
         self.message_id: int | None = None
         self.pending: PendingChildSa | None = None

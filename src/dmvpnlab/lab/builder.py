@@ -11,6 +11,8 @@ Wiring (Linux names from `dmvpnlab.ifnames`; the WAN is eth0 and the LAN eth1 by
     router WAN   -> isp-ethK               (the /30 of the address plan; K in the order of
                                             `Topology.isp_interfaces()`)
                  -> natN-eth0 (inside);      natN-eth1 (outside) -> isp-ethK
+                 -> bridge natNin port      (a NAT fleet: several routers behind natN;
+                                            natN-eth0 has a port on the bridge too)
                  -> bridge <segment> port    (shared L2 segment; the ISP has a port too)
     router LAN   -> hN-eth0                 (one host), or a bridge `<router>lan` (several)
 
@@ -140,7 +142,8 @@ class Builder:
     def add_nodes(self) -> None:
         t = self.topo
         multi_lan = [r for r in t.routers if r.lan and len(r.lan.hosts) > 1]
-        total = 1 + len(t.routers) + len(t.hosts) + len(t.nat_boxes) + len(t.segments) + len(multi_lan)
+        fleets = [box for box in t.nat_boxes if box.inside_bridge]
+        total = 1 + len(t.routers) + len(t.hosts) + len(t.nat_boxes) + len(t.segments) + len(multi_lan) + len(fleets)
         self._progress("creating namespaces", total + bool(t.managed_routers))
         if t.managed_routers:
             self._add(mgmt.BRIDGE_NAME, BridgeNode, "management")
@@ -150,6 +153,8 @@ class Builder:
             self._add(r.name, RouterNode, r.role)
         for box in t.nat_boxes:
             self._add(box.name, NatNode, "nat")
+            if box.inside_bridge:
+                self._add(box.inside_bridge, BridgeNode, "nat-fleet")
         for h in t.hosts:
             self._add(h.name, LanHost, "host")
         for seg in t.segments:
@@ -208,12 +213,17 @@ class Builder:
             wan_if = ifnames.linux_ifname(r.name, r.wan.ios_name)
             if r.wan.peer == ISP_NAME:
                 self._link(r.name, wan_if, ISP_NAME, self.isp_ifname[r.name])
+            elif r.nat and (bridge := t.nat_box(r.nat).inside_bridge):
+                self._link(r.name, wan_if, bridge, self._bridge_port(bridge))
             elif r.nat:
                 self._link(r.name, wan_if, r.nat, f"{r.nat}-eth0")
             else:  # a segment
                 self._link(r.name, wan_if, r.wan.peer, self._bridge_port(r.wan.peer))
             self.captures.append(CapturePoint(r.name, r.wan.peer, wan_if))
         for box in t.nat_boxes:
+            if box.inside_bridge:
+                self._link(box.name, f"{box.name}-eth0", box.inside_bridge, self._bridge_port(box.inside_bridge))
+                self.captures.append(CapturePoint(box.name, "inside", f"{box.name}-eth0"))
             self._link(box.name, f"{box.name}-eth1", ISP_NAME, self.isp_ifname[box.name])
             self.captures.append(CapturePoint(box.name, ISP_NAME, f"{box.name}-eth1"))
         for seg in t.segments:

@@ -111,7 +111,15 @@ class IspNode(LabNode):
 
 
 class NatNode(LabNode):
-    """A NAT box in front of a spoke: masquerade on the outside interface (in its namespace)."""
+    """A NAT box in front of one spoke or a fleet: masquerade on the outside interface.
+
+    Unsolicited UDP from outside (no mapping: `ct state new`) is dropped in the input hook,
+    as a CPE's firewall does, instead of reaching the box's own UDP stack. A dropped
+    packet's conntrack entry is never confirmed, and that matters for spokes behind two
+    NATs punching a shortcut: the far spoke's first IKE packet, arriving before ours
+    left, would otherwise leave an unreplied entry that takes the very port tuple our own
+    outbound mapping needs, and the masquerade would move us to another port the far
+    side never hears from."""
 
     role = "nat"
     forwarding = True
@@ -121,6 +129,8 @@ class NatNode(LabNode):
         self.queue(f"nft add table ip {table}")
         self.queue(f"nft 'add chain ip {table} post {{ type nat hook postrouting priority srcnat ; policy accept ; }}'")
         self.queue(f"nft add rule ip {table} post oifname {shlex.quote(outside_ifname)} masquerade")
+        self.queue(f"nft 'add chain ip {table} in {{ type filter hook input priority filter ; policy accept ; }}'")
+        self.queue(f"nft add rule ip {table} in iifname {shlex.quote(outside_ifname)} ct state new meta l4proto udp drop")
 
 
 def flush_all(nodes: list["LabNode"], tick: Callable[[], None] = lambda: None) -> dict[str, str]:

@@ -32,7 +32,7 @@ def node_rows(topology: Topology) -> list[dict[str, str]]:
         row["mgmt"] = str(address.ip) if address is not None else "-"
     for box in topology.nat_boxes:
         rows.append({"name": box.name, "role": "nat", "nbma": f"{box.outside.ip} (outside)",
-                     "tunnel": "-", "lan": str(box.inside.network), "hosts": f"({box.router})"})
+                     "tunnel": "-", "lan": str(box.inside.network), "hosts": f"({', '.join(box.routers)})"})
     isp_links = len(topology.isp_interfaces())
     rows.append({"name": ISP_NAME, "role": "isp", "nbma": "-", "tunnel": "-",
                  "lan": "-", "hosts": f"{isp_links} links"})

@@ -22,6 +22,17 @@ What it does, as Cisco IOS does it on the wire (the tests compare with IOS captu
   forwards back out the tunnel; a spoke with `ip nhrp shortcut` resolves the original
   destination and installs the prefix the owner returned as a shortcut (event).
 - Used entries are refreshed before they expire; idle ones expire and their shortcuts go.
+- Behind NAT (NAT fleets too): an NBMA is whatever peer object the agent hands in, and a
+  spoke whose NAT moved its NAT-T port arrives as an IPv4Address that also carries the
+  port (dmvpnlab.ipsec.endpoint; this package only reads `port`), so spokes behind one
+  public address keep their own entries and multicast targets. A spoke learns its own
+  post-NAT address from its registration reply (`seen_as`). An owner behind NAT answers
+  a requester behind NAT through the NHS, which adds the owner's post-NAT address to the
+  NAT extension: the requester goes there, or to the owner's claimed NBMA when that
+  address is its own NAT's (same inside segment, no hairpin); behind two different NATs
+  the owner also sends a copy straight to the requester (its IKE punches the hole). The
+  NHS neither forwards nor relays between two NATs when either moved its spoke's ports
+  (the NAT extension has no port: the shortcut would be a black hole).
 - Routing takes back what it gave (`withdrawal`): the owner purges the prefixes it
   answered when its route for them changes; a shortcut nothing routes into the tunnel
   any more is removed.
@@ -79,6 +90,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self.cache = NhrpCache()
         self.events: list[Event] = []
         self.multicast_dynamic: set[IPv4Address] = set()
+        # Our NBMA as the NHS saw it (its registration reply's NAT extension), when we sit
+        # behind NAT: tells a peer behind the same NAT from one behind another.
+        self.seen_as: IPv4Address | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, PendingResolution] = {}
         self.retransmitted: Counter[str] = Counter()  # resolution requests resent (a lossy path)
@@ -377,6 +391,11 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             # NAT has no mapping yet): answer back along the request's path, through the
             # NHS that holds its registration; our first data to it follows its own.
             self._emit(outer_src if seen is not None else packet.src_nbma, *reply)
+            if seen is not None and self.seen_as is not None and int(seen) != int(self.seen_as):
+                # Both behind (different) NATs: a copy straight to the requester's public
+                # address makes our side start IKE towards it, which opens our NAT's
+                # mapping for the requester's own attempt (UDP hole punching).
+                self._emit(seen, *reply)
             return
         route = self.routes(packet.dst_proto)
         hop = (route.next_hop or packet.dst_proto) if route is not None and route.via_tunnel else None
@@ -394,6 +413,9 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self._log("packet", f"NHRP: Forwarding Resolution Request for {packet.dst_proto} to {hop} ({nbma})")
         requester = self.cache.peer(packet.src_proto)
         seen = requester.nbma if requester is not None and requester.nbma != packet.src_nbma else None
+        if _no_path_between_nats(requester, self.cache.peer(hop) if hop is not None else None):
+            self.dropped["resolution: no direct path between NATs"] += 1
+            return  # see _relay: the requester stays on the hub path
         self._answer(nbma, packet, data, outer_src, messages.forwarded(self.me, packet, requester_seen_at=seen))
 
     def _learn_requester(self, packet: NhrpPacket, nbma: IPv4Address, now: float) -> None:
@@ -437,6 +459,13 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         nhs_nbmas = {self.nhs_nbma(s) for s in self.nhs}
         natted = outer_src != cie.nbma and outer_src not in nhs_nbmas
         nbma = outer_src if natted else cie.nbma
+        if not natted:
+            # Relayed by the NHS with the owner's post-NAT address: go there, unless it is
+            # our own NAT's (the owner shares our NAT: its private NBMA is on our inside
+            # segment, and the box need not hairpin).
+            seen = messages.owner_seen_at(packet)
+            if seen is not None and (self.seen_as is None or int(seen) != int(self.seen_as)):
+                nbma, natted = seen, True
         existing = self.cache.peer(peer)
         if existing is None or existing.type is not EntryType.STATIC:
             self.cache.put(CacheEntry(
@@ -466,7 +495,13 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         if requester is None or requester.nbma is None or not requester.usable or packet.hop_count <= 1:
             self.dropped["unexpected reply"] += 1
             return
-        self._answer(requester.nbma, packet, data, outer_src, replace(packet, hop_count=packet.hop_count - 1))
+        owner = packet.cies[0].proto if packet.type == PacketType.RESOLUTION_REPLY and packet.cies else None
+        held = self.cache.peer(owner) if owner is not None else None
+        seen = held.nbma if held is not None and held.claimed_nbma is not None else None
+        if _no_path_between_nats(requester, held):
+            self.dropped["resolution: no direct path between NATs"] += 1
+            return
+        self._answer(requester.nbma, packet, data, outer_src, messages.relayed(packet, owner, seen))
 
     def _on_error_indication(self, packet: NhrpPacket, data: bytes, outer_src: IPv4Address, now: float) -> None:
         """RFC 2332 5.2.7: one for this router is logged (never answered); one for a
@@ -498,3 +533,23 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             self._forget(entry)  # a registration's NBMA leaves the multicast list there
         return len(gone)
 
+
+def _no_path_between_nats(requester: CacheEntry | None, owner: CacheEntry | None) -> bool:
+    """Two spokes registered from behind two different NATs, one of which moved its
+    spoke's IKE ports: the NAT extension carries an address, not a port, so neither could
+    reach the other's mapping (and the address alone names that NAT's first spoke). An
+    NHS neither forwards nor relays their resolution: no shortcut into a black hole (or
+    to the wrong spoke); the requester's traffic stays on the hub path, as IOS's does
+    between spokes behind PAT."""
+    if requester is None or owner is None or requester.nbma is None or owner.nbma is None:
+        return False
+    if requester.claimed_nbma is None or owner.claimed_nbma is None or int(requester.nbma) == int(owner.nbma):
+        return False
+    return _port_translated(requester.nbma) or _port_translated(owner.nbma)
+
+
+def _port_translated(nbma: IPv4Address) -> bool:
+    """A peer whose NAT moved its UDP ports: the agent hands NHRP such a peer as an
+    IPv4Address that also carries the port (`port`: dmvpnlab.ipsec.endpoint.NatEndpoint);
+    one at the address alone kept its ports (or has no NAT)."""
+    return getattr(nbma, "port", None) is not None

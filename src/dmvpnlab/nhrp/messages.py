@@ -165,6 +165,20 @@ def forwarded(me: Identity, packet: NhrpPacket, requester_seen_at: IPv4Address |
     return replace(packet, hop_count=packet.hop_count - 1, extensions=extensions)
 
 
+def relayed(packet: NhrpPacket, owner: IPv4Address | None = None,
+            owner_seen_at: IPv4Address | None = None) -> NhrpPacket:
+    """A reply an NHS passes on: hop count decremented. When the owner registered from
+    behind NAT, the NHS adds the address it saw for it to the Cisco NAT extension (as
+    `forwarded` does for the requester): the reply's CIE carries only the owner's private
+    NBMA, which a requester behind another NAT cannot reach."""
+    if owner is None or owner_seen_at is None:
+        return replace(packet, hop_count=packet.hop_count - 1)
+    seen = Cie(code=0, prefix_len=32, mtu=0, holdtime=0, preference=0, nbma=owner_seen_at, proto=owner)
+    extensions = [Extension.from_cies(ext.type, ext.cies() + [seen], compulsory=ext.compulsory)
+                  if ext.type == ExtensionType.CISCO_NAT else ext for ext in packet.extensions]
+    return replace(packet, hop_count=packet.hop_count - 1, extensions=extensions)
+
+
 def resolution_reply(me: Identity, request: NhrpPacket, prefix_len: int, code: int = 0) -> NhrpPacket:
     forward = request.extension(ExtensionType.FORWARD_TRANSIT_NHS)
     return _answer(request, PacketType.RESOLUTION_REPLY, RESOLUTION_REPLY_FLAGS,
@@ -220,6 +234,20 @@ def error_indication(me: Identity, offending: bytes, error_code: int, dst_proto:
 
 
 # --- reading what a peer sent ----------------------------------------------------------
+
+def owner_seen_at(packet: NhrpPacket) -> IPv4Address | None:
+    """The owner's post-NAT NBMA in a relayed Resolution Reply (what `relayed` writes), if
+    the NHS saw it behind NAT; else None."""
+    if not packet.cies or packet.cies[0].proto is None:
+        return None
+    cie0 = packet.cies[0]
+    nat = packet.extension(ExtensionType.CISCO_NAT)
+    try:
+        cies = nat.cies() if nat is not None else []
+    except NhrpDecodeError:
+        return None
+    return next((c.nbma for c in cies if c.proto == cie0.proto and c.nbma is not None and c.nbma != cie0.nbma), None)
+
 
 def requester_seen_at(packet: NhrpPacket) -> IPv4Address | None:
     """The requester's post-NAT NBMA address, if a forwarding NHS put it in the Cisco NAT

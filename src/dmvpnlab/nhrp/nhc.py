@@ -129,6 +129,7 @@ class NhsClient:
             return  # the armed retransmission tries again, backing off
         if state.config.proto is None:
             self._learn_nhs_address(state, packet, now)
+        self.seen_as = messages.requester_seen_at(packet)
         state.awaiting = False
         state.unanswered = 0
         if state.state != "R":

@@ -27,6 +27,9 @@ tunnel`. The SA comes from `ipsec.sadb.SaDatabase`, which IKE fills through the 
   exception. Cleartext GRE from a peer (the raw GRE socket stays open for it) is read
   and dropped, counted as "cleartext GRE with tunnel protection", as IOS drops it.
   Sources that sent authentic ESP are collected in `heard`, for DPD (`peer_alive`).
+- Peers are keyed as the agent names them: behind a NAT that moved the NAT-T port, an
+  `ipsec.endpoint.NatEndpoint` (address and port), so several spokes behind one public
+  address each have their own handle, route, queue and SA (a NAT fleet).
 
 Imports ipsec.esp and ipsec.sadb (ipsec never imports tunnel), and the GRE pieces of
 `tunnel`.
@@ -40,6 +43,7 @@ from ipaddress import IPv4Address
 from typing import Any, Callable, Iterator
 
 from dmvpnlab.ipsec.esp import NO_NEXT_HEADER, PROTO_GRE, PROTO_IPV4, EspError, OutboundSa
+from dmvpnlab.ipsec.endpoint import NatEndpoint, peer_of
 from dmvpnlab.ipsec.events import ChildSaUp
 from dmvpnlab.ipsec.sadb import SaDatabase, SaPair
 from dmvpnlab.tunnel.gre import GRE_PROTO_IPV4
@@ -92,11 +96,11 @@ class EspTransport(GreFraming):
         self.queue_limit = queue_limit
         self.counters = TunnelCounters()
         self.esp: Counter[str] = Counter()  # queued, flushed, dummy packets...: not drops
-        self.heard: set[str] = set()
+        self.heard: set[str | NatEndpoint] = set()  # address text, or a NatEndpoint
         self._routes: dict[IPv4Address, Route] = {}
         self._handles: dict[IPv4Address, PeerHandle] = {}
         self._queues: dict[IPv4Address, deque[bytes]] = {}
-        self._udp_in: deque[tuple[bytes, str]] = deque()
+        self._udp_in: deque[tuple[bytes, str | NatEndpoint]] = deque()
         self.send_gre: Callable[[bytes, PeerHandle], None] = self._send_to_handle
         #: `tunnel protection ... shared`: other tunnels' transports over our SAs, by GRE key
         #: (tunnel.esp_shared.SharedEspView); what we open with their key is theirs.
@@ -189,7 +193,7 @@ class EspTransport(GreFraming):
 
     # --- ESP ------------------------------------------------------------------------
 
-    def _open(self, esp: bytes, src: str) -> Received | None:
+    def _open(self, esp: bytes, src: "str | NatEndpoint") -> Received | None:
         """One ESP packet -> (source, GRE protocol type, payload), or None (counted)."""
         counters = self.counters
         if len(esp) < 8:
@@ -228,7 +232,7 @@ class EspTransport(GreFraming):
         counters.bytes_in += len(gre)
         return src, proto, payload
 
-    def _to_sibling(self, gre: bytes, src: str) -> bool:
+    def _to_sibling(self, gre: bytes, src: "str | NatEndpoint") -> bool:
         """GRE opened from our SAs with another shared tunnel's key: handed to that tunnel."""
         try:
             packet = decode_gre(gre)
@@ -254,11 +258,14 @@ class EspTransport(GreFraming):
 
     def receive_udp_esp(self, data: bytes, source: tuple[str, int]) -> None:
         """One UDP-encapsulated ESP packet (RFC 3948) from the agent's 4500 socket; it is
-        opened by the next `receive` (the agent then drains the tunnel)."""
+        opened by the next `receive` (the agent then drains the tunnel). Its source is
+        the address text, or behind a NAT that changed the port the NatEndpoint
+        (`ipsec.endpoint`), so spokes sharing one public address stay apart."""
         if len(self._udp_in) >= 4096:  # the agent drains after every read: only a bug fills this
             self.counters.drops["udp esp backlog"] += 1
             return
-        self._udp_in.append((data, source[0]))
+        peer = peer_of(source[0], source[1])
+        self._udp_in.append((data, peer if isinstance(peer, NatEndpoint) else source[0]))
 
     def _drain_cleartext(self) -> None:
         recvfrom = self.gre_sock.recvfrom

@@ -29,6 +29,7 @@ from collections import OrderedDict
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable
 
+from dmvpnlab.ipsec.endpoint import as_peer  # a NAT-T source keeps its port (ipsec.endpoint)
 from dmvpnlab.nhrp.engine import NhrpEngine
 from dmvpnlab.tunnel import frames
 from dmvpnlab.tunnel.dataplane import Drop, Multicast, TunnelDataplane, Unicast, WriteTap
@@ -163,7 +164,7 @@ class MgreTunnel:
         if self._recent and self.engine.config.redirect:
             came_from = self._recent.pop(_flow_key(packet), None)
             if came_from is not None:
-                self.engine.hairpin(packet, IPv4Address(came_from), now)
+                self.engine.hairpin(packet, as_peer(came_from), now)
         self.transport.send(GRE_PROTO_IPV4, packet, decision.nbma)
 
     def send_nhrp(self, nbma: IPv4Address, nhrp: bytes) -> None:
@@ -201,7 +202,7 @@ class MgreTunnel:
                 write(frame)
             elif proto == GRE_PROTO_NHRP:
                 counters.nhrp_in += 1
-                self.engine.receive(payload, IPv4Address(src), self.clock())
+                self.engine.receive(payload, as_peer(src), self.clock())
             else:
                 counters.drops["unknown gre protocol"] += 1
         self.on_engine_output()

@@ -37,7 +37,7 @@ from dmvpnlab.tunnel.socket import RawGreSocket
 
 #: (NBMA source as the socket reports it, dotted quad; GRE protocol type; payload).
 #: The source stays text because only the slow path needs an IPv4Address of it.
-Received = tuple[str, int, bytes]
+Received = tuple[Any, int, bytes]  # (source: address text, or an ipsec.endpoint.NatEndpoint; GRE protocol; payload)
 
 _BUFSIZE = 65535
 

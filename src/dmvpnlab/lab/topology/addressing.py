@@ -11,6 +11,9 @@ the hub is 0, spokeN is N. Imports only the standard library.
                       router .1, first host h{i} at .10, extra hosts h{i}b, h{i}c ... at .11, .12 ...
     behind natN       router WAN 172.(16+N//256).(N%256).1/30, NAT inside .2;
                       NAT outside = the router's normal public /30 (NAT .1, ISP .2)
+    natN fleet        (several routers behind natN) inside 172.(16+N//256).(N%256).0/24
+                      on a bridge: router index i at .(i+1), NAT inside .254; NAT
+                      outside = the public /30 of the lowest-indexed router behind it
     shared segment    member with index i at .(i+1), ISP at the last usable address (.254 of a /24)
 
 The plan's formulas bound the indices it can address: LAN 10.(128+i//256) runs out past
@@ -78,6 +81,15 @@ def nat_inside_network(nat_index: int) -> IPv4Network:
     """The /30 between natN (at .2) and the router behind it (at .1)."""
     _check_index(nat_index, MAX_NAT_INDEX)
     return IPv4Network(f"172.{16 + nat_index // 256}.{nat_index % 256}.0/30")
+
+
+def nat_fleet_network(nat_index: int) -> IPv4Network:
+    """The /24 segment behind natN when it serves several routers.
+
+    The single-router /30 is the first quarter of the same /24, so a box keeps its
+    third octet whichever form it takes, and no two boxes' inside networks can meet."""
+    _check_index(nat_index, MAX_NAT_INDEX)
+    return IPv4Network(f"172.{16 + nat_index // 256}.{nat_index % 256}.0/24")
 
 
 def lan_network(index: int) -> IPv4Network:

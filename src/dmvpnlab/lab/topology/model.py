@@ -48,14 +48,28 @@ class Wan(BaseModel):
 
 
 class NatBox(BaseModel):
-    """A masquerading box between one router (inside) and the ISP (outside)."""
+    """A masquerading box between the routers inside it and the ISP (outside).
+
+    One router: a /30 veth straight to the router, as it always was. Several (a NAT
+    fleet): the inside is a bridge, `inside_bridge`, with every router and the box on it,
+    as when branch offices share one CPE: they all leave through one public address."""
 
     name: str
     index: int
     inside: IPv4Interface
     outside: IPv4Interface
     isp_address: IPv4Interface  # the ISP's end of the outside link
-    router: str  # the router behind it
+    routers: list[str]  # the routers behind it, lowest index first
+
+    @property
+    def router(self) -> str:
+        """The (first) router behind it: the one whose public /30 the box takes by default."""
+        return self.routers[0]
+
+    @property
+    def inside_bridge(self) -> str | None:
+        """The bridge of a fleet's inside segment (`<box>in`); None for a one-router box."""
+        return f"{self.name}in" if len(self.routers) > 1 else None
 
 
 class Segment(BaseModel):

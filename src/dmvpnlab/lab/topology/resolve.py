@@ -36,10 +36,10 @@ def resolve(spec: TopologySpec, default_name: str, source: Path, nodes_dir: Path
     entries = router_entries(spec)
     nat_users = _nat_users(spec, entries)
     nat_index = _nat_indices(spec, nat_users)
-    nat_inside = _nat_inside_addresses(spec, nat_index)
+    nat_inside = _nat_inside_addresses(spec, nat_index, nat_users)
     segments = _segments(spec, {e.name for e in entries}, nat_users)
     routers = _routers(RouterParts(spec, nodes_dir), entries, nat_users, nat_inside, segments)
-    _check_segment_addresses(routers, entries, segments)
+    _check_segment_addresses(routers, entries, segments, {n for n, users in nat_users.items() if len(users) > 1})
     boxes = _nat_boxes(spec, nat_users, nat_index, nat_inside)
     topo = Topology(name=name, description=spec.description, source=source, nodes_dir=nodes_dir,
                     tunnel_network=spec.tunnel.network, routers=routers, nat_boxes=boxes, segments=segments,
@@ -59,9 +59,9 @@ def lab_name(spec: TopologySpec, default: str) -> str:
     return name
 
 
-def _nat_users(spec: TopologySpec, entries: list[RouterEntry]) -> dict[str, RouterEntry]:
-    """NAT box name -> the one router behind it."""
-    nat_users: dict[str, RouterEntry] = {}
+def _nat_users(spec: TopologySpec, entries: list[RouterEntry]) -> dict[str, list[RouterEntry]]:
+    """NAT box name -> the routers behind it, lowest index first (several make a NAT fleet)."""
+    nat_users: dict[str, list[RouterEntry]] = {}
     for e in entries:
         nat, path, _ = e.pick("nat")
         if nat is None:
@@ -71,13 +71,13 @@ def _nat_users(spec: TopologySpec, entries: list[RouterEntry]) -> dict[str, Rout
             hint = f"; did you mean {close[0]!r}?" if close else ""
             known = ", ".join(spec.nat_boxes) or "none are defined under `nat_boxes:`"
             raise TopologyProblem(path, f"expected a NAT box from nat_boxes ({known}), got {nat!r}{hint}")
-        if nat in nat_users:
-            raise TopologyProblem(path, f"expected a NAT box not used by another router, got {nat!r} (already in front of {nat_users[nat].name}; a NAT box has one inside /30)")
-        nat_users[nat] = e
+        nat_users.setdefault(nat, []).append(e)
+    for users in nat_users.values():
+        users.sort(key=lambda e: e.index)
     return nat_users
 
 
-def _nat_indices(spec: TopologySpec, nat_users: dict[str, RouterEntry]) -> dict[str, int]:
+def _nat_indices(spec: TopologySpec, nat_users: dict[str, list[RouterEntry]]) -> dict[str, int]:
     """NAT box name -> its plan index (written, or natN -> N), each used once and each box used."""
     used_indices: dict[int, str] = {}
     nat_index: dict[str, int] = {}
@@ -100,22 +100,27 @@ def _nat_indices(spec: TopologySpec, nat_users: dict[str, RouterEntry]) -> dict[
     return nat_index
 
 
-def _nat_inside_addresses(spec: TopologySpec, nat_index: dict[str, int]) -> dict[str, IPv4Interface]:
-    """NAT box name -> its inside address (written, or .2 of its plan /30)."""
+def _nat_inside_addresses(spec: TopologySpec, nat_index: dict[str, int],
+                          nat_users: dict[str, list[RouterEntry]]) -> dict[str, IPv4Interface]:
+    """NAT box name -> its inside address (written, or the plan's: .2 of its /30 for one
+    router, .254 of its /24 for a fleet)."""
     nat_inside: dict[str, IPv4Interface] = {}
     for name, nspec in spec.nat_boxes.items():
         nspec = nspec or NatBoxSpec()
+        fleet = len(nat_users[name]) > 1
         if nspec.inside is not None:
-            iface = interface(nspec.inside, 30, ("nat_boxes", name, "inside"))
+            iface = interface(nspec.inside, 24 if fleet else 30, ("nat_boxes", name, "inside"))
             check_host_address(iface, ("nat_boxes", name, "inside"))
+        elif fleet:
+            iface = addressing.segment_isp_address(addressing.nat_fleet_network(nat_index[name]))
         else:
             net = addressing.nat_inside_network(nat_index[name])
-            iface = IPv4Interface(f"{net.network_address + 2}/{net.prefixlen}")
+            iface = IPv4Interface(f"{net.network_address + 2}/30")
         nat_inside[name] = iface
     return nat_inside
 
 
-def _segments(spec: TopologySpec, names: set[str], nat_users: dict[str, RouterEntry]) -> list[Segment]:
+def _segments(spec: TopologySpec, names: set[str], nat_users: dict[str, list[RouterEntry]]) -> list[Segment]:
     """The shared segments; each member a router on no other segment and behind no NAT box."""
     segments: list[Segment] = []
     seg_of: dict[str, Segment] = {}
@@ -139,7 +144,7 @@ def _segments(spec: TopologySpec, names: set[str], nat_users: dict[str, RouterEn
                 raise TopologyProblem(mpath, f"expected a router name, got {member!r}{hint}")
             if member in seg_of:
                 raise TopologyProblem(mpath, f"expected each router on one segment, got {member} on {seg_of[member].name} and {sname}")
-            if member in {e.name for e in nat_users.values()}:
+            if member in {e.name for users in nat_users.values() for e in users}:
                 raise TopologyProblem(mpath, f"expected a router that is not behind a NAT box, got {member}")
         seg = Segment(name=sname, network=sspec.network, members=list(sspec.members), isp_address=isp)
         segments.append(seg)
@@ -148,11 +153,11 @@ def _segments(spec: TopologySpec, names: set[str], nat_users: dict[str, RouterEn
     return segments
 
 
-def _routers(parts: RouterParts, entries: list[RouterEntry], nat_users: dict[str, RouterEntry],
+def _routers(parts: RouterParts, entries: list[RouterEntry], nat_users: dict[str, list[RouterEntry]],
              nat_inside: dict[str, IPv4Interface], segments: list[Segment]) -> list[Router]:
     """Every router with its parts; its LAN and WAN on different interfaces."""
     seg_of = {member: seg for seg in segments for member in seg.members}
-    nat_of_router = {e.name: nat for nat, e in nat_users.items()}
+    nat_of_router = {e.name: nat for nat, users in nat_users.items() for e in users}
     routers: list[Router] = []
     for e in entries:
         nat = nat_of_router.get(e.name)
@@ -163,7 +168,8 @@ def _routers(parts: RouterParts, entries: list[RouterEntry], nat_users: dict[str
                 role=e.role,  # type: ignore[arg-type]
                 index=e.index,
                 tunnel_address=parts.tunnel_address(e),
-                wan=parts.wan(e, nat, nat_inside.get(nat) if nat else None, seg_of.get(e.name)),
+                wan=parts.wan(e, nat, nat_inside.get(nat) if nat else None, seg_of.get(e.name),
+                              nat_fleet=bool(nat) and len(nat_users[nat or ""]) > 1),
                 lan=lan,
                 nat=nat,
                 template=parts.template(e),
@@ -176,9 +182,10 @@ def _routers(parts: RouterParts, entries: list[RouterEntry], nat_users: dict[str
     return routers
 
 
-def _check_segment_addresses(routers: list[Router], entries: list[RouterEntry], segments: list[Segment]) -> None:
-    """Explicit addresses may collide on a shared segment (the plan's never do)."""
-    seg_names = {seg.name for seg in segments}
+def _check_segment_addresses(routers: list[Router], entries: list[RouterEntry], segments: list[Segment],
+                             fleets: set[str]) -> None:
+    """Explicit addresses may collide on a shared segment or a NAT fleet's inside (the plan's never do)."""
+    seg_names = {seg.name for seg in segments} | fleets
     on_segment: dict[IPv4Address, str] = {}
     paths = {e.name: e.path for e in entries}
     for r in routers:
@@ -188,13 +195,14 @@ def _check_segment_addresses(routers: list[Router], entries: list[RouterEntry], 
             on_segment[r.wan.address.ip] = r.name
 
 
-def _nat_boxes(spec: TopologySpec, nat_users: dict[str, RouterEntry], nat_index: dict[str, int],
+def _nat_boxes(spec: TopologySpec, nat_users: dict[str, list[RouterEntry]], nat_index: dict[str, int],
                nat_inside: dict[str, IPv4Interface]) -> list[NatBox]:
-    """The NAT boxes; each one's outside is, by default, the public /30 its router would have had."""
+    """The NAT boxes; each one's outside is, by default, the public /30 its (first) router would have had."""
     boxes: list[NatBox] = []
     for name, nspec in spec.nat_boxes.items():
         nspec = nspec or NatBoxSpec()
-        user = nat_users[name]
+        users = nat_users[name]
+        user = users[0]
         path: FieldPath = ("nat_boxes", name)
         if nspec.outside is not None:
             outside = interface(nspec.outside, 30, path + ("outside",))
@@ -208,7 +216,7 @@ def _nat_boxes(spec: TopologySpec, nat_users: dict[str, RouterEntry], nat_index:
                 raise TopologyProblem(path + ("isp_address",), f"expected an address other than the NAT box's outside {outside.ip}, got {isp.ip}")
         else:
             isp = IPv4Interface(f"{addressing.other_end(outside.network, outside.ip)}/{outside.network.prefixlen}")
-        boxes.append(NatBox(name=name, index=nat_index[name], inside=nat_inside[name], outside=outside, isp_address=isp, router=user.name))
+        boxes.append(NatBox(name=name, index=nat_index[name], inside=nat_inside[name], outside=outside, isp_address=isp, routers=[u.name for u in users]))
     return boxes
 
 

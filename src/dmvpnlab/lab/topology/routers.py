@@ -224,9 +224,11 @@ class RouterParts:
         return Lan(ios_name=ios_name, network=network, router_address=router_address, hosts=hosts)
 
     def wan(
-        self, e: RouterEntry, nat: str | None, nat_inside: IPv4Interface | None, segment: Segment | None
+        self, e: RouterEntry, nat: str | None, nat_inside: IPv4Interface | None, segment: Segment | None,
+        nat_fleet: bool = False,
     ) -> Wan:
-        """The WAN towards the ISP, the router's NAT box (its inside /30) or its shared segment."""
+        """The WAN towards the ISP, the router's NAT box (its inside /30, or the fleet's /24
+        with the router at .(index+1) like a segment member) or its shared segment."""
         wspec: WanSpec = e.spec.wan or WanSpec()
         base: FieldPath = e.path + ("wan",)
         ios_name = ethernet_ios_name(wspec.ios_name, WAN_IOS_NAME, e.name, base + ("ios_name",))
@@ -244,6 +246,12 @@ class RouterParts:
                                                            f"(index {e.index}, planned at .{e.index + 1}), got "
                                                            f"{segment.network}; set `wan: {{address: ...}}`")
             address = addressing.segment_member_address(segment.network, e.index)
+        elif nat_inside is not None and nat_fleet:
+            if not addressing.has_room(nat_inside.network, e.index + 1) or nat_inside.ip == nat_inside.network[e.index + 1]:
+                raise TopologyProblem(base + ("address",), f"expected {nat}'s inside network to have room for {e.name} "
+                                                           f"(index {e.index}, planned at .{e.index + 1}), got "
+                                                           f"{nat_inside.network}; set `wan: {{address: ...}}`")
+            address = addressing.segment_member_address(nat_inside.network, e.index)
         elif nat_inside is not None:
             address = IPv4Interface(f"{addressing.other_end(nat_inside.network, nat_inside.ip)}/{default_prefix}")
         else:

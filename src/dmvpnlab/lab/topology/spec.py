@@ -172,7 +172,8 @@ class SpokeDefaultsSpec(_Spec):
 
 
 class NatBoxSpec(_Spec):
-    """A NAT box as written; it serves one router (its inside link is a /30), index from natN."""
+    """A NAT box as written, index from natN; one router behind it gets a /30 inside link,
+    several share a /24 inside segment (a NAT fleet, see `addressing`)."""
 
     index: Annotated[int, BeforeValidator(_nat_index)] | None = None
     inside: AddressText | None = None
