@@ -62,3 +62,13 @@ def direct_after_redirect(lab: Any, count: int = 10) -> tuple[float, CaptureSet,
     late = requests[len(requests) // 2:]
     assert late and HUB_WAN not in seen.links(late)
     return since, seen, late
+
+
+def dmvpn_rows(text: str) -> dict[str, list[str]]:
+    """`show dmvpn` peer rows by tunnel address: [nbma, state, attributes]."""
+    rows = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 6 and words[0].isdigit() and words[3] in ("UP", "IKE", "IPSEC", "NHRP", "DOWN"):
+            rows[words[2]] = [words[1], words[3], words[5]]
+    return rows

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from crossings import HUB_NBMA, SPOKE1_NBMA, agent_state, direct_after_redirect, wait_for
+from crossings import HUB_NBMA, SPOKE1_NBMA, agent_state, direct_after_redirect, dmvpn_rows, wait_for
 from dmvpnlab.analysis.decrypt import Frame, decrypt_capture
 
 pytestmark = pytest.mark.topology("topologies/ipsec-nat-keepalive.yaml")
@@ -58,16 +58,6 @@ def keepalive(frame: Frame) -> bool:
 
 def child(lab, node: str, peer: str) -> dict | None:
     return next((c for c in agent_state(lab, node)["ipsec"]["child_sas"] if c["peer"] == peer), None)
-
-
-def dmvpn_rows(text: str) -> dict[str, list[str]]:
-    """`show dmvpn` peer rows by tunnel address: [nbma, state, attributes]."""
-    rows = {}
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) == 6 and words[0].isdigit() and words[3] in ("UP", "IKE", "IPSEC", "NHRP", "DOWN"):
-            rows[words[2]] = [words[1], words[3], words[5]]
-    return rows
 
 
 def test_the_hub_registers_the_natted_spoke_at_its_public_address(lab):

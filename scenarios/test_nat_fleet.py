@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from crossings import HUB_NBMA as HUB, HUB_WAN, agent_state, captures, ping, shortcuts, wait_for
+from crossings import HUB_NBMA as HUB, HUB_WAN, agent_state, captures, dmvpn_rows, ping, shortcuts, wait_for
 
 pytestmark = pytest.mark.topology("topologies/nat-fleet.yaml")
 
@@ -64,16 +64,6 @@ def cli(lab, node: str, line: str) -> str:
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"{node}: {line}\n{done.stdout}{done.stderr}"
     return done.stdout
-
-
-def dmvpn_rows(text: str) -> dict[str, list[str]]:
-    """`show dmvpn` peer rows by tunnel address: [nbma, state, attributes]."""
-    rows = {}
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) == 6 and words[0].isdigit() and words[3] in ("UP", "IKE", "IPSEC", "NHRP", "DOWN"):
-            rows[words[2]] = [words[1], words[3], words[5]]
-    return rows
 
 
 def public_ports(lab, nat: str) -> dict[int, dict[int, int]]:
