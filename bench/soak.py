@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "soak.json"
 sys.path.insert(0, str(REPO / "bench"))
 
+from agent_lab import proc_status_kb  # noqa: E402
 from soak_verdict import verdict  # noqa: E402
 
 SAMPLE_EVERY_S = 20.0
@@ -81,8 +82,11 @@ class Soak:
             rss, caches = {}, {}
             for handle in list(self.lab.agents):
                 pid = handle.popen.pid
+                rss_kib = proc_status_kb(pid, "VmRSS")
+                if rss_kib is None:
+                    continue  # an agent being restarted by a fault right now
+                rss[f"{handle.node}:{pid}"] = rss_kib
                 try:
-                    rss[f"{handle.node}:{pid}"] = _rss_kib(pid)
                     state = jsonline.request(handle.state_dir / "control.sock", {"op": "state"}, timeout=5)["state"]
                     caches[handle.node] = [{"prefix": e["prefix"], "expires_in": e["expires_in"]}
                                            for e in state["nhrp"]["cache"]]
@@ -128,11 +132,6 @@ def _received(stdout: str) -> int:
         if "packets transmitted" in line:
             return int(line.split(",")[1].split()[0])
     return 0
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
 def settle(lab: Any, spokes: int, rng: random.Random) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def test_hub1_killed_traffic_moves_to_hub2_and_shortcuts_survive(lab, lab_faults
     flows = [subprocess.Popen([MNEXEC, "-a", str(lab.node(f"h{a}").pid), "ping", "-n", "-c", "100", "-i", "0.1",
                                "-W", "1", HOST[b]], stdout=subprocess.PIPE, text=True) for a, b in NEW_FLOWS]
     try:
-        outputs = [p.communicate(timeout=30)[0] for p in flows]
+        for p in flows:
+            p.communicate(timeout=30)
         steady_out = steady.communicate(timeout=30)[0]
     finally:
         for p in [steady, *flows]:
@@ -71,9 +72,8 @@ def test_hub1_killed_traffic_moves_to_hub2_and_shortcuts_survive(lab, lab_faults
         failover[f"spoke{a}"] = round(via_hub2[0].time - kill.time, 3)
     print(f"hub killed: first packet via hub2 after {failover} s (EIGRP hold 3 s)")
     assert all(t <= 5.0 for t in failover.values()), failover
-    for (a, b), out in zip(NEW_FLOWS, outputs):
+    for a, b in NEW_FLOWS:  # hub2 redirected them: each new pair has its shortcut
         assert wait_for(lambda: f"192.168.{b}.0/24 via {TUNNEL[b]}" in shortcuts(lab, f"spoke{a}"), timeout=5), (a, b)
-        assert " 0% packet loss" not in out or True
     # The shortcut that was up lost nothing: every echo of the steady flow was answered.
     assert " 0% packet loss" in steady_out, steady_out[-200:]
     assert not [s for s in seen.echo(HOST[1], HOST[2], since=kill.time) if s.link in ("hub-isp", "hub2-isp")]

@@ -55,7 +55,6 @@ def test_a_killed_hub_stays_dead_until_restarted_and_spokes_register_again(lab, 
     kill = lab_faults.fault("kill", "hub")
     assert wait_for(lambda: nhs_states(lab, "spoke1")[HUB_TUNNEL] == "E", timeout=8)
     seen_e = time.time()
-    assert lab.exec("hub", ["ip", "link", "show", "Tunnel0"]).returncode != 0 or True  # a crash leaves its TAP
     restart = lab_faults.fault("restart", "hub")
     assert restart.params["was"] == "dead"
     assert wait_for(lambda: set(nhs_states(lab, "spoke1").values()) == {"R"}

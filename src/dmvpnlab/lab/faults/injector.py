@@ -87,8 +87,7 @@ class FaultInjector:
             self, "_" + kind.replace("-", "_"), None) if kind in KINDS else None
         if handler is None:
             raise FaultError(f"expected a fault kind ({', '.join(KINDS)}), got {kind!r}")
-        if kind not in ("clear", "loss", "isp-down", "isp-up") or target not in ("all", "isp", ""):
-            target = self.lab.canonical_name(target) if target else target
+        target = self.lab.canonical_name(target) if target else target  # `all`, `isp`: themselves
         return handler(target, dict(params))
 
     def events(self) -> list[FaultEvent]:
