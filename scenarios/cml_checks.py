@@ -38,7 +38,7 @@ WAN = {name: f"{name}-Gi0-0" for name in NBMA}  # capture (link) names of the un
 
 def bring_up(path: Path) -> Iterator[Any]:
     """A running lab from a CML file, torn down afterwards whatever happened (a fixture body)."""
-    from dmvpnlab.lab.pytest_plugin import ROOT_REASON, is_root
+    from dmvpnlab.testing.leaks import ROOT_REASON, is_root
 
     if not is_root():
         pytest.skip(ROOT_REASON)

@@ -19,7 +19,7 @@ import pytest
 from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, captures, ping, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/phase2.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase2.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ import pytest
 
 from crossings import wait_for
 
-pytestmark = pytest.mark.topology("topologies/phase3.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase3.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA = "203.0.113.1", "100.64.1.1", "100.64.2.1"

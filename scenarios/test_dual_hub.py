@@ -20,7 +20,7 @@ from crossings import agent_state, captures, ping, shortcuts, wait_for
 from dmvpnlab.lab.lab import MNEXEC
 from fault_checks import nhs_states
 
-pytestmark = pytest.mark.topology("topologies/dual-hub.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/dual-hub.yaml")
 HUB1, HUB2 = "10.0.0.1", "10.0.0.101"
 HOST = {n: f"192.168.{n}.10" for n in range(1, 5)}
 TUNNEL = {n: f"10.0.0.{n + 1}" for n in range(1, 5)}

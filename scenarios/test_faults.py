@@ -14,7 +14,7 @@ import pytest
 from crossings import H1, H2, HUB_NBMA, SPOKE1_WAN, agent_state, captures, ping, shortcuts, wait_for
 from fault_checks import agent_pid, nhs_counters, nhs_states, registrations_after, rss_kib
 
-pytestmark = pytest.mark.topology("topologies/faults.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/faults.yaml")
 HUB_TUNNEL = "10.0.0.1"
 
 

@@ -14,7 +14,7 @@ from crossings import agent_state, captures, ping, shortcuts, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 from fault_checks import nhs_states
 
-pytestmark = pytest.mark.topology("topologies/hierarchical.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/hierarchical.yaml")
 H1, H2, H3 = "192.168.1.10", "192.168.2.10", "192.168.3.10"
 
 

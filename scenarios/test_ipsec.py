@@ -28,7 +28,7 @@ from dmvpnlab.cli.client import CliClient, run_cli
 from dmvpnlab.lab.demo.ipsec_story import IpsecPeer, IsakmpRow, parse_ipsec_sa, parse_isakmp_sa
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/ipsec-scenarios.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/ipsec-scenarios.yaml")
 
 H3 = "192.168.3.10"
 SPOKE3_NBMA, SPOKE3_TUNNEL, SPOKE3_WAN = "100.64.3.1", "10.0.0.4", "spoke3-isp"

@@ -25,7 +25,7 @@ import pytest
 from crossings import HUB_NBMA, SPOKE1_NBMA, agent_state, direct_after_redirect, dmvpn_rows, wait_for
 from dmvpnlab.analysis.decrypt import Frame, decrypt_capture
 
-pytestmark = pytest.mark.topology("topologies/ipsec-nat-keepalive.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/ipsec-nat-keepalive.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 SPOKE2_PRIVATE, SPOKE2_PUBLIC = "172.16.1.1", "100.64.2.1"  # nat1 owns spoke2's public address

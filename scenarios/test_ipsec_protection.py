@@ -19,7 +19,7 @@ from dmvpnlab.ipsec.keylog import ESP_SA_FILE, IKEV1_FILE
 from dmvpnlab.nhrp.codec import PacketType
 
 pytestmark = [
-    pytest.mark.topology("topologies/ipsec.yaml"),
+    pytest.mark.dmvpn_topology("topologies/ipsec.yaml"),
     pytest.mark.skipif(importlib.util.find_spec("dmvpnlab.agent.ipsec_node") is None,
                        reason="the IPsec data plane (agent.ipsec_node) is not in this tree"),
     pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed"),

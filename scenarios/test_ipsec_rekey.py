@@ -32,7 +32,7 @@ import pytest
 from crossings import H2, SPOKE1_NBMA, SPOKE2_NBMA, agent_state, ping, shortcuts, wait_for
 from dmvpnlab.analysis.decrypt import decrypt_capture
 
-pytestmark = pytest.mark.topology("topologies/ipsec-rekey.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/ipsec-rekey.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 LIFETIME_KB = 2560          # the topology's `crypto ipsec security-association lifetime kilobytes`

@@ -9,7 +9,7 @@ import pytest
 
 from crossings import H2
 
-pytestmark = pytest.mark.topology("topologies/default.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/default.yaml")
 
 
 def test_a_packet_bigger_than_the_tunnel_mtu_with_df_gets_fragmentation_needed(lab):

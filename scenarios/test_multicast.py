@@ -8,7 +8,7 @@ import pytest
 
 from crossings import HUB_NBMA, SPOKE1_NBMA, SPOKE2_NBMA, captures
 
-pytestmark = pytest.mark.topology("topologies/phase3.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase3.yaml")
 
 GROUP = "224.0.0.5"  # AllSPFRouters, what OSPF hellos use
 

@@ -7,7 +7,7 @@ import pytest
 from crossings import agent_state, direct_after_redirect, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/nat.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/nat.yaml")
 
 SPOKE1_NBMA = "100.64.1.1"
 SPOKE2_PRIVATE, SPOKE2_PUBLIC = "172.16.1.1", "100.64.2.1"  # nat1 owns spoke2's public /30

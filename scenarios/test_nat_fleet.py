@@ -41,7 +41,7 @@ import pytest
 
 from crossings import HUB_NBMA as HUB, HUB_WAN, agent_state, captures, dmvpn_rows, ping, shortcuts, wait_for
 
-pytestmark = pytest.mark.topology("topologies/nat-fleet.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/nat-fleet.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 NAT1, NAT2, SPOKE6 = "100.64.1.1", "100.64.4.1", "100.64.6.1"

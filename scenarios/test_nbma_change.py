@@ -6,7 +6,7 @@ import pytest
 
 from crossings import H1, H2, agent_state, ping, shortcuts, wait_for
 
-pytestmark = pytest.mark.topology("topologies/phase3.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase3.yaml")
 
 OLD, NEW, NEW_GATEWAY = "100.64.1.1", "100.64.1.5", "100.64.1.6"
 

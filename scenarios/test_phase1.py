@@ -7,7 +7,7 @@ import pytest
 from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2_NBMA, SPOKE2_WAN, captures, ping
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/phase1.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase1.yaml")
 
 
 def test_spoke_to_spoke_icmp_crosses_the_hub_wan_link_both_ways(lab):

@@ -8,7 +8,7 @@ from crossings import H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE2
 from dmvpnlab.nhrp.codec import PacketType
 
 SPOKE1_TUNNEL, SPOKE2_TUNNEL = "10.0.0.2", "10.0.0.3"
-pytestmark = pytest.mark.topology("topologies/phase2.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase2.yaml")
 
 
 def test_first_packet_via_hub_then_resolution_then_direct(lab):

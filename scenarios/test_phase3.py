@@ -9,7 +9,7 @@ from crossings import (H1, H2, HUB_NBMA, HUB_WAN, SPOKE1_NBMA, SPOKE1_WAN, SPOKE
                        shortcuts, wait_for)
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/phase3-expiry.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase3-expiry.yaml")
 
 SHORTCUT_HOLDTIME = 12  # nhrp_holdtime of the spokes in phase3-expiry.yaml
 

@@ -28,7 +28,7 @@ from crossings import (H1, H2, HUB_WAN, SPOKE1_NBMA, SPOKE2_NBMA, SPOKE2_WAN, ag
 from test_cli_configure import cli
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/phase3.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/phase3.yaml")
 
 LAN2 = "192.168.2.0/24"
 PROTOCOL_ROUTE = ["192.168.2.0/24", "via", "10.0.0.1", "dev", "Tunnel0", "proto", "188", "metric", "20"]

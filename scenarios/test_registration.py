@@ -9,7 +9,7 @@ import pytest
 from crossings import H0, agent_state, captures, ping, wait_for
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/registration.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/registration.yaml")
 
 REGISTRATION_TIMEOUT = 5  # nhrp_registration_timeout in registration.yaml
 GOOD = {"10.0.0.2", "10.0.0.3"}

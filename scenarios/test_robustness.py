@@ -8,7 +8,7 @@ import pytest
 
 from crossings import H2, agent_state, ping, wait_for
 
-pytestmark = pytest.mark.topology("topologies/default.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/default.yaml")
 
 HUB_NBMA = "203.0.113.1"
 

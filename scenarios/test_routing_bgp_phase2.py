@@ -11,7 +11,7 @@ import pytest
 
 from routing_checks import LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, wait_route, wait_routes_both_ways
 
-pytestmark = pytest.mark.topology("topologies/bgp.yaml", vars={"phase": 2})
+pytestmark = pytest.mark.dmvpn_topology("topologies/bgp.yaml", vars={"phase": 2})
 
 
 def test_the_reflector_keeps_the_far_spoke_as_next_hop(lab):

@@ -12,7 +12,7 @@ import pytest
 
 from routing_checks import LAN2, lan_down_withdraws, phase3_shortcut, routes_for, show_routes
 
-pytestmark = pytest.mark.topology("topologies/bgp.yaml", vars={"phase": 3})
+pytestmark = pytest.mark.dmvpn_topology("topologies/bgp.yaml", vars={"phase": 3})
 SUMMARY = "192.168.0.0/16"
 
 

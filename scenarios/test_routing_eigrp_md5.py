@@ -14,7 +14,7 @@ import pytest
 from routing_checks import LAN1, LAN2, SPOKE1_TUNNEL, SPOKE2_TUNNEL, cli, wait_for, wait_gone, wait_route
 
 KEY = "DMVPN-MD5"
-pytestmark = pytest.mark.topology("topologies/eigrp.yaml", vars={"phase": 2, "eigrp_key": KEY})
+pytestmark = pytest.mark.dmvpn_topology("topologies/eigrp.yaml", vars={"phase": 2, "eigrp_key": KEY})
 
 
 def neighbours(lab, node: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 from routing_checks import (LAN2, SPOKE2_TUNNEL, cli, first_via_hub_then_direct, forget_resolutions,
                             pings_through_hub_only, wait_route, wait_routes_both_ways)
 
-pytestmark = pytest.mark.topology("topologies/eigrp.yaml", vars={"phase": 2})
+pytestmark = pytest.mark.dmvpn_topology("topologies/eigrp.yaml", vars={"phase": 2})
 
 
 def test_no_next_hop_self_keeps_the_far_spoke_as_next_hop(lab):

@@ -10,7 +10,7 @@ import pytest
 
 from routing_checks import phase1_hub_and_spoke
 
-pytestmark = pytest.mark.topology("topologies/ospf.yaml", vars={"phase": 1})
+pytestmark = pytest.mark.dmvpn_topology("topologies/ospf.yaml", vars={"phase": 1})
 
 
 def test_spokes_learn_each_others_lans_via_the_hub_and_traffic_crosses_it(lab):

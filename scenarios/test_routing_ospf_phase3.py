@@ -13,7 +13,7 @@ import pytest
 
 from routing_checks import LAN2, lan_down_withdraws, phase3_shortcut
 
-pytestmark = pytest.mark.topology("topologies/ospf.yaml", vars={"phase": 3})
+pytestmark = pytest.mark.dmvpn_topology("topologies/ospf.yaml", vars={"phase": 3})
 
 
 def test_first_packets_via_hub_then_redirect_and_shortcut(lab):

@@ -11,7 +11,7 @@ import pytest
 
 from routing_checks import LAN1, LAN2, cli, pings_through_hub_only, show_routes, routes_for, wait_for
 
-pytestmark = pytest.mark.topology("topologies/rip.yaml", vars={"phase": 1})
+pytestmark = pytest.mark.dmvpn_topology("topologies/rip.yaml", vars={"phase": 1})
 
 
 def test_spokes_learn_each_others_lans_and_traffic_crosses_the_hub(lab):

@@ -17,7 +17,7 @@ import pytest
 from routing_checks import (LAN2, SPOKE2_TUNNEL, first_via_hub_then_direct, lan_down_withdraws, wait_route,
                             wait_routes_both_ways)
 
-pytestmark = pytest.mark.topology("topologies/rip.yaml", vars={"phase": 3})
+pytestmark = pytest.mark.dmvpn_topology("topologies/rip.yaml", vars={"phase": 3})
 
 
 def test_the_hub_advertises_the_far_spoke_as_next_hop(lab):

@@ -21,7 +21,7 @@ from scapy.utils import rdpcap
 
 from dmvpnlab.lab.records import list_pids, proc_cmdline
 
-pytestmark = pytest.mark.topology("topologies/underlay.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/underlay.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_NBMA = "203.0.113.1"

@@ -11,7 +11,7 @@ from crossings import H2, captures, shortcuts, wait_for
 from dmvpnlab.analysis.ladder import roundtrip
 from dmvpnlab.nhrp.codec import PacketType
 
-pytestmark = pytest.mark.topology("topologies/default.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/default.yaml")
 
 
 @pytest.fixture(scope="module")

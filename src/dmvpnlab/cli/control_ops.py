@@ -4,7 +4,8 @@ One exec session per connection (mode, terminal settings, config session, debug)
 client that sends `configure terminal` and then config lines on the same connection
 gets IOS's behaviour. The answer is `{"ok": true, "output": ..., "prompt": "hub#",
 "error": false, "closed": false}`; debug lines the session asked for arrive in between
-as `{"debug": "..."}` lines. `OPERATIONS` is what the composition root (dmvpnlab.router)
+as `{"debug": "..."}` lines. `{"op": "routes"}` answers the
+routing table as data. `OPERATIONS` is what the composition root (dmvpnlab.router)
 plugs into the agent's control server; from the agent this module imports only the
 shape of an operation (agent/hooks.py).
 
@@ -76,4 +77,12 @@ def _cli_close(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter
     return {"ok": True}
 
 
-OPERATIONS: dict[str, ControlOperation] = {"cli": _cli, "cli_close": _cli_close}
+def _routes(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+    """`{"op": "routes"}`: the rows `show ip route` prints, as data (code, prefix, distance,
+    metric, next hops, NHRP override), for `Lab.routes` and the pytest plugin."""
+    from dmvpnlab.cli.route_table import route_rows
+
+    return {"ok": True, "routes": route_rows(agent)}
+
+
+OPERATIONS: dict[str, ControlOperation] = {"cli": _cli, "cli_close": _cli_close, "routes": _routes}

@@ -85,20 +85,30 @@ class _Controller:
         return {"ok": True}
 
 
-def serve(topology: str, assignments: list[str] | None = None) -> int:
-    from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
-
+def _stop_on_signals() -> None:
     def on_signal(signum: int, _frame: Any) -> None:
         raise _Stop(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def serve(topology: str, assignments: list[str] | None = None) -> int:
+    from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
+
+    _stop_on_signals()
     print(f"controller {os.getpid()}: bringing up {topology}", flush=True)
     from dmvpnlab.lab.labfile import load_lab
 
     topo = load_lab(topology, assignments or [])
     lab = Lab.up(topo, quiet=True, detached=True, note=lambda text: print(text, flush=True))
+    print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s", flush=True)
+    return serve_lab(lab)
+
+
+def serve_lab(lab: Any) -> int:
+    """Answer requests on the lab's control socket until `down` or a signal, then tear down."""
     sock_file = socket_path(lab.name)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -106,8 +116,7 @@ def serve(topology: str, assignments: list[str] | None = None) -> int:
         server.bind(str(sock_file))
         server.listen(8)
         lab.records.update(control_socket=str(sock_file))
-        print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s; "
-              f"listening on {sock_file}", flush=True)
+        print(f"controller {os.getpid()}: lab {lab.name} listening on {sock_file}", flush=True)
         controller = _Controller(lab)
         operations = controller.operations()
         while not controller.stopping:
@@ -125,6 +134,42 @@ def serve(topology: str, assignments: list[str] | None = None) -> int:
         lab.down()
         print(f"controller {os.getpid()}: lab {lab.name} down", flush=True)
     return 0
+
+
+def keep(lab: Any) -> int:
+    """Hand a lab built in this process to a detached controller, so it outlives us.
+
+    Why a fork and not a new controller: the lab's node shells are our children, fed
+    through pipes we hold; only a copy of this process keeps them (and the captures)
+    alive, with every packet and every NHRP entry as the failed test left them. The
+    copy starts a new session, logs to the controller log, becomes the lab's recorded
+    controller (so `dmvpnlab down` / `clean` stop it) and serves the lab's control socket
+    like `up --detach`. Returns the keeper's PID (in the caller)."""
+    log = log_path(lab.name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        _stop_on_signals()
+        from dmvpnlab.lab.records import record_process
+
+        lab.records.hand_over(record_process(os.getpid(), "controller", kill_on_clean=True))
+        print(f"controller {os.getpid()}: keeping lab {lab.name} (handed over by PID {os.getppid()})", flush=True)
+        code = serve_lab(lab)
+    except BaseException as e:  # the log is the only place a kept lab's error can go
+        print(f"controller {os.getpid()}: error: {type(e).__name__}: {e}", flush=True)
+    finally:
+        os._exit(code)
 
 
 def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:

@@ -338,6 +338,25 @@ class Lab:
                 out.append(client.send(line)["output"])
         return "".join(out)
 
+    def state(self, node: str) -> dict[str, Any]:
+        """`node`'s agent state as JSON data (NHRP, tunnels, IPsec, routing: agent/state.py)."""
+        from dmvpnlab.lab.inspect import agent_state
+
+        return agent_state(self.records.directory / self.canonical_name(node))
+
+    def nhrp(self, node: str) -> list[Any]:
+        """`node`'s NHRP cache entries (`lab.inspect.NhrpEntry`: prefix, next hop, NBMA, type, flags)."""
+        from dmvpnlab.lab.inspect import nhrp_entries
+
+        return nhrp_entries(self.records.directory / self.canonical_name(node))
+
+    def routes(self, node: str) -> list[Any]:
+        """`node`'s routing table as `show ip route` has it (`lab.inspect.Route`: code, prefix,
+        next hop, interface, Phase 3's `%` override)."""
+        from dmvpnlab.lab.inspect import route_table
+
+        return route_table(self.records.directory / self.canonical_name(node))
+
     def restart_agent(self, node: str, crash: bool = False) -> None:
         """Restart a router's agent from its startup config: a reload, or with `crash`
         a kill -9 and a fresh start (nothing cleaned up in between)."""

@@ -203,6 +203,8 @@ class LabRecords:
                 data[op + ("es" if op == "process" else "s")].append(entry)
             elif op == "update":
                 data.update(entry.get("values", {}))
+            elif op == "owner":
+                _replace_controller(data, entry)
         if not data:
             raise ValueError(f"{path}: not a lab records journal")
         return cls(path=path, lab=data["lab"], data=data)
@@ -266,11 +268,24 @@ class LabRecords:
     def links(self) -> list[LinkRecord]:
         return [LinkRecord(**link) for link in self.data.get("links", [])]
 
+    def hand_over(self, owner: ProcessRecord) -> None:
+        """Make `owner` the lab's controller in place of the current one (a kept lab's
+        keeper replaces the pytest process that built it); the old owner is forgotten."""
+        entry = asdict(owner)
+        _replace_controller(self.data, entry)
+        self.save()
+        self._append({"op": "owner", **entry})
+
     def controller(self) -> ProcessRecord | None:
         for p in self.processes():
             if p.kind == "controller":
                 return p
         return None
+
+
+def _replace_controller(data: dict[str, Any], entry: dict[str, Any]) -> None:
+    others = [p for p in data.get("processes", []) if p.get("kind") != "controller"]
+    data["processes"] = [entry, *others]
 
 
 def journalled_daemons(records: LabRecords) -> list[ProcessRecord]:
