@@ -27,7 +27,8 @@ h3{font-size:15px;margin:14px 0 6px}
 table{border-collapse:collapse;font-size:13px}
 th,td{text-align:left;padding:3px 10px 3px 0;vertical-align:top;border-bottom:1px solid #f1f3f4}
 th{color:var(--muted);font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.events td:nth-child(2){white-space:nowrap}
 .outcome-passed{color:#1e8e3e;font-weight:600}.outcome-failed,.outcome-error{color:#c5221f;font-weight:600}
 .outcome-skipped{color:#b06000;font-weight:600}
 .verdicts .message{white-space:pre-wrap;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;
@@ -35,6 +36,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .exchange{border-top:1px solid #f1f3f4;padding-top:4px}
 .exchange .sum{color:var(--muted);font-size:12.5px}
 .incomplete{color:#c5221f;font-weight:600}
+svg.topology{max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 .nlabel{font-size:13px;font-weight:600;fill:#202124}.naddr{font-size:11px;fill:#5f6368}
 .nat{font-size:12px;font-weight:700;fill:#202124}

@@ -136,6 +136,12 @@ def _from_stems(name: str, stems: list[str]) -> LabInfo:
     info = LabInfo(name=name)
     for stem in stems:
         _add_stem(info, stem)
+    owners = {link.owner for link in info.links}
+    # A peer no naming rule knows and that owns no capture is an interface (nat1-inside), not a node.
+    strays = {n for n, node in info.nodes.items() if node.role == "?" and n not in owners}
+    info.links = [link for link in info.links if link.peer not in strays]
+    for name in strays:
+        del info.nodes[name]
     return info
 
 

@@ -21,6 +21,7 @@ MAX_ROW = 40
 STEP_X = 190
 LAYER_Y = {"hubhost": 60, "hub": 160, "isp": 280, "nat": 390, "bridge": 460, "spoke": 540, "host": 650}
 MARGIN = 70
+MAX_CURVE_LABELS = 4
 
 
 @dataclass
@@ -186,8 +187,9 @@ def topology_svg(run: RunData) -> tuple[str, str]:
         body += tag("rect", x=mx - 20, y=my - 9, width=40, height=16, rx=8, fill="#ffffff", stroke=COLOURS[kind])
         body += text(mx, my + 3, str(frames), class_="lcount", text_anchor="middle")
         lines.append(tag("g", body, class_=f"link kind-{kind}", data_stem=link.stem, data_frames=frames))
-    curves = [_overlay_curve(a, b, count, run, placed) for (a, b), count in sorted(run.overlay.items())
-              if a in placed and b in placed and "hub" not in (placed[a].node.role, placed[b].node.role)]
+    pairs = [(a, b, count) for (a, b), count in sorted(run.overlay.items())
+             if a in placed and b in placed and "hub" not in (placed[a].node.role, placed[b].node.role)]
+    curves = [_overlay_curve(a, b, count, run, placed, labelled=len(pairs) <= MAX_CURVE_LABELS) for a, b, count in pairs]
     nodes = [_node_svg(p) for p in placed.values()]
     body = _legend() + tag("g", "".join(lines), class_="links") + tag("g", "".join(curves), class_="overlay") + \
         tag("g", "".join(nodes), class_="nodes")
@@ -198,13 +200,14 @@ def topology_svg(run: RunData) -> tuple[str, str]:
     return svg(width, height, body, class_="topology", role="img", aria_label=f"topology of lab {esc(run.lab.name)}"), caption
 
 
-def _overlay_curve(a: str, b: str, count: int, run: RunData, placed: dict[str, Placed]) -> str:
+def _overlay_curve(a: str, b: str, count: int, run: RunData, placed: dict[str, Placed], labelled: bool) -> str:
     pa, pb = placed[a], placed[b]
     mx, my = (pa.x + pb.x) / 2, min(pa.y, pb.y) - 90 - abs(pa.x - pb.x) * 0.05
     kind = "esp" if run.encrypted else "gre"
     path = f"M{pa.x:.1f},{pa.y - 24:.1f} Q{mx:.1f},{my:.1f} {pb.x:.1f},{pb.y - 24:.1f}"
     body = title(f"{a} <-> {b}: {count} GRE data packets spoke to spoke (the shortcut)")
     body += tag("path", d=path, stroke=COLOURS[kind], stroke_width=2.5, stroke_dasharray="7 5", fill="none")
-    body += text(mx, (pa.y - 24 + my) / 2 - 4, f"shortcut: {count} pkts", class_="lcount", text_anchor="middle")
+    if labelled:  # many shortcuts: the labels would overlap, hovering still tells
+        body += text(mx, (pa.y - 24 + my) / 2 - 4, f"shortcut: {count} pkts", class_="lcount", text_anchor="middle")
     return tag("g", body, class_="tunnel", data_pair=f"{a}-{b}", data_packets=count)
 
