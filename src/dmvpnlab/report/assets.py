@@ -60,7 +60,7 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 .ttick{font-size:11px;fill:#5f6368}.tmark{cursor:pointer}
 tr.ev[data-msg]{cursor:pointer}tr.ev[data-msg]:hover{background:#fef7e0}
 .cat{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:6px}
-aside#panel{position:sticky;top:0;height:100vh;overflow-y:auto;background:#fff;
+aside#panel{position:sticky;top:0;max-height:100vh;min-height:60vh;overflow-y:auto;background:#fff;
  border-left:1px solid var(--line);padding:16px 18px;box-shadow:-2px 0 8px rgba(0,0,0,.05)}
 aside#panel h2{font-size:16px}
 aside#panel .empty{color:var(--muted)}

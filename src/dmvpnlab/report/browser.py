@@ -68,6 +68,7 @@ def inspect(html: Path, screenshot: Path | None = None, *, click_first_message: 
                 view.panel_title = page.locator("#panel h2").inner_text()
                 view.panel_text = page.locator("#panel").inner_text()
             if screenshot is not None:
+                page.evaluate("window.scrollTo(0, 0)")  # the click scrolled; the side panel sticks to the top
                 page.screenshot(path=str(screenshot), full_page=True)
                 view.screenshot = screenshot
         finally:

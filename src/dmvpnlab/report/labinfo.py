@@ -19,6 +19,7 @@ from typing import Any
 DESCRIPTION_FILE = "lab.json"
 ROUTER_ROLES = ("hub", "spoke", "router")
 TUNNEL_PEERS = re.compile(r"^Tunnel\d+$")
+HIDDEN_ROLES = ("management",)  # the management switch: SSH to the routers, no DMVPN traffic, not captured
 
 
 @dataclass
@@ -112,6 +113,8 @@ def _from_description(data: dict[str, Any], stems: list[str]) -> LabInfo:
     info = LabInfo(name=str(data["lab"]), source=str(data.get("topology", "")),
                    description=str(data.get("description", "")), up_at=data.get("up_at"), from_file=True)
     for item in data["nodes"]:
+        if item.get("role") in HIDDEN_ROLES:
+            continue
         node = Node(name=item["name"], role=item.get("role") or "?", addresses=dict(item.get("addresses") or {}),
                     tunnel=item.get("tunnel"), nbma=item.get("nbma"), behind=item.get("behind"))
         info.nodes[node.name] = node

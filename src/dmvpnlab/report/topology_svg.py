@@ -22,6 +22,7 @@ STEP_X = 190
 LAYER_Y = {"hubhost": 60, "hub": 160, "isp": 280, "nat": 390, "bridge": 460, "spoke": 540, "host": 650}
 MARGIN = 70
 MAX_CURVE_LABELS = 4
+MIN_WIDTH = 900
 
 
 @dataclass
@@ -60,7 +61,7 @@ def layout(lab: LabInfo) -> tuple[dict[str, Placed], int, float]:
             left_out += len(row) - MAX_ROW
             rows[key] = row[:MAX_ROW]
     widest = max(len(rows["spoke"]), len(rows["hub"]), len(rows["host"]), len(rows["nat"]), 3)
-    width = widest * STEP_X + 2 * MARGIN
+    width = max(widest * STEP_X + 2 * MARGIN, MIN_WIDTH)  # at least the legend's width
     placed: dict[str, Placed] = {}
     for key in ("spoke", "hub", "isp"):
         _spread(rows[key], LAYER_Y[key], width, placed)
@@ -131,9 +132,9 @@ def _node_svg(p: Placed) -> str:
     elif n.role == "host":
         body += tag("rect", x=x - 24, y=y - 16, width=48, height=32, rx=4, fill=fill, stroke="#5f6368", stroke_width=1.5)
         body += tag("rect", x=x - 17, y=y - 10, width=34, height=16, fill="#e8f0fe", stroke="#5f6368")
-        body += text(x, y + 30, n.name, class_="nlabel", text_anchor="middle")
+        body += text(x + 30, y - 1, n.name, class_="nlabel")  # beside the box: links leave above and below
         if detail:
-            body += text(x, y + 43, str(detail).split("/")[0], class_="naddr", text_anchor="middle")
+            body += text(x + 30, y + 12, str(detail).split("/")[0], class_="naddr")
     elif n.role == "nat":
         body += tag("rect", x=x - 34, y=y - 16, width=68, height=32, rx=6, fill=fill, stroke="#202124", stroke_width=1.5)
         body += text(x, y + 5, "NAT", class_="nat", text_anchor="middle")
