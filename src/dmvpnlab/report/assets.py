@@ -36,7 +36,7 @@ table.events td:nth-child(2){white-space:nowrap}
 .exchange{border-top:1px solid #f1f3f4;padding-top:4px}
 .exchange .sum{color:var(--muted);font-size:12.5px}
 .incomplete{color:#c5221f;font-weight:600}
-svg.topology{max-width:100%;height:auto}
+section.card svg{max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 .nlabel{font-size:13px;font-weight:600;fill:#202124}.naddr{font-size:11px;fill:#5f6368}
 .nat{font-size:12px;font-weight:700;fill:#202124}

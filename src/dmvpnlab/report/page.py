@@ -132,7 +132,10 @@ def _flows(run: RunData, flows: list[Flow], limit: int) -> str:
              'left.</p>']
     if not flows:
         parts.append('<p class="note">No ICMP echoes in these captures.</p>')
-    for index, flow in enumerate(flows[:limit]):
+    # Drawn: flows through the tunnels or whose path changed; plain underlay/LAN pings are a table.
+    drawn = [f for f in flows if f.via_routers or len(f.phases) > 1]
+    plain = [f for f in flows if f not in drawn]
+    for index, flow in enumerate(drawn[:limit]):
         change = ""
         if len(flow.phases) > 1:
             labels = " then ".join(phase_label(p, run.lab) for p in flow.phases[:3])
@@ -140,8 +143,14 @@ def _flows(run: RunData, flows: list[Flow], limit: int) -> str:
         parts.append(f'<h3>{esc(flow.src_name)} ({esc(flow.src)}) &rarr; {esc(flow.dst_name)} ({esc(flow.dst)})</h3>'
                      f'<div class="sum">{flow.echoes} echo requests{change}</div>'
                      + flow_svg(flow, run.lab, run.t0, index))
-    if len(flows) > limit:
-        parts.append(f'<p class="note left-out">{len(flows) - limit} more flows not drawn.</p>')
+    if len(drawn) > limit:
+        parts.append(f'<p class="note left-out">{len(drawn) - limit} more tunnelled flows not drawn.</p>')
+    if plain:
+        rows = "".join(f'<tr><td>{esc(f.src_name)} &rarr; {esc(f.dst_name)}</td><td class="num">{f.echoes}</td>'
+                       f'<td>{esc(" ".join(f.phases[0].hops))}</td><td class="num">{f.phases[0].start - run.t0:.3f} s'
+                       f'</td></tr>' for f in plain[:limit * 4])
+        parts.append(f'<h3>Underlay and LAN pings (not tunnelled)</h3><table class="plainflows"><tr><th>flow</th>'
+                     f'<th>echoes</th><th>path</th><th>first</th></tr>{rows}</table>')
     parts.append("</section>")
     return "".join(parts)
 
