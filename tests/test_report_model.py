@@ -104,3 +104,10 @@ def test_a_missing_directory_or_one_without_captures_is_an_error(tmp_path):
         collect(tmp_path / "nope")
     with pytest.raises(ReportError, match="no captures"):
         collect(tmp_path)
+
+
+def test_an_echo_lost_on_the_way_is_counted_not_taken_for_a_new_path(run_dir):
+    run = collect(run_dir)
+    kept = [s for s in run.icmp if not (s.link == "spoke2-h2" and s.seq == 4)]  # echo 4 never reached h2
+    before, after = flows(kept, run.lab)[0].phases
+    assert after.hops[-1] == "h2" and after.lost == 1 and after.echoes == 2

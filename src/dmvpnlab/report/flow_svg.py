@@ -39,7 +39,9 @@ def flow_svg(flow: Flow, lab: LabInfo, t0: float, index: int = 0, max_phases: in
         y = 14 + ROW_H * row
         seqs = f"echo seq {phase.first_seq}" + (f"-{phase.last_seq}" if phase.last_seq != phase.first_seq else "")
         body.append(text(8, y + 16, phase_label(phase, lab), class_="plabel"))
-        body.append(text(8, y + 32, f"{seqs} ({phase.echoes} echo{'es' if phase.echoes != 1 else ''})", class_="pinfo"))
+        lost = f", {phase.lost} lost" if phase.lost else ""
+        body.append(text(8, y + 32, f"{seqs} ({phase.echoes} echo{'es' if phase.echoes != 1 else ''}{lost})",
+                         class_="pinfo"))
         body.append(text(8, y + 46, f"{phase.start - t0:.3f} - {phase.end - t0:.3f} s", class_="pinfo"))
         for i, hop in enumerate(phase.hops):
             x = LEFT + i * (BOX_W + GAP)

@@ -9,7 +9,7 @@ the same walk form one phase of the flow; a flow with two phases is the shortcut
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -29,6 +29,7 @@ class PathPhase:
     encrypted: bool
     hop_times: list[float]  # per link crossed: when the first echo of the phase was seen there
     hop_kinds: list[str]  # per link crossed: "plain", "gre" or "esp"
+    lost: int = 0  # echoes of the phase whose walk stopped short of the destination (loss, a link down)
 
 
 @dataclass
@@ -58,10 +59,18 @@ def flows(icmp: list[IcmpSighting], lab: LabInfo) -> list[Flow]:
     out = []
     for (src, dst), echoes in by_flow.items():
         phases: list[PathPhase] = []
+        walks = []
         for (_ident, seq), sightings in sorted(echoes.items(), key=lambda item: item[1][0].time):
             sightings.sort(key=lambda s: s.time)
-            hops = walk([s.link for s in sightings], lab, _start_node(str(src), sightings[0].link, lab))
+            walks.append((seq, sightings, walk([s.link for s in sightings], lab,
+                                               _start_node(str(src), sightings[0].link, lab))))
+        ends = Counter(hops[-1] for _, _, hops in walks if hops).most_common(1)
+        target = lab.owner_of(str(dst)) or (ends[0][0] if ends else None)  # where complete walks end
+        for seq, sightings, hops in walks:
             last = phases[-1] if phases else None
+            if last is not None and target is not None and hops and hops[-1] != target:  # lost on the way: not a new path
+                last.lost += 1
+                continue
             if last is not None and last.hops == hops:
                 last.last_seq, last.end, last.echoes = seq, sightings[-1].time, last.echoes + 1
                 continue
