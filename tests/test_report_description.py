@@ -61,3 +61,18 @@ def test_the_report_package_never_imports_the_lab_the_cli_or_the_agent():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             for name in names:
                 assert not name.startswith(("dmvpnlab.lab", "dmvpnlab.cli", "dmvpnlab.agent")), f"{path.name}: {name}"
+
+
+def test_a_wired_labs_captures_named_after_interfaces_get_the_node_at_the_far_end(tmp_path):
+    from dmvpnlab.lab.labfile import load_lab
+
+    topo = load_lab(ROOT / "topologies" / "cml" / "phase3.yaml")
+    link = topo.links[0]
+    capture = Capture(link.a.node, link.a.interface, link.a.interface, tmp_path / "x.pcapng", tmp_path / "log")
+    lab = SimpleNamespace(topology=topo, name=topo.name, nodes={r.name: None for r in topo.routers},
+                          roles={r.name: r.role for r in topo.routers}, addresses={},
+                          captures=SimpleNamespace(directory=tmp_path, captures={capture.key: capture}))
+    data = json.loads(write_description(lab).read_text())
+    assert data["kind"] == "wired"
+    assert data["links"] == [{"stem": f"{link.a.node}-{link.a.interface}", "owner": link.a.node, "peer": link.b.node,
+                              "interfaces": {link.a.node: link.a.interface}}]

@@ -52,8 +52,11 @@ def layout(lab: LabInfo) -> tuple[dict[str, Placed], int, float]:
     rows: dict[str, list[Node]] = {key: [] for key in LAYER_Y}
     for node in sorted(lab.nodes.values(), key=lambda n: natural(n.name)):
         layer = _layer(node)
-        if layer == "host" and any(lab.nodes[n].role == "hub" for n in near[node.name] if n in lab.nodes):
+        next_to_hub = any(lab.nodes[n].role == "hub" for n in near[node.name] if n in lab.nodes)
+        if layer == "host" and next_to_hub:
             layer = "hubhost"
+        elif layer == "bridge" and next_to_hub:  # a wired lab's WAN switch stands where the ISP would
+            layer = "isp"
         rows[layer].append(node)
     left_out = 0
     for key, row in rows.items():
