@@ -174,8 +174,10 @@ def _legend() -> str:
 def topology_svg(run: RunData) -> tuple[str, str]:
     """(svg, caption) of the lab's drawing."""
     placed, left_out, width = layout(run.lab)
-    used = [k for k in LAYER_Y if any(p.y == LAYER_Y[k] for p in placed.values())]
-    height = (max(LAYER_Y[k] for k in used) if used else 200) + 80
+    top = min((p.y for p in placed.values()), default=LAYER_Y["hubhost"])
+    for p in placed.values():  # empty layers above (no hub LAN host) leave no blank band
+        p.y -= top - LAYER_Y["hubhost"]
+    height = max((p.y for p in placed.values()), default=200) + 80
     lines = []
     for link in run.lab.links:
         a, b = placed.get(link.owner), placed.get(link.peer)
