@@ -111,3 +111,12 @@ def test_an_echo_lost_on_the_way_is_counted_not_taken_for_a_new_path(run_dir):
     kept = [s for s in run.icmp if not (s.link == "spoke2-h2" and s.seq == 4)]  # echo 4 never reached h2
     before, after = flows(kept, run.lab)[0].phases
     assert after.hops[-1] == "h2" and after.lost == 1 and after.echoes == 2
+
+
+def test_a_ladder_draws_at_most_max_messages_arrows(run_dir):
+    from dmvpnlab.report.ladder_svg import MAX_MESSAGES, ladder_svg
+
+    run = collect(run_dir)
+    exchange = group(run.nhrp)[2]
+    exchange.messages = exchange.messages * (MAX_MESSAGES // 4 + 3)
+    assert ladder_svg(exchange, 0, run.lab, run.t0).count('class="msg"') == MAX_MESSAGES

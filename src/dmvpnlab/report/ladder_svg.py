@@ -20,6 +20,7 @@ LANE = 230
 ROW = 46
 TOP = 62
 LEFT = 96
+MAX_MESSAGES = 40  # arrows per ladder: a busy redirect window in a big lab would be pages long
 TYPE_COLOURS = {
     PacketType.REGISTRATION_REQUEST: "#1e8e3e", PacketType.REGISTRATION_REPLY: "#1e8e3e",
     PacketType.RESOLUTION_REQUEST: "#1a73e8", PacketType.RESOLUTION_REPLY: "#1a73e8",
@@ -51,11 +52,13 @@ def arrow_label(m_name: str, fields: dict[str, object]) -> str:
 
 
 def ladder_svg(exchange: Exchange, index: int, lab: LabInfo, t0: float) -> str:
+    """The exchange's first MAX_MESSAGES messages (the page says how many more there were)."""
+    messages = exchange.messages[:MAX_MESSAGES]
     lanes = lane_order(exchange.lanes, lab)
     x_of = {name: LEFT + LANE * (i + 0.5) for i, name in enumerate(lanes)}
     width = LEFT + LANE * max(len(lanes), 2) + 20
-    height = TOP + ROW * len(exchange.messages) + 24
-    colours = sorted({TYPE_COLOURS.get(m.type, "#5f6368") for m in exchange.messages})
+    height = TOP + ROW * len(messages) + 24
+    colours = sorted({TYPE_COLOURS.get(m.type, "#5f6368") for m in messages})
     defs = "".join(
         tag("marker", tag("path", d="M0,0 L10,5 L0,10 z", fill=c), id=f"ah{index}-{c[1:]}", viewBox="0 0 10 10",
             refX=9, refY=5, markerWidth=8, markerHeight=8, orient="auto-start-reverse")
@@ -68,7 +71,7 @@ def ladder_svg(exchange: Exchange, index: int, lab: LabInfo, t0: float) -> str:
         body.append(text(x, 27, name, class_="lname", text_anchor="middle"))
         body.append(tag("line", x1=x, y1=36, x2=x, y2=height - 8, class_="lifeline"))
     previous = None
-    for row, m in enumerate(exchange.messages):
+    for row, m in enumerate(messages):
         y = TOP + ROW * row + 16
         colour = TYPE_COLOURS.get(m.type, "#5f6368")
         body.append(text(8, y + 4, f"{m.at - t0:.3f} s", class_="ltime"))

@@ -20,7 +20,7 @@ from dmvpnlab.report.collect import RunData
 from dmvpnlab.report.exchanges import KIND_ORDER, KIND_TITLES, Bounded
 from dmvpnlab.report.flow_svg import flow_svg, phase_label
 from dmvpnlab.report.flows import Flow
-from dmvpnlab.report.ladder_svg import ladder_svg
+from dmvpnlab.report.ladder_svg import MAX_MESSAGES, ladder_svg
 from dmvpnlab.report.msgdetail import details
 from dmvpnlab.report.svg import COLOURS, LABELS, esc
 from dmvpnlab.report.timeline import CATEGORY_COLOURS, MAX_EVENTS, TimelineEvent, timeline_svg
@@ -116,7 +116,9 @@ def _ladders(run: RunData, bounded: Bounded, per_kind: int) -> str:
                          f'{exchange.start - run.t0:.3f} s'
                          + (f' &middot; request id {", ".join(map(str, ids))}' if ids else "")
                          + f' &middot; {len(exchange.messages)} messages{broken}</div>'
-                         + ladder_svg(exchange, index, run.lab, run.t0) + "</div>")
+                         + ladder_svg(exchange, index, run.lab, run.t0)
+                         + (f'<p class="note left-out">{len(exchange.messages) - MAX_MESSAGES} later messages of this '
+                            f'exchange not drawn.</p>' if len(exchange.messages) > MAX_MESSAGES else "") + "</div>")
         if bounded.left_out[kind]:
             parts.append(f'<p class="note left-out">{bounded.left_out[kind]} more {kind} exchange'
                          f'{"s" if bounded.left_out[kind] != 1 else ""} not drawn (the first {per_kind} are).</p>')
