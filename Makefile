@@ -11,8 +11,10 @@ TOPOLOGY ?= topologies/default.yaml
 # addressing/NAT/bridges (iproute2, nftables, bridge-utils), traffic (iperf3, ping), FRR,
 # and strongSwan's charon + swanctl as the independent IKEv1 peer of tests/interop
 # (standard plugins: openssl, gmp, ...; extra plugins: kernel-libipsec, charon's user-space ESP).
+# chromium: headless, to render and check `dmvpnlab report` pages (tests/test_report_*.py).
 APT_PACKAGES := mininet tcpdump tshark iproute2 nftables iperf3 iputils-ping bridge-utils frr python3-venv \
-                strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
+                strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins \
+                chromium
 
 .PHONY: setup lab demo test fuzz clean _root _apt
 

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.fault_command",  # fault
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
+    "dmvpnlab.report.command",     # report
     "dmvpnlab.cli.commands",       # cli
     "dmvpnlab.lab.cml.commands",   # import
     "dmvpnlab.agent.dhcp_host",    # dhcp-client (Linux hosts of wired labs)

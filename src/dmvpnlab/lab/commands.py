@@ -352,6 +352,18 @@ def cmd_clean(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ demo
 
 
+def _demo_report(lab: Any) -> None:
+    """The run's HTML report (`dmvpnlab report`), from the captures the lab left behind."""
+    from dmvpnlab.report import ReportError, write_report
+
+    if lab.captures is None:
+        return
+    try:
+        print(f"Report of this run: {write_report(lab.captures.directory)}")
+    except ReportError as e:
+        print(f"dmvpnlab: no report: {e}", file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from dmvpnlab.lab.demo.steps import run_steps
     from dmvpnlab.lab.lab import Lab, LabError
@@ -369,6 +381,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         lab.down()
     print(f"\nlab {lab.name} down. Demo {'held: every step passed' if ok else 'FAILED: see FAIL lines above'}.")
+    _demo_report(lab)
     return 0 if ok else 1
 
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 from dmvpnlab.lab import agents as agents_mod
 from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
+from dmvpnlab.lab.description import write_description
 from dmvpnlab.lab.records import (
     RECORDS_NAME,
     CleanOps,
@@ -217,6 +218,7 @@ class Lab:
                             captures=str(self.captures.directory) if self.captures else None,
                             keys=str(self.keys_dir) if self.keys_dir else None,
                             management=self.management_info())
+        write_description(self)  # captures/<lab>/lab.json, for `dmvpnlab report`
 
     # ------------------------------------------------------------------ use
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.lab import agents as agents_mod
 from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
+from dmvpnlab.lab.description import write_description
 from dmvpnlab.lab.wired import agents as wired_agents
 from dmvpnlab.lab.wired import dhcp_hosts
 from dmvpnlab.lab.wired.facts import RouterFacts, router_facts
@@ -82,6 +83,7 @@ def bring_up(lab: Any, reporter: Any, say: Callable[[str], None], captures: bool
                        captures=str(lab.captures.directory) if lab.captures else None,
                        keys=str(lab.keys_dir) if lab.keys_dir else None,
                        management=lab.management_info(), notes=list(wired_plan.notes), kind="wired")
+    write_description(lab)  # captures/<lab>/lab.json, for `dmvpnlab report`
 
 
 def _capture_tunnels(lab: Any, facts: dict[str, RouterFacts]) -> None:
