@@ -74,8 +74,8 @@ def test_an_echo_through_the_hub_crosses_spoke1_hub_spoke2_with_a_frame_per_link
     assert path.links == ["spoke1-h1", "spoke1-isp", "hub-isp", "spoke2-isp", "spoke2-h2"]
     assert [(p.file.name, p.frame) for p in path.frames] == [
         ("spoke1-h1.pcapng", 1), ("spoke1-isp.pcapng", 1), ("hub-isp.pcapng", 1),
-        ("spoke2-isp.pcapng", 1), ("spoke2-h2.pcapng", 1)]
-    assert path.frames[2].outer == f"{S1} -> {HUB}"
+        ("hub-isp.pcapng", 2), ("spoke2-isp.pcapng", 1), ("spoke2-h2.pcapng", 1)]
+    assert [p.outer for p in path.frames[2:4]] == [f"{S1} -> {HUB}", f"{HUB} -> {S2}"]  # in and out
     assert (path.first, path.last) == (T0, T0 + 0.005) and path.via == "via hub"
 
 

@@ -29,7 +29,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from dmvpnlab.analysis.paths import CaptureSet, IcmpSighting, echoes
+from dmvpnlab.analysis.paths import ICMP_ECHO_REQUEST, CaptureSet, IcmpSighting, echoes
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class FlowPath:
 
     routers: list[str]
     links: list[str]
-    frames: list[Proof] = field(default_factory=list)  # one per link, in the order of `links`
+    frames: list[Proof] = field(default_factory=list)  # per link and tunnel hop (a hub's link: in and out), in time order
     first: float | None = None  # time of its first and last sighting
     last: float | None = None
     reason: str = ""  # why the path is empty
@@ -163,26 +163,32 @@ def packet_path(sightings: Sequence[IcmpSighting], files: Mapping[str, Path], nb
         return FlowPath([], [], reason="no sighting")
     links: list[str] = []
     proofs: list[Proof] = []
+    seen: set[tuple[str, IPv4Address | None, IPv4Address | None]] = set()
     for s in ordered:
-        if s.link in links:
+        if (s.link, s.outer_src, s.outer_dst) in seen:  # a hub's link sees the packet in and out: both prove
             continue
-        links.append(s.link)
+        seen.add((s.link, s.outer_src, s.outer_dst))
+        if s.link not in links:
+            links.append(s.link)
         outer = f"{s.outer_src} -> {s.outer_dst}" if s.outer_src is not None else ""
         proofs.append(Proof(s.link, files.get(s.link, Path(f"{s.link}.pcapng")), s.frame, s.time, outer, s.esp_spi))
     return FlowPath(_router_order(ordered, nbma, routers), links, proofs, ordered[0].time, ordered[-1].time,
                     ident=ordered[0].ident, seq=ordered[0].seq)
 
 
-def flow_paths(captures: CaptureSet, src: str, dst: str, *, since: float = 0.0,
+def flow_paths(captures: CaptureSet, src: str | None, dst: str, *, since: float = 0.0,
                nbma: Mapping[IPv4Address, str] | None = None, routers: Iterable[str] | None = None,
                ident: int | None = None) -> list[FlowPath]:
     """One path per echo request src -> dst seen since `since` (optionally only ICMP id `ident`),
-    in the order they were first seen."""
+    in the order they were first seen. `src` None: any source (a probe known by its id)."""
     names = set(routers) if routers is not None else None
     owners = dict(infer_nbma(captures))
     owners.update(nbma or {})
     packets: dict[tuple[int, int], list[IcmpSighting]] = defaultdict(list)
-    for s in echoes(captures.icmp, IPv4Address(src), IPv4Address(dst), since=since):
+    wanted = IPv4Address(dst)
+    requests = (echoes(captures.icmp, IPv4Address(src), wanted, since=since) if src is not None else
+                [s for s in captures.icmp if s.dst == wanted and s.icmp_type == ICMP_ECHO_REQUEST and s.time >= since])
+    for s in requests:
         if ident is None or s.ident == ident:
             packets[(s.ident, s.seq)].append(s)
     paths = [packet_path(seen, captures.files, owners, names) for seen in packets.values()]
