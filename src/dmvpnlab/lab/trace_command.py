@@ -1,6 +1,6 @@
 """`dmvpnlab trace SRC DST [--lab NAME] [--json]`: one probe through a running lab, explained.
 
-The lab may be detached (`dmvpnlab up -d`): everything the trace needs is in its records
+The lab may be detached (`dmvpnlab up --detach`): everything the trace needs is in its records
 under /run/dmvpnlab (nodes with their shell PIDs and addresses, the router table), the
 routers' CLI sockets next to them and the captures in captures/<lab>/, so no controller op
 is needed: the probe runs in SRC's namespace by `mnexec -a PID`, as `dmvpnlab exec` does.
