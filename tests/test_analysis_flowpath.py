@@ -46,15 +46,15 @@ def write(directory: Path, link: str, frames: list) -> None:
         wrpcap(str(directory / f"{link}.pcapng"), frames)
 
 
-def via_hub(directory: Path, seq: int, t: float) -> dict[str, list]:
-    return {"spoke1-h1": [plain(seq, t)], "spoke1-isp": [gre(S1, HUB, seq, t + 0.001)],
-            "hub-isp": [gre(S1, HUB, seq, t + 0.002), gre(HUB, S2, seq, t + 0.003)],
-            "spoke2-isp": [gre(HUB, S2, seq, t + 0.004)], "spoke2-h2": [plain(seq, t + 0.005)]}
+def via_hub(directory: Path, seq: int, t: float, ident: int = 77) -> dict[str, list]:
+    return {"spoke1-h1": [plain(seq, t, ident)], "spoke1-isp": [gre(S1, HUB, seq, t + 0.001, ident)],
+            "hub-isp": [gre(S1, HUB, seq, t + 0.002, ident), gre(HUB, S2, seq, t + 0.003, ident)],
+            "spoke2-isp": [gre(HUB, S2, seq, t + 0.004, ident)], "spoke2-h2": [plain(seq, t + 0.005, ident)]}
 
 
-def direct(directory: Path, seq: int, t: float) -> dict[str, list]:
-    return {"spoke1-h1": [plain(seq, t)], "spoke1-isp": [gre(S1, S2, seq, t + 0.001)],
-            "spoke2-isp": [gre(S1, S2, seq, t + 0.002)], "spoke2-h2": [plain(seq, t + 0.003)]}
+def direct(directory: Path, seq: int, t: float, ident: int = 77) -> dict[str, list]:
+    return {"spoke1-h1": [plain(seq, t, ident)], "spoke1-isp": [gre(S1, S2, seq, t + 0.001, ident)],
+            "spoke2-isp": [gre(S1, S2, seq, t + 0.002, ident)], "spoke2-h2": [plain(seq, t + 0.003, ident)]}
 
 
 def lab_captures(directory: Path, *packets: dict[str, list]) -> CaptureSet:
