@@ -37,6 +37,8 @@ def test_dmvpnlab_trace_against_a_detached_lab_explains_the_hub_then_the_shortcu
         assert lines[0].startswith("trace h1 -> h2 (192.168.2.10)")
         assert " 2  hub: route S 192.168.2.0/24 via 10.0.0.3; NHRP 10.0.0.3/32 -> NBMA 100.64.2.1" in first.stdout
         assert "hub-isp.pcapng:" in first.stdout and lines[-1].startswith("arrived: via hub: spoke1 has no shortcut")
+        assert "hub's redirect (NHRP traffic indication" in lines[-1]
+        assert lines[-1].endswith("spoke1 now has H 192.168.2.0/24, the next packet goes direct")
         time.sleep(1.0)  # the resolution the redirect started
         second = json.loads(dmvpnlab("trace", "h1", "h2", "--lab", "default", "--json").stdout)
         assert second["routers"] == DIRECT and second["arrived"]

@@ -203,7 +203,8 @@ def verdict(path: FlowPath, hops: list[Hop], after: dict[str, Any] | None, captu
                     f"(route {first.code} {prefix} via {first.route.get('next_hop') if first.route else '?'})")
         redirects = [m for m in captures.nhrp if int(m.packet.type) == PacketType.TRAFFIC_INDICATION and m.time >= since]
         if redirects:
-            sentence += f"; the hub's redirect (NHRP traffic indication at {redirects[0].time:.3f}) asks it to resolve one"
+            sentence += (f"; {path.routers[1]}'s redirect (NHRP traffic indication at {redirects[0].time:.3f}) "
+                         "asks it to resolve one")
         if after is not None:
             now = best_route(after["routes"], address)
             if now is not None and (now.get("code", "").startswith("H") or now.get("override")):
@@ -222,6 +223,9 @@ def run_trace(target: TraceTarget, src: str, dst: str) -> TraceResult:
     ident, sent, answered = send_probe(target, src, address)
     found, captures = all_paths(view, src, dst, since=sent - 0.5, ident=ident)
     path = found[-1] if found else FlowPath([], [], reason=f"no echo id {ident} to {address} in {view.captures}")
+    for router in path.routers:  # a big lab's routers past the first 32: their tables as of now
+        if router not in before:
+            before[router] = snapshot(target, router)
     hops = _hops(path, before, view.nbma(), address)
     after = snapshot(target, path.routers[0]) if path else None
     text = verdict(path, hops, after, captures, sent - 0.5, address, answered)
