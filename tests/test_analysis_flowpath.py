@@ -115,3 +115,13 @@ def test_nothing_seen_is_an_empty_path_with_a_reason(tmp_path):
     empty = nothing_seen(seen, H2, H1, T0)
     assert not empty and empty == [] and f"no ICMP echo request {H2} -> {H1}" in str(empty)
     assert FlowPath(["a"], []) != ["b"]
+
+
+def test_an_echo_inside_esp_has_its_path_and_the_spi_in_its_proof(tmp_path):
+    from test_analysis_esp_paths import spoke_to_spoke, write_keys
+
+    write_keys(tmp_path)
+    spoke_to_spoke(tmp_path)
+    (path,) = flow_paths(CaptureSet(tmp_path), H1, H2, nbma=NBMA)
+    assert path == ["spoke1", "spoke2"] and path.frames[0].esp_spi == 0x1111
+    assert str(path.frames[0]).endswith(f"(GRE {S1} -> {S2}, ESP SPI 0x00001111)")
