@@ -14,6 +14,7 @@ import sys
 SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.commands",       # up, down, status, exec, clean
     "dmvpnlab.lab.fault_command",  # fault
+    "dmvpnlab.lab.trace_command",  # trace
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.report.command",     # report

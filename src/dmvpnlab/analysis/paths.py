@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -53,6 +53,7 @@ class IcmpSighting:
     outer_src: IPv4Address | None = None  # set when the packet was inside GRE
     outer_dst: IPv4Address | None = None
     esp_spi: int | None = None  # set when that GRE was inside ESP
+    frame: int = 0  # its record number in the link's capture (1-based): the proof a reader can open
 
     @property
     def encapsulated(self) -> bool:
@@ -74,8 +75,8 @@ def link_name(path: Path) -> str:
     return path.name.removesuffix(".pcapng").removesuffix(".pcap")
 
 
-def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
-    """(time, frame) of every record of a capture that may still be being written.
+def _frames(path: Path) -> Iterator[tuple[int, float, bytes]]:
+    """(frame number, time, frame) of every record of a capture that may still be being written.
 
     Unlike the inspector, a capture that ends in a damaged record is not an error here: a
     running lab's dumpcap may be half-way through writing its last block."""
@@ -86,7 +87,7 @@ def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
     with reader:
         try:
             for record in reader:
-                yield record.time, record.data
+                yield record.frame, record.time, record.data
         except CaptureDamaged:
             return
 
@@ -118,7 +119,7 @@ def read_link(path: Path, keyring: EspKeyring | None = None) -> Iterator[IcmpSig
     """Every ICMP echo/reply (plain, in GRE, or in GRE in ESP that `keyring` opens) and
     every NHRP message of one capture."""
     link = link_name(path)
-    for when, frame in _frames(path):
+    for number, when, frame in _frames(path):
         ip = _ipv4_of_frame(frame)
         parts = _split_ipv4(ip) if ip is not None else None
         if parts is None:
@@ -127,13 +128,19 @@ def read_link(path: Path, keyring: EspKeyring | None = None) -> Iterator[IcmpSig
         if proto == IPPROTO_ICMP:
             sighting = _icmp(link, when, src, dst, body)
             if sighting is not None:
-                yield sighting
+                yield replace(sighting, frame=number)
         elif proto == IPPROTO_GRE:
-            yield from _gre(link, when, src, dst, body, None)
+            yield from _numbered(_gre(link, when, src, dst, body, None), number)
         elif keyring and (esp := _esp_payload(proto, body)) is not None:
             opened = keyring.open(str(src), str(dst), esp)
             if opened is not None and opened[1].next_header == IPPROTO_GRE:
-                yield from _gre(link, when, src, dst, opened[1].payload, opened[0])
+                yield from _numbered(_gre(link, when, src, dst, opened[1].payload, opened[0]), number)
+
+
+def _numbered(sightings: Iterable[IcmpSighting | NhrpSighting], number: int) -> Iterator[IcmpSighting | NhrpSighting]:
+    """The sightings of one record, the ICMP ones stamped with its frame number."""
+    for s in sightings:
+        yield replace(s, frame=number) if isinstance(s, IcmpSighting) else s
 
 
 def _esp_payload(proto: int, body: bytes) -> bytes | None:
@@ -185,10 +192,12 @@ class CaptureSet:
         self.directory = directory
         self.icmp: list[IcmpSighting] = []
         self.nhrp: list[NhrpSighting] = []
+        self.files: dict[str, Path] = {}  # link name -> its capture file
         self.keyring = EspKeyring.load(keys_dir if keys_dir is not None else directory)
         for path in sorted(directory.glob("*.pcap*")):
             if not include_tunnels and link_name(path).endswith("Tunnel0"):
                 continue
+            self.files[link_name(path)] = path
             for sighting in read_link(path, self.keyring):
                 (self.icmp if isinstance(sighting, IcmpSighting) else self.nhrp).append(sighting)
         self.icmp.sort(key=lambda s: s.time)

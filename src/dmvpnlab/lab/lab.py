@@ -318,6 +318,26 @@ class Lab:
         if self.captures is not None:
             self.captures.flush()
 
+    def path(self, src: str, dst: str, since: Any = None) -> Any:
+        """The routers and links the last echo request src -> dst crossed since `since` (a
+        `time.time()` or a fault event), from the captures: a `FlowPath` that equals a list
+        of router names (`dmvpnlab.lab.flows`)."""
+        from dmvpnlab.lab import flows
+
+        return flows.last_path(flows.lab_view(self), src, dst, since)
+
+    def paths(self, src: str, dst: str, since: Any = None) -> list[Any]:
+        """The distinct paths of the echo requests src -> dst since `since`, in order, with counts."""
+        from dmvpnlab.lab import flows
+
+        return flows.path_runs(flows.lab_view(self), src, dst, since)
+
+    def trace(self, src: str, dst: str) -> Any:
+        """One probe src -> dst explained hop by hop (routes, NHRP, links, ESP, frames): `lab.trace`."""
+        from dmvpnlab.lab import trace
+
+        return trace.run_trace(trace.TraceTarget.of_lab(self), src, dst)
+
     def protection_report(self, owner: str, peer: str) -> dict[str, Any]:
         """One link's capture decrypted by tshark with the keys the agents exported so far:
         ESP decrypted / ICV bad, inner NHRP and ICMP, cleartext GRE, ISAKMP, UDP 4500
