@@ -17,7 +17,7 @@ import pytest
 
 from dmvpnlab.lab.flows import assert_path
 
-pytestmark = pytest.mark.topology("topologies/default.yaml")
+pytestmark = pytest.mark.dmvpn_topology("topologies/default.yaml")
 REPO = Path(__file__).resolve().parent.parent
 VIA_HUB, DIRECT = ["spoke1", "hub", "spoke2"], ["spoke1", "spoke2"]
 
