@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.cli.commands",       # cli
     "dmvpnlab.lab.cml.commands",   # import
     "dmvpnlab.agent.dhcp_host",    # dhcp-client (Linux hosts of wired labs)
+    "dmvpnlab.wireshark.commands", # wireshark-profile
 )
 
 
