@@ -21,12 +21,15 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.cml.commands",   # import
     "dmvpnlab.agent.dhcp_host",    # dhcp-client (Linux hosts of wired labs)
     "dmvpnlab.wireshark.commands", # wireshark-profile
+    "dmvpnlab.completion",         # completion
 )
 
 
 # The agent starts once per router (hundreds in a scale lab): it imports only its own
 # composition root, not the lab's modules (Mininet, rich), to start fast and stay small.
-FAST_PATHS = {"agent": "dmvpnlab.router", "agent-zygote": "dmvpnlab.router", "dhcp-client": "dmvpnlab.agent.dhcp_host"}
+# Shell completion's node lister runs at every TAB, and is registered only here (hidden).
+FAST_PATHS = {"agent": "dmvpnlab.router", "agent-zygote": "dmvpnlab.router", "dhcp-client": "dmvpnlab.agent.dhcp_host",
+              "_complete-nodes": "dmvpnlab.lab.node_names"}
 
 
 def installed_version() -> str:
