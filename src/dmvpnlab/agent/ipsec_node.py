@@ -29,7 +29,7 @@ can time IKE in a running lab without parsing debug output.
 The CLI reads `ike_sas()`, `child_sas()`, `settings`, `counters` and calls
 `clear_session` / `clear_sa`. Key files go through `ipsec.keylog.KeyLog` when a
 directory is given (the agent's --keylog-dir, else the lab's `DMVPNLAB_KEYLOG_DIR`, see
-agent.keylog); without one nothing is written. Imports ipsec, agent.keylog and
+agent.keylog); without one nothing is written. Imports ipsec, agent.keylog, wireshark.profile and
 tunnel.esp_transport.
 """
 
@@ -48,6 +48,7 @@ from dmvpnlab.ipsec.endpoint import as_peer, peer_of
 from dmvpnlab.ipsec.ikev1_engine import IkeEngine
 from dmvpnlab.ipsec.events import ChildSaDown, ChildSaLarval, ChildSaUp, Datagram, IkeRefused, IkeSaDown, IkeSaUp, PeerDead
 from dmvpnlab.ipsec.keylog import KeyLog
+from dmvpnlab.wireshark.profile import capture_preferences
 from dmvpnlab.ipsec.settings import IKE_PORT, NAT_T_PORT, IpsecSettings
 from dmvpnlab.ipsec.views import ChildSaView, IkeSaView
 from dmvpnlab.tunnel.esp_transport import EspTransport
@@ -90,7 +91,7 @@ def open_key_log(directory: Path | str | None) -> KeyLog | None:
     if directory is None:
         return keylog_from_env()
     try:
-        return KeyLog(directory)
+        return KeyLog(directory, preferences=capture_preferences())
     except OSError as error:
         log.warning("no Wireshark key log: %s: %s", directory, error.strerror or error)
         return None

@@ -8,7 +8,8 @@ without it writes no keys. The IPsec node builds its `KeyLog` with `keylog_from_
 once, and calls `ike_sa` / `child_sa` on the IKE engine's `IkeSaUp` / `ChildSaUp`.
 
 Writing keys must never stop a router: a directory that cannot be created is logged
-and the agent runs without a key log. Imports ipsec.keylog only.
+and the agent runs without a key log. Imports ipsec.keylog and wireshark.profile (the
+`preferences` a directory it creates gets: ESP decryption and the NHRP columns).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from dmvpnlab.ipsec.keylog import KeyLog
+from dmvpnlab.wireshark.profile import capture_preferences
 
 KEYLOG_ENV = "DMVPNLAB_KEYLOG_DIR"
 
@@ -37,7 +39,7 @@ def keylog_from_env(env: Mapping[str, str] | None = None) -> KeyLog | None:
     if directory is None:
         return None
     try:
-        return KeyLog(directory)
+        return KeyLog(directory, preferences=capture_preferences())
     except OSError as error:
         log.warning("no Wireshark key log: %s: %s", directory, error.strerror or error)
         return None

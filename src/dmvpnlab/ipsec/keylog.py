@@ -146,12 +146,13 @@ class KeyLog:
     `ike_sa` on `IkeSaUp` and `child_sa` on `ChildSaUp`. Failing to write a key file
     must not stop a router: callers log the OSError these raise and carry on."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, preferences: str = PREFERENCES) -> None:
+        """`preferences` is the text `preferences` gets if absent (the lab adds its columns)."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._esp = _AppendOnlyTable(self.directory / ESP_SA_FILE)
         self._ikev1 = _AppendOnlyTable(self.directory / IKEV1_FILE)
-        self._write_preferences()
+        self._write_preferences(preferences)
 
     @property
     def esp_sa_path(self) -> Path:
@@ -169,13 +170,13 @@ class KeyLog:
         """Append the ISAKMP SA's decryption key; returns the lines written (0 or 1)."""
         return self._ikev1.append([ikev1_line(event.cookie_i, event.encryption_key)])
 
-    def _write_preferences(self) -> None:
+    def _write_preferences(self, text: str) -> None:
         """Create `preferences` once (O_EXCL: the first agent wins, the others leave it)."""
         try:
             fd = os.open(self.directory / PREFERENCES_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return
         try:
-            os.write(fd, PREFERENCES.encode("ascii"))
+            os.write(fd, text.encode("utf-8"))
         finally:
             os.close(fd)

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dmvpnlab.lab import agents as agents_mod
-from dmvpnlab.ipsec.keylog import KeyLog
 from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
 from dmvpnlab.lab.description import write_description
 from dmvpnlab.lab.records import (
@@ -48,6 +47,7 @@ from dmvpnlab.lab.records import (
 from dmvpnlab.lab.table import node_rows
 from dmvpnlab.lab.topology.model import Topology
 from dmvpnlab.lab.wired.model import WiredTopology
+from dmvpnlab.wireshark.profile import prepare_capture_config
 
 MNEXEC = "mnexec"
 
@@ -195,7 +195,7 @@ class Lab:
             self.captures.save_records()
             self.captures.wait_ready()
         self.keys_dir = self.captures.directory if self.captures else keys_directory(self.topology.name, captures_root)
-        KeyLog(self.keys_dir)  # its `preferences`: the directory opens captures decrypted before any key exists
+        prepare_capture_config(self.keys_dir)  # opens captures decrypted, NHRP columns, before any key exists
         if any(r.template for r in self.topology.routers):
             self.launcher = agents_mod.Launcher(self.records.directory, self.records, keylog_dir=self.keys_dir)
             self.agents = agents_mod.start_agents(self.topology, self.nodes, self.records.directory,
