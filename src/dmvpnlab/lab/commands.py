@@ -199,7 +199,10 @@ def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) ->
 # ------------------------------------------------------------------------ status
 
 
-def lab_status(records: LabRecords) -> dict[str, Any]:
+def lab_status(records: LabRecords, ping: Any = None) -> dict[str, Any]:
+    """One lab for `status`: its state, how long it has been up, its agents' health, its nodes."""
+    from dmvpnlab.lab.health import agent_health, ping_agent, uptime
+
     owner = owner_alive(records)
     state = records.state if owner is not None else "dead (controller gone; `dmvpnlab clean` removes it)"
     ctl = records.controller()
@@ -214,6 +217,8 @@ def lab_status(records: LabRecords) -> dict[str, Any]:
         "nodes": records.data.get("nodes", []),
         "table": records.data.get("table", []),
         "processes": len(records.processes()),
+        "up_seconds": uptime(records),
+        "agents": agent_health(records, ping or ping_agent).as_json(),
     }
 
 
@@ -225,7 +230,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not labs:
         print("no labs")
         return 0
+    from dmvpnlab.lab.health import summary_line
+
     for lab in labs:
+        short_state = lab["state"].split(" (")[0]  # "dead", without the hint the title repeats
+        print(summary_line(lab["lab"], short_state, lab["up_seconds"], lab["agents"]))
         pids = {n["name"]: n["pid"] for n in lab["nodes"]}
         title = (f"lab {lab['lab']}: {lab['state']} (controller PID {lab['controller_pid']}, "
                  f"{'detached' if lab['detached'] else 'foreground'}; {lab['topology']})")
