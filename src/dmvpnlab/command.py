@@ -14,6 +14,7 @@ import sys
 SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.commands",       # up, down, status, exec, clean
     "dmvpnlab.lab.fault_command",  # fault
+    "dmvpnlab.lab.logs_command",   # logs
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.cli.commands",       # cli
