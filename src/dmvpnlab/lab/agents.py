@@ -282,8 +282,8 @@ def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIME
     return [h.node for h in pending]
 
 
-def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:
-    """SIGTERM every agent, wait, then SIGKILL what is left."""
+def stop_agents(handles: list[AgentHandle], timeout: float = 5.0, tick: Callable[[], None] = lambda: None) -> None:
+    """SIGTERM every agent, wait, then SIGKILL what is left; `tick()` once per agent gone."""
     for h in handles:
         if h.popen.poll() is None:
             try:
@@ -297,6 +297,7 @@ def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:
         except subprocess.TimeoutExpired:
             h.popen.kill()
             h.popen.wait()
+        tick()
 
 
 def log_tail(log: Path, lines: int = 15) -> str:

@@ -317,10 +317,9 @@ def cmd_down(args: argparse.Namespace) -> int:
                      f"{' '.join(owner.cmdline)[:80]}); leave its prompt, or `dmvpnlab clean --force`")
     if owner is not None:
         print(f"asking the controller of lab {records.lab} (PID {owner.pid}) to tear down ...", flush=True)
-        try:
-            controller.request(records.lab, {"op": "down"}, timeout=300)
-        except (OSError, ValueError) as e:
-            print(f"controller did not answer ({e}); cleaning from the records")
+        error = _ask_down_with_progress(records)
+        if error is not None:
+            print(f"controller did not answer ({error}); cleaning from the records")
         deadline = time.monotonic() + 60
         while owner.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -335,6 +334,34 @@ def cmd_down(args: argparse.Namespace) -> int:
     controller.log_path(records.lab).unlink(missing_ok=True)
     print(f"lab {records.lab}: cleaned from records ({report.summary()})")
     return 0
+
+
+def _ask_down_with_progress(records: LabRecords) -> Exception | None:
+    """Ask the controller to tear down (it answers once the lab is gone) and, meanwhile, show
+    on a terminal a bar of the lab's processes that are gone. The error if it did not answer."""
+    import threading
+
+    from dmvpnlab.lab import controller
+    from dmvpnlab.lab.progress import Reporter, wait_all_gone
+
+    failed: list[Exception] = []
+
+    def ask() -> None:
+        try:
+            controller.request(records.lab, {"op": "down"}, timeout=300)
+        except (OSError, ValueError) as e:
+            failed.append(e)
+
+    processes = [p for p in records.processes() if p.kind in ("agent", "capture", "node") and p.alive()]
+    asking = threading.Thread(target=ask, name="dmvpnlab-down", daemon=True)
+    asking.start()
+    reporter = Reporter.on_terminal()
+    try:
+        wait_all_gone(processes, lambda: not asking.is_alive(), reporter, timeout=310)
+    finally:
+        reporter.stop()
+    asking.join(1.0)
+    return failed[0] if failed else None
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
