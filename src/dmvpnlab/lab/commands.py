@@ -118,6 +118,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _up_foreground(topo: Any, captures: bool) -> int:
+    from dmvpnlab.lab.agents import AgentError
     from dmvpnlab.lab.lab import Lab, LabError
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -127,7 +128,7 @@ def _up_foreground(topo: Any, captures: bool) -> int:
     signal.signal(signal.SIGHUP, on_signal)
     try:
         lab = Lab.up(topo, captures=captures)
-    except LabError as e:
+    except (LabError, AgentError) as e:  # an agent that refused its config: its words, no traceback
         return _fail(str(e))
     except KeyboardInterrupt:
         return _fail("interrupted during bring-up; everything created so far was removed", 130)

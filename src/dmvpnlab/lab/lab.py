@@ -110,7 +110,7 @@ class Lab:
         started = time.monotonic()
         topo = topology if isinstance(topology, (Topology, WiredTopology)) else _load(topology)
         require_root()
-        reporter = Reporter(quiet)
+        reporter = Reporter.on_terminal(quiet)  # bars only on a terminal; notes print either way
         say = note or reporter.note
         prepare_lab_dir(topo.name, say)
         records = LabRecords.create(topo.name, str(topo.source.resolve()) if topo.source else "",
