@@ -1,4 +1,4 @@
-"""Lifecycle subcommands: up, down, status, exec, clean, demo.
+"""Lifecycle subcommands: up, down, status (uptime and agent health: health.py), exec, clean, demo.
 
 Each command is a thin layer over `Lab` (lab.py), the records (records.py) and the
 detached controller (controller.py), so the CLI, the tests and the controller share one
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("lab", nargs="?", help="lab name (default: the only lab that is up)")
     p.set_defaults(func=cmd_down)
 
-    p = subparsers.add_parser("status", help="labs, nodes, roles, addresses, PIDs, state")
+    p = subparsers.add_parser("status", help="labs, uptime, agents healthy, nodes, roles, addresses, PIDs, state")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
