@@ -320,7 +320,7 @@ BAD_FILES = [
                  ["routers.branchoffice1: expected a router name", "at most 10 characters"],
                  id="router_name_too_long_for_linux_interface_names"),
     pytest.param("hub: {template: hbu.j2}\n",
-                 ["hub.template: expected a template file in", "'hbu.j2' (no such file)"],
+                 ["hub.template: expected a template file in one of ", "/nodes, ", "dmvpnlab/templates, got 'hbu.j2' (no such file in any of them)"],
                  id="missing_template_is_reported_with_where_it_was_looked_for"),
     pytest.param("spokes: 2\n",
                  ["hub: expected a hub"],

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.lab.commands",       # up, down, status, exec, clean
     "dmvpnlab.lab.fault_command",  # fault
     "dmvpnlab.lab.trace_command",  # trace
+    "dmvpnlab.lab.logs_command",   # logs
     "dmvpnlab.router",             # agent, agent-zygote
     "dmvpnlab.analysis.commands",  # pcap
     "dmvpnlab.report.command",     # report

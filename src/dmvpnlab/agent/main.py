@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,13 +31,33 @@ from dmvpnlab.config.text import decode_config
 from dmvpnlab.rundir import AGENT_LOG, READY_FILE
 
 
+def stderr_is(path: Path) -> bool:
+    """True if our stderr is the file `path` (the lab starts agents with stdout and stderr
+    appended to their agent.log): an error then must be written once, by the log, or the
+    lab's bring-up error, made from the log's tail, shows it twice."""
+    try:
+        ours, log = os.fstat(sys.stderr.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no stderr, closed, or no log yet
+        return False
+    return (ours.st_dev, ours.st_ino) == (log.st_dev, log.st_ino)
+
+
+def report(log: logging.Logger, log_file: Path, logged: str, shown: str) -> None:
+    """An error that stops the agent: in the log (`logged`) and, for whoever started the
+    agent by hand, on stderr (`shown`), unless stderr is that same log."""
+    log.error("%s", logged)
+    if not stderr_is(log_file):
+        print(shown, file=sys.stderr)
+
+
 def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     """Run the router that `dmvpnlab agent ...` describes; 2 for a config or start-up error."""
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / READY_FILE).unlink(missing_ok=True)
+    log_file = state_dir / AGENT_LOG
     logging.basicConfig(
-        filename=state_dir / AGENT_LOG, encoding="utf-8", errors="backslashreplace",
+        filename=log_file, encoding="utf-8", errors="backslashreplace",
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
@@ -48,8 +69,7 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     try:  # before the config is read: names in it map through it
         install_interface_map_file(getattr(args, "interface_map", None))
     except ValueError as error:
-        log.error("--interface-map: %s", error)
-        print(f"% --interface-map: {error}", file=sys.stderr)
+        report(log, log_file, f"--interface-map: {error}", f"% --interface-map: {error}")
         return 2
     try:
         data = args.config.read_bytes()
@@ -62,14 +82,12 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     result = parse_config(decoded.text, source=str(args.config))
     if result.errors:
         message = str(ConfigSyntaxError(result.errors))
-        log.error("config refused:\n%s", message)
-        print(message, file=sys.stderr)
+        report(log, log_file, f"config refused:\n{message}", message)
         return 2
     if in_root_namespace():
         message = "the agent changes the kernel of the namespace it runs in (addresses, routes, sysctls, " \
                   "nftables): " + ROOT_NAMESPACE_REFUSAL
-        log.error("%s", message)
-        print(f"% {message}", file=sys.stderr)
+        report(log, log_file, message, f"% {message}")
         return 2
     ignored = [str(line) for line in result.ignored]
     for line in ignored:
@@ -86,8 +104,7 @@ def run_agent(args: argparse.Namespace, extensions: Extensions) -> int:
     try:
         asyncio.run(agent.run(lambda: write_ready(state_dir)))
     except AgentConfigError as error:
-        log.error("%s", error)
-        print(f"% {error}", file=sys.stderr)
+        report(log, log_file, str(error), f"% {error}")
         return 2
     except Exception:
         log.exception("agent crashed")

@@ -78,6 +78,7 @@ class AgentHandle:
     popen: Any  # subprocess.Popen, or agent.zygote.ForkedProcess (same methods)
     ssh: SshOptions | None = None
     extra: tuple[str, ...] = ()  # more agent arguments (a wired router's --interface-map)
+    log_start: int = 0  # where this run's lines begin in the log (earlier runs appended before)
 
     @property
     def ready_file(self) -> Path:
@@ -143,6 +144,7 @@ class Launcher:
                extra: tuple[str, ...] = ()) -> AgentHandle:
         """Start one agent in `node`'s namespace with an existing startup config."""
         (state_dir / READY_FILE).unlink(missing_ok=True)
+        log_start = log_size(state_dir / AGENT_LOG)
         env = agent_env(ssh, self.keylog_dir)
         argv = agent_command(name, config, state_dir, ssh, extra)
         popen: Any
@@ -154,7 +156,8 @@ class Launcher:
             with open(state_dir / AGENT_LOG, "ab") as log:
                 popen = node.popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
                                    env={**os.environ, **env})
-        handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh, extra=tuple(extra))
+        handle = AgentHandle(node=name, state_dir=state_dir, config=config, popen=popen, ssh=ssh, extra=tuple(extra),
+                             log_start=log_start)
         if self.records is not None:
             try:
                 self.records.add_process(record_process(popen.pid, "agent", node=name))
@@ -234,12 +237,12 @@ def wait_ready(handles: list[AgentHandle], timeout: float = READY_TIMEOUT) -> No
             if h.ready_file.exists():
                 pending.remove(h)
             elif h.popen.poll() is not None:
-                raise AgentError(f"agent on {h.node} exited with code {h.popen.returncode}; "
-                                 f"last lines of {h.log}:\n{log_tail(h.log)}")
+                raise AgentError(failure_message(h.node, f"exited with code {h.popen.returncode}", h.log,
+                                                 start=h.log_start))
         if pending and time.monotonic() > deadline:
             h = pending[0]
-            raise AgentError(f"agent on {h.node} not ready after {timeout:.0f} s (no {h.ready_file}); "
-                             f"last lines of {h.log}:\n{log_tail(h.log)}")
+            raise AgentError(failure_message(h.node, f"not ready after {timeout:.0f} s (no {h.ready_file})", h.log,
+                                             start=h.log_start))
         if pending:
             time.sleep(0.05)
 
@@ -282,8 +285,8 @@ def wait_registered(handles: list[AgentHandle], timeout: float = REGISTERED_TIME
     return [h.node for h in pending]
 
 
-def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:
-    """SIGTERM every agent, wait, then SIGKILL what is left."""
+def stop_agents(handles: list[AgentHandle], timeout: float = 5.0, tick: Callable[[], None] = lambda: None) -> None:
+    """SIGTERM every agent, wait, then SIGKILL what is left; `tick()` once per agent gone."""
     for h in handles:
         if h.popen.poll() is None:
             try:
@@ -297,11 +300,30 @@ def stop_agents(handles: list[AgentHandle], timeout: float = 5.0) -> None:
         except subprocess.TimeoutExpired:
             h.popen.kill()
             h.popen.wait()
+        tick()
 
 
-def log_tail(log: Path, lines: int = 15) -> str:
+def failure_message(node: str, what: str, log: Path, lines: int = 15, start: int = 0) -> str:
+    """The bring-up error of an agent that did not come up: what happened, then the tail of
+    what *this run* wrote to its log (from byte `start`: the log is appended to across runs
+    and restarts, and an earlier run's refusal is not this one's). The agent writes an error
+    once (agent/main.py `report`), so the tail holds its words once."""
+    return f"agent on {node} {what}; last lines of {log}:\n{log_tail(log, lines, start)}"
+
+
+def log_size(log: Path) -> int:
+    """The log's length now: where the next run's lines will begin."""
     try:
-        text = log.read_text(errors="replace").splitlines()
+        return log.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_tail(log: Path, lines: int = 15, start: int = 0) -> str:
+    try:
+        with open(log, "rb") as f:
+            f.seek(start)
+            text = f.read().decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return "(no log written)"
     return "\n".join(text[-lines:]) or "(empty log)"

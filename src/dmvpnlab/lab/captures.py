@@ -37,7 +37,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dmvpnlab.lab.records import LabRecords, record_process
 
@@ -180,8 +180,9 @@ class CaptureRecorder:
                 out[cap.path] = -1
         return out
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGINT every dumpcap (it then writes its closing blocks), wait, SIGKILL stragglers."""
+    def stop(self, timeout: float = 5.0, tick: Callable[[], None] = lambda: None) -> None:
+        """SIGINT every dumpcap (it then writes its closing blocks), wait, SIGKILL stragglers;
+        `tick()` once per capture closed (the ones already stopped at once)."""
         running = [c for c in self.captures.values() if c.popen is not None and c.popen.poll() is None]
         for cap in running:
             try:
@@ -196,6 +197,9 @@ class CaptureRecorder:
             except subprocess.TimeoutExpired:
                 cap.popen.kill()
                 cap.popen.wait()
+            tick()
+        for _ in range(len(self.captures) - len(running)):
+            tick()
         for cap in self.captures.values():
             if cap.path.exists():
                 cap.path.chmod(0o644)  # readable by the user who opens it in Wireshark

@@ -1,4 +1,4 @@
-"""Lifecycle subcommands: up, down, status, exec, clean, demo.
+"""Lifecycle subcommands: up, down, status (uptime and agent health: health.py), exec, clean, demo.
 
 Each command is a thin layer over `Lab` (lab.py), the records (records.py) and the
 detached controller (controller.py), so the CLI, the tests and the controller share one
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("lab", nargs="?", help="lab name (default: the only lab that is up)")
     p.set_defaults(func=cmd_down)
 
-    p = subparsers.add_parser("status", help="labs, nodes, roles, addresses, PIDs, state")
+    p = subparsers.add_parser("status", help="labs, uptime, agents healthy, nodes, roles, addresses, PIDs, state")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
@@ -118,6 +118,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _up_foreground(topo: Any, captures: bool) -> int:
+    from dmvpnlab.lab.agents import AgentError
     from dmvpnlab.lab.lab import Lab, LabError
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -127,7 +128,7 @@ def _up_foreground(topo: Any, captures: bool) -> int:
     signal.signal(signal.SIGHUP, on_signal)
     try:
         lab = Lab.up(topo, captures=captures)
-    except LabError as e:
+    except (LabError, AgentError) as e:  # an agent that refused its config: its words, no traceback
         return _fail(str(e))
     except KeyboardInterrupt:
         return _fail("interrupted during bring-up; everything created so far was removed", 130)
@@ -199,7 +200,10 @@ def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) ->
 # ------------------------------------------------------------------------ status
 
 
-def lab_status(records: LabRecords) -> dict[str, Any]:
+def lab_status(records: LabRecords, ping: Any = None) -> dict[str, Any]:
+    """One lab for `status`: its state, how long it has been up, its agents' health, its nodes."""
+    from dmvpnlab.lab.health import agent_health, ping_agent, uptime
+
     owner = owner_alive(records)
     state = records.state if owner is not None else "dead (controller gone; `dmvpnlab clean` removes it)"
     ctl = records.controller()
@@ -214,6 +218,8 @@ def lab_status(records: LabRecords) -> dict[str, Any]:
         "nodes": records.data.get("nodes", []),
         "table": records.data.get("table", []),
         "processes": len(records.processes()),
+        "up_seconds": uptime(records),
+        "agents": agent_health(records, ping or ping_agent).as_json(),
     }
 
 
@@ -225,7 +231,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not labs:
         print("no labs")
         return 0
+    from dmvpnlab.lab.health import summary_line
+
     for lab in labs:
+        short_state = lab["state"].split(" (")[0]  # "dead", without the hint the title repeats
+        print(summary_line(lab["lab"], short_state, lab["up_seconds"], lab["agents"]))
         pids = {n["name"]: n["pid"] for n in lab["nodes"]}
         title = (f"lab {lab['lab']}: {lab['state']} (controller PID {lab['controller_pid']}, "
                  f"{'detached' if lab['detached'] else 'foreground'}; {lab['topology']})")
@@ -308,10 +318,9 @@ def cmd_down(args: argparse.Namespace) -> int:
                      f"{' '.join(owner.cmdline)[:80]}); leave its prompt, or `dmvpnlab clean --force`")
     if owner is not None:
         print(f"asking the controller of lab {records.lab} (PID {owner.pid}) to tear down ...", flush=True)
-        try:
-            controller.request(records.lab, {"op": "down"}, timeout=300)
-        except (OSError, ValueError) as e:
-            print(f"controller did not answer ({e}); cleaning from the records")
+        error = _ask_down_with_progress(records)
+        if error is not None:
+            print(f"controller did not answer ({error}); cleaning from the records")
         deadline = time.monotonic() + 60
         while owner.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -326,6 +335,34 @@ def cmd_down(args: argparse.Namespace) -> int:
     controller.log_path(records.lab).unlink(missing_ok=True)
     print(f"lab {records.lab}: cleaned from records ({report.summary()})")
     return 0
+
+
+def _ask_down_with_progress(records: LabRecords) -> Exception | None:
+    """Ask the controller to tear down (it answers once the lab is gone) and, meanwhile, show
+    on a terminal a bar of the lab's processes that are gone. The error if it did not answer."""
+    import threading
+
+    from dmvpnlab.lab import controller
+    from dmvpnlab.lab.progress import Reporter, wait_all_gone
+
+    failed: list[Exception] = []
+
+    def ask() -> None:
+        try:
+            controller.request(records.lab, {"op": "down"}, timeout=300)
+        except (OSError, ValueError) as e:
+            failed.append(e)
+
+    processes = [p for p in records.processes() if p.kind in ("agent", "capture", "node") and p.alive()]
+    asking = threading.Thread(target=ask, name="dmvpnlab-down", daemon=True)
+    asking.start()
+    reporter = Reporter.on_terminal()
+    try:
+        wait_all_gone(processes, lambda: not asking.is_alive(), reporter, timeout=310)
+    finally:
+        reporter.stop()
+    asking.join(1.0)
+    return failed[0] if failed else None
 
 
 def cmd_clean(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 from dmvpnlab.lab import agents as agents_mod
 from dmvpnlab.lab.captures import CaptureRecorder, keys_directory
 from dmvpnlab.lab.description import write_description
+from dmvpnlab.lab.progress import Reporter
 from dmvpnlab.lab.records import (
     RECORDS_NAME,
     CleanOps,
@@ -75,45 +76,6 @@ class ExecResult:
         return self.returncode == 0
 
 
-class _Reporter:
-    """Bring-up progress: a rich progress bar on a terminal, nothing when quiet."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self._progress: Any = None
-        self._task: Any = None
-        if not quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), transient=False)
-            self._progress.start()
-
-    def phase(self, description: str, total: int) -> None:
-        if self._progress is None:
-            return
-        if self._task is not None:
-            self._progress.update(self._task, completed=self._progress.tasks[-1].total)
-        self._task = self._progress.add_task(description, total=max(total, 1))
-
-    def tick(self) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task)
-
-    def note(self, text: str) -> None:
-        if self._progress is not None:
-            self._progress.console.print(text)
-        elif not self.quiet:
-            print(text)
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            if self._task is not None:
-                self._progress.update(self._task, completed=self._progress.tasks[-1].total)
-            self._progress.stop()
-            self._progress = None
-
-
 def require_root() -> None:
     if os.geteuid() != 0:
         raise LabError("the lab must run as root (it creates network namespaces and veth pairs); try sudo")
@@ -135,6 +97,7 @@ class Lab:
     addresses: dict[str, dict[str, str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     helpers: list[Any] = field(default_factory=list)  # processes the lab started in nodes (DHCP clients)
+    quiet: bool = True  # no progress bars (Lab.up's `quiet`; tear-down follows it)
     _faults: Any = None  # the FaultInjector, made on the first fault
     _down: bool = False
 
@@ -148,7 +111,7 @@ class Lab:
         started = time.monotonic()
         topo = topology if isinstance(topology, (Topology, WiredTopology)) else _load(topology)
         require_root()
-        reporter = _Reporter(quiet)
+        reporter = Reporter.on_terminal(quiet)  # bars only on a terminal; notes print either way
         say = note or reporter.note
         prepare_lab_dir(topo.name, say)
         records = LabRecords.create(topo.name, str(topo.source.resolve()) if topo.source else "",
@@ -156,7 +119,7 @@ class Lab:
         # The owner first: a detached controller is killed by `clean`, an in-process owner
         # (foreground `up`, pytest) is not.
         records.add_process(record_process(os.getpid(), "controller", kill_on_clean=detached))
-        lab = cls(topology=topo, records=records)
+        lab = cls(topology=topo, records=records, quiet=quiet)
         try:
             lab._bring_up(reporter, say, captures, captures_root)
         except BaseException:
@@ -167,7 +130,7 @@ class Lab:
         lab.timings["up"] = time.monotonic() - started
         return lab
 
-    def _bring_up(self, reporter: _Reporter, say: Callable[[str], None], captures: bool,
+    def _bring_up(self, reporter: Reporter, say: Callable[[str], None], captures: bool,
                   captures_root: Path | None) -> None:
         if isinstance(self.topology, WiredTopology):
             from dmvpnlab.lab.wired.bringup import bring_up
@@ -176,7 +139,7 @@ class Lab:
         else:
             self._bring_up_native(reporter, say, captures, captures_root)
 
-    def _bring_up_native(self, reporter: _Reporter, say: Callable[[str], None], captures: bool,
+    def _bring_up_native(self, reporter: Reporter, say: Callable[[str], None], captures: bool,
                          captures_root: Path | None) -> None:
         from dmvpnlab.lab.builder import Builder  # Mininet import only when a lab is built
 
@@ -422,11 +385,13 @@ class Lab:
     # ------------------------------------------------------------------ tear-down
 
     def down(self) -> None:
-        """Stop agents, close captures, remove namespaces; idempotent."""
+        """Stop agents, close captures, remove namespaces; idempotent. A progress bar per
+        step when the lab came up with bars and stdout is a terminal (a big lab takes a while)."""
         if self._down:
             return
         self._down = True
         started = time.monotonic()
+        reporter = Reporter.on_terminal(self.quiet)
         try:
             self.records.update(state="stopping")
         except OSError:
@@ -438,18 +403,26 @@ class Lab:
                 from dmvpnlab.lab.wired.dhcp_hosts import stop
 
                 stop(self.helpers)
-            agents_mod.stop_agents(self.agents)
+            reporter.phase("stopping agents", len(self.agents))
+            agents_mod.stop_agents(self.agents, tick=reporter.tick)
             if self.launcher is not None:
                 self.launcher.close()
         finally:
             try:
                 if self.captures is not None:
-                    self.captures.stop()
+                    reporter.phase("closing captures", len(self.captures.captures))
+                    self.captures.stop(tick=reporter.tick)
             finally:
-                clean_records(self.records, CleanOps(), exclude=frozenset({os.getpid()}))
-                for node in self.nodes.values():
-                    _close_node(node)
-                remove_records(self.records)
+                try:
+                    reporter.phase("removing namespaces and links", len(self.nodes) + 1)
+                    clean_records(self.records, CleanOps(), exclude=frozenset({os.getpid()}))
+                    reporter.tick()
+                    for node in self.nodes.values():
+                        _close_node(node)
+                        reporter.tick()
+                    remove_records(self.records)
+                finally:
+                    reporter.stop()
         self.timings["down"] = time.monotonic() - started
 
     def __enter__(self) -> "Lab":

@@ -13,12 +13,14 @@ from __future__ import annotations
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any, Iterable, NoReturn
+from typing import Any, Iterable, NoReturn, Sequence
 
 import jinja2
 
-# src/dmvpnlab/lab/render.py -> repository root / nodes
-DEFAULT_NODES_DIR = Path(__file__).resolve().parents[3] / "nodes"
+from dmvpnlab.lab.topology.templates import PACKAGE_TEMPLATES, looked_in
+
+# The templates dmvpnlab ships (package data; the repository's nodes/ links to them).
+DEFAULT_NODES_DIR = PACKAGE_TEMPLATES
 
 
 class RenderError(ValueError):
@@ -61,9 +63,9 @@ def _fail(message: str) -> NoReturn:
     raise RenderError(message)
 
 
-def _environment(nodes_dir: Path) -> jinja2.Environment:
+def _environment(dirs: Sequence[Path]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(nodes_dir)),
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),  # in order: includes too
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -75,9 +77,19 @@ def _environment(nodes_dir: Path) -> jinja2.Environment:
 
 
 def nodes_dir_for(topology: Any) -> Path:
-    """The topology's own nodes directory if it names one, else the repository's."""
+    """The topology's own nodes directory if it names one, else the package's templates."""
     given = getattr(topology, "nodes_dir", None)
     return Path(given) if given else DEFAULT_NODES_DIR
+
+
+def template_dirs_for(topology: Any) -> tuple[Path, ...]:
+    """Where `topology`'s templates are looked up, in order (topology/templates.py); a
+    model without a lookup order (built by hand) gets its nodes_dir, then the package's."""
+    given = tuple(getattr(topology, "template_dirs", None) or ())
+    if given:
+        return given
+    first = nodes_dir_for(topology)
+    return (first,) if first == DEFAULT_NODES_DIR else (first, DEFAULT_NODES_DIR)
 
 
 def render_router_config(topology: Any, router: Any, nodes_dir: Path | None = None) -> str:
@@ -87,8 +99,8 @@ def render_router_config(topology: Any, router: Any, nodes_dir: Path | None = No
     """
     if not router.template:
         raise RenderError(f"{router.name}: no config template (router.template is empty)")
-    directory = nodes_dir or nodes_dir_for(topology)
-    env = _environment(directory)
+    dirs = (nodes_dir,) if nodes_dir is not None else template_dirs_for(topology)
+    env = _environment(dirs)
     variables = dict(router.vars or {})
     context: dict[str, Any] = {
         **variables,
@@ -104,7 +116,7 @@ def render_router_config(topology: Any, router: Any, nodes_dir: Path | None = No
         template = env.get_template(router.template)
         return template.render(context)
     except jinja2.TemplateNotFound:
-        raise RenderError(f"{router.name}: template {router.template!r} not found in {directory}") from None
+        raise RenderError(f"{router.name}: template {router.template!r} not found in {looked_in(dirs)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{router.name}: {exc.filename or router.template} line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:

@@ -31,18 +31,30 @@ def _fail(message: str, code: int) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from dmvpnlab.lab.progress import Reporter
+
+    reporter = Reporter.on_terminal()  # bars on a terminal: a big CML lab takes seconds to read
+    try:
+        return _import(args, reporter)
+    finally:
+        reporter.stop()
+
+
+def _import(args: argparse.Namespace, reporter: Any) -> int:
     from dmvpnlab.lab.cml import dump_wired, load_lab_file
     from dmvpnlab.lab.topology.errors import TopologyError
     from dmvpnlab.lab.wired.model import WiredTopology
 
+    reporter.phase(f"reading {Path(args.labfile).name}", 1)
     try:
         topo = load_lab_file(args.labfile)
     except TopologyError as e:
         return _fail(str(e), EXIT_LAB_FILE)
+    reporter.tick()
     if not isinstance(topo, WiredTopology):
         return _fail(f"{args.labfile}: expected a CML or VIRL lab file, got a native dmvpnlab topology "
                      f"(`dmvpnlab up {args.labfile}` runs it as it is)", EXIT_LAB_FILE)
-    print(summary(topo, args.labfile), end="")
+    print(summary(topo, args.labfile), end="")  # above the bar (rich redirects stdout while it shows)
     if not args.output:
         print("nothing written (give -o OUT.yaml to write the wired lab)")
         return 0
@@ -51,10 +63,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _fail(f"{out}: expected an output file ending in .yaml", 1)
     if out.exists() and not args.force:
         return _fail(f"{out} exists; give --force to overwrite it", 1)
+    reporter.phase(f"writing {out.name} and router configs", len(topo.routers) + 1)
     try:
-        written = dump_wired(topo, out)
+        written = dump_wired(topo, out, tick=reporter.tick)
     except OSError as e:
         return _fail(f"cannot write {e.filename or out}: {e.strerror or e}", 1)
+    reporter.stop()
     configs = len(written) - 1
     print(f"wrote {out} and {configs} router config{'s' * (configs != 1)} in {out.parent / out.stem}/ "
           f"(bring it up: dmvpnlab up {out})")

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -147,8 +147,9 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
 
 
-def dump_wired(topo: WiredTopology, out: str | Path) -> list[Path]:
-    """Write `topo` as OUT.yaml plus OUT's stem directory of `<Node>.cfg` files; the paths written."""
+def dump_wired(topo: WiredTopology, out: str | Path, tick: Callable[[], None] = lambda: None) -> list[Path]:
+    """Write `topo` as OUT.yaml plus OUT's stem directory of `<Node>.cfg` files; the paths
+    written. `tick()` after each file (routers' configs, then the lab file), for a progress bar."""
     out = Path(out)
     config_dir = out.parent / out.stem
     written: list[Path] = []
@@ -158,6 +159,7 @@ def dump_wired(topo: WiredTopology, out: str | Path) -> list[Path]:
         cfg = config_dir / f"{r.name}.cfg"
         cfg.write_text(r.config)  # exactly as the lab file has it (round trip)
         written.append(cfg)
+        tick()
         nodes[r.name] = {"kind": "router", "definition": r.definition, "config": f"{out.stem}/{r.name}.cfg",
                          "interfaces": _interfaces(r.interfaces)}
     for h in topo.hosts:
@@ -183,6 +185,7 @@ def dump_wired(topo: WiredTopology, out: str | Path) -> list[Path]:
               f"{topo.source}.\n# Router configs are the .cfg files in {out.stem}/; edit them and this file freely.\n")
     out.write_text(header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120))
     written.insert(0, out)
+    tick()
     return written
 
 

@@ -17,6 +17,7 @@ from dmvpnlab.lab.topology.errors import FieldPath, TopologyError, TopologyProbl
 from dmvpnlab.lab.topology.model import Topology
 from dmvpnlab.lab.topology.resolve import resolve
 from dmvpnlab.lab.topology.spec import TopologySpec, parse_spec
+from dmvpnlab.lab.topology.templates import template_dirs
 
 Lines = dict[FieldPath, int]
 
@@ -27,14 +28,6 @@ def display_name(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError, RuntimeError):  # not below it; cwd gone; a symlink loop (3.11)
         return str(path)
-
-
-def default_nodes_dir(path: Path) -> Path:
-    """nodes/ of the repository the topology file lives in: topologies/x.yaml -> nodes/."""
-    try:
-        return path.resolve().parent.parent / "nodes"
-    except (OSError, RuntimeError):  # a symlink loop: reading the file reports it
-        return path.absolute().parent.parent / "nodes"
 
 
 @contextmanager
@@ -74,15 +67,15 @@ def topology_from_spec(
     spec: TopologySpec, source: str | Path, nodes_dir: str | Path | None = None, lines: Lines | None = None
 ) -> Topology:
     """Resolve spec objects from any input format. The lab is named after `source` (without
-    .yaml/.yml) unless the spec names it; templates come from `nodes_dir` (default:
-    `default_nodes_dir(source)`). Raises TopologyError, nothing else."""
+    .yaml/.yml) unless the spec names it; templates come from `nodes_dir` (default: the
+    file's ../nodes and ./nodes), then from the package (topology/templates.py). Raises TopologyError, nothing else."""
     source = Path(source)
     file = display_name(source)
     with reported_as(file):
-        nodes = Path(nodes_dir) if nodes_dir is not None else default_nodes_dir(source)
+        dirs = template_dirs(source, Path(nodes_dir) if nodes_dir is not None else None)
         default_name = source.name.removesuffix(".yaml").removesuffix(".yml")
         try:
-            return resolve(spec, default_name, source, nodes)
+            return resolve(spec, default_name, source, dirs)
         except TopologyProblem as p:
             raise _error(file, lines or {}, p) from None
 

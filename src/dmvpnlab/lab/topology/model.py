@@ -127,7 +127,8 @@ class Topology(BaseModel):
     name: str
     description: str = ""
     source: Path
-    nodes_dir: Path
+    nodes_dir: Path  # the topology's own template directory (the first of template_dirs)
+    template_dirs: tuple[Path, ...] = ()  # lookup order: its own nodes/, then the package's
     tunnel_network: IPv4Network
     routers: list[Router]
     nat_boxes: list[NatBox] = Field(default_factory=list)

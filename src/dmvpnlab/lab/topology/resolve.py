@@ -29,19 +29,20 @@ _LAB_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: `$` would
 MAX_LAB_NAME = 64
 
 
-def resolve(spec: TopologySpec, default_name: str, source: Path, nodes_dir: Path) -> Topology:
+def resolve(spec: TopologySpec, default_name: str, source: Path, template_dirs: tuple[Path, ...]) -> Topology:
     """The addressed, checked lab; `default_name` names it unless the spec does, `source` is
-    where it came from (kept in the model), templates are looked up in `nodes_dir`."""
+    where it came from (kept in the model), templates are looked up in `template_dirs`, in order."""
     name = lab_name(spec, default_name)
     entries = router_entries(spec)
     nat_users = _nat_users(spec, entries)
     nat_index = _nat_indices(spec, nat_users)
     nat_inside = _nat_inside_addresses(spec, nat_index, nat_users)
     segments = _segments(spec, {e.name for e in entries}, nat_users)
-    routers = _routers(RouterParts(spec, nodes_dir), entries, nat_users, nat_inside, segments)
+    routers = _routers(RouterParts(spec, template_dirs), entries, nat_users, nat_inside, segments)
     _check_segment_addresses(routers, entries, segments, {n for n, users in nat_users.items() if len(users) > 1})
     boxes = _nat_boxes(spec, nat_users, nat_index, nat_inside)
-    topo = Topology(name=name, description=spec.description, source=source, nodes_dir=nodes_dir,
+    topo = Topology(name=name, description=spec.description, source=source, nodes_dir=template_dirs[0],
+                    template_dirs=template_dirs,
                     tunnel_network=spec.tunnel.network, routers=routers, nat_boxes=boxes, segments=segments,
                     management=_management(spec, routers))
     check_unique_names(topo, entries, {("routers", n) for n in spec.routers} | {("hub",)})

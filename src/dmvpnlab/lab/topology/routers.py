@@ -19,6 +19,7 @@ from dmvpnlab.lab.topology.errors import FieldPath, TopologyProblem
 from dmvpnlab.lab.topology.model import ISP_NAME, LAN_IOS_NAME, WAN_IOS_NAME, Host, Lan, Segment, Wan
 from dmvpnlab.lab.topology.rules import check_host_address, check_name, check_template_name, ethernet_ios_name, interface
 from dmvpnlab.lab.topology.spec import HostSpec, RouterSpec, SpokeDefaultsSpec, TopologySpec, WanSpec
+from dmvpnlab.lab.topology.templates import find_template, looked_in
 
 
 class RouterEntry:
@@ -110,11 +111,11 @@ def _role_and_index(e: RouterEntry) -> None:
 
 
 class RouterParts:
-    """One router's parts from its entry; knows the lab's tunnel network and nodes/ directory."""
+    """One router's parts from its entry; knows the lab's tunnel network and template directories."""
 
-    def __init__(self, spec: TopologySpec, nodes_dir: Path) -> None:
+    def __init__(self, spec: TopologySpec, template_dirs: tuple[Path, ...]) -> None:
         self.spec = spec
-        self.nodes_dir = nodes_dir
+        self.template_dirs = template_dirs  # the lookup order (topology/templates.py)
         self.tunnel = spec.tunnel.network
         self._templates_ok: set[str] = set()  # each template file is looked up once
 
@@ -137,7 +138,7 @@ class RouterParts:
         return addressing.tunnel_address(self.tunnel, e.index)
 
     def template(self, e: RouterEntry) -> str | None:
-        """A file inside nodes/ that exists (checked here, so bring-up never starts on a typo)."""
+        """A file in one of the template directories that exists (checked here, so bring-up never starts on a typo)."""
         value, path, _ = e.pick("template")
         if value is None:
             return None
@@ -145,12 +146,13 @@ class RouterParts:
             return value
         check_template_name(value, path)
         try:
-            found = (self.nodes_dir / value).is_file()
+            found = find_template(self.template_dirs, value)
         except OSError as e:  # e.g. nodes/ unreadable: is_file() only hides "no such file"
-            raise TopologyProblem(path, f"expected a template file in {self.nodes_dir}, got {value!r} "
+            raise TopologyProblem(path, f"expected a template file in {looked_in(self.template_dirs)}, got {value!r} "
                                         f"(cannot look it up: {e.strerror or e})") from None
-        if not found:
-            raise TopologyProblem(path, f"expected a template file in {self.nodes_dir}, got {value!r} (no such file)")
+        if found is None:
+            raise TopologyProblem(path, f"expected a template file in one of {looked_in(self.template_dirs)}, "
+                                        f"got {value!r} (no such file in any of them)")
         self._templates_ok.add(value)
         return value
 

@@ -27,7 +27,7 @@ def load_topology(path: str | Path, nodes_dir: str | Path | None = None,
                   variables: Mapping[str, Any] | None = None) -> Topology:
     """Read, validate and address a topology file. Raises TopologyError, nothing else.
 
-    `nodes_dir` is where templates are looked up (default: `build.default_nodes_dir(path)`).
+    `nodes_dir` is where templates are looked up (default: the file's ../nodes and ./nodes), then the package's (topology/templates.py).
     `variables` are template variables for this run, over the file's (see `overrides`).
     """
     path = Path(path)
