@@ -28,9 +28,14 @@ def lab(dmvpn_lab: Any) -> Any:
 
 
 @pytest.fixture
-def lab_faults(dmvpn_faults: Any) -> Any:
-    """The module's lab's fault injector for one test (every fault undone afterwards)."""
-    return dmvpn_faults
+def lab_faults(lab: Any) -> Iterator[Any]:
+    """The module's lab's fault injector for one test, every fault undone afterwards. From
+    `lab`, not `dmvpn_faults`: some modules bring their lab up with a `lab` fixture of their own."""
+    injector = lab.fault_injector
+    try:
+        yield injector
+    finally:
+        injector.fault("clear", "all")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
