@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from dmvpnlab.testing.fixtures import undone_faults
 from dmvpnlab.testing.leaks import ROOT_REASON, is_root
 
 
@@ -31,11 +32,8 @@ def lab(dmvpn_lab: Any) -> Any:
 def lab_faults(lab: Any) -> Iterator[Any]:
     """The module's lab's fault injector for one test, every fault undone afterwards. From
     `lab`, not `dmvpn_faults`: some modules bring their lab up with a `lab` fixture of their own."""
-    injector = lab.fault_injector
-    try:
+    with undone_faults(lab) as injector:
         yield injector
-    finally:
-        injector.fault("clear", "all")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ interrupted (or kept up for a look: `--dmvpn-keep-on-failure`).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -106,6 +107,16 @@ def dmvpn_lab_factory(request: pytest.FixtureRequest, dmvpn_leak_guard: None) ->
             session.finish(request.config)
 
 
+@contextmanager
+def undone_faults(lab: Any) -> Iterator[Any]:
+    """`lab`'s `FaultInjector`; on leaving, every fault is undone (also after a failure)."""
+    injector = lab.fault_injector
+    try:
+        yield injector
+    finally:
+        injector.fault("clear", "all")
+
+
 @pytest.fixture
 def dmvpn_faults(dmvpn_lab: Any) -> Iterator[Any]:
     """The lab's `FaultInjector` for one test; every fault is undone afterwards (links up,
@@ -115,8 +126,5 @@ def dmvpn_faults(dmvpn_lab: Any) -> Iterator[Any]:
             kill = dmvpn_faults.fault("kill", "hub")
             ... assert from the captures, timed from kill.time ...
     """
-    injector = dmvpn_lab.fault_injector
-    try:
+    with undone_faults(dmvpn_lab) as injector:
         yield injector
-    finally:
-        injector.fault("clear", "all")
