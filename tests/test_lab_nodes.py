@@ -49,3 +49,39 @@ def test_addresses_bring_the_interface_up_with_the_right_prefix():
     node = bare(RouterNode)
     node.add_address("spoke1-eth0", IPv4Interface("100.64.1.1/30"))
     assert node._pending[:2] == ["ip addr add 100.64.1.1/30 dev spoke1-eth0", "ip link set spoke1-eth0 up"]
+
+
+def test_a_long_list_of_bridge_port_commands_is_split_into_lines_the_pty_keeps_whole():
+    """200 spokes: the management bridge's per-port commands were one 7 KB line, cut at 4095 bytes."""
+    from dmvpnlab.lab import management
+    from dmvpnlab.lab.nodes import shell_lines
+
+    commands = management.bridge_commands([f"p{i}" for i in range(1, 1001)])
+    lines = shell_lines(commands)
+    assert len(lines) > 1
+    assert all(len(line) < 4095 for line in lines)
+    assert [c for line in lines for c in line.split(" ; ")] == commands  # every command, in order
+
+
+def test_a_command_longer_than_a_line_still_runs_alone_and_is_not_split():
+    from dmvpnlab.lab.nodes import shell_lines
+
+    long = "echo " + "x" * 5000
+    assert shell_lines(["a", long, "b"], max_line=100) == ["a", long, "b"]
+    assert shell_lines([]) == []
+
+
+def test_the_runner_sends_each_line_to_the_node_and_joins_the_outputs():
+    from dmvpnlab.lab.nodes import run_in_lines
+
+    class Shell:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def cmd(self, line: str) -> str:
+            self.lines.append(line)
+            return "err\n" if "bad" in line else ""
+
+    shell = Shell()
+    assert run_in_lines(shell, [f"cmd{i:04d}" for i in range(600)] + ["bad"]) == "err"
+    assert len(shell.lines) >= 2

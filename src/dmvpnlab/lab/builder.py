@@ -37,7 +37,7 @@ from mininet.nodelib import LinuxBridge
 
 from dmvpnlab import ifnames
 from dmvpnlab.lab import management as mgmt
-from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all
+from dmvpnlab.lab.nodes import IspNode, LabNode, LanHost, NatNode, RouterNode, flush_all, run_in_lines
 from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex, record_process
 from dmvpnlab.lab.topology.model import ISP_NAME, Topology
 from dmvpnlab.rundir import run_root
@@ -73,7 +73,7 @@ class BridgeNode(LinuxBridge):
         script = ["ip link add name br0 type bridge", "ip link set lo up"]
         script += [f"ip link set {p} master br0 up" for p in ports]
         script += ["ip link set br0 up"]
-        out = self.cmd(" ; ".join(script)).strip()
+        out = run_in_lines(self, script)
         if out:
             raise BuildError(f"bridge {self.name}: {out}")
 
@@ -291,7 +291,7 @@ class Builder:
             self.nodes[bridge].start()
             self._tick()
         if self._mgmt_ports:
-            out = self.nodes[mgmt.BRIDGE_NAME].cmd(" ; ".join(mgmt.bridge_commands(self._mgmt_ports))).strip()
+            out = run_in_lines(self.nodes[mgmt.BRIDGE_NAME], mgmt.bridge_commands(self._mgmt_ports))
             if out:
                 raise BuildError(f"management bridge: {out}")
 

@@ -11,12 +11,39 @@ from __future__ import annotations
 
 import shlex
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from mininet.node import Host
 
 # Keep each line sent to a node's shell well below the pty's 4095-byte canonical limit.
 MAX_LINE = 3000
+
+
+def shell_lines(commands: Iterable[str], max_line: int = MAX_LINE) -> list[str]:
+    """Join shell commands with ` ; ` into as few lines as fit below `max_line` bytes.
+
+    Commands go to a node's shell through a pty in canonical mode, which truncates a line
+    at 4095 bytes: one long line of per-port commands (a 120-spoke management bridge) lost
+    its tail and the shell saw half a command. A command longer than `max_line` gets a
+    line of its own (nothing is split inside a command).
+    """
+    lines: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for command in commands:
+        if chunk and size + len(command) > max_line:
+            lines.append(" ; ".join(chunk))
+            chunk, size = [], 0
+        chunk.append(command)
+        size += len(command) + 3
+    if chunk:
+        lines.append(" ; ".join(chunk))
+    return lines
+
+
+def run_in_lines(node: Any, commands: Iterable[str]) -> str:
+    """Run `commands` in `node`'s shell, a few lines at a time; their combined output."""
+    return "".join(node.cmd(line) for line in shell_lines(commands)).strip()
 
 
 class LabNode(Host):
@@ -35,22 +62,8 @@ class LabNode(Host):
         self._pending.append(command)
 
     def chunks(self) -> list[str]:
-        """The queued commands as shell lines, and clear the queue.
-
-        Commands go to the node's shell through a pty in canonical mode, which truncates a
-        line at 4095 bytes, so they are joined into lines below MAX_LINE bytes.
-        """
-        lines: list[str] = []
-        chunk: list[str] = []
-        size = 0
-        for command in self._pending:
-            if size + len(command) > MAX_LINE and chunk:
-                lines.append(" ; ".join(chunk))
-                chunk, size = [], 0
-            chunk.append(command)
-            size += len(command) + 3
-        if chunk:
-            lines.append(" ; ".join(chunk))
+        """The queued commands as shell lines (see `shell_lines`), and clear the queue."""
+        lines = shell_lines(self._pending)
         self._pending.clear()
         return lines
 

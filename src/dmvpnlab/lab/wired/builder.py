@@ -20,7 +20,7 @@ from typing import Callable
 
 from dmvpnlab.lab import management as mgmt
 from dmvpnlab.lab.builder import BridgeNode, Builder, BuildError, Progress, Underlay
-from dmvpnlab.lab.nodes import LabNode, LanHost, RouterNode, flush_all
+from dmvpnlab.lab.nodes import LabNode, LanHost, RouterNode, flush_all, run_in_lines
 from dmvpnlab.lab.records import LabRecords, LinkRecord, link_ifindex
 from dmvpnlab.lab.wired.facts import RouterFacts
 from dmvpnlab.lab.wired.model import WiredTopology
@@ -120,12 +120,12 @@ class WiredBuilder(Builder):
         for bridge in bridges:
             self.nodes[bridge].start()
             commands = self.plan.commands.get(bridge, [])
-            out = self.nodes[bridge].cmd(" ; ".join(commands)).strip() if commands else ""
+            out = run_in_lines(self.nodes[bridge], commands)
             if out:
                 raise BuildError(f"conditioning on bridge {bridge} failed: {out}")
             self._tick()
         if self._mgmt_ports:
-            out = self.nodes[self.plan.mgmt_bridge].cmd(" ; ".join(mgmt.bridge_commands(self._mgmt_ports))).strip()
+            out = run_in_lines(self.nodes[self.plan.mgmt_bridge], mgmt.bridge_commands(self._mgmt_ports))
             if out:
                 raise BuildError(f"management bridge: {out}")
 
