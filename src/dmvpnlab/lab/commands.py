@@ -402,6 +402,7 @@ def _demo_report(lab: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dmvpnlab.lab.agents import AgentError
     from dmvpnlab.lab.demo.steps import run_steps
     from dmvpnlab.lab.lab import Lab, LabError
 
@@ -410,8 +411,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return topo
     try:
         lab = Lab.up(topo)
-    except LabError as e:
+    except (LabError, AgentError) as e:  # as `up`: a refused config in the agent's words
         return _fail(str(e))
+    except KeyboardInterrupt:
+        return _fail("interrupted during bring-up; everything created so far was removed", 130)
     try:
         _print_table(lab.table_rows(), f"lab {lab.name}: up in {lab.timings['up']:.1f} s")
         ok = run_steps(lab)
