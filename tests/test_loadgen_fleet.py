@@ -25,7 +25,7 @@ class Clock:
         self.t = 1000.0
 
     def __call__(self) -> float:
-        self.t += 0.0001  # every look at the clock moves it: the loop always advances
+        self.t += 0.001  # every look at the clock moves it: the loop always advances
         return self.t
 
 

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     "dmvpnlab.agent.dhcp_host",    # dhcp-client (Linux hosts of wired labs)
     "dmvpnlab.wireshark.commands", # wireshark-profile
     "dmvpnlab.completion",         # completion
+    "dmvpnlab.loadgen.command",    # loadgen
 )
 
 

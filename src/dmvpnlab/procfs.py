@@ -25,3 +25,36 @@ def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
     if len(rest) < 20 or rest[0] in ("Z", "X"):
         return None
     return int(rest[19])
+
+
+def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float | None:
+    """User + system CPU time of `pid` so far (stat fields 14 and 15), None if gone."""
+    import os
+
+    try:
+        raw = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    rest = raw[raw.rfind(")") + 2 :].split()
+    if len(rest) < 13:
+        return None
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_kib(pid: int, proc: Path = Path("/proc")) -> dict[str, int]:
+    """Rss, Pss and the private/shared split of `pid` from smaps_rollup, in KiB.
+
+    Pss is the honest size of a forked agent: pages it shares with the zygote and its
+    siblings count 1/n each, where Rss counts them in full for every agent.
+    """
+    wanted = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
+    out: dict[str, int] = {}
+    try:
+        lines = (proc / str(pid) / "smaps_rollup").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in wanted:
+            out[key] = int(value.split()[0])
+    return out

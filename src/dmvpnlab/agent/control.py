@@ -79,6 +79,13 @@ def _state(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.Stream
     return {"ok": True, "state": agent_state(agent)}
 
 
+def _nhrp_summary(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
+    """`{"op": "nhrp_summary"}`: counts of NHRP peers per tunnel, not the entries (see state.nhrp_summary)."""
+    from dmvpnlab.agent.state import nhrp_summary
+
+    return {"ok": True, "summary": nhrp_summary(agent)}
+
+
 def _clear(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
     address = request.get("address")
     count = agent.clear_nhrp(IPv4Address(address) if address else None)
@@ -107,7 +114,8 @@ def _impair(agent: "RouterAgent", request: dict[str, Any], writer: asyncio.Strea
     return {"ok": True, "tunnels": tunnels, "delay_ms": delay, "jitter_ms": jitter}
 
 
-BUILTIN_OPERATIONS: dict[str, ControlOperation] = {"ping": _ping, "state": _state, "clear_nhrp": _clear,
+BUILTIN_OPERATIONS: dict[str, ControlOperation] = {"ping": _ping, "state": _state, "nhrp_summary": _nhrp_summary,
+                                                   "clear_nhrp": _clear,
                                                    "vtysh": vtysh_operation, "impair": _impair}
 
 

@@ -96,6 +96,23 @@ def tunnel_nhrp_state(agent: "RouterAgent", tunnel: Any) -> dict[str, Any]:
     }
 
 
+def nhrp_summary(agent: "RouterAgent") -> list[dict[str, Any]]:
+    """Per tunnel: how many peers, registrations, multicast targets, and the counters.
+
+    What a load test polls at 10,000 peers: `state` serialises every cache entry (a few MB
+    of JSON there), this only counts them.
+    """
+    out = []
+    for tunnel in _tunnels(agent):
+        engine = tunnel.engine
+        counts = engine.cache.counts()
+        out.append({"interface": tunnel.name, "entries": counts["entries"], "registered": counts["registered"],
+                    "multicast": len(engine.multicast_dynamic),
+                    "traffic": {"sent": dict(engine.sent), "received": dict(engine.received),
+                                "dropped": dict(engine.dropped)}})
+    return out
+
+
 def interface_state(agent: "RouterAgent") -> dict[str, Any]:
     """The first tunnel's counters (`state["tunnel"]`); `tunnels_state` has every one."""
     tunnels = _tunnels(agent)

@@ -78,6 +78,11 @@ class NhrpCache:
     def __iter__(self) -> Iterator[CacheEntry]:
         return iter(sorted(self._entries.values(), key=lambda e: (int(e.prefix.network_address), e.prefix.prefixlen)))
 
+    def counts(self) -> dict[str, int]:
+        """How many entries, and how many are registrations (a summary: one walk, no copies)."""
+        registered = sum(1 for e in self._entries.values() if "registered" in e.flags)
+        return {"entries": len(self._entries), "registered": registered}
+
     def snapshot(self) -> list[CacheEntry]:
         """The entries in no particular order (cheap: timers walk it every tick)."""
         return list(self._entries.values())
