@@ -113,7 +113,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if isinstance(topo, int):
         return topo
     if args.detach:
-        return _up_detached(Path(args.topology), topo, args.var)
+        return _up_detached(Path(args.topology), topo, args.var, captures=not args.no_captures)
     return _up_foreground(topo, captures=not args.no_captures)
 
 
@@ -162,7 +162,7 @@ def run_cli(lab: Any) -> None:
     run_prompt(lab)
 
 
-def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) -> int:
+def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None, captures: bool = True) -> int:
     from dmvpnlab.lab import controller
 
     records_file = lab_dir(topo.name) / RECORDS_NAME
@@ -175,7 +175,7 @@ def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None) ->
             return _fail(f"lab {topo.name!r} is already up (held by PID {owner.pid}); run `dmvpnlab down {topo.name}` first")
     print(f"bringing up lab {topo.name} in the background (log: {controller.log_path(topo.name)}) ...", flush=True)
     started = time.monotonic()
-    popen = controller.spawn(path, topo.name, assignments)
+    popen = controller.spawn(path, topo.name, assignments, captures=captures)
     try:
         controller.wait_up(popen, topo.name)
     except RuntimeError as e:

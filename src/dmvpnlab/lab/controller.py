@@ -94,7 +94,7 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def serve(topology: str, assignments: list[str] | None = None) -> int:
+def serve(topology: str, assignments: list[str] | None = None, captures: bool = True) -> int:
     from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
 
     _stop_on_signals()
@@ -102,7 +102,7 @@ def serve(topology: str, assignments: list[str] | None = None) -> int:
     from dmvpnlab.lab.labfile import load_lab
 
     topo = load_lab(topology, assignments or [])
-    lab = Lab.up(topo, quiet=True, detached=True, note=lambda text: print(text, flush=True))
+    lab = Lab.up(topo, captures=captures, quiet=True, detached=True, note=lambda text: print(text, flush=True))
     print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s", flush=True)
     return serve_lab(lab)
 
@@ -177,15 +177,17 @@ def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[s
     return jsonline.request(socket_path(lab), payload, timeout)
 
 
-def spawn(topology: Path, lab: str, assignments: list[str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(topology: Path, lab: str, assignments: list[str] | None = None,
+          captures: bool = True) -> subprocess.Popen[bytes]:
     """Start a detached controller (new session, own log) from the current directory;
-    `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given."""
+    `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given,
+    `captures` False is `up --no-captures`."""
     log = log_path(lab)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "dmvpnlab.lab.controller", str(topology),
-             *(f"--var={a}" for a in assignments or [])],
+             *(f"--var={a}" for a in assignments or []), *([] if captures else ["--no-captures"])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=os.getcwd(),
         )
@@ -219,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dmvpnlab-controller")
     parser.add_argument("topology")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--no-captures", action="store_true")
     args = parser.parse_args(argv)
     try:
-        return serve(args.topology, args.var)
+        return serve(args.topology, args.var, captures=not args.no_captures)
     except Exception as e:  # the log is the only place a detached error can go
         print(f"controller {os.getpid()}: error: {type(e).__name__}: {e}", flush=True)
         return 1

@@ -12,6 +12,9 @@ of the project.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -58,16 +61,39 @@ class CacheEntry:
         return None if self.expires is None else max(0.0, self.expires - now)
 
 
-@lru_cache(maxsize=4096)
+# A hub looks up every registered peer's /32 per packet: the cache must hold them all
+# (at 4096 a 10,000-spoke hub built a new IPv4Network for most lookups).
+@lru_cache(maxsize=1 << 17)
 def host(address: IPv4Address) -> IPv4Network:
     return IPv4Network((int(address), 32))
 
 
+def _mask(prefixlen: int) -> int:
+    return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
+
+
 class NhrpCache:
-    """Entries keyed by prefix; lookups are by exact host or by longest prefix."""
+    """Entries keyed by prefix; lookups are by exact host or by longest prefix.
+
+    Why the indexes: a hub holds one entry per spoke (thousands), and what it does per
+    packet or per tick must not walk them all. Entries are indexed by next hop (a peer's
+    shortcuts, found when the peer goes), by NBMA address (who else registered from
+    there), by prefix length (longest match in at most 33 lookups), and by expiry (a
+    heap: a tick pops what is due). The fields indexed are never changed in place (an
+    entry is replaced with `put`); `flags` and `last_used` are, and are not indexed.
+    Heap items of replaced or removed entries are dropped lazily when they come up.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[IPv4Network, CacheEntry] = {}
+        self._by_next_hop: dict[IPv4Address, set[IPv4Network]] = {}
+        self._by_nbma: dict[IPv4Address, set[IPv4Network]] = {}
+        self._lengths: Counter[int] = Counter()
+        self._expiry: list[tuple[float, int, IPv4Network]] = []
+        self._sequence = itertools.count()
+        # Resolution results (dynamic, not registrations): the entries the refresh and
+        # shortcut timers look at; a hub's registrations are not among them.
+        self._resolved: set[IPv4Network] = set()
         # Bumped on every insert/removal: the data path caches next hop -> NBMA and
         # drops that cache when the generation moves.
         self.generation = 0
@@ -84,53 +110,77 @@ class NhrpCache:
         return {"entries": len(self._entries), "registered": registered}
 
     def snapshot(self) -> list[CacheEntry]:
-        """The entries in no particular order (cheap: timers walk it every tick)."""
+        """The entries in no particular order (a copy: callers may remove while walking)."""
         return list(self._entries.values())
+
+    def resolved(self) -> list[CacheEntry]:
+        """Dynamic entries that are not registrations: resolution results and shortcuts."""
+        return [self._entries[p] for p in self._resolved]
+
+    # --- the indexes ----------------------------------------------------------------------
+
+    def _index(self, entry: CacheEntry) -> None:
+        self._by_next_hop.setdefault(entry.next_hop, set()).add(entry.prefix)
+        if entry.nbma is not None:
+            self._by_nbma.setdefault(entry.nbma, set()).add(entry.prefix)
+        self._lengths[entry.prefix.prefixlen] += 1
+        if entry.expires is not None:
+            heapq.heappush(self._expiry, (entry.expires, next(self._sequence), entry.prefix))
+        if entry.type is EntryType.DYNAMIC and "registered" not in entry.flags:
+            self._resolved.add(entry.prefix)
+
+    def _unindex(self, entry: CacheEntry) -> None:
+        for index, key in ((self._by_next_hop, entry.next_hop), (self._by_nbma, entry.nbma)):
+            members = index.get(key) if key is not None else None
+            if members is not None:
+                members.discard(entry.prefix)
+                if not members:
+                    del index[key]
+        self._lengths[entry.prefix.prefixlen] -= 1
+        if not self._lengths[entry.prefix.prefixlen]:
+            del self._lengths[entry.prefix.prefixlen]
+        self._resolved.discard(entry.prefix)
+
+    def _delete(self, entry: CacheEntry) -> None:
+        del self._entries[entry.prefix]
+        self._unindex(entry)
+
+    # --- changes --------------------------------------------------------------------------
 
     def put(self, entry: CacheEntry) -> CacheEntry:
         """Insert or replace; a static entry is never replaced by a dynamic one."""
         old = self._entries.get(entry.prefix)
         if old is not None and old.type is EntryType.STATIC and entry.type is not EntryType.STATIC:
             return old
-        if old is not None and old.nbma == entry.nbma:
-            entry.created = old.created
+        if old is not None:
+            if old.nbma == entry.nbma:
+                entry.created = old.created
+            self._unindex(old)
         self._entries[entry.prefix] = entry
+        self._index(entry)
         self.generation += 1
         return entry
 
-    def get(self, prefix: IPv4Network) -> CacheEntry | None:
-        return self._entries.get(prefix)
-
-    def peer(self, address: IPv4Address) -> CacheEntry | None:
-        """The /32 entry of a tunnel next hop, the question mGRE asks per packet."""
-        return self._entries.get(host(address))
-
-    def longest_match(self, address: IPv4Address) -> CacheEntry | None:
-        best: CacheEntry | None = None
-        for entry in self._entries.values():
-            if address in entry.prefix and (best is None or entry.prefix.prefixlen > best.prefix.prefixlen):
-                best = entry
-        return best
-
     def remove(self, prefix: IPv4Network) -> CacheEntry | None:
         self.generation += 1
-        return self._entries.pop(prefix, None)
+        entry = self._entries.get(prefix)
+        if entry is not None:
+            self._delete(entry)
+        return entry
 
     def expired(self, now: float) -> list[CacheEntry]:
-        """Remove and return entries whose holding time ran out."""
-        gone = [e for e in self._entries.values() if e.expires is not None and e.expires <= now]
-        for entry in gone:
-            del self._entries[entry.prefix]
+        """Remove and return entries whose holding time ran out (only the due ones are looked at)."""
+        gone: list[CacheEntry] = []
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            _, _, prefix = heapq.heappop(heap)
+            entry = self._entries.get(prefix)
+            if entry is not None and entry.expires is not None and entry.expires <= now:
+                self._delete(entry)
+                gone.append(entry)
         if gone:
             self.generation += 1
         return gone
-
-    def via(self, next_hop: IPv4Address) -> list[CacheEntry]:
-        """Prefix entries (shortcuts) whose next hop is `next_hop`, excluding its own /32."""
-        return [e for e in self._entries.values() if e.next_hop == next_hop and e.prefix != host(next_hop)]
-
-    def with_nbma(self, nbma: IPv4Address) -> list[CacheEntry]:
-        return [e for e in self._entries.values() if e.nbma == nbma]
 
     def clear_dynamic(self, address: IPv4Address | None = None) -> list[CacheEntry]:
         """`clear ip nhrp [ADDR]`: drop dynamic/incomplete/negative entries, keep static ones."""
@@ -140,7 +190,40 @@ class NhrpCache:
             if e.type is not EntryType.STATIC and (address is None or address in e.prefix or e.next_hop == address)
         ]
         for entry in gone:
-            del self._entries[entry.prefix]
+            self._delete(entry)
         if gone:
             self.generation += 1
         return gone
+
+    # --- lookups --------------------------------------------------------------------------
+
+    def get(self, prefix: IPv4Network) -> CacheEntry | None:
+        return self._entries.get(prefix)
+
+    def peer(self, address: IPv4Address) -> CacheEntry | None:
+        """The /32 entry of a tunnel next hop, the question mGRE asks per packet."""
+        return self._entries.get(host(address))
+
+    def longest_match(self, address: IPv4Address) -> CacheEntry | None:
+        value = int(address)
+        for length in sorted(self._lengths, reverse=True):
+            entry = self._entries.get(IPv4Network((value & _mask(length), length)))
+            if entry is not None:
+                return entry
+        return None
+
+    def via(self, next_hop: IPv4Address) -> list[CacheEntry]:
+        """Prefix entries (shortcuts) whose next hop is `next_hop`, excluding its own /32."""
+        own = host(next_hop)
+        return [self._entries[p] for p in self._by_next_hop.get(next_hop, ()) if p != own]
+
+    def with_nbma(self, nbma: IPv4Address) -> list[CacheEntry]:
+        return [self._entries[p] for p in self._by_nbma.get(nbma, ())]
+
+    def covered_by(self, target: IPv4Address, prefix: IPv4Network) -> list[CacheEntry]:
+        """Entries a purge of `prefix` for `target` names: inside the prefix, or via the target."""
+        if prefix.prefixlen == 32:
+            names = set(self._by_next_hop.get(target, ()))
+            names.add(prefix)
+            return [self._entries[p] for p in names if p in self._entries]
+        return [e for e in self._entries.values() if e.prefix.subnet_of(prefix) or e.next_hop == target]

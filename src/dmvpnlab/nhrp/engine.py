@@ -225,7 +225,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
 
     def _refresh_used(self, now: float) -> None:
         """Resolve again, before expiry, the entries that carried traffic lately."""
-        for entry in self.cache.snapshot():
+        for entry in self.cache.resolved():  # registrations are refreshed by their holders
             if entry.type is not EntryType.DYNAMIC or "registered" in entry.flags or entry.expires is None:
                 continue
             window = max(2.0, min(120.0, entry.holdtime / 3))

@@ -141,8 +141,8 @@ class Registrar:
         for cie in packet.cies:
             target = cie.proto or packet.src_proto
             prefix = IPv4Network(f"{target}/{cie.prefix_len or 32}", strict=False)
-            for entry in self.cache.snapshot():
-                if entry.type is EntryType.STATIC or not (entry.prefix.subnet_of(prefix) or entry.next_hop == target):
+            for entry in self.cache.covered_by(target, prefix):
+                if entry.type is EntryType.STATIC:
                     continue
                 if "registered" in entry.flags and not self._may_purge(entry, packet, cie, outer_src, now):
                     refused = True

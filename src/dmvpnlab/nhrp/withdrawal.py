@@ -157,7 +157,7 @@ class RouteWatch:
         if self.covering is None:
             return
         unrouted = {}
-        for entry in self.cache.snapshot():
+        for entry in self.cache.resolved():  # shortcuts are resolution results
             if "shortcut" not in entry.flags or entry.type is not EntryType.DYNAMIC:
                 continue
             route = self.covering(entry.prefix)
