@@ -52,6 +52,7 @@ from dmvpnlab.lab.topology.model import Topology  # noqa: E402
 
 LOCK = "/tmp/dmvpnlab-scenarios.lock"
 CONVERGE_TIMEOUT = 240.0
+CLEAR_TIMEOUT = 120.0     # a 500-spoke lab must stay within its lock hold
 HUB_POLL = 0.5
 STEADY_SECONDS = 10.0
 PY_SPY = REPO / ".venv" / "bin" / "py-spy"
@@ -97,9 +98,22 @@ class Run:
         self.polls += 1
         return timed_state(self.lab, self.topo.hub.name)
 
-    def converge(self, since: float) -> dict[str, Any]:
+    def adjacency_log(self) -> dict[str, int]:
+        """The hub's %DUAL-5-NBRCHANGE lines so far, counted by what they say."""
+        counts: dict[str, int] = {}
+        try:
+            text = (self.lab.records.directory / self.topo.hub.name / "agent.log").read_text(errors="replace")
+        except OSError:
+            return counts
+        for line in text.splitlines():
+            if "NBRCHANGE" in line and ") is " in line:
+                what = line.rsplit(") is ", 1)[1].strip()
+                counts[what] = counts.get(what, 0) + 1
+        return counts
+
+    def converge(self, since: float, timeout: float = CONVERGE_TIMEOUT) -> dict[str, Any]:
         """Wait for full convergence; instants from the routers' clocks, relative to `since`."""
-        deadline = time.monotonic() + CONVERGE_TIMEOUT
+        deadline = time.monotonic() + timeout
         n = len(self.topo.spokes)
         while True:
             hub_state, at = self.hub()
@@ -153,11 +167,18 @@ class Run:
                                     "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         cpu0 = cpu_seconds(self.hub_pid) or 0.0
+        log0 = self.adjacency_log()
         t0 = time.time()
         self.lab.cli(self.topo.hub.name, "clear ip eigrp neighbors")
         time.sleep(1.0)    # the old adjacencies' uptimes must not count
-        result = self.converge(t0)
+        result: dict[str, Any] = {}
+        try:
+            result = self.converge(t0, CLEAR_TIMEOUT)
+        except BenchError as error:
+            result = {"error": str(error)}
         result["hub_cpu_s"] = rnd((cpu_seconds(self.hub_pid) or 0.0) - cpu0, 2)
+        log1 = self.adjacency_log()
+        result["hub_adjacency_changes"] = {k: v - log0.get(k, 0) for k, v in log1.items() if v != log0.get(k, 0)}
         if spy is not None:
             spy.wait(timeout=60)
             result["profile"] = str(svg)
@@ -223,7 +244,10 @@ def run(spokes: int, phase: int, hello: int, hold: int, profile: bool) -> dict[s
             print(f"[eigrp-scale] {spokes}: steady {result['steady']}", flush=True)
             result["clear"] = measure.clear(profile, spokes)
             print(f"[eigrp-scale] {spokes}: clear {result['clear']}", flush=True)
-            result["spoke_down_up"] = measure.spoke_down_up()
+            if "error" in result["clear"]:    # still churning: a spoke's down/up would mean nothing
+                result["spoke_down_up"] = {"error": "not measured: the clear did not converge"}
+            else:
+                result["spoke_down_up"] = measure.spoke_down_up()
             print(f"[eigrp-scale] {spokes}: spoke1 down/up {result['spoke_down_up']}", flush=True)
             result["polls"] = measure.polls
         finally:
@@ -242,9 +266,9 @@ def table(results: list[dict[str, Any]]) -> str:
             rows.append([r["spokes"], "error: " + r["error"]] + [""] * (len(headers) - 2))
             continue
         c, s, d = r["clear"], r["steady"], r["spoke_down_up"]
-        rows.append([r["spokes"], r["initial"]["converged_s"], c["converged_s"],
-                     f"{c['hub_neighbors_up_s']}/{c['hub_lans_routed_s']}", c["hub_cpu_s"],
-                     d["down_lan_withdrawn_s"], d["up_spoke_routed_s"], s["hub_cpu_percent"],
+        rows.append([r["spokes"], r["initial"]["converged_s"], c.get("converged_s", "no"),
+                     f"{c.get('hub_neighbors_up_s')}/{c.get('hub_lans_routed_s')}", c["hub_cpu_s"],
+                     d.get("down_lan_withdrawn_s"), d.get("up_spoke_routed_s"), s["hub_cpu_percent"],
                      s["hub_pps"]["received"].get("hello"), s["hub_rss_mb"], s["hub_pss_mb"], s["loadavg_1min"]])
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731

@@ -29,7 +29,7 @@ from dmvpnlab.routing.eigrp.dual_types import (
 from dmvpnlab.routing.eigrp.metric import (
     DEFAULT_K, INFINITY, MAX_HOPS, KValues, composite, scaled_bandwidth, scaled_delay, through_interface,
 )
-from dmvpnlab.routing.eigrp.summaries import SummaryIndex
+from dmvpnlab.routing.eigrp.summaries import SummaryIndex, inside
 from dmvpnlab.routing.eigrp.tlvs import STUB_CONNECTED, STUB_SUMMARY, Destination, Ipv4External, Ipv4Internal, Metric
 
 
@@ -445,7 +445,7 @@ class Dual:
             return None
         if self.stub is not None and (best.neighbor is not None or not self.stub & STUB_CONNECTED):
             return None
-        if any(entry.prefix != s and entry.prefix.subnet_of(s) for s in iface.summaries):
+        if any(entry.prefix != s and inside(entry.prefix, s) for s in iface.summaries):
             return None
         same = best.interface == interface and best.neighbor is not None
         if same and iface.split_horizon:

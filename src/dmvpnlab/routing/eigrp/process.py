@@ -296,7 +296,7 @@ class EigrpProcess:
         else:
             targets = sorted(a for a, (i, _) in self._dual.neighbors.items() if i == out.interface)
         for target in targets:
-            self._send_to(out.interface, IPv4Address(target), out.opcode, out.routes, now)
+            self._send_to(out.interface, self._address(target), out.opcode, out.routes, now)
 
     def _send_to(self, interface: str, neighbor: IPv4Address, opcode: Opcode, routes: tuple[Tlv, ...],
                  now: float, eot: bool = False) -> None:

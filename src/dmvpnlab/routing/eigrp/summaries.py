@@ -45,7 +45,7 @@ class SummaryIndex:
     def update(self, prefix: Network, component: Optional[Component]) -> None:
         """`prefix` now has this best path (distance, serial, metric), or none."""
         for summary, members in self._components.items():
-            if prefix == summary or not _inside(prefix, summary):
+            if prefix == summary or not inside(prefix, summary):
                 continue
             if component is None:
                 if members.pop(prefix, None) is not None and self._best[summary] == prefix:
@@ -71,10 +71,10 @@ class SummaryIndex:
         self._best[summary] = min(members, key=lambda p: members[p][:2]) if members else None
 
 
-def _inside(prefix: Network, summary: Network) -> bool:
+def inside(prefix: Network, summary: Network) -> bool:
     """`prefix.subnet_of(summary)` for IPv4 without ipaddress's generic checks (hot path)."""
     return (prefix.prefixlen >= summary.prefixlen
             and int(prefix.network_address) & int(summary.netmask) == int(summary.network_address))
 
 
-__all__ = ["Component", "SummaryIndex"]
+__all__ = ["Component", "SummaryIndex", "inside"]
