@@ -14,7 +14,7 @@ import random
 from ipaddress import IPv4Address, IPv4Network
 
 from eigrp_wire import dmvpn
-from test_eigrp_neighbors import Segment, downs, router
+from test_eigrp_neighbors import Segment, downs, router, ups
 
 from dmvpnlab.routing.eigrp.dual_types import AD_EXTERNAL, AD_SUMMARY
 from dmvpnlab.routing.eigrp.neighbors import NeighborDown
@@ -173,3 +173,29 @@ def test_a_neighbour_that_shortens_its_hold_time_expires_on_the_shorter_one():
         seg.run(0.1)
     assert downs(a) == [NeighborDown(IPv4Address("10.0.0.2"), "holding time expired")]
     assert 3 <= seg.now - heard < 3.1 + 1e-9     # the first tick past 3 s, not 15
+
+
+def test_a_late_retransmission_of_a_peers_init_is_acked_again_not_taken_for_a_restart():
+    """A hub too busy to ack an INIT in 200 ms gets it again once the adjacency is up;
+    taking that copy for a restart reset both sides, which then re-INIT each other."""
+    from dmvpnlab.routing.eigrp.codec import FLAG_INIT, decode
+
+    a, b = router(1), router(2)
+    seg = Segment(a, b)
+    lost = []
+
+    def first_ack_of_bs_init(src, dst, data):
+        packet = decode(data)
+        if src == a.router_id and packet.is_ack and not lost:
+            lost.append(packet)
+            return True
+        return False
+
+    seg.drop = first_ack_of_bs_init
+    seg.run(3)
+    assert lost                                   # b had to send its INIT again
+    assert downs(a) == [] and downs(b) == []
+    assert len(ups(a)) == 1 and len(ups(b)) == 1
+    assert a.drops.get("duplicate", 0) >= 1
+    inits = [e for e in a.events if getattr(e, "packet", None) is not None and e.packet.flags & FLAG_INIT]
+    assert inits == []                            # nothing delivered to DUAL from the copy

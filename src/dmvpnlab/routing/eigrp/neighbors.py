@@ -100,6 +100,7 @@ class _Neighbor:
     queue: list[_Pending] = field(default_factory=list)
     last_rx_seq: int = 0
     peer_init_seen: bool = False
+    init_seq: int = 0         # the sequence number of the peer's INIT we took
     our_init_acked: bool = False
     cr_sequence: int | None = None
     srtt: float = 0.0
@@ -465,6 +466,13 @@ class EigrpNeighbors:
                 return self._drop("conditional receive not for us")
             nbr.cr_sequence = None
         if packet.flags & FLAG_INIT:
+            if was_up and packet.sequence == nbr.init_seq and packet.ack:
+                # A retransmission of the INIT we took already (our ack came late: a hub
+                # busy with hundreds of spokes). A restarted peer's INIT acks nothing of
+                # ours; resetting on this one started the INIT ping-pong of issue 14 (a
+                # 250-spoke hub after `clear ip eigrp neighbors`: 6000 resets, no end).
+                self._send_ack(nbr, packet.sequence)
+                return self._drop("duplicate")
             if was_up:
                 # The peer restarted within our hold time: reset and start over with this
                 # INIT at once, rather than make it retry until its next hello. Not when
@@ -473,7 +481,7 @@ class EigrpNeighbors:
                 # both sides re-INIT each other forever.
                 self._down(nbr, "peer restarted")
                 nbr = self._new_neighbor(nbr.interface, nbr.address, nbr.hold_time, now)
-            nbr.last_rx_seq = packet.sequence
+            nbr.last_rx_seq = nbr.init_seq = packet.sequence
             nbr.peer_init_seen = True
             self._send_ack(nbr, packet.sequence)
             self._maybe_up(nbr, now)
