@@ -55,7 +55,7 @@ CONVERGE_TIMEOUT = 240.0
 CLEAR_TIMEOUT = 120.0     # a 500-spoke lab must stay within its lock hold
 HUB_POLL = 0.5
 STEADY_SECONDS = 10.0
-PY_SPY = REPO / ".venv" / "bin" / "py-spy"
+PY_SPY = Path(sys.executable).parent / "py-spy"   # beside the interpreter (pip install py-spy)
 
 
 def scale_topology(spokes: int, phase: int, hello: int, hold: int) -> Topology:
