@@ -32,6 +32,7 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -287,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("bench_eigrp_scale: needs root (it builds labs)", file=sys.stderr)
         return 2
+    # SIGTERM (a background run ignores SIGINT) unwinds like ^C: the lab comes down in `finally`
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     sizes = [int(x) for x in args.spokes.split(",") if x.strip()]
     profiled = {int(x) for x in args.profile.split(",") if x.strip()}
     results = []
