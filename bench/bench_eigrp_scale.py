@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from agent_lab import (REPO, RESULTS, BenchError, cpu_seconds, proc_start_wall, proc_status_kb,  # noqa: E402
-                       rnd, state)
+from agent_lab import (REPO, RESULTS, BenchError, busy_percent, cpu_busy_jiffies, cpu_seconds,  # noqa: E402
+                       proc_start_wall, proc_status_kb, rnd, state)
 from eigrp_probe import (counter_rates, eigrp, hub_has_lost, hub_progress, neighbor_up_at, pss_kb,  # noqa: E402
                          route_at, spoke_covered_at)
 
@@ -147,14 +147,20 @@ class Run:
                 "converged_s": rnd(everything - since),
                 "hub_cpu_s_so_far": rnd(hub_cpu, 2)}
 
+    def spokes_cpu(self) -> float:
+        return sum(cpu_seconds(h.popen.pid) or 0.0 for h in self.lab.agents if h.popen.pid != self.hub_pid)
+
     def steady(self) -> dict[str, Any]:
         before, t0 = self.hub()
-        cpu0 = cpu_seconds(self.hub_pid) or 0.0
+        cpu0, spokes0, machine0 = cpu_seconds(self.hub_pid) or 0.0, self.spokes_cpu(), cpu_busy_jiffies()
         time.sleep(STEADY_SECONDS)
         after, t1 = self.hub()
-        cpu1 = cpu_seconds(self.hub_pid) or 0.0
+        cpu1, spokes1, machine1 = cpu_seconds(self.hub_pid) or 0.0, self.spokes_cpu(), cpu_busy_jiffies()
+        n = len(self.topo.spokes)
         rates = counter_rates(eigrp(before).get("counters", {}), eigrp(after).get("counters", {}), t1 - t0)
         return {"hub_cpu_percent": rnd(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+                "spoke_cpu_percent_mean": rnd(100 * (spokes1 - spokes0) / (t1 - t0) / n, 2),
+                "machine_busy_percent": busy_percent(machine0, machine1),
                 "hub_rss_mb": rnd((proc_status_kb(self.hub_pid, "VmRSS") or 0) / 1024, 1),
                 "hub_pss_mb": rnd((pss_kb(self.hub_pid) or 0) / 1024, 1),
                 "hub_pps": rates, "loadavg_1min": round(os.getloadavg()[0], 2)}
