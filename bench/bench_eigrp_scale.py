@@ -305,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         except BenchError as error:
             results.append({"spokes": n, "error": str(error)})
             print(f"[eigrp-scale] {n}: {error}", flush=True)
+        except KeyboardInterrupt:      # the lab is down already (finally): keep what was measured
+            results.append({"spokes": n, "error": "interrupted"})
+            break
     print(table(results))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
