@@ -240,3 +240,24 @@ def test_carrier_loss_sets_the_interface_down_in_the_process():
     clock[0] += 1.0
     node.tick()
     assert node.process.link_changes == [("GigabitEthernet0/1", False), ("GigabitEthernet0/1", True)]
+
+
+def test_carrier_of_every_interface_comes_from_one_kernel_query_per_check():
+    """An idle 500-spoke lab spent most of its CPU on these checks: one netlink dump per
+    EIGRP interface per second. A kernel with `links_up` answers for all in one."""
+    kernel = FakeKernel()
+    asked: list[list[str]] = []
+    links = {"GigabitEthernet0-1": True, "GigabitEthernet0-2": True}
+    kernel.links_up = lambda names: (asked.append(list(names)), {n: links.get(n, False) for n in names})[1]
+    clock = [100.0]
+    node, _ = _node(_settings(("GigabitEthernet0/1", "192.168.1.1/24", False), ("GigabitEthernet0/2", "192.168.2.1/24", True),
+                              ("Loopback0", "1.1.1.1/32", False)), kernel)
+    node.clock = lambda: clock[0]
+    node.start()
+    node.tick()
+    assert asked == [["GigabitEthernet0-1", "GigabitEthernet0-2"]]   # loopbacks have no carrier
+    links["GigabitEthernet0-2"] = False
+    clock[0] += 1.0
+    node.tick()
+    assert len(asked) == 2
+    assert getattr(node.process, "link_changes", []) == [("GigabitEthernet0/2", False)]

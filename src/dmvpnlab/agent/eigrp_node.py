@@ -152,20 +152,30 @@ class EigrpNode:
         """Carrier: a link whose peer went away (a veth down, a fault) is down for EIGRP, as
         IOS takes an interface with its line protocol down out of the process."""
         stats = getattr(self.kernel, "link_stats", None)
+        batch = getattr(self.kernel, "links_up", None)
         set_state = getattr(self.process, "set_interface_state", None)
-        if stats is None or set_state is None:
+        if (stats is None and batch is None) or set_state is None:
             return
-        for itf in self.settings.interfaces:
-            if itf.name.startswith("Loopback"):
-                continue
+        names = {itf.name: self.ifname(itf.name) for itf in self.settings.interfaces
+                 if not itf.name.startswith("Loopback")}
+        states: dict[str, bool] = {}
+        if batch is not None:   # one netlink dump for all of them
             try:
-                up = bool(stats(self.ifname(itf.name)).get("up", 0))
+                states = batch(list(names.values()))
             except (OSError, ValueError):
-                up = False
-            if self.links_up.get(itf.name, True) != up:
-                log.info("EIGRP %s: line protocol %s", itf.name, "up" if up else "down")
-                set_state(itf.name, up, now)
-            self.links_up[itf.name] = up
+                states = {}
+        for name, linux in names.items():
+            if batch is not None:
+                up = bool(states.get(linux, False))
+            else:
+                try:
+                    up = bool(stats(linux).get("up", 0))
+                except (OSError, ValueError):
+                    up = False
+            if self.links_up.get(name, True) != up:
+                log.info("EIGRP %s: line protocol %s", name, "up" if up else "down")
+                set_state(name, up, now)
+            self.links_up[name] = up
 
     def stop(self) -> None:
         """Goodbyes out, our routes out of the kernel, sockets closed."""

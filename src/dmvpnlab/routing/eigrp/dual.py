@@ -18,112 +18,19 @@ would tell it now, so poisoning a route we stop advertising falls out of the sam
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Optional, Union
+from typing import Optional
 
 from dmvpnlab.routing.eigrp.codec import Opcode
+from dmvpnlab.routing.eigrp.dual_types import (
+    ACTIVE_TIMEOUT, AD_EXTERNAL, AD_INTERNAL, AD_SUMMARY, MAXIMUM_PATHS, ORIGIN_LOCAL,
+    ORIGIN_LOCAL_INCREASE, ORIGIN_MULTIPLE, ORIGIN_SUCCESSOR, UNREACHABLE, Entry, Interface,
+    Network, Outgoing, Path, Route, RouteTlv, State, StuckInActive,
+)
 from dmvpnlab.routing.eigrp.metric import (
     DEFAULT_K, INFINITY, MAX_HOPS, KValues, composite, scaled_bandwidth, scaled_delay, through_interface,
 )
-from dmvpnlab.routing.eigrp.tlvs import (
-    DELAY_INFINITY, STUB_CONNECTED, STUB_SUMMARY, Destination, ExternalData, Ipv4External,
-    Ipv4Internal, Metric,
-)
-
-Network = ipaddress.IPv4Network
-RouteTlv = Union[Ipv4Internal, Ipv4External]
-AD_INTERNAL, AD_EXTERNAL, AD_SUMMARY = 90, 170, 5
-MAXIMUM_PATHS = 4          # IOS `maximum-paths` default for EIGRP
-ACTIVE_TIMEOUT = 180.0     # IOS `timers active-time` default (seconds)
-UNREACHABLE = Metric(delay=DELAY_INFINITY, bandwidth=0)
-
-# RFC 7868 section 3.5 query origin flag (o_ij) of an active route: who started the
-# diffusing computation, and whether the successor's distance rose again meanwhile.
-ORIGIN_LOCAL_INCREASE = 0   # local origin, the successor's distance rose during it
-ORIGIN_LOCAL = 1            # local origin (an update, a lost link or neighbour)
-ORIGIN_MULTIPLE = 2         # a query from the successor arrived while active
-ORIGIN_SUCCESSOR = 3        # the successor's query started it: the reply is owed to it
-
-
-class State(Enum):
-    PASSIVE = "P"
-    ACTIVE = "A"
-
-
-@dataclass(frozen=True)
-class Interface:
-    """An EIGRP-enabled interface with its IOS per-interface settings."""
-
-    name: str
-    prefix: Network
-    bandwidth: int           # kbit/s
-    delay: int               # microseconds
-    mtu: int = 1500
-    split_horizon: bool = True
-    next_hop_self: bool = True
-    summaries: tuple[Network, ...] = ()
-    address: str = ""        # ours on it: a next hop naming us is not taken
-
-
-@dataclass
-class Path:
-    """One way to a prefix: via a neighbour (or connected when `neighbor` is None)."""
-
-    interface: str
-    neighbor: Optional[str]
-    next_hop: str            # where packets go: the neighbour, or the third party it named
-    reported: Metric         # as the neighbour told us (connected: zero)
-    metric: Metric           # through our interface
-    external: Optional[ExternalData] = None
-
-    @property
-    def reachable(self) -> bool:
-        return not self.metric.unreachable
-
-
-@dataclass
-class Entry:
-    """The topology table entry of one prefix."""
-
-    prefix: Network
-    paths: dict[str, Path] = field(default_factory=dict)   # key: neighbour or "connected"
-    fd: int = INFINITY
-    state: State = State.PASSIVE
-    successors: list[str] = field(default_factory=list)
-    waiting: set[str] = field(default_factory=set)          # replies outstanding
-    reply_to: set[str] = field(default_factory=set)         # queries we owe a reply (deferred while active)
-    active_since: float = 0.0
-    origin: int = ORIGIN_LOCAL                              # query origin flag while active
-
-
-@dataclass(frozen=True)
-class Route:
-    """A route to install in the RIB."""
-
-    prefix: Network
-    next_hop: str            # "0.0.0.0" with interface Null0 for a summary discard
-    interface: str
-    metric: int
-    ad: int
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A packet for the transport: to one neighbour, or to all on `interface` if None."""
-
-    interface: str
-    neighbor: Optional[str]
-    opcode: Opcode
-    routes: tuple[RouteTlv, ...]
-
-
-@dataclass(frozen=True)
-class StuckInActive:
-    """Replies missing for longer than the active time: the neighbour layer resets them."""
-
-    prefix: Network
-    neighbors: tuple[str, ...]
+from dmvpnlab.routing.eigrp.summaries import SummaryIndex, inside
+from dmvpnlab.routing.eigrp.tlvs import STUB_CONNECTED, STUB_SUMMARY, Destination, Ipv4External, Ipv4Internal, Metric
 
 
 class Dual:
@@ -143,6 +50,12 @@ class Dual:
         # prefixes whose advertisement may have changed since the last announcement (None:
         # all of them): a hub with hundreds of spokes must not rebuild its whole table per packet
         self._dirty: Optional[set[Network]] = None
+        # the same "what changed" for the summaries' best components and for routes_of()
+        # (None: everything), each consumed by its own reader
+        self._summary_dirty: Optional[set[Network]] = None
+        self._route_dirty: Optional[set[Network]] = None
+        self._summary_index = SummaryIndex()
+        self._active: set[Network] = set()     # prefixes that went active (tick looks only then)
         self._now = 0.0
 
     # -- inputs ---------------------------------------------------------------------------
@@ -158,7 +71,7 @@ class Dual:
         self._told.setdefault(name, {})
         metric = Metric(scaled_delay(delay), scaled_bandwidth(bandwidth), mtu=mtu)
         self._set_path(prefix, "connected", Path(name, None, "0.0.0.0", Metric(), metric))
-        self._dirty = None
+        self._touch_all()
         self._announce()
 
     def interface_down(self, name: str) -> None:
@@ -169,7 +82,7 @@ class Dual:
         self._told.pop(name, None)
         self._lose_neighbors([a for a, (i, _) in self.neighbors.items() if i == name])
         self._remove_path(iface.prefix, "connected")
-        self._dirty = None
+        self._touch_all()
         self._announce()
 
     def retune(self, name: str, *, split_horizon: bool, next_hop_self: bool,
@@ -182,7 +95,7 @@ class Dual:
         self.interfaces[name] = Interface(iface.name, iface.prefix, iface.bandwidth, iface.delay, iface.mtu,
                                           split_horizon, next_hop_self, tuple(Network(x) for x in summaries),
                                           iface.address)
-        self._dirty = None
+        self._touch_all()
         self._announce()
 
     def set_paths(self, variance: int, maximum_paths: int) -> None:
@@ -191,7 +104,7 @@ class Dual:
         for entry in self.table.values():
             if entry.state is State.PASSIVE and entry.successors:
                 self._pick(entry)
-        self._dirty = None
+        self._touch_all()
         self._announce()
 
     def neighbor_up(self, address: str, interface: str, stub: bool = False) -> None:
@@ -281,6 +194,9 @@ class Dual:
     def tick(self, now: float) -> None:
         """Advance the clock; report prefixes stuck in active."""
         self._now = now
+        self._active = {p for p in self._active if p in self.table and self.table[p].state is State.ACTIVE}
+        if not self._active:
+            return
         for entry in self.table.values():
             if entry.state is State.ACTIVE and entry.waiting and now - entry.active_since > self.active_timeout:
                 self.events.append(StuckInActive(entry.prefix, tuple(sorted(entry.waiting))))
@@ -293,14 +209,40 @@ class Dual:
         """Successor routes (equal cost, or unequal within `variance`) plus Null0 summaries."""
         out: list[Route] = []
         for entry in sorted(self.table.values(), key=lambda e: e.prefix):
-            for key in entry.successors:
-                path = entry.paths.get(key)
-                if path is None or path.neighbor is None or not path.reachable:
-                    continue
-                ad = AD_EXTERNAL if path.external else AD_INTERNAL
-                out.append(Route(entry.prefix, path.next_hop, path.interface, self._dist(path), ad))
+            out.extend(self._entry_routes(entry))
         for summary, metric in sorted(self._summaries().items()):
             out.append(Route(summary, "0.0.0.0", "Null0", composite(metric, self.k), AD_SUMMARY))
+        return out
+
+    def take_route_changes(self) -> Optional[set[Network]]:
+        """Prefixes whose `routes_of` may have changed since the last call (None: any; the
+        summary prefixes are always in): what lets a reader refresh per change, not per table."""
+        changed, self._route_dirty = self._route_dirty, set()
+        if changed is not None:
+            changed.update(s for i in self.interfaces.values() for s in i.summaries)
+        return changed
+
+    def routes_of(self, prefixes: set[Network]) -> dict[Network, list[Route]]:
+        """The `routes` of these prefixes only, in the order `routes` lists them per prefix
+        (a topology entry's successors, then a summary's Null0 route)."""
+        summaries = self._summaries()
+        out: dict[Network, list[Route]] = {}
+        for prefix in prefixes:
+            entry = self.table.get(prefix)
+            routes = self._entry_routes(entry) if entry is not None else []
+            if prefix in summaries:
+                routes.append(Route(prefix, "0.0.0.0", "Null0", composite(summaries[prefix], self.k), AD_SUMMARY))
+            out[prefix] = routes
+        return out
+
+    def _entry_routes(self, entry: Entry) -> list[Route]:
+        out = []
+        for key in entry.successors:
+            path = entry.paths.get(key)
+            if path is None or path.neighbor is None or not path.reachable:
+                continue
+            ad = AD_EXTERNAL if path.external else AD_INTERNAL
+            out.append(Route(entry.prefix, path.next_hop, path.interface, self._dist(path), ad))
         return out
 
     def distance(self, prefix: str) -> int:
@@ -355,6 +297,13 @@ class Dual:
     def _touch(self, prefix: Network) -> None:
         if self._dirty is not None:
             self._dirty.add(prefix)
+        if self._summary_dirty is not None:
+            self._summary_dirty.add(prefix)
+        if self._route_dirty is not None:
+            self._route_dirty.add(prefix)
+
+    def _touch_all(self) -> None:
+        self._dirty = self._summary_dirty = self._route_dirty = None
 
     def _forget_if_empty(self, entry: Entry) -> None:
         if entry.state is State.PASSIVE and not any(p.reachable for p in entry.paths.values()):
@@ -412,6 +361,7 @@ class Dual:
     def _diffuse(self, entry: Entry, origin: int) -> None:
         """Query every neighbour but those waiting for our reply (RFC 7868 3.5)."""
         entry.state, entry.active_since, entry.origin = State.ACTIVE, self._now, origin
+        self._active.add(entry.prefix)
         self._touch(entry.prefix)
         entry.waiting = {a for a, (_, stub) in self.neighbors.items()
                          if not stub and a not in entry.reply_to}
@@ -495,7 +445,7 @@ class Dual:
             return None
         if self.stub is not None and (best.neighbor is not None or not self.stub & STUB_CONNECTED):
             return None
-        if any(entry.prefix != s and entry.prefix.subnet_of(s) for s in iface.summaries):
+        if any(entry.prefix != s and inside(entry.prefix, s) for s in iface.summaries):
             return None
         same = best.interface == interface and best.neighbor is not None
         if same and iface.split_horizon:
@@ -509,17 +459,28 @@ class Dual:
     def _summaries(self, interface: Optional[str] = None) -> dict[Network, Metric]:
         """Active summaries (some component present) and their metric: the best component's."""
         nets = {s for i in self.interfaces.values() if interface in (None, i.name) for s in i.summaries}
+        self._sync_summaries()
         out: dict[Network, Metric] = {}
         for summary in nets:
-            best: Optional[Metric] = None
-            for entry in self.table.values():
-                path = self._best(entry)
-                if path and entry.prefix != summary and entry.prefix.subnet_of(summary):
-                    if best is None or composite(path.metric, self.k) < composite(best, self.k):
-                        best = path.metric
+            best = self._summary_index.metric(summary)
             if best is not None:
                 out[summary] = best
         return out
+
+    def _sync_summaries(self) -> None:
+        """Tell the summary index the best path of each prefix touched since last time."""
+        index = self._summary_index
+        wanted = frozenset(s for i in self.interfaces.values() for s in i.summaries)
+        dirty, self._summary_dirty = self._summary_dirty, set()
+        if dirty is None or wanted != index.summaries:
+            index.reset(wanted)
+            dirty = set(self.table)
+        if not wanted:
+            return
+        for prefix in dirty:
+            entry = self.table.get(prefix)
+            path = self._best(entry) if entry is not None else None
+            index.update(prefix, (self._dist(path), entry.serial, path.metric) if path and entry else None)
 
     def _advertisement(self, interface: str) -> dict[Network, RouteTlv]:
         out: dict[Network, RouteTlv] = {}
@@ -584,5 +545,6 @@ def _usable_next_hop(address: str, iface: Interface) -> bool:
     return ip in iface.prefix and ip != iface.prefix.network_address and address != iface.address
 
 
-__all__ = ["AD_EXTERNAL", "AD_INTERNAL", "AD_SUMMARY", "Dual", "Entry", "Interface", "Outgoing",
+__all__ = ["ACTIVE_TIMEOUT", "AD_EXTERNAL", "AD_INTERNAL", "AD_SUMMARY", "MAXIMUM_PATHS", "ORIGIN_LOCAL",
+           "ORIGIN_LOCAL_INCREASE", "ORIGIN_MULTIPLE", "ORIGIN_SUCCESSOR", "UNREACHABLE", "Dual", "Entry", "Interface", "Outgoing",
            "Path", "Route", "State", "StuckInActive"]

@@ -42,12 +42,16 @@ Bad peer input is a counted drop in `drops`, never an exception.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Callable, Optional, Union
+from typing import Callable, Optional
 
 from dmvpnlab.routing.eigrp.codec import (
     FLAG_CR, FLAG_INIT, MULTICAST_GROUP, Opcode, Packet, decode, encode, sign_md5, verify_md5,
+)
+from dmvpnlab.routing.eigrp.neighbor_types import (
+    Delivered, Event, Md5Auth, NeighborDown, NeighborUp, NeighborView, Outbound,
 )
 from dmvpnlab.routing.eigrp.tlvs import (
     STUB_CONNECTED, STUB_RECEIVE_ONLY, STUB_REDISTRIBUTED, STUB_STATIC, STUB_SUMMARY,
@@ -62,67 +66,7 @@ RTO_MAX = 5.0
 RELIABLE_OPCODES = (Opcode.UPDATE, Opcode.QUERY, Opcode.REPLY, Opcode.SIA_QUERY, Opcode.SIA_REPLY)
 GOODBYE = (255, 255, 255, 255, 255)
 _EPSILON = 1e-6  # float clocks: 0.3 - 0.1 must count as the 200 ms it is
-
-
-@dataclass(frozen=True)
-class Md5Auth:
-    """`ip authentication mode eigrp N md5` + key chain: key id and key string."""
-    key_id: int
-    key: bytes
-
-
-@dataclass(frozen=True)
-class NeighborUp:
-    """An adjacency is up; `stub` is the peer's STUB TLV flags (None: not a stub)."""
-    address: IPv4Address
-    interface: str
-    stub: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class NeighborDown:
-    address: IPv4Address
-    reason: str
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """A reliably delivered UPDATE/QUERY/REPLY, in the peer's order, for DUAL."""
-    address: IPv4Address
-    packet: Packet
-
-
-Event = Union[NeighborUp, NeighborDown, Delivered]
-
-
-@dataclass(frozen=True)
-class Outbound:
-    destination: IPv4Address
-    interface: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class NeighborView:
-    """One line of `show ip eigrp neighbors` (the rest: its `detail` lines). `stub` is what
-    the peer's STUB TLV says, as IOS words ("connected", "summary", "static",
-    "redistributed", "receive-only"; None: not a stub); `prefixes` is filled in by the
-    process (DUAL)."""
-    handle: int
-    address: IPv4Address
-    interface: str
-    hold_remaining: int
-    uptime: float
-    srtt_ms: int
-    rto_ms: int
-    q_count: int
-    sequence: int
-    up: bool = True
-    retrans: int = 0
-    retries: int = 0
-    stub: Optional[tuple[str, ...]] = None
-    version: str = ""
-    prefixes: int = 0
+_HOLD_SLACK = 1e-3  # the heap only preselects: tick() applies the exact hold test
 
 
 @dataclass
@@ -156,12 +100,14 @@ class _Neighbor:
     queue: list[_Pending] = field(default_factory=list)
     last_rx_seq: int = 0
     peer_init_seen: bool = False
+    init_seq: int = 0         # the sequence number of the peer's INIT we took
     our_init_acked: bool = False
     cr_sequence: int | None = None
     srtt: float = 0.0
     stub: Optional[int] = None
     retrans: int = 0
     version: str = ""
+    hold_due: float = 0.0     # the deadline of its live entry in the hold-timer heap
 
     @property
     def rto(self) -> float:
@@ -192,6 +138,13 @@ class EigrpNeighbors:
         self.drops: dict[str, int] = {}
         self._interfaces: dict[str, _Interface] = {}
         self._neighbors: dict[tuple[str, IPv4Address], _Neighbor] = {}
+        # What tick() looks at, so that it costs O(due + busy), not O(neighbours): a heap of
+        # hold deadlines (lazy: a packet moves last_heard on, the entry is checked when it
+        # comes due and pushed again), and the neighbours with something in their queue.
+        self._holds: list[tuple[float, int, tuple[str, IPv4Address]]] = []
+        self._queued: set[tuple[str, IPv4Address]] = set()
+        self._rearm: list[_Neighbor] = []    # popped by _due(), pushed back after the tick
+        self.tick_visits = 0      # neighbours tick() looked at (the tests count them)
         self._seq = 0
         self._handles = 0
         self._now = now
@@ -312,6 +265,7 @@ class EigrpNeighbors:
             ready = [n for n in peers if not n.queue]
             for n in peers:
                 n.queue.append(_Pending(packet))
+                self._queued.add((n.interface, n.address))
             if not ready:
                 continue
             mflags = flags
@@ -326,6 +280,7 @@ class EigrpNeighbors:
 
     def _enqueue(self, nbr: _Neighbor, packet: Packet, now: float) -> None:
         nbr.queue.append(_Pending(packet))
+        self._queued.add((nbr.interface, nbr.address))
         if len(nbr.queue) == 1:
             self._transmit(nbr, nbr.queue[0], now)
 
@@ -348,7 +303,8 @@ class EigrpNeighbors:
             if now >= iface.next_hello:
                 self._send_hello(iface)
                 iface.next_hello = now + iface.hello_interval
-        for nbr in list(self._neighbors.values()):
+        for nbr in self._due(now):
+            self.tick_visits += 1
             if now - nbr.last_heard >= nbr.hold_time:
                 self._down(nbr, "holding time expired")
                 continue
@@ -361,6 +317,32 @@ class EigrpNeighbors:
                     head.retries += 1
                     nbr.retrans += 1
                     self._transmit(nbr, head, now)
+        for nbr in self._rearm:     # still there: its hold entry goes back in the heap
+            if self._neighbors.get((nbr.interface, nbr.address)) is nbr:
+                self._schedule_hold(nbr)
+        self._rearm = []
+
+    def _due(self, now: float) -> list[_Neighbor]:
+        """The neighbours tick() must look at, in table order (as a scan of all would meet
+        them): those whose hold deadline may have passed, and those with a queue."""
+        found: dict[int, _Neighbor] = {}
+        self._rearm = []
+        while self._holds and self._holds[0][0] <= now + _HOLD_SLACK:
+            due, _, key = heapq.heappop(self._holds)
+            nbr = self._neighbors.get(key)
+            if nbr is None or nbr.hold_due != due:
+                continue        # gone, or a stale entry (a newer one is in the heap)
+            found[nbr.handle] = nbr
+            self._rearm.append(nbr)
+        busy = [self._neighbors[k] for k in self._queued if k in self._neighbors and self._neighbors[k].queue]
+        self._queued = {(n.interface, n.address) for n in busy}
+        for nbr in busy:
+            found[nbr.handle] = nbr
+        return [found[h] for h in sorted(found)]
+
+    def _schedule_hold(self, nbr: _Neighbor) -> None:
+        nbr.hold_due = nbr.last_heard + nbr.hold_time
+        heapq.heappush(self._holds, (nbr.hold_due, nbr.handle, (nbr.interface, nbr.address)))
 
     # ---- receiving -----------------------------------------------------------------
     def _drop(self, reason: str) -> None:
@@ -433,7 +415,11 @@ class EigrpNeighbors:
             return None
         if nbr is None:
             nbr = self._new_neighbor(iface.name, source, params.hold_time, now)
-        nbr.hold_time = params.hold_time
+        if params.hold_time != nbr.hold_time:
+            nbr.hold_time = params.hold_time
+            if now + nbr.hold_time < nbr.hold_due:     # shorter now: the heap must know sooner
+                nbr.last_heard = now
+                self._schedule_hold(nbr)
         stub = packet.find(Stub)
         nbr.stub = stub.flags if stub is not None else None
         version = packet.find(SoftwareVersion)
@@ -451,6 +437,7 @@ class EigrpNeighbors:
         self._handles += 1
         nbr = _Neighbor(self._handles - 1, source, interface, hold, now, now)
         self._neighbors[(interface, source)] = nbr
+        self._schedule_hold(nbr)
         # A unicast hello first, so a peer that has not heard us yet (it just started, or
         # our next multicast hello is seconds away) knows us before our INIT arrives.
         iface = self._interfaces.get(interface)
@@ -479,6 +466,13 @@ class EigrpNeighbors:
                 return self._drop("conditional receive not for us")
             nbr.cr_sequence = None
         if packet.flags & FLAG_INIT:
+            if was_up and packet.sequence == nbr.init_seq and packet.ack:
+                # A retransmission of the INIT we took already (our ack came late: a hub
+                # busy with hundreds of spokes). A restarted peer's INIT acks nothing of
+                # ours; resetting on this one started the INIT ping-pong of issue 14 (a
+                # 250-spoke hub after `clear ip eigrp neighbors`: 6000 resets, no end).
+                self._send_ack(nbr, packet.sequence)
+                return self._drop("duplicate")
             if was_up:
                 # The peer restarted within our hold time: reset and start over with this
                 # INIT at once, rather than make it retry until its next hello. Not when
@@ -487,7 +481,7 @@ class EigrpNeighbors:
                 # both sides re-INIT each other forever.
                 self._down(nbr, "peer restarted")
                 nbr = self._new_neighbor(nbr.interface, nbr.address, nbr.hold_time, now)
-            nbr.last_rx_seq = packet.sequence
+            nbr.last_rx_seq = nbr.init_seq = packet.sequence
             nbr.peer_init_seen = True
             self._send_ack(nbr, packet.sequence)
             self._maybe_up(nbr, now)
@@ -569,3 +563,7 @@ def stub_words(flags: Optional[int]) -> Optional[tuple[str, ...]]:
     if flags is None:
         return None
     return tuple(word for bit, word in _STUB_WORDS if flags & bit)
+
+
+__all__ = ["GOODBYE", "MULTICAST", "RETRY_LIMIT", "Delivered", "EigrpNeighbors", "Event", "Md5Auth",
+           "NeighborDown", "NeighborUp", "NeighborView", "Outbound", "stub_words"]

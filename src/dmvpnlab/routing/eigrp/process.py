@@ -78,7 +78,9 @@ class EigrpProcess:
         self.drops: dict[str, int] = {}      # process-level drops (the parts count their own)
         self._version = 0
         self._routes: list[EigrpRoute] = []
-        self._since: dict[IPv4Network, tuple[tuple, float]] = {}
+        # per prefix: (order key, route): refreshed only for the prefixes DUAL says changed
+        self._by_prefix: dict[IPv4Network, tuple[tuple[int, int, int], EigrpRoute]] = {}
+        self._routes_dual: Optional[Dual] = None   # the Dual whose changes _by_prefix follows
         self._stopped = False
         self._dirty, self._dirty_at = True, now
         self._addresses: dict[str, IPv4Address] = {}
@@ -294,7 +296,7 @@ class EigrpProcess:
         else:
             targets = sorted(a for a, (i, _) in self._dual.neighbors.items() if i == out.interface)
         for target in targets:
-            self._send_to(out.interface, IPv4Address(target), out.opcode, out.routes, now)
+            self._send_to(out.interface, self._address(target), out.opcode, out.routes, now)
 
     def _send_to(self, interface: str, neighbor: IPv4Address, opcode: Opcode, routes: tuple[Tlv, ...],
                  now: float, eot: bool = False) -> None:
@@ -338,35 +340,55 @@ class EigrpProcess:
         return self._version
 
     def _refresh(self) -> None:
+        """Bring routes() up to date from the prefixes DUAL changed since the last look (on
+        a 500-spoke hub, rebuilding and sorting the whole table per update was O(n) per
+        packet). The list is ordered as Dual.routes lists it: prefixes with a successor
+        route by prefix, then summary-only prefixes by prefix."""
         if not self._dirty:
             return
         self._dirty = False
-        grouped: dict[IPv4Network, list] = {}
-        if not self._stopped:
-            for route in self._dual.routes:
-                grouped.setdefault(route.prefix, []).append(route)
-        fresh: list[EigrpRoute] = []
-        since: dict[IPv4Network, tuple[tuple, float]] = {}
-        address = self._address
-        for prefix, group in grouped.items():
-            if len(group) > 1:
-                group.sort(key=lambda r: (r.metric, address(r.next_hop)))
-            first = group[0]
-            if first.ad == AD_SUMMARY:
-                hops: tuple = ((None, "Null0"),)
-                ad = AD_SUMMARY
-            else:
-                hops = tuple((address(r.next_hop), r.interface) for r in group)
-                ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
-            signature = (hops, ad, first.metric)
-            previous = self._since.get(prefix)
-            began = previous[1] if previous is not None and previous[0] == signature else self._dirty_at
-            since[prefix] = (signature, began)
-            fresh.append(EigrpRoute(prefix, hops, ad, first.metric, first.ad == AD_EXTERNAL, began))
-        if fresh != self._routes:
+        dual = self._dual
+        changed = dual.take_route_changes()
+        if dual is not self._routes_dual:        # a restarted process: a new Dual, a full look
+            self._routes_dual, changed = dual, None
+        if changed is None or self._stopped:
+            changed = set(dual.table) | {s for i in dual.interfaces.values() for s in i.summaries}
+            changed |= set(self._by_prefix)
+        groups = {p: [] for p in changed} if self._stopped else dual.routes_of(changed)
+        modified = False
+        for prefix, group in groups.items():
+            old = self._by_prefix.get(prefix)
+            fresh = self._route(prefix, group, old[1] if old is not None else None) if group else None
+            if fresh is None:
+                if old is not None:
+                    del self._by_prefix[prefix]
+                    modified = True
+            elif old is None or old[1] != fresh[1]:
+                self._by_prefix[prefix] = fresh
+                modified = True
+        if modified:
             self._version += 1
-            self._routes = fresh
-        self._since = since
+            self._routes = [r for _, r in sorted(self._by_prefix.values(), key=lambda kr: kr[0])]
+
+    def _route(self, prefix: IPv4Network, group: list, old: Optional[EigrpRoute]
+               ) -> tuple[tuple[int, int, int], EigrpRoute]:
+        """One prefix's routes from DUAL (its successors, then a summary's Null0) as the
+        route to install; `since` kept while it stays the same."""
+        address = self._address
+        summary_only = all(r.ad == AD_SUMMARY and r.interface == "Null0" for r in group)
+        if len(group) > 1:
+            group = sorted(group, key=lambda r: (r.metric, address(r.next_hop)))
+        first = group[0]
+        if first.ad == AD_SUMMARY:
+            hops: tuple = ((None, "Null0"),)
+            ad = AD_SUMMARY
+        else:
+            hops = tuple((address(r.next_hop), r.interface) for r in group)
+            ad = self.settings.distance_external if first.ad == AD_EXTERNAL else self.settings.distance_internal
+        same = old is not None and (old.next_hops, old.ad, old.metric) == (hops, ad, first.metric)
+        began = old.since if same and old is not None else self._dirty_at
+        key = (int(summary_only), int(prefix.network_address), int(prefix.netmask))
+        return key, EigrpRoute(prefix, hops, ad, first.metric, first.ad == AD_EXTERNAL, began)
 
     def _address(self, text: str) -> IPv4Address:
         """Next hops are neighbours' addresses, a few values used over and over: parsed once
