@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dmvpnlab.cli.client import CliClient, CliConnectionError, NodeNotFound, resolve
+from dmvpnlab.cli.pager import more, tty_key_reader
 from dmvpnlab.cli.printable import printable
 
 HISTORY = Path.home() / ".dmvpnlab_cli_history"
@@ -60,6 +61,20 @@ def show(text: str, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     out.write(terminal_text(text, out))
     out.flush()
+
+
+def show_paged(text: str, length: int) -> None:
+    """Interactive output on a terminal pages as IOS does (`terminal length`, ` --More-- `);
+    anything else (a pipe, a redirected stdout, `terminal length 0`) is shown whole."""
+    if length and sys.stdin.isatty() and sys.stdout.isatty():
+        more(terminal_text(text, sys.stdout), length, tty_key_reader(sys.stdin), show_raw)
+    else:
+        show(text)
+
+
+def show_raw(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def one_shot(path: Path, commands: list[str]) -> int:
@@ -158,7 +173,7 @@ def interactive(path: Path) -> int:
                 if readline is not None:
                     readline.set_startup_hook(None)
             answer = send(line)
-            show(answer["output"])
+            show_paged(answer["output"], answer.get("length", 0))
             prompt = answer["prompt"]
             prefill = terminal_text(answer.get("retype") or "", sys.stdout)
             if answer["closed"]:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 from dmvpnlab import jsonline
 from dmvpnlab.agent.hooks import ControlOperation
 from dmvpnlab.cli.exec import ExecSession
+from dmvpnlab.cli.pager import paged
 
 _sessions: "weakref.WeakKeyDictionary[asyncio.StreamWriter, ExecSession]" = weakref.WeakKeyDictionary()
 
@@ -67,7 +68,8 @@ async def _cli(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter
         session.close()
         _sessions.pop(writer, None)
     return {"ok": True, "output": result.output, "prompt": result.prompt, "error": result.error,
-            "closed": result.closed, "retype": result.retype, **({"banner": banner} if banner else {})}
+            "closed": result.closed, "retype": result.retype, "length": paged(line, session.length),
+            **({"banner": banner} if banner else {})}
 
 
 def _cli_close(agent: Any, request: dict[str, Any], writer: asyncio.StreamWriter) -> dict[str, Any]:
