@@ -170,6 +170,10 @@ class RouterAgent:
         for slot in list(self.tunnels_node.slots.values()):
             self.tunnels_node.flush(slot)
 
+    def debugging(self) -> bool:
+        """Does any debug line have a reader now (a `debug` terminal, or a DEBUG-level log)?"""
+        return bool(self.debug_sinks) or log.isEnabledFor(logging.DEBUG)
+
     def _debug(self, category: str, line: str) -> None:
         log.debug("%s", line)
         for sink in list(self.debug_sinks):

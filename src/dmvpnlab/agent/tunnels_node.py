@@ -232,6 +232,7 @@ class TunnelsNode:
         kernel = agent.kernel
         engine = NhrpEngine(nhrp_config, lambda address: kernel.lookup(address, name), now, debug=agent._debug,
                             covering=lambda prefix: kernel.covering(prefix, name, exclude_proto=NHRP_ROUTE_PROTO))
+        engine.debugging = agent.debugging
         ipsec = None
         transport: Any = None
         if crypto is not None and owner is not None:  # shared: the owner's SAs, our key

@@ -303,7 +303,7 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
             return
         name = PACKET_NAMES.get(packet.type, str(packet.type))
         self.received[name] += 1
-        if self._debug is not None:
+        if self._debug is not None and self.debugging():
             self._log("packet", f"NHRP: Receive {name} via {self.config.interface} vrf 0, packet size: {len(data)}")
             self._log_packet(packet, len(data))
         if packet.hop_count == 0:
