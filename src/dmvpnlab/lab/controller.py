@@ -94,14 +94,14 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def serve(topology: str, assignments: list[str] | None = None) -> int:
+def serve(topology: str, assignments: list[str] | None = None, spokes: int | None = None) -> int:
     from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
 
     _stop_on_signals()
     print(f"controller {os.getpid()}: bringing up {topology}", flush=True)
     from dmvpnlab.lab.labfile import load_lab
 
-    topo = load_lab(topology, assignments or [])
+    topo = load_lab(topology, assignments or [], spokes=spokes)
     lab = Lab.up(topo, quiet=True, detached=True, note=lambda text: print(text, flush=True))
     print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s", flush=True)
     return serve_lab(lab)
@@ -177,15 +177,18 @@ def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[s
     return jsonline.request(socket_path(lab), payload, timeout)
 
 
-def spawn(topology: Path, lab: str, assignments: list[str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(topology: Path, lab: str, assignments: list[str] | None = None,
+          spokes: int | None = None) -> subprocess.Popen[bytes]:
     """Start a detached controller (new session, own log) from the current directory;
-    `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given."""
+    `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given,
+    `spokes` its `--spokes N`."""
     log = log_path(lab)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "dmvpnlab.lab.controller", str(topology),
-             *(f"--var={a}" for a in assignments or [])],
+             *(f"--var={a}" for a in assignments or []),
+             *([f"--spokes={spokes}"] if spokes is not None else [])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=os.getcwd(),
         )
@@ -219,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dmvpnlab-controller")
     parser.add_argument("topology")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--spokes", type=int, default=None)
     args = parser.parse_args(argv)
     try:
-        return serve(args.topology, args.var)
+        return serve(args.topology, args.var, args.spokes)
     except Exception as e:  # the log is the only place a detached error can go
         print(f"controller {os.getpid()}: error: {type(e).__name__}: {e}", flush=True)
         return 1
