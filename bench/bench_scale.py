@@ -243,12 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--captures", action="store_true", help="capture every link, as `dmvpnlab up` does without --no-captures")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--output", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sizes already in --output (one lab per run, e.g. under a lock)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench_scale.py needs root (it builds labs)", file=sys.stderr)
         return 1
     sizes = [int(s) for s in args.spokes.split(",") if s.strip()]
     runs: list[dict[str, Any]] = []
+    if args.merge and args.output.exists():
+        runs = [r for r in json.loads(args.output.read_text())["runs"] if r["spokes"] not in sizes]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for n in sizes:
         try:
@@ -256,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         except (BenchError, OSError, RuntimeError) as e:
             log(f"{n} spokes: not measured: {e}")
             runs.append({"spokes": n, "error": str(e)})
+        runs.sort(key=lambda r: r["spokes"])
         args.output.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "runs": runs}, indent=2) + "\n")
     print(json.dumps(runs, indent=2))
     return 0
