@@ -134,7 +134,12 @@ def has_shortcut_to(node_state: dict[str, Any], network: str) -> bool:
 
 
 def redirect_storm(lab: Lab, pairs: int, seed: int) -> dict[str, Any]:
-    """`pairs` random spoke pairs ping LAN to LAN at once; time until every pair has shortcuts both ways."""
+    """`pairs` random spoke pairs ping LAN to LAN at once; time until every pair has shortcuts both ways.
+
+    Each ping runs until its pair resolved (a flow, as a user's traffic would be): a pair
+    whose first Traffic Indication or resolution was lost gets redirected again after the
+    hub's rate-limit window, as on IOS, instead of going quiet after a fixed count.
+    """
     topo = lab.topology
     spokes = [r for r in topo.routers if r.role == "spoke"]
     rng = random.Random(seed)
@@ -147,9 +152,10 @@ def redirect_storm(lab: Lab, pairs: int, seed: int) -> dict[str, Any]:
     ti_before = indications_sent(state(lab, "hub", timeout=10))
     started = time.monotonic()
     pings = []
-    for a, b in sorted(chosen):
+    order = sorted(chosen)
+    for a, b in order:
         ra, rb = by_name[a], by_name[b]
-        argv = [MNEXEC, "-a", str(lab.node(a).pid), "ping", "-q", "-c", "20", "-i", "0.5", "-W", "1",
+        argv = [MNEXEC, "-a", str(lab.node(a).pid), "ping", "-q", "-c", str(int(SHORTCUT_TIMEOUT / 0.5)), "-i", "0.5", "-W", "1",
                 "-I", str(ra.lan.router_address.ip), str(rb.lan.router_address.ip)]
         pings.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     pending = {(a, b) for a, b in chosen}
@@ -165,6 +171,9 @@ def redirect_storm(lab: Lab, pairs: int, seed: int) -> dict[str, Any]:
                 if has_shortcut_to(sa, str(by_name[b].lan.network)) and has_shortcut_to(sb, str(by_name[a].lan.network)):
                     pending.discard((a, b))
                     resolved_at.append(time.monotonic() - started)
+                    ping = pings[order.index((a, b))]
+                    if ping.poll() is None:
+                        ping.terminate()
             if pending:
                 time.sleep(0.2)
         elapsed = time.monotonic() - started
