@@ -53,3 +53,16 @@ def test_a_bad_request_is_answered_and_the_zygote_keeps_serving(zygote):
     with pytest.raises(RuntimeError, match="FileNotFoundError"):
         zygote.request({"op": "spawn", "argv": ["agent"], "netns": "/nonexistent", "log": "/tmp/x"})
     assert zygote.request({"op": "poll", "pid": 1})["returncode"] is None
+
+
+def test_freeze_heap_keeps_preloaded_objects_out_of_every_childs_collections() -> None:
+    import gc
+
+    from dmvpnlab.agent.zygote import freeze_heap
+
+    try:
+        preloaded = [object() for _ in range(1000)]  # stands for the imported modules
+        assert freeze_heap() >= len(preloaded)
+        assert gc.get_freeze_count() > 0  # a forked child inherits the permanent generation
+    finally:
+        gc.unfreeze()

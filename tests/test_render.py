@@ -185,3 +185,23 @@ def test_repository_phase_topologies_render_parseable_configs(phase: int) -> Non
         else:
             assert tun.nhrp.shortcut is (phase == 3)
             assert (tun.tunnel_mode == "gre ip") is (phase == 1)
+
+
+def test_rendering_many_routers_reuses_one_environment_yet_sees_an_edited_template(tmp_path) -> None:
+    """The environment is cached for bring-up speed; a template edited on disk still wins."""
+    import os
+    import time as _time
+
+    from dmvpnlab.lab.render import render_router_config
+    from dmvpnlab.lab.topology.yamlfile import load_topology
+
+    nodes = tmp_path / "nodes"
+    nodes.mkdir()
+    (nodes / "t.j2").write_text("hostname {{ router.name }}\n")
+    (tmp_path / "lab.yaml").write_text("hub: {template: t.j2}\nspokes: 3\nspoke_defaults: {template: t.j2}\n")
+    topo = load_topology(tmp_path / "lab.yaml", nodes)
+    assert [render_router_config(topo, r) for r in topo.routers][-1] == "hostname spoke3\n"
+    (nodes / "t.j2").write_text("hostname X{{ router.name }}\n")
+    later = _time.time() + 5
+    os.utime(nodes / "t.j2", (later, later))
+    assert render_router_config(topo, topo.router("spoke1")) == "hostname Xspoke1\n"

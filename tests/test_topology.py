@@ -185,8 +185,23 @@ def test_beyond_255_routers_wans_and_lans_move_to_the_next_ranges(tmp_path: Path
     assert topo.router("spoke256").lan.network == IPv4Network("10.129.0.0/24")
 
 
-def test_scale_topology_is_50_spokes(nodes: Path) -> None:
-    assert len(load_topology(REPO / "topologies" / "scale.yaml", nodes).spokes) == 50
+def test_scale_topology_is_a_full_phase3_lab_of_500_spokes(nodes: Path) -> None:
+    topo = load_topology(REPO / "topologies" / "scale.yaml", nodes)
+    assert len(topo.spokes) == 500
+    assert all(r.template for r in topo.routers)  # every router runs an agent
+    assert topo.router("spoke500").vars["phase"] == 3
+    assert topo.router("spoke500").lan.hosts == []  # spokes ping from their LAN address
+    assert topo.management is not None  # the management network, as in every default lab
+
+
+def test_spokes_override_resizes_the_lab_for_one_run(nodes: Path) -> None:
+    topo = load_topology(REPO / "topologies" / "scale.yaml", nodes, spokes=10)
+    assert [r.name for r in topo.spokes][-1] == "spoke10" and len(topo.spokes) == 10
+
+
+def test_spokes_override_is_checked_like_the_files_value(nodes: Path) -> None:
+    with pytest.raises(TopologyError, match="spokes"):
+        load_topology(REPO / "topologies" / "scale.yaml", nodes, spokes=1001)
 
 
 def test_per_router_overrides_merge_over_spoke_defaults(tmp_path: Path, nodes: Path) -> None:

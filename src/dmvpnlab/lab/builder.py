@@ -28,6 +28,8 @@ Each node shell is recorded (PID, start time, namespace inode) as soon as it exi
 
 from __future__ import annotations
 
+import shlex
+
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface
 from typing import Any, Callable
@@ -265,7 +267,11 @@ class Builder:
             self._address(r.name, ifnames.linux_ifname(r.name, r.wan.ios_name), r.wan.address)
             self.nodes[r.name].default_route(r.wan.gateway)
             if r.lan:
-                self._address(r.name, ifnames.linux_ifname(r.name, r.lan.ios_name), r.lan.router_address)
+                lan_if = ifnames.linux_ifname(r.name, r.lan.ios_name)
+                if not r.lan.hosts:
+                    for command in hostless_lan_commands(lan_if):
+                        self.nodes[r.name].queue(command)
+                self._address(r.name, lan_if, r.lan.router_address)
                 for host in r.lan.hosts:
                     self._address(host.name, f"{host.name}-eth0", host.address)
                     self.nodes[host.name].default_route(host.gateway)
@@ -301,6 +307,19 @@ class Builder:
         self.configure()
         return Underlay(net=self.net, nodes=self.nodes, captures=self.captures,
                         roles=self.roles, addresses=self.addresses)
+
+
+def hostless_lan_commands(lan_if: str) -> list[str]:
+    """A LAN port for a router whose LAN has no hosts (`lan: {hosts: 0}`, the scale lab).
+
+    Why: the router's config still names its LAN interface (the address it pings from and
+    announces), so the interface must exist and be up. This kernel has no `dummy` driver;
+    a veth pair with both ends inside the router's namespace is a port with carrier that
+    costs no extra node. The peer's name is the port's with a trailing `p` (15 bytes max).
+    """
+    peer = f"{lan_if[:14]}p"
+    return [f"ip link add {shlex.quote(lan_if)} type veth peer name {shlex.quote(peer)}",
+            f"ip link set {shlex.quote(peer)} up"]
 
 
 def lan_bridge_name(router: str) -> str:

@@ -40,6 +40,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-captures", action="store_true", help="do not capture the underlay links")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                    help="template variable for every router, over the file's (e.g. --var phase=2 --var routing=ospf)")
+    p.add_argument("--spokes", type=int, metavar="N", help="generate N spokes instead of the file's `spokes:` (1..1000)")
     p.set_defaults(func=cmd_up)
 
     p = subparsers.add_parser("down", help="tear a lab down (ask its controller; clean from records if it died)")
@@ -73,9 +74,9 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _load(path: str, assignments: list[str] | None = None) -> LabTopology:
+def _load(path: str, assignments: list[str] | None = None, spokes: int | None = None) -> LabTopology:
     """The one place the commands read a lab file (native, CML, VIRL, wired: labfile.py)."""
-    return load_lab(path, assignments or [])
+    return load_lab(path, assignments or [], spokes=spokes)
 
 
 def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) -> None:
@@ -94,12 +95,12 @@ def _print_table(rows: list[dict[str, Any]], title: str, columns: Any = None) ->
 # ------------------------------------------------------------------------ up
 
 
-def _load_as_root(path: str, assignments: list[str] | None = None) -> LabTopology | int:
+def _load_as_root(path: str, assignments: list[str] | None = None, spokes: int | None = None) -> LabTopology | int:
     """The lab to bring up, or the exit code of why not (a bad file or --var: 2; not root)."""
     from dmvpnlab.lab.lab import LabError, require_root
 
     try:
-        topo = _load(path, assignments)
+        topo = _load(path, assignments, spokes)
         require_root()
     except file_errors() as e:
         return _fail(str(e), EXIT_TOPOLOGY)
@@ -109,11 +110,11 @@ def _load_as_root(path: str, assignments: list[str] | None = None) -> LabTopolog
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    topo = _load_as_root(args.topology, args.var)
+    topo = _load_as_root(args.topology, args.var, args.spokes)
     if isinstance(topo, int):
         return topo
     if args.detach:
-        return _up_detached(Path(args.topology), topo, args.var, captures=not args.no_captures)
+        return _up_detached(Path(args.topology), topo, args.var, args.spokes, captures=not args.no_captures)
     return _up_foreground(topo, captures=not args.no_captures)
 
 
@@ -162,7 +163,8 @@ def run_cli(lab: Any) -> None:
     run_prompt(lab)
 
 
-def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None, captures: bool = True) -> int:
+def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None, spokes: int | None = None,
+                 captures: bool = True) -> int:
     from dmvpnlab.lab import controller
 
     records_file = lab_dir(topo.name) / RECORDS_NAME
@@ -175,7 +177,7 @@ def _up_detached(path: Path, topo: Any, assignments: list[str] | None = None, ca
             return _fail(f"lab {topo.name!r} is already up (held by PID {owner.pid}); run `dmvpnlab down {topo.name}` first")
     print(f"bringing up lab {topo.name} in the background (log: {controller.log_path(topo.name)}) ...", flush=True)
     started = time.monotonic()
-    popen = controller.spawn(path, topo.name, assignments, captures=captures)
+    popen = controller.spawn(path, topo.name, assignments, spokes, captures=captures)
     try:
         controller.wait_up(popen, topo.name)
     except RuntimeError as e:

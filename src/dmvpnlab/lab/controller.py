@@ -94,14 +94,15 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def serve(topology: str, assignments: list[str] | None = None, captures: bool = True) -> int:
+def serve(topology: str, assignments: list[str] | None = None, spokes: int | None = None,
+          captures: bool = True) -> int:
     from dmvpnlab.lab.lab import Lab  # imported here: the module must stay cheap to import
 
     _stop_on_signals()
     print(f"controller {os.getpid()}: bringing up {topology}", flush=True)
     from dmvpnlab.lab.labfile import load_lab
 
-    topo = load_lab(topology, assignments or [])
+    topo = load_lab(topology, assignments or [], spokes=spokes)
     lab = Lab.up(topo, captures=captures, quiet=True, detached=True, note=lambda text: print(text, flush=True))
     print(f"controller {os.getpid()}: lab {lab.name} up in {lab.timings['up']:.2f} s", flush=True)
     return serve_lab(lab)
@@ -178,16 +179,17 @@ def request(lab: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[s
 
 
 def spawn(topology: Path, lab: str, assignments: list[str] | None = None,
-          captures: bool = True) -> subprocess.Popen[bytes]:
+          spokes: int | None = None, captures: bool = True) -> subprocess.Popen[bytes]:
     """Start a detached controller (new session, own log) from the current directory;
     `assignments` are the `--var NAME=VALUE` of `dmvpnlab up`, passed on as they were given,
-    `captures` False is `up --no-captures`."""
+    `spokes` its `--spokes N`, `captures` False its `--no-captures`."""
     log = log_path(lab)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "dmvpnlab.lab.controller", str(topology),
-             *(f"--var={a}" for a in assignments or []), *([] if captures else ["--no-captures"])],
+             *(f"--var={a}" for a in assignments or []),
+             *([f"--spokes={spokes}"] if spokes is not None else []), *([] if captures else ["--no-captures"])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=os.getcwd(),
         )
@@ -221,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dmvpnlab-controller")
     parser.add_argument("topology")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--spokes", type=int, default=None)
     parser.add_argument("--no-captures", action="store_true")
     args = parser.parse_args(argv)
     try:
-        return serve(args.topology, args.var, captures=not args.no_captures)
+        return serve(args.topology, args.var, args.spokes, captures=not args.no_captures)
     except Exception as e:  # the log is the only place a detached error can go
         print(f"controller {os.getpid()}: error: {type(e).__name__}: {e}", flush=True)
         return 1

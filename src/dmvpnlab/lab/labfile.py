@@ -47,20 +47,22 @@ def file_errors() -> tuple[type[Exception], ...]:
 
 
 def load_lab(path: str | Path, assignments: Sequence[str] = (),
-             variables: Mapping[str, Any] | None = None) -> LabTopology:
-    """The lab `path` describes, with `--var` `assignments` or `variables` for native files."""
+             variables: Mapping[str, Any] | None = None, spokes: int | None = None) -> LabTopology:
+    """The lab `path` describes, with `--var` `assignments` or `variables` (and `--spokes`) for native files."""
     cml = _cml()
+    if spokes is not None and cml is not None and not isinstance(cml.load_lab_file(path), Topology):
+        raise WiredPlanError(f"{path}: --spokes applies to native topologies only (a CML/wired lab lists its routers)")
     if cml is None:
         if variables is None:
             try:
                 variables = parse_assignments(list(assignments))
             except ValueError as e:
                 raise TopologyError("--var", None, str(e)) from None
-        return load_topology(path, variables=variables)
+        return load_topology(path, variables=variables, spokes=spokes)
     if variables:
         found = cml.load_lab_file(path)
         if isinstance(found, Topology):
-            return load_topology(path, variables=variables)
+            return load_topology(path, variables=variables, spokes=spokes)
         raise WiredPlanError(f"{path}: template variables ({', '.join(sorted(variables))}) apply to native "
                              "topologies only; a CML/wired lab file takes its routers' configs as written")
     found = cml.load_lab_file(path, assignments)

@@ -10,6 +10,7 @@ the template and the router rather than a Jinja traceback.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -49,7 +50,19 @@ def _lan_summaries(topology: Any, router: Any, variables: dict[str, Any]) -> lis
             return [IPv4Network(str(item)) for item in items]
         except ValueError as exc:
             raise RenderError(f"{router.name}: lan_summary: {exc}") from None
-    return summarize_lans(r.lan.network for r in topology.routers if r.lan is not None)
+    cached = _SUMMARIES.get(id(topology))
+    if cached is None or cached[0] is not topology:
+        cached = (topology, summarize_lans(r.lan.network for r in topology.routers if r.lan is not None))
+        if len(_SUMMARIES) >= 8:
+            _SUMMARIES.clear()
+        _SUMMARIES[id(topology)] = cached
+    return list(cached[1])
+
+
+# Summaries per topology object (by identity, holding the object so the id is not reused):
+# every router of a lab asks the same question, and collapsing 500 LANs again for each of
+# 500 routers was a quadratic part of bring-up. A topology is not changed after loading.
+_SUMMARIES: dict[int, tuple[Any, list[IPv4Network]]] = {}
 
 
 def _public_nbma(topology: Any, router: Any) -> IPv4Address:
@@ -64,8 +77,19 @@ def _fail(message: str) -> NoReturn:
 
 
 def _environment(dirs: Sequence[Path]) -> jinja2.Environment:
+    return _cached_environment(tuple(str(d) for d in dirs))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_environment(dirs: tuple[str, ...]) -> jinja2.Environment:
+    """One Jinja2 environment per lookup order, reused for every router.
+
+    Why: a fresh environment per router compiled hub.j2/spoke.j2 (and what they import)
+    again for each one, most of a 500-spoke bring-up's controller time. The loader still
+    checks each template's mtime on use (auto_reload), so an edited template is re-read.
+    """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),  # in order: includes too
+        loader=jinja2.FileSystemLoader(list(dirs)),  # in order: includes too
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

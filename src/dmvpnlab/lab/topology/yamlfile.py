@@ -24,17 +24,21 @@ from dmvpnlab.lab.topology.overrides import with_vars
 
 
 def load_topology(path: str | Path, nodes_dir: str | Path | None = None,
-                  variables: Mapping[str, Any] | None = None) -> Topology:
+                  variables: Mapping[str, Any] | None = None, spokes: int | None = None) -> Topology:
     """Read, validate and address a topology file. Raises TopologyError, nothing else.
 
     `nodes_dir` is where templates are looked up (default: the file's ../nodes and ./nodes), then the package's (topology/templates.py).
     `variables` are template variables for this run, over the file's (see `overrides`).
+    `spokes` replaces the file's `spokes: N` for this run (`dmvpnlab up FILE --spokes N`),
+    so one scale file serves every size; it is checked like the file's own value.
     """
     path = Path(path)
     file = display_name(path)
     with reported_as(file):
         text = read_text(path, file)
         data, lines = parse_yaml(text, file)
+        if spokes is not None and isinstance(data, dict):
+            data = {**data, "spokes": spokes}
         return with_vars(topology_from_data(data, path, nodes_dir, lines), variables)
 
 
