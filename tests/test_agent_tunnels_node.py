@@ -323,3 +323,24 @@ def test_with_max_connections_the_agent_registers_with_the_best_nhs_and_reports_
     nhs = agent_state(agent)["nhrp"]["nhs"]
     assert [(n["address"], n["state"], n["priority"], n["waiting"]) for n in nhs] == [
         ("10.0.0.1", "W", 5, True), ("10.0.0.254", "E", 1, False)]
+
+
+def test_one_loop_wake_up_serves_both_sides_until_a_round_moves_nothing(make_agent):
+    """TCP through the tunnel has data one way and ACKs the other: a wake-up for the TAP
+    also drains the transport (and the other way), again while packets keep coming, at
+    most PUMP_ROUNDS rounds, so the loop's other work is never starved."""
+    from dmvpnlab.agent.tunnels_node import PUMP_ROUNDS
+
+    agent = make_agent(tunnel(0, 100, "GigabitEthernet0/0", "198.18.9.1"))
+    assert agent.tunnels_node.apply() == {}
+    t0 = agent.tunnel
+    calls: list[str] = []
+    taps, socks = iter([3, 2, 0]), iter([1, 0])
+    t0.drain_tap = lambda: calls.append("tap") or next(taps, 0)  # type: ignore[method-assign]
+    t0.drain_socket = lambda: calls.append("sock") or next(socks, 0)  # type: ignore[method-assign]
+    agent.tunnels_node._pump("Tunnel0", True)
+    assert calls == ["tap", "sock", "tap", "sock", "tap"], "the round with nothing moved ends it"
+    calls.clear()
+    t0.drain_tap = lambda: calls.append("tap") or 1  # type: ignore[method-assign]
+    agent.tunnels_node._pump("Tunnel0", False)
+    assert calls == ["sock", "tap"] * PUMP_ROUNDS, "a busy tunnel still hands the loop back"

@@ -172,6 +172,28 @@ def test_first_packet_takes_the_general_path_the_next_the_fast_one_with_the_same
     assert (mgre.counters.gre_out, mgre.counters.bytes_out) == (2, 2 * len(expected[0]))
 
 
+def test_fast_path_sends_are_handed_to_nhrp_as_used_next_hops_once_per_tick():
+    mgre, tap, _sock = tunnel()
+    noted: list[IPv4Address] = []
+    mgre.engine.note_used = lambda next_hop, _now: noted.append(next_hop)  # type: ignore[method-assign]
+    inner = IP(src="192.168.1.10", dst="192.168.2.10") / UDP()
+    tap.frames = [to_peer(inner)] * 3
+    assert mgre.drain_tap() == 3, "drain_tap says how many frames it read"
+    mgre.hand_over_used(0.0)
+    assert noted == [PEER], "two fast sends to one next hop: one mark, the next hop itself"
+    mgre.hand_over_used(1.0)
+    assert noted == [PEER], "marks are handed over once, then forgotten"
+
+
+def test_drain_socket_says_how_many_packets_it_took():
+    mgre, _tap, sock = tunnel()
+    unicast = bytes(IP(src="192.168.2.10", dst="192.168.1.10") / UDP())
+    for _ in range(2):
+        sock.deliver(PEER_NBMA, encode_gre(GRE_PROTO_IPV4, unicast, KEY))
+    assert mgre.drain_socket() == 2
+    assert mgre.drain_socket() == 0
+
+
 def test_a_tcp_syn_leaves_the_fast_path_and_has_its_mss_clamped():
     mgre, tap, sock = tunnel()
     warm = IP(src="192.168.1.10", dst="192.168.2.10") / UDP()

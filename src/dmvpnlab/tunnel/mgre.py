@@ -68,7 +68,10 @@ class MgreTunnel:
         self.on_engine_output: Callable[[], None] = lambda: None
         self._fast: dict[bytes, tuple[Any, IPv4Address]] = {}
         self._fast_generation = -1
-        self._fast_used: set[IPv4Address] = set()
+        #: Destination MACs the fast path sent to since the last tick. Bytes, not the
+        #: next hop: a 6-byte hash is computed in C, an IPv4Address hash is Python code
+        #: (hex() of the int) on every packet. The MAC encodes the next hop.
+        self._fast_used: set[bytes] = set()
 
     @property
     def key(self) -> int | None:
@@ -89,13 +92,16 @@ class MgreTunnel:
     def hand_over_used(self, now: float) -> None:
         """Tell NHRP which next hops carried traffic on the fast path (refresh before expiry)."""
         used, self._fast_used = self._fast_used, set()
-        for next_hop in used:
-            self.engine.note_used(next_hop, now)
+        for mac in used:
+            next_hop = frames.ip_from_tunnel_mac(mac)
+            if next_hop is not None:
+                self.engine.note_used(next_hop, now)
 
     # --- kernel -> NBMA -------------------------------------------------------------
 
-    def drain_tap(self) -> None:
-        """Read every waiting frame from the TAP and act on it."""
+    def drain_tap(self) -> int:
+        """Read every waiting frame from the TAP and act on it; how many frames were read
+        (the agent's loop uses it to decide whether to look at the other side again)."""
         if self._fast_generation != self.engine.cache.generation:
             self._fast.clear()
             self._fast_generation = self.engine.cache.generation
@@ -109,9 +115,12 @@ class MgreTunnel:
         read = self.tap.read
         extra = len(header) - 14  # GRE header in, Ethernet header out
         packets = octets = 0  # fast-path sends, added to the counters once at the end
+        seen = 0
         try:
             while (frame := read()) is not None:
-                route = fast.get(frame[:6])
+                seen += 1
+                mac = frame[:6]
+                route = fast.get(mac)
                 # Fast: plain IPv4 (no options), exactly one packet long; anything else,
                 # malformed frames included, goes to the dataplane, which checks and counts.
                 if (route is not None and not redirect and len(frame) >= 34 and frame[12:14] == b"\x08\x00"
@@ -126,7 +135,7 @@ class MgreTunnel:
                         except OSError:
                             counters.drops["send failed"] += 1
                             continue
-                        used.add(route[1])
+                        used.add(mac)
                         packets += 1
                         octets += len(frame) + extra
                         continue
@@ -144,6 +153,7 @@ class MgreTunnel:
             counters.gre_out += packets
             counters.bytes_out += octets
         self.on_engine_output()
+        return seen
 
     def _multicast_targets(self) -> list[IPv4Address]:
         if self.destination is not None:
@@ -173,14 +183,17 @@ class MgreTunnel:
 
     # --- NBMA -> kernel -------------------------------------------------------------
 
-    def drain_socket(self) -> None:
-        """Act on every packet the transport has received (decapsulated, key checked)."""
+    def drain_socket(self) -> int:
+        """Act on every packet the transport has received (decapsulated, key checked);
+        how many there were."""
         redirect = self.engine.config.redirect
         write = self.tap.write
         eth = self.dataplane.kernel_header
         counters = self.counters
         ipv4 = GRE_PROTO_IPV4  # a local: this loop runs per packet
+        seen = 0
         for src, proto, payload in self.transport.receive():
+            seen += 1
             if proto == ipv4:
                 # Fast: plain IPv4 (no options), exactly the GRE payload long, unicast;
                 # anything else is checked (and a malformed packet counted) by the dataplane.
@@ -206,6 +219,7 @@ class MgreTunnel:
             else:
                 counters.drops["unknown gre protocol"] += 1
         self.on_engine_output()
+        return seen
 
     def _remember(self, packet: bytes, src: str) -> None:
         recent = self._recent
