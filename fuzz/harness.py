@@ -224,7 +224,7 @@ def run_target(target: Target, *, iterations: int | None = None, seconds: float 
         child = mutate(rng, parent, seeds)
         check(child)
         # A bounded random walk: some children become parents, so edits accumulate.
-        if len(pool) < 512:
+        if len(pool) < len(seeds) + 512:  # seeds stay; a many-router topology may bring hundreds
             pool.append(child)
         elif rng.random() < 0.1:
             pool[rng.randrange(len(seeds), len(pool))] = child
