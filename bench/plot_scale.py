@@ -75,6 +75,9 @@ def plot(scale: Any, hub: Any, output: Path, hub_name: str) -> None:
     c.set(title="(c) hub registrations/s (emulated spokes)", xlabel="emulated spokes", ylabel="registrations/s")
     if points:
         c.plot([p[0] for p in points], [p[1] for p in points], "o-")
+        c.axhline(5000, linestyle=":", color="grey", label="aim: 5,000/s")
+        c.set_ylim(bottom=0)
+        c.legend()
         c.set_xscale("log")
     else:
         c.text(0.5, 0.5, f"no hub results yet\n({hub_name}: bench/bench_hub.py)", ha="center", va="center",
