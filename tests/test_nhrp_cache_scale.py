@@ -104,3 +104,30 @@ def test_longest_match_prefers_the_longer_prefix_and_ignores_others():
     assert cache.longest_match(IPv4Address("172.16.0.1")) is None
     cache.remove(IPv4Network("192.168.2.0/24"))
     assert cache.longest_match(IPv4Address("192.168.2.7")).prefix == IPv4Network("192.168.0.0/16")
+
+
+def test_a_refresh_of_the_same_binding_keeps_the_data_paths_cache_a_move_does_not():
+    cache = NhrpCache()
+    cache.put(entry("10.0.0.2/32", "10.0.0.2", "100.64.1.1", 10, flags={"registered"}))
+    before = cache.generation
+    cache.put(entry("10.0.0.2/32", "10.0.0.2", "100.64.1.1", 110, flags={"registered"}))  # a refresh
+    assert cache.generation == before and cache.peer(IPv4Address("10.0.0.2")).expires == 110
+    cache.put(entry("10.0.0.2/32", "10.0.0.2", "100.64.7.7", 110, flags={"registered"}))  # moved NBMA
+    assert cache.generation > before
+
+
+def test_multicast_peers_are_sorted_once_per_change_not_once_per_packet(monkeypatch):
+    import builtins
+
+    from dmvpnlab.nhrp import engine as engine_module
+
+    engine, fleet, exchange, now = registered_hub(300)
+    calls = []
+    real_sorted = builtins.sorted
+    monkeypatch.setattr(engine_module, "sorted", lambda *a, **k: calls.append(1) or real_sorted(*a, **k), raising=False)
+    first = engine.multicast_targets()
+    for _ in range(100):
+        assert engine.multicast_targets() == first
+    assert len(calls) == 1 and first == real_sorted(fleet.plan.nbma(i) for i in range(300))
+    exchange(fleet.purge(5, now[0]))
+    assert fleet.plan.nbma(5) not in engine.multicast_targets() and len(calls) == 2

