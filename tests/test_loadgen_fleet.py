@@ -91,3 +91,13 @@ def test_garbage_for_an_emulated_spoke_is_dropped_and_counted():
 def test_percentiles_by_nearest_rank():
     samples = [float(x) for x in range(1, 101)]
     assert percentile(samples, 50) == 50.0 and percentile(samples, 99) == 99.0 and percentile([], 50) is None
+
+
+def test_an_unanswered_registration_is_resent_as_the_same_request_with_its_first_clock():
+    _, _, fleet, _, stats = lab(1)
+    fleet.registration(0, 10.0, "burst")
+    resent = list(fleet.retransmissions(12.5, timeout=2.0))
+    assert len(resent) == 1 and stats.phases["burst"].sent == 1  # a retry, not a new request
+    (retry,) = fleet.outstanding.values()
+    assert retry.attempts == 2 and retry.first_sent_at == 10.0 and retry.sent_at == 12.5
+    assert any("no reply" in reason for reason in stats.dropped)

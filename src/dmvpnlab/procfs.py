@@ -8,6 +8,7 @@ routing may not import lab. Standard library only.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -29,8 +30,6 @@ def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
 
 def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float | None:
     """User + system CPU time of `pid` so far (stat fields 14 and 15), None if gone."""
-    import os
-
     try:
         raw = (proc / str(pid) / "stat").read_text()
     except OSError:

@@ -336,6 +336,16 @@ def all_records(root: Path | None = None) -> list[LabRecords]:
     return out
 
 
+def one_lab(name: str | None, root: Path | None = None) -> LabRecords:
+    """The records of lab `name`, or of the only lab up when `name` is None (LookupError says which are up)."""
+    everything = all_records(root)
+    labs = [r for r in everything if name is None or r.lab == name]
+    if len(labs) != 1:
+        names = ", ".join(r.lab for r in everything) or "none is up"
+        raise LookupError(f"pick one lab with --lab ({names})" if labs else f"no lab {name!r} is up ({names})")
+    return labs[0]
+
+
 # ---------------------------------------------------------------- clean
 
 

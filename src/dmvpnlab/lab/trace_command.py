@@ -29,14 +29,10 @@ def detached_target(lab: str | None) -> Any:
     """A TraceTarget for a running lab known only by its records."""
     from dmvpnlab.cli.client import CliClient, resolve
     from dmvpnlab.lab.lab import exec_in
-    from dmvpnlab.lab.records import all_records
+    from dmvpnlab.lab.records import one_lab
     from dmvpnlab.lab.trace import TraceTarget
 
-    labs = [r for r in all_records() if lab is None or r.lab == lab]
-    if len(labs) != 1:
-        names = ", ".join(r.lab for r in all_records()) or "none is up"
-        raise LookupError(f"pick one lab with --lab ({names})" if labs else f"no lab {lab!r} is up ({names})")
-    records = labs[0]
+    records = one_lab(lab)
     view = LabView.of(records)
 
     def cli(router: str, line: str) -> str:

@@ -73,16 +73,6 @@ class HubProbe:
         self.samples[phase] = sample
 
 
-def _lab(name: str | None) -> Any:
-    from dmvpnlab.lab.records import all_records
-
-    labs = [r for r in all_records() if name is None or r.lab == name]
-    if len(labs) != 1:
-        names = ", ".join(r.lab for r in all_records()) or "none is up"
-        raise LookupError(f"pick one lab with --lab ({names})" if labs else f"no lab {name!r} is up ({names})")
-    return labs[0]
-
-
 def _node(records: Any, name: str) -> dict[str, Any]:
     for node in records.data.get("nodes", []):
         if node["name"] == name:
@@ -120,13 +110,14 @@ def run_loadgen(args: argparse.Namespace) -> dict[str, Any]:
 
     from dmvpnlab import jsonline
     from dmvpnlab.lab.lab import exec_in
+    from dmvpnlab.lab.records import one_lab
     from dmvpnlab.loadgen.fleet import Fleet, HubAddress
     from dmvpnlab.loadgen.plan import AddressPlan
     from dmvpnlab.loadgen.run import LoadSettings, run
     from dmvpnlab.loadgen.stats import LoadStats
     from dmvpnlab.loadgen.wire import GreSocket
 
-    records = _lab(args.lab)
+    records = one_lab(args.lab)
     hub_agent = next((p for p in records.processes() if p.kind == "agent" and p.node == args.hub), None)
     if hub_agent is None:
         raise LookupError(f"{args.hub} runs no agent in lab {records.lab}")

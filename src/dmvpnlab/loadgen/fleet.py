@@ -69,7 +69,6 @@ class Fleet:
         self.registered = [False] * plan.count
         self.outstanding: dict[int, Outstanding] = {}
         self._ids = itertools.count(1)
-        self.last_request_id = 0
         self._refresh_due: list[tuple[float, int]] = []  # heap of (when, spoke)
 
     @property
@@ -85,16 +84,21 @@ class Fleet:
     def _datagram(self, spoke: int, dst: IPv4Address, packet: codec.NhrpPacket) -> Datagram:
         return Datagram(self.plan.nbma(spoke), dst, encode_gre(GRE_PROTO_NHRP, codec.encode(packet), self.gre_key))
 
-    def _track(self, request_id: int, phase: str, kind: str, spoke: int, now: float) -> None:
-        self.outstanding[request_id] = Outstanding(phase, kind, spoke, now, now)
-        self.last_request_id = request_id
-        self.stats.sent(phase, now)
+    def _track(self, request_id: int, phase: str, kind: str, spoke: int, now: float,
+               retry_of: Outstanding | None = None) -> None:
+        """Wait for `request_id`'s reply; a retry keeps its first send's clock and is no new request."""
+        if retry_of is None:
+            self.outstanding[request_id] = Outstanding(phase, kind, spoke, now, now)
+            self.stats.sent(phase, now)
+        else:
+            self.outstanding[request_id] = Outstanding(phase, kind, spoke, now, retry_of.first_sent_at,
+                                                       retry_of.attempts + 1)
 
-    def registration(self, spoke: int, now: float, phase: str) -> Datagram:
+    def registration(self, spoke: int, now: float, phase: str, retry_of: Outstanding | None = None) -> Datagram:
         request_id = next(self._ids)
         packet = messages.registration_request(self.identities[spoke], self.hub.proto, self.hub.nbma,
                                                request_id, unique=True)
-        self._track(request_id, phase, "registration", spoke, now)
+        self._track(request_id, phase, "registration", spoke, now, retry_of)
         return self._datagram(spoke, self.hub.nbma, packet)
 
     def resolution(self, requester: int, target: int, now: float, phase: str = "resolve") -> Datagram:
@@ -132,16 +136,10 @@ class Fleet:
                 continue
             del self.outstanding[request_id]
             self.stats.dropped[f"{pending.kind}: no reply in {timeout:g} s"] += 1
-            if pending.attempts >= max_attempts or pending.kind == "purge":
-                continue
-            if pending.kind == "registration":
-                datagram = self.registration(pending.spoke, now, pending.phase)
-            else:
-                continue  # a resolution is not retried: the next random pair replaces it
-            retry = self.outstanding[self.last_request_id]
-            retry.attempts, retry.first_sent_at = pending.attempts + 1, pending.first_sent_at
-            self.stats.phases[pending.phase].sent -= 1  # the same request again, not a new one
-            yield request_id, datagram
+            # Only registrations are resent (as an NHC does); a lost resolution is replaced by the
+            # next random pair, a lost purge by the holdtime.
+            if pending.kind == "registration" and pending.attempts < max_attempts:
+                yield request_id, self.registration(pending.spoke, now, pending.phase, retry_of=pending)
 
     # --- what arrived -------------------------------------------------------------------
 

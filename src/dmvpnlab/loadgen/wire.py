@@ -19,7 +19,8 @@ from dmvpnlab.loadgen.fleet import Datagram
 
 IPPROTO_GRE = 47
 _IP_HEADER = struct.Struct("!BBHHHBBH4s4s")
-RECEIVE_BUFFER = 16 * 1024 * 1024
+SOCKET_BUFFER = 16 * 1024 * 1024
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33  # linux/socket.h (not in Python's socket module)
 
 
 def ip_header(src: IPv4Address, dst: IPv4Address, payload_len: int, ttl: int = 64) -> bytes:
@@ -43,27 +44,27 @@ class GreSocket:
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_GRE)
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, 33 if option == socket.SO_RCVBUF else 32, RECEIVE_BUFFER)  # *BUFFORCE
+        for forced, plain in ((SO_RCVBUFFORCE, socket.SO_RCVBUF), (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
+            try:  # root may exceed net.core.[rw]mem_max: a 10,000-spoke burst needs the room
+                self.sock.setsockopt(socket.SOL_SOCKET, forced, SOCKET_BUFFER)
             except OSError:
-                self.sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+                self.sock.setsockopt(socket.SOL_SOCKET, plain, SOCKET_BUFFER)
         self.sock.setblocking(False)
         self.send_errors = 0
 
     def send(self, datagram: Datagram) -> None:
-        try:
-            self.sock.sendto(ip_header(datagram.src, datagram.dst, len(datagram.gre)) + datagram.gre,
-                             (str(datagram.dst), 0))
-        except BlockingIOError:
-            select.select([], [self.sock], [], 0.05)
+        """Send one datagram; when the buffer is full, wait briefly once, then count it lost."""
+        raw = ip_header(datagram.src, datagram.dst, len(datagram.gre)) + datagram.gre
+        for attempt in range(2):
             try:
-                self.sock.sendto(ip_header(datagram.src, datagram.dst, len(datagram.gre)) + datagram.gre,
-                                 (str(datagram.dst), 0))
+                self.sock.sendto(raw, (str(datagram.dst), 0))
+                return
+            except BlockingIOError:
+                if attempt == 0:
+                    select.select([], [self.sock], [], 0.05)
             except OSError:
-                self.send_errors += 1
-        except OSError:
-            self.send_errors += 1
+                break
+        self.send_errors += 1
 
     def receive(self, timeout: float) -> Iterator[tuple[IPv4Address, IPv4Address, bytes]]:
         """Every datagram waiting now (after waiting up to `timeout` for the first)."""
